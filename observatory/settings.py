@@ -1,0 +1,35 @@
+"""Paths and settings of the observatory, in one place.
+
+Every path can be overridden by an environment variable so that tests, the scheduled
+refresh and a deployment can point the package somewhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = PROJECT_ROOT / "data"
+REFERENCE_DIR = Path(os.environ.get("OBSERVATORY_REFERENCE_DIR", DATA_DIR / "reference"))
+RAW_DIR = DATA_DIR / "raw"
+DASHBOARDS_DIR = PROJECT_ROOT / "dashboards"
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+
+DEFAULT_DB_PATH = DATA_DIR / "observatory.duckdb"
+
+# Région shown by default in dashboards: Occitanie.
+DEFAULT_REGION = os.environ.get("OBSERVATORY_REGION", "76")
+
+# One Jupyter kernel name used by every notebook, dashboard and papermill run.
+KERNEL_NAME = "observatory"
+
+VOILA_HOST = "127.0.0.1"
+VOILA_PORT = 8866
+
+DEMO_LABEL = "Données de démonstration"
+
+
+def db_path() -> Path:
+    """Path of the warehouse file: ``$OBSERVATORY_DB`` or ``data/observatory.duckdb``."""
+    return Path(os.environ.get("OBSERVATORY_DB", DEFAULT_DB_PATH)).expanduser()
