@@ -1,0 +1,125 @@
+"""Checks of the committed reference files against values known by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from observatory import reference
+
+OCCITANIE = {"09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"}
+
+
+@pytest.fixture(scope="module")
+def communes():
+    return reference.communes()
+
+
+@pytest.fixture(scope="module")
+def departements():
+    return reference.departements()
+
+
+@pytest.fixture(scope="module")
+def epcis():
+    return reference.epcis()
+
+
+def test_regions():
+    regions = reference.regions()
+    assert len(regions) == 18
+    assert {"11", "76", "84", "94", "01", "02", "03", "04", "06"} <= set(regions["code"])
+    assert regions.set_index("code").loc["76", "name"] == "Occitanie"
+
+
+def test_departements(departements):
+    assert len(departements) == 101
+    codes = set(departements["code"])
+    assert {"01", "2A", "2B", "971", "972", "973", "974", "976"} <= codes
+    assert "20" not in codes
+    occitanie = departements.loc[departements["region_code"] == "76", "code"]
+    assert set(occitanie) == OCCITANIE
+
+
+def test_epcis(epcis):
+    assert 1200 <= len(epcis) <= 1300
+    assert epcis["code"].str.fullmatch(r"\d{9}").all()
+    assert epcis["code"].is_unique
+    assert set(epcis["epci_type"]) == {"CC", "CA", "CU", "ME"}
+
+
+def test_communes(communes, departements):
+    assert 34_800 <= len(communes) <= 35_100
+    assert communes["code"].is_unique
+    assert communes["code"].str.len().eq(5).all()
+    assert {"01001", "2A004", "2B033", "97101", "97411"} <= set(communes["code"])
+    region_of = departements.set_index("code")["region_code"]
+    assert communes["departement_code"].isin(region_of.index).all()
+    assert communes["region_code"].eq(communes["departement_code"].map(region_of)).all()
+    assert (communes.geom_type == "Point").all()
+
+
+def test_population(communes, departements):
+    total = communes["population"].sum()
+    assert abs(total - 68_000_000) / 68_000_000 < 0.03
+    assert departements["population"].sum() == total
+    assert communes.set_index("code").loc["75056", "population"] > 2_000_000
+
+
+def test_montpellier(communes, epcis):
+    montpellier = communes.set_index("code").loc["34172"]
+    assert montpellier["name"] == "Montpellier"
+    assert montpellier["departement_code"] == "34"
+    assert montpellier["region_code"] == "76"
+    epci = epcis.set_index("code").loc[montpellier["epci_code"]]
+    assert epci["epci_type"] == "ME"
+    assert epci["departement_code"] == "34"
+
+
+def test_communes_without_epci(communes):
+    # Island communes outside any EPCI (Bréhat, Sein, Ouessant, Yeu).
+    assert set(communes.loc[communes["epci_code"].isna(), "code"]) == {
+        "22016", "29083", "29155", "85113"}
+
+
+def test_aliases():
+    aliases = reference.commune_aliases().set_index("code")
+    paris = [f"751{n:02d}" for n in range(1, 21)]
+    lyon = [f"6938{n}" for n in range(1, 10)]
+    marseille = [f"132{n:02d}" for n in range(1, 17)]
+    assert (aliases.loc[paris, "commune_code"] == "75056").all()
+    assert (aliases.loc[lyon, "commune_code"] == "69123").all()
+    assert (aliases.loc[marseille, "commune_code"] == "13055").all()
+    assert (aliases.loc[paris + lyon + marseille, "kind"] == "ARM").all()
+    assert aliases["commune_code"].isin(reference.communes()["code"]).all()
+
+
+@pytest.mark.parametrize("loader", [reference.regions, reference.departements, reference.epcis])
+def test_polygons(loader):
+    layer = loader()
+    assert layer.crs.to_epsg() == 4326
+    assert (layer.geom_type == "MultiPolygon").all()
+    assert layer.is_valid.all()
+    assert not layer.is_empty.any()
+    assert layer["code"].map(type).eq(str).all()
+
+
+def test_loaders_return_copies():
+    first = reference.communes()
+    first["name"] = "x"
+    assert reference.communes()["name"].ne("x").all()
+
+
+def test_naf():
+    naf = reference.naf()
+    assert len(naf) == 732
+    assert naf["naf_code"].is_unique
+    assert 85 <= naf["a88_code"].nunique() <= 90
+    assert naf["a38_code"].nunique() == 38
+    assert naf["a21_code"].nunique() == 21
+    row = naf.set_index("naf_code").loc["88.99B"]
+    assert (row["class_code"], row["group_code"]) == ("88.99", "88.9")
+    assert (row["a88_code"], row["a38_code"], row["a21_code"]) == ("88", "QB", "Q")
+    assert row["a21_label"] == "Santé humaine et action sociale"
+    assert naf.set_index("naf_code").loc["01.11Z", "a38_code"] == "AZ"
+    assert naf.set_index("naf_code").loc["62.01Z", "a38_code"] == "JC"
+    assert naf["a88_code"].map(type).eq(str).all()
