@@ -1,0 +1,388 @@
+"""Deterministic demo dataset for all of France, calibrated on published figures.
+
+The generator draws individual ESS employer establishments (commune, family, NAF sous-classe,
+size, opening and closing years), then aggregates them to commune × year × family × sector
+cells, keeping what the secrecy rules need (number of establishments, largest establishment).
+It also draws the salaried employment outside the ESS (private and public) by commune, year and
+A88 division, so that ESS shares can be computed at every level.
+
+Calibration (base year 2014, INSEE, Clap, "Indicateurs territoriaux de développement durable"):
+- the ESS share of salaried employment of every département and région is the published one
+  (Mayotte is not published: an assumed 7 % is used);
+- France (excluding Mayotte) 10.5 %, about 2.6 million ESS employees in about 210,000 employer
+  establishments (associations 2.0 million, coopératives 320,000, mutuelles 137,000,
+  fondations 108,000 employees);
+- Occitanie 214,000 ESS employees in 23,000 establishments (12.1 %).
+Every figure produced here is synthetic and is labelled « Données de démonstration ».
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SEED = 20141231
+BASE_YEAR = 2014
+YEARS = tuple(range(2014, 2023))
+
+NATIONAL_ESS_EMPLOYEES = 2_600_000
+NATIONAL_ESS_SHARE_PCT = 10.5
+NATIONAL_ESS_ESTABLISHMENTS = 210_000
+PINNED_REGION = "76"  # Occitanie: employees and establishments are published too.
+PINNED_REGION_ESS_EMPLOYEES = 214_000
+PINNED_REGION_ESS_ESTABLISHMENTS = 23_000
+
+# ESS share of salaried employment in 2014 (%), INSEE Clap, as published in the ITDD workbook.
+REGION_SHARE_2014 = {
+    "11": 7.1, "24": 10.6, "27": 11.7, "28": 11.0, "32": 11.2, "44": 11.4, "52": 13.1,
+    "53": 14.3, "75": 11.9, "76": 12.1, "84": 11.1, "93": 10.0, "94": 8.3,
+    "01": 11.0, "02": 10.4, "03": 7.4, "04": 11.1, "06": 7.0,  # Mayotte: assumed
+}
+DEPARTEMENT_SHARE_2014 = {
+    "01": 11.6, "02": 10.9, "03": 11.5, "04": 13.0, "05": 13.8, "06": 8.1, "07": 15.9,
+    "08": 11.3, "09": 13.5, "10": 11.5, "11": 12.8, "12": 17.3, "13": 10.1, "14": 12.0,
+    "15": 16.3, "16": 11.7, "17": 12.3, "18": 11.0, "19": 13.0, "2A": 7.2, "2B": 9.4,
+    "21": 11.6, "22": 16.8, "23": 16.7, "24": 11.4, "25": 12.1, "26": 12.7, "27": 8.9,
+    "28": 9.8, "29": 15.7, "30": 11.9, "31": 8.8, "32": 14.0, "33": 9.9, "34": 11.2,
+    "35": 12.4, "36": 11.5, "37": 11.5, "38": 10.1, "39": 11.9, "40": 10.1, "41": 10.0,
+    "42": 13.2, "43": 18.1, "44": 12.8, "45": 9.9, "46": 15.7, "47": 14.4, "48": 27.9,
+    "49": 15.1, "50": 13.5, "51": 12.2, "52": 9.8, "53": 12.5, "54": 12.3, "55": 12.3,
+    "56": 13.7, "57": 11.8, "58": 12.2, "59": 11.1, "60": 10.5, "61": 15.3, "62": 12.3,
+    "63": 10.2, "64": 13.0, "65": 13.9, "66": 13.3, "67": 9.8, "68": 12.4, "69": 10.1,
+    "70": 16.0, "71": 10.2, "72": 11.4, "73": 9.7, "74": 9.7, "75": 9.0, "76": 9.5,
+    "77": 7.0, "78": 6.7, "79": 17.4, "80": 10.3, "81": 16.8, "82": 14.3, "83": 10.9,
+    "84": 10.4, "85": 13.3, "86": 11.8, "87": 11.4, "88": 10.6, "89": 10.8, "90": 11.1,
+    "91": 7.2, "92": 4.9, "93": 5.6, "94": 7.5, "95": 6.9,
+    "971": 11.0, "972": 10.4, "973": 7.4, "974": 11.1, "976": 7.0,  # Mayotte: assumed
+}
+
+# Per family: national employees (2014), national employer establishments, FTE per employee,
+# gross annual wage per FTE (euros, 2014).
+FAMILY_PROFILE = {
+    "ASSO": dict(employees=2_000_000, establishments=173_000, fte=0.80, wage=29_500),
+    "COOP": dict(employees=320_000, establishments=26_500, fte=0.93, wage=41_000),
+    "MUT": dict(employees=137_000, establishments=7_500, fte=0.91, wage=42_000),
+    "FOND": dict(employees=108_000, establishments=1_500, fte=0.88, wage=35_500),
+    "AUTRE": dict(employees=20_000, establishments=1_000, fte=0.85, wage=33_000),
+    "SCESS": dict(employees=15_000, establishments=500, fte=0.90, wage=30_000),
+}
+
+# Per family: NAF sous-classe -> (weight among its establishments, relative establishment size).
+FAMILY_SECTORS = {
+    "ASSO": {
+        "94.99Z": (30, 0.35), "88.99B": (8, 1.0), "88.10A": (4, 2.2), "88.10B": (2, 1.5),
+        "88.91A": (3, 1.0), "88.91B": (1, 1.5), "88.99A": (2, 1.5), "87.10A": (2, 4.0),
+        "87.20A": (2, 3.5), "87.30A": (1, 3.0), "87.90A": (1, 3.0), "87.90B": (1, 2.0),
+        "85.20Z": (4, 1.6), "85.31Z": (2, 3.0), "85.32Z": (1, 3.0), "85.59A": (4, 1.0),
+        "85.59B": (3, 0.7), "85.51Z": (4, 0.4), "85.52Z": (2, 0.4), "93.12Z": (7, 0.35),
+        "93.29Z": (3, 0.4), "90.01Z": (2, 0.5), "90.04Z": (1, 0.8), "91.02Z": (0.5, 1.0),
+        "86.10Z": (0.5, 15.0), "86.90D": (1, 2.0), "55.20Z": (1, 1.0), "70.22Z": (1, 0.8),
+    },
+    "COOP": {
+        "64.19Z": (22, 2.2), "46.21Z": (6, 1.5), "10.51A": (2, 4.0), "11.02B": (4, 0.8),
+        "01.61Z": (6, 0.3), "47.11D": (3, 3.0), "41.20A": (4, 0.8), "43.21A": (4, 0.7),
+        "71.12B": (3, 0.8), "62.01Z": (3, 0.8), "68.20A": (3, 0.8), "49.41A": (2, 1.0),
+        "56.10A": (3, 0.6), "85.59A": (2, 0.6), "46.11Z": (3, 0.8), "10.11Z": (2, 3.0),
+        "70.22Z": (3, 0.6),
+    },
+    "MUT": {
+        "65.12Z": (30, 1.5), "65.11Z": (5, 2.0), "66.22Z": (10, 0.6), "86.10Z": (5, 10.0),
+        "86.23Z": (12, 0.6), "47.78A": (15, 0.3), "87.10A": (5, 3.0), "88.10A": (5, 1.5),
+        "86.22C": (5, 1.0), "86.21Z": (8, 0.8),
+    },
+    "FOND": {
+        "86.10Z": (10, 6.0), "87.10A": (15, 2.0), "87.20A": (10, 2.0), "88.10B": (10, 1.0),
+        "88.99B": (10, 1.0), "85.42Z": (5, 1.5), "72.19Z": (7, 1.5), "94.99Z": (15, 0.3),
+        "91.02Z": (5, 0.5), "87.30A": (5, 1.5), "85.31Z": (8, 1.5),
+    },
+    "AUTRE": {"94.20Z": (40, 0.6), "94.11Z": (30, 0.8), "94.12Z": (10, 0.8), "88.99B": (20, 1.0)},
+    "SCESS": {
+        "88.10A": (20, 1.0), "38.11Z": (10, 1.5), "56.10A": (15, 0.6), "62.01Z": (10, 0.8),
+        "81.21Z": (15, 1.2), "70.22Z": (10, 0.5), "47.19B": (10, 0.6), "78.20Z": (10, 2.0),
+    },
+}
+
+# Salaried employment outside the ESS by A88 division (thousands, France, approximate); other
+# divisions get DEFAULT_DIVISION_WEIGHT.
+PRIVATE_NON_ESS_BY_A88 = {
+    "01": 150, "10": 500, "11": 40, "20": 150, "21": 80, "22": 180, "25": 300, "28": 200,
+    "29": 220, "30": 120, "33": 150, "35": 130, "38": 100, "41": 250, "42": 150, "43": 850,
+    "45": 380, "46": 950, "47": 1600, "49": 650, "52": 350, "53": 200, "55": 220, "56": 750,
+    "58": 80, "61": 120, "62": 400, "64": 300, "65": 150, "66": 150, "68": 220, "69": 250,
+    "70": 300, "71": 300, "73": 70, "77": 70, "78": 700, "80": 150, "81": 500, "82": 250,
+    "85": 150, "86": 450, "87": 250, "88": 300, "93": 80, "96": 200,
+}
+PUBLIC_BY_A88 = {
+    "84": 2500, "85": 1300, "86": 1100, "87": 150, "88": 250, "91": 50, "93": 50, "36": 30,
+    "37": 20, "38": 80, "49": 150, "53": 180, "72": 100, "35": 40,
+}
+DEFAULT_DIVISION_WEIGHT = 15
+PRIVATE_AVG_ESTABLISHMENT_SIZE = 8.0
+PUBLIC_AVG_ESTABLISHMENT_SIZE = 20.0
+NON_ESS_FTE_RATIO = {"private": 0.90, "public": 0.92}
+NON_ESS_WAGE_PER_FTE = {"private": 38_000, "public": 35_000}
+
+WAGE_GROWTH = 0.015
+NON_ESS_GROWTH = 0.008
+CLOSURE_RATE = 0.04
+OPENING_RATE = 0.05
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """The generated tables: ESS cells and employment outside the ESS."""
+
+    ess_facts: pd.DataFrame
+    employment_totals: pd.DataFrame
+    fingerprint: str
+
+
+def _solve_tilt(weights: np.ndarray, shares: np.ndarray, target_share: float) -> np.ndarray:
+    """Normalised allocation w·exp(λ·s) whose share-weighted mean equals ``target_share``."""
+    low, high = -5.0, 5.0
+    z = (shares - shares.mean()) / max(shares.std(), 1e-9)
+    for _ in range(200):
+        lam = (low + high) / 2
+        alloc = weights * np.exp(lam * z)
+        alloc = alloc / alloc.sum()
+        if (alloc * shares).sum() < target_share:
+            low = lam
+        else:
+            high = lam
+    return alloc
+
+
+def _departement_targets(communes: pd.DataFrame) -> pd.DataFrame:
+    """Total and ESS salaried employment of every département in the base year."""
+    weight = (communes["population"].astype(float) + 1) ** 1.15
+    dep = (
+        communes.assign(weight=weight)
+        .groupby(["region_code", "departement_code"], as_index=False)["weight"].sum()
+    )
+    dep["share"] = dep["departement_code"].map(DEPARTEMENT_SHARE_2014) / 100
+    reg = dep.groupby("region_code", as_index=False)["weight"].sum()
+    reg["share"] = reg["region_code"].map(REGION_SHARE_2014) / 100
+
+    national_total = NATIONAL_ESS_EMPLOYEES / (NATIONAL_ESS_SHARE_PCT / 100)
+    pinned = reg["region_code"] == PINNED_REGION
+    pinned_total = PINNED_REGION_ESS_EMPLOYEES / reg.loc[pinned, "share"].iloc[0]
+    others = reg[~pinned]
+    others_total = national_total - pinned_total
+    reg["total"] = pinned_total
+    if len(others):
+        others_target = (NATIONAL_ESS_EMPLOYEES - PINNED_REGION_ESS_EMPLOYEES) / others_total
+        alloc = _solve_tilt(others["weight"].to_numpy(), others["share"].to_numpy(), others_target)
+        reg.loc[~pinned, "total"] = alloc * others_total
+
+    parts = []
+    for region in reg.itertuples():
+        d = dep[dep["region_code"] == region.region_code].copy()
+        if len(d) == 1:
+            d["total"] = region.total
+        else:
+            tilt = _solve_tilt(d["weight"].to_numpy(), d["share"].to_numpy(), region.share)
+            d["total"] = tilt * region.total
+        parts.append(d)
+    dep = pd.concat(parts, ignore_index=True)
+    dep["ess"] = dep["total"] * dep["share"]
+    return dep
+
+
+def _sectors_table() -> pd.DataFrame:
+    rows = []
+    for family, sectors in FAMILY_SECTORS.items():
+        weights = np.array([w for w, _ in sectors.values()], dtype=float)
+        for (naf, (_, size)), p in zip(sectors.items(), weights / weights.sum()):
+            rows.append((family, naf, p, size))
+    return pd.DataFrame(rows, columns=["family_code", "naf_code", "p", "size_factor"])
+
+
+def _draw_establishments(
+    rng: np.random.Generator, communes: pd.DataFrame, dep: pd.DataFrame
+) -> pd.DataFrame:
+    """Every ESS employer establishment ever open over the demo years, with its base size."""
+    national_other = (NATIONAL_ESS_EMPLOYEES - PINNED_REGION_ESS_EMPLOYEES) / (
+        NATIONAL_ESS_ESTABLISHMENTS - PINNED_REGION_ESS_ESTABLISHMENTS
+    )
+    pinned_size = PINNED_REGION_ESS_EMPLOYEES / PINNED_REGION_ESS_ESTABLISHMENTS
+    avg_size = np.where(dep["region_code"] == PINNED_REGION, pinned_size, national_other)
+    base_counts = np.rint(dep["ess"].to_numpy() / avg_size).astype(int)
+    n_years = len(YEARS) - 1
+    births = rng.binomial(base_counts[:, None], OPENING_RATE, size=(len(dep), n_years))
+
+    family_codes = list(FAMILY_PROFILE)
+    family_p = np.array([FAMILY_PROFILE[f]["establishments"] for f in family_codes], float)
+    family_p /= family_p.sum()
+    sectors = _sectors_table()
+
+    frames = []
+    for i, d in enumerate(dep.itertuples()):
+        comm = communes[communes["departement_code"] == d.departement_code]
+        w = (comm["population"].to_numpy(float) + 1) ** 0.97
+        cohort_sizes = np.concatenate([[base_counts[i]], births[i]])
+        n = int(cohort_sizes.sum())
+        frames.append(
+            pd.DataFrame(
+                {
+                    "departement_code": d.departement_code,
+                    "commune_code": rng.choice(comm["code"].to_numpy(), size=n, p=w / w.sum()),
+                    "start_year": np.repeat(YEARS, cohort_sizes),
+                }
+            )
+        )
+    est = pd.concat(frames, ignore_index=True)
+    est["commune_population"] = est["commune_code"].map(communes.set_index("code")["population"])
+    est["family_code"] = np.array(family_codes)[rng.choice(len(family_codes), len(est), p=family_p)]
+
+    est["naf_code"] = ""
+    est["size_factor"] = 1.0
+    for family, group in sectors.groupby("family_code"):
+        idx = np.flatnonzero(est["family_code"].to_numpy() == family)
+        pick = rng.choice(len(group), size=len(idx), p=group["p"].to_numpy())
+        est.loc[idx, "naf_code"] = group["naf_code"].to_numpy()[pick]
+        est.loc[idx, "size_factor"] = group["size_factor"].to_numpy()[pick]
+
+    family_mean = est["family_code"].map(
+        {f: p["employees"] / p["establishments"] for f, p in FAMILY_PROFILE.items()}
+    )
+    urban = np.clip((est["commune_population"].to_numpy(float) + 1) / 10_000, 0.05, 50) ** 0.15
+    young = np.where(est["start_year"] > BASE_YEAR, 0.75, 1.0)
+    sigma = 1.1
+    est["size"] = (
+        family_mean * est["size_factor"] * urban * young
+        * rng.lognormal(-sigma**2 / 2, sigma, len(est))
+    )
+    lifetime = rng.geometric(CLOSURE_RATE, len(est))
+    est["end_year"] = est["start_year"] + lifetime  # first year the establishment is closed
+    est["growth"] = rng.normal(0.004, 0.02, len(est))
+    est["fte_ratio"] = est["family_code"].map({f: p["fte"] for f, p in FAMILY_PROFILE.items()})
+    est["fte_ratio"] *= rng.uniform(0.9, 1.08, len(est))
+    est["wage_level"] = rng.lognormal(0, 0.1, len(est))
+    return est.drop(columns=["size_factor"])
+
+
+def _rake_sizes(est: pd.DataFrame, dep: pd.DataFrame) -> None:
+    """Scale sizes so base-year totals match département and national family targets."""
+    base = est["start_year"] == BASE_YEAR
+    dep_target = dep.set_index("departement_code")["ess"]
+    fam_target = pd.Series({f: p["employees"] for f, p in FAMILY_PROFILE.items()})
+    fam_target *= dep_target.sum() / fam_target.sum()
+    for _ in range(30):
+        by_dep = est.loc[base].groupby("departement_code")["size"].sum()
+        est["size"] *= est["departement_code"].map(dep_target / by_dep)
+        by_fam = est.loc[base].groupby("family_code")["size"].sum()
+        est["size"] *= est["family_code"].map(fam_target / by_fam)
+
+
+def _ess_facts(est: pd.DataFrame) -> pd.DataFrame:
+    """Aggregate establishment-years to commune × year × family × NAF cells."""
+    parts = []
+    for year in YEARS:
+        alive = est[(est["start_year"] <= year) & (est["end_year"] > year)]
+        age = year - alive["start_year"].to_numpy()
+        employees = np.maximum(1, np.rint(alive["size"] * np.exp(alive["growth"] * age)))
+        fte = np.minimum(employees, np.round(employees * alive["fte_ratio"], 1))
+        wage = alive["family_code"].map({f: p["wage"] for f, p in FAMILY_PROFILE.items()})
+        wages = np.rint(fte * wage * alive["wage_level"] * (1 + WAGE_GROWTH) ** (year - BASE_YEAR))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "commune_code": alive["commune_code"].to_numpy(),
+                    "year": year,
+                    "family_code": alive["family_code"].to_numpy(),
+                    "naf_code": alive["naf_code"].to_numpy(),
+                    "employees": employees.astype("int64"),
+                    "fte": fte.to_numpy(),
+                    "gross_wages": wages.to_numpy().astype("int64"),
+                }
+            )
+        )
+    years = pd.concat(parts, ignore_index=True)
+    keys = ["commune_code", "year", "family_code", "naf_code"]
+    facts = years.groupby(keys, as_index=False, sort=True).agg(
+        establishments=("employees", "size"),
+        employees=("employees", "sum"),
+        fte=("fte", "sum"),
+        gross_wages=("gross_wages", "sum"),
+        top_employees=("employees", "max"),
+        top_fte=("fte", "max"),
+        top_wages=("gross_wages", "max"),
+    )
+    facts["fte"] = facts["fte"].round(1)
+    facts["top_fte"] = facts["top_fte"].round(1)
+    return facts
+
+
+def _division_profile(weights: dict[str, float], divisions: list[str], default: float) -> np.ndarray:
+    p = np.array([weights.get(d, default) for d in divisions], dtype=float)
+    return p / p.sum()
+
+
+def _employment_totals(
+    rng: np.random.Generator,
+    communes: pd.DataFrame,
+    dep: pd.DataFrame,
+    divisions: list[str],
+) -> pd.DataFrame:
+    """Salaried employment outside the ESS by commune, year and A88 division."""
+    non_ess_dep = dep.set_index("departement_code").eval("total - ess")
+    weight = (communes["population"].to_numpy(float) + 1) ** 1.15
+    dep_weight = pd.Series(weight).groupby(communes["departement_code"].to_numpy()).transform("sum")
+    base = weight / dep_weight.to_numpy() * communes["departement_code"].map(non_ess_dep).to_numpy()
+    growth = rng.normal(NON_ESS_GROWTH, 0.01, len(communes))
+    public_rate = np.clip(rng.normal(0.22, 0.06, len(communes)), 0.05, 0.6)
+    profiles = {
+        "private": _division_profile(PRIVATE_NON_ESS_BY_A88, divisions, DEFAULT_DIVISION_WEIGHT),
+        "public": _division_profile(PUBLIC_BY_A88, divisions, 0),
+    }
+    sizes = {"private": PRIVATE_AVG_ESTABLISHMENT_SIZE, "public": PUBLIC_AVG_ESTABLISHMENT_SIZE}
+    parts = []
+    codes = communes["code"].tolist()
+    for year in YEARS:
+        t = year - BASE_YEAR
+        level = np.rint(base * (1 + growth) ** t).astype(np.int64)
+        counts = {"public": np.rint(level * public_rate).astype(np.int64)}
+        counts["private"] = level - counts["public"]
+        frame = {}
+        for sector_kind in ("private", "public"):
+            emp = rng.multinomial(counts[sector_kind], profiles[sector_kind])
+            fte = np.round(emp * NON_ESS_FTE_RATIO[sector_kind], 1)
+            wage = NON_ESS_WAGE_PER_FTE[sector_kind] * (1 + WAGE_GROWTH) ** t
+            prefix = "private_non_ess" if sector_kind == "private" else "public"
+            frame[f"{prefix}_establishments"] = np.ceil(emp / sizes[sector_kind]).astype(np.int32)
+            frame[f"{prefix}_employees"] = emp.astype(np.int32)
+            frame[f"{prefix}_fte"] = fte.astype(np.float32)
+            frame[f"{prefix}_wages"] = np.rint(fte * wage).astype(np.int64)
+        keep = (frame["private_non_ess_employees"] + frame["public_employees"]) > 0
+        rows, cols = np.nonzero(keep)
+        part = pd.DataFrame(
+            {
+                "commune_code": pd.Categorical.from_codes(rows, codes),
+                "year": year,
+                "a88_code": pd.Categorical.from_codes(cols, divisions),
+                **{name: values[rows, cols] for name, values in frame.items()},
+            }
+        )
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def generate(communes: pd.DataFrame, naf: pd.DataFrame, seed: int = SEED) -> DemoData:
+    """Generate the demo tables for the given communes (code, departement_code, region_code,
+    population) and NAF nomenclature (naf_code, a88_code). Same inputs and seed, same output."""
+    rng = np.random.default_rng(seed)
+    communes = communes.sort_values("code").reset_index(drop=True)
+    communes["population"] = communes["population"].fillna(0).astype("int64")
+    dep = _departement_targets(communes)
+    est = _draw_establishments(rng, communes, dep)
+    _rake_sizes(est, dep)
+    facts = _ess_facts(est)
+    divisions = sorted(naf["a88_code"].unique())
+    totals = _employment_totals(rng, communes, dep, divisions)
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(str(seed).encode())
+    return DemoData(ess_facts=facts, employment_totals=totals, fingerprint=digest.hexdigest())
