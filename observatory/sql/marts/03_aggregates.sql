@@ -1,0 +1,87 @@
+-- Marts: aggregation to every territory level, done once in the warehouse.
+
+-- ESS by territory × year × family × A88 division.
+CREATE OR REPLACE TABLE ess_by_territory AS
+SELECT tc.level, tc.code, f.year, f.family_code, s.a88_code,
+       sum(f.establishments)::INTEGER AS establishments,
+       sum(f.employees)::INTEGER AS employees,
+       sum(f.fte) AS fte,
+       sum(f.gross_wages)::BIGINT AS gross_wages,
+       max(f.top_employees) AS top_employees,
+       max(f.top_fte) AS top_fte,
+       max(f.top_wages) AS top_wages
+FROM ess_facts AS f
+JOIN sectors AS s USING (naf_code)
+JOIN territory_communes AS tc USING (commune_code)
+GROUP BY ALL
+ORDER BY tc.level, tc.code, f.year, f.family_code, s.a88_code;
+COMMENT ON TABLE ess_by_territory IS 'ESS agrégée par territoire (tous niveaux), année, famille et division A88, avec les valeurs du plus grand établissement.';
+
+-- Employment of every territory and year, ESS and outside the ESS.
+CREATE OR REPLACE TABLE employment_by_territory AS
+WITH ess AS (
+    SELECT level, code, year,
+           sum(establishments) AS ess_establishments, sum(employees) AS ess_employees,
+           sum(fte) AS ess_fte, sum(gross_wages) AS ess_wages
+    FROM ess_by_territory
+    GROUP BY ALL
+), other AS (
+    SELECT tc.level, tc.code, t.year,
+           sum(t.private_non_ess_establishments) AS private_non_ess_establishments,
+           sum(t.private_non_ess_employees) AS private_non_ess_employees,
+           sum(t.private_non_ess_fte) AS private_non_ess_fte,
+           sum(t.private_non_ess_wages) AS private_non_ess_wages,
+           sum(t.public_establishments) AS public_establishments,
+           sum(t.public_employees) AS public_employees,
+           sum(t.public_fte) AS public_fte,
+           sum(t.public_wages) AS public_wages
+    FROM employment_totals AS t
+    JOIN territory_communes AS tc USING (commune_code)
+    GROUP BY ALL
+)
+SELECT level, code, year,
+       coalesce(ess_establishments, 0)::INTEGER AS ess_establishments,
+       coalesce(ess_employees, 0)::INTEGER AS ess_employees,
+       coalesce(ess_fte, 0) AS ess_fte,
+       coalesce(ess_wages, 0)::BIGINT AS ess_wages,
+       coalesce(private_non_ess_establishments, 0)::INTEGER AS private_non_ess_establishments,
+       coalesce(private_non_ess_employees, 0)::INTEGER AS private_non_ess_employees,
+       coalesce(private_non_ess_fte, 0) AS private_non_ess_fte,
+       coalesce(private_non_ess_wages, 0)::BIGINT AS private_non_ess_wages,
+       coalesce(public_establishments, 0)::INTEGER AS public_establishments,
+       coalesce(public_employees, 0)::INTEGER AS public_employees,
+       coalesce(public_fte, 0) AS public_fte,
+       coalesce(public_wages, 0)::BIGINT AS public_wages
+FROM ess FULL OUTER JOIN other USING (level, code, year)
+ORDER BY level, code, year;
+COMMENT ON TABLE employment_by_territory IS 'Emploi salarié par territoire et année : ESS, privé hors ESS, public. Dénominateur des parts de l''ESS.';
+
+-- Employment by territory, year and A88 division, for the ESS share within each sector
+-- (communes excluded: query employment_totals and ess_facts for commune detail).
+CREATE OR REPLACE TABLE sector_employment_by_territory AS
+WITH ess AS (
+    SELECT level, code, year, a88_code,
+           sum(establishments) AS ess_establishments, sum(employees) AS ess_employees
+    FROM ess_by_territory
+    WHERE level <> 'commune'
+    GROUP BY ALL
+), other AS (
+    SELECT tc.level, tc.code, t.year, t.a88_code,
+           sum(t.private_non_ess_establishments + t.public_establishments) AS other_establishments,
+           sum(t.private_non_ess_employees) AS private_non_ess_employees,
+           sum(t.public_employees) AS public_employees
+    FROM employment_totals AS t
+    JOIN territory_communes AS tc USING (commune_code)
+    WHERE tc.level <> 'commune'
+    GROUP BY ALL
+)
+SELECT level, code, year, a88_code,
+       coalesce(ess_establishments, 0)::INTEGER AS ess_establishments,
+       coalesce(ess_employees, 0)::INTEGER AS ess_employees,
+       coalesce(private_non_ess_employees, 0)::INTEGER AS private_non_ess_employees,
+       coalesce(public_employees, 0)::INTEGER AS public_employees,
+       (coalesce(ess_employees, 0) + coalesce(private_non_ess_employees, 0)
+        + coalesce(public_employees, 0))::INTEGER AS total_employees
+FROM ess FULL OUTER JOIN other USING (level, code, year, a88_code)
+ORDER BY level, code, year, a88_code;
+COMMENT ON TABLE sector_employment_by_territory IS 'Emploi salarié par territoire (EPCI et au-dessus), année et division A88 : ESS, privé hors ESS, public.';

@@ -1,0 +1,107 @@
+"""Read-only access to the warehouse for analysts, dashboards and the command line.
+
+    >>> from observatory import open_warehouse
+    >>> wh = open_warehouse()
+    >>> wh.key_figures("departement", region="76", year=2022)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from observatory import settings
+
+LEVELS = ("france", "region", "departement", "epci", "commune")
+
+
+class WarehouseMissingError(FileNotFoundError):
+    """No warehouse file at the configured path."""
+
+
+class Warehouse:
+    """A read-only connection to the DuckDB warehouse that returns DataFrames."""
+
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path or settings.db_path())
+        if not self.path.is_file():
+            raise WarehouseMissingError(
+                f"no warehouse at {self.path}: run `observatory build` first"
+            )
+        self._con = duckdb.connect(str(self.path), read_only=True)
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def sql(self, query: str, params: list | dict | None = None) -> pd.DataFrame:
+        """Run a query (with ``?`` or ``$name`` parameters) and return a DataFrame."""
+        return self._con.execute(query, params).df()
+
+    def territories(
+        self,
+        level: str | None = None,
+        *,
+        region: str | None = None,
+        departement: str | None = None,
+        epci: str | None = None,
+    ) -> pd.DataFrame:
+        """Territories, optionally of one level and inside one région, département or EPCI."""
+        if level is not None and level not in LEVELS:
+            raise ValueError(f"unknown level {level!r}: expected one of {', '.join(LEVELS)}")
+        return self.sql(
+            """
+            SELECT * FROM territories
+            WHERE ($level IS NULL OR level = $level)
+              AND ($region IS NULL OR region_code = $region)
+              AND ($departement IS NULL OR departement_code = $departement)
+              AND ($epci IS NULL OR epci_code = $epci)
+            """,
+            dict(level=level, region=region, departement=departement, epci=epci),
+        )
+
+    def key_figures(
+        self,
+        level: str | None = None,
+        code: str | None = None,
+        year: int | None = None,
+        *,
+        region: str | None = None,
+    ) -> pd.DataFrame:
+        """Rows of the ``key_figures`` view, filtered by level, code, year and région."""
+        return self.sql(
+            """
+            SELECT k.* FROM key_figures AS k
+            JOIN territories AS t USING (level, code)
+            WHERE ($level IS NULL OR k.level = $level)
+              AND ($code IS NULL OR k.code = $code)
+              AND ($year IS NULL OR k.year = $year)
+              AND ($region IS NULL OR t.region_code = $region)
+            ORDER BY k.level, k.code, k.year
+            """,
+            dict(level=level, code=code, year=year, region=region),
+        )
+
+    def sources(self) -> pd.DataFrame:
+        """The ``sources`` table: every input of the build with its checksum and row counts."""
+        return self.sql("SELECT * FROM sources ORDER BY source")
+
+    def years(self) -> list[int]:
+        """Available years, oldest first."""
+        return [int(y) for y in self.sql("SELECT year FROM years ORDER BY year")["year"]]
+
+    def is_demo(self) -> bool:
+        """True when any loaded figure is synthetic (« Données de démonstration »)."""
+        return bool(self.sql("SELECT bool_or(synthetic) AS demo FROM sources")["demo"].iloc[0])
+
+
+def open_warehouse(path: Path | str | None = None) -> Warehouse:
+    """Open the warehouse read-only (``$OBSERVATORY_DB`` or ``data/observatory.duckdb``)."""
+    return Warehouse(path)
