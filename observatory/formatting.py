@@ -1,0 +1,59 @@
+"""French formatting of everything a user reads: numbers, percentages, money, dates.
+
+Numbers follow the French typographic rules of the CLDR (through babel): a narrow no-break
+space groups thousands and a comma marks decimals, so ``214000`` reads ``214 000`` and
+``12.1`` per cent reads ``12,1 %``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+from babel.dates import format_date as _babel_date
+from babel.numbers import format_decimal
+
+LOCALE = "fr_FR"
+MISSING = "–"
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number(value, decimals: int = 0) -> str:
+    """``214000`` → ``214 000``; ``1234.5`` with one decimal → ``1 234,5``."""
+    if _is_missing(value):
+        return MISSING
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(round(float(value), decimals), format=pattern, locale=LOCALE)
+
+
+def percent(value, decimals: int = 1) -> str:
+    """A percentage given in per cent: ``12.1`` → ``12,1 %``."""
+    if _is_missing(value):
+        return MISSING
+    return f"{number(value, decimals)}\u202f%"
+
+
+def euros(value) -> str:
+    """``1234567`` → ``1 234 567 €``."""
+    if _is_missing(value):
+        return MISSING
+    return f"{number(value)}\u00a0€"
+
+
+def signed_percent(value, decimals: int = 1) -> str:
+    """A change in per cent with its sign: ``+1,2 %``, ``-0,4 %``."""
+    if _is_missing(value):
+        return MISSING
+    sign = "+" if value > 0 else ""
+    return sign + percent(value, decimals).replace("-", "\u2212")
+
+
+def long_date(value: date | datetime) -> str:
+    """``2026-11-22`` → ``22 novembre 2026``."""
+    return _babel_date(value, format="long", locale=LOCALE)
+
+
+PLOTLY_SEPARATORS = ",\u202f"  # decimal comma, narrow no-break space for thousands
