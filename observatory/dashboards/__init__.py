@@ -1,0 +1,1 @@
+"""Logic of the Voilà dashboards; the notebooks in dashboards/ only call it."""
