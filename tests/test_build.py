@@ -1,0 +1,131 @@
+"""The warehouse build: schema, aggregation, sources, atomicity."""
+
+import hashlib
+import shutil
+import signal
+import subprocess
+import time
+
+import duckdb
+import pandas as pd
+import pytest
+
+from conftest import OBSERVATORY, ROOT, run_cli
+
+KEY_FIGURES_COLUMNS = [
+    "level", "code", "name", "year", "ess_establishments", "ess_employees",
+    "total_employees", "ess_share_pct",
+]
+SOURCES_COLUMNS = {
+    "source", "file", "vintage", "file_sha256", "loaded_at", "rows_read", "rows_loaded",
+    "rows_rejected", "synthetic",
+}
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_key_figures_view_has_the_documented_columns(wh):
+    assert list(wh.sql("SELECT * FROM key_figures LIMIT 0").columns) == KEY_FIGURES_COLUMNS
+    levels = set(wh.sql("SELECT DISTINCT level FROM key_figures")["level"])
+    assert levels == {"commune", "epci", "departement", "region", "france"}
+
+
+def test_sources_table_records_every_input(wh):
+    sources = wh.sources()
+    assert SOURCES_COLUMNS <= set(sources.columns)
+    demo = sources[sources["source"].str.startswith("demo:")]
+    assert len(demo) == 2 and demo["synthetic"].all()
+    assert (demo["rows_loaded"] == demo["rows_read"]).all()
+    assert (sources["rows_rejected"] == 0).all()
+    assert sources["file_sha256"].str.fullmatch(r"[0-9a-f]{64}").all()
+    assert not sources.loc[sources["source"].str.startswith("reference:"), "synthetic"].any()
+
+
+def test_codes_are_text_with_corsica_and_overseas(wh):
+    deps = set(wh.territories("departement")["code"])
+    assert {"01", "2A", "2B", "971", "976"} <= deps
+    assert wh.sql("SELECT typeof(code) AS t FROM territories LIMIT 1")["t"].iloc[0] == "VARCHAR"
+    assert "01001" in set(wh.territories("commune", departement="01")["code"])
+
+
+def test_aggregation_matches_an_independent_sum_of_commune_facts(wh):
+    """Département and EPCI key figures equal the sums of their communes' facts (pandas)."""
+    facts = wh.sql("SELECT commune_code, establishments, employees FROM ess_facts WHERE year = 2016")
+    communes = wh.territories("commune")[["code", "departement_code", "epci_code"]]
+    merged = facts.merge(communes, left_on="commune_code", right_on="code")
+    for level, column in (("departement", "departement_code"), ("epci", "epci_code")):
+        expected = merged.groupby(column)[["establishments", "employees"]].sum()
+        got = wh.key_figures(level, year=2016).set_index("code")
+        joined = expected.join(got[["ess_employees", "ess_establishments"]])
+        assert (joined["employees"] == joined["ess_employees"]).all(), level
+        assert (joined["establishments"] == joined["ess_establishments"]).all(), level
+
+
+def test_ess_share_equals_ess_over_all_salaried_employment(wh):
+    herault = wh.key_figures("departement", "34", 2020).iloc[0]
+    other = wh.sql(
+        "SELECT sum(private_non_ess_employees + public_employees) AS n FROM employment_totals e "
+        "JOIN territories t ON t.code = e.commune_code AND t.level = 'commune' "
+        "WHERE t.departement_code = '34' AND e.year = 2020"
+    )["n"].iloc[0]
+    assert herault.total_employees == herault.ess_employees + other
+    assert herault.ess_share_pct == pytest.approx(100 * herault.ess_employees / (herault.ess_employees + other))
+
+
+def test_readers_open_the_warehouse_read_only(wh):
+    with pytest.raises(duckdb.Error):
+        wh.sql("CREATE TABLE intruder (x INTEGER)")
+
+
+@pytest.fixture()
+def previous_warehouse(warehouse_path, tmp_path):
+    """A copy of a good warehouse standing where a new build will be written."""
+    target = tmp_path / "observatory.duckdb"
+    shutil.copy(warehouse_path, target)
+    return target
+
+
+def test_failing_build_leaves_the_previous_warehouse_intact(previous_warehouse, tmp_path):
+    before = sha256(previous_warehouse)
+    broken = tmp_path / "reference"
+    shutil.copytree(ROOT / "data" / "reference", broken)
+    (broken / "communes.parquet").write_bytes(b"PAR1 truncated")
+    result = run_cli("build", "--db", str(previous_warehouse),
+                     env={"OBSERVATORY_REFERENCE_DIR": str(broken)})
+    assert result.returncode == 1
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("Erreur : ")
+    assert "communes.parquet" in message and "précédent est conservé" in message
+    assert sha256(previous_warehouse) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_killed_build_leaves_the_previous_warehouse_intact(previous_warehouse):
+    before = sha256(previous_warehouse)
+    proc = subprocess.Popen([*OBSERVATORY, "build", "--db", str(previous_warehouse)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scratch = f".{previous_warehouse.name}.building-{proc.pid}"
+    deadline = time.monotonic() + 120
+    while not (previous_warehouse.parent / scratch).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # well inside the build
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert sha256(previous_warehouse) == before
+    with duckdb.connect(str(previous_warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM key_figures").fetchone()[0] > 0
+
+
+def test_a_new_build_replaces_the_warehouse_and_is_deterministic(previous_warehouse, wh):
+    (previous_warehouse.parent / f".{previous_warehouse.name}.building-999999999").write_bytes(b"x")
+    result = run_cli("build", "--db", str(previous_warehouse))
+    assert result.returncode == 0, result.stderr
+    assert "Entrepôt construit" in result.stderr
+    leftovers = [p.name for p in previous_warehouse.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []  # the abandoned scratch file of a dead build is cleaned up
+    query = "SELECT * FROM key_figures WHERE level IN ('departement', 'region') ORDER BY level, code, year"
+    with duckdb.connect(str(previous_warehouse), read_only=True) as con:
+        rebuilt = con.execute(query).df()
+    pd.testing.assert_frame_equal(rebuilt, wh.sql(query))

@@ -1,0 +1,63 @@
+"""The ``observatory`` command as a user runs it: exit codes, messages, CSV output."""
+
+import io
+
+import pandas as pd
+
+from conftest import run_cli
+
+
+def test_query_prints_csv_with_a_header(warehouse_path):
+    result = run_cli("query", "SELECT code, name FROM territories WHERE level = 'region' "
+                     "AND code IN ('76', '11') ORDER BY code", "--db", str(warehouse_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["code,name", "11,Île-de-France", "76,Occitanie"]
+
+
+def test_query_keeps_codes_as_text(warehouse_path, wh):
+    result = run_cli("query", "SELECT code, ess_employees FROM key_figures WHERE level = "
+                     "'departement' AND year = 2020 ORDER BY code", "--db", str(warehouse_path))
+    frame = pd.read_csv(io.StringIO(result.stdout), dtype={"code": str})
+    assert frame["code"].iloc[0] == "01"
+    assert {"2A", "2B", "971"} <= set(frame["code"])
+    expected = wh.key_figures("departement", year=2020).set_index("code")["ess_employees"]
+    assert frame.set_index("code")["ess_employees"].to_dict() == expected.astype(int).to_dict()
+
+
+def test_query_with_bad_sql_fails_with_one_line(warehouse_path):
+    result = run_cli("query", "SELECT nothing FROM nowhere", "--db", str(warehouse_path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Erreur : ") and "nowhere" in lines[0]
+
+
+def test_query_cannot_write_to_the_warehouse(warehouse_path):
+    result = run_cli("query", "DROP TABLE territories", "--db", str(warehouse_path))
+    assert result.returncode == 1
+    assert "read-only" in result.stderr.lower() or "read only" in result.stderr.lower()
+
+
+def test_missing_warehouse_is_a_clear_error(tmp_path):
+    for command in (["info"], ["query", "SELECT 1"], ["serve"]):
+        result = run_cli(*command, "--db", str(tmp_path / "none.duckdb"))
+        assert result.returncode == 1, command
+        assert result.stderr.strip() == (
+            f"Erreur : no warehouse at {tmp_path / 'none.duckdb'}: run `observatory build` first"
+        )
+
+
+def test_info_lists_sources_years_and_tables(warehouse_path):
+    result = run_cli("info", "--db", str(warehouse_path))
+    assert result.returncode == 0, result.stderr
+    assert "Données de démonstration" in result.stdout
+    assert "Années : 2014 à 2022 (9 millésimes)" in result.stdout
+    for name in ("demo:ess_facts", "reference:communes", "ess_facts", "territories"):
+        assert name in result.stdout
+
+
+def test_unknown_command_and_unsupported_option_exit_non_zero():
+    assert run_cli("frobnicate").returncode == 2
+    result = run_cli("build", "--no-demo")
+    assert result.returncode == 2
+    assert result.stderr.startswith("Erreur : ")

@@ -1,0 +1,34 @@
+from datetime import date
+
+from observatory import formatting as fmt
+
+NNBSP = "\u202f"
+
+
+def test_thousands_are_grouped_with_a_narrow_no_break_space():
+    assert fmt.number(214000) == f"214{NNBSP}000"
+    assert fmt.number(2_600_000) == f"2{NNBSP}600{NNBSP}000"
+    assert fmt.number(999) == "999"
+
+
+def test_decimals_use_a_comma():
+    assert fmt.number(1234.56, 1) == f"1{NNBSP}234,6"
+    assert fmt.percent(12.1) == f"12,1{NNBSP}%"
+    assert fmt.percent(10.54) == f"10,5{NNBSP}%"
+    assert fmt.percent(7, decimals=0) == f"7{NNBSP}%"
+
+
+def test_signed_changes_and_money():
+    assert fmt.signed_percent(1.26) == f"+1,3{NNBSP}%"
+    assert fmt.signed_percent(-0.42) == f"\u22120,4{NNBSP}%"
+    assert fmt.euros(1234567) == f"1{NNBSP}234{NNBSP}567\u00a0€"
+
+
+def test_missing_values_read_as_a_dash():
+    assert fmt.number(None) == "–"
+    assert fmt.percent(float("nan")) == "–"
+
+
+def test_dates_are_written_in_french():
+    assert fmt.long_date(date(2026, 11, 22)) == "22 novembre 2026"
+    assert fmt.long_date(date(2024, 2, 1)) == "1 février 2024"

@@ -1,0 +1,40 @@
+"""Project files that users and CI rely on agree with each other."""
+
+import json
+import re
+import tomllib
+
+import yaml
+
+from conftest import ROOT
+
+CONDA_NAMES = {"python-duckdb": "duckdb"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def test_environment_yml_declares_the_same_dependencies_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {CONDA_NAMES.get(_name(d), _name(d)) for d in env["dependencies"] if isinstance(d, str)}
+    pip = {_name(d) for d in env["dependencies"][-1]["pip"] if not d.startswith("-e")}
+    assert wanted == (conda | pip) - {"python", "pip"}
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
+
+
+def test_notebooks_use_one_kernel_and_are_committed_without_outputs():
+    notebooks = sorted((ROOT / "dashboards").glob("*.ipynb")) + sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks
+    for path in notebooks:
+        nb = json.loads(path.read_text())
+        assert nb["metadata"]["kernelspec"]["name"] == "observatory", path.name
+        for cell in nb["cells"]:
+            assert not cell.get("outputs"), path.name
