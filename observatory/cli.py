@@ -71,7 +71,7 @@ def info(db: Path = DbOption) -> None:
             demo = wh.is_demo()
     except (WarehouseMissingError, duckdb.Error) as exc:
         _fail(str(exc))
-    out = Console()
+    out = Console(width=None if sys.stdout.isatty() else 160)  # no wrapping when piped
     out.print(f"Entrepôt : {db or settings.db_path()}", highlight=False)
     if demo:
         out.print(f"[bold]{settings.DEMO_LABEL}[/bold]")
