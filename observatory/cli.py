@@ -110,7 +110,8 @@ def serve(
     if not path.is_file():
         _fail(f"no warehouse at {path}: run `observatory build` first")
     url = f"http://{host}:{port}/voila/render/vue-regionale.ipynb"
-    err.print(f"Tableaux de bord : http://{host}:{port}/  (vue régionale : {url})", highlight=False)
+    err.print(f"Tableaux de bord : http://{host}:{port}/  (vue régionale : {url})", highlight=False,
+              soft_wrap=True)
     command = [
         sys.executable, "-m", "voila", str(settings.DASHBOARDS_DIR),
         f"--port={port}", f"--Voila.ip={host}", "--no-browser",

@@ -1,0 +1,62 @@
+"""`make bench`: run every benchmark of the project and write benchmarks/RESULTS.md.
+
+Each benchmark module exposes ``run(workdir) -> str`` returning a Markdown section; this script
+adds the machine and the date, so figures are never read without their context.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from observatory import formatting
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+MODULES = ["bench_build", "bench_ingest", "bench_indicators"]
+
+
+def machine() -> str:
+    """One line describing the machine the figures were measured on."""
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor() or "unknown CPU",
+    )
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{cpu}, {os.cpu_count()} cœurs, {memory_gb:.0f} Gio de mémoire, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+            f"DuckDB {duckdb.__version__}")
+
+
+def main(selected: list[str]) -> None:
+    sections = []
+    with tempfile.TemporaryDirectory(prefix="observatory-bench-") as tmp:
+        for name in selected or MODULES:
+            try:
+                module = importlib.import_module(f"benchmarks.{name}")
+            except ModuleNotFoundError:
+                continue  # a benchmark not written yet
+            print(f"benchmark {name}…", file=sys.stderr, flush=True)
+            workdir = Path(tmp) / name
+            workdir.mkdir()
+            sections.append(module.run(workdir))
+    now = datetime.now()
+    RESULTS.write_text(
+        "# Résultats des benchmarks\n\n"
+        f"Mesurés le {formatting.long_date(now)} à {now:%H:%M} sur : {machine()}.\n"
+        "Produit par `make bench` (`python -m benchmarks.run`) ; ne pas modifier à la main.\n\n"
+        + "\n".join(sections),
+        encoding="utf-8",
+    )
+    print(f"écrit : {RESULTS}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
