@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,9 +24,20 @@ import pandas as pd
 
 from observatory import demo, reference, settings
 from observatory.families import families_frame
+from observatory.sirene_codes import legal_categories_frame, staff_bands_frame
 
 SQL_DIR = Path(__file__).parent / "sql"
-LAYERS = ("staging", "marts")
+# landing: stored tables kept across loads (created if missing); staging: temporary views;
+# marts: tables recomputed from scratch at every build and every load.
+LAYERS = ("landing", "staging", "marts")
+DEMO_COLUMNS = {
+    "demo_ess_facts": ["commune_code", "year", "family_code", "naf_code", "establishments",
+                       "employees", "fte", "gross_wages", "top_employees", "top_fte", "top_wages"],
+    "demo_employment_totals": [
+        "commune_code", "year", "a88_code", "private_non_ess_establishments",
+        "private_non_ess_employees", "private_non_ess_fte", "private_non_ess_wages",
+        "public_establishments", "public_employees", "public_fte", "public_wages"],
+}
 
 
 class BuildError(RuntimeError):
@@ -40,7 +53,8 @@ class BuildReport:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
+    """SHA-256 of a file, read by blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -48,7 +62,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _run_sql_layers(con: duckdb.DuckDBPyConnection) -> None:
+def run_sql_layers(con: duckdb.DuckDBPyConnection) -> None:
+    """Run the landing, staging and marts SQL files in order (marts are recomputed)."""
     for layer in LAYERS:
         for script in sorted((SQL_DIR / layer).glob("*.sql")):
             try:
@@ -85,12 +100,28 @@ def _load_reference(con: duckdb.DuckDBPyConnection) -> list[dict]:
         con.register(f"raw_{table}", frame)
         sources.append(
             dict(source=f"reference:{file_name.removesuffix('.parquet')}", file=str(path),
-                 vintage="données de référence", file_sha256=_sha256(path),
+                 vintage="données de référence", file_sha256=sha256(path),
                  rows_read=len(frame), rows_loaded=len(frame), rows_rejected=0,
                  synthetic=False)
         )
     con.register("raw_ref_families", families_frame())
+    con.register("raw_legal_categories", legal_categories_frame())
+    con.register("raw_staff_bands", staff_bands_frame())
     return sources
+
+
+def _register_empty_demo(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Register empty demo relations: a warehouse for real files only."""
+    for table, columns in DEMO_COLUMNS.items():
+        con.register(f"raw_{table}", pd.DataFrame({c: pd.Series(dtype="object") for c in columns}))
+    return []
+
+
+def recompute_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every mart of a warehouse for real files from its stored landing tables."""
+    _load_reference(con)
+    _register_empty_demo(con)
+    run_sql_layers(con)
 
 
 def _load_demo(con: duckdb.DuckDBPyConnection, seed: int) -> list[dict]:
@@ -121,59 +152,39 @@ def _write_sources(con: duckdb.DuckDBPyConnection, sources: list[dict]) -> None:
         if row["rows_loaded"] is None:
             row["rows_loaded"] = con.execute(loaded[row["source"]]).fetchall()[0][0]
         row["loaded_at"] = now
+    append_sources(con, sources)
+
+
+def append_sources(con: duckdb.DuckDBPyConnection, sources: list[dict]) -> None:
+    """Append rows to the ``sources`` table (created by the landing layer)."""
     frame = pd.DataFrame(sources)[
         ["source", "file", "vintage", "file_sha256", "loaded_at", "rows_read", "rows_loaded",
          "rows_rejected", "synthetic"]
     ]
-    con.register("frame", frame)
-    con.execute("CREATE TABLE sources AS SELECT * FROM frame")
-    con.unregister("frame")
-    con.execute(
-        "COMMENT ON TABLE sources IS 'Sources chargées : fichier, millésime, empreinte SHA-256, "
-        "date de chargement, lignes lues, chargées et rejetées, données synthétiques ou non.'"
-    )
+    con.register("new_sources", frame)
+    con.execute("INSERT INTO sources SELECT * FROM new_sources")
+    con.unregister("new_sources")
 
 
-def build(
-    db_path: Path | None = None,
-    seed: int = demo.SEED,
-    on_step: Callable[[str], None] | None = None,
-) -> BuildReport:
-    """Build the warehouse from the reference data and the demo dataset, atomically."""
-    target = Path(db_path or settings.db_path())
+@contextmanager
+def atomic_update(target: Path, *, from_current: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a scratch file beside ``target`` that replaces it only on success.
+
+    With ``from_current``, the scratch file starts as a copy of the current warehouse. The
+    body runs, then the checks; on any failure the scratch file is removed and the previous
+    warehouse stays exactly as it was.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = target.with_name(f".{target.name}.building-{os.getpid()}")
-    report = BuildReport(path=target)
     _remove_abandoned_scratch(target)
     try:
+        if from_current:
+            shutil.copyfile(target, scratch)
         con = duckdb.connect(str(scratch))
         try:
-            steps: list[tuple[str, Callable[[], object]]] = [
-                ("géographie de référence", lambda: _load_reference(con)),
-                ("données de démonstration", lambda: _load_demo(con, seed)),
-                ("transformations SQL", lambda: _run_sql_layers(con)),
-            ]
-            sources: list[dict] = []
-            for name, step in steps:
-                if on_step:
-                    on_step(name)
-                started = time.perf_counter()
-                result = step()
-                if isinstance(result, list):
-                    sources += result
-                report.seconds[name] = time.perf_counter() - started
-            _write_sources(con, sources)
-            if on_step:
-                on_step("contrôles de cohérence")
-            started = time.perf_counter()
+            yield con
             _check(con)
             con.execute("CHECKPOINT")
-            report.seconds["contrôles de cohérence"] = time.perf_counter() - started
-            report.rows = dict(
-                con.execute(
-                    "SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY table_name"
-                ).fetchall()
-            )
         finally:
             con.close()
         with scratch.open("rb") as handle:
@@ -186,6 +197,44 @@ def build(
     except (duckdb.Error, OSError, ValueError, KeyError) as exc:
         _remove(scratch)
         raise BuildError(f"build of {target} failed: {exc}") from exc
+
+
+def build(
+    db_path: Path | None = None,
+    seed: int = demo.SEED,
+    on_step: Callable[[str], None] | None = None,
+    with_demo: bool = True,
+) -> BuildReport:
+    """Build the warehouse from the reference data and (by default) the demo dataset.
+
+    Without the demo data the facts are empty, ready for ``observatory ingest``.
+    """
+    target = Path(db_path or settings.db_path())
+    report = BuildReport(path=target)
+    with atomic_update(target, from_current=False) as con:
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("géographie de référence", lambda: _load_reference(con)),
+            ("données de démonstration", lambda: _load_demo(con, seed)) if with_demo
+            else ("entrepôt sans données de démonstration", lambda: _register_empty_demo(con)),
+            ("transformations SQL", lambda: run_sql_layers(con)),
+        ]
+        sources: list[dict] = []
+        for name, step in steps:
+            if on_step:
+                on_step(name)
+            started = time.perf_counter()
+            result = step()
+            if isinstance(result, list):
+                sources += result
+            report.seconds[name] = time.perf_counter() - started
+        _write_sources(con, sources)
+        if on_step:
+            on_step("contrôles de cohérence")
+        report.rows = dict(
+            con.execute(
+                "SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY table_name"
+            ).fetchall()
+        )
     return report
 
 

@@ -42,12 +42,12 @@ def build(
     db: Path = DbOption,
     demo: bool = typer.Option(True, "--demo/--no-demo", help="Construire sur les données de démonstration."),
 ) -> None:
-    """Construit l'entrepôt (données de démonstration par défaut), de façon atomique."""
-    if not demo:
-        _fail("seule la construction sur les données de démonstration est disponible (--demo)", 2)
+    """Construit l'entrepôt (données de démonstration par défaut, --no-demo : référentiels seuls,
+    prêt pour `observatory ingest`), de façon atomique."""
     with err.status("Construction de l'entrepôt…") as status:
         try:
-            report = build_warehouse(db, on_step=lambda step: status.update(f"Construction : {step}…"))
+            report = build_warehouse(db, on_step=lambda step: status.update(f"Construction : {step}…"),
+                                     with_demo=demo)
         except BuildError as exc:
             _fail(f"{exc} (l'entrepôt précédent est conservé)")
     total = sum(report.seconds.values())
@@ -75,7 +75,8 @@ def info(db: Path = DbOption) -> None:
     out.print(f"Entrepôt : {db or settings.db_path()}", highlight=False)
     if demo:
         out.print(f"[bold]{settings.DEMO_LABEL}[/bold]")
-    out.print(f"Années : {years[0]} à {years[-1]} ({len(years)} millésimes)", highlight=False)
+    out.print(f"Années : {years[0]} à {years[-1]} ({len(years)} millésimes)" if years
+              else "Années : aucune (pas encore de faits chargés)", highlight=False)
     table = Table("Source", "Millésime", "Lues", "Chargées", "Rejetées", "Synthétique", title="Sources")
     for row in sources.itertuples():
         table.add_row(row.source, row.vintage, formatting.number(row.rows_read),
@@ -100,12 +101,69 @@ def query(sql: str = typer.Argument(..., help="Requête SQL (lecture seule)."), 
 
 
 @app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Fichiers à charger (CSV, zip, Parquet, xls, xlsx)."),
+    source: str = typer.Option(None, "--source", help="Source : sirene, insee, urssaf, essfrance, cress (défaut : reconnue d'après l'en-tête)."),
+    vintage: int = typer.Option(None, "--vintage", help="Millésime (année) ; défaut : lu dans le nom du fichier ou du dossier."),
+    max_reject_rate: float = typer.Option(0.05, "--max-reject-rate", help="Part de lignes rejetées au-delà de laquelle un fichier est refusé."),
+    db: Path = DbOption,
+) -> None:
+    """Charge des fichiers réels dans l'entrepôt, de façon atomique (tout ou rien)."""
+    from observatory.ingest import IngestError, ingest as ingest_files
+
+    with err.status("Chargement…"):
+        try:
+            reports = ingest_files(paths, source=source, vintage=vintage, db_path=db,
+                                   max_reject_rate=max_reject_rate)
+        except (IngestError, BuildError) as exc:
+            _fail(f"{exc} (l'entrepôt précédent est conservé)")
+    for report in reports:
+        if report.skipped:
+            err.print(f"{report.file.name} ({report.source}) : déjà chargé, ignoré.", highlight=False)
+            continue
+        err.print(f"{report.file.name} ({report.source}, {report.vintage}) : "
+                  f"{formatting.number(report.rows_read)} lignes lues, "
+                  f"{formatting.number(report.rows_loaded)} chargées, "
+                  f"{formatting.number(report.rows_rejected)} rejetées.", highlight=False,
+                  soft_wrap=True)
+        for example in report.examples:
+            err.print(f"  {example}", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def sources(db: Path = DbOption) -> None:
+    """Liste les fichiers chargés (provenance) et leurs comptes en CSV sur la sortie standard."""
+    try:
+        with open_warehouse(db) as wh:
+            frame = wh.sql("SELECT source, file, vintage, file_sha256, loaded_at, rows_read, "
+                           "rows_loaded, rows_rejected, synthetic FROM sources ORDER BY loaded_at, source")
+    except (WarehouseMissingError, duckdb.Error) as exc:
+        _fail(str(exc).splitlines()[0])
+    frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+
+
+@app.command()
+def rejects(
+    source: str = typer.Option(None, "--source", help="Seulement les rejets de cette source."),
+    db: Path = DbOption,
+) -> None:
+    """Écrit les lignes rejetées (fichier, ligne, colonne, valeur, raison) en CSV sur la sortie standard."""
+    from observatory.ingest.pipeline import rejects_frame
+
+    try:
+        frame = rejects_frame(db, source)
+    except (WarehouseMissingError, duckdb.Error) as exc:
+        _fail(str(exc).splitlines()[0])
+    frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+
+
+@app.command()
 def serve(
     port: int = typer.Option(settings.VOILA_PORT, help="Port d'écoute."),
     host: str = typer.Option(settings.VOILA_HOST, help="Adresse d'écoute."),
     db: Path = DbOption,
 ) -> None:
-    """Sert les tableaux de bord de dashboards/ avec Voilà."""
+    """Sert les tableaux de bord de dashboards/ avec Voilà (réglages : voila.json du dépôt)."""
     path = Path(db or settings.db_path())
     if not path.is_file():
         _fail(f"no warehouse at {path}: run `observatory build` first")
@@ -117,8 +175,35 @@ def serve(
         f"--port={port}", f"--Voila.ip={host}", "--no-browser",
         f"--MappingKernelManager.default_kernel_name={settings.KERNEL_NAME}",
     ]
+    # voila.json (sources stripped, no tracebacks, no static files, preheated kernels, culling)
+    # is read from the working directory.
     env = dict(os.environ, OBSERVATORY_DB=str(path.resolve()))
     raise typer.Exit(subprocess.call(command, cwd=settings.PROJECT_ROOT, env=env))
+
+
+@app.command()
+def portrait(
+    territory: str = typer.Argument(None, help="Code : 2-3 caractères = département, 5 = commune, 9 chiffres = EPCI."),
+    level: str = typer.Option(None, "--level", help="Niveau explicite : region ou france (les autres se déduisent du code)."),
+    year: int = typer.Option(None, "--year", help="Année (défaut : la plus récente)."),
+    reference: str = typer.Option(None, "--reference", help="Territoire de comparaison : parent (défaut), FR, region:76, ou un code."),
+    output: Path = typer.Option(None, "--output", "-o", help="Fichier .json, .csv ou .xlsx (défaut : JSON sur la sortie standard)."),
+    db: Path = DbOption,
+) -> None:
+    """Écrit le portrait complet d'un territoire (tous les indicateurs, secret statistique appliqué)."""
+    from observatory import indicators, portrait as portraits
+
+    try:
+        if output is not None:
+            portraits.output_format(output)
+        with open_warehouse(db) as wh:
+            frame = portraits.portrait(wh, territory, level, year, reference)
+        portraits.write(frame, output)
+    except (indicators.TerritoryError, indicators.YearError, portraits.OutputFormatError,
+            WarehouseMissingError, duckdb.Error, OSError) as exc:
+        _fail(str(exc).splitlines()[0])
+    if output is not None:
+        err.print(f"Portrait écrit : {output}", highlight=False)
 
 
 if __name__ == "__main__":

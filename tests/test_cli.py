@@ -56,8 +56,9 @@ def test_info_lists_sources_years_and_tables(warehouse_path):
         assert name in result.stdout
 
 
-def test_unknown_command_and_unsupported_option_exit_non_zero():
+def test_unknown_command_and_option_exit_with_usage_error(tmp_path):
     assert run_cli("frobnicate").returncode == 2
-    result = run_cli("build", "--no-demo")
+    result = run_cli("build", "--db", str(tmp_path / "x.duckdb"), "--frobnicate")
     assert result.returncode == 2
-    assert result.stderr.startswith("Erreur : ")
+    assert "--frobnicate" in result.stderr
+    assert not (tmp_path / "x.duckdb").exists()

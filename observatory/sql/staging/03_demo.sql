@@ -1,5 +1,5 @@
 -- Staging: the generated demo tables, typed as the marts expect.
-CREATE OR REPLACE TEMP VIEW stg_ess_facts AS
+CREATE OR REPLACE TEMP VIEW stg_demo_ess_facts AS
 SELECT CAST(commune_code AS VARCHAR) AS commune_code,
        CAST(year AS SMALLINT) AS year,
        CAST(family_code AS VARCHAR) AS family_code,
@@ -14,7 +14,7 @@ SELECT CAST(commune_code AS VARCHAR) AS commune_code,
        'demo' AS source
 FROM raw_demo_ess_facts;
 
-CREATE OR REPLACE TEMP VIEW stg_employment_totals AS
+CREATE OR REPLACE TEMP VIEW stg_demo_employment_totals AS
 SELECT CAST(commune_code AS VARCHAR) AS commune_code,
        CAST(year AS SMALLINT) AS year,
        CAST(a88_code AS VARCHAR) AS a88_code,

@@ -1,0 +1,42 @@
+"""ESS France's list of ESS companies: a SIREN list (a ``siren`` column, or one column of
+SIREN numbers) used to flag unités légales as ESS (rule « liste ESS France »)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from observatory.ingest.files import IngestError, RawFile
+from observatory.ingest.tidy import run_sql
+
+SOURCE = "essfrance"
+NEEDS_VINTAGE = False
+
+
+def _siren_column(header: list[str]) -> str | None:
+    lowered = {name.lower().strip(): name for name in header}
+    return lowered.get("siren") or (header[0] if len(header) == 1 else None)
+
+
+def matches(header: list[str]) -> bool:
+    column = _siren_column(header)
+    return column is not None and len(header) <= 6 and "categorieJuridiqueUniteLegale" not in header
+
+
+def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
+    """Load the list; returns (rows read, rows rejected)."""
+    if raw.kind != "csv":
+        raise IngestError(f"{raw.name} : la liste ESS France doit être un fichier CSV")
+    column = _siren_column(raw.header)
+    if column is None:
+        raise IngestError(f"{raw.name} : colonne « siren » introuvable dans la liste ESS France")
+    if len(raw.header) == 1 and column.strip().isdigit():
+        raise IngestError(f"{raw.name} : la première ligne doit être un en-tête (« siren »)")
+    quoted = column.replace('"', '""')
+    con.execute(f'CREATE OR REPLACE TEMP VIEW essfrance_scan AS SELECT "{quoted}" AS siren '
+                f"FROM {raw.read_csv_sql()}")
+    run_sql(con, "essfrance.sql")
+    read, rejected = con.execute(
+        "SELECT count(*), count(*) FILTER (problem IS NOT NULL) FROM essfrance_checked").fetchall()[0]
+    if read == 0:
+        raise IngestError(f"{raw.name} : fichier vide (en-tête seul, aucune ligne de données)")
+    return read, rejected

@@ -1,0 +1,176 @@
+"""``observatory ingest``: load raw files into the warehouse, atomically.
+
+All the files of one call are loaded into a copy of the warehouse, the marts are recomputed,
+the checks run, and only then the copy replaces the warehouse. A file that cannot be read,
+or whose share of rejected rows passes the threshold, fails the whole call and the previous
+warehouse stays exactly as it was. A file already loaded (same SHA-256) is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
+
+import duckdb
+import pandas as pd
+
+from observatory import formatting, reference, settings
+from observatory.build import append_sources, atomic_update, recompute_marts, sha256
+from observatory.ingest import cress, essfrance, insee_tables, sirene, urssaf
+from observatory.ingest.files import IngestError, RawFile, open_raw
+from observatory.ingest.tidy import run_sql
+from observatory.warehouse import open_warehouse
+
+# Readers in detection order (the most specific header first) and loading order.
+READERS: dict[str, ModuleType] = {
+    "sirene": sirene, "urssaf": urssaf, "cress": cress, "insee": insee_tables,
+    "essfrance": essfrance,
+}
+LOAD_ORDER = ["essfrance", "sirene", "insee", "urssaf", "cress"]
+DEFAULT_MAX_REJECT_RATE = 0.05
+MEMORY_LIMIT = "2GB"
+
+
+@dataclass
+class LoadReport:
+    """What happened to one file."""
+
+    file: Path
+    source: str
+    vintage: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    skipped: bool = False
+    examples: list[str] = field(default_factory=list)
+
+
+def problem_message(file: str, line, column, value, reason: str) -> str:
+    """One problem, naming file, line, column, value and reason."""
+    shown = "(vide)" if value is None else f"« {value} »"
+    return f"{file}, ligne {line}, colonne {column}, valeur {shown} : {reason}"
+
+
+def detect_source(raw: RawFile) -> str:
+    """The source a file comes from, recognised from its header (or its kind)."""
+    if raw.kind == "parquet":
+        return "sirene"
+    if raw.kind == "excel":
+        return "insee"
+    for name, reader in READERS.items():
+        if reader.matches(raw.header):
+            return name
+    if any(insee_tables.matches(row) for row in raw.first_rows):  # title rows above the table
+        return "insee"
+    shown = ", ".join(raw.header[:6])
+    raise IngestError(f"{raw.name} : type de fichier non reconnu (en-tête : {shown}…) ; "
+                      f"précisez --source ({', '.join(READERS)})")
+
+
+def _vintage(path: Path, given: int | None) -> int | None:
+    if given is not None:
+        return given
+    for part in (path.name, *(p.name for p in path.parents)):
+        found = re.search(r"(?<!\d)(19|20)\d{2}(?!\d)", part)
+        if found:
+            return int(found.group(0))
+    return None
+
+
+def _refuse_demo(target: Path) -> None:
+    if not target.is_file():
+        raise IngestError(f"aucun entrepôt à {target} : lancez d'abord `observatory build --no-demo`")
+    with duckdb.connect(str(target), read_only=True) as con:
+        demo = con.execute("SELECT coalesce(bool_or(synthetic), false) FROM sources").fetchall()[0][0]
+    if demo:
+        raise IngestError(
+            f"l'entrepôt {target} contient des {settings.DEMO_LABEL.lower()} : les chiffres réels ne "
+            "s'y mélangent pas ; construisez un entrepôt sans démonstration avec "
+            "`observatory build --no-demo`, puis relancez l'ingestion")
+
+
+def ingest(
+    paths: list[Path],
+    source: str | None = None,
+    vintage: int | None = None,
+    db_path: Path | None = None,
+    max_reject_rate: float = DEFAULT_MAX_REJECT_RATE,
+) -> list[LoadReport]:
+    """Load ``paths`` into the warehouse at ``db_path`` in one atomic step."""
+    if source is not None and source not in READERS:
+        raise IngestError(f"source inconnue « {source} » : {', '.join(READERS)}")
+    target = Path(db_path or settings.db_path())
+    _refuse_demo(target)
+    reports: list[LoadReport] = []
+    with tempfile.TemporaryDirectory(prefix="observatory-ingest-") as tmp, \
+            atomic_update(target, from_current=True) as con:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET temp_directory = '{tmp}'")
+        con.register("raw_ref_commune_aliases", reference.commune_aliases())
+        run_sql(con, "00_macros.sql")
+        plan = []
+        for number, path in enumerate(paths):
+            workdir = Path(tmp) / f"file-{number}"
+            workdir.mkdir()
+            raw = open_raw(Path(path), workdir)
+            name = source or detect_source(raw)
+            units_first = 0 if name != "sirene" or sirene.layout(raw.header) == "units" else 1
+            plan.append((LOAD_ORDER.index(name), units_first, number, raw, name))
+        for *_, raw, name in sorted(plan, key=lambda item: item[:3]):
+            reports.append(_load_one(con, raw, name, vintage, max_reject_rate))
+        recompute_marts(con)
+    return reports
+
+
+def _load_one(con, raw: RawFile, name: str, vintage: int | None, max_rate: float) -> LoadReport:
+    reader = READERS[name]
+    digest = sha256(raw.path)
+    year = _vintage(raw.path.resolve(), vintage)
+    if reader.NEEDS_VINTAGE and year is None:
+        raise IngestError(f"{raw.name} : millésime introuvable dans le nom du fichier ou du dossier ; "
+                          "précisez --vintage")
+    report = LoadReport(raw.path, name, str(year) if year else "")
+    done = con.execute("SELECT count(*) FROM sources WHERE source = ? AND file_sha256 = ?",
+                       [name, digest]).fetchall()[0][0]
+    if done:
+        report.skipped = True
+        return report
+    file = str(raw.path.resolve())
+    loaded_at = datetime.now(timezone.utc)
+    con.execute("CREATE OR REPLACE TEMP TABLE load_context AS SELECT ? AS source, ? AS file, "
+                "?::TIMESTAMPTZ AS loaded_at, ?::SMALLINT AS vintage", [name, file, loaded_at, year])
+    con.execute("DELETE FROM rejects WHERE file = ?", [file])
+    con.execute("DELETE FROM load_stats WHERE file = ?", [file])
+    read, rejected = reader.load(con, raw)
+    report.rows_read, report.rows_rejected = read, rejected
+    report.rows_loaded = read - rejected
+    report.examples = [problem_message(raw.name, *row) for row in con.execute(
+        'SELECT line, "column", value, reason FROM rejects WHERE file = ? ORDER BY line LIMIT 3',
+        [file]).fetchall()]
+    if read and rejected / read > max_rate:
+        raise IngestError(
+            f"{raw.name} : {formatting.number(rejected)} lignes rejetées sur "
+            f"{formatting.number(read)} ({formatting.percent(100 * rejected / read)}), au-delà du "
+            f"seuil de {formatting.percent(100 * max_rate)} ; chargement refusé. "
+            + " ; ".join(report.examples))
+    if not report.vintage:
+        years = con.execute("SELECT min(year), max(year) FROM published_figures WHERE file = ?",
+                            [file]).fetchall()[0]
+        report.vintage = "-".join(dict.fromkeys(str(y) for y in years if y is not None))
+    append_sources(con, [dict(source=name, file=file, vintage=report.vintage, file_sha256=digest,
+                              loaded_at=loaded_at, rows_read=read, rows_loaded=report.rows_loaded,
+                              rows_rejected=rejected, synthetic=False)])
+    return report
+
+
+def rejects_frame(db_path: Path | None = None, source: str | None = None) -> pd.DataFrame:
+    """The ``rejects`` table, optionally of one source."""
+    with open_warehouse(db_path) as wh:
+        return wh.sql('SELECT source, file, line, "column", value, reason FROM rejects '
+                      "WHERE $source IS NULL OR source = $source ORDER BY source, file, line",
+                      dict(source=source))

@@ -1,0 +1,72 @@
+"""Published figures in tidy form (territory × year × family × sector × measure): the shared
+last step of the INSEE, Urssaf and CRESS readers, validated and stored in SQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from observatory.families import FAMILIES
+from observatory.ingest.files import IngestError, RawFile
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql" / "ingest"
+TIDY_COLUMNS = [
+    "line", "level", "code_raw", "code_column", "year_raw", "year_column", "family_raw",
+    "family_column", "sector_raw", "sector_column", "measure", "value_raw", "value_column",
+    "additive", "max_value",
+]
+# Values of a family column besides the family codes and labels: all of the ESS, outside it.
+FAMILY_SYNONYMS = {
+    "ess": "ESS", "ensemble ess": "ESS", "total ess": "ESS", "ensemble de l'ess": "ESS",
+    "économie sociale et solidaire": "ESS", "hors ess": "HORS_ESS", "association": "ASSO",
+    "coopérative": "COOP", "mutuelle": "MUT", "fondation": "FOND",
+    "société commerciale de l'ess": "SCESS",
+}
+
+
+def family_lookup() -> pd.DataFrame:
+    """Every accepted spelling of a family (lower case) and its code."""
+    rows = dict(FAMILY_SYNONYMS)
+    for code, label, short in FAMILIES:
+        rows.update({code.lower(): code, label.lower(): code, short.lower(): code})
+    return pd.DataFrame({"given": list(rows), "family_code": list(rows.values())})
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Run one file of ``observatory/sql/ingest``."""
+    con.execute((SQL_DIR / name).read_text(encoding="utf-8"))
+
+
+def read_rows(con: duckdb.DuckDBPyConnection, raw: RawFile) -> pd.DataFrame:
+    """A small CSV as text columns with its ``line`` number (header is line 1)."""
+    frame = con.execute(
+        f"SELECT row_number() OVER () + 1 AS line, * FROM {raw.read_csv_sql()}"
+    ).df()
+    if frame.empty:
+        raise IngestError(f"{raw.name} : fichier vide (en-tête seul, aucune ligne de données)")
+    return frame
+
+
+def store(con: duckdb.DuckDBPyConnection, raw: RawFile, tidy: pd.DataFrame) -> tuple[int, int]:
+    """Validate and store tidy rows; returns (rows read, rows rejected)."""
+    if tidy.empty:
+        raise IngestError(f"{raw.name} : aucune donnée reconnue dans le fichier")
+    frame = tidy[TIDY_COLUMNS].reset_index(drop=True)
+    frame.insert(0, "obs_id", range(len(frame)))
+    for column in TIDY_COLUMNS:
+        if column not in {"line", "additive", "max_value"}:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    frame["max_value"] = frame["max_value"].astype(float)
+    con.register("tidy_frame", frame)
+    con.register("family_lookup", family_lookup())
+    texts = ", ".join(f"{c}::VARCHAR AS {c}" for c in TIDY_COLUMNS
+                      if c not in {"line", "additive", "max_value"})
+    con.execute(f"CREATE OR REPLACE TEMP TABLE tidy AS SELECT obs_id, line::BIGINT AS line, {texts}, "
+                "additive::BOOLEAN AS additive, max_value::DOUBLE AS max_value FROM tidy_frame")
+    con.unregister("tidy_frame")
+    run_sql(con, "published.sql")
+    run_sql(con, "published_store.sql")
+    rejected = con.execute("SELECT count(*) FROM tidy_checked WHERE problem IS NOT NULL").fetchall()[0][0]
+    return len(frame), rejected

@@ -1,0 +1,22 @@
+-- Landing: the documented code lists of observatory/sirene_codes.py, refreshed at every build
+-- and load, and the classification of unités légales that uses them.
+CREATE OR REPLACE TABLE legal_categories AS SELECT * FROM raw_legal_categories ORDER BY legal_category;
+COMMENT ON TABLE legal_categories IS 'Catégories juridiques INSEE (niveau III) et famille de l''ESS ; ess_by_status : ESS par statut (associations, coopératives, mutuelles, fondations). Une unité légale ESS d''une autre catégorie est une société commerciale de l''ESS (catégories 5…) ou « autre ».';
+
+CREATE OR REPLACE TABLE staff_bands AS SELECT * FROM raw_staff_bands ORDER BY staff_band;
+COMMENT ON TABLE staff_bands IS 'Tranches d''effectif salarié INSEE et effectif estimé retenu (milieu de la tranche ; 0 pour NN, 00 et une tranche vide).';
+
+-- ESS membership (rule used), family and public status of every unité légale loaded.
+CREATE OR REPLACE VIEW legal_unit_classes AS
+SELECT u.siren, u.legal_category,
+       CASE WHEN u.ess_flag = 'O' THEN 'drapeau SIRENE'
+            WHEN f.siren IS NOT NULL THEN 'liste ESS France'
+            WHEN c.ess_by_status THEN 'statut juridique' END AS ess_rule,
+       CASE WHEN c.family_code IS NOT NULL THEN c.family_code
+            WHEN u.legal_category LIKE '5%' THEN 'SCESS'
+            ELSE 'AUTRE' END AS family_code,
+       left(u.legal_category, 1) IN ('4', '7') AS public_body
+FROM legal_units AS u
+LEFT JOIN (SELECT DISTINCT siren FROM ess_france_sirens) AS f USING (siren)
+LEFT JOIN legal_categories AS c ON c.legal_category = u.legal_category;
+COMMENT ON VIEW legal_unit_classes IS 'Unités légales classées : règle d''appartenance à l''ESS (drapeau SIRENE, liste ESS France, statut juridique ; vide : hors ESS), famille (si ESS) et personne morale de droit public.';

@@ -1,0 +1,39 @@
+-- Staging: SIRENE establishments classified (ESS or not, family, public or private) and
+-- aggregated to commune × year; rules documented in observatory/sirene_codes.py.
+CREATE OR REPLACE TEMP VIEW stg_sirene_classified AS
+SELECT e.vintage AS year, e.siret, e.commune_code, e.naf_code,
+       s.a88_code,
+       coalesce(b.estimated_employees, 0) AS estimated_employees,
+       u.siren IS NOT NULL AS unit_known,
+       u.ess_rule, u.family_code, u.public_body
+FROM sirene_establishments AS e
+JOIN raw_ref_naf AS s USING (naf_code)
+LEFT JOIN legal_unit_classes AS u USING (siren)
+LEFT JOIN raw_staff_bands AS b ON b.staff_band = coalesce(e.staff_band, '');
+
+CREATE OR REPLACE TEMP VIEW stg_sirene_ess_facts AS
+SELECT commune_code, year::SMALLINT AS year, family_code, naf_code,
+       count(*)::INTEGER AS establishments,
+       round(sum(estimated_employees))::INTEGER AS employees,
+       NULL::DOUBLE AS fte, NULL::BIGINT AS gross_wages,
+       ceil(max(estimated_employees))::INTEGER AS top_employees,
+       NULL::DOUBLE AS top_fte, NULL::BIGINT AS top_wages,
+       'sirene' AS source
+FROM stg_sirene_classified
+WHERE unit_known AND ess_rule IS NOT NULL
+GROUP BY ALL;
+
+CREATE OR REPLACE TEMP VIEW stg_sirene_employment_totals AS
+SELECT commune_code, year::SMALLINT AS year, a88_code,
+       count(*) FILTER (NOT public_body)::INTEGER AS private_non_ess_establishments,
+       coalesce(round(sum(estimated_employees) FILTER (NOT public_body)), 0)::INTEGER
+           AS private_non_ess_employees,
+       NULL::DOUBLE AS private_non_ess_fte, NULL::BIGINT AS private_non_ess_wages,
+       count(*) FILTER (public_body)::INTEGER AS public_establishments,
+       coalesce(round(sum(estimated_employees) FILTER (public_body)), 0)::INTEGER
+           AS public_employees,
+       NULL::DOUBLE AS public_fte, NULL::BIGINT AS public_wages,
+       'sirene' AS source
+FROM stg_sirene_classified
+WHERE unit_known AND ess_rule IS NULL
+GROUP BY ALL;

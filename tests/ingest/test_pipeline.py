@@ -1,0 +1,64 @@
+"""Loads are atomic, idempotent, refused over the reject threshold, and never mix with demo data."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from conftest import run_cli
+from ingest_helpers import db, empty_warehouse_path, query, write  # noqa: F401
+from observatory.ingest import IngestError, ingest
+
+
+def sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cress(tmp_path, name, rows):
+    return write(tmp_path / name, "niveau;code;annee;famille;secteur;mesure;valeur\n" + "".join(r + "\n" for r in rows))
+
+
+def test_loading_the_same_file_twice_does_not_double_count(db, tmp_path):
+    path = cress(tmp_path, "a.csv", ["region;76;2023;ASSO;;etablissements;10"])
+    ingest([path], db_path=db)
+    second = ingest([path], db_path=db)[0]
+    assert second.skipped
+    assert query(db, "SELECT sum(value) AS n FROM published_figures").n[0] == 10
+    corrected = cress(tmp_path, "b.csv", ["region;76;2023;ASSO;;etablissements;12"])
+    ingest([corrected], db_path=db)
+    assert query(db, "SELECT sum(value) AS n FROM published_figures").n[0] == 12  # replaced, not added
+    assert query(db, "SELECT count(*) AS n FROM sources WHERE source = 'cress'").n[0] == 2
+
+
+def test_a_file_over_the_reject_threshold_leaves_the_previous_warehouse(db, tmp_path):
+    good = cress(tmp_path, "good.csv", ["region;76;2023;ASSO;;etablissements;10"])
+    bad = cress(tmp_path, "bad.csv", ["region;76;2023;COOP;;etablissements;-1"])
+    before = sha(db)
+    with pytest.raises(IngestError, match=r"bad.csv, ligne 2, colonne valeur, valeur « -1 » : valeur négative"):
+        ingest([good, bad], db_path=db)
+    assert sha(db) == before  # all of the call or nothing: good.csv is not loaded either
+    assert [p.name for p in db.parent.iterdir()] == [db.name]
+
+
+def test_ingest_into_a_demo_warehouse_is_refused(warehouse_path, tmp_path):
+    path = cress(tmp_path, "a.csv", ["region;76;2023;ASSO;;etablissements;10"])
+    result = run_cli("ingest", str(path), "--db", str(warehouse_path))
+    assert result.returncode == 1
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("Erreur : ") and "démonstration" in message and "--no-demo" in message
+
+
+def test_cli_ingest_sources_and_rejects(db, tmp_path):
+    rows = ["region;76;2023;ASSO;;etablissements;10"] * 1 + [f"region;76;{y};ASSO;;etablissements;1"
+                                                               for y in range(1990, 2023)]
+    rows.append("region;76;2023;ASSO;;etablissements;x")
+    path = cress(tmp_path, "cress.csv", rows)
+    result = run_cli("ingest", str(path), "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "35 lignes lues, 34 chargées, 1 rejetées" in result.stderr
+    sources = run_cli("sources", "--db", str(db)).stdout
+    assert "cress," in sources and ",35,34,1," in sources
+    rejects = run_cli("rejects", "--source", "cress", "--db", str(db)).stdout.splitlines()
+    assert rejects[0] == "source,file,line,column,value,reason"
+    assert rejects[1].endswith(",36,valeur,x,valeur non numérique")
