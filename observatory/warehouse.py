@@ -41,6 +41,11 @@ class Warehouse:
     def close(self) -> None:
         self._con.close()
 
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The read-only DuckDB connection, for callers that need arrays rather than frames."""
+        return self._con
+
     def sql(self, query: str, params: list | dict | None = None) -> pd.DataFrame:
         """Run a query (with ``?`` or ``$name`` parameters) and return a DataFrame."""
         return self._con.execute(query, params).df()

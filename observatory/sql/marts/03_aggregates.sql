@@ -18,11 +18,13 @@ ORDER BY tc.level, tc.code, f.year, f.family_code, s.a88_code;
 COMMENT ON TABLE ess_by_territory IS 'ESS agrégée par territoire (tous niveaux), année, famille et division A88, avec les valeurs du plus grand établissement.';
 
 -- Employment of every territory and year, ESS and outside the ESS.
-CREATE OR REPLACE TABLE employment_by_territory AS
+CREATE OR REPLACE TEMP TABLE tmp_employment_by_territory AS
 WITH ess AS (
     SELECT level, code, year,
            sum(establishments) AS ess_establishments, sum(employees) AS ess_employees,
-           sum(fte) AS ess_fte, sum(gross_wages) AS ess_wages
+           sum(fte) AS ess_fte, sum(gross_wages) AS ess_wages,
+           max(top_employees) AS ess_top_employees, max(top_fte) AS ess_top_fte,
+           max(top_wages) AS ess_top_wages
     FROM ess_by_territory
     GROUP BY ALL
 ), other AS (
@@ -51,10 +53,61 @@ SELECT level, code, year,
        coalesce(public_establishments, 0)::INTEGER AS public_establishments,
        coalesce(public_employees, 0)::INTEGER AS public_employees,
        coalesce(public_fte, 0) AS public_fte,
-       coalesce(public_wages, 0)::BIGINT AS public_wages
-FROM ess FULL OUTER JOIN other USING (level, code, year)
-ORDER BY level, code, year;
+       coalesce(public_wages, 0)::BIGINT AS public_wages,
+       coalesce(ess_top_employees, 0)::INTEGER AS ess_top_employees,
+       coalesce(ess_top_fte, 0) AS ess_top_fte,
+       coalesce(ess_top_wages, 0)::BIGINT AS ess_top_wages
+FROM ess FULL OUTER JOIN other USING (level, code, year);
+
+-- Added columns: the largest ESS establishment (statistical secrecy), the part of the territory
+-- inside métropoles (EPCI of type ME) and how many of its communes host an ESS employer.
+CREATE OR REPLACE TABLE employment_by_territory AS
+WITH communes AS (
+    SELECT e.code AS commune_code, e.year, e.ess_establishments, e.ess_employees,
+           e.ess_top_employees,
+           e.ess_employees + e.private_non_ess_employees + e.public_employees AS total_employees,
+           coalesce(t.epci_type = 'ME', false) AS in_metropole
+    FROM tmp_employment_by_territory AS e
+    JOIN territories AS t ON t.level = 'commune' AND t.code = e.code
+    WHERE e.level = 'commune'
+), by_territory AS (
+    SELECT tc.level, tc.code, c.year,
+           sum(c.ess_establishments) FILTER (WHERE c.in_metropole) AS metro_ess_establishments,
+           sum(c.ess_employees) FILTER (WHERE c.in_metropole) AS metro_ess_employees,
+           max(c.ess_top_employees) FILTER (WHERE c.in_metropole) AS metro_ess_top_employees,
+           max(c.ess_top_employees) FILTER (WHERE NOT c.in_metropole) AS other_ess_top_employees,
+           sum(c.total_employees) FILTER (WHERE c.in_metropole) AS metro_total_employees,
+           count(*) FILTER (WHERE c.ess_establishments > 0) AS communes_with_ess
+    FROM communes AS c
+    JOIN territory_communes AS tc USING (commune_code)
+    GROUP BY ALL
+), commune_counts AS (
+    SELECT level, code, count(*) AS communes FROM territory_communes GROUP BY ALL
+)
+SELECT e.*,
+       coalesce(m.metro_ess_establishments, 0)::INTEGER AS metro_ess_establishments,
+       coalesce(m.metro_ess_employees, 0)::INTEGER AS metro_ess_employees,
+       coalesce(m.metro_ess_top_employees, 0)::INTEGER AS metro_ess_top_employees,
+       coalesce(m.metro_total_employees, 0)::INTEGER AS metro_total_employees,
+       coalesce(m.other_ess_top_employees, 0)::INTEGER AS other_ess_top_employees,
+       coalesce(n.communes, 0)::INTEGER AS communes,
+       coalesce(m.communes_with_ess, 0)::INTEGER AS communes_with_ess
+FROM tmp_employment_by_territory AS e
+LEFT JOIN by_territory AS m USING (level, code, year)
+LEFT JOIN commune_counts AS n USING (level, code)
+ORDER BY e.level, e.code, e.year;
+DROP TABLE tmp_employment_by_territory;
 COMMENT ON TABLE employment_by_territory IS 'Emploi salarié par territoire et année : ESS, privé hors ESS, public. Dénominateur des parts de l''ESS.';
+COMMENT ON COLUMN employment_by_territory.ess_top_employees IS 'Postes du plus grand établissement de l''ESS du territoire (secret statistique).';
+COMMENT ON COLUMN employment_by_territory.ess_top_fte IS 'ETP du plus grand établissement de l''ESS du territoire (secret statistique).';
+COMMENT ON COLUMN employment_by_territory.ess_top_wages IS 'Rémunérations brutes du plus grand établissement de l''ESS du territoire (secret statistique).';
+COMMENT ON COLUMN employment_by_territory.metro_ess_establishments IS 'Établissements employeurs de l''ESS dans les communes du territoire membres d''une métropole (EPCI de nature ME).';
+COMMENT ON COLUMN employment_by_territory.metro_ess_employees IS 'Postes salariés de l''ESS dans les communes du territoire membres d''une métropole.';
+COMMENT ON COLUMN employment_by_territory.metro_ess_top_employees IS 'Postes du plus grand établissement de l''ESS dans la partie métropolitaine (secret statistique).';
+COMMENT ON COLUMN employment_by_territory.other_ess_top_employees IS 'Postes du plus grand établissement de l''ESS hors métropole (secret statistique).';
+COMMENT ON COLUMN employment_by_territory.metro_total_employees IS 'Emploi salarié total (ESS, privé hors ESS, public) dans les communes du territoire membres d''une métropole.';
+COMMENT ON COLUMN employment_by_territory.communes IS 'Nombre de communes du territoire.';
+COMMENT ON COLUMN employment_by_territory.communes_with_ess IS 'Nombre de communes du territoire accueillant au moins un établissement employeur de l''ESS.';
 
 -- Employment by territory, year and A88 division, for the ESS share within each sector
 -- (communes excluded: query employment_totals and ess_facts for commune detail).

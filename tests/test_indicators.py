@@ -1,0 +1,188 @@
+"""The indicator library, checked against plain pandas on a tiny warehouse built in the test."""
+
+import math
+import warnings
+
+import pytest
+
+from observatory import indicators, open_warehouse
+from observatory.secrecy import SecrecyWarning
+from tiny_warehouse import PRIVATE, PUBLIC, build_tiny, facts, territories
+
+MEASURES = {"establishments": "establishments", "employees": "employees", "fte": "fte",
+            "gross_wages": "gross_wages"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    with open_warehouse(build_tiny(tmp_path_factory.mktemp("tiny") / "tiny.duckdb")) as wh:
+        yield wh
+
+
+def values(frame, indicator, column="category"):
+    rows = frame[frame["indicator"] == indicator]
+    return dict(zip(rows[column], rows["value"])) if rows[column].notna().any() \
+        else rows["value"].iloc[0]
+
+
+def unprotected(wh, level, code, year=2016, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SecrecyWarning)
+        return indicators.compute(wh, level, code, year, secrecy=False, **options)
+
+
+def hérault_facts(year=2016):
+    f = facts()
+    return f[f["commune_code"].str.startswith("34") & (f["year"] == year)]
+
+
+def test_key_figures_and_shares_match_pandas(tiny):
+    frame = indicators.compute(tiny, "departement", "34", 2016)
+    expected = hérault_facts()[list(MEASURES)].sum()
+    for measure in MEASURES:
+        assert values(frame, f"ess_{measure}") == pytest.approx(expected[measure])
+    employees = expected["employees"]
+    total = employees + 3 * (PRIVATE + PUBLIC)
+    assert values(frame, "ess_share_employees") == pytest.approx(100 * employees / total)
+    assert values(frame, "ess_share_private_employees") == pytest.approx(
+        100 * employees / (employees + 3 * PRIVATE))
+    assert values(frame, "total_employees") == total
+    row = frame[frame["indicator"] == "ess_share_employees"].iloc[0]
+    assert row["display"] == "41,6\u202f%" and row["unit"] == "%"
+    assert row["note"] == "dénominateur : ensemble des postes salariés (ESS, privé hors ESS, public)"
+    assert frame.attrs["indicators"]["ess_share_employees"]["label"].startswith("Part de l'ESS")
+
+
+def test_families_match_pandas_without_secrecy(tiny):
+    frame = unprotected(tiny, "departement", "34")
+    expected = hérault_facts().groupby("family_code")["employees"].sum()
+    got = values(frame, "family_employees")
+    assert got == {**dict.fromkeys(["MUT", "FOND", "AUTRE", "SCESS"], 0.0), **expected.to_dict()}
+    shares = values(frame, "family_share_employees")
+    assert shares["ASSO"] == pytest.approx(100 * 270 / 320)
+    labels = frame[frame["indicator"] == "family_employees"]["category_label"].tolist()
+    assert labels[:2] == ["Associations", "Coopératives"]
+
+
+def test_sectors_shares_and_specialisation_match_pandas(tiny):
+    frame = unprotected(tiny, "departement", "34")
+    f = hérault_facts()
+    by_a88 = f.assign(a88=f["naf_code"].str[:2]).groupby("a88")["employees"].sum()
+    sector = frame[frame["breakdown"] == "division A88"]
+    assert values(sector, "sector_employees") == by_a88.to_dict()
+    assert values(sector, "sector_ess_share") == pytest.approx(
+        {"88": 100 * by_a88["88"] / (by_a88["88"] + 3 * (PRIVATE + PUBLIC)), "94": 100.0})
+    all_facts = facts()[facts()["year"] == 2016]
+    france_88 = all_facts[all_facts["naf_code"] == "88.10A"]["employees"].sum()
+    expected_lq = (by_a88["88"] / by_a88.sum()) / (france_88 / all_facts["employees"].sum())
+    assert values(sector, "sector_specialisation_france")["88"] == pytest.approx(expected_lq)
+    sections = frame[frame["breakdown"] == "section A21"]
+    assert values(sections, "sector_employees") == {"Q": by_a88["88"], "S": by_a88["94"]}
+
+
+def test_change_over_time_flags_the_clap_flores_break(tiny):
+    frame = indicators.compute(tiny, "departement", "34", 2016)
+    before, after = hérault_facts(2015)["employees"].sum(), hérault_facts(2016)["employees"].sum()
+    change = frame[frame["indicator"] == "employees_annual_change"].iloc[0]
+    assert change["value"] == pytest.approx(100 * (after / before - 1))
+    assert change["series_break"] and "rupture de série" in change["note"]
+    assert change["display"] == "+6,7\u202f%"
+    index = values(frame, "employees_index")
+    assert index == {"2015": 100.0, "2016": pytest.approx(100 * after / before)}
+    growth = frame[frame["indicator"] == "employees_average_growth"].iloc[0]
+    assert growth["value"] == pytest.approx(100 * (after / before - 1))
+    assert growth["category_label"] == "2015 à 2016"
+
+
+def test_rankings_among_siblings(tiny):
+    frame = indicators.compute(tiny, "departement", "48", 2016)
+    ranks = frame[frame["indicator"] == "rank_ess_employees"]
+    assert ranks["value"].tolist() == [2, 2]  # Lozère is behind Hérault, in France and in 76
+    assert ranks["note"].tolist() == ["sur 2 départements"] * 2
+    assert ranks["display"].iloc[0] == "2e"
+
+
+def test_density_and_average_size(tiny):
+    frame = indicators.compute(tiny, "departement", "34", 2016)
+    assert values(frame, "density_employees") == pytest.approx(1000 * 320 / 13_000)
+    assert values(frame, "density_establishments") == pytest.approx(10_000 * 20 / 13_000)
+    assert values(frame, "average_size") == pytest.approx(320 / 20)
+
+
+def test_missing_population_gives_missing_density_not_a_crash(tiny):
+    frame = indicators.compute(tiny, "departement", "48", 2016)
+    row = frame[frame["indicator"] == "density_employees"].iloc[0]
+    assert math.isnan(row["value"]) and row["display"] == "–"
+    assert row["note"] == "population non disponible"
+
+
+def test_metropoles_and_communes_with_ess(tiny):
+    frame = unprotected(tiny, "departement", "34")
+    assert values(frame, "ess_share_metropoles") == pytest.approx(
+        100 * 290 / (290 + 2 * (PRIVATE + PUBLIC)))
+    assert values(frame, "ess_share_outside_metropoles") == pytest.approx(
+        100 * 30 / (30 + PRIVATE + PUBLIC))
+    assert values(frame, "communes_with_ess") == 100.0
+    # Lodève alone outside the métropole has one establishment: both parts are secret.
+    protected = indicators.compute(tiny, "departement", "34", 2016)
+    rows = protected[protected["indicator"].str.startswith("ess_share_") &
+                     protected["indicator"].str.contains("metropolitan")]
+    assert rows["secret"].all() and (rows["display"] == "s").all()
+
+
+def test_workforce_and_size_classes_are_explicitly_not_available(tiny):
+    frame = indicators.compute(tiny, "departement", "34", 2016)
+    rows = frame[frame["indicator"].isin(["workforce_women", "workforce_55_plus",
+                                          "workforce_part_time", "size_classes"])]
+    assert len(rows) == 4 and not rows["available"].any() and rows["value"].isna().all()
+    assert rows["note"].str.contains("non disponible dans les sources chargées").all()
+
+
+def test_comparison_with_the_parent_and_any_reference(tiny):
+    frame = indicators.compute(tiny, "departement", "34", 2016)
+    assert values(frame, "reference_ess_employees") == {"76": 392}
+    region_share = 100 * 392 / (392 + 5 * (PRIVATE + PUBLIC))
+    assert values(frame, "reference_ess_share_employees")["76"] == pytest.approx(region_share)
+    own = 100 * 320 / (320 + 3 * (PRIVATE + PUBLIC))
+    assert values(frame, "gap_ess_share_employees")["76"] == pytest.approx(own - region_share)
+    other = indicators.compute(tiny, "departement", "34", 2016,
+                               reference=indicators.resolve(tiny, "FR", "france"))
+    assert set(other[other["theme"] == "comparison"]["category"]) == {"FR"}
+
+
+def test_every_indicator_of_the_registry_has_metadata_and_appears(tiny):
+    frame = indicators.compute(tiny, "commune", "34001", 2016)
+    assert set(frame["indicator"]) == set(indicators.REGISTRY)
+    for meta in indicators.REGISTRY.values():
+        assert meta.label and meta.definition and meta.unit and meta.source
+    assert (frame["source"].str.len() > 0).all()
+    assert list(frame.columns) == indicators.COLUMNS
+
+
+def test_commune_level_uses_its_own_sector_totals(tiny):
+    frame = unprotected(tiny, "commune", "34001")
+    assert values(frame, "ess_employees") == 250
+    shares = values(frame[frame["breakdown"] == "division A88"], "sector_ess_share")
+    assert shares["88"] == pytest.approx(100 * 200 / (200 + PRIVATE + PUBLIC))
+
+
+def test_code_resolution_rules(tiny):
+    assert indicators.guess_level("34") == "departement"
+    assert indicators.guess_level("2A") == "departement"
+    assert indicators.guess_level("971") == "departement"
+    assert indicators.guess_level("34001") == "commune"
+    assert indicators.guess_level("200000001") == "epci"
+    assert indicators.resolve(tiny, "76", "region").name == "Occitanie"
+    with pytest.raises(indicators.TerritoryError, match="département « 99 » introuvable"):
+        indicators.resolve(tiny, "99")
+    with pytest.raises(indicators.TerritoryError, match="non reconnu"):
+        indicators.resolve(tiny, "1234")
+    with pytest.raises(indicators.YearError, match="2014 non disponible.*2015 à 2016"):
+        indicators.compute(tiny, "departement", "34", 2014)
+
+
+def test_epci_metropole_is_recognised_by_its_insee_code(tiny):
+    metro = unprotected(tiny, "epci", "200000001")
+    assert values(metro, "ess_share_metropoles") == pytest.approx(
+        100 * 290 / (290 + 2 * (PRIVATE + PUBLIC)))
+    assert territories().query("epci_type == 'ME'")["code"].tolist()[0] == "200000001"

@@ -1,0 +1,176 @@
+"""Statistical secrecy: primary rules, secondary masking, and attacks that must fail."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from observatory import indicators, open_warehouse, secrecy
+from tiny_warehouse import build_tiny
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    with open_warehouse(build_tiny(tmp_path_factory.mktemp("tiny") / "tiny.duckdb")) as wh:
+        yield wh
+
+
+def test_primary_rules_by_hand():
+    #            establishments, value, largest
+    cells = [(0, 0, 0),      # empty: published
+             (1, 10, 10),    # one establishment
+             (2, 30, 20),    # two establishments
+             (3, 100, 85),   # 85 % exactly: published
+             (3, 100, 86),   # largest above 85 %
+             (12, 500, 40)]  # ordinary cell
+    n, value, top = np.array(cells).T
+    assert secrecy.primary(n, value, top).tolist() == [False, True, True, False, True, False]
+    assert secrecy.primary(n).tolist() == [False, True, True, False, False, False]
+
+
+def table_relations(rows: int, columns: int) -> secrecy.Relations:
+    """A table with row totals, column totals and a grand total; cell (i, j) = i * (c+1) + j,
+    the totals being the last row and column."""
+    width = columns + 1
+    relations = secrecy.Relations()
+    grid = np.arange((rows + 1) * width).reshape(rows + 1, width)
+    relations.add(grid[:rows, columns], grid[:rows, :columns])      # row totals
+    relations.add(grid[rows, :], grid[:rows, :].T)                  # column totals (and grand)
+    return relations
+
+
+def attack(values, masked, relations) -> set[int]:
+    """An attacker who, again and again, subtracts published cells from a total."""
+    rel, cell, is_total = relations.arrays()
+    known = dict((i, v) for i, v in enumerate(values) if not masked[i])
+    recovered = set()
+    progress = True
+    while progress:
+        progress = False
+        for r in range(relations.count):
+            members = cell[rel == r]
+            totals = members[is_total[rel == r]]
+            unknown = [m for m in members if m not in known]
+            if len(unknown) != 1:
+                continue
+            (x,) = unknown
+            parts = [m for m in members if m not in totals]
+            if x in totals:
+                known[x] = sum(known[m] for m in parts)
+            else:
+                known[x] = known[totals[0]] - sum(known[m] for m in parts if m != x)
+            recovered.add(int(x))
+            progress = True
+    return recovered
+
+
+# A 3 × 3 table of employees with its totals; cell (1, 1) has 2 establishments.
+VALUES = np.array([[40, 25, 60, 125],
+                   [12, 7, 30, 49],
+                   [50, 18, 90, 158],
+                   [102, 50, 180, 332]], dtype=float).ravel()
+COUNTS = np.array([[9, 5, 12, 26],
+                   [4, 2, 6, 12],
+                   [11, 6, 20, 37],
+                   [24, 13, 38, 75]], dtype=float).ravel()
+
+
+def test_a_lone_primary_cell_is_recovered_without_secondary_masking():
+    relations = table_relations(3, 3)
+    first = secrecy.primary(COUNTS)
+    assert np.flatnonzero(first).tolist() == [5]  # cell (1, 1)
+    assert attack(VALUES, first, relations) == {5}
+    assert VALUES[5] == VALUES[7] - VALUES[4] - VALUES[6]  # 49 - 12 - 30 = 7
+
+
+def test_secondary_masking_by_hand_and_the_attack_fails():
+    relations = table_relations(3, 3)
+    masked = secrecy.secondary(VALUES, secrecy.primary(COUNTS), relations)
+    # Row 1 gives up its smallest other cell (12, column 0); column 1 its smallest (18, row 2);
+    # then row 2 and column 0 each hold one masked cell: the smallest of the others goes too.
+    expected = {5, 4, 9, 8}
+    assert set(np.flatnonzero(masked)) == expected
+    assert attack(VALUES, masked, relations) == set()
+    assert secrecy.recoverable(VALUES, masked, relations).size == 0
+
+
+def test_masked_cells_are_not_determined_by_any_linear_combination():
+    relations = table_relations(3, 3)
+    masked = secrecy.secondary(VALUES, secrecy.primary(COUNTS), relations)
+    rel, cell, is_total = relations.arrays()
+    equations = np.zeros((relations.count, len(VALUES)))
+    equations[rel, cell] = np.where(is_total, -1.0, 1.0)
+    unknown = equations[:, masked]
+    rank = np.linalg.matrix_rank(unknown)
+    for i in range(unknown.shape[1]):  # x_i is determined iff e_i lies in the row space
+        target = np.zeros(unknown.shape[1])
+        target[i] = 1.0
+        assert np.linalg.matrix_rank(np.vstack([unknown, target])) > rank
+
+
+def test_a_part_equal_to_its_total_takes_the_total_with_it():
+    relations = secrecy.Relations()
+    relations.add([0], [[1, 2, 3]])  # total 0 = 1 + 2 + 3, with 2 and 3 empty
+    masked = secrecy.secondary([30, 30, 0, 0], [False, True, False, False], relations)
+    assert masked.tolist() == [True, True, False, False]
+
+
+def test_tiny_warehouse_secondary_masks_by_hand(tiny):
+    # Lozère's associations: 55 of 60 employees in one establishment → secret. Lozère's
+    # coopératives go with them (family total), then Hérault's associations (région total)
+    # and Hérault's coopératives (Hérault's family total).
+    for code in ("34", "48"):
+        frame = indicators.compute(tiny, "departement", code, 2016)
+        families = frame[frame["indicator"] == "family_employees"].set_index("category")
+        assert families.loc[["ASSO", "COOP"], "secret"].all(), code
+        assert (families.loc[["ASSO", "COOP"], "display"] == "s").all()
+        assert families.loc[["ASSO", "COOP"], "value"].isna().all()
+        assert not families.loc[["MUT", "FOND"], "secret"].any()
+        key = frame[frame["indicator"] == "ess_employees"].iloc[0]
+        assert not key["secret"]  # département totals stay published
+    counts = indicators.compute(tiny, "departement", "48", 2016)
+    assert not counts[counts["indicator"] == "family_establishments"]["secret"].any()
+
+
+def test_secrecy_reaches_derived_indicators(tiny):
+    frame = indicators.compute(tiny, "commune", "34003", 2016)  # one establishment
+    for indicator in ("ess_employees", "ess_share_employees", "density_employees",
+                      "average_size", "employees_index", "rank_ess_employees"):
+        rows = frame[(frame["indicator"] == indicator) & (frame["year"] == 2016)]
+        assert rows["secret"].all() and (rows["display"] == "s").all(), indicator
+
+
+def test_turning_secrecy_off_warns_and_shows_everything(tiny):
+    with pytest.warns(secrecy.SecrecyWarning, match="ne doivent pas être publiés"):
+        frame = indicators.compute(tiny, "commune", "34003", 2016, secrecy=False)
+    assert frame.attrs["secrecy"] is False
+    assert frame[frame["indicator"] == "ess_employees"]["value"].iloc[0] == 30
+    assert not frame["secret"].any()
+
+
+def test_secrecy_on_emits_no_warning(tiny):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", secrecy.SecrecyWarning)
+        indicators.compute(tiny, "departement", "34", 2016)
+
+
+def test_no_commune_of_lozere_recoverable_from_the_departement_total(wh):
+    """On the demo warehouse: the masked communes of Lozère cannot be recovered by
+    subtracting the published communes from the département's or an EPCI's total."""
+    year = wh.years()[-1]
+    communes = wh.territories("commune", departement="48")
+    shown = {}
+    for code in communes["code"]:
+        frame = indicators.compute(wh, "commune", code, year, themes=["key_figures"])
+        shown[code] = frame[frame["indicator"] == "ess_employees"]["value"].iloc[0]
+    masked = {code for code, value in shown.items() if np.isnan(value)}
+    assert masked, "Lozère's small communes should need secrecy"
+    departement = indicators.compute(wh, "departement", "48", year, themes=["key_figures"])
+    assert not departement[departement["indicator"] == "ess_employees"]["secret"].any()
+    assert len(masked) != 1
+    inside = wh.sql("SELECT code FROM territory_communes WHERE level = 'epci' GROUP BY code "
+                    "HAVING bool_and(commune_code IN (SELECT code FROM territories "
+                    "WHERE departement_code = '48'))")["code"]
+    for epci in inside:
+        members = set(communes[communes["epci_code"] == epci]["code"])
+        assert len(members & masked) != 1, epci
