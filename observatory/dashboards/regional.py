@@ -1,189 +1,79 @@
-"""Regional overview: key figures of a région and a map of the ESS share by département."""
+"""Vue régionale: key figures of a région with change and rank, map of the ESS share by
+département or EPCI, families, sectors, trends and métropoles, compared with France."""
 
 from __future__ import annotations
 
-import html
-import math
+from observatory import indicators, settings
+from observatory.dashboards import blocks, common
+from observatory.dashboards.common import esc
 
-import mapclassify
-import numpy as np
-import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
-
-from observatory import formatting, reference, settings
-from observatory.warehouse import Warehouse
-
-# Colour-blind-safe sequential palette (cividis, five classes), light to dark.
-CLASS_COLOURS = ["#fde838", "#c4b56c", "#8d8a76", "#575d6d", "#00224e"]
-SHARE_LABEL = "Part de l'ESS dans l'emploi salarié"
+MAP_LEVELS = [("Départements", "departement"), ("EPCI", "epci")]
 
 
-def region_figures(wh: Warehouse, region: str, year: int) -> dict:
-    """Key figures of the région and of France for one year, as plain numbers."""
-    rows = wh.sql(
-        "SELECT * FROM key_figures WHERE year = $year AND "
-        "((level = 'region' AND code = $region) OR level = 'france')",
-        dict(year=year, region=region),
-    ).set_index("level")
-    if "region" not in rows.index:
-        raise ValueError(f"unknown région {region!r}")
-    return {"region": rows.loc["region"].to_dict(), "france": rows.loc["france"].to_dict()}
+class RegionalPage:
+    """The widgets of the regional overview and their updates."""
+
+    def __init__(self, wh, region: str, year: int | None):
+        import ipywidgets as w
+
+        self.wh = wh
+        regions = wh.territories("region").sort_values("name")
+        years = wh.years()
+        self.region_select = w.Dropdown(options=list(zip(regions["name"], regions["code"])),
+                                        value=region, description="Région :")
+        self.year_select = w.Dropdown(options=[(str(y), y) for y in reversed(years)],
+                                      value=year or years[-1], description="Année :")
+        self.map_level = w.ToggleButtons(options=MAP_LEVELS, value="departement",
+                                         description="Carte par :",
+                                         tooltips=["Carte par département", "Carte par EPCI"])
+        self.content = w.Output()
+        self.map_output = w.Output()
+        self.rest = w.Output()
+        for widget in (self.region_select, self.year_select):
+            widget.observe(lambda _: self.update(), "value")
+        self.map_level.observe(lambda _: self.update_map(), "value")
+        self.widget = w.VBox([w.HBox([self.region_select, self.year_select]), self.content,
+                              self.map_level, self.map_output, self.rest])
+
+    @property
+    def region(self) -> indicators.Territory:
+        return indicators.resolve(self.wh, self.region_select.value, "region")
+
+    def update(self) -> None:
+        region = self.region
+        view = blocks.territory_view(self.wh, region, self.year_select.value,
+                                     indicators.resolve(self.wh, "FR", "france"))
+        common.set_outputs(self.content, [common.html_output(
+            f"<h1>L'ESS en {esc(region.name)} ({view.year})</h1>"
+            + blocks.key_figures_html(view.frame, region))])
+        self.update_map()
+        common.set_outputs(self.rest, [output for block in view.blocks
+                                       for output in blocks.block_outputs(block,
+                                                                          blocks.slug(region))])
+
+    def update_map(self) -> None:
+        if self.map_level.value == "epci":
+            common.set_outputs(self.map_output, [common.html_output(
+                "<p class='obs-alt' role='status'>Calcul de la carte par EPCI…</p>")])
+        year = common.resolve_year(self.wh, self.year_select.value)
+        block = blocks.map_block(self.wh, self.region, self.map_level.value, year)
+        common.set_outputs(self.map_output, blocks.block_outputs(block, blocks.slug(self.region)))
 
 
-def departement_table(wh: Warehouse, region: str, year: int) -> pd.DataFrame:
-    """Départements of the région with ESS establishments, employees and share, by code."""
-    return wh.key_figures("departement", year=year, region=region).sort_values("code")
-
-
-def share_classes(shares: pd.Series, k: int = 5) -> pd.Series:
-    """Class label of each share (Fisher-Jenks classes), from the smallest to the largest value
-    of the class, e.g. « 11,2 % à 13,9 % » (or « 27,9 % » for a class of one value)."""
-    k = max(1, min(k, shares.nunique()))
-    bins = mapclassify.FisherJenks(shares.to_numpy(), k=k).bins
-    classes = pd.Series(np.searchsorted(bins, shares.to_numpy()), index=shares.index)
-    bounds = shares.groupby(classes).agg(["min", "max"])
-    labels = {
-        c: formatting.percent(lo) if formatting.percent(lo) == formatting.percent(hi)
-        else f"{formatting.percent(lo)} à {formatting.percent(hi)}"
-        for c, (lo, hi) in bounds.iterrows()
-    }
-    return classes.map(labels)
-
-
-def share_map(table: pd.DataFrame, title: str) -> go.Figure:
-    """Choropleth of the ESS share by département, in classes, rendered without any tile server."""
-    shapes = reference.departements()
-    shapes = shapes[shapes["code"].isin(table["code"])]
-    data = table.assign(
-        classe=share_classes(table["ess_share_pct"]),
-        part=table["ess_share_pct"].map(formatting.percent),
-        salaries=table["ess_employees"].map(formatting.number),
-    )
-    order = sorted(data["classe"].unique(), key=lambda label: data.loc[data["classe"] == label, "ess_share_pct"].min())
-    minx, miny, maxx, maxy = shapes.total_bounds
-    fig = px.choropleth_map(
-        data,
-        geojson=shapes.set_index("code")[["geometry"]].__geo_interface__,
-        locations="code",
-        color="classe",
-        category_orders={"classe": order},
-        color_discrete_sequence=CLASS_COLOURS[: len(order)],
-        hover_name="name",
-        hover_data={"code": False, "classe": False, "part": True, "salaries": True},
-        labels={"classe": SHARE_LABEL, "part": "Part de l'ESS", "salaries": "Salariés de l'ESS"},
-        map_style="white-bg",
-        center={"lat": (miny + maxy) / 2, "lon": (minx + maxx) / 2},
-        zoom=_zoom(maxx - minx, maxy - miny, (miny + maxy) / 2),
-        title=title,
-    )
-    fig.update_traces(marker_line_width=1, marker_line_color="white")
-    fig.update_layout(
-        separators=formatting.PLOTLY_SEPARATORS,
-        margin=dict(l=0, r=0, t=50, b=0),
-        height=520,
-        legend=dict(title=SHARE_LABEL, yanchor="top", y=0.98, xanchor="left", x=0.01),
-    )
-    return fig
-
-
-def _zoom(width_deg: float, height_deg: float, mid_lat: float) -> float:
-    """MapLibre zoom (512-pixel tiles) fitting a box in degrees into about 800 × 460 pixels."""
-    stretch = 1 / math.cos(math.radians(mid_lat))  # Web Mercator stretches latitudes
-    fit_x = 800 * 360 / (512 * max(width_deg, 1e-6))
-    fit_y = 460 * 360 / (512 * max(height_deg * stretch, 1e-6))
-    return max(1.0, min(12.0, math.log2(min(fit_x, fit_y))))
-
-
-def key_figures_html(figures: dict, region_name: str, year: int) -> str:
-    """Key figure cards as accessible HTML (each figure is text, not colour)."""
-    reg, fr = figures["region"], figures["france"]
-    cards = [
-        ("Salariés de l'ESS", formatting.number(reg["ess_employees"]), "postes au 31 décembre"),
-        ("Établissements employeurs", formatting.number(reg["ess_establishments"]), "de l'ESS"),
-        (SHARE_LABEL, formatting.percent(reg["ess_share_pct"]),
-         f"France : {formatting.percent(fr['ess_share_pct'])}"),
-    ]
-    items = "".join(
-        f'<div class="obs-card" role="group" aria-label="{html.escape(label)}">'
-        f'<div class="obs-card-label">{html.escape(label)}</div>'
-        f'<div class="obs-card-value">{html.escape(value)}</div>'
-        f'<div class="obs-card-note">{html.escape(note)}</div></div>'
-        for label, value, note in cards
-    )
-    return (
-        f'<section class="obs-key-figures" aria-label="Chiffres clés {html.escape(region_name)} {year}">'
-        f"{items}</section>"
-    )
-
-
-def demo_banner_html() -> str:
-    """The banner shown on every view built from demo data."""
-    return (
-        f'<div class="obs-demo-banner" role="note">{settings.DEMO_LABEL} : chiffres synthétiques '
-        "calibrés sur des données publiées (INSEE, Clap 2014), à ne pas citer.</div>"
-    )
-
-
-def table_html(table: pd.DataFrame, caption: str) -> str:
-    """The data table behind the map, in French formats."""
-    rows = "".join(
-        f"<tr><th scope='row'>{html.escape(r.name)} ({r.code})</th>"
-        f"<td>{formatting.number(r.ess_establishments)}</td>"
-        f"<td>{formatting.number(r.ess_employees)}</td>"
-        f"<td>{formatting.number(r.total_employees)}</td>"
-        f"<td>{formatting.percent(r.ess_share_pct)}</td></tr>"
-        for r in table.itertuples()
-    )
-    return (
-        f'<table class="obs-table"><caption>{html.escape(caption)}</caption><thead><tr>'
-        "<th scope='col'>Département</th><th scope='col'>Établissements ESS</th>"
-        "<th scope='col'>Salariés ESS</th><th scope='col'>Emploi salarié total</th>"
-        f"<th scope='col'>Part de l'ESS</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
-
-
-STYLE = """<style>
-.obs-demo-banner{background:#fff3cd;border:2px solid #8a6d00;color:#3d3000;padding:.6em 1em;
- font-weight:bold;margin-bottom:1em}
-.obs-key-figures{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}
-.obs-card{border:1px solid #575d6d;border-radius:6px;padding:.8em 1.2em;min-width:14em}
-.obs-card-label{font-size:.95em}.obs-card-value{font-size:2em;font-weight:bold}
-.obs-card-note{font-size:.85em;color:#333}
-.obs-table{border-collapse:collapse;margin-top:1em}.obs-table caption{text-align:left;font-weight:bold}
-.obs-table th,.obs-table td{border:1px solid #ccc;padding:.3em .6em}.obs-table td{text-align:right}
-.obs-table th[scope=row]{text-align:left;font-weight:normal}
-.obs-source{font-size:.85em;color:#333;margin-top:.5em}
-</style>"""
-
-
-def source_html(wh: Warehouse, year: int) -> str:
-    """Source, vintage and definitions line shown under each chart."""
-    series = wh.sql("SELECT series FROM years WHERE year = $y", dict(y=year))["series"].iloc[0]
-    origin = settings.DEMO_LABEL if wh.is_demo() else f"INSEE, {series}"
-    return (
-        f'<p class="obs-source">Source : {html.escape(origin)}, millésime {year}. '
-        "Part de l'ESS : postes salariés au 31 décembre des établissements employeurs de l'ESS "
-        "rapportés à l'ensemble des postes salariés (privés et publics) du territoire.</p>"
-    )
-
-
-def render(region: str = settings.DEFAULT_REGION, year: int | None = None) -> None:
-    """Display the regional overview in the running notebook or Voilà page."""
-    import plotly.io as pio
+def render(region: str | None = None, year: int | None = None) -> None:
+    """Display the regional overview (région: the ``OBSERVATORY_REGION`` setting by default)."""
     from IPython.display import HTML, display
 
-    pio.renderers.default = "plotly_mimetype"
-    with Warehouse() as wh:
-        year = year or wh.years()[-1]
-        name = wh.territories("region").set_index("code").loc[region, "name"]
-        figures = region_figures(wh, region, year)
-        table = departement_table(wh, region, year)
-        parts = [STYLE]
-        if wh.is_demo():
-            parts.append(demo_banner_html())
-        parts += [f"<h1>L'ESS en {html.escape(name)} ({year})</h1>",
-                  key_figures_html(figures, name, year)]
-        display(HTML("".join(parts)))
-        display(share_map(table, f"{SHARE_LABEL} par département, {name}, {year}"))
-        display(HTML(source_html(wh, year) + table_html(table, f"Départements de la région {name}, {year}")))
+    wh = common.warehouse()
+    region = region or settings.DEFAULT_REGION
+    if common.preheating():  # warm the default view, EPCI map included, before any visitor
+        territory = indicators.resolve(wh, region, "region")
+        blocks.territory_view(wh, territory, year, indicators.resolve(wh, "FR", "france"))
+        for level in ("departement", "epci"):
+            blocks.map_table(wh, territory, level, common.resolve_year(wh, year))
+    common.wait_for_request()
+    head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
+    display(HTML(head))
+    page = RegionalPage(wh, region, year)
+    display(page.widget)
+    page.update()

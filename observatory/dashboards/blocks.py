@@ -1,0 +1,464 @@
+"""The blocks of a territory's view (key figures, map, families, sectors, trends, métropoles):
+each a chart with its text alternative, data table, downloads, source and definitions.
+
+Figures come from :mod:`observatory.indicators`, where secrecy is applied: a masked value is
+NaN with ``secret`` set, shown as « s » in tables and kept out of charts and downloads.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+
+import mapclassify
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from observatory import formatting, indicators, reference, secrecy
+from observatory.dashboards import common
+from observatory.dashboards.common import esc
+
+THEMES = ("key_figures", "families", "sectors", "trends", "rankings", "comparison",
+          "metropolitan")
+SHARE_LABEL = "Part de l'ESS dans l'emploi salarié"
+# Map of the territories inside a territory: level → possible child levels.
+CHILDREN = {"france": ("region",), "region": ("departement", "epci"), "departement": ("epci",)}
+CHILD_LABELS = {"region": "région", "departement": "département", "epci": "EPCI"}
+CHILD_PLURALS = {"region": "régions", "departement": "départements", "epci": "EPCI"}
+
+
+@dataclass
+class Block:
+    """One chart of a view and everything around it."""
+
+    slug: str
+    title: str
+    figure: go.Figure | None
+    alt: str  # text alternative of the chart
+    table: pd.DataFrame  # display strings, « s » for masked values
+    download: pd.DataFrame  # raw values, « s » for masked values
+    source: str  # HTML: source, vintage, definitions
+
+
+def block_outputs(block: Block, territory_slug: str) -> list[dict]:
+    """The block as outputs: title and text alternative, chart, source, table and downloads."""
+    filename = f"{block.slug}-{territory_slug}"
+    before = (f'<section class="obs-block" aria-label="{esc(block.title)}"><h2>{esc(block.title)}</h2>'
+              f'<p class="obs-alt">Description du graphique : {esc(block.alt)}</p></section>')
+    after = (f'<div class="obs-block-data">{block.source}'
+             + common.table_html(block.table, f"Données du graphique : {block.title}")
+             + common.downloads_html(block.download, filename, block.title) + "</div>")
+    outputs = [common.html_output(before)]
+    if block.figure is not None:
+        outputs.append(common.figure_output(block.figure, filename))
+    return outputs + [common.html_output(after)]
+
+
+def slug(territory: indicators.Territory) -> str:
+    return f"{territory.level}-{territory.code}".lower()
+
+
+# ---------------------------------------------------------------------------------------------
+# Key figures
+
+
+def key_figures(frame: pd.DataFrame, territory: indicators.Territory) -> list[tuple[str, str, str]]:
+    """Cards: ESS employees and establishments with change and rank, ESS share with the
+    reference territory's."""
+    row = lambda code, cat=None: common.row(frame, code, cat)  # noqa: E731
+    year = int(frame.attrs["year"])
+    cards = []
+    for code, change, title in (("ess_employees", "employees_annual_change",
+                                 "Postes salariés de l'ESS"),
+                                ("ess_establishments", "establishments_annual_change",
+                                 "Établissements employeurs de l'ESS")):
+        notes = []
+        evolution = row(change, str(year))
+        if evolution is not None:
+            notes.append(f"évolution {evolution['category_label']} : {evolution['display']}"
+                         + (" (rupture de série)" if evolution["series_break"] else ""))
+        if code == "ess_employees":
+            notes += [f"rang {r['display']} {r['note']} ({r['category_label']})"
+                      for _, r in frame[frame["indicator"] == "rank_ess_employees"].iterrows()]
+        cards.append((title, row(code)["display"], " · ".join(notes)))
+    share = row("ess_share_employees")
+    notes = []
+    ref = row("reference_ess_share_employees")
+    if ref is not None:
+        gap = row("gap_ess_share_employees")
+        notes.append(f"{ref['category_label']} : {ref['display']} (écart {gap['display']})")
+    notes += [f"rang {r['display']} {r['note']} ({r['category_label']})"
+              for _, r in frame[frame["indicator"] == "rank_ess_share_employees"].iterrows()]
+    cards.append((SHARE_LABEL, share["display"], " · ".join(notes)))
+    return cards
+
+
+def key_figures_html(frame: pd.DataFrame, territory: indicators.Territory) -> str:
+    year = frame.attrs["year"]
+    cards = key_figures(frame, territory)
+    html = common.cards_html(cards, f"Chiffres clés, {territory.label}, {year}")
+    if any(value == secrecy.MARK for _, value, _ in cards):
+        html += f'<p class="obs-source">{esc(common.SECRET_NOTE)}</p>'
+    return html + common.source_html(frame["source"].iloc[0], year, [
+        indicators.REGISTRY["ess_employees"].definition,
+        indicators.REGISTRY["ess_share_employees"].definition])
+
+
+# ---------------------------------------------------------------------------------------------
+# Families and sectors
+
+
+def _bar(data: pd.DataFrame, x: str, y: str, text: str, title: str, x_title: str,
+         percent: bool) -> go.Figure:
+    fig = go.Figure(go.Bar(
+        x=data[x], y=data[y], orientation="h", text=data[text], textposition="outside",
+        marker_color=common.PALETTE[0], cliponaxis=False,
+        hovertemplate="%{y} : %{text}<extra></extra>"))
+    top = float(data[x].max()) if len(data) else 1.0
+    fig.update_layout(title=title, yaxis=dict(autorange="reversed", title=None, automargin=True),
+                      xaxis=dict(title=x_title, ticksuffix="\u202f%" if percent else "",
+                                 tickformat=",~r", range=[0, top * 1.3], gridcolor="#e5e5e5",
+                                 automargin=True))
+    return common.french_layout(fig, height=max(260, 60 + 32 * len(data)))
+
+
+def families(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
+    """ESS employees by family (associations, coopératives…)."""
+    year = int(frame.attrs["year"])
+    rows = []
+    for family in dict.fromkeys(frame.loc[frame["indicator"] == "family_employees", "category"]):
+        emp = common.row(frame, "family_employees", family)
+        est = common.row(frame, "family_establishments", family)
+        share = common.row(frame, "family_share_employees", family)
+        rows.append(dict(label=emp["category_label"], emp=emp, est=est, share=share))
+    table = pd.DataFrame({
+        "Famille": [r["label"] for r in rows],
+        "Établissements employeurs": [r["est"]["display"] for r in rows],
+        "Postes salariés": [r["emp"]["display"] for r in rows],
+        "Part dans l'emploi de l'ESS": [r["share"]["display"] for r in rows]})
+    download = pd.DataFrame({
+        "famille": [r["label"] for r in rows],
+        "etablissements_employeurs": [common.value_or_mark(r["est"]) for r in rows],
+        "postes_salaries": [common.value_or_mark(r["emp"]) for r in rows],
+        "part_emploi_ess_pct": [common.value_or_mark(r["share"]) for r in rows]})
+    shown = [r for r in rows if not r["emp"]["secret"] and r["emp"]["value"] > 0]
+    data = pd.DataFrame({
+        "famille": [r["label"] for r in shown], "postes": [r["emp"]["value"] for r in shown],
+        "texte": [f"{r['emp']['display']} ({r['share']['display']})" for r in shown]})
+    masked = [r["label"] for r in rows if r["emp"]["secret"]]
+    title = f"Postes salariés de l'ESS par famille, {territory.label}, {year}"
+    fig = _bar(data, "postes", "famille", "texte", title, "Postes salariés", False)
+    alt = "; ".join(f"{r['label']} : {r['emp']['display']} postes ({r['share']['display']})"
+                    for r in shown) + "." if shown else "Aucune valeur publiable."
+    if masked:
+        alt += f" Couvert par le secret statistique : {', '.join(masked)}."
+    source = common.source_html(frame["source"].iloc[0], year, [
+        indicators.REGISTRY["family_employees"].definition,
+        indicators.REGISTRY["family_share_employees"].definition], secret=bool(masked))
+    return Block("familles", "Les familles de l'ESS", fig, alt, table, download, source)
+
+
+def sectors(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
+    """ESS share of salaried employment within each NAF section (A21)."""
+    year = int(frame.attrs["year"])
+    emp = frame[(frame["indicator"] == "sector_employees") & (frame["breakdown"] == "section A21")]
+    share = frame[(frame["indicator"] == "sector_ess_share")
+                  & (frame["breakdown"] == "section A21")].set_index("category")
+    emp = emp[(emp["value"] > 0) | emp["secret"]].set_index("category")
+    share = share.loc[emp.index]
+    order = share["value"].fillna(-1).sort_values(ascending=False).index
+    emp, share = emp.loc[order], share.loc[order]
+    labels = [f"{c} – {lb}" for c, lb in zip(emp.index, emp["category_label"])]
+    table = pd.DataFrame({"Secteur (section NAF)": labels,
+                          "Postes salariés de l'ESS": emp["display"].tolist(),
+                          "Part de l'ESS dans l'emploi du secteur": share["display"].tolist()})
+    download = pd.DataFrame({
+        "section_naf": emp.index, "libelle": emp["category_label"].tolist(),
+        "postes_salaries_ess": [common.value_or_mark(r) for _, r in emp.iterrows()],
+        "part_ess_emploi_secteur_pct": [common.value_or_mark(r) for _, r in share.iterrows()]})
+    visible = ~share["secret"].to_numpy() & share["value"].notna().to_numpy()
+    data = pd.DataFrame({"secteur": np.array(labels)[visible],
+                         "part": share["value"].to_numpy()[visible],
+                         "texte": share["display"].to_numpy()[visible]})
+    masked = [lb for lb, v in zip(labels, visible) if not v]
+    title = f"Part de l'ESS dans l'emploi salarié de chaque secteur, {territory.label}, {year}"
+    fig = _bar(data, "part", "secteur", "texte", title, "Part de l'ESS (%)", True)
+    alt = ("Secteurs où l'ESS pèse le plus dans l'emploi salarié : "
+           + "; ".join(f"{s} : {t}" for s, t in zip(data["secteur"][:5], data["texte"][:5]))
+           + "." if len(data) else "Aucune valeur publiable.")
+    if masked:
+        alt += f" {len(masked)} secteur(s) couvert(s) par le secret statistique."
+    source = common.source_html(frame["source"].iloc[0], year, [
+        indicators.REGISTRY["sector_ess_share"].definition], secret=bool(masked))
+    return Block("secteurs", "Les secteurs d'activité", fig, alt, table, download, source)
+
+
+# ---------------------------------------------------------------------------------------------
+# Trends and métropoles
+
+
+def trends(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Block:
+    """ESS employees over the years, base 100 in the first year, for each territory."""
+    fig = go.Figure()
+    columns: dict[str, list] = {}
+    raw: dict[str, list] = {}
+    years = None
+    masked = False
+    for i, (territory, frame) in enumerate(series):
+        rows = frame[frame["indicator"] == "employees_index"].sort_values("year")
+        years = rows["year"].tolist()
+        columns[territory.label] = rows["display"].tolist()
+        raw[territory.label] = [common.value_or_mark(r) for _, r in rows.iterrows()]
+        masked |= bool(rows["secret"].any())
+        fig.add_trace(go.Scatter(
+            x=rows["year"], y=rows["value"].where(~rows["secret"]), name=territory.label,
+            mode="lines+markers", line=dict(color=common.PALETTE[i], dash=common.DASHES[i],
+                                            width=3),
+            marker=dict(symbol=common.SYMBOLS[i], size=9), text=rows["display"],
+            hovertemplate=f"{esc(territory.label)}<br>%{{x}} : %{{text}}<extra></extra>"))
+    first = years[0]
+    fig.add_vline(x=2015.5, line_dash="dot", line_color="#555")
+    fig.add_annotation(x=2015.5, y=1, yref="paper", text="rupture de série Clap / Flores",
+                       showarrow=False, xanchor="left", yanchor="top", font=dict(size=12))
+    fig.update_layout(title=f"Postes salariés de l'ESS, indice base 100 en {first}",
+                      xaxis=dict(title=None, dtick=1, tickformat="d", gridcolor="#e5e5e5"),
+                      yaxis=dict(title=f"Indice (base 100 en {first})", gridcolor="#e5e5e5"),
+                      legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
+    common.french_layout(fig, height=420)
+    table = pd.DataFrame({"Année": years, **columns})
+    download = pd.DataFrame({"annee": years, **raw})
+    last = {label: values[-1] for label, values in columns.items()}
+    alt = (f"Évolution des postes salariés de l'ESS de {first} à {years[-1]} (base 100 en "
+           f"{first}) : " + "; ".join(f"{k} : {v} en {years[-1]}" for k, v in last.items())
+           + ". Les évolutions qui franchissent 2015-2016 (passage de Clap à Flores) ne sont "
+           "pas comparables.")
+    frame = series[0][1]
+    source = common.source_html(frame["source"].iloc[0], int(frame.attrs["year"]), [
+        indicators.REGISTRY["employees_index"].definition,
+        "La série Clap (jusqu'en 2015) et la série Flores (depuis 2016) ne sont pas comparables."],
+        secret=masked)
+    return Block("evolution", "L'évolution de l'emploi de l'ESS", fig, alt, table, download,
+                 source)
+
+
+METRO_ROWS = (("ess_share_employees", "Ensemble du territoire"),
+              ("ess_share_metropoles", "Communes des métropoles"),
+              ("ess_share_outside_metropoles", "Autres communes"))
+
+
+def metropolitan(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Block:
+    """ESS share of salaried employment inside and outside métropoles, for each territory."""
+    fig = go.Figure()
+    columns, raw, masked = {}, {}, False
+    for i, (territory, frame) in enumerate(series):
+        rows = [common.row(frame, code) for code, _ in METRO_ROWS]
+        columns[territory.label] = [r["display"] for r in rows]
+        raw[territory.label] = [common.value_or_mark(r) for r in rows]
+        masked |= any(r["secret"] for r in rows)
+        shown = [(lb, r) for (_, lb), r in zip(METRO_ROWS, rows)
+                 if not r["secret"] and pd.notna(r["value"])]
+        fig.add_trace(go.Bar(
+            y=[lb for lb, _ in shown], x=[r["value"] for _, r in shown], orientation="h",
+            name=territory.label, text=[r["display"] for _, r in shown], textposition="outside",
+            marker=dict(color=common.PALETTE[i], pattern_shape=["", "/", "."][i % 3]),
+            cliponaxis=False, hovertemplate=f"{esc(territory.label)}<br>%{{y}} : %{{text}}"
+                                            "<extra></extra>"))
+    fig.update_layout(title=SHARE_LABEL + " dans et hors des métropoles", barmode="group",
+                      yaxis=dict(autorange="reversed", title=None, automargin=True),
+                      xaxis=dict(title="Part de l'ESS (%)", ticksuffix="\u202f%", automargin=True,
+                                 gridcolor="#e5e5e5"),
+                      legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
+    common.french_layout(fig, height=360)
+    labels = [lb for _, lb in METRO_ROWS]
+    table = pd.DataFrame({"Périmètre": labels, **columns})
+    download = pd.DataFrame({"perimetre": labels, **raw})
+    alt = " ; ".join(f"{k} : " + ", ".join(f"{lb.lower()} {v}" for lb, v in zip(labels, vals))
+                     for k, vals in columns.items()) + "."
+    frame = series[0][1]
+    notes = [n for n in frame.loc[frame["indicator"].isin(["ess_share_metropoles",
+                                                          "ess_share_outside_metropoles"]),
+                                  "note"].dropna()]
+    source = common.source_html(frame["source"].iloc[0], int(frame.attrs["year"]), [
+        indicators.REGISTRY["ess_share_metropoles"].definition, *[n.capitalize() + "." for n in
+                                                                  notes]], secret=masked)
+    return Block("metropoles", "Métropoles et autres territoires", fig, alt, table, download,
+                 source)
+
+
+# ---------------------------------------------------------------------------------------------
+# Map of the territories inside a territory
+
+
+def children(wh, territory: indicators.Territory, level: str) -> list[indicators.Territory]:
+    """Territories of ``level`` inside ``territory`` (EPCIs by their main département)."""
+    scope = {"region": dict(region=territory.code),
+             "departement": dict(departement=territory.code)}.get(territory.level, {})
+    codes = sorted(wh.territories(level, **scope)["code"])
+    return [indicators.resolve(wh, code, level) for code in codes]
+
+
+@lru_cache(maxsize=8)
+def _shapes(level: str) -> pd.DataFrame:
+    frame = {"region": reference.regions, "departement": reference.departements,
+             "epci": reference.epcis}[level]()
+    if level == "epci":
+        frame["geometry"] = frame.simplify(0.003)
+    return frame[["code", "geometry"]]
+
+
+def share_classes(shares: pd.Series, k: int = 5) -> pd.Series:
+    """Class label of each share (Fisher-Jenks classes), from the smallest to the largest value
+    of the class, e.g. « 11,2 % à 13,9 % » (or « 27,9 % » for a class of one value)."""
+    k = max(1, min(k, shares.nunique()))
+    with warnings.catch_warnings():  # "Numba not installed": the pure Python path is enough
+        warnings.simplefilter("ignore")
+        bins = mapclassify.FisherJenks(shares.to_numpy(), k=k).bins
+    classes = pd.Series(np.searchsorted(bins, shares.to_numpy()), index=shares.index)
+    bounds = shares.groupby(classes).agg(["min", "max"])
+    labels = {
+        c: formatting.percent(lo) if formatting.percent(lo) == formatting.percent(hi)
+        else f"{formatting.percent(lo)} à {formatting.percent(hi)}"
+        for c, (lo, hi) in bounds.iterrows()}
+    return classes.map(labels)
+
+
+SECRET_CLASS = "s : secret statistique"
+
+
+def map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd.DataFrame:
+    """ESS employees and share of each child territory, secrecy applied, with its class."""
+    rows = []
+    for child in children(wh, territory, level):
+        frame = common.compute(child.level, child.code, year, ("key_figures",))
+        emp, share = common.row(frame, "ess_employees"), common.row(frame, "ess_share_employees")
+        rows.append(dict(code=child.code, name=child.name, employees=emp, share=share))
+    data = pd.DataFrame({
+        "code": [r["code"] for r in rows], "name": [r["name"] for r in rows],
+        "ess_employees": [r["employees"]["value"] for r in rows],
+        "ess_share_pct": [r["share"]["value"] for r in rows],
+        "secret": [bool(r["share"]["secret"]) for r in rows],
+        "employees_display": [r["employees"]["display"] for r in rows],
+        "share_display": [r["share"]["display"] for r in rows],
+        "source": frame["source"].iloc[0] if rows else ""})
+    visible = ~data["secret"] & data["ess_share_pct"].notna()
+    data["classe"] = SECRET_CLASS
+    if visible.any():
+        data.loc[visible, "classe"] = share_classes(data.loc[visible, "ess_share_pct"])
+    return data
+
+
+def _zoom(width_deg: float, height_deg: float, mid_lat: float) -> float:
+    """MapLibre zoom (512-pixel tiles) fitting a box in degrees into about 800 × 460 pixels."""
+    stretch = 1 / math.cos(math.radians(mid_lat))  # Web Mercator stretches latitudes
+    fit_x = 800 * 360 / (512 * max(width_deg, 1e-6))
+    fit_y = 460 * 360 / (512 * max(height_deg * stretch, 1e-6))
+    return max(1.0, min(12.0, math.log2(min(fit_x, fit_y))))
+
+
+def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
+    """Choropleth in classes, rendered without any tile server; masked areas in grey with « s »
+    and no value in the tooltip."""
+    shapes = _shapes(level)
+    shapes = shapes[shapes["code"].isin(data["code"])]
+    if level == "region":  # metropolitan France only: overseas régions are in the table
+        shapes = shapes[shapes["code"] >= "11"]
+    visible = data[data["classe"] != SECRET_CLASS]
+    order = sorted(visible["classe"].unique(),
+                   key=lambda c: visible.loc[visible["classe"] == c, "ess_share_pct"].min())
+    colours = dict(zip(order, common.CLASS_COLOURS[-len(order):] if len(order) < 5
+                       else common.CLASS_COLOURS))
+    if (data["classe"] == SECRET_CLASS).any():
+        order.append(SECRET_CLASS)
+        colours[SECRET_CLASS] = common.SECRET_COLOUR
+    minx, miny, maxx, maxy = shapes.total_bounds
+    fig = px.choropleth_map(
+        data.assign(part=data["share_display"], salaries=data["employees_display"]),
+        geojson=shapes.set_index("code")[["geometry"]].__geo_interface__, locations="code",
+        color="classe", category_orders={"classe": order}, color_discrete_map=colours,
+        hover_name="name", hover_data={"code": False, "classe": False, "part": True,
+                                       "salaries": True},
+        labels={"classe": SHARE_LABEL, "part": "Part de l'ESS", "salaries": "Postes salariés de l'ESS"},
+        map_style="white-bg", center={"lat": (miny + maxy) / 2, "lon": (minx + maxx) / 2},
+        zoom=_zoom(maxx - minx, maxy - miny, (miny + maxy) / 2), title=title)
+    fig.update_traces(marker_line_width=1, marker_line_color="white")
+    fig.update_layout(separators=formatting.PLOTLY_SEPARATORS, margin=dict(l=0, r=0, t=50, b=0),
+                      template="none",
+                      height=520, font=dict(size=14, family="Arial, sans-serif"),
+                      legend=dict(title=SHARE_LABEL, yanchor="top", y=0.98, xanchor="left",
+                                  x=0.01, bgcolor="rgba(255,255,255,0.85)"))
+    return fig
+
+
+def map_block(wh, territory: indicators.Territory, level: str, year: int) -> Block:
+    """Map of the ESS share of the territories of ``level`` inside ``territory``."""
+    data = map_table(wh, territory, level, year)
+    plural = CHILD_PLURALS[level]
+    title = f"{SHARE_LABEL} par {CHILD_LABELS[level]}, {territory.name}, {year}"
+    fig = share_map(data, level, title)
+    data = data.sort_values("code")
+    table = pd.DataFrame({
+        CHILD_LABELS[level].capitalize(): [f"{n} ({c})" for n, c in zip(data["name"], data["code"])],
+        "Postes salariés de l'ESS": data["employees_display"],
+        SHARE_LABEL: data["share_display"], "Classe de la carte": data["classe"]})
+    download = pd.DataFrame({
+        "code": data["code"], "territoire": data["name"],
+        "postes_salaries_ess": [secrecy.MARK if s else v for s, v in
+                                zip(data["secret"], data["ess_employees"])],
+        "part_ess_emploi_salarie_pct": [secrecy.MARK if s else v for s, v in
+                                        zip(data["secret"], data["ess_share_pct"])],
+        "classe": data["classe"]})
+    visible = data[~data["secret"]].sort_values("ess_share_pct")
+    alt = (f"Carte des {len(data)} {plural} en classes de part de l'ESS (méthode de Jenks). ")
+    if len(visible):
+        low, high = visible.iloc[0], visible.iloc[-1]
+        alt += (f"Part la plus faible : {low['name']} ({low['share_display']}) ; la plus forte : "
+                f"{high['name']} ({high['share_display']}).")
+    masked = int(data["secret"].sum())
+    if masked:
+        alt += f" {masked} {plural} couvert(s) par le secret statistique, en gris sur la carte."
+    source = common.source_html(data["source"].iloc[0], year, [
+        indicators.REGISTRY["ess_share_employees"].definition,
+        "Classes calculées par la méthode des seuils naturels de Jenks (mapclassify).",
+        "Les EPCI sont rattachés à la région et au département où vit la plus grande partie "
+        "de leur population." if level == "epci" else ""], secret=bool(masked))
+    return Block(f"carte-{level}", f"Carte par {CHILD_LABELS[level]}", fig, alt, table,
+                 download, source)
+
+
+# ---------------------------------------------------------------------------------------------
+# A territory's view
+
+
+@dataclass
+class View:
+    """Everything shown for one territory, year and reference."""
+
+    territory: indicators.Territory
+    reference: indicators.Territory | None
+    year: int
+    frame: pd.DataFrame
+    blocks: list[Block]
+
+
+def territory_view(wh, territory: indicators.Territory, year: int | None,
+                   ref: indicators.Territory | None = None) -> View:
+    """Key figures and the blocks of a territory, compared with ``ref`` (default: its parent)
+    and France."""
+    ref_key = (ref.level, ref.code) if ref else None
+    frame = common.compute(territory.level, territory.code, year, THEMES, ref_key)
+    year = int(frame.attrs["year"])
+    ref = ref or indicators.parent_of(wh, territory)
+    series = [(territory, frame)]
+    others = [ref] if ref else []
+    if territory.level != "france" and (ref is None or ref.level != "france"):
+        others.append(indicators.resolve(wh, "FR", "france"))
+    for other in others:
+        series.append((other, common.compute(other.level, other.code, year,
+                                             ("key_figures", "trends", "metropolitan"))))
+    blocks = [families(frame, territory), sectors(frame, territory), trends(series),
+              metropolitan(series)]
+    return View(territory, ref, year, frame, blocks)

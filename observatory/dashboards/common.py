@@ -1,0 +1,365 @@
+"""What every dashboard shares: warehouse access, territory search, URL parameters, French
+plotly settings, accessible HTML (banner, cards, tables, sources) and downloads."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import parse_qsl
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from observatory import formatting, indicators, portrait, secrecy, settings
+from observatory.warehouse import Warehouse
+
+# Okabe-Ito: distinguishable with every common colour-vision deficiency.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000"]
+# Sequential cividis classes, light to dark; grey for masked areas.
+CLASS_COLOURS = ["#fde838", "#c4b56c", "#8d8a76", "#575d6d", "#00224e"]
+SECRET_COLOUR = "#d9d9d9"
+DASHES = ["solid", "dash", "dot", "dashdot"]
+SYMBOLS = ["circle", "square", "diamond", "triangle-up"]
+SECRET_NOTE = ("« s » : valeur couverte par le secret statistique (moins de 3 établissements, ou "
+               "un établissement représentant plus de 85 % du total, ou secret induit) ; elle "
+               "n'apparaît ni dans les graphiques ni dans les téléchargements.")
+LEVEL_ALIASES = {"france": "france", "fr": "france", "region": "region", "région": "region",
+                 "departement": "departement", "département": "departement", "epci": "epci",
+                 "commune": "commune"}
+MAX_PARAM = 60
+
+# plotly.js's French locale (plotly.js lib/locales/fr.js, MIT), passed with each figure so that
+# it works offline with the plotly renderer bundled in Voilà.
+PLOTLY_LOCALE_FR = {
+    "dictionary": {
+        "Autoscale": "Échelle automatique", "Box Select": "Sélection rectangulaire",
+        "Double-click to zoom back out": "Double-cliquer pour dézoomer",
+        "Download plot as a PNG": "Télécharger le graphique en fichier PNG",
+        "Download plot": "Télécharger le graphique", "Lasso Select": "Sélection lasso",
+        "Pan": "Translation", "Produced with Plotly.js": "Généré avec Plotly.js",
+        "Reset": "Réinitialiser", "Reset axes": "Réinitialiser les axes",
+        "Reset view": "Réinitialiser", "Reset views": "Réinitialiser",
+        "Snapshot succeeded": "Conversion réussie",
+        "Sorry, there was a problem downloading your snapshot!":
+            "Désolé, un problème est survenu lors du téléchargement de votre graphique",
+        "Taking snapshot - this may take a few seconds":
+            "Conversion en cours, ceci peut prendre quelques secondes",
+        "Zoom": "Zoom", "Zoom in": "Zoom intérieur", "Zoom out": "Zoom extérieur",
+        "trace": "série", "lat:": "lat. :", "lon:": "lon. :",
+    },
+    "format": {
+        "days": ["Dimanche", "Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi"],
+        "shortDays": ["Dim", "Lun", "Mar", "Mer", "Jeu", "Ven", "Sam"],
+        "months": ["Janvier", "Février", "Mars", "Avril", "Mai", "Juin", "Juillet", "Août",
+                   "Septembre", "Octobre", "Novembre", "Décembre"],
+        "shortMonths": ["Jan", "Fév", "Mar", "Avr", "Mai", "Jun", "Jul", "Aoû", "Sep", "Oct",
+                        "Nov", "Déc"],
+        "date": "%d/%m/%Y", "decimal": ",", "thousands": "\u202f", "year": "%Y",
+        "month": "%b %Y", "dayMonth": "%-d %b", "dayMonthYear": "%-d %b %Y",
+    },
+}
+
+
+def plotly_config(filename: str) -> dict:
+    """plotly config: French locale, only the PNG download button, always visible."""
+    return {"locale": "fr", "locales": {"fr": PLOTLY_LOCALE_FR}, "displaylogo": False,
+            "displayModeBar": True, "modeBarButtons": [["toImage"]],
+            "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2}}
+
+
+def french_layout(fig: go.Figure, height: int = 380) -> go.Figure:
+    """French separators, readable fonts and margins."""
+    fig.update_layout(separators=formatting.PLOTLY_SEPARATORS, height=height, template="none",
+                      font=dict(size=14, family="Arial, sans-serif"),
+                      margin=dict(l=10, r=30, t=50, b=40), plot_bgcolor="white",
+                      hoverlabel=dict(font_size=14))
+    return fig
+
+
+def figure_output(fig: go.Figure, filename: str) -> dict:
+    """A figure as an output for the plotly MIME renderer, with the French config."""
+    bundle = json.loads(fig.to_json())
+    bundle["config"] = plotly_config(filename)
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"application/vnd.plotly.v1+json": bundle, "text/plain": ""}}
+
+
+def html_output(text: str) -> dict:
+    """HTML as an output."""
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"text/html": text, "text/plain": ""}}
+
+
+def set_outputs(widget, outputs: list[dict]) -> None:
+    """Replace what an ``Output`` widget shows in one state update: it reaches the page however
+    late the browser connects, and keeps Voilà's executor out of the way."""
+    widget.outputs = tuple(outputs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Warehouse and territories
+
+
+@lru_cache(maxsize=1)
+def warehouse() -> Warehouse:
+    """The kernel's read-only warehouse connection (opened once per visitor's kernel)."""
+    return Warehouse()
+
+
+def normalise(text: str) -> str:
+    """Lower case without accents, hyphens or apostrophes, for matching what users type."""
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return " ".join(text.lower().replace("-", " ").replace("'", " ").split())
+
+
+LEVEL_ORDER = {level: i for i, level in enumerate(("france", "region", "departement", "epci",
+                                                   "commune"))}
+
+
+class TerritoryIndex:
+    """Every territory of the warehouse with its selector label, for search-as-you-type."""
+
+    def __init__(self, wh: Warehouse):
+        frame = wh.sql("SELECT level, code, name, population FROM territories")
+        frame["label"] = [
+            name if level == "france" else f"{name} ({indicators.LEVEL_LABELS[level]} {code})"
+            for level, code, name in zip(frame["level"], frame["code"], frame["name"])]
+        frame["key"] = frame["name"].map(normalise)
+        frame["order"] = frame["level"].map(LEVEL_ORDER)
+        self.frame = frame
+        self.by_label = dict(zip(frame["label"], zip(frame["level"], frame["code"])))
+        self.by_key = {(lv, c): lb for lv, c, lb in zip(frame["level"], frame["code"],
+                                                         frame["label"])}
+
+    def label(self, level: str, code: str) -> str:
+        return self.by_key[(level, code)]
+
+    def search(self, text: str, limit: int = 12, levels: tuple[str, ...] | None = None
+               ) -> list[str]:
+        """Labels matching ``text`` (name or code): exact code, then names starting with the text,
+        then containing it; larger levels and populations first."""
+        query = normalise(text)[:MAX_PARAM]
+        frame = self.frame if levels is None else self.frame[self.frame["level"].isin(levels)]
+        if not query:
+            hits = frame[frame["order"] <= 2]
+            return hits.sort_values(["order", "code"])["label"].head(limit).tolist()
+        code = frame["code"].str.lower() == query
+        starts = frame["key"].str.startswith(query)
+        contains = starts | frame["key"].str.contains(query, regex=False)
+        hits = frame[code | contains].assign(
+            rank=lambda f: (~code[f.index]).astype(int) * 2 + (~starts[f.index]).astype(int))
+        hits = hits.sort_values(["rank", "order", "population"], ascending=[True, True, False])
+        return hits["label"].head(limit).tolist()
+
+
+@lru_cache(maxsize=1)
+def territory_index() -> TerritoryIndex:
+    return TerritoryIndex(warehouse())
+
+
+# ---------------------------------------------------------------------------------------------
+# URL parameters
+
+
+@dataclass
+class Params:
+    """Validated parameters of a page and the friendly French messages about the others."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+
+def query_parameters(allowed: tuple[str, ...], query: str | None = None) -> Params:
+    """Parameters of the page URL (``QUERY_STRING``; call after ``wait_for_request``): known names
+    kept, values trimmed and bounded; unknown names reported."""
+    query = os.environ.get("QUERY_STRING", "") if query is None else query
+    params = Params()
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        name = name.strip().lower()
+        if name in allowed:
+            params.values[name] = value.strip()[:MAX_PARAM]
+        elif name and not name.startswith("voila"):
+            params.messages.append(f"Le paramètre « {name[:MAX_PARAM]} » n'est pas reconnu ; "
+                                   f"il est ignoré (paramètres possibles : {', '.join(allowed)}).")
+    return params
+
+
+def resolve_territory(wh: Warehouse, code: str | None, level: str | None
+                      ) -> indicators.Territory:
+    """A territory from URL values (``niveau`` may be spelt in French), validated against the
+    territory table; raises :class:`indicators.TerritoryError` with a French message."""
+    if level:
+        level = LEVEL_ALIASES.get(level.strip().lower())
+        if level is None:
+            raise indicators.TerritoryError(
+                "niveau inconnu : région, département, EPCI, commune ou France")
+    return indicators.resolve(wh, code, level)
+
+
+def resolve_reference(wh: Warehouse, text: str | None) -> indicators.Territory | None:
+    """The comparison territory: ``parent``, ``FR``, ``region:76`` or a bare code."""
+    if text and text.strip().lower() in ("france", "fr"):
+        return indicators.resolve(wh, "FR", "france")
+    return portrait.parse_reference(wh, text)
+
+
+def resolve_year(wh: Warehouse, text) -> int | None:
+    """A year from the URL (``None`` for the latest); raises :class:`indicators.YearError`."""
+    if text in (None, ""):
+        return None
+    try:
+        year = int(str(text))
+    except ValueError:
+        raise indicators.YearError(f"année « {text} » non valable") from None
+    return indicators.resolve_year(wh, year)
+
+
+def wait_for_request() -> None:
+    """With a preheated kernel, wait until a visitor's request (and its URL) has arrived."""
+    from voila.utils import wait_for_request as wait
+
+    wait()
+
+
+def preheating() -> bool:
+    """True in a Voilà kernel started ahead of visitors (work done now is free for them)."""
+    return os.environ.get("VOILA_PREHEAT", "False") == "True"
+
+
+# ---------------------------------------------------------------------------------------------
+# Indicators
+
+
+def compute(level: str, code: str, year: int | None, themes: tuple[str, ...],
+            reference: tuple[str, str] | None = None) -> pd.DataFrame:
+    """Indicators of a territory (secrecy applied by :mod:`observatory.indicators`), cached."""
+    return _compute(level, code, year, tuple(themes), reference).copy()
+
+
+@lru_cache(maxsize=2048)
+def _compute(level, code, year, themes, reference) -> pd.DataFrame:
+    wh = warehouse()
+    ref = indicators.resolve(wh, reference[1], reference[0]) if reference else None
+    return indicators.compute(wh, level, code, year, themes=list(themes), reference=ref)
+
+
+def row(frame: pd.DataFrame, indicator: str, category: str | None = None) -> pd.Series | None:
+    """The row of one indicator (and category), or ``None``."""
+    rows = frame[frame["indicator"] == indicator]
+    if category is not None:
+        rows = rows[rows["category"] == category]
+    return rows.iloc[0] if len(rows) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+
+
+STYLE = """<style>
+.obs-page{max-width:1200px;font-family:Arial,sans-serif;color:#1a1a1a}
+.obs-demo-banner{background:#fff3cd;border:2px solid #8a6d00;color:#3d3000;padding:.6em 1em;
+ font-weight:bold;margin-bottom:1em}
+.obs-message{background:#e8f1fb;border:2px solid #0072B2;color:#00325a;padding:.6em 1em;margin:.5em 0}
+.obs-key-figures{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}
+.obs-card{border:1px solid #575d6d;border-radius:6px;padding:.8em 1.2em;min-width:14em;flex:1}
+.obs-card-label{font-size:.95em}.obs-card-value{font-size:2em;font-weight:bold}
+.obs-card-note{font-size:.85em;color:#333}
+.obs-block{margin:1.5em 0 2em 0;border-top:1px solid #ccc;padding-top:.5em}
+.obs-block h2{font-size:1.3em;margin:.3em 0}
+.obs-alt{font-style:italic;color:#333}
+.obs-table{border-collapse:collapse;margin-top:.5em}.obs-table caption{text-align:left;font-weight:bold}
+.obs-table th,.obs-table td{border:1px solid #ccc;padding:.3em .6em}.obs-table td{text-align:right}
+.obs-table th[scope=row]{text-align:left;font-weight:normal}
+.obs-source{font-size:.85em;color:#333;margin-top:.5em}
+.obs-downloads a{margin-right:1em}
+.obs-details summary{cursor:pointer;color:#00325a;text-decoration:underline}
+</style>"""
+
+
+def esc(value) -> str:
+    return html.escape(str(value))
+
+
+def banner_html() -> str:
+    """The banner shown on every view built from demo data."""
+    return (f'<div class="obs-demo-banner" role="note">{settings.DEMO_LABEL} : chiffres '
+            "synthétiques calibrés sur des données publiées (INSEE, Clap 2014), à ne pas citer.</div>")
+
+
+def message_html(messages: list[str]) -> str:
+    """Friendly messages (unknown parameters and the like)."""
+    return "".join(f'<div class="obs-message" role="alert">{esc(m)}</div>' for m in messages)
+
+
+def cards_html(cards: list[tuple[str, str, str]], label: str) -> str:
+    """Key figure cards (label, value, note): each figure is text, not colour."""
+    items = "".join(
+        f'<div class="obs-card" role="group" aria-label="{esc(title)}">'
+        f'<div class="obs-card-label">{esc(title)}</div>'
+        f'<div class="obs-card-value">{esc(value)}</div>'
+        f'<div class="obs-card-note">{esc(note)}</div></div>' for title, value, note in cards)
+    return f'<section class="obs-key-figures" aria-label="{esc(label)}">{items}</section>'
+
+
+def source_html(source: str, year: int, definitions: list[str], secret: bool = False) -> str:
+    """Source, vintage and definitions under a chart (and the secrecy note when needed)."""
+    series = "Clap" if year <= 2015 else "Flores"
+    text = (f"Source : {esc(source)} ; millésime {year} (série {series}). "
+            + " ".join(esc(d) for d in definitions))
+    if secret:
+        text += " " + esc(SECRET_NOTE)
+    return f'<p class="obs-source">{text}</p>'
+
+
+def table_html(table: pd.DataFrame, caption: str, sort_column: str | None = None,
+               ascending: bool = True) -> str:
+    """A data table of display strings; the first column heads each row."""
+    head = "".join(
+        f"<th scope='col'{_aria_sort(c, sort_column, ascending)}>{esc(c)}</th>"
+        for c in table.columns)
+    body = "".join(
+        "<tr>" + f"<th scope='row'>{esc(r[0])}</th>" + "".join(f"<td>{esc(v)}</td>" for v in r[1:])
+        + "</tr>" for r in table.itertuples(index=False))
+    return (f'<table class="obs-table"><caption>{esc(caption)}</caption><thead><tr>{head}</tr>'
+            f"</thead><tbody>{body}</tbody></table>")
+
+
+def _aria_sort(column, sort_column, ascending) -> str:
+    if column != sort_column:
+        return ""
+    return f" aria-sort='{'ascending' if ascending else 'descending'}'"
+
+
+def downloads_html(table: pd.DataFrame, filename: str, title: str) -> str:
+    """Links downloading the table as CSV and XLSX (data: URIs, nothing stored on the server)."""
+    french = table.map(lambda v: _french_number(v) if isinstance(v, float) else v)
+    csv = french.to_csv(index=False, sep=";", lineterminator="\r\n")
+    csv_uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(
+        ("\ufeff" + csv).encode("utf-8")).decode()
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, sheet_name="Données", index=False)
+    xlsx_uri = ("data:application/vnd.openxmlformats-officedocument.spreadsheetml.sheet;base64,"
+                + base64.b64encode(buffer.getvalue()).decode())
+    return (f'<p class="obs-downloads">Télécharger le tableau « {esc(title)} » : '
+            f'<a class="obs-csv" download="{esc(filename)}.csv" href="{csv_uri}">CSV</a>'
+            f'<a class="obs-xlsx" download="{esc(filename)}.xlsx" href="{xlsx_uri}">XLSX</a>'
+            "(le graphique se télécharge en PNG avec l'icône d'appareil photo au-dessus de lui)</p>")
+
+
+def _french_number(value: float) -> str:
+    """A raw number for a French spreadsheet: decimal comma, no thousands separator."""
+    if value != value:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(float(value)).replace(".", ",")
+
+
+def value_or_mark(row: pd.Series):
+    """What a download carries: the value, or « s » for a masked one."""
+    return secrecy.MARK if row["secret"] else (None if pd.isna(row["value"]) else row["value"])

@@ -1,0 +1,160 @@
+"""Unit tests of the dashboards' logic (observatory/dashboards), on the demo warehouse."""
+
+import base64
+import io
+import itertools
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from observatory import indicators
+from observatory.dashboards import blocks, common, comparison, portrait
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_db(warehouse_path):
+    """Point the dashboards' kernel-wide warehouse at the session's demo warehouse."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OBSERVATORY_DB", str(warehouse_path))
+    for cached in (common.warehouse, common.territory_index, common._compute):
+        cached.cache_clear()
+    yield common.warehouse()
+    common.warehouse().close()
+    for cached in (common.warehouse, common.territory_index, common._compute):
+        cached.cache_clear()
+    mp.undo()
+
+
+def optimal_classes(values, k):
+    """Brute force: the partition of sorted values into k runs with least within-class variance."""
+    best = None
+    for cuts in itertools.combinations(range(1, len(values)), k - 1):
+        runs = [values[a:b] for a, b in zip((0, *cuts), (*cuts, len(values)))]
+        cost = sum(((r - r.mean()) ** 2).sum() for r in map(np.array, runs))
+        if best is None or cost < best[0]:
+            best = (cost, runs)
+    return best[1]
+
+
+def test_share_classes_are_the_optimal_fisher_jenks_classes_in_french():
+    values = [8.8, 11.2, 11.9, 12.8, 13.3, 13.5, 13.9, 14.0, 14.3, 15.7, 16.8, 17.3, 27.9]
+    labels = blocks.share_classes(pd.Series(values))
+    expected = []
+    for run in optimal_classes(values, 5):
+        low, high = (f"{v:.1f}".replace(".", ",") + "\u202f%" for v in (run[0], run[-1]))
+        expected += [low if low == high else f"{low} à {high}"] * len(run)
+    assert labels.tolist() == expected
+
+
+def test_search_as_you_type_finds_names_without_accents_and_codes(demo_db):
+    index = common.territory_index()
+    assert index.search("herault")[0] == "Hérault (département 34)"
+    assert index.search("34") == ["Hérault (département 34)"]
+    assert "Montpellier (commune 34172)" in index.search("montpel")
+    assert index.search("zzzz") == []
+    assert index.by_label["Occitanie (région 76)"] == ("region", "76")
+
+
+def test_query_parameters_keep_known_names_and_report_the_others():
+    params = common.query_parameters(portrait.PARAMETERS, "territoire=34&foo=%3Cb%3E&annee=2022")
+    assert params.values == {"territoire": "34", "annee": "2022"}
+    assert len(params.messages) == 1 and "« foo »" in params.messages[0]
+    assert "<b>" not in common.message_html(["<b>"])
+
+
+def test_portrait_request_is_validated_against_the_warehouse(demo_db):
+    request = portrait.parse(demo_db, {"territoire": "34"})
+    assert (request.territory.level, request.territory.name) == ("departement", "Hérault")
+    request = portrait.parse(demo_db, {"territoire": "76", "niveau": "région", "annee": "2020",
+                                       "reference": "FR"})
+    assert (request.territory.name, request.year, request.reference.level) == \
+        ("Occitanie", 2020, "france")
+    request = portrait.parse(demo_db, {"territoire": "999", "annee": "1900"})
+    assert request.territory.code == "76"  # the default région
+    assert any("introuvable" in m for m in request.messages)
+    assert any("1900" in m for m in request.messages)
+
+
+def test_share_link_reopens_the_same_portrait(demo_db):
+    region = indicators.resolve(demo_db, "76", "region")
+    link = portrait.share_link(region, 2022, indicators.resolve(demo_db, "FR", "france"))
+    values = common.query_parameters(portrait.PARAMETERS, link[1:]).values
+    again = portrait.parse(demo_db, values)
+    assert (again.territory, again.year, again.reference.code) == (region, 2022, "FR")
+
+
+def test_key_figures_are_the_indicators_with_change_and_rank(demo_db):
+    herault = indicators.resolve(demo_db, "34")
+    view = blocks.territory_view(demo_db, herault, 2022)
+    cards = dict((title, (value, note)) for title, value, note in
+                 blocks.key_figures(view.frame, herault))
+    expected = indicators.compute(demo_db, "departement", "34", 2022, themes=["key_figures"])
+    employees = expected.set_index("indicator").loc["ess_employees", "display"]
+    assert cards["Postes salariés de l'ESS"][0] == employees
+    assert "rang" in cards["Postes salariés de l'ESS"][1]
+    assert "Occitanie" in cards["Part de l'ESS dans l'emploi salarié"][1]
+    assert [b.slug for b in view.blocks] == ["familles", "secteurs", "evolution", "metropoles"]
+
+
+def test_masked_cells_are_s_in_tables_and_absent_from_charts_and_downloads(demo_db):
+    commune = indicators.resolve(demo_db, "34002", "commune")  # Adissan: 2 establishments
+    view = blocks.territory_view(demo_db, commune, 2022)
+    cards = blocks.key_figures(view.frame, commune)
+    assert cards[0][1] == "s"
+    fam = view.blocks[0]
+    secret = view.frame[(view.frame["indicator"] == "family_employees") & view.frame["secret"]]
+    assert len(secret)
+    for label in secret["category_label"]:
+        assert label not in list(fam.figure.data[0].y)
+        row = fam.download[fam.download["famille"] == label].iloc[0]
+        assert row["postes_salaries"] == "s"
+        assert fam.table.set_index("Famille").loc[label, "Postes salariés"] == "s"
+    trend = view.blocks[2].figure.data[0]
+    index = view.frame[view.frame["indicator"] == "employees_index"].sort_values("year")
+    assert index["secret"].any()
+    assert all(pd.isna(y) for y, s in zip(trend.y, index["secret"]) if s)
+
+
+def test_map_table_takes_figures_from_indicators(demo_db):
+    region = indicators.resolve(demo_db, "76", "region")
+    data = blocks.map_table(demo_db, region, "departement", 2022)
+    assert len(data) == 13 and not data["secret"].any()
+    herault = data.set_index("code").loc["34"]
+    expected = indicators.compute(demo_db, "departement", "34", 2022, themes=["key_figures"])
+    assert herault["ess_share_pct"] == pytest.approx(
+        expected.set_index("indicator").loc["ess_share_employees", "value"])
+    block = blocks.map_block(demo_db, region, "departement", 2022)
+    assert set(block.figure.data[0].locations) | set(
+        loc for trace in block.figure.data for loc in trace.locations) == set(data["code"])
+
+
+def test_downloads_are_csv_and_xlsx_data_uris(demo_db):
+    table = pd.DataFrame({"territoire": ["A", "B"], "valeur": [1.5, "s"]})
+    html = common.downloads_html(table, "essai", "Essai")
+    csv_uri, xlsx_uri = re.findall(r'href="data:[^;]+;(?:charset=utf-8;)?base64,([^"]+)"', html)
+    csv = base64.b64decode(csv_uri).decode("utf-8-sig")
+    assert csv.splitlines() == ["territoire;valeur", "A;1,5", "B;s"]
+    back = pd.read_excel(io.BytesIO(base64.b64decode(xlsx_uri)))
+    assert back["valeur"].tolist() == [1.5, "s"]
+
+
+def test_comparison_parses_codes_and_sorts_with_masked_values_last(demo_db):
+    territories, messages = comparison.parse_codes(demo_db, "34,region:76,34002,zz")
+    assert [t.code for t in territories] == ["34", "76", "34002"]
+    assert len(messages) == 1 and "zz" in messages[0]
+    values, displays, secret = comparison.comparison_table(territories, 2022)
+    order = comparison.sort_order(values, "ess_share_employees", False)
+    assert order[-1] == "Adissan (commune 34002)"
+    block = comparison.comparison_block(values, displays, secret, order, "ess_share_employees",
+                                        2022, "source")
+    assert "Adissan (commune 34002)" not in list(block.figure.data[0].y)
+    assert block.download.set_index("territoire").loc[
+        "Adissan (commune 34002)", "postes_salaries_ess"] == "s"
+
+
+def test_plotly_config_is_french_with_png_download():
+    config = common.plotly_config("carte")
+    assert config["locale"] == "fr" and config["locales"]["fr"]["format"]["decimal"] == ","
+    assert config["modeBarButtons"] == [["toImage"]]

@@ -1,0 +1,164 @@
+"""The three dashboards served by a real Voilà (``observatory serve``) in headless Chromium."""
+
+import io
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pandas as pd
+import pytest
+
+from conftest import OBSERVATORY, ROOT, free_port
+from observatory import indicators
+
+CHROMIUM = "/usr/bin/chromium"
+TIMEOUT = 120_000
+pytestmark = pytest.mark.browser
+
+
+def french_int(n) -> str:
+    return f"{int(n):,}".replace(",", "\u202f")
+
+
+@pytest.fixture(scope="module")
+def voila_url(warehouse_path):
+    port = free_port()
+    proc = subprocess.Popen(
+        [*OBSERVATORY, "serve", "--port", str(port), "--db", str(warehouse_path)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ})
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("Voilà did not start within 60 s")
+    yield base
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def screens(tmp_path_factory):
+    return tmp_path_factory.mktemp("screens")
+
+
+def open_page(browser, url):
+    page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="fr-FR")
+    page.goto(url, timeout=TIMEOUT)
+    page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT)
+    return page
+
+
+def ess_employees(wh, column, code, year):
+    """ESS employees summed from the facts, independently of the dashboards."""
+    return wh.sql(
+        f"SELECT sum(f.employees) AS e FROM ess_facts f JOIN territories t ON t.level = 'commune' "
+        f"AND t.code = f.commune_code WHERE t.{column} = $code AND f.year = $y",
+        dict(code=code, y=year))["e"].iloc[0]
+
+
+def test_regional_overview_renders_its_charts(voila_url, browser, wh, screens):
+    page = open_page(browser, voila_url + "/voila/render/vue-regionale.ipynb")
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5",
+                           timeout=TIMEOUT)
+    year = wh.years()[-1]
+    assert page.inner_text("h1") == f"L'ESS en Occitanie ({year})"
+    assert "Données de démonstration" in page.inner_text(".obs-demo-banner")
+    assert french_int(ess_employees(wh, "region_code", "76", year)) in page.inner_text(
+        ".obs-key-figures")
+    locations = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                              ".flatMap(p => p.data.flatMap(t => t.locations || []))")
+    assert len(set(locations)) == 13
+    page.screenshot(path=str(screens / "vue-regionale.png"), full_page=True)
+    body = page.inner_text("body")
+    assert "Traceback" not in body and "Error" not in body
+    page.close()
+
+
+def test_portrait_url_opens_herault_and_selector_changes_territory(voila_url, browser, wh,
+                                                                  screens):
+    page = open_page(browser, voila_url + "/voila/render/portrait.ipynb?territoire=34")
+    year = wh.years()[-1]
+    assert page.inner_text("h2.obs-title") == f"Hérault (département 34), {year}"
+    figures = page.inner_text(".obs-key-figures")
+    assert french_int(ess_employees(wh, "departement_code", "34", year)) in figures
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5",
+                           timeout=TIMEOUT)
+    page.screenshot(path=str(screens / "portrait.png"), full_page=True)
+    selector = page.locator(".obs-territory input")
+    selector.fill("Haute-Garonne (département 31)")
+    page.wait_for_function("document.querySelector('h2.obs-title').innerText"
+                           ".startsWith('Haute-Garonne')", timeout=30_000)
+    assert french_int(ess_employees(wh, "departement_code", "31", year)) in page.inner_text(
+        ".obs-key-figures")
+    page.close()
+
+
+def test_unknown_parameters_get_a_friendly_message(voila_url, browser):
+    page = open_page(browser, voila_url + "/voila/render/portrait.ipynb?territoire=999&couleur=1")
+    messages = page.inner_text("body")
+    assert "Territoire demandé non trouvé" in messages
+    assert "« couleur » n'est pas reconnu" in messages
+    assert "Traceback" not in messages
+    page.close()
+
+
+def test_masked_cell_is_shown_as_s_and_download_matches(voila_url, browser, wh):
+    page = open_page(browser, voila_url + "/voila/render/portrait.ipynb?territoire=34002")
+    card = page.locator(".obs-card-value").first.inner_text()
+    assert card == "s"
+    assert "secret statistique" in page.inner_text("body")
+    with page.expect_download() as info:
+        page.locator("a.obs-csv").first.click()
+    download = pd.read_csv(info.value.path(), sep=";", dtype=str, encoding="utf-8-sig")
+    expected = indicators.compute(wh, "commune", "34002", None, themes=["families"])
+    expected = expected[expected["indicator"] == "family_employees"]
+    got = download.set_index("famille")["postes_salaries"]
+    for _, row in expected.iterrows():
+        if row["secret"]:
+            assert got[row["category_label"]] == "s"
+        else:
+            assert float(got[row["category_label"]].replace(",", ".")) == row["value"]
+    page.close()
+
+
+def test_comparison_renders_a_sortable_table_and_chart(voila_url, browser, screens):
+    page = open_page(browser, voila_url + "/voila/render/comparaison.ipynb?territoires=34,31,34002")
+    table = page.inner_text("table.obs-table")
+    assert "Hérault (département 34)" in table and "Haute-Garonne (département 31)" in table
+    rows = page.locator("table.obs-table tbody tr")
+    assert rows.count() == 3 and "Adissan" in rows.nth(2).inner_text()  # masked values last
+    assert "\ts\t" in rows.nth(2).inner_text() + "\t"
+    page.screenshot(path=str(screens / "comparaison.png"), full_page=True)
+    page.close()
+
+
+@pytest.mark.parametrize("path", ["/voila/files/portrait.ipynb", "/voila/files/../voila.json",
+                                  "/voila/files/../observatory/cli.py",
+                                  "/voila/files/../data/observatory.duckdb"])
+def test_files_outside_the_allow_list_are_refused(voila_url, path):
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(voila_url + path, timeout=10)
+    assert error.value.code in (403, 404)
