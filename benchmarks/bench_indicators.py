@@ -9,6 +9,7 @@ secrecy). ``run(db_path)`` returns a Markdown section; ``make bench`` prints it.
 from __future__ import annotations
 
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -47,8 +48,11 @@ def _stats(times: list[float]) -> tuple[str, str]:
     return formatting.number(statistics.median(times), 1), formatting.number(max(times), 1)
 
 
-def run(db_path) -> str:
-    """Benchmark the portraits and return the Markdown section."""
+def run(workdir) -> str:
+    """Build the national demo warehouse, benchmark the portraits, return the Markdown section."""
+    db_path = Path(workdir) / "observatory.duckdb"
+    subprocess.run([sys.executable, "-m", "observatory.cli", "build", "--db", str(db_path)],
+                   check=True, capture_output=True)
     with open_warehouse(db_path) as wh:
         year = wh.years()[-1]
         cold = _timed(indicators.compute, wh, "france", "FR", year)  # loads the static cache
@@ -85,4 +89,4 @@ def run(db_path) -> str:
 
 
 if __name__ == "__main__":
-    print(run(Path(sys.argv[1]) if len(sys.argv) > 1 else None))
+    print(run(Path(sys.argv[1])))  # a working directory for the warehouse
