@@ -11,13 +11,15 @@ import duckdb
 import pandas as pd
 
 from benchmarks.common import measure, timed
+from observatory import formatting
 from observatory.build import SQL_DIR
 
 AGGREGATES = SQL_DIR / "marts" / "03_aggregates.sql"
 
 
 def _pandas_aggregates(facts, totals, sectors, bridge) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The obvious alternative: the same aggregates as 03_aggregates.sql, with pandas."""
+    """The obvious alternative, with pandas: the two main aggregates of 03_aggregates.sql (the SQL
+    also computes the métropole split, commune counts and sector employment)."""
     ess = facts.merge(sectors, on="naf_code").merge(bridge, on="commune_code")
     ess_by_territory = ess.groupby(["level", "code", "year", "family_code", "a88_code"]).agg(
         establishments=("establishments", "sum"), employees=("employees", "sum"),
@@ -49,24 +51,26 @@ def run(workdir: Path) -> str:
 
     mem = duckdb.connect()
     mem.execute(f"ATTACH '{db}' AS src (READ_ONLY)")
-    for table in ("ess_facts", "employment_totals", "sectors", "territory_communes"):
+    for table in ("ess_facts", "employment_totals", "sectors", "territory_communes", "territories"):
         mem.execute(f"CREATE TABLE {table} AS SELECT * FROM src.{table}")
     sql = AGGREGATES.read_text()
     sql_seconds = timed(lambda: mem.execute(sql).fetchall(), repeat=3)
     pandas_seconds = timed(lambda: _pandas_aggregates(facts, totals, sectors, bridge), repeat=1)
     mem.close()
 
+    number = formatting.number
     return "\n".join([
         "## Construction de l'entrepôt (données de démonstration, France entière)",
         "",
-        f"- `observatory build` : {build.seconds:.1f} s, mémoire de pointe {build.peak_mb:,.0f} Mo, "
-        f"fichier {size_mb:,.0f} Mo ({counts[0]:,} cellules ESS, {counts[1]:,} lignes d'emploi hors ESS).",
+        f"- `observatory build` : {number(build.seconds, 1)} s, mémoire de pointe "
+        f"{number(build.peak_mb)} Mo, fichier {number(size_mb)} Mo ({number(counts[0])} cellules ESS, "
+        f"{number(counts[1])} lignes d'emploi hors ESS).",
         "",
         "| agrégation à tous les niveaux (EPCI, département, région, France) | secondes | rapport |",
         "| --- | ---: | ---: |",
-        f"| DuckDB, `sql/marts/03_aggregates.sql` (meilleur de 3) | {sql_seconds:.2f} | 1 |",
-        f"| pandas, même résultat (merge + groupby) | {pandas_seconds:.2f} | "
-        f"{pandas_seconds / sql_seconds:.1f} |",
+        f"| DuckDB, tout `sql/marts/03_aggregates.sql` (meilleur de 3) | {number(sql_seconds, 2)} | 1 |",
+        f"| pandas, seulement `ess_by_territory` et `employment_by_territory` (merge + groupby) "
+        f"| {number(pandas_seconds, 2)} | {number(pandas_seconds / sql_seconds, 1)} |",
         "",
     ])
 

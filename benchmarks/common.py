@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -16,16 +18,28 @@ class Measure:
     peak_mb: float
 
 
+# A child forked from a large process inherits its memory high-water mark, so commands are
+# started from this small launcher, which reports its own child's exit code and peak RSS.
+LAUNCHER = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
 def measure(command: list[str], **popen) -> Measure:
-    """Run ``command`` to completion; its peak RSS comes from ``wait4`` (largest process)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, **popen)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited with {proc.returncode}")
-    return Measure(seconds=seconds, peak_mb=usage.ru_maxrss / 1024)
+    """Run ``command`` to completion and return its wall time and peak RSS."""
+    with tempfile.NamedTemporaryFile("r", suffix=".txt") as report:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", LAUNCHER, report.name, *command], check=True,
+                       stdout=subprocess.DEVNULL, **popen)
+        seconds = time.perf_counter() - started
+        code, maxrss_kb = (int(x) for x in Path(report.name).read_text().split())
+    if code != 0:
+        raise RuntimeError(f"{' '.join(command)} exited with {code}")
+    return Measure(seconds=seconds, peak_mb=maxrss_kb / 1024)
 
 
 def timed(function, repeat: int = 3) -> float:

@@ -91,6 +91,10 @@ def test_regional_overview_renders_its_charts(voila_url, browser, wh, screens):
     locations = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
                               ".flatMap(p => p.data.flatMap(t => t.locations || []))")
     assert len(set(locations)) == 13
+    # Every chart, the map included, is actually visible (a map of height 0 once passed the data check).
+    heights = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                            ".map(p => p.getBoundingClientRect().height)")
+    assert min(heights) >= 200, heights
     page.screenshot(path=str(screens / "vue-regionale.png"), full_page=True)
     body = page.inner_text("body")
     assert "Traceback" not in body and "Error" not in body
