@@ -135,8 +135,7 @@ def sources(db: Path = DbOption) -> None:
     """Liste les fichiers chargés (provenance) et leurs comptes en CSV sur la sortie standard."""
     try:
         with open_warehouse(db) as wh:
-            frame = wh.sql("SELECT source, file, vintage, file_sha256, loaded_at, rows_read, "
-                           "rows_loaded, rows_rejected, synthetic FROM sources ORDER BY loaded_at, source")
+            frame = wh.sources()
     except (WarehouseMissingError, duckdb.Error) as exc:
         _fail(str(exc).splitlines()[0])
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")

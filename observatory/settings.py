@@ -12,7 +12,6 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = PROJECT_ROOT / "data"
 REFERENCE_DIR = Path(os.environ.get("OBSERVATORY_REFERENCE_DIR", DATA_DIR / "reference"))
-RAW_DIR = DATA_DIR / "raw"
 DASHBOARDS_DIR = PROJECT_ROOT / "dashboards"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 

@@ -96,7 +96,10 @@ class Warehouse:
 
     def sources(self) -> pd.DataFrame:
         """The ``sources`` table: every input of the build with its checksum and row counts."""
-        return self.sql("SELECT * FROM sources ORDER BY source")
+        return self.sql(
+            "SELECT source, file, vintage, file_sha256, loaded_at, rows_read, rows_loaded, "
+            "rows_rejected, synthetic FROM sources ORDER BY loaded_at, source"
+        )
 
     def years(self) -> list[int]:
         """Available years, oldest first."""

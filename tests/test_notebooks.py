@@ -6,8 +6,9 @@ import papermill as pm
 import pytest
 
 from conftest import ROOT
+from observatory import settings
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted(settings.NOTEBOOKS_DIR.glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -7,6 +7,7 @@ import tomllib
 import yaml
 
 from conftest import ROOT
+from observatory import settings
 
 CONDA_NAMES = {"python-duckdb": "duckdb"}
 
@@ -31,7 +32,8 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_notebooks_use_one_kernel_and_are_committed_without_outputs():
-    notebooks = sorted((ROOT / "dashboards").glob("*.ipynb")) + sorted((ROOT / "notebooks").glob("*.ipynb"))
+    notebooks = sorted(settings.DASHBOARDS_DIR.glob("*.ipynb")) + sorted(
+        settings.NOTEBOOKS_DIR.glob("*.ipynb"))
     assert notebooks
     for path in notebooks:
         nb = json.loads(path.read_text())
