@@ -205,5 +205,40 @@ def portrait(
         err.print(f"Portrait écrit : {output}", highlight=False)
 
 
+EXIT_LOCKED = 3
+
+
+@app.command()
+def refresh(
+    db: Path = DbOption,
+    site: Path = typer.Option(None, "--site", help="Dossier du site statique (défaut : $OBSERVATORY_SITE ou site/)."),
+    raw: Path = typer.Option(None, "--raw", help="Dossier des fichiers bruts <source>/<millésime>/ (défaut : $OBSERVATORY_RAW ou data/raw)."),
+    demo: bool = typer.Option(None, "--demo/--no-demo", help="Forcer (ou refuser) les données de démonstration ; défaut : démonstration seulement sans fichier brut."),
+    epci: bool = typer.Option(False, "--epci", help="Publier aussi le portrait de chaque EPCI."),
+    only: str = typer.Option(None, "--only", help="Seulement ces portraits, séparés par des virgules : region:76,departement:34."),
+    workers: int = typer.Option(None, "--workers", help="Noyaux Jupyter en parallèle pour les portraits (défaut : un par cœur, au plus 4)."),
+) -> None:
+    """Actualise tout, sans surveillance : fichiers bruts, entrepôt, contrôles, portraits
+    statiques, puis bascule atomique ; écrit un compte rendu JSON et un journal."""
+    from observatory.refresh import Options, Paths, RefreshError, RefreshLocked, run_refresh
+
+    paths = Paths.from_settings(db, site, raw)
+    options = Options(demo=demo, epci=epci, workers=workers,
+                      only=[item for item in (only or "").split(",") if item.strip()] or None)
+    with err.status("Actualisation…") as status:
+        try:
+            record = run_refresh(paths, options,
+                                 on_step=lambda step: status.update(f"Actualisation : {step}…"))
+        except RefreshLocked as exc:
+            _fail(str(exc), EXIT_LOCKED)
+        except RefreshError as exc:
+            _fail(f"actualisation interrompue à l'étape « {exc.step} » : {exc} ; l'entrepôt et le "
+                  f"site précédents sont conservés (journal : {paths.runs})")
+    err.print(
+        f"Actualisation réussie en {formatting.number(record.seconds, 1)} s : "
+        f"{formatting.number(record.counts.get('portraits', 0))} portraits dans {paths.site}, "
+        f"compte rendu {paths.runs / (record.run_id + '.json')}.", highlight=False, soft_wrap=True)
+
+
 if __name__ == "__main__":
     app()

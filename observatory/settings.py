@@ -16,6 +16,9 @@ DASHBOARDS_DIR = PROJECT_ROOT / "dashboards"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 
 DEFAULT_DB_PATH = DATA_DIR / "observatory.duckdb"
+DEFAULT_RAW_DIR = DATA_DIR / "raw"
+DEFAULT_SITE_DIR = PROJECT_ROOT / "site"
+PORTRAIT_NOTEBOOK = NOTEBOOKS_DIR / "02-portrait-territoire.ipynb"
 
 # Région shown by default in dashboards: Occitanie.
 DEFAULT_REGION = os.environ.get("OBSERVATORY_REGION", "76")
@@ -32,3 +35,13 @@ DEMO_LABEL = "Données de démonstration"
 def db_path() -> Path:
     """Path of the warehouse file: ``$OBSERVATORY_DB`` or ``data/observatory.duckdb``."""
     return Path(os.environ.get("OBSERVATORY_DB", DEFAULT_DB_PATH)).expanduser()
+
+
+def raw_dir() -> Path:
+    """Drop zone of raw files, ``<source>/<vintage>/<file>``: ``$OBSERVATORY_RAW`` or ``data/raw``."""
+    return Path(os.environ.get("OBSERVATORY_RAW", DEFAULT_RAW_DIR)).expanduser()
+
+
+def site_dir() -> Path:
+    """Static site written by ``observatory refresh``: ``$OBSERVATORY_SITE`` or ``site``."""
+    return Path(os.environ.get("OBSERVATORY_SITE", DEFAULT_SITE_DIR)).expanduser()

@@ -1,0 +1,234 @@
+"""Secrecy audit of a published site: no masked cell may be read, directly or by subtraction.
+
+The audit reads only what was published (each portrait's CSV table and HTML page) and the
+warehouse's unmasked values, and checks, independently of :mod:`observatory.secrecy`:
+
+1. **direct**: a cell the table marks secret shows « s » and no value; no published count of
+   establishments is 1 or 2 (the primary rule); a masked count hides the ratios built on it;
+2. **charts and tables**: no chart point or table row labelled like a masked cell carries its
+   true value;
+3. **subtraction**: solving every additive relation of the published figures (a total and its
+   families or sectors; a région and its départements) never yields a masked cell.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from observatory import formatting, indicators, reference, secrecy
+from observatory.warehouse import open_warehouse
+
+MEASURES = ("establishments", "employees", "fte", "gross_wages")
+# Ratios built on a count: masked with it, or the count comes back by multiplication.
+DERIVED = {"family_employees": ["family_share_employees"],
+           "sector_employees": ["sector_ess_share", "sector_specialisation_france",
+                                "sector_specialisation_region"]}
+PLOTLY_CALL = re.compile(r'Plotly\.newPlot\(\s*"[^"]*",\s*(\[.*?\]),\s*\{', re.S)
+TABLE_ROW = re.compile(r"<tr><th scope='row'>(.*?)</th>(.*?)</tr>", re.S)
+CELL = re.compile(r"<td>(.*?)</td>", re.S)
+
+
+@dataclass
+class Findings:
+    """Masked cells checked and problems found (each a sentence naming page and cell)."""
+
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def read_published(site_dir: Path) -> pd.DataFrame:
+    """Every portrait table of the site, one row per published cell."""
+    frames = [pd.read_csv(path, dtype=str, keep_default_na=False).assign(page=str(
+        path.relative_to(site_dir).with_suffix(""))) for path in sorted(site_dir.glob("*/*.csv"))]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def audit_site(db_path: Path, site_dir: Path) -> Findings:
+    """Audit every published page of ``site_dir`` against the warehouse at ``db_path``."""
+    published = read_published(site_dir)
+    findings = Findings()
+    if published.empty:
+        return findings
+    truth = _true_values(db_path, published)
+    published = published.merge(truth, on=["page", "indicateur", "categorie"], how="left")
+    secret = published["secret"] == "True"
+    findings.checked = int(secret.sum())
+    _direct(published, findings)
+    _pages(site_dir, published[secret], findings)
+    _subtraction(published, findings)
+    _maps(db_path, site_dir, published, findings)
+    return findings
+
+
+def _true_values(db_path: Path, published: pd.DataFrame) -> pd.DataFrame:
+    """The unmasked value and display of every published cell."""
+    rows = []
+    with open_warehouse(db_path) as wh, warnings.catch_warnings():
+        warnings.simplefilter("ignore", secrecy.SecrecyWarning)  # nothing here is published
+        for (page, level, code, year), _ in published.groupby(
+                ["page", "niveau", "code", "annee"]):
+            frame = indicators.compute(wh, level, code, int(year), secrecy=False)
+            rows.append(pd.DataFrame({
+                "page": page, "indicateur": frame["indicator"],
+                "categorie": frame["category"].fillna("").astype(str),
+                "true_value": frame["value"], "true_display": frame["display"]}))
+    return pd.concat(rows, ignore_index=True).drop_duplicates(["page", "indicateur", "categorie"])
+
+
+def _direct(published: pd.DataFrame, findings: Findings) -> None:
+    secret = published["secret"] == "True"
+    for row in published[secret & (published["valeur"] != "s")].itertuples():
+        findings.problems.append(f"{row.page} : {row.indicateur} {row.categorie} marqué secret "
+                                 f"mais publié « {row.valeur} »")
+    counts = published[published["indicateur"].str.endswith("establishments")
+                       & published["unite"].eq("établissements") & ~secret]
+    small = counts[pd.to_numeric(counts["valeur"], errors="coerce").isin([1, 2])]
+    for row in small.itertuples():
+        findings.problems.append(f"{row.page} : {row.indicateur} {row.categorie} = {row.valeur} "
+                                 "établissement(s) publié (moins de 3)")
+    keyed = published.set_index(["page", "indicateur", "categorie"])
+    for count, ratios in DERIVED.items():
+        for row in published[secret & (published["indicateur"] == count)].itertuples():
+            for ratio in ratios:
+                key = (row.page, ratio, row.categorie)
+                if key in keyed.index and keyed.loc[key, "valeur"] not in ("s", ""):
+                    findings.problems.append(
+                        f"{row.page} : {count} {row.categorie} masqué mais {ratio} publié")
+
+
+def _pages(site_dir: Path, secret: pd.DataFrame, findings: Findings) -> None:
+    """No chart point or table row labelled like a masked cell shows its true value."""
+    for page, cells in secret.groupby("page"):
+        text = (site_dir / f"{page}.html").read_text(encoding="utf-8")
+        shown = _labelled_values(text)
+        for row in cells.itertuples():
+            label = row.libelle_categorie
+            if not label or pd.isna(row.true_value):
+                continue
+            for value in shown.get(label, ()):
+                if value == row.true_display or _same_number(value, row.true_value):
+                    findings.problems.append(f"{page} : {row.indicateur} « {label} » masqué mais "
+                                             f"visible dans la page ({value})")
+                    break
+
+
+def _labelled_values(html: str) -> dict[str, set]:
+    """Label → values shown beside it, in the plotly charts and in the data tables."""
+    shown: dict[str, set] = {}
+    for match in PLOTLY_CALL.finditer(html):
+        try:
+            traces = json.loads(match.group(1))
+        except ValueError:
+            continue
+        for trace in traces:
+            labels = next((trace[k] for k in ("y", "x", "locations")
+                           if isinstance(trace.get(k), list) and trace[k]
+                           and all(isinstance(v, str) for v in trace[k])), [])
+            for key in ("x", "y", "text", "customdata", "z"):
+                values = trace.get(key)
+                if not isinstance(values, list) or values is labels:
+                    continue
+                for label, value in zip(labels, values):
+                    items = value if isinstance(value, list) else [value]
+                    shown.setdefault(label, set()).update(
+                        v for v in items if isinstance(v, (str, int, float)))
+    for label, cells in TABLE_ROW.findall(html):
+        shown.setdefault(_unescape(label), set()).update(
+            _unescape(c) for c in CELL.findall(cells))
+    return shown
+
+
+def _maps(db_path: Path, site_dir: Path, published: pd.DataFrame, findings: Findings) -> None:
+    """The map of a portrait shows its smaller territories: none masked may show its figures."""
+    child_level = {"region": "departement", "departement": "epci"}
+    pages = published.drop_duplicates("page")
+    with open_warehouse(db_path) as wh:
+        for page in pages.itertuples():
+            level = child_level.get(page.niveau)
+            if level is None:
+                continue
+            shown = _labelled_values((site_dir / f"{page.page}.html").read_text(encoding="utf-8"))
+            year = int(page.annee)
+            truth = wh.key_figures(level, year=year).set_index("code")
+            for code in truth.index.intersection(list(shown)):
+                masked = indicators.compute(wh, level, code, year, themes=("key_figures",))
+                for indicator, true in (
+                        ("ess_employees", formatting.number(truth.at[code, "ess_employees"])),
+                        ("ess_share_employees", formatting.percent(truth.at[code, "ess_share_pct"]))):
+                    flag = masked.loc[masked["indicator"] == indicator, "secret"]
+                    if not len(flag) or not flag.iloc[0]:
+                        continue
+                    findings.checked += 1
+                    if true in shown[code]:
+                        findings.problems.append(f"{page.page} : carte, {level} {code} masqué "
+                                                 f"mais {indicator} visible ({true})")
+
+
+def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
+    """Solve the additive relations of the published figures; a masked cell solved is a leak."""
+    cells = published.assign(known=published["secret"] != "True")
+    key = cells.set_index(["page", "indicateur", "categorie", "annee"])["known"].to_dict()
+    relations = []
+    for (page, year), frame in cells.groupby(["page", "annee"]):
+        for measure in MEASURES:
+            total = (page, f"ess_{measure}", "", year)
+            family = frame[frame["indicateur"] == f"family_{measure}"]
+            relations.append((total, [(page, f"family_{measure}", c, year)
+                                      for c in family["categorie"]]))
+            sectors = frame[frame["indicateur"] == f"sector_{measure}"]
+            for _, group in sectors.groupby("ventilation"):
+                relations.append((total, [(page, f"sector_{measure}", c, year)
+                                          for c in group["categorie"]]))
+    territories = cells.drop_duplicates("page")
+    for region in territories[territories["niveau"] == "region"].itertuples():
+        children = _departements_of(published, region.code)
+        for indicator, category, year in cells.loc[cells["page"] == region.page,
+                                                   ["indicateur", "categorie", "annee"]].itertuples(
+                                                       index=False):
+            if not indicator.startswith(("ess_", "family_", "sector_")) or \
+                    indicator.split("_")[-1] not in ("establishments", "employees", "fte", "wages"):
+                continue
+            parts = [(p, indicator, category, year) for p in children]
+            if parts and all(p in key for p in parts):
+                relations.append(((region.page, indicator, category, year), parts))
+    known = dict(key)
+    solved = True
+    while solved:
+        solved = False
+        for total, parts in relations:
+            members = [total, *parts]
+            if any(m not in known for m in members):
+                continue
+            unknown = [m for m in members if not known[m]]
+            if len(unknown) == 1:
+                known[unknown[0]] = True
+                solved = True
+                page, indicator, category, year = unknown[0]
+                findings.problems.append(f"{page} : {indicator} {category} ({year}) masqué mais "
+                                         "retrouvable par soustraction")
+
+
+def _departements_of(published: pd.DataFrame, region: str) -> list[str]:
+    pages = published.loc[published["niveau"] == "departement", ["page", "code"]].drop_duplicates()
+    departements = pd.DataFrame(reference.departements()).drop(columns="geometry", errors="ignore")
+    inside = set(departements.loc[departements["region_code"] == region, "code"])
+    return sorted(pages.loc[pages["code"].isin(inside), "page"]) if len(inside) and set(
+        pages["code"]) >= inside else []
+
+
+def _same_number(shown, true_value) -> bool:
+    if isinstance(shown, bool) or not isinstance(shown, (int, float)):
+        return False
+    return math.isclose(float(shown), float(true_value), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def _unescape(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()

@@ -1,0 +1,97 @@
+"""A territory's portrait, shown by the portrait notebook (``notebooks/02-portrait-territoire``).
+
+The same calls serve two uses: in JupyterLab the charts are interactive plotly outputs; when
+the refresh publishes the static site (``publication=True``) each chart is written as HTML
+that draws itself with the site's own copy of plotly.js (``assets/plotly.min.js``), so pages
+work offline, from disk or from any static web server.
+
+    >>> portrait = Portrait.load("34")            # Hérault, latest year, compared with Occitanie
+    >>> portrait.show_header(); portrait.show_key_figures(); portrait.show_blocks()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from observatory import formatting, indicators
+from observatory.dashboards import blocks, common
+from observatory.dashboards.common import esc
+
+# Child level mapped in a portrait: a région by département, a département by EPCI.
+MAP_LEVEL = {"france": "region", "region": "departement", "departement": "epci"}
+
+
+def figure_html(figure, filename: str) -> str:
+    """A chart as an HTML fragment drawn by the page's plotly.js (no CDN, no embedded copy)."""
+    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=filename,
+                          config=common.plotly_config(filename))
+
+
+@dataclass
+class Portrait:
+    """Everything shown in a territory's portrait for one year."""
+
+    view: blocks.View
+    demo: bool
+    publication: bool = False
+
+    @classmethod
+    def load(cls, territoire: str, niveau: str | None = None, annee: int | None = None,
+             reference: str | None = None, publication: bool = False) -> "Portrait":
+        """The portrait of ``territoire`` (codes as in ``observatory portrait``), compared with
+        ``reference`` (default: its parent territory, and France)."""
+        wh = common.warehouse()
+        territory = indicators.resolve(wh, str(territoire), niveau)
+        ref = None if reference in (None, "", "parent") else common.resolve_reference(wh, reference)
+        view = blocks.territory_view(wh, territory, int(annee) if annee else None, ref)
+        return cls(view, wh.is_demo(), publication)
+
+    @property
+    def territory(self) -> indicators.Territory:
+        return self.view.territory
+
+    @property
+    def slug(self) -> str:
+        return blocks.slug(self.territory)
+
+    def header_html(self) -> str:
+        """Title, demo banner and the date the figures were produced."""
+        parent = (f" · comparé à {esc(self.view.reference.label)} et à la France"
+                  if self.view.reference is not None else "")
+        return (common.STYLE + (common.banner_html() if self.demo else "")
+                + f"<h1>L'ESS : {esc(self.territory.label)}, {self.view.year}</h1>"
+                + f"<p class='obs-source'>Portrait produit le {formatting.long_date(date.today())}"
+                + f"{parent}.</p>")
+
+    def blocks(self) -> list[blocks.Block]:
+        """The map (when the territory has smaller territories), then the charts."""
+        level = MAP_LEVEL.get(self.territory.level)
+        maps = ([blocks.map_block(common.warehouse(), self.territory, level, self.view.year)]
+                if level else [])
+        return maps + self.view.blocks
+
+    # -- display in a notebook -------------------------------------------------------------
+
+    def show_header(self) -> None:
+        _display_html(self.header_html())
+
+    def show_key_figures(self) -> None:
+        _display_html(blocks.key_figures_html(self.view.frame, self.territory))
+
+    def show_blocks(self) -> None:
+        from IPython.display import display
+
+        for block in self.blocks():
+            outputs = blocks.block_outputs(block, self.slug)
+            for output in outputs:
+                if self.publication and "application/vnd.plotly.v1+json" in output["data"]:
+                    _display_html(figure_html(block.figure, f"{block.slug}-{self.slug}"))
+                else:
+                    display(output["data"], raw=True)
+
+
+def _display_html(text: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(text))

@@ -1,0 +1,475 @@
+"""``observatory refresh``: the scheduled, unattended rebuild of the warehouse and the site.
+
+Steps, each timed in the run record:
+
+1. **raw files**: list ``data/raw/<source>/<vintage>/<file>`` with their checksums; files not in
+   the manifest of the last successful refresh are new;
+2. **warehouse**: build a new warehouse in a run folder beside the current one (demo data when
+   there is no raw file), load every raw file into it;
+3. **checks**: row accounting of every load, totals consistent across levels (the build checks,
+   run again on the finished file), secrecy of the published portraits;
+4. **portraits**: render the static site into a new version folder;
+5. **swap**: replace the warehouse (``os.replace``) and point the site at the new version
+   (an atomic symlink swap), then record the manifest.
+
+Only one refresh runs at a time (an ``flock`` on a lock file, released by the kernel even if the
+process is killed). Any failure, or a kill, leaves the previous warehouse and site as they were;
+the next refresh removes what a killed one left behind. Every run writes a JSON record and a log
+in ``<site>.runs/``, which the site shows as ``runs/``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from observatory import audit, build, settings, site
+from observatory.ingest import ingest
+from observatory.ingest.pipeline import LOAD_ORDER, READERS
+
+MANIFEST = "manifest.json"
+IGNORED_FILES = {"README.md", MANIFEST}
+KEEP_VERSIONS = 2  # site versions kept: the current one and the one before
+
+
+class RefreshError(RuntimeError):
+    """A refresh that stopped: ``step`` says where; the previous warehouse and site stay."""
+
+    def __init__(self, step: str, message: str):
+        super().__init__(message)
+        self.step = step
+
+
+class RefreshLocked(RuntimeError):
+    """Another refresh holds the lock."""
+
+
+@dataclass
+class Paths:
+    """Where a refresh reads and writes."""
+
+    db: Path
+    site: Path
+    raw: Path
+
+    @classmethod
+    def from_settings(cls, db: Path | None = None, site_dir: Path | None = None,
+                      raw: Path | None = None) -> "Paths":
+        return cls(Path(db or settings.db_path()).absolute(),
+                   Path(site_dir or settings.site_dir()).absolute(),
+                   Path(raw or settings.raw_dir()).absolute())
+
+    @property
+    def versions(self) -> Path:
+        """Site versions; ``site`` is a symlink to one of them."""
+        return self.site.with_name(self.site.name + ".versions")
+
+    @property
+    def runs(self) -> Path:
+        """Run records and logs (shown in the site as ``runs/``)."""
+        return self.site.with_name(self.site.name + ".runs")
+
+    @property
+    def lock(self) -> Path:
+        return self.db.with_name(f".{self.db.name}.refresh.lock")
+
+    def workdir(self, run_id: str) -> Path:
+        """Run folder of the new warehouse: beside the current one, for an atomic rename."""
+        return self.db.with_name(f".{self.db.name}.refresh-{run_id}")
+
+
+@dataclass
+class RawInput:
+    """One raw file found in the drop zone."""
+
+    file: str  # relative to the raw folder
+    source: str
+    vintage: str
+    sha256: str
+    bytes: int
+    modified: str
+    new: bool = True
+
+
+@dataclass
+class RunRecord:
+    """The JSON record of a refresh."""
+
+    run_id: str
+    started: str
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+    outcome: str = "en cours"
+    ended: str | None = None
+    seconds: float | None = None
+    warehouse: str = ""
+    site: str = ""
+    demo: bool = False
+    steps: list[dict] = field(default_factory=list)
+    inputs: list[dict] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    portraits: list[dict] = field(default_factory=list)
+    error: dict | None = None
+
+    def write(self, runs: Path) -> Path:
+        runs.mkdir(parents=True, exist_ok=True)
+        path = runs / f"{self.run_id}.json"
+        _write_atomic(path, json.dumps(self.__dict__, ensure_ascii=False, indent=1) + "\n")
+        return path
+
+
+@dataclass
+class Options:
+    """What to publish."""
+
+    demo: bool | None = None  # None: demo data only when the drop zone holds no raw file
+    epci: bool = False
+    only: list[str] | None = None
+    workers: int | None = None
+
+
+def run_refresh(paths: Paths | None = None, options: Options | None = None,
+                on_step: Callable[[str], None] | None = None) -> RunRecord:
+    """One refresh, start to end; raises ``RefreshLocked`` or ``RefreshError``."""
+    paths = paths or Paths.from_settings()
+    options = options or Options()
+    paths.db.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(paths.lock):
+        return _Refresh(paths, options, on_step).run()
+
+
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "inconnu"
+        handle.close()
+        raise RefreshLocked(f"une actualisation est déjà en cours ({holder}) ; "
+                            "celle-ci s'arrête sans rien modifier") from None
+    try:
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()} sur {socket.gethostname()}, démarrée le "
+                     f"{datetime.now():%d/%m/%Y à %H:%M:%S}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.truncate(0)
+        handle.close()
+
+
+class _Refresh:
+    def __init__(self, paths: Paths, options: Options, on_step):
+        self.paths, self.options, self.on_step = paths, options, on_step
+        now = datetime.now().astimezone()
+        self.run_id = f"{now:%Y%m%dT%H%M%S}-{os.getpid()}"
+        self.record = RunRecord(run_id=self.run_id, started=now.isoformat(timespec="seconds"),
+                                warehouse=str(paths.db), site=str(paths.site))
+        self.workdir = paths.workdir(self.run_id)
+        self.new_db = self.workdir / paths.db.name
+        self.version = paths.versions / self.run_id
+        self.started = time.perf_counter()
+        self.log = _logger(paths.runs / f"{self.run_id}.log")
+
+    def run(self) -> RunRecord:
+        self._clean_leftovers()
+        self.record.write(self.paths.runs)
+        steps = [("fichiers bruts", self._scan), ("entrepôt", self._build),
+                 ("contrôles", self._check), ("portraits", self._render),
+                 ("contrôle du secret statistique", self._audit), ("bascule", self._swap)]
+        try:
+            for name, step in steps:
+                self._step(name, step)
+            self._finish("succès")
+            self.log.info("actualisation réussie en %.1f s", self.record.seconds)
+            self._prune_versions()
+        except Exception as exc:
+            self._fail(exc)
+            raise
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            for handler in self.log.handlers:
+                handler.close()
+        return self.record
+
+    def _step(self, name: str, step: Callable[[], None]) -> None:
+        if self.on_step:
+            self.on_step(name)
+        self.log.info("début de l'étape « %s »", name)
+        started = time.perf_counter()
+        entry = dict(step=name, started=_now(), seconds=None, outcome="en cours")
+        self.record.steps.append(entry)
+        try:
+            step()
+        except Exception as exc:
+            entry.update(seconds=round(time.perf_counter() - started, 3), outcome="échec")
+            raise RefreshError(name, str(exc)) from exc
+        entry.update(seconds=round(time.perf_counter() - started, 3), outcome="réussie")
+        self.log.info("fin de l'étape « %s » en %.1f s", name, entry["seconds"])
+        self.record.write(self.paths.runs)
+
+    def _fail(self, exc: Exception) -> None:
+        step = exc.step if isinstance(exc, RefreshError) else "?"
+        self.record.error = dict(step=step, message=str(exc))
+        self._finish("échec")
+        self.log.error("échec à l'étape « %s » : %s ; l'entrepôt et le site précédents sont "
+                       "conservés", step, exc)
+        shutil.rmtree(self.version, ignore_errors=True)
+
+    def _finish(self, outcome: str) -> None:
+        self.record.outcome = outcome
+        self.record.ended = _now()
+        self.record.seconds = round(time.perf_counter() - self.started, 3)
+        self.record.write(self.paths.runs)
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _scan(self) -> None:
+        known = _read_manifest(self.paths.raw)
+        self.inputs = scan_raw(self.paths.raw, known)
+        self.record.inputs = [i.__dict__ for i in self.inputs]
+        demo = self.options.demo if self.options.demo is not None else not self.inputs
+        if demo and self.inputs and self.options.demo:
+            raise ValueError("des fichiers bruts sont présents : les données de démonstration ne "
+                             "s'y mélangent pas (retirez --demo)")
+        self.record.demo = demo
+        new = sum(i.new for i in self.inputs)
+        self.log.info("%d fichier(s) brut(s), dont %d nouveau(x)%s", len(self.inputs), new,
+                      " ; données de démonstration" if demo else "")
+
+    def _build(self) -> None:
+        self.workdir.mkdir(parents=True)
+        report = build.build(self.new_db, with_demo=self.record.demo)
+        self.record.counts["ess_facts"] = report.rows.get("ess_facts", 0)
+        if self.inputs:
+            reports: list = []
+            order = LOAD_ORDER + [s for s in READERS if s not in LOAD_ORDER]
+            groups = sorted({(i.source, i.vintage) for i in self.inputs},
+                            key=lambda g: (order.index(g[0]), g[1]))
+            for source, vintage in groups:  # one atomic load per folder, in loading order
+                files = [self.paths.raw / i.file for i in self.inputs
+                         if (i.source, i.vintage) == (source, vintage)]
+                year = re.match(r"(19|20)\d{2}", vintage)
+                reports += ingest(files, source=source, db_path=self.new_db,
+                                  vintage=int(year.group(0)) if year else None)
+            self.record.counts.update(
+                rows_read=sum(r.rows_read for r in reports),
+                rows_loaded=sum(r.rows_loaded for r in reports),
+                rows_rejected=sum(r.rows_rejected for r in reports))
+
+    def _check(self) -> None:
+        with duckdb.connect(str(self.new_db), read_only=True) as con:
+            if not con.execute("SELECT count(*) FROM ess_by_territory").fetchall()[0][0]:
+                raise ValueError("aucun chiffre de l'ESS dans l'entrepôt : les fichiers bruts ne "
+                                 "donnent aucun établissement de l'ESS (pour SIRENE, il faut les "
+                                 "établissements et leurs unités légales) ; rien à publier")
+        problems = check_warehouse(self.new_db)
+        if problems:
+            raise ValueError("; ".join(problems[:5]))
+        with duckdb.connect(str(self.new_db), read_only=True) as con:
+            self.record.counts.update(dict(con.execute(
+                "SELECT table_name, estimated_size FROM duckdb_tables() "
+                "WHERE table_name IN ('ess_facts', 'ess_by_territory', 'rejects', 'sources')"
+            ).fetchall()))
+
+    def _render(self) -> None:
+        pages = site.pages_to_publish(self.new_db, self.options.epci, self.options.only)
+        self.version.mkdir(parents=True)
+        report = site.render_site(
+            self.new_db, self.version, pages, self.options.workers,
+            on_page=lambda r: self.log.info("portrait %s %s (%s) en %.1f s", r.page.level,
+                                            r.page.code, r.page.name, r.seconds))
+        site.write_release(self.version, report, self.run_id)
+        (self.version / "runs").symlink_to(os.path.relpath(self.paths.runs, self.version))
+        self.record.counts["portraits"] = len(report.pages)
+        self.record.portraits = [dict(level=r.page.level, code=r.page.code,
+                                      seconds=round(r.seconds, 3)) for r in report.pages]
+
+    def _audit(self) -> None:
+        findings = audit.audit_site(self.new_db, self.version)
+        self.record.counts["secret_cells_checked"] = findings.checked
+        if findings.problems:
+            raise ValueError(f"{len(findings.problems)} valeur(s) couverte(s) par le secret "
+                             f"retrouvée(s) dans le site : {'; '.join(findings.problems[:3])}")
+
+    def _swap(self) -> None:
+        _fsync_tree(self.version)
+        os.replace(self.new_db, self.paths.db)
+        build._fsync_dir(self.paths.db.parent)
+        _swap_symlink(self.paths.site, self.version)
+        _write_manifest(self.paths.raw, self.inputs, self.run_id)
+
+    # -- housekeeping ------------------------------------------------------------------------
+
+    def _clean_leftovers(self) -> None:
+        """Remove what killed refreshes left (we hold the lock: none of them is running) and
+        mark their records as interrupted."""
+        for leftover in self.paths.db.parent.glob(f".{self.paths.db.name}.refresh-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        current = _current_version(self.paths.site)
+        if self.paths.versions.is_dir():
+            for version in self.paths.versions.iterdir():
+                if version != current and not (version / "release.json").is_file():
+                    shutil.rmtree(version, ignore_errors=True)
+        for record_path in self.paths.runs.glob("*.json") if self.paths.runs.is_dir() else []:
+            try:
+                record = json.loads(record_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if record.get("outcome") == "en cours":
+                record.update(outcome="interrompue", error=dict(
+                    step=next((s["step"] for s in record.get("steps", [])
+                               if s.get("outcome") == "en cours"), "?"),
+                    message="processus arrêté avant la fin (tué ou machine arrêtée) ; rien n'a "
+                            "été modifié"))
+                _write_atomic(record_path, json.dumps(record, ensure_ascii=False, indent=1))
+        _adopt_plain_site(self.paths)
+
+    def _prune_versions(self) -> None:
+        current = _current_version(self.paths.site)
+        versions = sorted((v for v in self.paths.versions.iterdir() if v != current),
+                          key=lambda v: v.name, reverse=True)
+        for old in versions[KEEP_VERSIONS - 1:]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def check_warehouse(db_path: Path) -> list[str]:
+    """Problems of a finished warehouse: the build checks and the row accounting of loads."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        problems = []
+        for script in sorted((build.SQL_DIR / "checks").glob("*.sql")):
+            problems += [row[0] for row in
+                         con.execute(script.read_text(encoding="utf-8")).fetchall()]
+        problems += [
+            f"{source} {file} : {read} lignes lues ≠ {loaded} chargées + {rejected} rejetées"
+            for source, file, read, loaded, rejected in con.execute(
+                "SELECT source, file, rows_read, rows_loaded, rows_rejected FROM sources "
+                "WHERE rows_read <> rows_loaded + rows_rejected").fetchall()]
+    return problems
+
+
+def scan_raw(raw: Path, known: dict[str, str] | None = None) -> list[RawInput]:
+    """Raw files in ``raw/<source>/<vintage>/``, oldest vintage first; ``new`` when their path
+    and checksum are not in ``known`` (the last manifest)."""
+    known = known or {}
+    inputs = []
+    if not raw.is_dir():
+        return inputs
+    for path in sorted(p for p in raw.rglob("*") if p.is_file()):
+        relative = path.relative_to(raw)
+        if path.name in IGNORED_FILES or any(part.startswith(".") for part in relative.parts):
+            continue
+        if len(relative.parts) != 3:
+            raise ValueError(f"{path} : les fichiers bruts se rangent dans "
+                             f"{raw}/<source>/<millésime>/ (sources : {', '.join(READERS)})")
+        source, vintage, _ = relative.parts
+        if source not in READERS:
+            raise ValueError(f"{path} : dossier de source inconnu « {source} » "
+                             f"(attendu : {', '.join(READERS)})")
+        stat = path.stat()
+        digest = build.sha256(path)
+        inputs.append(RawInput(
+            str(relative), source, vintage, digest, stat.st_size,
+            datetime.fromtimestamp(stat.st_mtime).astimezone().isoformat(timespec="seconds"),
+            new=known.get(str(relative)) != digest))
+    return inputs
+
+
+def _read_manifest(raw: Path) -> dict[str, str]:
+    try:
+        entries = json.loads((raw / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {e["file"]: e["sha256"] for e in entries}
+
+
+def _write_manifest(raw: Path, inputs: list[RawInput], run_id: str) -> None:
+    """The manifest of the raw files the published warehouse was built from."""
+    if not raw.is_dir():
+        return
+    previous = {}
+    try:
+        previous = {e["file"]: e for e in
+                    json.loads((raw / MANIFEST).read_text(encoding="utf-8"))["files"]}
+    except (OSError, ValueError, KeyError):
+        pass
+    files = []
+    for item in inputs:
+        before = previous.get(item.file, {})
+        first = before.get("first_loaded") if before.get("sha256") == item.sha256 else None
+        files.append(dict(file=item.file, source=item.source, vintage=item.vintage,
+                          sha256=item.sha256, bytes=item.bytes, modified=item.modified,
+                          first_loaded=first or run_id, last_loaded=run_id))
+    _write_atomic(raw / MANIFEST, json.dumps(dict(run_id=run_id, files=files),
+                                             ensure_ascii=False, indent=1) + "\n")
+
+
+def _current_version(site_path: Path) -> Path | None:
+    if site_path.is_symlink():
+        return (site_path.parent / os.readlink(site_path)).resolve()
+    return None
+
+
+def _adopt_plain_site(paths: Paths) -> None:
+    """A ``site`` that is a plain folder (made by hand or by an older version) becomes the
+    first version, so that later swaps are atomic."""
+    if paths.site.is_dir() and not paths.site.is_symlink():
+        paths.versions.mkdir(parents=True, exist_ok=True)
+        target = paths.versions / f"initial-{datetime.now():%Y%m%dT%H%M%S}"
+        paths.site.rename(target)
+        (target / "release.json").touch()
+        _swap_symlink(paths.site, target)
+
+
+def _swap_symlink(link: Path, target: Path) -> None:
+    """Point ``link`` at ``target`` in one rename: readers see the old or the new version."""
+    temporary = link.with_name(f".{link.name}.swap-{os.getpid()}")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(os.path.relpath(target, link.parent))
+    os.replace(temporary, link)
+    build._fsync_dir(link.parent)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+    build._fsync_dir(folder)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _logger(path: Path) -> logging.Logger:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log = logging.getLogger(f"observatory.refresh.{path.stem}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
+                                           "%Y-%m-%d %H:%M:%S"))
+    log.addHandler(handler)
+    return log

@@ -1,0 +1,258 @@
+"""The static site of portraits: the portrait notebook executed for many territories.
+
+Each worker process starts **one** Jupyter kernel and runs the portrait notebook in it once per
+territory (papermill's parameter injection, nbclient's cell execution), then converts the
+executed notebook to HTML with nbconvert, without code. Pages load the site's own plotly.js
+(``assets/plotly.min.js``): no CDN, they work from disk or from any static web server. Beside
+each page, the portrait's table (secrecy applied) as CSV.
+
+Layout of a site folder::
+
+    index.html                       every portrait, with its key figures
+    region/76.html, region/76.csv    a région's portrait and its table
+    departement/34.html, .csv        a département's
+    epci/<siren>.html, .csv          an EPCI's (optional)
+    assets/plotly.min.js, assets/observatoire.css
+    release.json                     what was published, when, from which warehouse
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from multiprocessing import get_context
+from pathlib import Path
+
+from observatory import formatting, indicators, portrait, settings
+from observatory.dashboards import common
+from observatory.dashboards.common import esc
+from observatory.warehouse import open_warehouse
+
+LEVELS = ("region", "departement", "epci")
+LEVEL_TITLES = {"region": "Régions", "departement": "Départements", "epci": "EPCI"}
+# Cells tagged so are for analysts in JupyterLab only (how to run the notebook, for example).
+NOTEBOOK_ONLY_TAG = "notebook-only"
+CELL_TIMEOUT = 600
+
+
+class SiteError(RuntimeError):
+    """A portrait that could not be rendered (territory and reason in the message)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One published portrait."""
+
+    level: str
+    code: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.level}/{self.code}.html"
+
+
+@dataclass
+class PageResult:
+    page: Page
+    seconds: float
+    employees: str  # key figures for the index, as displayed (« s » when masked)
+    share: str
+
+
+@dataclass
+class SiteReport:
+    """What a site render did."""
+
+    pages: list[PageResult] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 0
+    year: int | None = None
+    demo: bool = False
+
+
+def pages_to_publish(db_path: Path, epci: bool = False, only: list[str] | None = None) -> list[Page]:
+    """Every région and département (and EPCI with ``epci``), or the ``only`` ones given as
+    ``niveau:code`` (``region:76``, ``departement:34``)."""
+    with open_warehouse(db_path) as wh:
+        if only:
+            pages = []
+            for item in only:
+                level, sep, code = item.strip().partition(":")
+                if not sep or level not in LEVELS:
+                    raise SiteError(f"portrait « {item} » : attendu niveau:code, niveau parmi "
+                                    f"{', '.join(LEVELS)} (par exemple departement:34)")
+                territory = indicators.resolve(wh, code, level)
+                pages.append(Page(level, territory.code, territory.name))
+            return pages
+        levels = LEVELS if epci else LEVELS[:2]
+        return [Page(level, row.code, row.name) for level in levels
+                for row in wh.territories(level).sort_values("code").itertuples()]
+
+
+def render_site(db_path: Path, out_dir: Path, pages: list[Page], workers: int | None = None,
+                on_page: Callable[[PageResult], None] | None = None,
+                notebook: Path | None = None) -> SiteReport:
+    """Render ``pages`` from the warehouse at ``db_path`` into ``out_dir`` (created)."""
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open_warehouse(db_path) as wh:
+        year, demo = wh.years()[-1], wh.is_demo()
+    workers = max(1, min(workers or default_workers(), len(pages) or 1))
+    report = SiteReport(workers=workers, year=year, demo=demo)
+    chunks = [pages[i::workers] for i in range(workers)]
+    job = dict(db_path=str(db_path), out_dir=str(out_dir),
+               notebook=str(notebook or settings.PORTRAIT_NOTEBOOK), year=year)
+    _write_assets(out_dir)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_render_chunk, chunk, job) for chunk in chunks if chunk]
+        for future in futures:
+            for result in future.result():
+                report.pages.append(result)
+                if on_page:
+                    on_page(result)
+    order = {page: i for i, page in enumerate(pages)}
+    report.pages.sort(key=lambda r: order[r.page])
+    (out_dir / "index.html").write_text(index_html(report), encoding="utf-8")
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def default_workers() -> int:
+    """One kernel per core, at most four (each kernel holds a few hundred MB)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _write_assets(out_dir: Path) -> None:
+    from plotly.offline import get_plotlyjs
+
+    assets = out_dir / "assets"
+    assets.mkdir(exist_ok=True)
+    (assets / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
+    css = common.STYLE.removeprefix("<style>").removesuffix("</style>")
+    (assets / "observatoire.css").write_text(css + SITE_CSS, encoding="utf-8")
+
+
+def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
+    """Worker process: one kernel runs the portrait notebook for each page in turn."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from nbconvert import HTMLExporter
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    source = load_notebook_node(job["notebook"])
+    exporter = HTMLExporter(template_name="basic", exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    client = NotebookClient(source, kernel_name=settings.KERNEL_NAME, timeout=CELL_TIMEOUT,
+                            resources={"metadata": {"path": str(settings.PROJECT_ROOT)}})
+    out_dir = Path(job["out_dir"])
+    results = []
+    kernel_env = {**os.environ, "OBSERVATORY_DB": job["db_path"]}
+    with client.setup_kernel(env=kernel_env), open_warehouse(Path(job["db_path"])) as wh:
+        for page in pages:
+            started = time.perf_counter()
+            nb = parameterize_notebook(
+                copy.deepcopy(source),
+                dict(territoire=page.code, niveau=page.level, annee=job["year"], publication=True),
+                kernel_name=settings.KERNEL_NAME)
+            client.nb = nb
+            try:
+                for index, cell in enumerate(nb.cells):
+                    if cell.cell_type == "code":
+                        client.execute_cell(cell, index)
+            except CellExecutionError as exc:
+                raise SiteError(f"portrait {page.level} {page.code} ({page.name}) : "
+                                f"{str(exc).strip().splitlines()[-1]}") from None
+            nb.cells = [c for c in nb.cells if NOTEBOOK_ONLY_TAG not in c.metadata.get("tags", [])]
+            body, _ = exporter.from_notebook_node(nb)
+            frame = portrait.portrait(wh, page.code, page.level, job["year"])
+            target = out_dir / page.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            portrait.write(frame, target.with_suffix(".csv"))
+            target.write_text(page_html(page, body, job["year"]), encoding="utf-8")
+            employees = common.row(frame, "ess_employees")
+            share = common.row(frame, "ess_share_employees")
+            results.append(PageResult(page, time.perf_counter() - started,
+                                      employees["display"], share["display"]))
+    return results
+
+
+def page_html(page: Page, body: str, year: int) -> str:
+    """A portrait page: the executed notebook's outputs inside the site's frame."""
+    return PAGE.format(
+        title=esc(f"L'ESS : {page.name}, {year}"), body=body, css="../assets/observatoire.css",
+        plotly="../assets/plotly.min.js", index="../index.html",
+        csv_link=f'<a href="{esc(page.code)}.csv">Tableau du portrait (CSV, secret statistique '
+                 "appliqué)</a>", generated=esc(formatting.long_date(datetime.now())))
+
+
+def index_html(report: SiteReport) -> str:
+    """The site's home page: every portrait, grouped by level, with its key figures."""
+    sections = []
+    for level in LEVELS:
+        rows = [r for r in report.pages if r.page.level == level]
+        if not rows:
+            continue
+        body = "".join(
+            f"<tr><th scope='row'><a href='{esc(r.page.path)}'>{esc(r.page.name)}</a></th>"
+            f"<td>{esc(r.page.code)}</td><td>{esc(r.employees)}</td><td>{esc(r.share)}</td></tr>"
+            for r in rows)
+        sections.append(
+            f"<h2>{LEVEL_TITLES[level]}</h2><table class='obs-table'><caption>"
+            f"{LEVEL_TITLES[level]} : chiffres clés {report.year}</caption><thead><tr>"
+            "<th scope='col'>Territoire</th><th scope='col'>Code</th>"
+            "<th scope='col'>Postes salariés de l'ESS</th>"
+            "<th scope='col'>Part de l'ESS dans l'emploi salarié</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+    banner = common.banner_html() if report.demo else ""
+    body = (banner + "<h1>Portraits de l'économie sociale et solidaire</h1>"
+            f"<p class='obs-source'>{formatting.number(len(report.pages))} portraits, données "
+            f"{report.year}, publiés le {formatting.long_date(datetime.now())}. Historique des "
+            "actualisations : <a href='runs/'>runs/</a>.</p>" + "".join(sections))
+    return PAGE.format(title="Portraits de l'ESS", body=body, css="assets/observatoire.css",
+                       plotly="assets/plotly.min.js", index="index.html", csv_link="",
+                       generated=esc(formatting.long_date(datetime.now())))
+
+
+def write_release(out_dir: Path, report: SiteReport, run_id: str) -> None:
+    """``release.json``: what this version of the site holds."""
+    document = dict(run_id=run_id, year=report.year, demo=report.demo,
+                    created=datetime.now().astimezone().isoformat(timespec="seconds"),
+                    pages=[asdict(r.page) | dict(path=r.page.path) for r in report.pages])
+    (out_dir / "release.json").write_text(json.dumps(document, ensure_ascii=False, indent=1),
+                                          encoding="utf-8")
+
+
+SITE_CSS = """
+body{margin:0 auto;max-width:1200px;padding:0 1em;font-family:Arial,sans-serif;color:#1a1a1a}
+.site-nav{padding:.6em 0;border-bottom:1px solid #ccc;margin-bottom:1em}
+.site-nav a{margin-right:1.5em}
+.site-footer{font-size:.85em;color:#333;border-top:1px solid #ccc;margin-top:2em;padding:.6em 0}
+.jp-Cell{margin:0}
+"""
+
+PAGE = """<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · Observatoire régional de l'ESS</title>
+<link rel="stylesheet" href="{css}">
+<script src="{plotly}"></script>
+</head>
+<body>
+<nav class="site-nav" aria-label="Navigation"><a href="{index}">Tous les portraits</a>{csv_link}</nav>
+<main class="obs-page">
+{body}
+</main>
+<footer class="site-footer">Observatoire régional de l'ESS · page produite le {generated}.</footer>
+</body>
+</html>
+"""

@@ -1,0 +1,254 @@
+"""``observatory refresh`` end to end, as cron or systemd runs it: real warehouse files, real
+Jupyter kernels, real processes killed with SIGKILL, a real headless Chromium on the static site."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from benchmarks.bench_ingest import generate
+from conftest import OBSERVATORY, ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def french_int(n) -> str:
+    return f"{int(n):,}".replace(",", "\u202f")
+
+
+def env_for(home: Path) -> dict:
+    return {**os.environ, "OBSERVATORY_DB": str(home / "observatory.duckdb"),
+            "OBSERVATORY_SITE": str(home / "site"), "OBSERVATORY_RAW": str(home / "raw")}
+
+
+def start_refresh(home: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([*OBSERVATORY, "refresh", "--workers", "1", *args], cwd=ROOT,
+                            env=env_for(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+def refresh(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    proc = start_refresh(home, *args)
+    out, err = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def add_sirene(home: Path, vintage: str, establishments: int = 40_000) -> None:
+    folder = home / "raw" / "sirene" / vintage
+    folder.mkdir(parents=True)
+    generate(folder, establishments, establishments * 7 // 10)
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def years(db: Path) -> list[int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return [y for (y,) in con.execute(
+            "SELECT DISTINCT year FROM ess_by_territory ORDER BY year").fetchall()]
+
+
+def site_state(home: Path) -> str:
+    """The run id of the site version served, after checking that the version is complete."""
+    site = home / "site"
+    release = json.loads((site / "release.json").read_text(encoding="utf-8"))
+    assert (site / "index.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+    for page in release["pages"]:
+        text = (site / page["path"]).read_text(encoding="utf-8")
+        assert text.rstrip().endswith("</html>"), page["path"]
+        assert (site / page["path"]).with_suffix(".csv").is_file()
+    return release["run_id"]
+
+
+def last_record(home: Path) -> dict:
+    records = sorted((home / "site.runs").glob("*.json"))
+    return json.loads(records[-1].read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    """A refreshed observatory built from raw SIRENE files (2023): warehouse and site."""
+    home = tmp_path_factory.mktemp("refresh-base")
+    add_sirene(home, "2023")
+    done = refresh(home, "--only", "departement:34")
+    assert done.returncode == 0, done.stderr
+    return home
+
+
+@pytest.fixture
+def home(base, tmp_path) -> Path:
+    """A private copy of the base observatory."""
+    target = tmp_path / "obs"
+    shutil.copytree(base, target, symlinks=True)
+    return target
+
+
+def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(tmp_path):
+    done = refresh(tmp_path, "--only", "region:76,departement:34,departement:48")
+    assert done.returncode == 0, done.stderr
+    assert "Actualisation réussie" in done.stderr
+    db, site = tmp_path / "observatory.duckdb", tmp_path / "site"
+    with duckdb.connect(str(db), read_only=True) as con:
+        figures = dict(con.execute(
+            "SELECT code, ess_employees FROM key_figures WHERE level = 'departement' "
+            "AND code IN ('34', '48') AND year = (SELECT max(year) FROM key_figures)").fetchall())
+    for code, employees in figures.items():
+        page = (site / "departement" / f"{code}.html").read_text(encoding="utf-8")
+        cards = re.findall(r'class="obs-card-label">([^<]*)</div><div class="obs-card-value">'
+                           r"([^<]*)<", page)
+        assert ("Postes salariés de l'ESS", french_int(employees)) in cards
+        assert "Données de démonstration" in page
+        assert '<script src="../assets/plotly.min.js"></script>' in page
+        assert not re.search(r"<script[^>]+src=\"https?://", page)  # nothing from a CDN
+        assert "territoire = " not in page  # no code in the published page
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert index.count("<tr><th scope='row'><a href=") == 3
+    assert "Données de démonstration" in index
+    record = json.loads((site / "runs" / f"{last_record(tmp_path)['run_id']}.json").read_text())
+    assert record["outcome"] == "succès" and record["demo"] is True
+    assert [s["step"] for s in record["steps"]] == [
+        "fichiers bruts", "entrepôt", "contrôles", "portraits", "contrôle du secret statistique",
+        "bascule"]
+    assert all(s["outcome"] == "réussie" and s["seconds"] >= 0 for s in record["steps"])
+    assert record["counts"]["portraits"] == 3 and record["counts"]["secret_cells_checked"] > 0
+    assert (tmp_path / "site.runs" / f"{record['run_id']}.log").read_text().count("portrait ") == 3
+
+
+@pytest.mark.browser
+def test_static_portrait_draws_its_charts_from_disk_without_network(base):
+    from playwright.sync_api import sync_playwright
+
+    page_path = base / "site" / "departement" / "34.html"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        context = browser.new_context(offline=True)
+        page = context.new_page()
+        page.goto(page_path.as_uri())
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+        charts = page.locator(".js-plotly-plot").count()
+        title = page.locator("h1").first.inner_text()
+        browser.close()
+    assert charts >= 3
+    assert "Hérault" in title
+
+
+def test_raw_files_feed_the_warehouse_and_the_manifest(base):
+    assert years(base / "observatory.duckdb") == [2023]
+    manifest = json.loads((base / "raw" / "manifest.json").read_text(encoding="utf-8"))
+    files = {entry["file"]: entry for entry in manifest["files"]}
+    for name in ("StockEtablissement_utf8.csv", "StockUniteLegale_utf8.csv"):
+        entry = files[f"sirene/2023/{name}"]
+        assert entry["sha256"] == sha(base / "raw" / "sirene" / "2023" / name)
+    record = last_record(base)
+    assert record["demo"] is False
+    assert record["counts"]["rows_read"] == (record["counts"]["rows_loaded"]
+                                             + record["counts"]["rows_rejected"]) > 0
+    assert all(i["new"] for i in record["inputs"])
+
+
+def test_a_failed_refresh_keeps_the_previous_warehouse_and_site(home):
+    db, before, served = home / "observatory.duckdb", sha(home / "observatory.duckdb"), site_state(home)
+    bad = home / "raw" / "sirene" / "2024"
+    bad.mkdir(parents=True)
+    (bad / "StockEtablissement_utf8.csv").write_text("ceci,n'est,pas\nun,fichier,sirene\n")
+    done = refresh(home, "--only", "departement:34")
+    assert done.returncode == 1
+    assert "Erreur : actualisation interrompue à l'étape « entrepôt »" in done.stderr
+    assert "StockEtablissement_utf8.csv" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert sha(db) == before and site_state(home) == served
+    record = last_record(home)
+    assert record["outcome"] == "échec" and record["error"]["step"] == "entrepôt"
+    assert not list(home.glob(".observatory.duckdb.refresh-*"))
+
+
+def test_two_refreshes_at_once_one_runs_and_readers_never_see_an_error_or_a_mix(home):
+    db = home / "observatory.duckdb"
+    add_sirene(home, "2024", establishments=41_000)
+    old = reader_snapshot(db)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(db)], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    first = start_refresh(home, "--only", "departement:34")
+    lock = home / ".observatory.duckdb.refresh.lock"
+    deadline = time.monotonic() + 60
+    while (not lock.exists() or f"pid {first.pid} " not in lock.read_text()) \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second = refresh(home, "--only", "departement:34")
+    out, err = first.communicate(timeout=600)
+    time.sleep(1)
+    reader.send_signal(signal.SIGTERM)
+    seen, errors = reader.communicate(timeout=60)
+    assert second.returncode == 3
+    assert "une actualisation est déjà en cours" in second.stderr
+    assert first.returncode == 0, err
+    new = reader_snapshot(db)
+    assert new != old and years(db) == [2023, 2024]
+    snapshots = [json.loads(line) for line in seen.splitlines()]
+    assert errors == "" and len(snapshots) > 10
+    assert {json.dumps(s) for s in snapshots} <= {json.dumps(old), json.dumps(new)}
+    assert json.dumps(new) in {json.dumps(s) for s in snapshots}  # the swap happened while reading
+
+
+READER = """
+import json, signal, sys, duckdb
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+while True:
+    with duckdb.connect(sys.argv[1], read_only=True) as con:
+        rows = con.execute("SELECT year, sum(employees), sum(establishments) FROM ess_by_territory "
+                           "WHERE level = 'departement' GROUP BY year ORDER BY year").fetchall()
+    print(json.dumps([list(map(float, r)) for r in rows]), flush=True)
+"""
+
+
+def reader_snapshot(db: Path) -> list:
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT year, sum(employees), sum(establishments) FROM ess_by_territory "
+                           "WHERE level = 'departement' GROUP BY year ORDER BY year").fetchall()
+    return [list(map(float, r)) for r in rows]
+
+
+def test_refresh_killed_at_random_moments_leaves_old_or_new_and_recovers(home):
+    db = home / "observatory.duckdb"
+    old = (sha(db), site_state(home))
+    duration = last_record(home)["seconds"]
+    add_sirene(home, "2024", establishments=41_000)
+    rng = random.Random(20261122)
+    outcomes = []
+    for _ in range(10):
+        proc = start_refresh(home, "--only", "departement:34")
+        time.sleep(rng.uniform(0.2, duration * 1.1))
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:  # it had already finished
+            pass
+        proc.communicate(timeout=60)
+        state = (sha(db), site_state(home))  # site_state checks the version is complete
+        assert years(db) in ([2023], [2023, 2024])
+        if state != old:
+            assert years(db) == [2023, 2024]
+        outcomes.append(proc.returncode)
+        old = state
+    done = refresh(home, "--only", "departement:34")
+    assert done.returncode == 0, done.stderr
+    assert years(db) == [2023, 2024]
+    assert last_record(home)["outcome"] == "succès"
+    records = [json.loads(p.read_text()) for p in (home / "site.runs").glob("*.json")]
+    assert not [r for r in records if r["outcome"] == "en cours"]
+    assert not list(home.glob(".observatory.duckdb.refresh-*"))
+    assert len(list((home / "site.versions").iterdir())) <= 2
+    assert outcomes.count(-signal.SIGKILL) >= 5  # most runs really were killed mid-way
