@@ -40,3 +40,22 @@ def test_notebooks_use_one_kernel_and_are_committed_without_outputs():
         assert nb["metadata"]["kernelspec"]["name"] == "observatory", path.name
         for cell in nb["cells"]:
             assert not cell.get("outputs"), path.name
+
+
+def test_deploy_ships_a_cron_line_and_a_persistent_systemd_timer_running_the_refresh():
+    import configparser
+
+    service = configparser.ConfigParser(strict=False, interpolation=None)
+    service.read(ROOT / "deploy" / "observatoire-refresh.service")
+    assert service["Service"]["ExecStart"].endswith("/.venv/bin/observatory refresh")
+    assert service["Service"]["Type"] == "oneshot"
+    timer = configparser.ConfigParser(strict=False, interpolation=None)
+    timer.read(ROOT / "deploy" / "observatoire-refresh.timer")
+    assert timer["Timer"]["Persistent"] == "true" and timer["Timer"]["OnCalendar"]
+    lines = [line for line in (ROOT / "deploy" / "crontab").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert len(lines) == 1
+    minute, hour, *_ = lines[0].split()
+    assert 0 <= int(minute) < 60 and 0 <= int(hour) < 24 and "observatory refresh" in lines[0]
+    readme = (ROOT / "README.md").read_text()
+    assert "deploy/observatoire-refresh.timer" in readme or "observatoire-refresh.service" in readme
