@@ -73,14 +73,15 @@ def _true_values(db_path: Path, published: pd.DataFrame) -> pd.DataFrame:
     rows = []
     with open_warehouse(db_path) as wh, warnings.catch_warnings():
         warnings.simplefilter("ignore", secrecy.SecrecyWarning)  # nothing here is published
-        for (page, level, code, year), _ in published.groupby(
-                ["page", "niveau", "code", "annee"]):
+        pages = published[published["indicateur"] == "ess_employees"]
+        for page, level, code, year in pages[["page", "niveau", "code", "annee"]].itertuples(
+                index=False):
             frame = indicators.compute(wh, level, code, int(year), secrecy=False)
             rows.append(pd.DataFrame({
                 "page": page, "indicateur": frame["indicator"],
                 "categorie": frame["category"].fillna("").astype(str),
                 "true_value": frame["value"], "true_display": frame["display"]}))
-    return pd.concat(rows, ignore_index=True).drop_duplicates(["page", "indicateur", "categorie"])
+    return pd.concat(rows, ignore_index=True)
 
 
 def _direct(published: pd.DataFrame, findings: Findings) -> None:

@@ -296,7 +296,7 @@ class _Refresh:
                                             r.page.code, r.page.name, r.seconds))
         site.write_release(self.version, report, self.run_id)
         (self.version / "runs").symlink_to(os.path.relpath(self.paths.runs, self.version))
-        self.record.counts["portraits"] = len(report.pages)
+        self.record.counts.update(portraits=len(report.pages), workers=report.workers)
         self.record.portraits = [dict(level=r.page.level, code=r.page.code,
                                       seconds=round(r.seconds, 3)) for r in report.pages]
 

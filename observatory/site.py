@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -39,6 +40,7 @@ LEVEL_TITLES = {"region": "Régions", "departement": "Départements", "epci": "E
 # Cells tagged so are for analysts in JupyterLab only (how to run the notebook, for example).
 NOTEBOOK_ONLY_TAG = "notebook-only"
 CELL_TIMEOUT = 600
+ANSI_COLOURS = re.compile(r"\x1b\[[0-9;]*m")  # in kernel tracebacks
 
 
 class SiteError(RuntimeError):
@@ -168,8 +170,9 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
                     if cell.cell_type == "code":
                         client.execute_cell(cell, index)
             except CellExecutionError as exc:
-                raise SiteError(f"portrait {page.level} {page.code} ({page.name}) : "
-                                f"{str(exc).strip().splitlines()[-1]}") from None
+                reason = ANSI_COLOURS.sub("", str(exc)).strip().splitlines()[-1]
+                raise SiteError(f"portrait {page.level} {page.code} ({page.name}) : {reason}"
+                                ) from None
             nb.cells = [c for c in nb.cells if NOTEBOOK_ONLY_TAG not in c.metadata.get("tags", [])]
             body, _ = exporter.from_notebook_node(nb)
             frame = portrait.portrait(wh, page.code, page.level, job["year"])
