@@ -528,36 +528,65 @@ class _Block:
                                members[None, :] * stride + slots[:, None])
 
     def _local_cells(self, con, territory, year, data, employment) -> dict:
-        """Cells of the territory's sector hierarchy (A21 ⊃ A38 ⊃ A88) and métropole split."""
+        """Cells of the sector hierarchy (A21 ⊃ A38 ⊃ A88) of the territory, its siblings and
+        its parent, and the territory's métropole split. Sectors are protected together with
+        the siblings: a région's sector published beside all but one of its départements'
+        would otherwise give the last one away by subtraction."""
         static = self.static
+        members = [key for key in self.index if key[0] == territory.level][:self.siblings]
+        codes = [code for _, code in members]
         rows = con.execute(
             """
-            SELECT list_position($a88, a88_code) - 1 AS i,
+            SELECT list_position($codes, code) - 1 AS m, list_position($a88, a88_code) - 1 AS i,
                    sum(establishments)::DOUBLE AS establishments,
                    sum(employees)::DOUBLE AS employees, sum(fte) AS fte,
                    sum(gross_wages)::DOUBLE AS gross_wages,
                    max(top_employees)::DOUBLE AS top_employees, max(top_fte) AS top_fte,
                    max(top_wages)::DOUBLE AS top_wages
-            FROM ess_by_territory WHERE level = $level AND code = $code AND year = $year
+            FROM ess_by_territory
+            WHERE level = $level AND code BETWEEN $low AND $high AND list_contains($codes, code)
+              AND year = $year
             GROUP BY ALL
-            """, dict(a88=static.a88, level=territory.level, code=territory.code, year=year),
+            """, dict(codes=codes, a88=static.a88, level=territory.level, low=min(codes),
+                      high=max(codes), year=year),
         ).fetchnumpy()
-        self.sectors: dict[str, dict[str, np.ndarray]] = {}
+        parent = [self.parent] if self.parent is not None else []
+        n_m = len(members) + len(parent)
+        vectors = {}
         for column in (*MEASURES, *TOPS.values()):
-            vector = np.zeros(len(static.a88))
-            vector[rows["i"]] = rows[column]
-            self.sectors[column] = static.rollup(vector, "max" if column in TOPS.values()
-                                                 else "sum")
-        present = static.rollup(((self.sectors["establishments"]["a88"] > 0)
-                                 | (static.france_sectors[year] > 0)).astype(float))
+            grid = np.zeros((n_m, len(static.a88)))
+            grid[rows["m"], rows["i"]] = rows[column]
+            if parent:  # the parent is the sum (or the largest) of its members
+                grid[-1] = grid[:-1].max(axis=0) if column in TOPS.values() else grid[:-1].sum(0)
+            vectors[column] = [static.rollup(g, "max" if column in TOPS.values() else "sum")
+                               for g in grid]
+        self.sectors = {column: vectors[column][0] for column in vectors}
+        scope = vectors["establishments"][-1]["a88"]  # the parent's, or the territory's own
+        present = static.rollup(((scope > 0) | (static.france_sectors[year] > 0)).astype(float))
         self.present = {level: np.flatnonzero(present[level]) for level in self.SECTOR_LEVELS}
         extra = {column: [] for column in data}
         size = self.grid_size
-        for level in self.SECTOR_LEVELS:
-            for i in self.present[level]:
-                self.local[(level, i)] = size + len(extra["employees"])
-                for column in data:
-                    extra[column].append(self.sectors[column][level][i])
+        cells: list[dict] = []
+        for m in range(n_m):
+            cells.append({})
+            for level in self.SECTOR_LEVELS:
+                for i in self.present[level]:
+                    cells[m][(level, i)] = size + len(extra["employees"])
+                    for column in data:
+                        extra[column].append(vectors[column][m][level][i])
+        self.local.update(cells[0])
+        for key, member_cells in zip(members + parent, cells):
+            self.relations.add([self.cell(key, year)],
+                               [[member_cells[("a21", i)] for i in self.present["a21"]]])
+            for upper, lower in (("a21", "a38"), ("a38", "a88")):
+                index = static.a88_to["a38"] if lower == "a88" else static.a38_to_a21
+                for i in self.present[upper]:
+                    parts = [member_cells[(lower, j)] for j in self.present[lower]
+                             if index[j] == i]
+                    self.relations.add([member_cells[(upper, i)]], [parts])
+        if parent:
+            for key in cells[-1]:
+                self.relations.add([cells[-1][key]], [[c[key] for c in cells[:-1]]])
         total = self.cell((territory.level, territory.code), year)
         metro = (employment or {}).get(year)
         if metro is not None:
@@ -574,12 +603,6 @@ class _Block:
                     extra[column].append(float(split[column][j]) if column in split else 0.0)
         data = {c: np.concatenate([data[c], np.asarray(extra[c], dtype=float)]) for c in data}
         cells = self.local
-        self.relations.add([total], [[cells[("a21", i)] for i in self.present["a21"]]])
-        for upper, lower in (("a21", "a38"), ("a38", "a88")):
-            index = static.a88_to["a38"] if lower == "a88" else static.a38_to_a21
-            for i in self.present[upper]:
-                parts = [cells[(lower, j)] for j in self.present[lower] if index[j] == i]
-                self.relations.add([cells[(upper, i)]], [parts])
         if metro is not None:
             self.metro_relation.add([total], [[cells[("metro", "metro")],
                                                cells[("metro", "other")]]])
