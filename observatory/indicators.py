@@ -669,12 +669,23 @@ class _Portrait:
                 for i, year in enumerate(rows["year"])}
 
     @cached_property
+    def protected_as(self) -> Territory:
+        """The territory whose cells protect this one's: itself, or, for a département that
+        is its région's only one (Guadeloupe, Martinique, Guyane, La Réunion, Mayotte), the
+        région: both portraits then carry the same masks, and neither gives away the other."""
+        if self.t.level == "departement" and self.t.region_code is not None:
+            if len(self.static.children.get(("departement", self.t.region_code), [])) == 1:
+                return resolve(self.wh, self.t.region_code, "region")
+        return self.t
+
+    @cached_property
     def block(self) -> _Block:
-        return _Block(self.wh, self.t, self.static.years, local_year=self.year,
+        return _Block(self.wh, self.protected_as, self.static.years, local_year=self.year,
                       employment=self.employment)
 
     def ess(self, measure: str, year: int | None = None, kind: int = 0) -> tuple[float, bool]:
-        return self.block.get(measure, self.block.cell(self.key, year or self.year, kind))
+        key = (self.protected_as.level, self.protected_as.code)
+        return self.block.get(measure, self.block.cell(key, year or self.year, kind))
 
     # Output -------------------------------------------------------------------------------
 
