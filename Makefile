@@ -33,7 +33,7 @@ $(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
 	$(call install,.[dev])
 	touch $@ $(VENV)/.setup
 
-$(DB): $(VENV)/.setup $(wildcard observatory/*.py observatory/sql/*/*.sql data/reference/*.parquet)
+$(DB): $(VENV)/.setup $(wildcard observatory/*.py observatory/*/*.py observatory/sql/*/*.sql data/reference/* data/demo/plan/*.csv)
 	$(BIN)/observatory build --db $@
 
 build: $(DB)

@@ -1,0 +1,55 @@
+"""The directory of support structures (incubators, pépinières, DLA, CRESS, PTCE, tiers-lieux):
+a CSV (or Excel) file following data/templates/structures_modele.csv, documented in
+docs/support.md. A line replaces the stored structure with the same identifier."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from observatory import support
+from observatory.ingest import tidy
+from observatory.ingest.files import IngestError, RawFile, read_workbook
+
+SOURCE = "structures"
+NEEDS_VINTAGE = False
+
+
+def matches(header: list[str]) -> bool:
+    return set(support.REQUIRED_COLUMNS) <= {support.key(h).replace(" ", "_") for h in header}
+
+
+def read_table(con: duckdb.DuckDBPyConnection, raw: RawFile, what: str) -> pd.DataFrame:
+    """A template file (CSV or Excel) as text columns with its ``line`` number."""
+    if raw.kind == "excel":
+        rows = next(iter(read_workbook(raw, dtype=str, keep_default_na=False).values()))
+        if rows.empty:
+            raise IngestError(f"{raw.name} : fichier vide (en-tête seul, aucune ligne de données)")
+        rows.insert(0, "line", range(2, len(rows) + 2))
+        return rows
+    if raw.kind == "csv":
+        return tidy.read_rows(con, raw)
+    raise IngestError(f"{raw.name} : {what} se charge depuis un fichier CSV ou Excel")
+
+
+def store_rejects(con: duckdb.DuckDBPyConnection, problems: pd.DataFrame) -> None:
+    """Rejected lines into ``rejects``, with the source, file and time of ``load_context``."""
+    con.register("new_rejects", problems.astype({"line": "Int64", "value": object}))
+    con.execute('INSERT INTO rejects SELECT c.source, c.file, r.line, r."column", r.value, '
+                "r.reason, c.loaded_at FROM new_rejects AS r, load_context AS c ORDER BY r.line")
+    con.unregister("new_rejects")
+
+
+def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
+    """Load one directory file; returns (rows read, rows rejected)."""
+    rows = read_table(con, raw, "l'annuaire des structures")
+    names = {support.key(c).replace(" ", "_") for c in rows.columns}
+    missing = [c for c in support.REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise IngestError(f"{raw.name} : colonnes de l'annuaire des structures absentes : "
+                          f"{', '.join(missing)}")
+    frame, problems = support.validate(rows)
+    file, loaded_at = con.execute("SELECT file, loaded_at::VARCHAR FROM load_context").fetchall()[0]
+    support.store(con, frame, synthetic=False, file=file, loaded_at=loaded_at)
+    store_rejects(con, problems)
+    return len(rows), len(problems)
