@@ -9,6 +9,7 @@ previous warehouse exactly as it was.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -78,7 +79,7 @@ def _check(con: duckdb.DuckDBPyConnection) -> None:
         problems += [row[0] for row in con.execute(script.read_text(encoding="utf-8")).fetchall()]
     if problems:
         shown = "; ".join(problems[:5])
-        raise BuildError(f"{len(problems)} consistency check(s) failed: {shown}")
+        raise BuildError(f"{len(problems)} contrôle(s) de cohérence en échec : {shown}")
 
 
 def _load_reference(con: duckdb.DuckDBPyConnection) -> list[dict]:
@@ -96,7 +97,7 @@ def _load_reference(con: duckdb.DuckDBPyConnection) -> list[dict]:
         try:
             frame = pd.DataFrame(loader()).drop(columns="geometry", errors="ignore")
         except Exception as exc:  # a corrupt or missing reference file
-            raise BuildError(f"{path}: cannot read reference file ({exc})") from exc
+            raise BuildError(f"{path} : fichier de référence illisible ({exc})") from exc
         con.register(f"raw_{table}", frame)
         sources.append(
             dict(source=f"reference:{file_name.removesuffix('.parquet')}", file=str(path),
@@ -142,6 +143,14 @@ def _load_demo(con: duckdb.DuckDBPyConnection, seed: int) -> list[dict]:
     return sources
 
 
+def _load_support(con: duckdb.DuckDBPyConnection, with_demo: bool) -> list[dict]:
+    """Store the embedded directory of support structures and, with the demo data, demo
+    structures and the example plan (landing tables kept across loads)."""
+    from observatory import plan, support
+
+    return support.seed(con, with_demo) + plan.seed(con, with_demo)
+
+
 def _write_sources(con: duckdb.DuckDBPyConnection, sources: list[dict]) -> None:
     loaded = {
         "demo:ess_facts": "SELECT count(*) FROM ess_facts WHERE source = 'demo'",
@@ -174,10 +183,10 @@ def atomic_update(target: Path, *, from_current: bool) -> Iterator[duckdb.DuckDB
     body runs, then the checks; on any failure the scratch file is removed and the previous
     warehouse stays exactly as it was.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
     scratch = target.with_name(f".{target.name}.building-{os.getpid()}")
-    _remove_abandoned_scratch(target)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_scratch(target)
         if from_current:
             shutil.copyfile(target, scratch)
         con = duckdb.connect(str(scratch))
@@ -191,12 +200,35 @@ def atomic_update(target: Path, *, from_current: bool) -> Iterator[duckdb.DuckDB
             os.fsync(handle.fileno())
         os.replace(scratch, target)
         _fsync_dir(target.parent)
-    except BuildError:
+    except BuildError as exc:
         _remove(scratch)
+        disk = _disk_problem(target, exc)
+        if disk:  # a full or read-only disk, met while running SQL
+            raise type(exc)(disk) from exc
         raise
     except (duckdb.Error, OSError, ValueError, KeyError) as exc:
         _remove(scratch)
-        raise BuildError(f"build of {target} failed: {exc}") from exc
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BuildError(_disk_problem(target, exc)
+                         or f"la construction de {target} a échoué : {first}") from exc
+    except BaseException:  # a bug or an interrupt: no scratch file is left behind either
+        _remove(scratch)
+        raise
+
+
+def _disk_problem(target: Path, exc: BaseException) -> str | None:
+    """A French message when writing ``target`` failed for lack of space or of rights."""
+    text = str(exc)
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC or "No space left on device" in text:
+        return (f"plus de place sur le disque pour écrire {target} : libérez de l'espace dans "
+                f"{target.parent}, puis relancez la commande")
+    if code == errno.EROFS or "Read-only file system" in text:
+        return (f"le dossier {target.parent} est en lecture seule : l'entrepôt {target.name} ne "
+                "peut pas y être écrit (choisissez un autre dossier avec --db ou OBSERVATORY_DB)")
+    if code == errno.EACCES or "Permission denied" in text:
+        return f"droits insuffisants pour écrire {target} dans {target.parent}"
+    return None
 
 
 def build(
@@ -216,6 +248,7 @@ def build(
             ("géographie de référence", lambda: _load_reference(con)),
             ("données de démonstration", lambda: _load_demo(con, seed)) if with_demo
             else ("entrepôt sans données de démonstration", lambda: _register_empty_demo(con)),
+            ("structures d'accompagnement et plan régional", lambda: _load_support(con, with_demo)),
             ("transformations SQL", lambda: run_sql_layers(con)),
         ]
         sources: list[dict] = []
@@ -241,14 +274,17 @@ def build(
 def _remove_abandoned_scratch(target: Path) -> None:
     """Remove scratch files of builds whose process is gone (killed or crashed)."""
     for scratch in target.parent.glob(f".{target.name}.building-*"):
-        pid = scratch.name.rsplit("-", 1)[-1].removesuffix(".wal")
+        pid = scratch.name.rsplit("-", 1)[-1].split(".")[0]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists() or pid == str(os.getpid()):
-            scratch.unlink(missing_ok=True)
+            _remove(target.with_name(f".{target.name}.building-{pid}"))
 
 
 def _remove(path: Path) -> None:
+    """A scratch file with its write-ahead log and DuckDB's spill folder."""
     for candidate in (path, path.with_name(path.name + ".wal")):
-        candidate.unlink(missing_ok=True)
+        if candidate.exists():  # unlink fails on a read-only disk even for a missing file
+            candidate.unlink()
+    shutil.rmtree(path.with_name(path.name + ".tmp"), ignore_errors=True)
 
 
 def _fsync_dir(directory: Path) -> None:

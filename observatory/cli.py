@@ -103,7 +103,7 @@ def query(sql: str = typer.Argument(..., help="Requête SQL (lecture seule)."), 
 @app.command()
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Fichiers à charger (CSV, zip, Parquet, xls, xlsx)."),
-    source: str = typer.Option(None, "--source", help="Source : sirene, insee, urssaf, essfrance, cress (défaut : reconnue d'après l'en-tête)."),
+    source: str = typer.Option(None, "--source", help="Source : sirene, insee, urssaf, essfrance, cress, structures, plan (défaut : reconnue d'après l'en-tête)."),
     vintage: int = typer.Option(None, "--vintage", help="Millésime (année) ; défaut : lu dans le nom du fichier ou du dossier."),
     max_reject_rate: float = typer.Option(0.05, "--max-reject-rate", help="Part de lignes rejetées au-delà de laquelle un fichier est refusé."),
     db: Path = DbOption,
@@ -121,7 +121,7 @@ def ingest(
         if report.skipped:
             err.print(f"{report.file.name} ({report.source}) : déjà chargé, ignoré.", highlight=False)
             continue
-        err.print(f"{report.file.name} ({report.source}, {report.vintage}) : "
+        err.print(f"{report.file.name} ({', '.join(filter(None, [report.source, report.vintage]))}) : "
                   f"{formatting.number(report.rows_read)} lignes lues, "
                   f"{formatting.number(report.rows_loaded)} chargées, "
                   f"{formatting.number(report.rows_rejected)} rejetées.", highlight=False,
@@ -166,6 +166,10 @@ def serve(
     path = Path(db or settings.db_path())
     if not path.is_file():
         _fail(f"no warehouse at {path}: run `observatory build` first")
+    try:
+        open_warehouse(path).close()
+    except (WarehouseMissingError, duckdb.Error) as exc:
+        _fail(str(exc).splitlines()[0])
     url = f"http://{host}:{port}/voila/render/vue-regionale.ipynb"
     err.print(f"Tableaux de bord : http://{host}:{port}/  (vue régionale : {url})", highlight=False,
               soft_wrap=True)
@@ -177,7 +181,10 @@ def serve(
     # voila.json (sources stripped, no tracebacks, no static files, preheated kernels, culling)
     # is read from the working directory.
     env = dict(os.environ, OBSERVATORY_DB=str(path.resolve()))
-    raise typer.Exit(subprocess.call(command, cwd=settings.PROJECT_ROOT, env=env))
+    code = subprocess.call(command, cwd=settings.PROJECT_ROOT, env=env)
+    if code < 0:
+        _fail(f"le serveur Voilà s'est arrêté (signal {-code}) : relancez `observatory serve`")
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -203,6 +210,25 @@ def portrait(
         _fail(str(exc).splitlines()[0])
     if output is not None:
         err.print(f"Portrait écrit : {output}", highlight=False)
+
+
+@app.command()
+def accompagnement(
+    region: str = typer.Option(settings.DEFAULT_REGION, "--region", help="Code de la région."),
+    structure_type: str = typer.Option(None, "--type", help="incubateur, pepiniere, dla, cress, ptce, tiers_lieu, autre."),
+    phase: str = typer.Option(None, "--phase", help="emergence, creation, post_creation, changement_echelle."),
+    db: Path = DbOption,
+) -> None:
+    """Distance de chaque commune d'une région à la structure d'accompagnement la plus proche (CSV)."""
+    from observatory import support
+
+    try:
+        with open_warehouse(db) as wh:
+            frame = support.commune_distances(wh, region, structure_type, phase)
+    except (WarehouseMissingError, duckdb.Error, ValueError) as exc:
+        _fail(str(exc).splitlines()[0])
+    frame[["code", "name", "epci_code", "population", "distance_km", "structure_id"]].to_csv(
+        sys.stdout, index=False, lineterminator="\n")
 
 
 EXIT_LOCKED = 3

@@ -17,8 +17,29 @@ from observatory import settings
 LEVELS = ("france", "region", "departement", "epci", "commune")
 
 
+# A DuckDB file is three header blocks of 4 KiB followed by its storage blocks.
+HEADER_BYTES = 3 * 4096
+# DuckDB's messages about a damaged file (unreadable block, bad checksum).
+CORRUPTION = ("Corrupt database file", "Could not read enough bytes", "not a valid DuckDB database")
+
+
 class WarehouseMissingError(FileNotFoundError):
     """No warehouse file at the configured path."""
+
+
+class WarehouseCorruptError(WarehouseMissingError):
+    """A warehouse file that cannot be read: truncated, overwritten, or not a DuckDB file."""
+
+    def __init__(self, path: Path, detail: str):
+        super().__init__(
+            f"l'entrepôt {path} est endommagé ou illisible ({detail}) : reconstruisez-le avec "
+            "`observatory build` (données réelles : `observatory build --no-demo`, puis "
+            "`observatory ingest` des fichiers bruts)")
+
+
+def _damaged(exc: duckdb.Error) -> bool:
+    """True for DuckDB's errors about a damaged file (not a lock, a syntax error…)."""
+    return any(sign in str(exc) for sign in CORRUPTION)
 
 
 class Warehouse:
@@ -30,7 +51,17 @@ class Warehouse:
             raise WarehouseMissingError(
                 f"no warehouse at {self.path}: run `observatory build` first"
             )
-        self._con = duckdb.connect(str(self.path), read_only=True)
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=True)
+        except duckdb.Error as exc:
+            if _damaged(exc):
+                raise WarehouseCorruptError(self.path, str(exc).splitlines()[0]) from exc
+            raise
+        blocks, size = self._con.execute(
+            "SELECT total_blocks, block_size FROM pragma_database_size()").fetchall()[0]
+        if self.path.stat().st_size < HEADER_BYTES + blocks * size:
+            self._con.close()
+            raise WarehouseCorruptError(self.path, "fichier tronqué")
 
     def __enter__(self) -> Warehouse:
         return self
@@ -48,7 +79,12 @@ class Warehouse:
 
     def sql(self, query: str, params: list | dict | None = None) -> pd.DataFrame:
         """Run a query (with ``?`` or ``$name`` parameters) and return a DataFrame."""
-        return self._con.execute(query, params).df()
+        try:
+            return self._con.execute(query, params).df()
+        except duckdb.Error as exc:
+            if _damaged(exc):
+                raise WarehouseCorruptError(self.path, str(exc).splitlines()[0]) from exc
+            raise
 
     def territories(
         self,

@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 
 from observatory.ingest import tidy
-from observatory.ingest.files import IngestError, RawFile
+from observatory.ingest.files import IngestError, RawFile, read_workbook
 
 SOURCE = "cress"
 NEEDS_VINTAGE = False
@@ -29,7 +29,7 @@ def matches(header: list[str]) -> bool:
 def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
     """Load one CRESS template file; returns (rows read, rows rejected)."""
     if raw.kind == "excel":
-        rows = pd.read_excel(raw.path, dtype=str, keep_default_na=False)
+        rows = next(iter(read_workbook(raw, dtype=str, keep_default_na=False).values()))
         rows.insert(0, "line", range(2, len(rows) + 2))
         raw.header = list(rows.columns[1:])
     elif raw.kind == "csv":

@@ -12,8 +12,11 @@ import csv
 import io
 import shutil
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pandas as pd
 
 from observatory.build import BuildError
 
@@ -36,6 +39,8 @@ class RawFile:
     encoding: str = "utf-8"
     header: list[str] = field(default_factory=list)
     first_rows: list[list[str]] = field(default_factory=list)
+    parallel: bool = True  # DuckDB's parallel CSV scanner; off for quoted line breaks
+    workdir: Path | None = None  # where transcoded copies go
 
     @property
     def name(self) -> str:
@@ -43,11 +48,18 @@ class RawFile:
 
     def read_csv_sql(self) -> str:
         """A DuckDB ``read_csv`` call reading every column as text."""
+        seen: dict[str, int] = {}
+        for number, column in enumerate(self.header, start=1):
+            if column.lower() in seen:  # DuckDB column names ignore case
+                raise IngestError(f"{self.name}, ligne 1 : colonne « {column} » en double dans "
+                                  f"l'en-tête (colonnes {seen[column.lower()]} et {number})")
+            seen[column.lower()] = number
         path = str(self.csv_path).replace("'", "''")
         delim = self.delimiter.replace("'", "''")
         return (f"read_csv('{path}', header = true, all_varchar = true, delim = '{delim}', "
                 "quote = '\"', escape = '\"', null_padding = true, strict_mode = false, "
-                "auto_detect = false, columns = " + _columns_struct(self.header) + ")")
+                f"parallel = {str(self.parallel).lower()}, auto_detect = false, "
+                "columns = " + _columns_struct(self.header) + ")")
 
 
 def _columns_struct(header: list[str]) -> str:
@@ -72,6 +84,23 @@ def open_raw(path: Path, workdir: Path) -> RawFile:
     return _open_csv(path, path, workdir)
 
 
+def read_workbook(raw: RawFile, **options) -> dict[str, pd.DataFrame]:
+    """Every sheet of an Excel workbook (``pandas.read_excel`` options); a damaged workbook, or
+    a file that is not one, raises :class:`IngestError`."""
+    with raw.path.open("rb") as handle:
+        xls = handle.read(4) == b"\xd0\xcf\x11\xe0"
+    try:  # xlrd (xls) logs its warnings to standard output unless given a log file
+        book = pd.read_excel(raw.path, sheet_name=None, engine="xlrd" if xls else "openpyxl",
+                             engine_kwargs={"logfile": io.StringIO()} if xls else None, **options)
+    except Exception as exc:  # xlrd and openpyxl raise many kinds of errors on a bad workbook
+        detail = str(exc).splitlines()[0] if str(exc) else "fichier endommagé"
+        raise IngestError(f"{raw.name} : classeur Excel illisible ({type(exc).__name__} : "
+                          f"{detail})") from exc
+    if not book:
+        raise IngestError(f"{raw.name} : classeur Excel sans feuille")
+    return book
+
+
 def _open_zip(path: Path, workdir: Path) -> RawFile:
     try:
         archive = zipfile.ZipFile(path)
@@ -85,8 +114,13 @@ def _open_zip(path: Path, workdir: Path) -> RawFile:
             raise IngestError(f"{path.name} : l'archive doit contenir un seul fichier CSV "
                               f"({len(members)} trouvés)")
         target = workdir / Path(members[0]).name
-        with archive.open(members[0]) as source, target.open("wb") as out:
-            shutil.copyfileobj(source, out, 1 << 22)
+        try:
+            with archive.open(members[0]) as source, target.open("wb") as out:
+                shutil.copyfileobj(source, out, 1 << 22)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+                ValueError, OSError) as exc:  # damaged, encrypted or unsupported member
+            raise IngestError(f"{path.name} : archive zip illisible, {members[0]} ne peut être "
+                              f"extrait ({exc})") from exc
     return _open_csv(path, target, workdir)
 
 
@@ -100,7 +134,7 @@ def _open_csv(original: Path, path: Path, workdir: Path) -> RawFile:
     csv_path = path
     if encoding != "utf-8":
         csv_path = workdir / f"{path.stem}.utf8.csv"
-        _transcode(path, csv_path, encoding)
+        _transcode(path, csv_path, encoding, original)
     text = sample.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding, errors="ignore")
     if encoding == "utf-8":
         text = codecs.getincrementaldecoder("utf-8")(errors="ignore").decode(sample)
@@ -109,8 +143,31 @@ def _open_csv(original: Path, path: Path, workdir: Path) -> RawFile:
         raise IngestError(f"{original.name} : fichier vide (pas de ligne d'en-tête)")
     delimiter = max(SEPARATORS, key=lines[0].count)
     first_rows = list(csv.reader(io.StringIO("\n".join(lines[:20])), delimiter=delimiter))
-    header = [name.strip() for name in first_rows[0]]
-    return RawFile(original, "csv", csv_path, delimiter, encoding, header, first_rows)
+    # A trailing separator leaves a column without a name: name it by its position.
+    header = [name.strip() or f"colonne {number}" for number, name in enumerate(first_rows[0], 1)]
+    return RawFile(original, "csv", csv_path, delimiter, encoding, header, first_rows,
+                   workdir=workdir)
+
+
+def transcode_late_latin1(raw: RawFile, line: int) -> None:
+    """A file taken for UTF-8 from its first 64 KiB has other bytes at ``line``: without any
+    accented UTF-8 line it is a Latin-1/cp1252 file, transcoded now; otherwise the encodings
+    are mixed."""
+    with raw.csv_path.open("rb") as handle:
+        for number, text in enumerate(handle, start=1):
+            if text.isascii():
+                continue
+            try:
+                text.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            raise IngestError(
+                f"{raw.name}, ligne {line} : octets qui ne sont pas de l'UTF-8 alors que la "
+                f"ligne {number} est en UTF-8 (encodages mélangés) ; enregistrez le fichier "
+                "entièrement en UTF-8")
+    target = raw.workdir / f"{raw.csv_path.stem}.utf8.csv"
+    _transcode(raw.csv_path, target, "cp1252", raw.path)
+    raw.csv_path, raw.encoding = target, "cp1252"
 
 
 def _encoding(sample: bytes) -> str:
@@ -124,12 +181,28 @@ def _encoding(sample: bytes) -> str:
         return "cp1252"
 
 
-def _transcode(source: Path, target: Path, encoding: str) -> None:
+def _transcode(source: Path, target: Path, encoding: str, original: Path) -> None:
     """Rewrite ``source`` as UTF-8 without BOM (cp1252 falls back to Latin-1 byte by byte)."""
     errors = "strict" if encoding == "utf-8-sig" else "latin1_fallback"
-    with source.open("r", encoding=encoding, errors=errors, newline="") as src, \
-            target.open("w", encoding="utf-8", newline="") as out:
-        shutil.copyfileobj(src, out, 1 << 22)
+    try:
+        with source.open("r", encoding=encoding, errors=errors, newline="") as src, \
+                target.open("w", encoding="utf-8", newline="") as out:
+            shutil.copyfileobj(src, out, 1 << 22)
+    except UnicodeDecodeError as exc:  # a BOM announces UTF-8, the bytes are not
+        raise IngestError(f"{original.name}, ligne {_first_bad_line(source)} : le fichier commence "
+                          "par la marque UTF-8 (BOM) mais contient des octets qui ne sont pas de "
+                          f"l'UTF-8 ({exc.reason}) ; enregistrez-le entièrement en UTF-8") from exc
+
+
+def _first_bad_line(path: Path) -> int:
+    """Number of the first line that is not valid UTF-8."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:

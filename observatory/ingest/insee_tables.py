@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from observatory.ingest import tidy
-from observatory.ingest.files import IngestError, RawFile
+from observatory.ingest.files import IngestError, RawFile, read_workbook
 
 SOURCE = "insee"
 NEEDS_VINTAGE = False
@@ -59,10 +59,7 @@ def matches(header: list[str]) -> bool:
 
 def _sheets(raw: RawFile) -> dict[str, list[list]]:
     if raw.kind == "excel":
-        try:
-            book = pd.read_excel(raw.path, sheet_name=None, header=None, dtype=object)
-        except Exception as exc:  # xlrd/openpyxl raise many kinds of errors on a bad workbook
-            raise IngestError(f"{raw.name} : classeur Excel illisible ({exc})") from exc
+        book = read_workbook(raw, header=None, dtype=object)
         return {name: sheet.astype(object).where(sheet.notna(), None).values.tolist()
                 for name, sheet in book.items()}
     if raw.kind == "csv":

@@ -20,17 +20,18 @@ import pandas as pd
 
 from observatory import formatting, reference, settings
 from observatory.build import append_sources, atomic_update, recompute_marts, sha256
-from observatory.ingest import cress, essfrance, insee_tables, sirene, urssaf
-from observatory.ingest.files import IngestError, RawFile, open_raw
+from observatory.ingest import cress, essfrance, insee_tables, sirene, structures, urssaf
+from observatory.ingest import plan as plan_files
+from observatory.ingest.files import IngestError, RawFile, open_raw, transcode_late_latin1
 from observatory.ingest.tidy import run_sql
 from observatory.warehouse import open_warehouse
 
 # Readers in detection order (the most specific header first) and loading order.
 READERS: dict[str, ModuleType] = {
     "sirene": sirene, "urssaf": urssaf, "cress": cress, "insee": insee_tables,
-    "essfrance": essfrance,
+    "essfrance": essfrance, "structures": structures, "plan": plan_files,
 }
-LOAD_ORDER = ["essfrance", "sirene", "insee", "urssaf", "cress"]
+LOAD_ORDER = ["essfrance", "sirene", "insee", "urssaf", "cress", "structures", "plan"]
 DEFAULT_MAX_REJECT_RATE = 0.05
 MEMORY_LIMIT = "2GB"
 
@@ -146,7 +147,7 @@ def _load_one(con, raw: RawFile, name: str, vintage: int | None, max_rate: float
                 "?::TIMESTAMPTZ AS loaded_at, ?::SMALLINT AS vintage", [name, file, loaded_at, year])
     con.execute("DELETE FROM rejects WHERE file = ?", [file])
     con.execute("DELETE FROM load_stats WHERE file = ?", [file])
-    read, rejected = reader.load(con, raw)
+    read, rejected = _read(con, reader, raw)
     report.rows_read, report.rows_rejected = read, rejected
     report.rows_loaded = read - rejected
     report.examples = [problem_message(raw.name, *row) for row in con.execute(
@@ -166,6 +167,25 @@ def _load_one(con, raw: RawFile, name: str, vintage: int | None, max_rate: float
                               loaded_at=loaded_at, rows_read=read, rows_loaded=report.rows_loaded,
                               rows_rejected=rejected, synthetic=False)])
     return report
+
+
+def _read(con, reader: ModuleType, raw: RawFile) -> tuple[int, int]:
+    """Run the reader (rows read, rows rejected). A CSV with line breaks inside quoted values
+    is read again without DuckDB's parallel scanner; a file DuckDB cannot read is refused."""
+    try:
+        return reader.load(con, raw)
+    except duckdb.Error as exc:
+        text = str(exc)
+        if raw.parallel and "quoted new lines" in text:
+            raw.parallel = False
+            return _read(con, reader, raw)
+        line = re.search(r"CSV Error on Line: (\d+)", text)
+        if raw.encoding == "utf-8" and "Invalid unicode" in text and line:
+            transcode_late_latin1(raw, int(line.group(1)))
+            return _read(con, reader, raw)
+        details = [part for part in text.splitlines() if part.strip()
+                   and not part.startswith(("Original Line", "Possible Solution"))][:2]
+        raise IngestError(f"{raw.name} : fichier illisible ({' ; '.join(details)[:300]})") from exc
 
 
 def rejects_frame(db_path: Path | None = None, source: str | None = None) -> pd.DataFrame:

@@ -1,0 +1,304 @@
+"""Hostile requests to a real ``observatory serve`` on loopback: code sent through the kernel
+websocket, files outside the allow-list, SQL injected through URL parameters and widget values.
+
+Every one is refused: no code runs, no file leaves the server, the visitor reads a friendly French
+message and the warehouse is byte for byte unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+import uuid
+from urllib.parse import quote, urlsplit
+
+import pytest
+import websocket
+from conftest import OBSERVATORY, ROOT, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+TIMEOUT = 180_000
+pytestmark = pytest.mark.browser
+# What must never reach a visitor: /etc/passwd, the warehouse file (DuckDB magic), voila.json,
+# a notebook's source, a Python traceback.
+SECRETS = [b"root:x:0:0", b"DUCK", b"preheat_kernel", b"from observatory.dashboards import",
+           b"Traceback", b'"nbformat"']
+
+
+def sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def checksum(warehouse_path):
+    """The warehouse checksum before any hostile request; checked again after all of them."""
+    before = sha256(warehouse_path)
+    yield before
+    assert sha256(warehouse_path) == before
+
+
+@pytest.fixture(scope="module")
+def server(warehouse_path, checksum):
+    port = free_port()
+    proc = subprocess.Popen(
+        [*OBSERVATORY, "serve", "--port", str(port), "--db", str(warehouse_path)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(base + "/", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("Voilà did not start within 90 s")
+    yield base
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) Code through the kernel websocket
+
+
+def kernel_message(session: str, msg_type: str, content: dict, channel: str = "shell") -> dict:
+    return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "visiteur",
+                       "session": session, "date": "2026-01-01T00:00:00Z", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "content": content, "channel": channel,
+            "buffers": []}
+
+
+def test_the_kernel_websocket_refuses_code(server, tmp_path):
+    """A client that completes the handshake of a dashboard's kernel cannot make it run code:
+    standalone Voilà forwards only widget (comm) and kernel-info messages."""
+    page = urllib.request.urlopen(server + "/voila/render/portrait.ipynb?territoire=34",
+                                  timeout=180).read().decode()
+    kernel = re.search(r'"kernelId": "([0-9a-f-]{36})"', page).group(1)
+    session = uuid.uuid4().hex
+    ws = websocket.create_connection(
+        f"ws://{urlsplit(server).netloc}/api/kernels/{kernel}/channels?session_id={session}",
+        timeout=60)
+    try:
+        hello = kernel_message(session, "kernel_info_request", {})
+        ws.send(json.dumps(hello))
+        replies = receive(ws, until=lambda m: m["parent_header"].get("msg_id")
+                          == hello["header"]["msg_id"] and m["channel"] == "shell")
+        assert replies[-1]["header"]["msg_type"] == "kernel_info_reply"  # the handshake works
+
+        marker = tmp_path / "written-by-a-visitor"
+        code = (f"open({str(marker)!r}, 'w').write('x')\n"
+                "print(open('/etc/passwd').read())\nimport os; os.getcwd()")
+        execute = {"code": code, "silent": False, "store_history": True, "allow_stdin": False,
+                   "user_expressions": {"p": "open('/etc/passwd').read()"}, "stop_on_error": True}
+        attempts = [kernel_message(session, "execute_request", execute, channel)
+                    for channel in ("shell", "control")]
+        attempts += [
+            kernel_message(session, "inspect_request", {"code": code, "cursor_pos": 5,
+                                                        "detail_level": 1}),
+            kernel_message(session, "complete_request", {"code": "os.", "cursor_pos": 3}),
+            kernel_message(session, "history_request", {"output": True, "raw": True,
+                                                        "hist_access_type": "tail", "n": 100}),
+            kernel_message(session, "debug_request", {"command": "evaluate",
+                                                      "arguments": {"expression": "1"}}, "control"),
+        ]
+        for attempt in attempts:
+            ws.send(json.dumps(attempt))
+        ids = {a["header"]["msg_id"] for a in attempts}
+        # The kernel answers its shell channel in order: once this reply is in, any reply to
+        # the attempts above would be in too (a short wait covers the control channel).
+        last = kernel_message(session, "kernel_info_request", {})
+        ws.send(json.dumps(last))
+        answers = receive(ws, until=lambda m: m["parent_header"].get("msg_id")
+                          == last["header"]["msg_id"] and m["channel"] == "shell")
+        assert answers[-1]["header"]["msg_type"] == "kernel_info_reply"
+        answers += receive(ws, seconds=3)
+    finally:
+        ws.close()
+    assert not marker.exists()
+    replies = [m["header"]["msg_type"] for m in answers if m["parent_header"].get("msg_id") in ids]
+    assert replies == []
+    assert not any("root:" in json.dumps(m) for m in answers)
+
+
+def receive(ws, seconds: float = 60, until=None) -> list[dict]:
+    """Messages received until ``until`` holds for one, or for ``seconds``."""
+    messages, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ws.settimeout(max(deadline - time.monotonic(), 0.1))
+        try:
+            raw = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            break
+        if isinstance(raw, bytes):  # binary frames carry widget buffers only
+            continue
+        messages.append(json.loads(raw))
+        if until is not None and until(messages[-1]):
+            break
+    return messages
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) Files outside the allow-list
+
+
+def get(server: str, path: str, hops: int = 3) -> tuple[int, bytes]:
+    """GET ``path`` sent as is (no normalisation of ``..``), following redirects."""
+    for _ in range(hops):
+        connection = http.client.HTTPConnection(urlsplit(server).netloc, timeout=60)
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+        if response.status not in (301, 302, 303, 307, 308):
+            return response.status, body
+        path = response.getheader("Location")
+    return response.status, body
+
+
+OUTSIDE = [
+    "/voila/files/portrait.ipynb", "/voila/files/../voila.json", "/voila/files/..%2Fvoila.json",
+    "/voila/files/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/voila/files//etc/passwd",
+    "/voila/files/..%2Fdata%2Fobservatory.duckdb",
+    "/voila/static/../../../../../../etc/passwd", "/voila/static/..%2F..%2F..%2Fvoila.json",
+    "/voila/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/static/../voila.json", "/static/..%2Fvoila.json",
+    "/voila/labextensions/../../../../../../etc/passwd",
+    "/voila/labextensions/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/voila/api/themes/../../../../etc/passwd",
+    "/voila/render/../voila.json", "/voila/render/..%2Fvoila.json", "/voila/render//etc/passwd",
+    "/voila/render/%2Fetc%2Fpasswd", "/voila/render/portrait.ipynb/../../voila.json",
+    "/voila/render/..%2Fnotebooks%2F01-premiers-pas.ipynb",
+    "/voila/render/..%2F..%2Fdata%2Fobservatory.duckdb",
+    "/voila/tree/..", "/voila/api/contents/..%2Fvoila.json", "/voila/api/contents/../voila.json",
+    "/api/contents", "/api/contents/portrait.ipynb", "/api/kernels", "/api/sessions",
+    "/api/kernelspecs", "/api/terminals", "/tree", "/lab", "/notebooks/portrait.ipynb",
+    "/files/portrait.ipynb", "/files/voila.json", "/edit/portrait.ipynb", "/login",
+]
+# Voilà's template file handler fails on a traversal (an assertion): a 500, without content.
+OUTSIDE_500 = ["/voila/templates/lab/static/../../../../../../../../etc/passwd",
+               "/voila/templates/../../etc/passwd/static/x"]
+
+
+def test_no_file_outside_the_allow_list_is_served(server, warehouse_path):
+    served = {}
+    for path in OUTSIDE + OUTSIDE_500:
+        status, body = get(server, path)
+        served[path] = status
+        assert not any(secret in body for secret in SECRETS), path
+        assert str(warehouse_path).encode() not in body, path
+    assert {p: s for p, s in served.items() if s not in (403, 404) and p not in OUTSIDE_500} == {}
+    assert {served[p] for p in OUTSIDE_500} <= {403, 404, 500}
+
+
+def test_notebook_sources_and_contents_never_reach_the_visitor(server):
+    status, page = get(server, "/voila/render/portrait.ipynb?territoire=34")
+    assert status == 200 and not any(secret in page for secret in SECRETS)  # sources stripped
+    for path in ("/voila/api/contents", "/voila/api/contents/portrait.ipynb",
+                 "/voila/api/contents/portrait.ipynb?content=1&format=text"):
+        status, body = get(server, path)
+        model = json.loads(body)
+        entries = model["content"] if model["type"] == "directory" else [model]
+        assert status == 200 and all(e["name"].endswith(".ipynb") for e in entries), path
+        assert all(e.get("content") is None for e in entries if e["type"] != "directory"), path
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) SQL through URL parameters and widget values
+
+
+def open_page(browser, url):
+    page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="fr-FR")
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(url, timeout=TIMEOUT)
+    page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT)
+    return page, dialogs
+
+
+def assert_only_friendly(page, dialogs, *messages: str) -> str:
+    text = page.inner_text("body")
+    for message in messages:
+        assert message in text, (message, text[:2000])
+    for leak in ("Traceback", "Error", "Exception", "duckdb", "DuckDB"):  # SQL is only echoed
+        assert leak not in text, (leak, text[:2000])
+    assert dialogs == [] and page.locator("img[src=x]").count() == 0  # no injected markup ran
+    return text
+
+
+INJECTIONS = {
+    "portrait": (
+        "portrait.ipynb?territoire=" + quote("34' OR 1=1--")
+        + "&annee=" + quote("2022;DROP TABLE ess_facts")
+        + "&reference=" + quote("region:76');DROP TABLE sources;--"),
+        ["Territoire demandé non trouvé", "Année demandée non disponible",
+         "Territoire de référence non trouvé"]),
+    "niveau": (
+        "portrait.ipynb?territoire=34&niveau=" + quote("departement' UNION SELECT * FROM sources--")
+        + "&" + quote("<b>x</b>") + "=1",
+        ["Territoire demandé non trouvé", "niveau inconnu", "« <b>x</b> » n'est pas reconnu"]),
+    "script": (
+        "portrait.ipynb?territoire=" + quote("<img src=x onerror=alert(1)>"),
+        ["Territoire demandé non trouvé"]),
+    "comparaison": (
+        "comparaison.ipynb?territoires=" + quote("34,31');DROP TABLE territories;--")
+        + "&annee=" + quote("2022 OR 1=1"),
+        ["non trouvé", "Année demandée non disponible"]),
+    "regionale": (
+        "vue-regionale.ipynb?region=" + quote("76' OR '1'='1") + "&annee=" + quote("1;--"),
+        ["Région demandée non trouvée", "Année demandée non disponible"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INJECTIONS))
+def test_sql_in_url_parameters_gets_the_friendly_message(server, browser, case):
+    url, messages = INJECTIONS[case]
+    page, dialogs = open_page(browser, f"{server}/voila/render/{url}")
+    text = assert_only_friendly(page, dialogs, *messages)
+    if case != "comparaison":  # the default view is shown, with its figures
+        assert page.locator(".obs-key-figures").count() >= 1
+    assert "Occitanie" in text or "Hérault" in text
+    page.close()
+
+
+def test_sql_in_the_search_box_gets_the_friendly_message(server, browser, wh):
+    page, dialogs = open_page(browser, f"{server}/voila/render/portrait.ipynb?territoire=34")
+    title = page.inner_text("h2.obs-title")
+    selector = page.locator(".obs-territory input")
+    for typed in ("34' OR 1=1--", "'; DROP TABLE territories; --", "\" UNION SELECT siret FROM x"):
+        selector.fill(typed)
+        page.wait_for_function("t => document.body.innerText.includes(t)",
+                               arg=f"Aucun territoire ne correspond à « {typed} »", timeout=60_000)
+        assert page.inner_text("h2.obs-title") == title  # nothing else changed
+    assert_only_friendly(page, dialogs, "Aucun territoire ne correspond")
+    selector.fill("Haute-Garonne (département 31)")  # the page still works
+    page.wait_for_function("document.querySelector('h2.obs-title').innerText"
+                           ".startsWith('Haute-Garonne')", timeout=60_000)
+    assert wh.sql("SELECT count(*) AS n FROM territories")["n"].iloc[0] > 30_000
+    page.close()

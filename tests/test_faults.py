@@ -1,0 +1,299 @@
+"""Faults: a corrupt warehouse, a missing or read-only data folder, a disk that fills up during a
+build, the Voilà server or a visitor's kernel killed. Each case: the user reads one clear French
+line, nothing is lost, and one documented command (or a reload) recovers (docs/operations.md).
+
+Folders on a full or read-only disk are real mounts (a small tmpfs, a read-only bind mount): we
+are root on the test machine; elsewhere these tests are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import OBSERVATORY, ROOT, free_port, run_cli
+
+from observatory.build import build
+
+CHROMIUM = "/usr/bin/chromium"
+TIMEOUT = 180_000
+REBUILD = "observatory build"
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def error_line(result) -> str:
+    """The one ``Erreur :`` line of a failed command (and no traceback)."""
+    assert result.returncode != 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Erreur : ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def real_warehouse(tmp_path_factory) -> Path:
+    """A warehouse for real files (reference data only): small and quick to rebuild."""
+    path = tmp_path_factory.mktemp("reel") / "observatory.duckdb"
+    build(path, with_demo=False)
+    return path
+
+
+@pytest.fixture()
+def warehouse(real_warehouse, tmp_path) -> Path:
+    path = tmp_path / "donnees" / "observatory.duckdb"
+    path.parent.mkdir()
+    shutil.copy(real_warehouse, path)
+    return path
+
+
+@contextlib.contextmanager
+def mounted(target: Path, *options: str):
+    """``mount options… target`` for the duration of the block; skips when mounting is refused."""
+    target.mkdir(exist_ok=True)
+    result = subprocess.run(["mount", *options, str(target)], capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0:
+        pytest.skip(f"mount refusé sur cette machine (root requis) : {result.stderr.strip()}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=True)
+
+
+def remount(target: Path, options: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{options}", str(target)], check=True)
+
+
+def scratch_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".building-" in p.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# A corrupt warehouse
+
+
+def truncate(path: Path) -> None:
+    with path.open("r+b") as handle:
+        handle.truncate(path.stat().st_size // 2)
+
+
+def random_bytes(path: Path) -> None:
+    path.write_bytes(os.urandom(path.stat().st_size))
+
+
+def text_file(path: Path) -> None:
+    path.write_text("Ceci n'est pas un entrepôt.\n", encoding="utf-8")
+
+
+def damaged_blocks(path: Path) -> None:
+    """512 random bytes in every storage block after the first (DuckDB blocks are 256 KiB)."""
+    with path.open("r+b") as handle:
+        for offset in range(12_288 + 262_144, path.stat().st_size, 262_144):
+            handle.seek(offset + 100)
+            handle.write(os.urandom(512))
+
+
+CORRUPTIONS = {"tronqué": truncate, "octets aléatoires": random_bytes,
+               "fichier texte": text_file, "blocs abîmés": damaged_blocks}
+
+
+@pytest.mark.parametrize("damage", sorted(CORRUPTIONS))
+def test_a_corrupt_warehouse_gets_a_clear_message_and_one_build_recovers(warehouse, damage):
+    territories = run_cli("query", "SELECT count(*) AS n FROM territories", "--db", str(warehouse))
+    CORRUPTIONS[damage](warehouse)
+    for command in (["info"], ["query", "SELECT count(*) AS n FROM territories"], ["sources"]):
+        message = error_line(run_cli(*command, "--db", str(warehouse)))
+        assert f"l'entrepôt {warehouse} est endommagé ou illisible" in message, (command, message)
+        assert REBUILD in message
+    rebuilt = run_cli("build", "--no-demo", "--db", str(warehouse))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert run_cli("query", "SELECT count(*) AS n FROM territories", "--db",
+                   str(warehouse)).stdout == territories.stdout
+    assert scratch_files(warehouse.parent) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# A missing or read-only data folder
+
+
+def test_a_missing_data_folder_gets_a_clear_message_and_build_creates_it(tmp_path):
+    missing = tmp_path / "absent" / "donnees" / "observatory.duckdb"
+    for command in (["info"], ["query", "SELECT 1"], ["serve", "--port", str(free_port())]):
+        message = error_line(run_cli(*command, "--db", str(missing), timeout=120))
+        assert str(missing) in message and REBUILD in message, (command, message)
+    ingested = error_line(run_cli("ingest", str(ROOT / "data" / "templates" / "cress_modele.csv"),
+                                  "--db", str(missing)))
+    assert f"aucun entrepôt à {missing}" in ingested and "observatory build --no-demo" in ingested
+    assert not missing.parent.exists()  # nothing was created by the failed commands
+    built = run_cli("build", "--no-demo", "--db", str(missing))
+    assert built.returncode == 0, built.stderr
+    assert run_cli("info", "--db", str(missing)).returncode == 0
+
+
+def test_a_read_only_data_folder_is_read_and_writes_are_refused_clearly(warehouse, tmp_path):
+    before = sha(warehouse)
+    folder = tmp_path / "lecture-seule"
+    with mounted(folder, "--bind", str(warehouse.parent)):
+        remount(folder, "bind,ro")
+        target = folder / warehouse.name
+        info = run_cli("info", "--db", str(target))
+        assert info.returncode == 0 and "Sources" in info.stdout, info.stderr
+        for command in (["build", "--no-demo"],
+                        ["ingest", str(ROOT / "data" / "templates" / "cress_modele.csv")]):
+            message = error_line(run_cli(*command, "--db", str(target)))
+            assert f"le dossier {folder} est en lecture seule" in message, message
+            assert "précédent est conservé" in message
+    assert sha(warehouse) == before and scratch_files(warehouse.parent) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# A disk that fills up during a build
+
+
+def test_a_full_disk_during_a_build_keeps_the_previous_warehouse(real_warehouse, tmp_path):
+    size = real_warehouse.stat().st_size
+    with mounted(tmp_path / "petit-disque", "-t", "tmpfs", "-o", f"size={size * 3 // 2 // 1024}k",
+                 "tmpfs") as disk:
+        target = disk / "observatory.duckdb"
+        shutil.copy(real_warehouse, target)
+        before = sha(target)
+        for command in (["build", "--no-demo"],
+                        ["ingest", str(ROOT / "data" / "templates" / "cress_modele.csv")]):
+            message = error_line(run_cli(*command, "--db", str(target)))
+            assert f"plus de place sur le disque pour écrire {target}" in message, message
+            assert "précédent est conservé" in message
+            assert sha(target) == before and scratch_files(disk) == []
+            assert run_cli("info", "--db", str(target)).returncode == 0
+        remount(disk, f"size={size * 4 // 1024}k")  # space freed: the same command succeeds
+        rebuilt = run_cli("build", "--no-demo", "--db", str(target))
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        assert scratch_files(disk) == [] and sorted(p.name for p in disk.iterdir()) == [target.name]
+
+
+# ---------------------------------------------------------------------------------------------
+# Voilà: a corrupt warehouse, the server killed, a kernel killed
+
+
+@contextlib.contextmanager
+def serving(db: Path, port: int):
+    """``observatory serve`` on loopback until the block ends; yields (process, base URL)."""
+    proc = subprocess.Popen([*OBSERVATORY, "serve", "--port", str(port), "--db", str(db)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(base + "/", timeout=2)
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"observatory serve did not start: {proc.poll()}")
+        yield proc, base
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+def open_portrait(browser_or_page, base: str, territory: str = "34"):
+    page = (browser_or_page.new_page(viewport={"width": 1280, "height": 1400}, locale="fr-FR")
+            if hasattr(browser_or_page, "new_page") else browser_or_page)
+    page.goto(f"{base}/voila/render/portrait.ipynb?territoire={territory}", timeout=TIMEOUT)
+    page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
+    return page
+
+
+def kernel_process(kernel_id: str) -> psutil.Process:
+    for proc in psutil.process_iter(["cmdline"]):
+        if any(f"kernel-{kernel_id}.json" in part for part in proc.info["cmdline"] or []):
+            return proc
+    raise LookupError(kernel_id)
+
+
+def page_kernel(page) -> str:
+    return page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data')"
+                         ".textContent).kernelId")
+
+
+@pytest.mark.browser
+@pytest.mark.xfail(strict=True, reason="the dashboards show Voilà's generic English error: "
+                   "needs the fix of observatory/dashboards/common.py in docs/operations.md")
+def test_a_corrupt_warehouse_gets_a_french_message_on_the_dashboards(real_warehouse, tmp_path,
+                                                                     browser):
+    db = tmp_path / "observatory.duckdb"
+    shutil.copy(real_warehouse, db)
+    truncate(db)
+    with serving(db, free_port()) as (_, base):
+        page = browser.new_page(locale="fr-FR")
+        page.goto(f"{base}/voila/render/portrait.ipynb?territoire=34", timeout=TIMEOUT)
+        page.wait_for_function("/indisponibles|error/i.test(document.body.innerText)",
+                               timeout=TIMEOUT)
+        text = page.inner_text("body")
+        page.close()
+    assert "Les chiffres de l'observatoire sont momentanément indisponibles" in text
+    assert "Error" not in text and "Traceback" not in text
+
+
+@pytest.mark.browser
+def test_killed_server_and_kernel_recover_by_restart_and_reload(warehouse_path, browser):
+    """SIGKILL of the Voilà server: the open page stays as it was (frozen), its kernels end by
+    themselves, ``observatory serve`` exits non-zero; started again, a reload serves the page.
+    SIGKILL of a visitor's kernel: the server and the other visitors carry on; a reload gives the
+    visitor a new kernel and the page again."""
+    port = free_port()
+    with serving(warehouse_path, port) as (proc, base):
+        page = open_portrait(browser, base)
+        assert page.inner_text("h2.obs-title").startswith("Hérault")
+        voila = psutil.Process(proc.pid).children()[0]
+        kernels = [k for k in voila.children() if "ipykernel" in " ".join(k.cmdline())]
+        assert kernels
+        voila.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=60) != 0  # `observatory serve` ends with the server
+        _, alive = psutil.wait_procs(kernels, timeout=30)
+        assert alive == []  # no orphan kernel keeps its memory
+        assert page.inner_text("h2.obs-title").startswith("Hérault")  # what the visitor still sees
+    with serving(warehouse_path, port) as (_, base):  # `observatory serve` again, same address
+        page.reload(timeout=TIMEOUT)
+        page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
+        assert page.inner_text("h2.obs-title").startswith("Hérault")
+
+        killed = page_kernel(page)
+        kernel = kernel_process(killed)
+        kernel.send_signal(signal.SIGKILL)
+        kernel.wait(timeout=30)
+        other = open_portrait(browser, base, "31")  # another visitor is served meanwhile
+        assert other.inner_text("h2.obs-title").startswith("Haute-Garonne")
+        page.reload(timeout=TIMEOUT)
+        page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
+        assert page.inner_text("h2.obs-title").startswith("Hérault")
+        assert page_kernel(page) != killed
+        page.close()
+        other.close()
