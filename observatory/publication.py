@@ -66,9 +66,12 @@ class Portrait:
 
     def blocks(self) -> list[blocks.Block]:
         """The map (when the territory has smaller territories), then the charts."""
+        wh = common.warehouse()
         level = MAP_LEVEL.get(self.territory.level)
-        maps = ([blocks.map_block(common.warehouse(), self.territory, level, self.view.year)]
-                if level else [])
+        # Some départements hold no EPCI of their own (Paris and its inner ring belong to the
+        # Métropole du Grand Paris, counted in Paris): no map then.
+        maps = ([blocks.map_block(wh, self.territory, level, self.view.year)]
+                if level and blocks.children(wh, self.territory, level) else [])
         return maps + self.view.blocks
 
     # -- display in a notebook -------------------------------------------------------------
