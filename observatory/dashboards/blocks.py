@@ -256,6 +256,9 @@ def metropolitan(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Blo
     columns, raw, masked = {}, {}, False
     for i, (territory, frame) in enumerate(series):
         rows = [common.row(frame, code) for code, _ in METRO_ROWS]
+        # Not computed (a territory without any commune data, such as Mayotte): « n.d. ».
+        rows = [pd.Series(dict(display="n.d.", value=np.nan, secret=False)) if r is None else r
+                for r in rows]
         columns[territory.label] = [r["display"] for r in rows]
         raw[territory.label] = [common.value_or_mark(r) for r in rows]
         masked |= any(r["secret"] for r in rows)
