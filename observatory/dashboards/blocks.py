@@ -7,18 +7,23 @@ NaN with ``secret`` set, shown as « s » in tables and kept out of charts and d
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import math
-import warnings
+import os
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
+from pathlib import Path
 
-import mapclassify
 import numpy as np
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 
-from observatory import formatting, indicators, reference, secrecy
+from observatory import formatting, indicators, secrecy, settings
 from observatory.dashboards import common
 from observatory.dashboards.common import esc
 
@@ -304,22 +309,128 @@ def children(wh, territory: indicators.Territory, level: str) -> list[indicators
     return [indicators.resolve(wh, code, level) for code in codes]
 
 
+# Light shapes for the maps: simplified (tolerance in degrees) and rounded (decimals), so that
+# a visitor's kernel reads a small GeoJSON instead of importing geopandas.
+SHAPE_FILES = {"region": "regions", "departement": "departements", "epci": "epcis"}
+SHAPE_TOLERANCE = {"region": 0.01, "departement": 0.005, "epci": 0.005}
+SHAPE_DECIMALS = 3
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Shapes of one level by code: bounding box and GeoJSON feature (kept as text, parsed
+    only for the territories drawn, so that a kernel holds little memory)."""
+
+    bounds: dict[str, tuple[float, float, float, float]]
+    text: dict[str, str]
+
+    def features(self, codes) -> list[dict]:
+        return [json.loads(self.text[code]) for code in codes]
+
+
+def shapes_cache_dir() -> Path:
+    """Where the light shapes are kept: ``$XDG_CACHE_HOME/observatory`` (or the temporary
+    directory when that cannot be written)."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "observatory"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        return base if os.access(base, os.W_OK) else Path(tempfile.gettempdir())
+    except OSError:
+        return Path(tempfile.gettempdir())
+
+
+def _shapes_path(level: str) -> Path:
+    """Cache file of a level, named after its reference file's path, size and date."""
+    source = settings.REFERENCE_DIR / f"{SHAPE_FILES[level]}.parquet"
+    stat = source.stat()
+    key = hashlib.sha1(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|"
+                       f"{SHAPE_TOLERANCE[level]}|{SHAPE_DECIMALS}".encode()).hexdigest()[:16]
+    return shapes_cache_dir() / f"formes-{level}-{key}.tsv"
+
+
+def write_shapes() -> None:
+    """Write the light shapes of every level not in the cache yet: one line per territory,
+    code, bounding box and GeoJSON feature (imports geopandas: run in its own process)."""
+    import shapely
+
+    from observatory import reference
+
+    for level, name in SHAPE_FILES.items():
+        path = _shapes_path(level)
+        if path.is_file():
+            continue
+        frame = getattr(reference, name)()
+        geometry = shapely.transform(frame.geometry.simplify(SHAPE_TOLERANCE[level]).values,
+                                     lambda xy: np.round(xy, SHAPE_DECIMALS))
+        lines = [
+            "\t".join([code, json.dumps([float(v) for v in shapely.bounds(geom)]), json.dumps(
+                {"type": "Feature", "id": code, "geometry": json.loads(shapely.to_geojson(geom))},
+                separators=(",", ":"))])
+            for code, geom in zip(frame["code"], geometry) if not geom.is_empty]
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
 @lru_cache(maxsize=8)
-def _shapes(level: str) -> pd.DataFrame:
-    frame = {"region": reference.regions, "departement": reference.departements,
-             "epci": reference.epcis}[level]()
-    if level == "epci":
-        frame["geometry"] = frame.simplify(0.003)
-    return frame[["code", "geometry"]]
+def light_shapes(level: str) -> Shapes:
+    """The light shapes of ``region``, ``departement`` or ``epci``: made once per machine and
+    reference version by a separate process (all levels at once), then read from the cache."""
+    path = _shapes_path(level)
+    if not path.is_file():
+        with open(shapes_cache_dir() / "formes.lock", "w") as lock:  # one maker at a time
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.is_file():
+                subprocess.run([sys.executable, "-c", "from observatory.dashboards.blocks "
+                                "import write_shapes; write_shapes()"],
+                               check=True, capture_output=True, timeout=600)
+    bounds, text = {}, {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        code, box, feature = line.split("\t")
+        bounds[code], text[code] = tuple(json.loads(box)), feature
+    return Shapes(bounds, text)
+
+
+def warm_maps() -> None:
+    """Read the shapes of every level and build an empty map once, so that plotly's validators
+    for maps are loaded before a visitor needs them."""
+    for level in SHAPE_FILES:
+        light_shapes(level)
+    go.Figure(go.Choroplethmap()).update_layout(map=dict(style="white-bg")).to_json()
+
+
+def fisher_jenks_bins(values: np.ndarray, k: int) -> np.ndarray:
+    """Upper bounds of the ``k`` classes of ``values`` with the least within-class sum of
+    squares (Fisher's exact optimisation, as in Jenks's natural breaks)."""
+    x = np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    s1 = np.concatenate([[0.0], np.cumsum(x)])
+    s2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    start, end = np.arange(n)[:, None], np.arange(n)[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # cost[a, b]: sum of squares of x[a..b] around its mean (infinite when a > b)
+        cost = s2[end + 1] - s2[start] - (s1[end + 1] - s1[start]) ** 2 / (end - start + 1)
+    cost[start > end] = np.inf
+    best = cost[0]  # best[i]: least cost of x[0..i] in the classes placed so far
+    firsts = []  # for each further class: where the last class starts, for every end i
+    for _ in range(1, k):
+        total = best[:-1, None] + cost[1:, :]
+        first = np.argmin(total, axis=0)
+        best = total[first, np.arange(n)]
+        firsts.append(first + 1)
+    bins, last = [], n - 1
+    for first in reversed(firsts):
+        bins.append(x[last])
+        last = first[last] - 1
+    bins.append(x[last])
+    return np.array(bins[::-1])
 
 
 def share_classes(shares: pd.Series, k: int = 5) -> pd.Series:
     """Class label of each share (Fisher-Jenks classes), from the smallest to the largest value
     of the class, e.g. « 11,2 % à 13,9 % » (or « 27,9 % » for a class of one value)."""
     k = max(1, min(k, shares.nunique()))
-    with warnings.catch_warnings():  # "Numba not installed": the pure Python path is enough
-        warnings.simplefilter("ignore")
-        bins = mapclassify.FisherJenks(shares.to_numpy(), k=k).bins
+    bins = fisher_jenks_bins(shares.to_numpy(), k)
     classes = pd.Series(np.searchsorted(bins, shares.to_numpy()), index=shares.index)
     bounds = shares.groupby(classes).agg(["min", "max"])
     labels = {
@@ -364,11 +475,10 @@ def _zoom(width_deg: float, height_deg: float, mid_lat: float) -> float:
 
 def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
     """Choropleth in classes, rendered without any tile server; masked areas in grey with « s »
-    and no value in the tooltip."""
-    shapes = _shapes(level)
-    shapes = shapes[shapes["code"].isin(data["code"])]
-    if level == "region":  # metropolitan France only: overseas régions are in the table
-        shapes = shapes[shapes["code"] >= "11"]
+    and no value in the tooltip. One trace per class, each carrying only its own shapes."""
+    shapes = light_shapes(level)
+    shown = [c for c in data["code"] if c in shapes.text
+             and (level != "region" or c >= "11")]  # régions: metropolitan France only
     visible = data[data["classe"] != SECRET_CLASS]
     order = sorted(visible["classe"].unique(),
                    key=lambda c: visible.loc[visible["classe"] == c, "ess_share_pct"].min())
@@ -377,23 +487,35 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
     if (data["classe"] == SECRET_CLASS).any():
         order.append(SECRET_CLASS)
         colours[SECRET_CLASS] = common.SECRET_COLOUR
-    minx, miny, maxx, maxy = shapes.total_bounds
-    fig = px.choropleth_map(
-        data.assign(part=data["share_display"], salaries=data["employees_display"]),
-        geojson=shapes.set_index("code")[["geometry"]].__geo_interface__, locations="code",
-        color="classe", category_orders={"classe": order}, color_discrete_map=colours,
-        hover_name="name", hover_data={"code": False, "classe": False, "part": True,
-                                       "salaries": True},
-        labels={"classe": SHARE_LABEL, "part": "Part de l'ESS", "salaries": "Postes salariés de l'ESS"},
-        map_style="white-bg", center={"lat": (miny + maxy) / 2, "lon": (minx + maxx) / 2},
-        zoom=_zoom(maxx - minx, maxy - miny, (miny + maxy) / 2), title=title)
-    fig.update_traces(marker_line_width=1, marker_line_color="white")
-    fig.update_layout(separators=formatting.PLOTLY_SEPARATORS, margin=dict(l=0, r=0, t=50, b=0),
-                      template="none",
-                      height=520, font=dict(size=14, family="Arial, sans-serif"),
-                      legend=dict(title=SHARE_LABEL, yanchor="top", y=0.98, xanchor="left",
-                                  x=0.01, bgcolor="rgba(255,255,255,0.85)"))
+    fig = go.Figure()
+    for classe in order:
+        rows = data[(data["classe"] == classe) & data["code"].isin(shown)]
+        fig.add_trace(go.Choroplethmap(
+            geojson={"type": "FeatureCollection", "features": shapes.features(rows["code"])},
+            locations=rows["code"].tolist(), z=[1] * len(rows), name=classe, legendgroup=classe,
+            colorscale=[[0, colours[classe]], [1, colours[classe]]], showscale=False,
+            showlegend=True, marker=dict(line=dict(width=1, color="white")),
+            customdata=rows[["name", "share_display", "employees_display"]].to_numpy().tolist(),
+            hovertemplate="<b>%{customdata[0]}</b><br>Part de l'ESS : %{customdata[1]}<br>"
+                          "Postes salariés de l'ESS : %{customdata[2]}<extra></extra>"))
+    boxes = np.array([shapes.bounds[c] for c in shown]).reshape(-1, 4)
+    minx, miny = boxes[:, :2].min(axis=0) if len(boxes) else (-5.0, 41.0)
+    maxx, maxy = boxes[:, 2:].max(axis=0) if len(boxes) else (10.0, 51.0)
+    fig.update_layout(
+        title=title, separators=formatting.PLOTLY_SEPARATORS, template="none", height=520,
+        margin=dict(l=0, r=0, t=50, b=0), font=dict(size=14, family="Arial, sans-serif"),
+        map=dict(style="white-bg", center=dict(lat=(miny + maxy) / 2, lon=(minx + maxx) / 2),
+                 zoom=_zoom(maxx - minx, maxy - miny, (miny + maxy) / 2)),
+        legend=dict(title=dict(text=SHARE_LABEL), yanchor="top", y=0.98, xanchor="left", x=0.01,
+                    bgcolor="rgba(255,255,255,0.85)"))
     return fig
+
+
+def map_prefetch(wh, territory: indicators.Territory, level: str, year: int) -> list:
+    """One step per territory of the map computing its figures (kept in the cache), so that a
+    page can spread the work of a map between its answers to the browser."""
+    return [partial(common.compute, child.level, child.code, year, ("key_figures",))
+            for child in children(wh, territory, level)]
 
 
 def map_block(wh, territory: indicators.Territory, level: str, year: int) -> Block:
@@ -425,7 +547,7 @@ def map_block(wh, territory: indicators.Territory, level: str, year: int) -> Blo
         alt += f" {masked} {plural} couvert(s) par le secret statistique, en gris sur la carte."
     source = common.source_html(data["source"].iloc[0], year, [
         indicators.REGISTRY["ess_share_employees"].definition,
-        "Classes calculées par la méthode des seuils naturels de Jenks (mapclassify).",
+        "Classes calculées par la méthode des seuils naturels de Jenks.",
         "Les EPCI sont rattachés à la région et au département où vit la plus grande partie "
         "de leur population." if level == "epci" else ""], secret=bool(masked))
     return Block(f"carte-{level}", f"Carte par {CHILD_LABELS[level]}", fig, alt, table,
@@ -447,14 +569,21 @@ class View:
     blocks: list[Block]
 
 
-def territory_view(wh, territory: indicators.Territory, year: int | None,
-                   ref: indicators.Territory | None = None) -> View:
-    """Key figures and the blocks of a territory, compared with ``ref`` (default: its parent)
-    and France."""
+def view_frame(wh, territory: indicators.Territory, year: int | None,
+               ref: indicators.Territory | None = None
+               ) -> tuple[pd.DataFrame, indicators.Territory | None]:
+    """The indicators of a territory compared with ``ref``, and the reference shown (default:
+    its parent)."""
     ref_key = (ref.level, ref.code) if ref else None
     frame = common.compute(territory.level, territory.code, year, THEMES, ref_key)
+    return frame, ref or indicators.parent_of(wh, territory)
+
+
+def comparison_series(wh, territory: indicators.Territory, frame: pd.DataFrame,
+                      ref: indicators.Territory | None
+                      ) -> list[tuple[indicators.Territory, pd.DataFrame]]:
+    """The territory's indicators with its reference's and France's, for trends and métropoles."""
     year = int(frame.attrs["year"])
-    ref = ref or indicators.parent_of(wh, territory)
     series = [(territory, frame)]
     others = [ref] if ref else []
     if territory.level != "france" and (ref is None or ref.level != "france"):
@@ -462,6 +591,22 @@ def territory_view(wh, territory: indicators.Territory, year: int | None,
     for other in others:
         series.append((other, common.compute(other.level, other.code, year,
                                              ("key_figures", "trends", "metropolitan"))))
-    blocks = [families(frame, territory), sectors(frame, territory), trends(series),
-              metropolitan(series)]
-    return View(territory, ref, year, frame, blocks)
+    return series
+
+
+def block_steps(wh, territory: indicators.Territory, frame: pd.DataFrame,
+                ref: indicators.Territory | None) -> list:
+    """The four blocks of a view in page order, each built when called, so that a page can
+    show the first one before building the others."""
+    series = lru_cache(maxsize=1)(lambda: comparison_series(wh, territory, frame, ref))
+    return [lambda: families(frame, territory), lambda: sectors(frame, territory),
+            lambda: trends(series()), lambda: metropolitan(series())]
+
+
+def territory_view(wh, territory: indicators.Territory, year: int | None,
+                   ref: indicators.Territory | None = None) -> View:
+    """Key figures and the blocks of a territory, compared with ``ref`` (default: its parent)
+    and France."""
+    frame, ref = view_frame(wh, territory, year, ref)
+    blocks = [step() for step in block_steps(wh, territory, frame, ref)]
+    return View(territory, ref, int(frame.attrs["year"]), frame, blocks)

@@ -3,12 +3,17 @@ plotly settings, accessible HTML (banner, cards, tables, sources) and downloads.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import html
 import io
 import json
 import os
+import re
+import sys
+import traceback
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import parse_qsl
@@ -102,14 +107,73 @@ def set_outputs(widget, outputs: list[dict]) -> None:
     widget.outputs = tuple(outputs)
 
 
+PENDING_HTML = "<p class='obs-alt' role='status'>Calcul en cours…</p>"
+FAILED_HTML = ("<div class='obs-message' role='alert'>Ce graphique n'a pas pu être calculé ; "
+               "rechargez la page ou choisissez un autre territoire.</div>")
+
+
+def show(widget, make_outputs) -> None:
+    """Fill ``widget`` with ``make_outputs()``; a failure shows a French message on the page
+    and its traceback in the server's log only."""
+    try:
+        outputs = make_outputs()
+    except Exception:
+        traceback.print_exc(file=sys.__stderr__)
+        outputs = [html_output(FAILED_HTML)]
+    set_outputs(widget, outputs)
+
+
+STEP_PAUSE = 0.02  # seconds left to the kernel between two background steps
+
+
+def in_background(steps, wanted=lambda: True) -> None:
+    """Run ``steps`` (functions) one at a time once the current cell or widget callback has
+    returned, so that the page gets what is already there while the rest is computed. Between
+    two steps the kernel is left free for a moment to answer the browser (its request for the
+    widgets' state must not wait for the whole page). Stops when ``wanted()`` turns false (the
+    visitor asked for something else). Without a running event loop, runs them at once."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        for step in steps:
+            step()
+        return
+    pending = iter(steps)
+
+    def run_next() -> None:
+        step = next(pending, None) if wanted() else None
+        if step is not None:
+            try:
+                step()
+            finally:
+                loop.call_later(STEP_PAUSE, run_next)
+
+    loop.call_soon(run_next)
+
+
+def address_output(query: str) -> dict:
+    """An output putting ``query`` (``?territoire=34…``) in the page address without reloading,
+    so that a copied link opens what the visitor sees."""
+    target = json.dumps(query).replace("<", "\\u003c")
+    return html_output(f"<script>history.replaceState(history.state, '', {target});</script>")
+
+
 # ---------------------------------------------------------------------------------------------
 # Warehouse and territories
 
 
 @lru_cache(maxsize=1)
 def warehouse() -> Warehouse:
-    """The kernel's read-only warehouse connection (opened once per visitor's kernel)."""
-    return Warehouse()
+    """The kernel's read-only warehouse connection (opened once per visitor's kernel).
+
+    A server holds one kernel per visitor, each asking small questions: DuckDB runs on one
+    thread and arrow on the system allocator, which saves about 25 MB per kernel."""
+    import pyarrow
+
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    wh = Warehouse()
+    wh.connection.execute("SET threads = 1").fetchall()
+    return wh
 
 
 def normalise(text: str) -> str:
@@ -122,23 +186,51 @@ LEVEL_ORDER = {level: i for i, level in enumerate(("france", "region", "departem
                                                    "commune"))}
 
 
+class Labels(Mapping):
+    """Selector label → (level, code), read from the label itself and checked against the
+    warehouse's territories (no table of labels kept in the kernel's memory)."""
+
+    PATTERN = re.compile(r"^.+ \((?P<level>[^()]+) (?P<code>[^() ]+)\)$")
+    LEVELS = {label: level for level, label in indicators.LEVEL_LABELS.items()}
+
+    def __init__(self, wh: Warehouse, frame: pd.DataFrame):
+        self.wh, self.frame = wh, frame
+
+    def __getitem__(self, label: str) -> tuple[str, str]:
+        match = self.PATTERN.match(label) if isinstance(label, str) else None
+        level, code = (self.LEVELS.get(match["level"]), match["code"]) if match else ("france",
+                                                                                      "FR")
+        try:
+            territory = indicators.resolve(self.wh, code, level) if level else None
+        except indicators.TerritoryError:
+            territory = None
+        if territory is None or territory.label != label:
+            raise KeyError(label)
+        return territory.level, territory.code
+
+    def __iter__(self):
+        return iter(self.frame["label"])
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
 class TerritoryIndex:
     """Every territory of the warehouse with its selector label, for search-as-you-type."""
 
     def __init__(self, wh: Warehouse):
         frame = wh.sql("SELECT level, code, name, population FROM territories")
-        frame["label"] = [
-            name if level == "france" else f"{name} ({indicators.LEVEL_LABELS[level]} {code})"
-            for level, code, name in zip(frame["level"], frame["code"], frame["name"])]
+        frame["label"] = frame["name"].where(
+            frame["level"] == "france",
+            frame["name"] + " (" + frame["level"].map(indicators.LEVEL_LABELS) + " "
+            + frame["code"] + ")")
         frame["key"] = frame["name"].map(normalise)
         frame["order"] = frame["level"].map(LEVEL_ORDER)
-        self.frame = frame
-        self.by_label = dict(zip(frame["label"], zip(frame["level"], frame["code"])))
-        self.by_key = {(lv, c): lb for lv, c, lb in zip(frame["level"], frame["code"],
-                                                         frame["label"])}
+        self.wh, self.frame = wh, frame
+        self.by_label = Labels(wh, frame)
 
     def label(self, level: str, code: str) -> str:
-        return self.by_key[(level, code)]
+        return indicators.resolve(self.wh, code, level).label
 
     def search(self, text: str, limit: int = 12, levels: tuple[str, ...] | None = None
                ) -> list[str]:
@@ -177,14 +269,15 @@ class Params:
 
 def query_parameters(allowed: tuple[str, ...], query: str | None = None) -> Params:
     """Parameters of the page URL (``QUERY_STRING``; call after ``wait_for_request``): known names
-    kept, values trimmed and bounded; unknown names reported."""
+    kept, values trimmed and bounded; unknown names reported (Voilà's own, ``theme``,
+    ``template`` and ``voila-…``, are left to Voilà)."""
     query = os.environ.get("QUERY_STRING", "") if query is None else query
     params = Params()
     for name, value in parse_qsl(query, keep_blank_values=True):
         name = name.strip().lower()
         if name in allowed:
             params.values[name] = value.strip()[:MAX_PARAM]
-        elif name and not name.startswith("voila"):
+        elif name and not name.startswith("voila") and name not in ("theme", "template"):
             params.messages.append(f"Le paramètre « {name[:MAX_PARAM]} » n'est pas reconnu ; "
                                    f"il est ignoré (paramètres possibles : {', '.join(allowed)}).")
     return params
@@ -238,7 +331,11 @@ def preheating() -> bool:
 
 def compute(level: str, code: str, year: int | None, themes: tuple[str, ...],
             reference: tuple[str, str] | None = None) -> pd.DataFrame:
-    """Indicators of a territory (secrecy applied by :mod:`observatory.indicators`), cached."""
+    """Indicators of a territory (secrecy applied by :mod:`observatory.indicators`), cached.
+
+    ``attrs`` keep the territory, year and secrecy flag; each indicator's metadata is in
+    ``indicators.REGISTRY`` (pandas deep-copies ``attrs`` in every operation, which made the
+    pages several times slower)."""
     return _compute(level, code, year, tuple(themes), reference).copy()
 
 
@@ -246,7 +343,9 @@ def compute(level: str, code: str, year: int | None, themes: tuple[str, ...],
 def _compute(level, code, year, themes, reference) -> pd.DataFrame:
     wh = warehouse()
     ref = indicators.resolve(wh, reference[1], reference[0]) if reference else None
-    return indicators.compute(wh, level, code, year, themes=list(themes), reference=ref)
+    frame = indicators.compute(wh, level, code, year, themes=list(themes), reference=ref)
+    frame.attrs = {k: v for k, v in frame.attrs.items() if k != "indicators"}
+    return frame
 
 
 def row(frame: pd.DataFrame, indicator: str, category: str | None = None) -> pd.Series | None:

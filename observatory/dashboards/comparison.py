@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+import ipywidgets as w
 import pandas as pd
 import plotly.graph_objects as go
+from IPython.display import HTML, display
 
 from observatory import indicators, settings
 from observatory.dashboards import blocks, common
@@ -102,8 +106,6 @@ class ComparisonPage:
     """Widgets: add territories (search as you type), remove them, sort, pick the chart."""
 
     def __init__(self, wh, territories: list[indicators.Territory], year: int | None):
-        import ipywidgets as w
-
         self.wh, self.index = wh, common.territory_index()
         self.territories = territories
         years = wh.years()
@@ -123,6 +125,7 @@ class ComparisonPage:
                                      value=False, description="Ordre :")
         self.status = w.HTML()
         self.content = w.Output()
+        self.address = w.Output(layout=w.Layout(display="none"))
         self.adder.observe(self._typed, "value")
         self.add_button.on_click(lambda _: self._add(self.adder.value))
         self.remove_button.on_click(lambda _: self._remove())
@@ -133,7 +136,7 @@ class ComparisonPage:
             w.HBox([self.chosen, self.remove_button], layout=w.Layout(flex_flow="row wrap")),
             w.HBox([self.year_select, self.sort_select, self.order],
                    layout=w.Layout(flex_flow="row wrap")),
-            self.status, self.content])
+            self.status, self.content, self.address])
 
     def _typed(self, change) -> None:
         text = change["new"] or ""
@@ -175,16 +178,32 @@ class ComparisonPage:
         block = comparison_block(values, displays, secret, order, chart, year, source)
         common.set_outputs(self.content,
                            blocks.block_outputs(block, f"{len(order)}-territoires-{year}"))
+        common.set_outputs(self.address, [common.address_output(share_link(self.territories,
+                                                                           year))])
+
+
+def share_link(territories: list[indicators.Territory], year: int) -> str:
+    """Query string of a link opening this very comparison."""
+    codes = ",".join(t.code if t.level in ("departement", "epci", "commune")
+                     else f"{t.level}:{t.code}" for t in territories)
+    return "?" + urlencode({"territoires": codes, "annee": year}, safe=",:")
+
+
+def warm_up(wh) -> None:
+    """Work done by a preheated kernel before any visitor: the default comparison's chart."""
+    values, displays, secret = comparison_table(default_territories(wh), None)
+    order = sort_order(values, "ess_share_employees", False)
+    block = comparison_block(values, displays, secret, order, "ess_share_employees",
+                             indicators.resolve_year(wh, None), "")
+    blocks.block_outputs(block, "territoires")
 
 
 def render(territoires: str | None = None, annee=None) -> None:
     """Display the comparison page (``territoires``: codes separated by commas)."""
-    from IPython.display import HTML, display
-
     wh = common.warehouse()
     common.territory_index()
-    if common.preheating():
-        comparison_table(default_territories(wh), None)
+    if common.preheating():  # work done now is free for the visitor
+        warm_up(wh)
     common.wait_for_request()
     params = common.query_parameters(PARAMETERS)
     text = territoires or params.values.get("territoires")

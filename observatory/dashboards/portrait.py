@@ -4,7 +4,11 @@ type selector or through the URL (``?territoire=34``), compared with a reference
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlencode
+
+import ipywidgets as w
+from IPython.display import HTML, display
 
 from observatory import indicators, settings
 from observatory.dashboards import blocks, common
@@ -84,29 +88,27 @@ def reference_options(wh, territory: indicators.Territory,
     return options
 
 
-def header_html(view: blocks.View) -> str:
-    t = view.territory
-    ref = view.reference.label if view.reference else "aucun"
-    link = share_link(t, view.year, None if view.reference is None else view.reference)
-    return (f"<h2 class='obs-title'>{esc(t.label)}, {view.year}</h2>"
+def header_html(territory: indicators.Territory, reference: indicators.Territory | None,
+                year: int, frame, link: str) -> str:
+    """Title, reference territory, link to this portrait and key figures."""
+    ref = reference.label if reference else "aucun"
+    return (f"<h2 class='obs-title'>{esc(territory.label)}, {year}</h2>"
             f"<p>Territoire de référence : {esc(ref)}. "
             f"<a class='obs-permalink' href='{esc(link)}'>Lien vers ce portrait</a></p>"
-            + blocks.key_figures_html(view.frame, t))
+            + blocks.key_figures_html(frame, territory))
 
 
 class PortraitPage:
     """The widgets of the portrait page and their updates."""
 
     def __init__(self, wh, request: Request):
-        import ipywidgets as w
-
-        self.wh, self.index = wh, common.territory_index()
+        self.wh = wh
         self.territory, self.year = request.territory, request.year
         self.reference = request.reference
+        self.generation = 0
         years = wh.years()
         self.selector = w.Combobox(
-            value=self.index.label(self.territory.level, self.territory.code),
-            options=self.index.search(self.territory.name), ensure_option=False,
+            value=self.territory.label, ensure_option=False,
             placeholder="Nom ou code : Hérault, 34, Montpellier…",
             description="Territoire :", layout=w.Layout(width="34em"),
             style={"description_width": "initial"})
@@ -117,8 +119,10 @@ class PortraitPage:
                                            style={"description_width": "initial"},
                                            layout=w.Layout(width="30em"))
         self.status = w.HTML()
-        self.content = w.Output()
+        self.header = w.Output()
+        self.charts = [w.Output() for _ in range(4)]  # families, sectors, trends, métropoles
         self.maps = w.Output()
+        self.address = w.Output(layout=w.Layout(display="none"))
         self._set_reference_options()
         self.selector.observe(self._typed, "value")
         self.year_select.observe(self._changed, "value")
@@ -126,7 +130,11 @@ class PortraitPage:
         self.widget = w.VBox([
             w.HBox([self.selector, self.year_select, self.reference_select],
                    layout=w.Layout(flex_flow="row wrap")),
-            self.status, self.content, self.maps])
+            self.status, self.header, *self.charts, self.maps, self.address])
+
+    @property
+    def index(self) -> common.TerritoryIndex:
+        return common.territory_index()
 
     def _set_reference_options(self) -> None:
         options = reference_options(self.wh, self.territory, self.reference)
@@ -163,29 +171,53 @@ class PortraitPage:
         self.update()
 
     def update(self) -> None:
-        """Redraw the key figures and charts, then the map of the territories inside."""
-        view = blocks.territory_view(self.wh, self.territory, self.year, self.reference)
-        territory_slug = blocks.slug(self.territory)
-        outputs = [common.html_output(header_html(view))]
-        for block in view.blocks:
-            outputs += blocks.block_outputs(block, territory_slug)
-        common.set_outputs(self.content, outputs)
-        common.set_outputs(self.maps, [
-            output for level in blocks.CHILDREN.get(self.territory.level, ())[:1]
-            for output in blocks.block_outputs(
-                blocks.map_block(self.wh, self.territory, level, view.year), territory_slug)])
+        """Show the key figures and the first chart at once; the other charts, the map of the
+        territories inside and the page address follow, one at a time."""
+        self.generation += 1
+        generation, territory = self.generation, self.territory
+        frame, ref = blocks.view_frame(self.wh, territory, self.year, self.reference)
+        year, territory_slug = int(frame.attrs["year"]), blocks.slug(territory)
+        steps = blocks.block_steps(self.wh, territory, frame, ref)
+        link = share_link(territory, year, self.reference)
+        common.set_outputs(self.header, [common.html_output(
+            header_html(territory, ref, year, frame, link))])
+        common.show(self.charts[0], lambda: blocks.block_outputs(steps[0](), territory_slug))
+        levels = blocks.CHILDREN.get(territory.level, ())[:1]
+        pending = [common.html_output(common.PENDING_HTML)]
+        for output in self.charts[1:]:
+            common.set_outputs(output, pending)
+        common.set_outputs(self.maps, pending if levels else [])
+        later = [partial(common.show, output, lambda step=step: blocks.block_outputs(
+                     step(), territory_slug)) for output, step in zip(self.charts[1:], steps[1:])]
+        for level in levels:
+            later += blocks.map_prefetch(self.wh, territory, level, year)
+            later.append(partial(common.show, self.maps, lambda level=level: blocks.block_outputs(
+                blocks.map_block(self.wh, territory, level, year), territory_slug)))
+        later.append(lambda: common.set_outputs(self.address, [common.address_output(link)]))
+        if not self.selector.options:  # choices before any typing (the index is built once)
+            later.append(lambda: setattr(self.selector, "options",
+                                         self.index.search(self.territory.name)))
+        common.in_background(later, lambda: self.generation == generation)
+
+
+def warm_up(wh) -> None:
+    """Work done by a preheated kernel before any visitor, what every portrait needs once: the
+    territories and their search index, France's figures (every portrait compares with them),
+    the first use of plotly and openpyxl (through the default portrait's charts) and the map
+    shapes. Kept short: a pool refilled during a rush competes with the visitors."""
+    region = indicators.resolve(wh, settings.DEFAULT_REGION, "region")
+    for block in blocks.territory_view(wh, region, None).blocks:
+        blocks.block_outputs(block, blocks.slug(region))
+    blocks.warm_maps()
+    common.territory_index()
 
 
 def render(territoire: str | None = None, niveau: str | None = None, annee=None,
            reference: str | None = None) -> None:
     """Display the portrait page; arguments (for papermill) override the URL parameters."""
-    from IPython.display import HTML, display
-
     wh = common.warehouse()
-    common.territory_index()
-    if common.preheating():  # warm the default portrait while no visitor waits
-        blocks.territory_view(wh, indicators.resolve(wh, settings.DEFAULT_REGION, "region"),
-                              None)
+    if common.preheating():  # work done now is free for the visitor
+        warm_up(wh)
     common.wait_for_request()
     params = common.query_parameters(PARAMETERS)
     given = dict(territoire=territoire, niveau=niveau, annee=annee, reference=reference)

@@ -3,10 +3,17 @@ département or EPCI, families, sectors, trends and métropoles, compared with F
 
 from __future__ import annotations
 
+from functools import partial
+from urllib.parse import urlencode
+
+import ipywidgets as w
+from IPython.display import HTML, display
+
 from observatory import indicators, settings
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
 
+PARAMETERS = ("region", "annee")
 MAP_LEVELS = [("Départements", "departement"), ("EPCI", "epci")]
 
 
@@ -14,9 +21,8 @@ class RegionalPage:
     """The widgets of the regional overview and their updates."""
 
     def __init__(self, wh, region: str, year: int | None):
-        import ipywidgets as w
-
         self.wh = wh
+        self.generation = 0
         regions = wh.territories("region").sort_values("name")
         years = wh.years()
         self.region_select = w.Dropdown(options=list(zip(regions["name"], regions["code"])),
@@ -28,52 +34,85 @@ class RegionalPage:
                                          tooltips=["Carte par département", "Carte par EPCI"])
         self.content = w.Output()
         self.map_output = w.Output()
-        self.rest = w.Output()
+        self.charts = [w.Output() for _ in range(4)]  # families, sectors, trends, métropoles
+        self.address = w.Output(layout=w.Layout(display="none"))
         for widget in (self.region_select, self.year_select):
             widget.observe(lambda _: self.update(), "value")
         self.map_level.observe(lambda _: self.update_map(), "value")
         self.widget = w.VBox([w.HBox([self.region_select, self.year_select]), self.content,
-                              self.map_level, self.map_output, self.rest])
+                              self.map_level, self.map_output, *self.charts, self.address])
 
     @property
     def region(self) -> indicators.Territory:
         return indicators.resolve(self.wh, self.region_select.value, "region")
 
     def update(self) -> None:
-        region = self.region
-        view = blocks.territory_view(self.wh, region, self.year_select.value,
-                                     indicators.resolve(self.wh, "FR", "france"))
+        """Key figures at once; the map, the other charts and the page address follow."""
+        self.generation += 1
+        generation, region = self.generation, self.region
+        france = indicators.resolve(self.wh, "FR", "france")
+        frame, ref = blocks.view_frame(self.wh, region, self.year_select.value, france)
+        year = int(frame.attrs["year"])
         common.set_outputs(self.content, [common.html_output(
-            f"<h1>L'ESS en {esc(region.name)} ({view.year})</h1>"
-            + blocks.key_figures_html(view.frame, region))])
-        self.update_map()
-        common.set_outputs(self.rest, [output for block in view.blocks
-                                       for output in blocks.block_outputs(block,
-                                                                          blocks.slug(region))])
+            f"<h1>L'ESS en {esc(region.name)} ({year})</h1>"
+            + blocks.key_figures_html(frame, region))])
+        pending = [common.html_output(common.PENDING_HTML)]
+        for output in (self.map_output, *self.charts):
+            common.set_outputs(output, pending)
+        steps = blocks.block_steps(self.wh, region, frame, ref)
+        later = [*blocks.map_prefetch(self.wh, region, self.map_level.value, year),
+                 self._draw_map] + [
+            partial(common.show, output, lambda step=step: blocks.block_outputs(
+                step(), blocks.slug(region))) for output, step in zip(self.charts, steps)]
+        query = "?" + urlencode({"region": region.code, "annee": year})
+        later.append(lambda: common.set_outputs(self.address, [common.address_output(query)]))
+        common.in_background(later, lambda: self.generation == generation)
 
     def update_map(self) -> None:
-        if self.map_level.value == "epci":
-            common.set_outputs(self.map_output, [common.html_output(
-                "<p class='obs-alt' role='status'>Calcul de la carte par EPCI…</p>")])
+        common.set_outputs(self.map_output, [common.html_output(common.PENDING_HTML)])
         year = common.resolve_year(self.wh, self.year_select.value)
-        block = blocks.map_block(self.wh, self.region, self.map_level.value, year)
-        common.set_outputs(self.map_output, blocks.block_outputs(block, blocks.slug(self.region)))
+        common.in_background([*blocks.map_prefetch(self.wh, self.region, self.map_level.value,
+                                                   year), self._draw_map])
+
+    def _draw_map(self) -> None:
+        """The map of the région at the level chosen when it is drawn."""
+        region, level = self.region, self.map_level.value
+        year = common.resolve_year(self.wh, self.year_select.value)
+        common.show(self.map_output, lambda: blocks.block_outputs(
+            blocks.map_block(self.wh, region, level, year), blocks.slug(region)))
+
+
+def warm_up(wh, region: str) -> None:
+    """Work done by a preheated kernel before any visitor: the default view, both maps."""
+    territory = indicators.resolve(wh, region, "region")
+    view = blocks.territory_view(wh, territory, None, indicators.resolve(wh, "FR", "france"))
+    maps = [blocks.map_block(wh, territory, level, view.year) for level in ("departement", "epci")]
+    for block in [*view.blocks, *maps]:
+        blocks.block_outputs(block, blocks.slug(territory))
 
 
 def render(region: str | None = None, year: int | None = None) -> None:
-    """Display the regional overview (région: the ``OBSERVATORY_REGION`` setting by default)."""
-    from IPython.display import HTML, display
-
+    """Display the regional overview (région: the ``OBSERVATORY_REGION`` setting by default,
+    or ``?region=76&annee=2022`` in the address)."""
     wh = common.warehouse()
-    region = region or settings.DEFAULT_REGION
-    if common.preheating():  # warm the default view, EPCI map included, before any visitor
-        territory = indicators.resolve(wh, region, "region")
-        blocks.territory_view(wh, territory, year, indicators.resolve(wh, "FR", "france"))
-        for level in ("departement", "epci"):
-            blocks.map_table(wh, territory, level, common.resolve_year(wh, year))
+    if common.preheating():  # work done now is free for the visitor
+        warm_up(wh, region or settings.DEFAULT_REGION)
     common.wait_for_request()
+    params = common.query_parameters(PARAMETERS)
+    messages = params.messages
+    region = region or params.values.get("region") or settings.DEFAULT_REGION
+    try:
+        region = indicators.resolve(wh, region, "region").code
+    except indicators.TerritoryError as exc:
+        messages.append(f"Région demandée non trouvée ({exc}) : région par défaut affichée.")
+        region = settings.DEFAULT_REGION
+    try:
+        year = common.resolve_year(wh, year or params.values.get("annee"))
+    except indicators.YearError as exc:
+        messages.append(f"Année demandée non disponible ({exc}) : dernière année affichée.")
+        year = None
     head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
-    display(HTML(head))
+    display(HTML(head + common.message_html(messages)))
     page = RegionalPage(wh, region, year)
     display(page.widget)
     page.update()

@@ -3,7 +3,10 @@
 import base64
 import io
 import itertools
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -158,3 +161,47 @@ def test_plotly_config_is_french_with_png_download():
     config = common.plotly_config("carte")
     assert config["locale"] == "fr" and config["locales"]["fr"]["format"]["decimal"] == ","
     assert config["modeBarButtons"] == [["toImage"]]
+
+
+def test_map_shapes_are_light_and_each_class_carries_only_its_own(demo_db):
+    shapes = blocks.light_shapes("departement")
+    assert len(shapes.bounds) == 101
+    minx, miny, maxx, maxy = shapes.bounds["34"]  # Hérault: about 2.5°E–4.2°E, 43.2°N–43.9°N
+    assert 2.3 < minx < maxx < 4.3 and 43.1 < miny < maxy < 44.0
+    coordinates = re.findall(r"-?\d+\.\d+", shapes.text["34"])
+    assert coordinates and all(len(c.split(".")[1]) <= 3 for c in coordinates)
+    region = indicators.resolve(demo_db, "76", "region")
+    figure = blocks.map_block(demo_db, region, "epci", 2022).figure
+    for trace in figure.data:
+        assert [f["id"] for f in trace.geojson["features"]] == list(trace.locations)
+
+
+def test_dashboard_kernels_never_import_geopandas(warehouse_path):
+    """A visitor's kernel reads the light shapes: geopandas, shapely and mapclassify stay out."""
+    code = ("import sys\nfrom observatory.dashboards import common, comparison, portrait, regional\n"
+            "wh = common.warehouse()\nportrait.warm_up(wh)\nregional.warm_up(wh, '76')\n"
+            "comparison.warm_up(wh)\n"
+            "print(sorted(m for m in ('geopandas', 'shapely', 'mapclassify', 'sklearn', 'scipy')"
+            " if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "OBSERVATORY_DB": str(warehouse_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_selector_labels_are_checked_against_the_warehouse(demo_db):
+    labels = common.territory_index().by_label
+    assert labels["Montpellier (commune 34172)"] == ("commune", "34172")
+    assert labels["France"] == ("france", "FR")
+    assert "Montpellier (commune 31555)" not in labels  # a name with another code
+    assert "Hérault (département 34" not in labels and "<b>" not in labels
+
+
+def test_links_follow_what_the_visitor_sees(demo_db):
+    territories, _ = comparison.parse_codes(demo_db, "34,region:76,34002,243400017")
+    link = comparison.share_link(territories, 2021)
+    again = common.query_parameters(comparison.PARAMETERS, link[1:]).values
+    assert comparison.parse_codes(demo_db, again["territoires"])[0] == territories
+    assert again["annee"] == "2021"
+    script = common.address_output("?territoire=34&annee=2022")["data"]["text/html"]
+    assert "history.replaceState" in script and '"?territoire=34&annee=2022"' in script

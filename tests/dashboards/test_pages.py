@@ -117,6 +117,8 @@ def test_portrait_url_opens_herault_and_selector_changes_territory(voila_url, br
                            ".startsWith('Haute-Garonne')", timeout=30_000)
     assert french_int(ess_employees(wh, "departement_code", "31", year)) in page.inner_text(
         ".obs-key-figures")
+    # The address follows the visitor, so that a copied link opens the same portrait.
+    page.wait_for_url(f"**/portrait.ipynb?territoire=31&annee={year}", timeout=60_000)
     page.close()
 
 

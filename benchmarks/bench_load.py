@@ -1,0 +1,195 @@
+"""Load test on the loopback: 5, 10 and 20 visitors opening portraits at once.
+
+Each visitor is a client doing what Voilà's page does, without drawing: it loads the page
+(which runs the notebook in a kernel), opens the kernel's websocket, asks for the widgets'
+state (``request_states`` on the ``jupyter.widget.control`` comm) and waits until an output
+holds a plotly chart. Real browsers are not used here: on this 2-core machine their own work
+(about 3 s of processor per page) would be counted against the server.
+
+For each level: a fresh ``observatory serve`` (the repository's ``voila.json``), warmed up, then
+every visitor at once with a hard deadline; time to first chart (median, 95th percentile),
+failed sessions, memory of each visitor's kernel and of the whole server; then everything is
+stopped. ``run(workdir)`` returns a Markdown section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import statistics
+import struct
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.common import Server, pool_sizes
+from observatory import formatting
+
+LEVELS = {5: 180.0, 10: 240.0, 20: 360.0}  # visitors: hard deadline of the level (s)
+# Départements of several régions, so that visitors do not all ask for cached figures.
+CODES = ["34", "31", "11", "30", "66", "12", "46", "81", "82", "65", "09", "32", "48", "13",
+         "33", "69", "59", "75", "35", "67"]
+PLOTLY = "application/vnd.plotly.v1+json"
+CONTROL_VERSION = "1.0.0"  # ipywidgets' jupyter.widget.control protocol
+
+
+@dataclass
+class Visit:
+    """One visitor: seconds to the page and to its first chart (``None`` if it never came),
+    and its kernel."""
+
+    seconds: float | None
+    kernel_id: str | None
+    error: str | None = None
+    page: float | None = None
+
+
+def _decode(frame) -> dict:
+    """A kernel message from the websocket (JSON text, or binary with buffers)."""
+    if isinstance(frame, str):
+        return json.loads(frame)
+    count = struct.unpack("!I", frame[:4])[0]
+    offsets = struct.unpack("!" + "I" * count, frame[4:4 * (count + 1)])
+    end = offsets[1] if count > 1 else len(frame)
+    return json.loads(frame[offsets[0]:end].decode("utf-8"))
+
+
+def _message(session: str, msg_type: str, content: dict, metadata: dict | None = None) -> str:
+    return json.dumps({
+        "header": {"msg_id": uuid.uuid4().hex, "username": "visiteur", "session": session,
+                   "msg_type": msg_type, "version": "5.3"},
+        "parent_header": {}, "metadata": metadata or {}, "content": content,
+        "channel": "shell", "buffers": []})
+
+
+def _has_chart(states: dict) -> bool:
+    return any(PLOTLY in output.get("data", {})
+               for model in states.values()
+               for output in model.get("state", {}).get("outputs", []) or [])
+
+
+async def visit(base: str, path: str, sockets: list) -> Visit:
+    """Open a page like Voilà's front end and wait for its first chart."""
+    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    started = time.monotonic()
+    response = await AsyncHTTPClient().fetch(base + path, connect_timeout=3600,
+                                             request_timeout=3600)
+    page, page_seconds = response.body.decode("utf-8"), time.monotonic() - started
+    found = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', page)
+    if found is None:
+        return Visit(None, None, "page sans noyau", page_seconds)
+    kernel_id, session = found.group(1), uuid.uuid4().hex
+    socket = await websocket_connect(HTTPRequest(
+        f"{base.replace('http', 'ws', 1)}/api/kernels/{kernel_id}/channels?session_id={session}",
+        connect_timeout=3600, request_timeout=3600), max_message_size=256 * 2**20)
+    sockets.append(socket)
+    comm = uuid.uuid4().hex
+    await socket.write_message(_message(session, "comm_open", {
+        "comm_id": comm, "target_name": "jupyter.widget.control", "data": {}},
+        {"version": CONTROL_VERSION}))
+    request = _message(session, "comm_msg", {"comm_id": comm,
+                                             "data": {"method": "request_states"}})
+    await socket.write_message(request)
+    while True:
+        frame = await socket.read_message()
+        if frame is None:
+            return Visit(None, kernel_id, "websocket fermée", page_seconds)
+        msg = _decode(frame)
+        if f"No such comm: {comm}" in str(msg.get("content", {}).get("text")):
+            await socket.write_message(request)  # the request overtook the comm's opening
+            continue
+        data = msg.get("content", {}).get("data", {})
+        if msg.get("msg_type") == "comm_msg" and isinstance(data, dict):
+            charted = (_has_chart(data.get("states", {})) if data.get("method") == "update_states"
+                       else data.get("method") == "update" and _has_chart({"": data}))
+            if charted:
+                return Visit(time.monotonic() - started, kernel_id, None, page_seconds)
+
+
+async def _level(base: str, visitors: int, deadline: float) -> tuple[list[Visit], list]:
+    """Every visitor at once; those without a chart at the deadline count as failed."""
+    from tornado.httpclient import AsyncHTTPClient
+
+    AsyncHTTPClient.configure(None, max_clients=visitors + 5)
+    sockets: list = []
+    tasks = [asyncio.ensure_future(visit(base, "/voila/render/portrait.ipynb?territoire="
+                                         + CODES[i % len(CODES)], sockets))
+             for i in range(visitors)]
+    done, pending = await asyncio.wait(tasks, timeout=deadline)
+    for task in pending:
+        task.cancel()
+    visits = []
+    for task in tasks:
+        if task in pending:
+            visits.append(Visit(None, None, "délai dépassé"))
+        elif task.exception() is not None:
+            visits.append(Visit(None, None, f"{type(task.exception()).__name__}"))
+        else:
+            visits.append(task.result())
+    return visits, sockets
+
+
+def measure_level(db: Path, workdir: Path, visitors: int, deadline: float) -> dict:
+    """One level on a fresh server: visits, then memory, then everything stopped."""
+    server = Server.start(db, workdir / f"voila-{visitors}.log")
+    try:
+        server.wait_until_ready(sum(pool_sizes().values()), timeout=600)
+        idle = server.memory()
+        loop = asyncio.new_event_loop()
+        try:
+            visits, sockets = loop.run_until_complete(_level(server.url, visitors, deadline))
+            memory = server.memory()  # every visitor still connected
+            for socket in sockets:
+                socket.close()
+        finally:
+            loop.close()
+    finally:
+        server.stop()
+    kernels = [memory[v.kernel_id] for v in visits if v.kernel_id in memory]
+    return {"visitors": visitors, "visits": visits, "kernels": kernels, "memory": memory,
+            "idle": idle}
+
+
+def _p95(values: list[float]) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, round(0.95 * len(values) + 0.5) - 1))]
+
+
+def run(workdir) -> str:
+    workdir = Path(workdir)
+    db = workdir / "observatory.duckdb"
+    subprocess.run([sys.executable, "-m", "observatory.cli", "build", "--db", str(db)],
+                   check=True, capture_output=True)
+    results = [measure_level(db, workdir, visitors, deadline)
+               for visitors, deadline in LEVELS.items()]
+    fmt = lambda s: formatting.number(s, 1)  # noqa: E731
+    rows = []
+    for r in results:
+        times = [v.seconds for v in r["visits"] if v.seconds is not None]
+        failed = len(r["visits"]) - len(times)
+        total = sum(m["pss"] for m in r["memory"].values())
+        rows.append(
+            f"| {r['visitors']} | {fmt(statistics.median(times)) if times else '–'} s | "
+            f"{fmt(_p95(times)) if times else '–'} s | {failed} | "
+            f"{formatting.number(statistics.mean(k['pss'] for k in r['kernels'])) if r['kernels'] else '–'} Mo | "
+            f"{formatting.number(max(k['rss'] for k in r['kernels'])) if r['kernels'] else '–'} Mo | "
+            f"{formatting.number(total)} Mo |")
+    return ("## Montée en charge (Voilà, visiteurs simultanés)\n\n"
+            "Chaque visiteur ouvre un portrait de département au même instant, sur la boucle "
+            "locale, comme le fait la page de Voilà sans dessiner : chargement de la page (le "
+            "carnet s'exécute dans un noyau), websocket du noyau, état des widgets, jusqu'au "
+            "premier graphique. Serveur neuf pour chaque palier, réglages du `voila.json` du "
+            "dépôt ; délai maximal par palier : "
+            + ", ".join(f"{formatting.number(d)} s pour {v}" for v, d in LEVELS.items())
+            + ". Mémoire en PSS (la part de chaque processus dans la mémoire partagée : les "
+            "chiffres s'additionnent) et RSS. Chiffres provisoires : la machine est partagée.\n\n"
+            "| visiteurs | premier graphique, médiane | 95e centile | sessions en échec | "
+            "mémoire par noyau de visiteur (PSS moyen) | RSS maximal d'un noyau | "
+            "mémoire totale du serveur (PSS) |\n"
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n" + "\n".join(rows) + "\n")
