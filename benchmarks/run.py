@@ -19,7 +19,7 @@ import duckdb
 from observatory import formatting
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-MODULES = ["bench_build", "bench_ingest", "bench_indicators", "bench_dashboards", "bench_refresh"]
+MODULES = ["bench_build", "bench_ingest", "bench_indicators", "bench_dashboards", "bench_load", "bench_refresh"]
 
 
 def machine() -> str:
