@@ -72,6 +72,11 @@ def _has_chart(states: dict) -> bool:
                for output in model.get("state", {}).get("outputs", []) or [])
 
 
+def _shows(states: dict, code: str) -> bool:
+    """True when the portrait's title is the requested département's (not another one's)."""
+    return f"(département {code}), " in json.dumps(states, ensure_ascii=False)
+
+
 async def visit(base: str, path: str, sockets: list) -> Visit:
     """Open a page like Voilà's front end and wait for its first chart."""
     from tornado.httpclient import AsyncHTTPClient, HTTPRequest
@@ -109,7 +114,10 @@ async def visit(base: str, path: str, sockets: list) -> Visit:
             charted = (_has_chart(data.get("states", {})) if data.get("method") == "update_states"
                        else data.get("method") == "update" and _has_chart({"": data}))
             if charted:
-                return Visit(time.monotonic() - started, kernel_id, None, page_seconds)
+                code = path.rsplit("=", 1)[1]
+                error = None if data.get("method") == "update" or _shows(data["states"], code) \
+                    else "autre portrait"
+                return Visit(time.monotonic() - started, kernel_id, error, page_seconds)
 
 
 async def _level(base: str, visitors: int, deadline: float) -> tuple[list[Visit], list]:
@@ -171,7 +179,7 @@ def run(workdir) -> str:
     fmt = lambda s: formatting.number(s, 1)  # noqa: E731
     rows = []
     for r in results:
-        times = [v.seconds for v in r["visits"] if v.seconds is not None]
+        times = [v.seconds for v in r["visits"] if v.error is None and v.seconds is not None]
         failed = len(r["visits"]) - len(times)
         total = sum(m["pss"] for m in r["memory"].values())
         rows.append(

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+import time
 import traceback
 import unicodedata
 from collections.abc import Mapping
@@ -314,10 +315,19 @@ def resolve_year(wh: Warehouse, text) -> int | None:
 
 
 def wait_for_request() -> None:
-    """With a preheated kernel, wait until a visitor's request (and its URL) has arrived."""
+    """With a preheated kernel, wait until a visitor's request (and its URL) has arrived.
+
+    Voilà gives up connecting back to its server after 5 s, which a server starting many
+    kernels at once can exceed; the kernel would then show the default page to the next
+    visitor, whatever the address asked for. So it tries again until the request arrives."""
     from voila.utils import wait_for_request as wait
 
+    if not preheating():
+        return
     wait()
+    while "QUERY_STRING" not in os.environ:
+        time.sleep(1)
+        wait()
 
 
 def preheating() -> bool:
