@@ -305,6 +305,7 @@ class _Static:
 
     def __init__(self, wh: Warehouse):
         con = wh.connection
+        self._national: _NationalMasks | None = None
         years = con.execute("SELECT year, series FROM years ORDER BY year").fetchall()
         self.years = [int(y) for y, _ in years]
         self.series = {int(y): s for y, s in years}
@@ -345,6 +346,12 @@ class _Static:
             column = PARENT.get(territory.level, (None, None))[1]
             parent = getattr(territory, column) if column else None
             self.children.setdefault((territory.level, parent), []).append(territory)
+
+    def national_masks(self, wh: Warehouse) -> _NationalMasks:
+        """Masks of France, the régions and the départements, solved once per warehouse."""
+        if self._national is None:
+            self._national = _NationalMasks(wh, self)
+        return self._national
 
     def ranking_table(self, con, level: str, year: int) -> dict[str, np.ndarray]:
         """ESS employees and share of every territory of a level, for rankings (cached)."""
@@ -413,6 +420,125 @@ def resolve_year(wh: Warehouse, year: int | None) -> int:
 # Cells and secrecy
 
 
+
+class _NationalMasks:
+    """One secrecy solution for France, the régions and the départements: their totals and
+    families for every year and their sectors (A21 ⊃ A38 ⊃ A88), protected together in every
+    additive relation (total = families = sections, parent = children). Every block starts from
+    it, so a figure masked on one page is masked on all of them and no combination of pages
+    (a région beside its départements, a département beside France) gives a masked cell away.
+    """
+
+    LEVELS = ("france", "region", "departement")
+
+    def __init__(self, wh: Warehouse, static: _Static):
+        self.static = static
+        territories = [t for level in self.LEVELS
+                       for (lvl, _), t in sorted(static.territories.items()) if lvl == level]
+        self.index = {(t.level, t.code): i for i, t in enumerate(territories)}
+        years, kinds = static.years, _Block.KINDS
+        self.slots = {(level, i): n for n, (level, i) in enumerate(
+            (level, i) for level in _Block.SECTOR_LEVELS
+            for i in range(len(static.a21 if level == "a21" else static.a38 if level == "a38"
+                               else static.a88)))}
+        n_t, n_y, n_k, n_s = len(territories), len(years), kinds, len(self.slots)
+        self.grid_size = n_t * n_y * n_k
+        rows = wh.connection.execute(
+            """
+            SELECT level, code, list_position($years, year) - 1 AS y,
+                   list_position($families, family_code) AS k,
+                   list_position($a88, a88_code) - 1 AS i,
+                   sum(establishments)::DOUBLE AS establishments,
+                   sum(employees)::DOUBLE AS employees, sum(fte) AS fte,
+                   sum(gross_wages)::DOUBLE AS gross_wages,
+                   max(top_employees)::DOUBLE AS top_employees, max(top_fte) AS top_fte,
+                   max(top_wages)::DOUBLE AS top_wages
+            FROM ess_by_territory
+            WHERE list_contains($levels, level) AND list_contains($years, year)
+            GROUP BY ALL
+            """, dict(years=years, families=FAMILY_CODES, a88=static.a88,
+                      levels=list(self.LEVELS))).fetchnumpy()
+        t = np.array([self.index[key] for key in zip(rows["level"], rows["code"])], dtype=np.int64)
+        y, k, i = (np.asarray(rows[c], dtype=np.int64) for c in ("y", "k", "i"))
+        self.data = {}
+        for column in (*MEASURES, *TOPS.values()):
+            values = np.asarray(rows[column], dtype=float)
+            accumulate = np.maximum.at if column in TOPS.values() else np.add.at
+            grid = np.zeros((n_t, n_y, n_k))
+            accumulate(grid, (t, y, k), values)
+            grid[:, :, 0] = grid[:, :, 1:].max(2) if column in TOPS.values() else grid[:, :, 1:].sum(2)
+            a88 = np.zeros((n_t, n_y, len(static.a88)))
+            accumulate(a88, (t, y, i), values)
+            a88 = a88.reshape(n_t * n_y, -1)
+            combine = np.max if column in TOPS.values() else np.sum
+            a38 = np.stack([combine(a88[:, static.a88_to["a38"] == j], axis=1)
+                            for j in range(len(static.a38))], axis=1)
+            a21 = np.stack([combine(a88[:, static.a88_to["a21"] == j], axis=1)
+                            for j in range(len(static.a21))], axis=1)
+            sectors = np.concatenate([a21, a38, a88], axis=1)
+            self.data[column] = np.concatenate([grid.ravel(), sectors.ravel()])
+        relations = secrecy.Relations()
+        grid_cells = np.arange(self.grid_size).reshape(n_t, n_y, n_k)
+        sector_cells = self.grid_size + np.arange(n_t * n_y * n_s).reshape(n_t, n_y, n_s)
+        relations.add(grid_cells[:, :, 0], grid_cells[:, :, 1:])  # total = sum of families
+        a21 = [self.slots[("a21", i)] for i in range(len(static.a21))]
+        relations.add(grid_cells[:, :, 0], sector_cells[:, :, a21])  # total = sum of sections
+        for upper, lower, index in (("a21", "a38", static.a38_to_a21),
+                                    ("a38", "a88", static.a88_to["a38"])):
+            for u in range(len(static.a21 if upper == "a21" else static.a38)):
+                parts = [self.slots[(lower, j)] for j in np.flatnonzero(index == u)]
+                relations.add(sector_cells[:, :, self.slots[(upper, u)]], sector_cells[:, :, parts])
+        for parent, column in (("france", None), ("region", "region_code")):
+            for (level, code), p in self.index.items():
+                if level != parent:
+                    continue
+                child_level = "region" if parent == "france" else "departement"
+                children = [self.index[(child_level, c.code)] for c in
+                            static.children.get((child_level, code if column else None), [])]
+                if not children:
+                    continue
+                for cells in (grid_cells, sector_cells):
+                    relations.add(cells[p].ravel(), cells[children].reshape(len(children), -1).T)
+        self.masks = _solve(self.data, relations)
+
+    def grid_cell(self, key: tuple[str, str], year: int, kind: int) -> int:
+        """The cell of a territory's total (kind 0) or family, or -1 if not protected here."""
+        if key not in self.index:
+            return -1
+        y = self.static.years.index(year)
+        return (self.index[key] * len(self.static.years) + y) * _Block.KINDS + kind
+
+    def sector_cell(self, key: tuple[str, str], year: int, slot: tuple[str, int]) -> int:
+        """The cell of a territory's sector, or -1 if not protected here."""
+        if key not in self.index:
+            return -1
+        y = self.static.years.index(year)
+        return self.grid_size + ((self.index[key] * len(self.static.years) + y)
+                                 * len(self.slots) + self.slots[slot])
+
+
+def _solve(data: dict[str, np.ndarray], relations: secrecy.Relations,
+           seeds: dict[str, np.ndarray] | None = None,
+           extra: secrecy.Relations | None = None) -> dict[str, np.ndarray]:
+    """Primary then secondary secrecy of every measure (``seeds``: cells already masked;
+    ``extra``: relations of the establishments and employees only)."""
+    masks = {}
+    n = data["establishments"]
+    count_rule = secrecy.primary(n)
+    for measure in MEASURES:
+        values = data[measure]
+        first = count_rule.copy()
+        if measure in TOPS:
+            first |= secrecy.primary(n, values, data[TOPS[measure]])
+        if seeds is not None:
+            first |= seeds[measure]
+        measure_relations = relations
+        if measure in ("employees", "establishments") and extra is not None and extra.count:
+            measure_relations = _merged(relations, extra)
+        masks[measure] = secrecy.secondary(values, first, measure_relations)
+    return masks
+
+
 class _Block:
     """ESS cells of a territory, its siblings and its parent (total and families, every year),
     plus the territory's own sectors and métropole split for one year, protected together.
@@ -477,6 +603,9 @@ class _Block:
         base = np.arange(n_t * n_y) * n_k
         self.relations.add(base, base[:, None] + np.arange(1, n_k))  # total = sum of families
         self._parent_relations(n_y, n_k)
+        self.national = self.static.national_masks(wh)
+        self.national_cells = [self.national.grid_cell(key, year, kind)
+                               for key in codes for year in years for kind in range(n_k)]
         self.local: dict[tuple[str, str], int] = {}
         self.metro_relation = secrecy.Relations()
         if local_year is not None:
@@ -567,11 +696,12 @@ class _Block:
         extra = {column: [] for column in data}
         size = self.grid_size
         cells: list[dict] = []
-        for m in range(n_m):
+        for m, key in enumerate(members + parent):
             cells.append({})
             for level in self.SECTOR_LEVELS:
                 for i in self.present[level]:
                     cells[m][(level, i)] = size + len(extra["employees"])
+                    self.national_cells.append(self.national.sector_cell(key, year, (level, i)))
                     for column in data:
                         extra[column].append(vectors[column][m][level][i])
         self.local.update(cells[0])
@@ -599,6 +729,7 @@ class _Block:
                                        metro["other_ess_top_employees"]]}
             for j, key in enumerate(("metro", "other")):
                 self.local[("metro", key)] = size + len(extra["employees"])
+                self.national_cells.append(-1)
                 for column in data:
                     extra[column].append(float(split[column][j]) if column in split else 0.0)
         data = {c: np.concatenate([data[c], np.asarray(extra[c], dtype=float)]) for c in data}
@@ -609,19 +740,13 @@ class _Block:
         return data
 
     def _solve(self) -> dict[str, np.ndarray]:
-        masks = {}
-        n = self.data["establishments"]
-        count_rule = secrecy.primary(n)
+        national = np.asarray(self.national_cells, dtype=np.int64)
+        known = national >= 0
+        seeds = {}
         for measure in MEASURES:
-            values = self.data[measure]
-            first = count_rule.copy()
-            if measure in TOPS:
-                first |= secrecy.primary(n, values, self.data[TOPS[measure]])
-            relations = self.relations
-            if measure in ("employees", "establishments") and self.metro_relation.count:
-                relations = _merged(self.relations, self.metro_relation)
-            masks[measure] = secrecy.secondary(values, first, relations)
-        return masks
+            seeds[measure] = np.zeros(len(national), bool)
+            seeds[measure][known] = self.national.masks[measure][national[known]]
+        return _solve(self.data, self.relations, seeds, self.metro_relation)
 
     def get(self, measure: str, cell: int) -> tuple[float, bool]:
         return float(self.data[measure][cell]), bool(self.masks[measure][cell])

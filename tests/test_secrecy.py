@@ -174,3 +174,57 @@ def test_no_commune_of_lozere_recoverable_from_the_departement_total(wh):
     for epci in inside:
         members = set(communes[communes["epci_code"] == epci]["code"])
         assert len(members & masked) != 1, epci
+
+
+def test_no_cell_of_any_region_or_departement_recoverable_across_portraits(wh):
+    """On the demo warehouse, an attacker holding every région's and département's portrait
+    solves every additive relation they publish: a territory's total is the sum of its families
+    and of its sections, a section the sum of its A38, an A38 the sum of its divisions, a région
+    the sum of its départements (every measure, family and sector). No masked cell is solved."""
+    year = wh.years()[-1]
+    themes = ["key_figures", "families", "sectors"]
+    departements = wh.territories("departement")
+    pages = {("region", code): indicators.compute(wh, "region", code, year, themes=themes)
+             for code in wh.territories("region")["code"]}
+    pages.update({("departement", code): indicators.compute(wh, "departement", code, year,
+                                                            themes=themes)
+                  for code in departements["code"]})
+    known, masked = {}, 0
+    for page, frame in pages.items():
+        for row in frame.itertuples():
+            known[(page, row.indicator, row.category or "")] = not row.secret
+            masked += bool(row.secret)
+    assert masked > 100  # the demo needs secrecy at these levels
+    sectors = wh.sql("SELECT DISTINCT a21_code, a38_code, a88_code FROM sectors")
+    relations = []
+    for page in pages:
+        for measure in ("establishments", "employees", "fte", "gross_wages"):
+            total = (page, f"ess_{measure}", "")
+            family, sector = f"family_{measure}", f"sector_{measure}"
+            relations.append([total, *[k for k in known if k[:2] == (page, family)]])
+            for level in ("a21_code", "a38_code", "a88_code"):
+                relations.append([total, *[(page, sector, c) for c in
+                                           sectors[level].unique() if (page, sector, c) in known]])
+            for upper, lower in (("a21_code", "a38_code"), ("a38_code", "a88_code")):
+                for code, group in sectors.groupby(upper):
+                    relations.append([(page, sector, code), *[
+                        (page, sector, c) for c in group[lower].unique()]])
+    for region in wh.territories("region")["code"]:
+        children = departements.loc[departements["region_code"] == region, "code"]
+        for (page, indicator, category) in [k for k in known if k[0] == ("region", region)]:
+            if indicator.startswith(("ess_", "family_", "sector_")) and \
+                    indicator.split("_")[-1] in ("establishments", "employees", "fte", "wages"):
+                relations.append([(page, indicator, category), *[
+                    (("departement", c), indicator, category) for c in children]])
+    relations = [[cell for cell in cells if cell in known] for cells in relations
+                 if cells[0] in known]
+    solved = []
+    while True:
+        lone = [cells for cells in relations if sum(not known[c] for c in cells) == 1]
+        if not lone:
+            break
+        for cells in lone:
+            cell = next(c for c in cells if not known[c])
+            known[cell] = True
+            solved.append(cell)
+    assert solved == []
