@@ -6,6 +6,7 @@ Every command exits with 0 on success and, on failure, prints one line starting 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -161,6 +162,7 @@ def serve(
     port: int = typer.Option(settings.VOILA_PORT, help="Port d'écoute."),
     host: str = typer.Option(settings.VOILA_HOST, help="Adresse d'écoute."),
     db: Path = DbOption,
+    reserve: int = typer.Option(None, "--reserve", min=0, help="Noyaux préchauffés pour le portrait (défaut : voila.json) ; les autres tableaux de bord en gardent un."),
 ) -> None:
     """Sert les tableaux de bord de dashboards/ avec Voilà (réglages : voila.json du dépôt)."""
     path = Path(db or settings.db_path())
@@ -178,6 +180,10 @@ def serve(
         f"--port={port}", f"--Voila.ip={host}", "--no-browser",
         f"--MappingKernelManager.default_kernel_name={settings.KERNEL_NAME}",
     ]
+    if reserve is not None:
+        # Command-line settings take precedence over voila.json.
+        pools = {"default": {"pool_size": 1}, "portrait.ipynb": {"pool_size": reserve}}
+        command.append(f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}")
     # voila.json (sources stripped, no tracebacks, no static files, preheated kernels, culling)
     # is read from the working directory.
     env = dict(os.environ, OBSERVATORY_DB=str(path.resolve()))

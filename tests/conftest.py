@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from observatory import settings
@@ -53,3 +57,81 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# A real Voilà server and a real headless Chromium, shared by the browser tests
+
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_TIMEOUT = 180_000  # ms: a kernel started on demand on a busy 2-core machine
+TEST_RESERVE = 1  # preheated portrait kernels in tests (voila.json has more for real visitors)
+
+
+def preheated_kernels(reserve: int) -> int:
+    """Kernels ``observatory serve --reserve`` preheats: ``reserve`` for the portrait, one for
+    every other dashboard."""
+    dashboards = [nb.name for nb in (ROOT / "dashboards").glob("*.ipynb")]
+    return sum(reserve if name == "portrait.ipynb" else 1 for name in dashboards)
+
+
+@contextlib.contextmanager
+def voila_server(db: Path, reserve: int = TEST_RESERVE, timeout: float = 600):
+    """``observatory serve`` on a free loopback port, yielded once its preheated kernels wait for
+    visitors (each has its websocket open to the server); stopped when the block ends."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*OBSERVATORY, "serve", "--port", str(port), "--db", str(db), "--reserve", str(reserve)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline, expected = time.monotonic() + timeout, preheated_kernels(reserve)
+        while sum(_connected_to(child, port) for child in _children(proc)) < expected:
+            if proc.poll() is not None:
+                pytest.fail(f"observatory serve stopped with code {proc.returncode}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"Voilà's {expected} preheated kernels not ready within {timeout} s")
+            time.sleep(1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+def _children(proc: subprocess.Popen) -> list[psutil.Process]:
+    try:
+        return psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _connected_to(process: psutil.Process, port: int) -> bool:
+    try:
+        return any(c.raddr and c.raddr.port == port for c in process.net_connections("tcp"))
+    except psutil.Error:
+        return False
+
+
+@pytest.fixture(scope="session")
+def voila_url(warehouse_path):
+    """One server for all dashboard tests on the session's demo warehouse."""
+    with voila_server(warehouse_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the session (Playwright's sync API allows one at a time)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"])
+        yield browser
+        browser.close()

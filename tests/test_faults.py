@@ -20,12 +20,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import BROWSER_TIMEOUT as TIMEOUT
 from conftest import OBSERVATORY, ROOT, free_port, run_cli
 
 from observatory.build import build
 
-CHROMIUM = "/usr/bin/chromium"
-TIMEOUT = 180_000
 REBUILD = "observatory build"
 
 
@@ -189,7 +188,8 @@ def test_a_full_disk_during_a_build_keeps_the_previous_warehouse(real_warehouse,
 @contextlib.contextmanager
 def serving(db: Path, port: int):
     """``observatory serve`` on loopback until the block ends; yields (process, base URL)."""
-    proc = subprocess.Popen([*OBSERVATORY, "serve", "--port", str(port), "--db", str(db)],
+    proc = subprocess.Popen([*OBSERVATORY, "serve", "--port", str(port), "--db", str(db),
+                             "--reserve", "1"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -207,20 +207,6 @@ def serving(db: Path, port: int):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"])
-        yield browser
-        browser.close()
 
 
 def open_portrait(browser_or_page, base: str, territory: str = "34"):

@@ -83,12 +83,14 @@ class RegionalPage:
 
 
 def warm_up(wh, region: str) -> None:
-    """Work done by a preheated kernel before any visitor: the default view, both maps."""
+    """Work done by a preheated kernel before any visitor: the default view and its map by
+    département (the map by EPCI, about 160 territories, is computed when asked for: a pool
+    refilled during a rush competes with the visitors)."""
     territory = indicators.resolve(wh, region, "region")
     view = blocks.territory_view(wh, territory, None, indicators.resolve(wh, "FR", "france"))
-    maps = [blocks.map_block(wh, territory, level, view.year) for level in ("departement", "epci")]
-    for block in [*view.blocks, *maps]:
+    for block in [*view.blocks, blocks.map_block(wh, territory, "departement", view.year)]:
         blocks.block_outputs(block, blocks.slug(territory))
+    blocks.warm_maps()
 
 
 def render(region: str | None = None, year: int | None = None) -> None:

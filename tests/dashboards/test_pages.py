@@ -1,62 +1,19 @@
 """The three dashboards served by a real Voilà (``observatory serve``) in headless Chromium."""
 
-import io
-import os
-import signal
-import subprocess
-import time
 import urllib.error
 import urllib.request
 
 import pandas as pd
 import pytest
 
-from conftest import OBSERVATORY, ROOT, free_port
+from conftest import BROWSER_TIMEOUT as TIMEOUT
 from observatory import indicators
 
-CHROMIUM = "/usr/bin/chromium"
-TIMEOUT = 120_000
 pytestmark = pytest.mark.browser
 
 
 def french_int(n) -> str:
     return f"{int(n):,}".replace(",", "\u202f")
-
-
-@pytest.fixture(scope="module")
-def voila_url(warehouse_path):
-    port = free_port()
-    proc = subprocess.Popen(
-        [*OBSERVATORY, "serve", "--port", str(port), "--db", str(warehouse_path)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        env={**os.environ})
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("Voilà did not start within 60 s")
-    yield base
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import os
 import re
-import signal
-import subprocess
 import time
 import urllib.request
 import uuid
@@ -21,10 +18,8 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 import websocket
-from conftest import OBSERVATORY, ROOT, free_port
+from conftest import BROWSER_TIMEOUT as TIMEOUT
 
-CHROMIUM = "/usr/bin/chromium"
-TIMEOUT = 180_000
 pytestmark = pytest.mark.browser
 # What must never reach a visitor: /etc/passwd, the warehouse file (DuckDB magic), voila.json,
 # a notebook's source, a Python traceback.
@@ -41,47 +36,11 @@ def sha256(path) -> str:
 
 
 @pytest.fixture(scope="module")
-def checksum(warehouse_path):
+def server(voila_url, warehouse_path):
     """The warehouse checksum before any hostile request; checked again after all of them."""
     before = sha256(warehouse_path)
-    yield before
+    yield voila_url
     assert sha256(warehouse_path) == before
-
-
-@pytest.fixture(scope="module")
-def server(warehouse_path, checksum):
-    port = free_port()
-    proc = subprocess.Popen(
-        [*OBSERVATORY, "serve", "--port", str(port), "--db", str(warehouse_path)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("Voilà did not start within 90 s")
-    yield base
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"])
-        yield browser
-        browser.close()
 
 
 # ---------------------------------------------------------------------------------------------
