@@ -186,10 +186,10 @@ def test_a_full_disk_during_a_build_keeps_the_previous_warehouse(real_warehouse,
 
 
 @contextlib.contextmanager
-def serving(db: Path, port: int):
+def serving(db: Path, port: int, reserve: int = 1):
     """``observatory serve`` on loopback until the block ends; yields (process, base URL)."""
     proc = subprocess.Popen([*OBSERVATORY, "serve", "--port", str(port), "--db", str(db),
-                             "--reserve", "1"],
+                             "--reserve", str(reserve)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -230,14 +230,14 @@ def page_kernel(page) -> str:
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(strict=True, reason="the dashboards show Voilà's generic English error: "
-                   "needs the fix of observatory/dashboards/common.py in docs/operations.md")
 def test_a_corrupt_warehouse_gets_a_french_message_on_the_dashboards(real_warehouse, tmp_path,
                                                                      browser):
+    """The warehouse is damaged while the server runs (``serve`` refuses to start on it): the
+    next visitor's kernel cannot read it and the visitor reads why, in French."""
     db = tmp_path / "observatory.duckdb"
     shutil.copy(real_warehouse, db)
-    truncate(db)
-    with serving(db, free_port()) as (_, base):
+    with serving(db, free_port(), reserve=0) as (_, base):  # no kernel opened it in advance
+        truncate(db)
         page = browser.new_page(locale="fr-FR")
         page.goto(f"{base}/voila/render/portrait.ipynb?territoire=34", timeout=TIMEOUT)
         page.wait_for_function("/indisponibles|error/i.test(document.body.innerText)",

@@ -16,14 +16,15 @@ import traceback
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, wraps
 from urllib.parse import parse_qsl
 
+import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 
 from observatory import formatting, indicators, portrait, secrecy, settings
-from observatory.warehouse import Warehouse
+from observatory.warehouse import Warehouse, WarehouseMissingError
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000"]
@@ -39,6 +40,9 @@ LEVEL_ALIASES = {"france": "france", "fr": "france", "region": "region", "régio
                  "departement": "departement", "département": "departement", "epci": "epci",
                  "commune": "commune"}
 MAX_PARAM = 60
+UNAVAILABLE = ("Les chiffres de l'observatoire sont momentanément indisponibles : l'entrepôt de "
+               "données est absent ou endommagé. Réessayez dans quelques minutes ; si le problème "
+               "persiste, prévenez l'équipe de l'observatoire.")
 
 # plotly.js's French locale (plotly.js lib/locales/fr.js, MIT), passed with each figure so that
 # it works offline with the plotly renderer bundled in Voilà.
@@ -161,6 +165,22 @@ def address_output(query: str) -> dict:
 
 # ---------------------------------------------------------------------------------------------
 # Warehouse and territories
+
+
+def page(render):
+    """A dashboard's ``render``: when the warehouse is missing, damaged or unreadable, the
+    visitor reads one French message instead of Voilà's English error."""
+
+    @wraps(render)
+    def guarded(*args, **kwargs):
+        try:
+            return render(*args, **kwargs)
+        except (WarehouseMissingError, duckdb.Error):
+            from IPython.display import HTML, display
+
+            display(HTML(STYLE + message_html([UNAVAILABLE])))
+
+    return guarded
 
 
 @lru_cache(maxsize=1)

@@ -198,6 +198,7 @@ def warm_up(wh) -> None:
     blocks.block_outputs(block, "territoires")
 
 
+@common.page
 def render(territoires: str | None = None, annee=None) -> None:
     """Display the comparison page (``territoires``: codes separated by commas)."""
     wh = common.warehouse()

@@ -313,6 +313,7 @@ class PlanPage:
         common.set_outputs(self.content, view_outputs(self.wh, self.axis_select.value or None))
 
 
+@common.page
 def render(axe: str | None = None) -> None:
     """Display the page; the argument (for papermill) overrides the URL parameter."""
     from IPython.display import HTML, display

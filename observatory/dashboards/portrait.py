@@ -212,6 +212,7 @@ def warm_up(wh) -> None:
     common.territory_index()
 
 
+@common.page
 def render(territoire: str | None = None, niveau: str | None = None, annee=None,
            reference: str | None = None) -> None:
     """Display the portrait page; arguments (for papermill) override the URL parameters."""

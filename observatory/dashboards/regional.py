@@ -93,6 +93,7 @@ def warm_up(wh, region: str) -> None:
     blocks.warm_maps()
 
 
+@common.page
 def render(region: str | None = None, year: int | None = None) -> None:
     """Display the regional overview (région: the ``OBSERVATORY_REGION`` setting by default,
     or ``?region=76&annee=2022`` in the address)."""

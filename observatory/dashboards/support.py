@@ -505,6 +505,7 @@ class SupportPage:
         self.status.value = ""
 
 
+@common.page
 def render(region: str | None = None, type_structure: str | None = None,
            phase: str | None = None) -> None:
     """Display the page; arguments (for papermill) override the URL parameters."""
