@@ -162,7 +162,7 @@ def serve(
     port: int = typer.Option(settings.VOILA_PORT, help="Port d'écoute."),
     host: str = typer.Option(settings.VOILA_HOST, help="Adresse d'écoute."),
     db: Path = DbOption,
-    reserve: int = typer.Option(None, "--reserve", min=0, help="Noyaux préchauffés pour le portrait (défaut : voila.json) ; les autres tableaux de bord en gardent un."),
+    reserve: int = typer.Option(None, "--reserve", min=0, help="Noyaux préchauffés pour le portrait (défaut : voila.json) ; les autres tableaux de bord en gardent un, sauf avec 0 (aucun noyau préchauffé)."),
 ) -> None:
     """Sert les tableaux de bord de dashboards/ avec Voilà (réglages : voila.json du dépôt)."""
     path = Path(db or settings.db_path())
@@ -182,7 +182,8 @@ def serve(
     ]
     if reserve is not None:
         # Command-line settings take precedence over voila.json.
-        pools = {"default": {"pool_size": 1}, "portrait.ipynb": {"pool_size": reserve}}
+        pools = {"default": {"pool_size": min(reserve, 1)},
+                 "portrait.ipynb": {"pool_size": reserve}}
         command.append(f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}")
     # voila.json (sources stripped, no tracebacks, no static files, preheated kernels, culling)
     # is read from the working directory.

@@ -69,9 +69,9 @@ TEST_RESERVE = 1  # preheated portrait kernels in tests (voila.json has more for
 
 def preheated_kernels(reserve: int) -> int:
     """Kernels ``observatory serve --reserve`` preheats: ``reserve`` for the portrait, one for
-    every other dashboard."""
+    every other dashboard (none with ``--reserve 0``)."""
     dashboards = [nb.name for nb in (ROOT / "dashboards").glob("*.ipynb")]
-    return sum(reserve if name == "portrait.ipynb" else 1 for name in dashboards)
+    return sum(reserve if name == "portrait.ipynb" else min(reserve, 1) for name in dashboards)
 
 
 @contextlib.contextmanager

@@ -186,8 +186,9 @@ def test_a_full_disk_during_a_build_keeps_the_previous_warehouse(real_warehouse,
 
 
 @contextlib.contextmanager
-def serving(db: Path, port: int, reserve: int = 1):
-    """``observatory serve`` on loopback until the block ends; yields (process, base URL)."""
+def serving(db: Path, port: int, reserve: int = 0):
+    """``observatory serve`` on loopback until the block ends; yields (process, base URL).
+    No kernel is preheated by default: each visitor's kernel starts for them."""
     proc = subprocess.Popen([*OBSERVATORY, "serve", "--port", str(port), "--db", str(db),
                              "--reserve", str(reserve)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -236,7 +237,7 @@ def test_a_corrupt_warehouse_gets_a_french_message_on_the_dashboards(real_wareho
     next visitor's kernel cannot read it and the visitor reads why, in French."""
     db = tmp_path / "observatory.duckdb"
     shutil.copy(real_warehouse, db)
-    with serving(db, free_port(), reserve=0) as (_, base):  # no kernel opened it in advance
+    with serving(db, free_port()) as (_, base):  # no kernel opened it in advance
         truncate(db)
         page = browser.new_page(locale="fr-FR")
         page.goto(f"{base}/voila/render/portrait.ipynb?territoire=34", timeout=TIMEOUT)

@@ -21,7 +21,6 @@ import pytest
 from benchmarks.bench_ingest import generate
 from conftest import OBSERVATORY, ROOT
 
-CHROMIUM = "/usr/bin/chromium"
 
 
 def french_int(n) -> str:
@@ -128,19 +127,15 @@ def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(tmp_path):
 
 
 @pytest.mark.browser
-def test_static_portrait_draws_its_charts_from_disk_without_network(base):
-    from playwright.sync_api import sync_playwright
-
+def test_static_portrait_draws_its_charts_from_disk_without_network(base, browser):
     page_path = base / "site" / "departement" / "34.html"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(offline=True)
-        page = context.new_page()
-        page.goto(page_path.as_uri())
-        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
-        charts = page.locator(".js-plotly-plot").count()
-        title = page.locator("h1").first.inner_text()
-        browser.close()
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    page.goto(page_path.as_uri())
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+    charts = page.locator(".js-plotly-plot").count()
+    title = page.locator("h1").first.inner_text()
+    context.close()
     assert charts >= 3
     assert "Hérault" in title
 
