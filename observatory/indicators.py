@@ -384,6 +384,18 @@ class _Static:
         vector[rows["i"]] = rows["n"]
         return vector
 
+    def rollup_rows(self, grid: np.ndarray, how: str = "sum") -> dict[str, np.ndarray]:
+        """Rows of A88 vectors summed (or maxed) up to A38 and A21, one row per territory."""
+        out = {"a88": grid}
+        for level, index in self.a88_to.items():
+            size = len(self.a38 if level == "a38" else self.a21)
+            if how == "sum":
+                out[level] = grid @ np.eye(size)[index]
+            else:
+                out[level] = np.stack([grid[:, index == j].max(axis=1, initial=0)
+                                       for j in range(size)], axis=1)
+        return out
+
     def rollup(self, vector: np.ndarray, how: str = "sum") -> dict[str, np.ndarray]:
         """An A88 vector summed (or maxed) up to A38 and A21."""
         out = {"a88": vector}
@@ -501,20 +513,24 @@ class _NationalMasks:
                     relations.add(cells[p].ravel(), cells[children].reshape(len(children), -1).T)
         self.masks = _solve(self.data, relations)
 
-    def grid_cell(self, key: tuple[str, str], year: int, kind: int) -> int:
-        """The cell of a territory's total (kind 0) or family, or -1 if not protected here."""
-        if key not in self.index:
-            return -1
-        y = self.static.years.index(year)
-        return (self.index[key] * len(self.static.years) + y) * _Block.KINDS + kind
+    def grid_cells(self, keys: list[tuple[str, str]], years: list[int]) -> np.ndarray:
+        """The cells of the territories' totals and families (territory, year, kind order), or
+        -1 for a territory not protected here."""
+        index = np.array([self.index.get(key, -1) for key in keys])
+        y = np.array([self.static.years.index(year) for year in years])
+        kinds = np.arange(_Block.KINDS)
+        cells = ((index[:, None, None] * len(self.static.years) + y[None, :, None])
+                 * _Block.KINDS + kinds[None, None, :])
+        return np.where(index[:, None, None] >= 0, cells, -1).ravel()
 
-    def sector_cell(self, key: tuple[str, str], year: int, slot: tuple[str, int]) -> int:
-        """The cell of a territory's sector, or -1 if not protected here."""
+    def sector_cells(self, key: tuple[str, str], year: int,
+                     slots: list[tuple[str, int]]) -> np.ndarray:
+        """The cells of a territory's sectors, or -1 if not protected here."""
         if key not in self.index:
-            return -1
+            return np.full(len(slots), -1)
         y = self.static.years.index(year)
-        return self.grid_size + ((self.index[key] * len(self.static.years) + y)
-                                 * len(self.slots) + self.slots[slot])
+        start = self.grid_size + (self.index[key] * len(self.static.years) + y) * len(self.slots)
+        return start + np.array([self.slots[slot] for slot in slots], dtype=np.int64)
 
 
 def _solve(data: dict[str, np.ndarray], relations: secrecy.Relations,
@@ -604,8 +620,7 @@ class _Block:
         self.relations.add(base, base[:, None] + np.arange(1, n_k))  # total = sum of families
         self._parent_relations(n_y, n_k)
         self.national = self.static.national_masks(wh)
-        self.national_cells = [self.national.grid_cell(key, year, kind)
-                               for key in codes for year in years for kind in range(n_k)]
+        self.national_cells = [self.national.grid_cells(codes, years)]
         self.local: dict[tuple[str, str], int] = {}
         self.metro_relation = secrecy.Relations()
         if local_year is not None:
@@ -680,43 +695,50 @@ class _Block:
                       high=max(codes), year=year),
         ).fetchnumpy()
         parent = [self.parent] if self.parent is not None else []
-        n_m = len(members) + len(parent)
-        vectors = {}
+        keys = members + parent
+        n_m = len(keys)
+        sectors = {}  # column → level → (member, sector) grid
         for column in (*MEASURES, *TOPS.values()):
             grid = np.zeros((n_m, len(static.a88)))
             grid[rows["m"], rows["i"]] = rows[column]
             if parent:  # the parent is the sum (or the largest) of its members
                 grid[-1] = grid[:-1].max(axis=0) if column in TOPS.values() else grid[:-1].sum(0)
-            vectors[column] = [static.rollup(g, "max" if column in TOPS.values() else "sum")
-                               for g in grid]
-        self.sectors = {column: vectors[column][0] for column in vectors}
-        scope = vectors["establishments"][-1]["a88"]  # the parent's, or the territory's own
+            sectors[column] = static.rollup_rows(grid, "max" if column in TOPS.values() else "sum")
+        self.sectors = {column: {level: grid[0] for level, grid in by_level.items()}
+                        for column, by_level in sectors.items()}
+        scope = sectors["establishments"]["a88"][-1]  # the parent's, or the territory's own
         present = static.rollup(((scope > 0) | (static.france_sectors[year] > 0)).astype(float))
         self.present = {level: np.flatnonzero(present[level]) for level in self.SECTOR_LEVELS}
-        extra = {column: [] for column in data}
+        # Cell of member m's sector slot p: size + m * n_p + p (slots: A21, A38, A88 in order).
+        slots = [(level, i) for level in self.SECTOR_LEVELS for i in self.present[level]]
+        position = {slot: p for p, slot in enumerate(slots)}
+        n_p = len(slots)
         size = self.grid_size
-        cells: list[dict] = []
-        for m, key in enumerate(members + parent):
-            cells.append({})
-            for level in self.SECTOR_LEVELS:
-                for i in self.present[level]:
-                    cells[m][(level, i)] = size + len(extra["employees"])
-                    self.national_cells.append(self.national.sector_cell(key, year, (level, i)))
-                    for column in data:
-                        extra[column].append(vectors[column][m][level][i])
-        self.local.update(cells[0])
-        for key, member_cells in zip(members + parent, cells):
-            self.relations.add([self.cell(key, year)],
-                               [[member_cells[("a21", i)] for i in self.present["a21"]]])
-            for upper, lower in (("a21", "a38"), ("a38", "a88")):
-                index = static.a88_to["a38"] if lower == "a88" else static.a38_to_a21
-                for i in self.present[upper]:
-                    parts = [member_cells[(lower, j)] for j in self.present[lower]
-                             if index[j] == i]
-                    self.relations.add([member_cells[(upper, i)]], [parts])
-        if parent:
-            for key in cells[-1]:
-                self.relations.add([cells[-1][key]], [[c[key] for c in cells[:-1]]])
+        base = size + n_p * np.arange(n_m)
+        extra = {column: np.concatenate(
+            [sectors[column][level][:, self.present[level]] for level in self.SECTOR_LEVELS],
+            axis=1).ravel() for column in data}
+        offsets = np.arange(n_p)
+        for key in keys:
+            self.national_cells.append(self.national.sector_cells(key, year, slots))
+        self.local.update({slot: size + p for slot, p in position.items()})
+        totals = np.array([self.cell(key, year) for key in keys])
+        a21 = np.array([position[("a21", i)] for i in self.present["a21"]])
+        self.relations.add(totals, base[:, None] + a21[None, :])
+        for upper, lower in (("a21", "a38"), ("a38", "a88")):
+            index = static.a88_to["a38"] if lower == "a88" else static.a38_to_a21
+            groups = [[position[(lower, j)] for j in self.present[lower] if index[j] == i]
+                      for i in self.present[upper]]
+            width = max((len(g) for g in groups), default=0)
+            parts = np.full((len(groups), width), -1)
+            for row, group in enumerate(groups):
+                parts[row, :len(group)] = group
+            heads = np.array([position[(upper, i)] for i in self.present[upper]])
+            cells = np.where(parts[None, :, :] >= 0, base[:, None, None] + parts[None, :, :], -1)
+            self.relations.add((base[:, None] + heads[None, :]).ravel(),
+                               cells.reshape(n_m * len(groups), width))
+        if parent:  # the parent's sector = the sum of its members'
+            self.relations.add(base[-1] + offsets, (base[:-1, None] + offsets[None, :]).T)
         total = self.cell((territory.level, territory.code), year)
         metro = (employment or {}).get(year)
         if metro is not None:
@@ -728,11 +750,12 @@ class _Block:
                      "top_employees": [metro["metro_ess_top_employees"],
                                        metro["other_ess_top_employees"]]}
             for j, key in enumerate(("metro", "other")):
-                self.local[("metro", key)] = size + len(extra["employees"])
-                self.national_cells.append(-1)
-                for column in data:
-                    extra[column].append(float(split[column][j]) if column in split else 0.0)
-        data = {c: np.concatenate([data[c], np.asarray(extra[c], dtype=float)]) for c in data}
+                self.local[("metro", key)] = size + len(extra["employees"]) + j
+                self.national_cells.append(np.array([-1]))
+            for column in data:
+                pair = [float(v) for v in split[column]] if column in split else [0.0, 0.0]
+                extra[column] = np.concatenate([extra[column], pair])
+        data = {c: np.concatenate([data[c], extra[c]]) for c in data}
         cells = self.local
         if metro is not None:
             self.metro_relation.add([total], [[cells[("metro", "metro")],
@@ -740,7 +763,7 @@ class _Block:
         return data
 
     def _solve(self) -> dict[str, np.ndarray]:
-        national = np.asarray(self.national_cells, dtype=np.int64)
+        national = np.concatenate(self.national_cells).astype(np.int64)
         known = national >= 0
         seeds = {}
         for measure in MEASURES:
