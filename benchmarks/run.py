@@ -36,6 +36,8 @@ def machine() -> str:
 
 
 def main(selected: list[str]) -> None:
+    """Run the ``selected`` benchmarks (all by default). A partial run replaces only its own
+    sections of RESULTS.md and says so in the header; the others keep their date."""
     sections = []
     with tempfile.TemporaryDirectory(prefix="observatory-bench-") as tmp:
         for name in selected or MODULES:
@@ -45,13 +47,22 @@ def main(selected: list[str]) -> None:
             workdir.mkdir()
             sections.append(module.run(workdir))
     now = datetime.now()
-    RESULTS.write_text(
-        "# Résultats des benchmarks\n\n"
-        f"Mesurés le {formatting.long_date(now)} à {now:%H:%M} sur : {machine()}.\n"
-        "Produit par `make bench` (`python -m benchmarks.run`) ; ne pas modifier à la main.\n\n"
-        + "\n".join(sections),
-        encoding="utf-8",
-    )
+    stamp = f"{formatting.long_date(now)} à {now:%H:%M}"
+    header = (f"Mesurés le {stamp} sur : {machine()}.\n"
+              "Produit par `make bench` (`python -m benchmarks.run`) ; ne pas modifier à la main.\n")
+    if selected and RESULTS.exists():
+        previous = RESULTS.read_text(encoding="utf-8")
+        head, *old = previous.split("\n## ")
+        kept = {section.splitlines()[0]: "## " + section for section in old}
+        for section in sections:
+            kept[section.lstrip("# ").splitlines()[0]] = section.rstrip("\n") + "\n"
+        titles = ", ".join(section.lstrip("# ").splitlines()[0] for section in sections)
+        header = (head.split("\n", 2)[2].split("\nProduit par")[0].strip() + "\n"
+                  + f"Mis à jour le {stamp} (même machine) : {titles}.\n"
+                  "Produit par `make bench` (`python -m benchmarks.run`) ; ne pas modifier à la main.\n")
+        sections = list(kept.values())
+    RESULTS.write_text("# Résultats des benchmarks\n\n" + header + "\n" + "\n".join(
+        section.rstrip("\n") + "\n" for section in sections), encoding="utf-8")
     print(f"écrit : {RESULTS}", file=sys.stderr)
 
 
