@@ -398,15 +398,7 @@ class _Static:
 
     def rollup(self, vector: np.ndarray, how: str = "sum") -> dict[str, np.ndarray]:
         """An A88 vector summed (or maxed) up to A38 and A21."""
-        out = {"a88": vector}
-        for level, index in self.a88_to.items():
-            size = len(self.a38 if level == "a38" else self.a21)
-            if how == "sum":
-                out[level] = np.bincount(index, weights=vector, minlength=size)
-            else:
-                out[level] = np.zeros(size)
-                np.maximum.at(out[level], index, vector)
-        return out
+        return {level: rows[0] for level, rows in self.rollup_rows(vector[None, :], how).items()}
 
 
 _STATIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -449,10 +441,9 @@ class _NationalMasks:
                        for (lvl, _), t in sorted(static.territories.items()) if lvl == level]
         self.index = {(t.level, t.code): i for i, t in enumerate(territories)}
         years, kinds = static.years, _Block.KINDS
-        self.slots = {(level, i): n for n, (level, i) in enumerate(
-            (level, i) for level in _Block.SECTOR_LEVELS
-            for i in range(len(static.a21 if level == "a21" else static.a38 if level == "a38"
-                               else static.a88)))}
+        sizes = {"a21": len(static.a21), "a38": len(static.a38), "a88": len(static.a88)}
+        self.slots = {slot: n for n, slot in enumerate(
+            (level, i) for level in _Block.SECTOR_LEVELS for i in range(sizes[level]))}
         n_t, n_y, n_k, n_s = len(territories), len(years), kinds, len(self.slots)
         self.grid_size = n_t * n_y * n_k
         rows = wh.connection.execute(
@@ -481,13 +472,9 @@ class _NationalMasks:
             grid[:, :, 0] = grid[:, :, 1:].max(2) if column in TOPS.values() else grid[:, :, 1:].sum(2)
             a88 = np.zeros((n_t, n_y, len(static.a88)))
             accumulate(a88, (t, y, i), values)
-            a88 = a88.reshape(n_t * n_y, -1)
-            combine = np.max if column in TOPS.values() else np.sum
-            a38 = np.stack([combine(a88[:, static.a88_to["a38"] == j], axis=1)
-                            for j in range(len(static.a38))], axis=1)
-            a21 = np.stack([combine(a88[:, static.a88_to["a21"] == j], axis=1)
-                            for j in range(len(static.a21))], axis=1)
-            sectors = np.concatenate([a21, a38, a88], axis=1)
+            rolled = static.rollup_rows(a88.reshape(n_t * n_y, -1),
+                                        "max" if column in TOPS.values() else "sum")
+            sectors = np.concatenate([rolled[level] for level in _Block.SECTOR_LEVELS], axis=1)
             self.data[column] = np.concatenate([grid.ravel(), sectors.ravel()])
         relations = secrecy.Relations()
         grid_cells = np.arange(self.grid_size).reshape(n_t, n_y, n_k)
@@ -497,18 +484,15 @@ class _NationalMasks:
         relations.add(grid_cells[:, :, 0], sector_cells[:, :, a21])  # total = sum of sections
         for upper, lower, index in (("a21", "a38", static.a38_to_a21),
                                     ("a38", "a88", static.a88_to["a38"])):
-            for u in range(len(static.a21 if upper == "a21" else static.a38)):
+            for u in range(sizes[upper]):
                 parts = [self.slots[(lower, j)] for j in np.flatnonzero(index == u)]
                 relations.add(sector_cells[:, :, self.slots[(upper, u)]], sector_cells[:, :, parts])
-        for parent, column in (("france", None), ("region", "region_code")):
-            for (level, code), p in self.index.items():
-                if level != parent:
-                    continue
-                child_level = "region" if parent == "france" else "departement"
-                children = [self.index[(child_level, c.code)] for c in
-                            static.children.get((child_level, code if column else None), [])]
-                if not children:
-                    continue
+        for (level, code), p in self.index.items():  # parent = sum of its children
+            child_level = {"france": "region", "region": "departement"}.get(level)
+            parent_code = code if level == "region" else None  # régions have no parent code
+            children = [self.index[(child_level, c.code)]
+                        for c in static.children.get((child_level, parent_code), [])]
+            if children:
                 for cells in (grid_cells, sector_cells):
                     relations.add(cells[p].ravel(), cells[children].reshape(len(children), -1).T)
         self.masks = _solve(self.data, relations)
