@@ -207,6 +207,10 @@ THEMES = ("key_figures", "families", "sectors", "trends", "rankings", "compariso
           "density", "size", "metropolitan", "workforce")
 MEASURES = ("establishments", "employees", "fte", "gross_wages")
 TOPS = {"employees": "top_employees", "fte": "top_fte", "gross_wages": "top_wages"}
+# What the secrecy rules need of a cell, aggregated from ess_by_territory: each measure's sum and
+# the largest establishment's value.
+CELL_MEASURES = ", ".join([f"sum({m})::DOUBLE AS {m}" for m in MEASURES]
+                          + [f"max({t})::DOUBLE AS {t}" for t in TOPS.values()])
 COLUMNS = ["theme", "indicator", "label", "level", "code", "name", "year", "breakdown",
            "category", "category_label", "value", "unit", "secret", "available",
            "series_break", "note", "source", "display"]
@@ -447,15 +451,11 @@ class _NationalMasks:
         n_t, n_y, n_k, n_s = len(territories), len(years), kinds, len(self.slots)
         self.grid_size = n_t * n_y * n_k
         rows = wh.connection.execute(
-            """
+            f"""
             SELECT level, code, list_position($years, year) - 1 AS y,
                    list_position($families, family_code) AS k,
                    list_position($a88, a88_code) - 1 AS i,
-                   sum(establishments)::DOUBLE AS establishments,
-                   sum(employees)::DOUBLE AS employees, sum(fte) AS fte,
-                   sum(gross_wages)::DOUBLE AS gross_wages,
-                   max(top_employees)::DOUBLE AS top_employees, max(top_fte) AS top_fte,
-                   max(top_wages)::DOUBLE AS top_wages
+                   {CELL_MEASURES}
             FROM ess_by_territory
             WHERE list_contains($levels, level) AND list_contains($years, year)
             GROUP BY ALL
@@ -563,14 +563,10 @@ class _Block:
         data = {column: np.zeros(self.grid_size) for column in columns}
         siblings = [code for _, code in codes[:self.siblings]]
         rows = con.execute(
-            """
+            f"""
             SELECT m.t - 1 AS t, list_position($years, e.year) - 1 AS y,
                    list_position($families, e.family_code) AS k,
-                   sum(e.establishments)::DOUBLE AS establishments,
-                   sum(e.employees)::DOUBLE AS employees, sum(e.fte) AS fte,
-                   sum(e.gross_wages)::DOUBLE AS gross_wages,
-                   max(e.top_employees)::DOUBLE AS top_employees, max(e.top_fte) AS top_fte,
-                   max(e.top_wages)::DOUBLE AS top_wages
+                   {CELL_MEASURES}
             FROM ess_by_territory AS e
             JOIN (SELECT unnest($codes) AS code, generate_subscripts($codes, 1) AS t) AS m
               USING (code)
@@ -664,13 +660,9 @@ class _Block:
         members = [key for key in self.index if key[0] == territory.level][:self.siblings]
         codes = [code for _, code in members]
         rows = con.execute(
-            """
+            f"""
             SELECT list_position($codes, code) - 1 AS m, list_position($a88, a88_code) - 1 AS i,
-                   sum(establishments)::DOUBLE AS establishments,
-                   sum(employees)::DOUBLE AS employees, sum(fte) AS fte,
-                   sum(gross_wages)::DOUBLE AS gross_wages,
-                   max(top_employees)::DOUBLE AS top_employees, max(top_fte) AS top_fte,
-                   max(top_wages)::DOUBLE AS top_wages
+                   {CELL_MEASURES}
             FROM ess_by_territory
             WHERE level = $level AND code BETWEEN $low AND $high AND list_contains($codes, code)
               AND year = $year
