@@ -30,6 +30,14 @@ def warehouse_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def empty_warehouse_path(tmp_path_factory) -> Path:
+    """A warehouse for real files (reference data only, no demo), built once for the session."""
+    path = tmp_path_factory.mktemp("empty") / "observatory.duckdb"
+    build(path, with_demo=False)
+    return path
+
+
+@pytest.fixture(scope="session")
 def wh(warehouse_path):
     from observatory import open_warehouse
 

@@ -23,7 +23,6 @@ import pytest
 from conftest import BROWSER_TIMEOUT as TIMEOUT
 from conftest import OBSERVATORY, ROOT, free_port, run_cli
 
-from observatory.build import build
 
 REBUILD = "observatory build"
 
@@ -41,19 +40,11 @@ def error_line(result) -> str:
     return errors[0]
 
 
-@pytest.fixture(scope="module")
-def real_warehouse(tmp_path_factory) -> Path:
-    """A warehouse for real files (reference data only): small and quick to rebuild."""
-    path = tmp_path_factory.mktemp("reel") / "observatory.duckdb"
-    build(path, with_demo=False)
-    return path
-
-
 @pytest.fixture()
-def warehouse(real_warehouse, tmp_path) -> Path:
+def warehouse(empty_warehouse_path, tmp_path) -> Path:
     path = tmp_path / "donnees" / "observatory.duckdb"
     path.parent.mkdir()
-    shutil.copy(real_warehouse, path)
+    shutil.copy(empty_warehouse_path, path)
     return path
 
 
@@ -161,12 +152,12 @@ def test_a_read_only_data_folder_is_read_and_writes_are_refused_clearly(warehous
 # A disk that fills up during a build
 
 
-def test_a_full_disk_during_a_build_keeps_the_previous_warehouse(real_warehouse, tmp_path):
-    size = real_warehouse.stat().st_size
+def test_a_full_disk_during_a_build_keeps_the_previous_warehouse(empty_warehouse_path, tmp_path):
+    size = empty_warehouse_path.stat().st_size
     with mounted(tmp_path / "petit-disque", "-t", "tmpfs", "-o", f"size={size * 3 // 2 // 1024}k",
                  "tmpfs") as disk:
         target = disk / "observatory.duckdb"
-        shutil.copy(real_warehouse, target)
+        shutil.copy(empty_warehouse_path, target)
         before = sha(target)
         for command in (["build", "--no-demo"],
                         ["ingest", str(ROOT / "data" / "templates" / "cress_modele.csv")]):
@@ -231,12 +222,12 @@ def page_kernel(page) -> str:
 
 
 @pytest.mark.browser
-def test_a_corrupt_warehouse_gets_a_french_message_on_the_dashboards(real_warehouse, tmp_path,
-                                                                     browser):
+def test_a_corrupt_warehouse_gets_a_french_message_on_the_dashboards(
+        empty_warehouse_path, tmp_path, browser):
     """The warehouse is damaged while the server runs (``serve`` refuses to start on it): the
     next visitor's kernel cannot read it and the visitor reads why, in French."""
     db = tmp_path / "observatory.duckdb"
-    shutil.copy(real_warehouse, db)
+    shutil.copy(empty_warehouse_path, db)
     with serving(db, free_port()) as (_, base):  # no kernel opened it in advance
         truncate(db)
         page = browser.new_page(locale="fr-FR")

@@ -1,4 +1,5 @@
-"""Fixtures of the ingestion tests: an empty warehouse (reference only) built once, copied per test."""
+"""Fixtures of the ingestion tests: the session's empty warehouse (``empty_warehouse_path``, in
+tests/conftest.py) copied per test."""
 
 from __future__ import annotations
 
@@ -8,14 +9,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from observatory.build import build
-
-
-@pytest.fixture(scope="session")
-def empty_warehouse_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("empty") / "observatory.duckdb"
-    build(path, with_demo=False)
-    return path
 
 
 @pytest.fixture()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest_helpers import db, empty_warehouse_path, query, write  # noqa: F401
+from ingest_helpers import db, query, write  # noqa: F401
 from observatory import settings
 from observatory.ingest import ingest
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest_helpers import db, empty_warehouse_path, query, write  # noqa: F401
+from ingest_helpers import db, query, write  # noqa: F401
 from observatory.ingest import IngestError, ingest
 
 CRESS = "niveau{s}code{s}annee{s}famille{s}secteur{s}mesure{s}valeur\n"

@@ -23,7 +23,7 @@ from conftest import ROOT, run_cli
 from fuzz_helpers import ENCODINGS, SOURCES, SUFFIXES, encoded, mutated, seed_files, zipped
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_helpers import db, empty_warehouse_path, query, write  # noqa: F401
+from ingest_helpers import db, query, write  # noqa: F401
 
 from observatory.build import BuildError
 from observatory.ingest import IngestError, ingest

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ingest_helpers import db, empty_warehouse_path, query, write  # noqa: F401
+from ingest_helpers import db, query, write  # noqa: F401
 from observatory.ingest import ingest
 
 ESS_SHARE = "Economie : Poids de l'économie sociale dans les emplois salariés du territoire (%)"

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from conftest import run_cli
-from ingest_helpers import db, empty_warehouse_path, query, write  # noqa: F401
+from ingest_helpers import db, query, write  # noqa: F401
 from observatory.ingest import IngestError, ingest
 
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from conftest import run_cli
-from ingest_helpers import db, empty_warehouse_path, query, write  # noqa: F401
+from ingest_helpers import db, query, write  # noqa: F401
 from observatory import plan, settings
 from observatory.build import BuildError
 from observatory.ingest import ingest

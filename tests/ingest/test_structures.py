@@ -10,7 +10,7 @@ import pytest
 from pyproj import Geod
 
 from conftest import run_cli
-from ingest_helpers import db, empty_warehouse_path, query, write  # noqa: F401
+from ingest_helpers import db, query, write  # noqa: F401
 from observatory import reference, settings
 from observatory.ingest import IngestError, ingest
 

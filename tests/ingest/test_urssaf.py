@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest_helpers import db, empty_warehouse_path, query, write  # noqa: F401
+from ingest_helpers import db, query, write  # noqa: F401
 from observatory.ingest import IngestError, ingest
 
 HEADER = ("region;champ_ess;famille_ess;secteur_na88;annee;code_region;nombre_d_etablissements;"
