@@ -8,7 +8,7 @@ warehouse's unmasked values, and checks, independently of :mod:`observatory.secr
 2. **charts and tables**: no chart point or table row labelled like a masked cell carries its
    true value;
 3. **subtraction**: solving every additive relation of the published figures (a total and its
-   families or sectors; a région and its départements) never yields a masked cell.
+   families, size classes or sectors; a région and its départements) never yields a masked cell.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from observatory.warehouse import open_warehouse
 MEASURES = ("establishments", "employees", "fte", "gross_wages")
 # Ratios built on a count: masked with it, or the count comes back by multiplication.
 DERIVED = {"family_employees": ["family_share_employees"],
+           "size_establishments": ["size_share_establishments"],
            "sector_employees": ["sector_ess_share", "sector_specialisation_france",
                                 "sector_specialisation_region"]}
 PLOTLY_CALL = re.compile(r'Plotly\.newPlot\(\s*"[^"]*",\s*(\[.*?\]),\s*\{', re.S)
@@ -201,6 +202,10 @@ def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
             family = frame[frame["indicateur"] == f"family_{measure}"]
             relations.append((total, [(page, f"family_{measure}", c, year)
                                       for c in family["categorie"]]))
+            size = frame[frame["indicateur"] == f"size_{measure}"]
+            if len(size):
+                relations.append((total, [(page, f"size_{measure}", c, year)
+                                          for c in size["categorie"]]))
             sectors = frame[frame["indicateur"] == f"sector_{measure}"]
             for _, group in sectors.groupby("ventilation"):
                 relations.append((total, [(page, f"sector_{measure}", c, year)
@@ -211,7 +216,7 @@ def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
         for indicator, category, year in cells.loc[cells["page"] == region.page,
                                                    ["indicateur", "categorie", "annee"]].itertuples(
                                                        index=False):
-            if not indicator.startswith(("ess_", "family_", "sector_")) or \
+            if not indicator.startswith(("ess_", "family_", "sector_", "size_")) or \
                     indicator.split("_")[-1] not in ("establishments", "employees", "fte", "wages"):
                 continue
             parts = [(p, indicator, category, year) for p in children]

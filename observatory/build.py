@@ -25,6 +25,7 @@ import pandas as pd
 
 from observatory import demo, reference, settings
 from observatory.families import families_frame
+from observatory.size_classes import size_classes_frame
 from observatory.sirene_codes import legal_categories_frame, staff_bands_frame
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -34,6 +35,8 @@ LAYERS = ("landing", "staging", "marts")
 DEMO_COLUMNS = {
     "demo_ess_facts": ["commune_code", "year", "family_code", "naf_code", "establishments",
                        "employees", "fte", "gross_wages", "top_employees", "top_fte", "top_wages"],
+    "demo_ess_size_facts": ["commune_code", "year", "size_class", "establishments", "employees",
+                            "fte", "gross_wages", "top_employees", "top_fte", "top_wages"],
     "demo_employment_totals": [
         "commune_code", "year", "a88_code", "private_non_ess_establishments",
         "private_non_ess_employees", "private_non_ess_fte", "private_non_ess_wages",
@@ -108,6 +111,7 @@ def _load_reference(con: duckdb.DuckDBPyConnection) -> list[dict]:
     con.register("raw_ref_families", families_frame())
     con.register("raw_legal_categories", legal_categories_frame())
     con.register("raw_staff_bands", staff_bands_frame())
+    con.register("raw_ref_size_classes", size_classes_frame())
     return sources
 
 
@@ -132,6 +136,7 @@ def _load_demo(con: duckdb.DuckDBPyConnection, seed: int) -> list[dict]:
     vintage = f"{demo.YEARS[0]}-{demo.YEARS[-1]}"
     sources = []
     for table, frame in (("demo_ess_facts", data.ess_facts),
+                         ("demo_ess_size_facts", data.ess_size_facts),
                          ("demo_employment_totals", data.employment_totals)):
         con.register(f"raw_{table}", frame)
         sources.append(
@@ -154,6 +159,7 @@ def _load_support(con: duckdb.DuckDBPyConnection, with_demo: bool) -> list[dict]
 def _write_sources(con: duckdb.DuckDBPyConnection, sources: list[dict]) -> None:
     loaded = {
         "demo:ess_facts": "SELECT count(*) FROM ess_facts WHERE source = 'demo'",
+        "demo:ess_size_facts": "SELECT count(*) FROM ess_size_facts WHERE source = 'demo'",
         "demo:employment_totals": "SELECT count(*) FROM employment_totals WHERE source = 'demo'",
     }
     now = datetime.now(timezone.utc)

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from observatory.size_classes import size_class_of
+
 SEED = 20141231
 BASE_YEAR = 2014
 YEARS = tuple(range(2014, 2023))
@@ -134,9 +136,11 @@ OPENING_RATE = 0.05
 
 @dataclass(frozen=True)
 class DemoData:
-    """The generated tables: ESS cells and employment outside the ESS."""
+    """The generated tables: ESS cells, ESS establishments by size class and employment
+    outside the ESS."""
 
     ess_facts: pd.DataFrame
+    ess_size_facts: pd.DataFrame
     employment_totals: pd.DataFrame
     fingerprint: str
 
@@ -278,8 +282,9 @@ def _rake_sizes(est: pd.DataFrame, dep: pd.DataFrame) -> None:
         est["size"] *= est["family_code"].map(fam_target / by_fam)
 
 
-def _ess_facts(est: pd.DataFrame) -> pd.DataFrame:
-    """Aggregate establishment-years to commune × year × family × NAF cells."""
+def _ess_facts(est: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Aggregate establishment-years to commune × year × family × NAF cells, and to
+    commune × year × size class cells."""
     parts = []
     for year in YEARS:
         alive = est[(est["start_year"] <= year) & (est["end_year"] > year)]
@@ -302,19 +307,23 @@ def _ess_facts(est: pd.DataFrame) -> pd.DataFrame:
             )
         )
     years = pd.concat(parts, ignore_index=True)
-    keys = ["commune_code", "year", "family_code", "naf_code"]
-    facts = years.groupby(keys, as_index=False, sort=True).agg(
-        establishments=("employees", "size"),
-        employees=("employees", "sum"),
-        fte=("fte", "sum"),
-        gross_wages=("gross_wages", "sum"),
-        top_employees=("employees", "max"),
-        top_fte=("fte", "max"),
-        top_wages=("gross_wages", "max"),
-    )
-    facts["fte"] = facts["fte"].round(1)
-    facts["top_fte"] = facts["top_fte"].round(1)
-    return facts
+    years["size_class"] = size_class_of(years["employees"])
+    cells = []
+    for keys in (["commune_code", "year", "family_code", "naf_code"],
+                 ["commune_code", "year", "size_class"]):
+        facts = years.groupby(keys, as_index=False, sort=True).agg(
+            establishments=("employees", "size"),
+            employees=("employees", "sum"),
+            fte=("fte", "sum"),
+            gross_wages=("gross_wages", "sum"),
+            top_employees=("employees", "max"),
+            top_fte=("fte", "max"),
+            top_wages=("gross_wages", "max"),
+        )
+        facts["fte"] = facts["fte"].round(1)
+        facts["top_fte"] = facts["top_fte"].round(1)
+        cells.append(facts)
+    return cells[0], cells[1]
 
 
 def _division_profile(weights: dict[str, float], divisions: list[str], default: float) -> np.ndarray:
@@ -380,9 +389,10 @@ def generate(communes: pd.DataFrame, naf: pd.DataFrame, seed: int = SEED) -> Dem
     dep = _departement_targets(communes)
     est = _draw_establishments(rng, communes, dep)
     _rake_sizes(est, dep)
-    facts = _ess_facts(est)
+    facts, size_facts = _ess_facts(est)
     divisions = sorted(naf["a88_code"].unique())
     totals = _employment_totals(rng, communes, dep, divisions)
     digest = hashlib.sha256(Path(__file__).read_bytes())
     digest.update(str(seed).encode())
-    return DemoData(ess_facts=facts, employment_totals=totals, fingerprint=digest.hexdigest())
+    return DemoData(ess_facts=facts, ess_size_facts=size_facts, employment_totals=totals,
+                    fingerprint=digest.hexdigest())

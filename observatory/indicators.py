@@ -26,6 +26,7 @@ import pandas as pd
 
 from observatory import formatting, secrecy, settings
 from observatory.families import FAMILY_CODES
+from observatory.size_classes import SIZE_CLASS_CODES
 from observatory.warehouse import LEVELS, Warehouse
 
 ESS_SOURCE = "INSEE, Clap (jusqu'en 2015) puis Flores ; établissements employeurs de l'ESS"
@@ -174,9 +175,16 @@ def _registry() -> dict[str, Indicator]:
         ("average_size", "size", "Taille moyenne des établissements de l'ESS",
          "Postes salariés de l'ESS par établissement employeur.", "postes par établissement",
          ESS_SOURCE, "decimal"),
-        ("size_classes", "size", "Établissements de l'ESS par tranche d'effectif",
-         "Répartition des établissements employeurs par tranche d'effectif salarié (nécessite "
-         "des données par établissement).", "établissements", ESS_SOURCE, "number"),
+        ("size_establishments", "size", "Établissements de l'ESS par taille",
+         "Établissements employeurs de l'ESS par tranche de postes salariés au 31 décembre "
+         "(moins de 10, 10 à 49, 50 à 249, 250 ou plus).", "établissements", ESS_SOURCE,
+         "number"),
+        ("size_employees", "size", "Postes salariés de l'ESS par taille d'établissement",
+         "Postes salariés au 31 décembre des établissements de l'ESS de chaque tranche de taille.",
+         "postes salariés", ESS_SOURCE, "number"),
+        ("size_share_establishments", "size", "Répartition des établissements de l'ESS par taille",
+         "Établissements de la tranche rapportés à l'ensemble des établissements employeurs de "
+         "l'ESS.", "%", ESS_SOURCE, "percent"),
         # Métropoles and communes.
         ("ess_share_metropoles", "metropolitan", "Part de l'ESS dans l'emploi salarié des métropoles",
          "Part de l'ESS dans l'emploi salarié des communes du territoire membres d'une métropole "
@@ -315,6 +323,10 @@ class _Static:
         self.series = {int(y): s for y, s in years}
         self.families = dict(con.execute(
             "SELECT family_code, label FROM families ORDER BY sort_order").fetchall())
+        self.size_classes = dict(con.execute(
+            "SELECT size_class, label FROM size_classes ORDER BY sort_order").fetchall())
+        self.has_sizes = bool(con.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM ess_size_facts LIMIT 1)").fetchall()[0][0])
         sectors = con.execute(
             "SELECT DISTINCT a88_code, a88_label, a38_code, a38_label, a21_code, a21_label "
             "FROM sectors ORDER BY a88_code").fetchall()
@@ -461,15 +473,30 @@ class _NationalMasks:
             GROUP BY ALL
             """, dict(years=years, families=FAMILY_CODES, a88=static.a88,
                       levels=list(self.LEVELS))).fetchnumpy()
+        sizes_rows = wh.connection.execute(
+            f"""
+            SELECT level, code, list_position($years, year) - 1 AS y,
+                   $first + list_position($sizes, size_class) - 1 AS k, {CELL_MEASURES}
+            FROM ess_size_by_territory
+            WHERE list_contains($levels, level) AND list_contains($years, year)
+            GROUP BY ALL
+            """, dict(years=years, sizes=SIZE_CLASS_CODES, first=_Block.SIZES.start,
+                      levels=list(self.LEVELS))).fetchnumpy()
         t = np.array([self.index[key] for key in zip(rows["level"], rows["code"])], dtype=np.int64)
         y, k, i = (np.asarray(rows[c], dtype=np.int64) for c in ("y", "k", "i"))
+        size_cell = tuple(
+            np.array([self.index[key] for key in zip(sizes_rows["level"], sizes_rows["code"])],
+                     dtype=np.int64) if c == "t" else np.asarray(sizes_rows[c], dtype=np.int64)
+            for c in ("t", "y", "k"))
         self.data = {}
         for column in (*MEASURES, *TOPS.values()):
             values = np.asarray(rows[column], dtype=float)
             accumulate = np.maximum.at if column in TOPS.values() else np.add.at
             grid = np.zeros((n_t, n_y, n_k))
             accumulate(grid, (t, y, k), values)
-            grid[:, :, 0] = grid[:, :, 1:].max(2) if column in TOPS.values() else grid[:, :, 1:].sum(2)
+            accumulate(grid, size_cell, np.asarray(sizes_rows[column], dtype=float))
+            families = grid[:, :, _Block.FAMILIES]
+            grid[:, :, 0] = families.max(2) if column in TOPS.values() else families.sum(2)
             a88 = np.zeros((n_t, n_y, len(static.a88)))
             accumulate(a88, (t, y, i), values)
             rolled = static.rollup_rows(a88.reshape(n_t * n_y, -1),
@@ -479,7 +506,9 @@ class _NationalMasks:
         relations = secrecy.Relations()
         grid_cells = np.arange(self.grid_size).reshape(n_t, n_y, n_k)
         sector_cells = self.grid_size + np.arange(n_t * n_y * n_s).reshape(n_t, n_y, n_s)
-        relations.add(grid_cells[:, :, 0], grid_cells[:, :, 1:])  # total = sum of families
+        relations.add(grid_cells[:, :, 0], grid_cells[:, :, _Block.FAMILIES])  # total = families
+        if static.has_sizes:
+            relations.add(grid_cells[:, :, 0], grid_cells[:, :, _Block.SIZES])  # total = sizes
         a21 = [self.slots[("a21", i)] for i in range(len(static.a21))]
         relations.add(grid_cells[:, :, 0], sector_cells[:, :, a21])  # total = sum of sections
         for upper, lower, index in (("a21", "a38", static.a38_to_a21),
@@ -546,7 +575,10 @@ class _Block:
     Every sibling's portrait builds the same block, so masks agree from one portrait to the next.
     """
 
-    KINDS = 1 + len(FAMILY_CODES)  # total, then one cell per family
+    # Kinds of cell of a territory and year: the total, one per family, one per size class.
+    FAMILIES = slice(1, 1 + len(FAMILY_CODES))
+    SIZES = slice(FAMILIES.stop, FAMILIES.stop + len(SIZE_CLASS_CODES))
+    KINDS = SIZES.stop
     SECTOR_LEVELS = ("a21", "a38", "a88")
 
     def __init__(self, wh: Warehouse, territory: Territory, years: list[int],
@@ -580,6 +612,26 @@ class _Block:
         flat = (rows["t"] * n_y + rows["y"]) * n_k + rows["k"]
         for column in columns:
             data[column][flat] = rows[column]
+        if self.static.has_sizes:
+            rows = con.execute(
+                f"""
+                SELECT m.t - 1 AS t, list_position($years, e.year) - 1 AS y,
+                       $first + list_position($sizes, e.size_class) - 1 AS k,
+                       {CELL_MEASURES}
+                FROM ess_size_by_territory AS e
+                JOIN (SELECT unnest($codes) AS code, generate_subscripts($codes, 1) AS t) AS m
+                  USING (code)
+                WHERE e.level = $level AND e.code BETWEEN $low AND $high
+                  AND list_contains($years, e.year)
+                GROUP BY ALL
+                """,
+                dict(level=territory.level, low=min(siblings), high=max(siblings),
+                     codes=siblings, years=years, sizes=SIZE_CLASS_CODES,
+                     first=self.SIZES.start),
+            ).fetchnumpy()
+            flat = (rows["t"] * n_y + rows["y"]) * n_k + rows["k"]
+            for column in columns:
+                data[column][flat] = rows[column]
         # The parent and the EPCIs are sums of their members: no need to read them.
         groups = []
         if self.parent is not None:
@@ -594,10 +646,14 @@ class _Block:
                                 else grid[members].sum(axis=0))
         for column in columns:
             grid = data[column].reshape(n_t * n_y, n_k)
-            grid[:, 0] = grid[:, 1:].max(axis=1) if column in TOPS.values() else grid[:, 1:].sum(1)
+            families = grid[:, self.FAMILIES]
+            grid[:, 0] = families.max(axis=1) if column in TOPS.values() else families.sum(1)
         self.relations = secrecy.Relations()
         base = np.arange(n_t * n_y) * n_k
-        self.relations.add(base, base[:, None] + np.arange(1, n_k))  # total = sum of families
+        kinds = np.arange(n_k)
+        self.relations.add(base, base[:, None] + kinds[self.FAMILIES])  # total = families
+        if self.static.has_sizes:
+            self.relations.add(base, base[:, None] + kinds[self.SIZES])  # total = size classes
         self._parent_relations(n_y, n_k)
         self.national = self.static.national_masks(wh)
         self.national_cells = [self.national.grid_cells(codes, years)]
@@ -1015,8 +1071,19 @@ class _Portrait:
         establishments, est_secret = self.ess("establishments")
         self.add("average_size", employees / establishments if establishments else np.nan,
                  secret or est_secret)
-        self.add("size_classes", np.nan, available=False,
-                 note=f"{NOT_LOADED} (effectif de chaque établissement)")
+        if not self.static.has_sizes:
+            for code in ("size_establishments", "size_employees", "size_share_establishments"):
+                self.add(code, np.nan, available=False,
+                         note=f"{NOT_LOADED} (effectif de chaque établissement)")
+            return
+        for kind, size_class in enumerate(SIZE_CLASS_CODES, start=self.block.SIZES.start):
+            label = self.static.size_classes.get(size_class, size_class)
+            count, count_secret = self.ess("establishments", kind=kind)
+            extra = dict(breakdown="taille", category=size_class, category_label=label)
+            self.add("size_establishments", count, count_secret, **extra)
+            self.add("size_employees", *self.ess("employees", kind=kind), **extra)
+            self.add("size_share_establishments", _pct(count, establishments),
+                     count_secret or est_secret, **extra)
 
     def metropolitan(self) -> None:
         row = self.employment.get(self.year)

@@ -36,7 +36,8 @@ def test_sources_table_records_every_input(wh):
     sources = wh.sources()
     assert SOURCES_COLUMNS <= set(sources.columns)
     demo = sources[sources["source"].str.startswith("demo:")]
-    assert len(demo) == 2 and demo["synthetic"].all()
+    assert set(demo["source"]) == {"demo:ess_facts", "demo:ess_size_facts",
+                                   "demo:employment_totals"} and demo["synthetic"].all()
     assert (demo["rows_loaded"] == demo["rows_read"]).all()
     assert (sources["rows_rejected"] == 0).all()
     assert sources["file_sha256"].str.fullmatch(r"[0-9a-f]{64}").all()
@@ -129,3 +130,23 @@ def test_a_new_build_replaces_the_warehouse_and_is_deterministic(previous_wareho
     with duckdb.connect(str(previous_warehouse), read_only=True) as con:
         rebuilt = con.execute(query).df()
     pd.testing.assert_frame_equal(rebuilt, wh.sql(query))
+
+
+def test_size_classes_count_every_establishment_once(wh):
+    """Each commune and year: the establishments of its size classes are those of its families,
+    and no establishment of fewer than 10 posts sits in a larger class (largest one's size)."""
+    by_family = wh.sql("SELECT commune_code, year, sum(establishments) AS n, sum(employees) AS e "
+                       "FROM ess_facts GROUP BY ALL")
+    by_size = wh.sql("SELECT commune_code, year, sum(establishments) AS n, sum(employees) AS e "
+                     "FROM ess_size_facts GROUP BY ALL")
+    merged = by_family.merge(by_size, on=["commune_code", "year"], how="outer")
+    assert len(merged) == len(by_family) and (merged["n_x"] == merged["n_y"]).all()
+    assert (merged["e_x"] == merged["e_y"]).all()  # demo: exact posts of each establishment
+    limits = {"0-9": (0, 9), "10-49": (10, 49), "50-249": (50, 249), "250+": (250, 10**9)}
+    cells = wh.sql("SELECT size_class, establishments, employees, top_employees "
+                   "FROM ess_size_facts")
+    low = cells["size_class"].map(lambda c: limits[c][0])
+    high = cells["size_class"].map(lambda c: limits[c][1])
+    assert (cells["top_employees"] <= high).all()
+    assert (cells["employees"] >= low * cells["establishments"]).all()
+    assert (cells["employees"] <= high * cells["establishments"]).all()

@@ -7,7 +7,7 @@ import pytest
 
 from observatory import indicators, open_warehouse
 from observatory.secrecy import SecrecyWarning
-from tiny_warehouse import PRIVATE, PUBLIC, build_tiny, facts, territories
+from tiny_warehouse import PRIVATE, PUBLIC, build_tiny, facts, size_facts, territories
 
 MEASURES = {"establishments": "establishments", "employees": "employees", "fte": "fte",
             "gross_wages": "gross_wages"}
@@ -130,12 +130,50 @@ def test_metropoles_and_communes_with_ess(tiny):
     assert rows["secret"].all() and (rows["display"] == "s").all()
 
 
-def test_workforce_and_size_classes_are_explicitly_not_available(tiny):
+def test_workforce_is_explicitly_not_available(tiny):
     frame = indicators.compute(tiny, "departement", "34", 2016)
     rows = frame[frame["indicator"].isin(["workforce_women", "workforce_55_plus",
-                                          "workforce_part_time", "size_classes"])]
-    assert len(rows) == 4 and not rows["available"].any() and rows["value"].isna().all()
+                                          "workforce_part_time"])]
+    assert len(rows) == 3 and not rows["available"].any() and rows["value"].isna().all()
     assert rows["note"].str.contains("non disponible dans les sources chargées").all()
+
+
+def test_size_classes_match_pandas_without_secrecy(tiny):
+    f = size_facts()
+    f = f[f["commune_code"].str.startswith("34") & (f["year"] == 2016)]
+    by_class = f.groupby("size_class")[["establishments", "employees"]].sum()
+    frame = unprotected(tiny, "departement", "34")
+    expected = {code: 0.0 for code in ("0-9", "10-49", "50-249", "250+")}
+    assert values(frame, "size_establishments") == {**expected,
+                                                    **by_class["establishments"].to_dict()}
+    assert values(frame, "size_employees") == {**expected, **by_class["employees"].to_dict()}
+    shares = values(frame, "size_share_establishments")
+    assert shares["0-9"] == pytest.approx(100 * 8 / 20) and shares["10-49"] == pytest.approx(60)
+    rows = frame[frame["indicator"] == "size_establishments"]
+    assert rows["category_label"].tolist() == ["Moins de 10 salariés", "10 à 49 salariés",
+                                               "50 à 249 salariés", "250 salariés ou plus"]
+
+
+def test_size_classes_are_masked_and_not_recoverable_from_the_total(tiny):
+    # Lozère 2016: one establishment of 50 to 249 (primary secrecy); the total of 9 minus the
+    # 8 others would give it away, so a second class is masked.
+    frame = indicators.compute(tiny, "departement", "48", 2016)
+    sizes = frame[frame["indicator"] == "size_establishments"].set_index("category")
+    total = frame.loc[frame["indicator"] == "ess_establishments"].iloc[0]
+    assert total["value"] == 9 and not total["secret"]
+    assert sizes.loc["50-249", "display"] == "s"
+    assert set(sizes.index[sizes["secret"]]) == {"0-9", "50-249"}  # 9 - 0 - 0 = two unknowns
+    shares = frame[frame["indicator"] == "size_share_establishments"].set_index("category")
+    assert shares.loc[sizes["secret"], "display"].eq("s").all()
+
+
+def test_size_classes_are_not_available_without_establishment_sizes(tmp_path):
+    with open_warehouse(build_tiny(tmp_path / "tiny.duckdb", sizes=False)) as wh:
+        frame = indicators.compute(wh, "departement", "34", 2016)
+    rows = frame[frame["theme"] == "size"].set_index("indicator")
+    assert rows.loc["average_size", "value"] == pytest.approx(320 / 20)
+    classes = rows.drop(index="average_size")
+    assert len(classes) == 3 and not classes["available"].any()
 
 
 def test_comparison_with_the_parent_and_any_reference(tiny):

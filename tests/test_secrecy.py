@@ -178,11 +178,11 @@ def test_no_commune_of_lozere_recoverable_from_the_departement_total(wh):
 
 def test_no_cell_of_any_region_or_departement_recoverable_across_portraits(wh):
     """On the demo warehouse, an attacker holding every région's and département's portrait
-    solves every additive relation they publish: a territory's total is the sum of its families
-    and of its sections, a section the sum of its A38, an A38 the sum of its divisions, a région
+    solves every additive relation they publish: a territory's total is the sum of its families,
+    of its size classes and of its sections, a section the sum of its A38, an A38 the sum of its divisions, a région
     the sum of its départements (every measure, family and sector). No masked cell is solved."""
     year = wh.years()[-1]
-    themes = ["key_figures", "families", "sectors"]
+    themes = ["key_figures", "families", "sectors", "size"]
     departements = wh.territories("departement")
     pages = {("region", code): indicators.compute(wh, "region", code, year, themes=themes)
              for code in wh.territories("region")["code"]}
@@ -202,6 +202,7 @@ def test_no_cell_of_any_region_or_departement_recoverable_across_portraits(wh):
             total = (page, f"ess_{measure}", "")
             family, sector = f"family_{measure}", f"sector_{measure}"
             relations.append([total, *[k for k in known if k[:2] == (page, family)]])
+            relations.append([total, *[k for k in known if k[:2] == (page, f"size_{measure}")]])
             for level in ("a21_code", "a38_code", "a88_code"):
                 relations.append([total, *[(page, sector, c) for c in
                                            sectors[level].unique() if (page, sector, c) in known]])
@@ -212,7 +213,7 @@ def test_no_cell_of_any_region_or_departement_recoverable_across_portraits(wh):
     for region in wh.territories("region")["code"]:
         children = departements.loc[departements["region_code"] == region, "code"]
         for (page, indicator, category) in [k for k in known if k[0] == ("region", region)]:
-            if indicator.startswith(("ess_", "family_", "sector_")) and \
+            if indicator.startswith(("ess_", "family_", "sector_", "size_")) and \
                     indicator.split("_")[-1] in ("establishments", "employees", "fte", "wages"):
                 relations.append([(page, indicator, category), *[
                     (("departement", c), indicator, category) for c in children]])

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from observatory.build import SQL_DIR
+from observatory.size_classes import size_classes_frame
 
 # commune, year, family, naf, establishments, employees, fte, wages, top employees/fte/wages
 FACTS = [
@@ -28,6 +29,27 @@ FACTS = [
     ("34003", 2015, "ASSO", "94.99Z", 1, 30, 27.0, 900_000, 30, 27.0, 900_000),
     ("48001", 2015, "ASSO", "88.10A", 6, 50, 45.0, 1_500_000, 45, 40.0, 1_350_000),
     ("48002", 2015, "COOP", "94.99Z", 3, 10, 9.0, 300_000, 4, 3.6, 120_000),
+]
+# The same establishments by size class (postes au 31/12: 0-9, 10-49, 50-249, 250+): commune,
+# year, class, establishments, employees, fte, wages, top employees/fte/wages. Each commune and
+# year counts the establishments of FACTS.
+SIZE_FACTS = [
+    ("34001", 2016, "0-9", 6, 30, 27.0, 900_000, 8, 7.2, 240_000),
+    ("34001", 2016, "10-49", 9, 220, 198.0, 6_600_000, 40, 36.0, 1_200_000),
+    ("34002", 2016, "0-9", 2, 10, 9.0, 300_000, 6, 5.4, 180_000),
+    ("34002", 2016, "10-49", 2, 30, 27.0, 900_000, 15, 13.0, 450_000),
+    ("34003", 2016, "10-49", 1, 30, 27.0, 900_000, 30, 27.0, 900_000),
+    ("48001", 2016, "0-9", 5, 5, 4.0, 150_000, 1, 1.0, 30_000),
+    ("48001", 2016, "50-249", 1, 55, 50.0, 1_650_000, 55, 50.0, 1_650_000),
+    ("48002", 2016, "0-9", 3, 12, 10.0, 360_000, 4, 3.6, 120_000),
+    ("34001", 2015, "0-9", 6, 30, 27.0, 900_000, 8, 7.2, 240_000),
+    ("34001", 2015, "10-49", 9, 200, 180.0, 6_000_000, 40, 36.0, 1_200_000),
+    ("34002", 2015, "0-9", 2, 10, 9.0, 300_000, 6, 5.4, 180_000),
+    ("34002", 2015, "10-49", 2, 30, 27.0, 900_000, 15, 13.0, 450_000),
+    ("34003", 2015, "10-49", 1, 30, 27.0, 900_000, 30, 27.0, 900_000),
+    ("48001", 2015, "0-9", 5, 5, 4.0, 150_000, 1, 1.0, 30_000),
+    ("48001", 2015, "10-49", 1, 45, 41.0, 1_350_000, 45, 40.0, 1_350_000),
+    ("48002", 2015, "0-9", 3, 10, 9.0, 300_000, 4, 3.6, 120_000),
 ]
 FACT_COLUMNS = ["commune_code", "year", "family_code", "naf_code", "establishments", "employees",
                 "fte", "gross_wages", "top_employees", "top_fte", "top_wages"]
@@ -62,14 +84,20 @@ def facts() -> pd.DataFrame:
     return pd.DataFrame(FACTS, columns=FACT_COLUMNS)
 
 
+def size_facts() -> pd.DataFrame:
+    return pd.DataFrame(SIZE_FACTS, columns=["commune_code", "year", "size_class",
+                                             *FACT_COLUMNS[4:]])
+
+
 def territories() -> pd.DataFrame:
     return pd.DataFrame(TERRITORIES, columns=["level", "code", "name", "region_code",
                                               "departement_code", "epci_code", "epci_type",
                                               "population"])
 
 
-def build_tiny(path: Path) -> Path:
-    """Write the tiny warehouse at ``path`` and return it."""
+def build_tiny(path: Path, sizes: bool = True) -> Path:
+    """Write the tiny warehouse at ``path`` (``sizes``: with establishments by size class) and
+    return it."""
     con = duckdb.connect(str(path))
     terr = territories()
     communes = terr[terr["level"] == "commune"]
@@ -92,6 +120,8 @@ def build_tiny(path: Path) -> Path:
             "naf_code", "naf_label", "class_code", "group_code", "a88_code", "a88_label",
             "a38_code", "a38_label", "a21_code", "a21_label"]),
         raw_facts=fact_rows, raw_totals=totals,
+        raw_size_facts=size_facts().assign(source="test").iloc[:len(SIZE_FACTS) if sizes else 0],
+        raw_size_classes=size_classes_frame(),
     )
     for name, frame in frames.items():
         con.register(name, frame)
@@ -106,6 +136,11 @@ def build_tiny(path: Path) -> Path:
             ('AUTRE', 'Autres organismes privés non lucratifs', 'Autres', 5),
             ('SCESS', 'Sociétés commerciales de l''ESS', 'Sociétés commerciales', 6))
             AS f(family_code, label, short_label, sort_order);
+        CREATE TABLE size_classes AS SELECT * FROM raw_size_classes;
+        CREATE TABLE ess_size_facts AS SELECT commune_code, year::SMALLINT AS year, size_class,
+            establishments::INTEGER AS establishments, employees::INTEGER AS employees,
+            fte, gross_wages::BIGINT AS gross_wages, top_employees::INTEGER AS top_employees,
+            top_fte, top_wages::BIGINT AS top_wages, source FROM raw_size_facts;
         CREATE TABLE years AS SELECT * FROM (VALUES (2015, 'CLAP'), (2016, 'Flores'))
             AS y(year, series);
         CREATE TABLE ess_facts AS SELECT commune_code, year::SMALLINT AS year, family_code,

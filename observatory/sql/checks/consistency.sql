@@ -20,6 +20,17 @@ FROM ess_facts
 WHERE establishments < 1 OR employees < 0 OR fte < 0 OR gross_wages < 0
    OR top_employees > employees
 UNION ALL
+-- Every establishment of a commune and year is in exactly one size class.
+SELECT 'ess_size_facts: size classes do not add up at ' || commune_code || ' ' || year
+FROM (SELECT commune_code, year, sum(establishments) AS n
+      FROM ess_facts GROUP BY ALL) AS f
+FULL OUTER JOIN (SELECT commune_code, year, sum(establishments) AS n
+                 FROM ess_size_facts GROUP BY ALL) AS z USING (commune_code, year)
+WHERE f.n IS DISTINCT FROM z.n
+UNION ALL
+SELECT 'ess_size_facts: unknown size class ' || size_class
+FROM ess_size_facts WHERE size_class NOT IN (SELECT size_class FROM size_classes)
+UNION ALL
 -- Totals agree across levels: France = sum of régions = sum of départements.
 SELECT 'totals differ across levels in ' || year || ': ' || level
 FROM (

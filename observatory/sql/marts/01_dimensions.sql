@@ -17,6 +17,9 @@ COMMENT ON TABLE territory_communes IS 'Communes composant chaque territoire ; s
 CREATE OR REPLACE TABLE families AS SELECT * FROM stg_families ORDER BY sort_order;
 COMMENT ON TABLE families IS 'Familles de l''ESS : associations, coopératives, mutuelles, fondations, autres organismes privés non lucratifs, sociétés commerciales de l''ESS.';
 
+CREATE OR REPLACE TABLE size_classes AS SELECT * FROM stg_size_classes ORDER BY sort_order;
+COMMENT ON TABLE size_classes IS 'Tranches de taille des établissements (postes salariés au 31 décembre) : moins de 10, 10 à 49, 50 à 249, 250 ou plus.';
+
 CREATE OR REPLACE TABLE sectors AS SELECT * FROM stg_sectors ORDER BY naf_code;
 COMMENT ON TABLE sectors IS 'NAF rév. 2 : sous-classe, classe, groupe, division (A88), A38, section (A21).';
 

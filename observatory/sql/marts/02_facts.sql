@@ -8,6 +8,10 @@ COMMENT ON COLUMN ess_facts.fte IS 'Équivalents temps plein.';
 COMMENT ON COLUMN ess_facts.gross_wages IS 'Rémunérations brutes annuelles (euros).';
 COMMENT ON COLUMN ess_facts.top_employees IS 'Postes du plus grand établissement de la cellule.';
 
+CREATE OR REPLACE TABLE ess_size_facts AS
+SELECT * FROM stg_ess_size_facts ORDER BY year, commune_code, size_class;
+COMMENT ON TABLE ess_size_facts IS 'Établissements employeurs de l''ESS par commune, année et tranche de taille (postes salariés au 31/12) : mêmes mesures que ess_facts ; la somme des tranches égale celle des familles.';
+
 CREATE OR REPLACE TABLE employment_totals AS
 SELECT * FROM stg_employment_totals ORDER BY year, commune_code, a88_code;
 COMMENT ON TABLE employment_totals IS 'Emploi salarié hors ESS par commune, année et division A88 : privé hors ESS et public (établissements, postes, ETP, rémunérations).';

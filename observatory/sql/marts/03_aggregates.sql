@@ -17,6 +17,22 @@ GROUP BY ALL
 ORDER BY tc.level, tc.code, f.year, f.family_code, s.a88_code;
 COMMENT ON TABLE ess_by_territory IS 'ESS agrégée par territoire (tous niveaux), année, famille et division A88, avec les valeurs du plus grand établissement.';
 
+-- ESS by territory × year × size class.
+CREATE OR REPLACE TABLE ess_size_by_territory AS
+SELECT tc.level, tc.code, f.year, f.size_class,
+       sum(f.establishments)::INTEGER AS establishments,
+       sum(f.employees)::INTEGER AS employees,
+       sum(f.fte) AS fte,
+       sum(f.gross_wages)::BIGINT AS gross_wages,
+       max(f.top_employees) AS top_employees,
+       max(f.top_fte) AS top_fte,
+       max(f.top_wages) AS top_wages
+FROM ess_size_facts AS f
+JOIN territory_communes AS tc USING (commune_code)
+GROUP BY ALL
+ORDER BY tc.level, tc.code, f.year, f.size_class;
+COMMENT ON TABLE ess_size_by_territory IS 'ESS agrégée par territoire (tous niveaux), année et tranche de taille des établissements, avec les valeurs du plus grand établissement.';
+
 -- Employment of every territory and year, ESS and outside the ESS.
 CREATE OR REPLACE TEMP TABLE tmp_employment_by_territory AS
 WITH ess AS (

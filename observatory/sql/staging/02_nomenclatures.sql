@@ -6,3 +6,6 @@ FROM raw_ref_naf;
 
 CREATE OR REPLACE TEMP VIEW stg_families AS
 SELECT family_code, label, short_label, sort_order FROM raw_ref_families;
+
+CREATE OR REPLACE TEMP VIEW stg_size_classes AS
+SELECT size_class, label, min_employees, sort_order FROM raw_ref_size_classes;

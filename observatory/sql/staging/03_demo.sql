@@ -28,3 +28,17 @@ SELECT CAST(commune_code AS VARCHAR) AS commune_code,
        CAST(public_wages AS BIGINT) AS public_wages,
        'demo' AS source
 FROM raw_demo_employment_totals;
+
+CREATE OR REPLACE TEMP VIEW stg_demo_ess_size_facts AS
+SELECT CAST(commune_code AS VARCHAR) AS commune_code,
+       CAST(year AS SMALLINT) AS year,
+       CAST(size_class AS VARCHAR) AS size_class,
+       CAST(establishments AS INTEGER) AS establishments,
+       CAST(employees AS INTEGER) AS employees,
+       CAST(fte AS DOUBLE) AS fte,
+       CAST(gross_wages AS BIGINT) AS gross_wages,
+       CAST(top_employees AS INTEGER) AS top_employees,
+       CAST(top_fte AS DOUBLE) AS top_fte,
+       CAST(top_wages AS BIGINT) AS top_wages,
+       'demo' AS source
+FROM raw_demo_ess_size_facts;

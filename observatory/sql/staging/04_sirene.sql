@@ -23,6 +23,21 @@ FROM stg_sirene_classified
 WHERE unit_known AND ess_rule IS NOT NULL
 GROUP BY ALL;
 
+-- Size class of each establishment from its staff band's estimate (band limits and class
+-- limits agree: 1-9, 10-49, 50-249, 250 and more).
+CREATE OR REPLACE TEMP VIEW stg_sirene_ess_size_facts AS
+SELECT e.commune_code, e.year::SMALLINT AS year, z.size_class,
+       count(*)::INTEGER AS establishments,
+       round(sum(e.estimated_employees))::INTEGER AS employees,
+       NULL::DOUBLE AS fte, NULL::BIGINT AS gross_wages,
+       ceil(max(e.estimated_employees))::INTEGER AS top_employees,
+       NULL::DOUBLE AS top_fte, NULL::BIGINT AS top_wages,
+       'sirene' AS source
+FROM stg_sirene_classified AS e
+ASOF JOIN raw_ref_size_classes AS z ON e.estimated_employees >= z.min_employees
+WHERE e.unit_known AND e.ess_rule IS NOT NULL
+GROUP BY ALL;
+
 CREATE OR REPLACE TEMP VIEW stg_sirene_employment_totals AS
 SELECT commune_code, year::SMALLINT AS year, a88_code,
        count(*) FILTER (NOT public_body)::INTEGER AS private_non_ess_establishments,
