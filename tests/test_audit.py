@@ -36,9 +36,9 @@ def true_values(warehouse_path) -> pd.DataFrame:
         return indicators.compute(wh, "departement", "48", None, secrecy=False)
 
 
-def masked_families(site_dir) -> pd.DataFrame:
+def masked_cells(site_dir, indicator="family_employees") -> pd.DataFrame:
     table = pd.read_csv(site_dir / "departement" / "48.csv", dtype=str, keep_default_na=False)
-    return table[(table["indicateur"] == "family_employees") & (table["secret"] == "True")]
+    return table[(table["indicateur"] == indicator) & (table["secret"] == "True")]
 
 
 def test_a_real_render_has_no_leak(rendered, warehouse_path):
@@ -50,7 +50,7 @@ def test_a_real_render_has_no_leak(rendered, warehouse_path):
 def test_a_masked_value_written_in_the_table_is_found(copy, warehouse_path):
     path = copy / "departement" / "48.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    row = masked_families(copy).index[0]
+    row = masked_cells(copy).index[0]
     table.loc[row, "valeur"] = "123"
     table.to_csv(path, index=False)
     problems = audit.audit_site(warehouse_path, copy).problems
@@ -59,7 +59,7 @@ def test_a_masked_value_written_in_the_table_is_found(copy, warehouse_path):
 
 
 def test_a_masked_value_drawn_in_a_chart_or_a_table_row_is_found(copy, warehouse_path):
-    family = masked_families(copy).iloc[0]
+    family = masked_cells(copy).iloc[0]
     truth = true_values(warehouse_path)
     value = truth[(truth["indicator"] == "family_employees")
                   & (truth["category"] == family["categorie"])]["value"].iloc[0]
@@ -72,21 +72,22 @@ def test_a_masked_value_drawn_in_a_chart_or_a_table_row_is_found(copy, warehouse
     assert any(label in p and "visible dans la page" in p for p in problems), (label, value, problems)
 
 
-def test_a_lone_masked_family_recovered_by_subtraction_is_found(copy, warehouse_path):
+@pytest.mark.parametrize("indicator", ["family_employees", "size_establishments"])
+def test_a_lone_masked_cell_recovered_by_subtraction_is_found(copy, warehouse_path, indicator):
     path = copy / "departement" / "48.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    masked = masked_families(copy)
+    masked = masked_cells(copy, indicator)
     assert len(masked) >= 2
     truth = true_values(warehouse_path)
-    # Publish every masked family but one, as a careless export would.
+    # Publish every masked family (or size class) but one, as a careless export would.
     for index, row in masked.iloc[1:].iterrows():
-        value = truth[(truth["indicator"] == "family_employees")
+        value = truth[(truth["indicator"] == indicator)
                       & (truth["category"] == row["categorie"])]["value"].iloc[0]
         table.loc[index, ["valeur", "secret"]] = [str(value), "False"]
     table.to_csv(path, index=False)
     lone = masked.iloc[0]["categorie"]
     problems = audit.audit_site(warehouse_path, copy).problems
-    assert any(f"family_employees {lone}" in p and "retrouvable par soustraction" in p
+    assert any(f"{indicator} {lone}" in p and "retrouvable par soustraction" in p
                for p in problems)
 
 
