@@ -554,6 +554,7 @@ def _solve(data: dict[str, np.ndarray], relations: secrecy.Relations,
     masks = {}
     n = data["establishments"]
     count_rule = secrecy.primary(n)
+    merged = _merged(relations, extra) if extra is not None and extra.count else relations
     for measure in MEASURES:
         values = data[measure]
         first = count_rule.copy()
@@ -561,9 +562,7 @@ def _solve(data: dict[str, np.ndarray], relations: secrecy.Relations,
             first |= secrecy.primary(n, values, data[TOPS[measure]])
         if seeds is not None:
             first |= seeds[measure]
-        measure_relations = relations
-        if measure in ("employees", "establishments") and extra is not None and extra.count:
-            measure_relations = _merged(relations, extra)
+        measure_relations = merged if measure in ("employees", "establishments") else relations
         masks[measure] = secrecy.secondary(values, first, measure_relations)
     return masks
 
