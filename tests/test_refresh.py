@@ -224,7 +224,7 @@ def test_refresh_killed_at_random_moments_leaves_old_or_new_and_recovers(home):
     add_sirene(home, "2024", establishments=41_000)
     rng = random.Random(20261122)
     outcomes = []
-    for _ in range(10):
+    for _ in range(6):
         proc = start_refresh(home, "--only", "departement:34")
         time.sleep(rng.uniform(0.2, duration * 1.1))
         try:
@@ -246,4 +246,4 @@ def test_refresh_killed_at_random_moments_leaves_old_or_new_and_recovers(home):
     assert not [r for r in records if r["outcome"] == "en cours"]
     assert not list(home.glob(".observatory.duckdb.refresh-*"))
     assert len(list((home / "site.versions").iterdir())) <= 2
-    assert outcomes.count(-signal.SIGKILL) >= 5  # most runs really were killed mid-way
+    assert outcomes.count(-signal.SIGKILL) >= 3  # most runs really were killed mid-way
