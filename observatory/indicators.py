@@ -18,6 +18,7 @@ Secrecy is applied by :mod:`observatory.secrecy` before anything leaves this mod
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -352,6 +353,7 @@ class _Static:
             """).fetchall()}
         self.demo = bool(con.execute("SELECT bool_or(synthetic) FROM sources").fetchall()[0][0])
         self._rankings: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+        self._commune_blocks: OrderedDict[tuple[str | None, int], _Block] = OrderedDict()
         self.territories: dict[tuple[str, str], Territory] = {}
         self.children: dict[tuple[str, str | None], list[Territory]] = {}
         for row in con.execute(
@@ -368,6 +370,18 @@ class _Static:
         if self._national is None:
             self._national = _NationalMasks(wh, self)
         return self._national
+
+    def commune_block(self, wh: Warehouse, departement: str, year: int) -> _Block:
+        """The cells of a département's communes, of the EPCIs lying wholly inside it and of
+        itself, for a year: shared by the portraits of all of them; the last two are kept."""
+        key = (departement, year)
+        if key not in self._commune_blocks:
+            commune = self.children[("commune", departement)][0]
+            self._commune_blocks[key] = _Block(wh, commune, self.years, local_year=year)
+            while len(self._commune_blocks) > 2:
+                self._commune_blocks.popitem(last=False)
+        self._commune_blocks.move_to_end(key)
+        return self._commune_blocks[key]
 
     def ranking_table(self, con, level: str, year: int) -> dict[str, np.ndarray]:
         """ESS employees and share of every territory of a level, for rankings (cached)."""
@@ -584,9 +598,8 @@ class _Block:
                  local_year: int | None = None, employment: dict[int, dict] | None = None):
         con = wh.connection
         self.static = _static(wh)
-        self.territory = territory
         self.years = years
-        codes = self._members(con, territory)
+        codes = self.members = self._members(con, territory)
         self.index = {key: i for i, key in enumerate(codes)}
         n_t, n_y, n_k = len(codes), len(years), self.KINDS
         self.grid_size = n_t * n_y * n_k
@@ -632,12 +645,7 @@ class _Block:
             for column in columns:
                 data[column][flat] = rows[column]
         # The parent and the EPCIs are sums of their members: no need to read them.
-        groups = []
-        if self.parent is not None:
-            groups.append((self.index[self.parent], np.arange(self.siblings)))
-        for epci, communes in self.epcis.items():
-            groups.append((self.index[("epci", epci)],
-                           np.array([self.index[("commune", c)] for c in communes])))
+        groups = self._sums()[:1 + len(self.epcis)]  # the parent's and EPCIs' sums of members
         for column in columns:
             grid = data[column].reshape(n_t, n_y * n_k)
             for target, members in groups:
@@ -656,7 +664,7 @@ class _Block:
         self._parent_relations(n_y, n_k)
         self.national = self.static.national_masks(wh)
         self.national_cells = [self.national.grid_cells(codes, years)]
-        self.local: dict[tuple[str, str], int] = {}
+        self.metro_cells: dict[str, int] = {}
         self.metro_relation = secrecy.Relations()
         if local_year is not None:
             data = self._local_cells(con, territory, local_year, data, employment)
@@ -664,8 +672,9 @@ class _Block:
         self.masks = self._solve()
 
     def _members(self, con, territory: Territory) -> list[tuple[str, str]]:
-        """(level, code) of the siblings (the territory first), then the parent, then, at
-        commune level, the EPCIs lying wholly inside the département."""
+        """(level, code) of the siblings in code order (the same cells for every sibling's
+        portrait), then the parent, then, at commune level, the EPCIs lying wholly inside the
+        département."""
         self.epcis: dict[str, list[str]] = {}
         self.siblings, self.parent = 1, None
         if territory.level == "france":
@@ -676,12 +685,10 @@ class _Block:
             return [(territory.level, territory.code)]
         siblings = [(t.code, t.epci_code) for t in
                     self.static.children[(territory.level, None if column is None else parent_code)]]
-        members = [(territory.level, territory.code)]
-        members += [(territory.level, code) for code, _ in siblings if code != territory.code]
+        members = [(territory.level, code) for code, _ in siblings]
         members.append((parent_level, parent_code))
         if territory.level == "commune":
-            for code, epci in [(territory.code, territory.epci_code)] + [
-                    (code, epci) for code, epci in siblings if code != territory.code]:
+            for code, epci in siblings:
                 if epci in self.static.whole_epcis:
                     self.epcis.setdefault(epci, []).append(code)
             members += [("epci", code) for code in sorted(self.epcis)]
@@ -692,23 +699,35 @@ class _Block:
     def cell(self, key: tuple[str, str], year: int, kind: int = 0) -> int:
         return (self.index[key] * len(self.years) + self.years.index(year)) * self.KINDS + kind
 
-    def _parent_relations(self, n_y, n_k) -> None:
-        """Parent total = sum of siblings; EPCI total = sum of its communes (per year, kind)."""
+    def _sums(self) -> list[tuple[int, np.ndarray]]:
+        """(whole, parts) member indices of every sum: the parent = its siblings; at commune
+        level, each EPCI = its communes, and the parent = its EPCIs and the communes outside
+        them (which protects the EPCIs from one another)."""
         if self.parent is None:
-            return
+            return []
+        sums = [(self.index[self.parent], np.arange(self.siblings))]
+        inside = set()
+        for epci, communes in self.epcis.items():
+            sums.append((self.index[("epci", epci)],
+                         np.array([self.index[("commune", c)] for c in communes])))
+            inside.update(communes)
+        if self.epcis:
+            outside = [i for i in range(self.siblings) if self.members[i][1] not in inside]
+            sums.append((self.index[self.parent], np.array(
+                [self.index[("epci", e)] for e in sorted(self.epcis)] + outside, dtype=np.int64)))
+        return sums
+
+    def _parent_relations(self, n_y, n_k) -> None:
+        """Every sum of members, per year and kind of cell."""
         slots = (np.arange(n_y)[:, None] * n_k + np.arange(n_k)).ravel()  # (year, kind) offsets
         stride = n_y * n_k
-        siblings = np.arange(self.siblings)
-        self.relations.add(self.index[self.parent] * stride + slots,
-                           siblings[None, :] * stride + slots[:, None])
-        for epci, communes in self.epcis.items():
-            members = np.array([self.index[("commune", c)] for c in communes])
-            self.relations.add(self.index[("epci", epci)] * stride + slots,
-                               members[None, :] * stride + slots[:, None])
+        for whole, parts in self._sums():
+            self.relations.add(whole * stride + slots, parts[None, :] * stride + slots[:, None])
 
     def _local_cells(self, con, territory, year, data, employment) -> dict:
-        """Cells of the sector hierarchy (A21 ⊃ A38 ⊃ A88) of the territory, its siblings and
-        its parent, and the territory's métropole split. Sectors are protected together with
+        """Cells of the sector hierarchy (A21 ⊃ A38 ⊃ A88) of the territory, its siblings, its
+        parent and (at commune level) the EPCIs lying wholly inside the parent, and the
+        territory's métropole split. Sectors are protected together with
         the siblings: a région's sector published beside all but one of its départements'
         would otherwise give the last one away by subtraction."""
         static = self.static
@@ -725,19 +744,19 @@ class _Block:
             """, dict(codes=codes, a88=static.a88, level=territory.level, low=min(codes),
                       high=max(codes), year=year),
         ).fetchnumpy()
-        parent = [self.parent] if self.parent is not None else []
-        keys = members + parent
+        keys = self.members  # siblings, parent, EPCIs: row m is member m
         n_m = len(keys)
+        sums = self._sums()
         sectors = {}  # column → level → (member, sector) grid
         for column in (*MEASURES, *TOPS.values()):
             grid = np.zeros((n_m, len(static.a88)))
             grid[rows["m"], rows["i"]] = rows[column]
-            if parent:  # the parent is the sum (or the largest) of its members
-                grid[-1] = grid[:-1].max(axis=0) if column in TOPS.values() else grid[:-1].sum(0)
+            for whole, parts in sums[:1 + len(self.epcis)]:  # sums (or largest) of communes
+                grid[whole] = grid[parts].max(axis=0) if column in TOPS.values() \
+                    else grid[parts].sum(axis=0)
             sectors[column] = static.rollup_rows(grid, "max" if column in TOPS.values() else "sum")
-        self.sectors = {column: {level: grid[0] for level, grid in by_level.items()}
-                        for column, by_level in sectors.items()}
-        scope = sectors["establishments"]["a88"][-1]  # the parent's, or the territory's own
+        self.member_sectors = sectors
+        scope = sectors["establishments"]["a88"][self.siblings if self.parent else 0]
         present = static.rollup(((scope > 0) | (static.france_sectors[year] > 0)).astype(float))
         self.present = {level: np.flatnonzero(present[level]) for level in self.SECTOR_LEVELS}
         # Cell of member m's sector slot p: size + m * n_p + p (slots: A21, A38, A88 in order).
@@ -752,7 +771,9 @@ class _Block:
         offsets = np.arange(n_p)
         for key in keys:
             self.national_cells.append(self.national.sector_cells(key, year, slots))
-        self.local.update({slot: size + p for slot, p in position.items()})
+        self.slot_position = position
+        self.sector_member = {key: m for m, key in enumerate(keys)}
+        self.sector_base = base
         totals = np.array([self.cell(key, year) for key in keys])
         a21 = np.array([position[("a21", i)] for i in self.present["a21"]])
         self.relations.add(totals, base[:, None] + a21[None, :])
@@ -768,8 +789,8 @@ class _Block:
             cells = np.where(parts[None, :, :] >= 0, base[:, None, None] + parts[None, :, :], -1)
             self.relations.add((base[:, None] + heads[None, :]).ravel(),
                                cells.reshape(n_m * len(groups), width))
-        if parent:  # the parent's sector = the sum of its members'
-            self.relations.add(base[-1] + offsets, (base[:-1, None] + offsets[None, :]).T)
+        for whole, parts in sums:  # a sector of a sum = the sum of its members' sectors
+            self.relations.add(base[whole] + offsets, (base[parts][:, None] + offsets[None, :]).T)
         total = self.cell((territory.level, territory.code), year)
         metro = (employment or {}).get(year)
         if metro is not None:
@@ -781,16 +802,15 @@ class _Block:
                      "top_employees": [metro["metro_ess_top_employees"],
                                        metro["other_ess_top_employees"]]}
             for j, key in enumerate(("metro", "other")):
-                self.local[("metro", key)] = size + len(extra["employees"]) + j
+                self.metro_cells[key] = size + len(extra["employees"]) + j
                 self.national_cells.append(np.array([-1]))
             for column in data:
                 pair = [float(v) for v in split[column]] if column in split else [0.0, 0.0]
                 extra[column] = np.concatenate([extra[column], pair])
         data = {c: np.concatenate([data[c], extra[c]]) for c in data}
-        cells = self.local
         if metro is not None:
-            self.metro_relation.add([total], [[cells[("metro", "metro")],
-                                               cells[("metro", "other")]]])
+            self.metro_relation.add([total], [[self.metro_cells["metro"],
+                                               self.metro_cells["other"]]])
         return data
 
     def _solve(self) -> dict[str, np.ndarray]:
@@ -804,6 +824,15 @@ class _Block:
 
     def get(self, measure: str, cell: int) -> tuple[float, bool]:
         return float(self.data[measure][cell]), bool(self.masks[measure][cell])
+
+    def sector_cell(self, key: tuple[str, str], slot: tuple[str, int]) -> int:
+        """The cell of a sector (``(level, index)``) of a sibling or of the parent."""
+        return int(self.sector_base[self.sector_member[key]] + self.slot_position[slot])
+
+    def sectors_of(self, key: tuple[str, str], column: str) -> dict[str, np.ndarray]:
+        """A sibling's (or the parent's) unmasked sector values by level (A21, A38, A88)."""
+        return {level: grid[self.sector_member[key]]
+                for level, grid in self.member_sectors[column].items()}
 
 
 def _merged(a: secrecy.Relations, b: secrecy.Relations) -> secrecy.Relations:
@@ -859,12 +888,18 @@ class _Portrait:
 
     @cached_property
     def block(self) -> _Block:
+        t = self.protected_as
+        if t.level == "commune" or (t.level == "epci" and t.code in self.static.whole_epcis):
+            return self.static.commune_block(self.wh, t.departement_code, self.year)
         return _Block(self.wh, self.protected_as, self.static.years, local_year=self.year,
                       employment=self.employment)
 
+    @property
+    def key_protected(self) -> tuple[str, str]:
+        return (self.protected_as.level, self.protected_as.code)
+
     def ess(self, measure: str, year: int | None = None, kind: int = 0) -> tuple[float, bool]:
-        key = (self.protected_as.level, self.protected_as.code)
-        return self.block.get(measure, self.block.cell(key, year or self.year, kind))
+        return self.block.get(measure, self.block.cell(self.key_protected, year or self.year, kind))
 
     # Output -------------------------------------------------------------------------------
 
@@ -930,7 +965,7 @@ class _Portrait:
         for level in block.SECTOR_LEVELS:
             for i in block.present[level]:
                 code = codes[level][i]
-                cell = block.local[(level, i)]
+                cell = block.sector_cell(self.key_protected, (level, i))
                 keys = dict(breakdown=names[level], category=code,
                             category_label=static.labels[(level, code)])
                 employees, secret = block.get("employees", cell)
@@ -953,7 +988,7 @@ class _Portrait:
             query = ("SELECT list_position($a88, a88_code) - 1 AS i, "
                      "(private_non_ess_employees + public_employees)::DOUBLE AS n "
                      "FROM employment_totals WHERE year = $year AND commune_code = $code")
-            base = self.block.sectors["employees"]["a88"].copy()
+            base = self.block.sectors_of(self.key_protected, "employees")["a88"].copy()
         else:
             query = ("SELECT list_position($a88, a88_code) - 1 AS i, total_employees::DOUBLE AS n "
                      "FROM sector_employment_by_territory "
@@ -1089,10 +1124,14 @@ class _Portrait:
         if row is None:
             return
         block = self.block
-        employees, _ = self.ess("employees")
+        employees, secret = self.ess("employees")
         total = employees + row["private_non_ess_employees"] + row["public_employees"]
-        inside, inside_secret = block.get("employees", block.local[("metro", "metro")])
-        outside, outside_secret = block.get("employees", block.local[("metro", "other")])
+        if block.metro_cells:
+            inside, inside_secret = block.get("employees", block.metro_cells["metro"])
+            outside, outside_secret = block.get("employees", block.metro_cells["other"])
+        else:  # a commune lies wholly inside or outside a métropole: its parts are its total
+            inside, outside = row["metro_ess_employees"], employees - row["metro_ess_employees"]
+            inside_secret = outside_secret = secret
         metro_total = float(row["metro_total_employees"])
         self.add("ess_share_metropoles", _pct(inside, metro_total), inside_secret,
                  note=None if metro_total else "aucune commune membre d'une métropole")
