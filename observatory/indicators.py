@@ -336,6 +336,11 @@ class _Static:
         self.a21 = sorted({row[4] for row in sectors})
         self.a88_to = {"a38": np.array([self.a38.index(row[2]) for row in sectors]),
                        "a21": np.array([self.a21.index(row[4]) for row in sectors])}
+        # A88 columns grouped by A38 and by A21 (every group has divisions), for reduceat.
+        self.a88_groups = {
+            level: (np.argsort(index, kind="stable"),
+                    np.searchsorted(np.sort(index), np.arange(index.max() + 1)))
+            for level, index in self.a88_to.items()}
         self.a38_to_a21 = np.array([self.a21.index(next(row[4] for row in sectors if row[2] == a38))
                                     for a38 in self.a38])
         self.labels = {}
@@ -417,13 +422,9 @@ class _Static:
     def rollup_rows(self, grid: np.ndarray, how: str = "sum") -> dict[str, np.ndarray]:
         """Rows of A88 vectors summed (or maxed) up to A38 and A21, one row per territory."""
         out = {"a88": grid}
-        for level, index in self.a88_to.items():
-            size = len(self.a38 if level == "a38" else self.a21)
-            if how == "sum":
-                out[level] = grid @ np.eye(size)[index]
-            else:
-                out[level] = np.stack([grid[:, index == j].max(axis=1, initial=0)
-                                       for j in range(size)], axis=1)
+        reduce = np.add.reduceat if how == "sum" else np.maximum.reduceat
+        for level, (order, starts) in self.a88_groups.items():
+            out[level] = reduce(grid[:, order], starts, axis=1)
         return out
 
     def rollup(self, vector: np.ndarray, how: str = "sum") -> dict[str, np.ndarray]:
