@@ -112,6 +112,7 @@ def ingest(
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute("SET enable_progress_bar = false")
         con.execute(f"SET temp_directory = '{tmp}'")
+        con.execute("SET preserve_insertion_order = true")  # SIRENE line numbers are rowids
         con.register("raw_ref_commune_aliases", reference.commune_aliases())
         run_sql(con, "00_macros.sql")
         plan = []

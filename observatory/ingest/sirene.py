@@ -1,8 +1,9 @@
 """SIRENE stock files (StockEtablissement, StockUniteLegale) as CSV, zip or Parquet.
 
-Read in DuckDB SQL in one streaming pass, at national scale. Columns are matched by name, so
-older and newer layouts load alike. Establishments go to ``sirene_establishments`` (active
-employer ones, placed in their commune); unités légales to ``legal_units``. Classification
+Read in DuckDB SQL in one parallel pass, at national scale (a row's line number is its rowid
+in the table that pass writes, in file order). Columns are matched by name, so older and newer
+layouts load alike. Establishments go to ``sirene_establishments`` (active employer ones, placed
+in their commune); unités légales to ``legal_units``. Classification
 (ESS or not, family, staff estimate) happens when the marts are recomputed
 (``sql/staging/04_sirene.sql``, rules in ``observatory/sirene_codes.py``).
 """
@@ -64,16 +65,9 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
     view = "sirene_scan" if kind == "establishments" else "sirene_units_scan"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {_projection(raw, columns)} "
                 f"FROM {relation}")
-    if kind == "establishments":
-        run_sql(con, "sirene_establishments.sql")
-        read, rejected = con.execute(
-            "SELECT (SELECT coalesce(max(line) - 1, 0) FROM sirene_rows), "
-            "(SELECT count(*) FROM sirene_checked WHERE problem IS NOT NULL)").fetchall()[0]
-    else:
-        run_sql(con, "sirene_units.sql")
-        read, rejected = con.execute(
-            "SELECT (SELECT coalesce(max(line) - 1, 0) FROM units_rows), "
-            "(SELECT count(*) FROM units_checked WHERE problem IS NOT NULL)").fetchall()[0]
+    run_sql(con, f"sirene_{kind}.sql")
+    counts = "sirene_counts" if kind == "establishments" else "units_counts"
+    read, rejected = con.execute(f"SELECT rows_read, rows_rejected FROM {counts}").fetchall()[0]
     if read == 0:
         raise IngestError(f"{raw.name} : fichier vide (en-tête seul, aucune ligne de données)")
     return read, rejected

@@ -4,64 +4,78 @@
 -- SIRENE columns are clean text: trimming is enough (and much cheaper than obs_clean).
 CREATE OR REPLACE TEMP MACRO sirene_clean(t) AS nullif(trim(t), '');
 
--- One streaming pass keeps the active unités légales with their line, and the last line.
+-- One parallel pass stores a row per line of the file, in file order (insertion order is
+-- preserved, so a row's line is its rowid + 2), with the cleaned values of the active unités
+-- légales and the problem found on the row itself (duplicates aside); the others are counted.
 CREATE OR REPLACE TEMP TABLE units_rows AS
-SELECT * FROM (
-    SELECT row_number() OVER () + 1 AS line, coalesce(state, 'A') = 'A' AS in_scope, *
-    FROM sirene_units_scan
-)
-QUALIFY in_scope OR lead(1) OVER () IS NULL;
-
--- Duplicates found by a hash aggregate (much cheaper than a window at national scale).
-CREATE OR REPLACE TEMP TABLE units_duplicates AS
-SELECT lpad(sirene_clean(siren), 9, '0') AS siren_code, min(line) AS first_line
-FROM units_rows WHERE in_scope
-GROUP BY ALL HAVING count(*) > 1;
-
-CREATE OR REPLACE TEMP TABLE units_checked AS
-SELECT r.*, d.first_line,
+SELECT in_scope, siren, siren_code, category_code, ess_code,
     CASE
-        WHEN r.siren_code IS NULL
-            THEN struct_pack(col := 'siren', val := r.siren, why := 'SIREN absent ou invalide (9 chiffres)')
-        WHEN r.line > d.first_line
-            THEN struct_pack(col := 'siren', val := r.siren, why := 'SIREN en double dans le fichier')
-        WHEN NOT regexp_matches(coalesce(sirene_clean(r.legal_category), ''), '^\d{4}$')
-            THEN struct_pack(col := 'categorieJuridiqueUniteLegale', val := r.legal_category,
+        WHEN NOT in_scope THEN NULL
+        WHEN siren_code IS NULL
+            THEN struct_pack(col := 'siren', val := siren, why := 'SIREN absent ou invalide (9 chiffres)')
+        WHEN NOT regexp_matches(coalesce(category_code, ''), '^\d{4}$')
+            THEN struct_pack(col := 'categorieJuridiqueUniteLegale', val := legal_category,
                              why := 'catégorie juridique invalide (4 chiffres)')
-        WHEN coalesce(sirene_clean(r.ess_flag), 'N') NOT IN ('O', 'N')
-            THEN struct_pack(col := 'economieSocialeSolidaireUniteLegale', val := r.ess_flag,
+        WHEN coalesce(ess_code, 'N') NOT IN ('O', 'N')
+            THEN struct_pack(col := 'economieSocialeSolidaireUniteLegale', val := ess_flag,
                              why := 'indicateur ESS invalide (O, N ou vide)')
     END AS problem
 FROM (
-    SELECT *, CASE WHEN regexp_matches(sirene_clean(siren), '^\d{1,9}$')
-                   THEN lpad(sirene_clean(siren), 9, '0') END AS siren_code
-    FROM units_rows WHERE in_scope
-) AS r
-LEFT JOIN units_duplicates AS d USING (siren_code);
+    SELECT in_scope, CASE WHEN in_scope THEN siren END AS siren, legal_category, ess_flag,
+        CASE WHEN in_scope AND regexp_matches(sirene_clean(siren), '^\d{1,9}$')
+             THEN lpad(sirene_clean(siren), 9, '0') END AS siren_code,
+        CASE WHEN in_scope THEN sirene_clean(legal_category) END AS category_code,
+        CASE WHEN in_scope THEN sirene_clean(ess_flag) END AS ess_code
+    FROM (SELECT coalesce(state, 'A') = 'A' AS in_scope, * FROM sirene_units_scan)
+);
+
+-- Duplicates found by a hash aggregate (much cheaper than a window at national scale); the
+-- first line of a SIREN is kept, the others are rejected.
+CREATE OR REPLACE TEMP TABLE units_duplicates AS
+SELECT coalesce(siren_code, lpad(sirene_clean(siren), 9, '0')) AS siren_code, min(rowid) + 2 AS first_line
+FROM units_rows WHERE in_scope
+GROUP BY ALL HAVING count(*) > 1;
+
+CREATE OR REPLACE TEMP TABLE units_rejected AS
+SELECT r.rowid + 2 AS line,
+       CASE WHEN r.siren_code IS NOT NULL AND r.rowid + 2 > d.first_line
+            THEN struct_pack(col := 'siren', val := r.siren, why := 'SIREN en double dans le fichier')
+            ELSE r.problem END AS problem
+FROM units_rows AS r
+LEFT JOIN units_duplicates AS d USING (siren_code)
+WHERE r.in_scope AND (r.problem IS NOT NULL OR r.rowid + 2 > d.first_line);
 
 INSERT INTO rejects
 SELECT c.source, c.file, u.line, u.problem.col, u.problem.val, u.problem.why, c.loaded_at
-FROM units_checked AS u, load_context AS c
-WHERE u.problem IS NOT NULL
+FROM units_rejected AS u, load_context AS c
 ORDER BY u.line;
 
+-- The unités légales kept: active, without any problem.
+CREATE OR REPLACE TEMP VIEW units_kept AS
+SELECT r.siren, r.siren_code, r.category_code, r.ess_code
+FROM units_rows AS r ANTI JOIN units_rejected AS x ON x.line = r.rowid + 2
+WHERE r.in_scope AND r.problem IS NULL;
+
 DELETE FROM legal_units AS l
-USING (SELECT siren_code FROM units_checked WHERE problem IS NULL) AS n
+USING units_kept AS n
 WHERE l.siren = n.siren_code;
 
 INSERT INTO legal_units
-SELECT u.siren_code, sirene_clean(u.legal_category), sirene_clean(u.ess_flag), c.vintage, c.file
-FROM units_checked AS u, load_context AS c
-WHERE u.problem IS NULL;
+SELECT u.siren_code, u.category_code, u.ess_code, c.vintage, c.file
+FROM units_kept AS u, load_context AS c;
+
+-- Rows read and rejected (for the report and `sources`).
+CREATE OR REPLACE TEMP TABLE units_counts AS
+SELECT (SELECT count(*) FROM units_rows) AS rows_read,
+       (SELECT count(*) FROM units_rejected) AS rows_rejected,
+       (SELECT count(*) FILTER (in_scope) FROM units_rows) AS in_scope,
+       (SELECT count(*) FILTER (siren_code <> sirene_clean(siren)) FROM units_kept) AS padded;
 
 INSERT INTO load_stats
 SELECT c.source, c.file, item, n FROM load_context AS c, (
-    SELECT 'unités légales actives' AS item, count(*) FILTER (problem IS NULL) AS n
-    FROM units_checked
+    SELECT 'unités légales actives' AS item, in_scope - rows_rejected AS n FROM units_counts
     UNION ALL
-    SELECT 'hors champ (unités légales cessées)',
-           (SELECT max(line) - 1 FROM units_rows) - (SELECT count(*) FROM units_checked)
+    SELECT 'hors champ (unités légales cessées)', rows_read - in_scope FROM units_counts
     UNION ALL
-    SELECT 'SIREN complétés par des zéros initiaux', count(*)
-    FROM units_checked WHERE problem IS NULL AND siren_code <> sirene_clean(siren)
+    SELECT 'SIREN complétés par des zéros initiaux', padded FROM units_counts
 ) AS stats WHERE n > 0;
