@@ -20,6 +20,7 @@ from functools import lru_cache, wraps
 from urllib.parse import parse_qsl
 
 import duckdb
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -379,11 +380,12 @@ def _compute(level, code, year, themes, reference) -> pd.DataFrame:
 
 
 def row(frame: pd.DataFrame, indicator: str, category: str | None = None) -> pd.Series | None:
-    """The row of one indicator (and category), or ``None``."""
-    rows = frame[frame["indicator"] == indicator]
+    """The row of one indicator (and category), or ``None``. Matches positions on the key
+    columns only: filtering the whole frame for each card and bar took most of a redraw."""
+    hits = np.flatnonzero(frame["indicator"].to_numpy() == indicator)
     if category is not None:
-        rows = rows[rows["category"] == category]
-    return rows.iloc[0] if len(rows) else None
+        hits = hits[frame["category"].to_numpy()[hits] == category]
+    return frame.iloc[hits[0]] if len(hits) else None
 
 
 # ---------------------------------------------------------------------------------------------
