@@ -51,7 +51,8 @@ def run(workdir: Path) -> str:
 
     mem = duckdb.connect()
     mem.execute(f"ATTACH '{db}' AS src (READ_ONLY)")
-    for table in ("ess_facts", "employment_totals", "sectors", "territory_communes", "territories"):
+    for table in ("ess_facts", "ess_size_facts", "employment_totals", "sectors",
+                  "territory_communes", "territories"):
         mem.execute(f"CREATE TABLE {table} AS SELECT * FROM src.{table}")
     sql = AGGREGATES.read_text()
     sql_seconds = timed(lambda: mem.execute(sql).fetchall(), repeat=3)

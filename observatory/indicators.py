@@ -378,12 +378,13 @@ class _Static:
 
     def commune_block(self, wh: Warehouse, departement: str, year: int) -> _Block:
         """The cells of a département's communes, of the EPCIs lying wholly inside it and of
-        itself, for a year: shared by the portraits of all of them; the last two are kept."""
+        itself, for a year: shared by the portraits of all of them; the last one is kept
+        (callers go through a département's territories together)."""
         key = (departement, year)
         if key not in self._commune_blocks:
             commune = self.children[("commune", departement)][0]
             self._commune_blocks[key] = _Block(wh, commune, self.years, local_year=year)
-            while len(self._commune_blocks) > 2:
+            while len(self._commune_blocks) > 1:
                 self._commune_blocks.popitem(last=False)
         self._commune_blocks.move_to_end(key)
         return self._commune_blocks[key]
@@ -671,6 +672,9 @@ class _Block:
             data = self._local_cells(con, territory, local_year, data, employment)
         self.data = data
         self.masks = self._solve()
+        # Only the values and masks are read from now on: a commune block's relations are as
+        # large as its cells, and a dashboard kernel keeps a block.
+        del self.relations, self.metro_relation, self.national_cells
 
     def _members(self, con, territory: Territory) -> list[tuple[str, str]]:
         """(level, code) of the siblings in code order (the same cells for every sibling's

@@ -302,11 +302,13 @@ def metropolitan(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Blo
 
 
 def children(wh, territory: indicators.Territory, level: str) -> list[indicators.Territory]:
-    """Territories of ``level`` inside ``territory`` (EPCIs by their main département)."""
+    """Territories of ``level`` inside ``territory`` (EPCIs by their main département), by
+    département then code: the EPCIs of one département share their secrecy cells, which are
+    computed once for them."""
     scope = {"region": dict(region=territory.code),
              "departement": dict(departement=territory.code)}.get(territory.level, {})
-    codes = sorted(wh.territories(level, **scope)["code"])
-    return [indicators.resolve(wh, code, level) for code in codes]
+    found = [indicators.resolve(wh, code, level) for code in wh.territories(level, **scope)["code"]]
+    return sorted(found, key=lambda t: (t.departement_code or "", t.code))
 
 
 # Light shapes for the maps: simplified (tolerance in degrees) and rounded (decimals), so that
@@ -450,6 +452,7 @@ def map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd.
         frame = common.compute(child.level, child.code, year, ("key_figures",))
         emp, share = common.row(frame, "ess_employees"), common.row(frame, "ess_share_employees")
         rows.append(dict(code=child.code, name=child.name, employees=emp, share=share))
+    rows.sort(key=lambda r: r["code"])
     data = pd.DataFrame({
         "code": [r["code"] for r in rows], "name": [r["name"] for r in rows],
         "ess_employees": [r["employees"]["value"] for r in rows],
