@@ -608,31 +608,17 @@ class _Block:
         columns = (*MEASURES, *TOPS.values())
         data = {column: np.zeros(self.grid_size) for column in columns}
         siblings = [code for _, code in codes[:self.siblings]]
-        rows = con.execute(
-            f"""
-            SELECT m.t - 1 AS t, list_position($years, e.year) - 1 AS y,
-                   list_position($families, e.family_code) AS k,
-                   {CELL_MEASURES}
-            FROM ess_by_territory AS e
-            JOIN (SELECT unnest($codes) AS code, generate_subscripts($codes, 1) AS t) AS m
-              USING (code)
-            WHERE e.level = $level AND e.code BETWEEN $low AND $high
-              AND list_contains($years, e.year)
-            GROUP BY ALL
-            """,
-            dict(level=territory.level, low=min(siblings), high=max(siblings), codes=siblings,
-                 years=years, families=FAMILY_CODES),
-        ).fetchnumpy()
-        flat = (rows["t"] * n_y + rows["y"]) * n_k + rows["k"]
-        for column in columns:
-            data[column][flat] = rows[column]
+        breakdowns = [("ess_by_territory", "family_code", FAMILY_CODES, self.FAMILIES.start)]
         if self.static.has_sizes:
+            breakdowns.append(("ess_size_by_territory", "size_class", SIZE_CLASS_CODES,
+                               self.SIZES.start))
+        for table, column, categories, first in breakdowns:
             rows = con.execute(
                 f"""
                 SELECT m.t - 1 AS t, list_position($years, e.year) - 1 AS y,
-                       $first + list_position($sizes, e.size_class) - 1 AS k,
+                       $first + list_position($categories, e.{column}) - 1 AS k,
                        {CELL_MEASURES}
-                FROM ess_size_by_territory AS e
+                FROM {table} AS e
                 JOIN (SELECT unnest($codes) AS code, generate_subscripts($codes, 1) AS t) AS m
                   USING (code)
                 WHERE e.level = $level AND e.code BETWEEN $low AND $high
@@ -640,12 +626,11 @@ class _Block:
                 GROUP BY ALL
                 """,
                 dict(level=territory.level, low=min(siblings), high=max(siblings),
-                     codes=siblings, years=years, sizes=SIZE_CLASS_CODES,
-                     first=self.SIZES.start),
+                     codes=siblings, years=years, categories=categories, first=first),
             ).fetchnumpy()
             flat = (rows["t"] * n_y + rows["y"]) * n_k + rows["k"]
-            for column in columns:
-                data[column][flat] = rows[column]
+            for name in columns:
+                data[name][flat] = rows[name]
         # The parent and the EPCIs are sums of their members: no need to read them.
         groups = self._sums()[:1 + len(self.epcis)]  # the parent's and EPCIs' sums of members
         for column in columns:
