@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -316,6 +317,8 @@ def parent_of(wh: Warehouse, territory: Territory) -> Territory | None:
 class _Static:
     """What never changes for one warehouse: years, series, sectors, labels."""
 
+    KEPT_BLOCKS = 4
+
     def __init__(self, wh: Warehouse):
         con = wh.connection
         self._national: _NationalMasks | None = None
@@ -359,6 +362,7 @@ class _Static:
         self.demo = bool(con.execute("SELECT bool_or(synthetic) FROM sources").fetchall()[0][0])
         self._rankings: dict[tuple[str, int], dict[str, np.ndarray]] = {}
         self._commune_blocks: OrderedDict[tuple[str | None, int], _Block] = OrderedDict()
+        self._blocks: OrderedDict[tuple[str, str, int], _Block] = OrderedDict()
         self.territories: dict[tuple[str, str], Territory] = {}
         self.children: dict[tuple[str, str | None], list[Territory]] = {}
         for row in con.execute(
@@ -369,6 +373,15 @@ class _Static:
             column = PARENT.get(territory.level, (None, None))[1]
             parent = getattr(territory, column) if column else None
             self.children.setdefault((territory.level, parent), []).append(territory)
+
+    def breakdowns(self) -> list[tuple[str, str, list[str], int]]:
+        """(table, column, categories, first kind) of the cells that sum to a total: the
+        families, and the size classes when a loaded source gives them."""
+        breakdowns = [("ess_by_territory", "family_code", FAMILY_CODES, _Block.FAMILIES.start)]
+        if self.has_sizes:
+            breakdowns.append(("ess_size_by_territory", "size_class", SIZE_CLASS_CODES,
+                               _Block.SIZES.start))
+        return breakdowns
 
     def national_masks(self, wh: Warehouse) -> _NationalMasks:
         """Masks of France, the régions and the départements, solved once per warehouse."""
@@ -388,6 +401,19 @@ class _Static:
                 self._commune_blocks.popitem(last=False)
         self._commune_blocks.move_to_end(key)
         return self._commune_blocks[key]
+
+    def block(self, wh: Warehouse, territory: Territory, year: int,
+              employment: Callable[[], dict[int, dict]]) -> _Block:
+        """The block of a territory above the communes for a year (the last few are kept: a
+        département's block also serves every commune portrait compared with it)."""
+        key = (territory.level, territory.code, year)
+        if key not in self._blocks:
+            self._blocks[key] = _Block(wh, territory, self.years, local_year=year,
+                                       employment=employment())
+            while len(self._blocks) > self.KEPT_BLOCKS:
+                self._blocks.popitem(last=False)
+        self._blocks.move_to_end(key)
+        return self._blocks[key]
 
     def ranking_table(self, con, level: str, year: int) -> dict[str, np.ndarray]:
         """ESS employees and share of every territory of a level, for rankings (cached)."""
@@ -478,47 +504,40 @@ class _NationalMasks:
             (level, i) for level in _Block.SECTOR_LEVELS for i in range(sizes[level]))}
         n_t, n_y, n_k, n_s = len(territories), len(years), kinds, len(self.slots)
         self.grid_size = n_t * n_y * n_k
-        rows = wh.connection.execute(
-            f"""
-            SELECT level, code, list_position($years, year) - 1 AS y,
-                   list_position($families, family_code) AS k,
-                   list_position($a88, a88_code) - 1 AS i,
-                   {CELL_MEASURES}
-            FROM ess_by_territory
-            WHERE list_contains($levels, level) AND list_contains($years, year)
-            GROUP BY ALL
-            """, dict(years=years, families=FAMILY_CODES, a88=static.a88,
-                      levels=list(self.LEVELS))).fetchnumpy()
-        sizes_rows = wh.connection.execute(
-            f"""
-            SELECT level, code, list_position($years, year) - 1 AS y,
-                   $first + list_position($sizes, size_class) - 1 AS k, {CELL_MEASURES}
-            FROM ess_size_by_territory
-            WHERE list_contains($levels, level) AND list_contains($years, year)
-            GROUP BY ALL
-            """, dict(years=years, sizes=SIZE_CLASS_CODES, first=_Block.SIZES.start,
-                      levels=list(self.LEVELS))).fetchnumpy()
-        t = np.array([self.index[key] for key in zip(rows["level"], rows["code"])], dtype=np.int64)
-        y, k, i = (np.asarray(rows[c], dtype=np.int64) for c in ("y", "k", "i"))
-        size_cell = tuple(
-            np.array([self.index[key] for key in zip(sizes_rows["level"], sizes_rows["code"])],
-                     dtype=np.int64) if c == "t" else np.asarray(sizes_rows[c], dtype=np.int64)
-            for c in ("t", "y", "k"))
+        columns = (*MEASURES, *TOPS.values())
+        grid = {column: np.zeros((n_t, n_y, n_k)) for column in columns}
+        a88 = {column: np.zeros((n_t, n_y, len(static.a88))) for column in columns}
+        for table, column, categories, first in static.breakdowns():
+            by_a88 = column == "family_code"  # the families' cells also give the sectors
+            rows = wh.connection.execute(
+                f"""
+                SELECT level, code, list_position($years, year) - 1 AS y,
+                       $first + list_position($categories, {column}) - 1 AS k,
+                       {"list_position($a88, a88_code) - 1" if by_a88 else "-1"} AS i,
+                       {CELL_MEASURES}
+                FROM {table}
+                WHERE list_contains($levels, level) AND list_contains($years, year)
+                GROUP BY ALL
+                """, dict(years=years, categories=categories, first=first,
+                          levels=list(self.LEVELS), **({"a88": static.a88} if by_a88 else {})),
+            ).fetchnumpy()
+            t = np.array([self.index[key] for key in zip(rows["level"], rows["code"])],
+                         dtype=np.int64)
+            y, k, i = (np.asarray(rows[c], dtype=np.int64) for c in ("y", "k", "i"))
+            for name in columns:
+                accumulate = np.maximum.at if name in TOPS.values() else np.add.at
+                values = np.asarray(rows[name], dtype=float)
+                accumulate(grid[name], (t, y, k), values)
+                if by_a88:
+                    accumulate(a88[name], (t, y, i), values)
         self.data = {}
-        for column in (*MEASURES, *TOPS.values()):
-            values = np.asarray(rows[column], dtype=float)
-            accumulate = np.maximum.at if column in TOPS.values() else np.add.at
-            grid = np.zeros((n_t, n_y, n_k))
-            accumulate(grid, (t, y, k), values)
-            accumulate(grid, size_cell, np.asarray(sizes_rows[column], dtype=float))
-            families = grid[:, :, _Block.FAMILIES]
-            grid[:, :, 0] = families.max(2) if column in TOPS.values() else families.sum(2)
-            a88 = np.zeros((n_t, n_y, len(static.a88)))
-            accumulate(a88, (t, y, i), values)
-            rolled = static.rollup_rows(a88.reshape(n_t * n_y, -1),
-                                        "max" if column in TOPS.values() else "sum")
+        for name in columns:
+            how = "max" if name in TOPS.values() else "sum"
+            families = grid[name][:, :, _Block.FAMILIES]
+            grid[name][:, :, 0] = families.max(2) if how == "max" else families.sum(2)
+            rolled = static.rollup_rows(a88[name].reshape(n_t * n_y, -1), how)
             sectors = np.concatenate([rolled[level] for level in _Block.SECTOR_LEVELS], axis=1)
-            self.data[column] = np.concatenate([grid.ravel(), sectors.ravel()])
+            self.data[name] = np.concatenate([grid[name].ravel(), sectors.ravel()])
         relations = secrecy.Relations()
         grid_cells = np.arange(self.grid_size).reshape(n_t, n_y, n_k)
         sector_cells = self.grid_size + np.arange(n_t * n_y * n_s).reshape(n_t, n_y, n_s)
@@ -564,9 +583,11 @@ class _NationalMasks:
 
 def _solve(data: dict[str, np.ndarray], relations: secrecy.Relations,
            seeds: dict[str, np.ndarray] | None = None,
-           extra: secrecy.Relations | None = None) -> dict[str, np.ndarray]:
+           extra: secrecy.Relations | None = None,
+           frozen: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Primary then secondary secrecy of every measure (``seeds``: cells already masked;
-    ``extra``: relations of the establishments and employees only)."""
+    ``extra``: relations of the establishments and employees only; ``frozen``: cells masked
+    only as a last resort)."""
     masks = {}
     n = data["establishments"]
     count_rule = secrecy.primary(n)
@@ -579,7 +600,7 @@ def _solve(data: dict[str, np.ndarray], relations: secrecy.Relations,
         if seeds is not None:
             first |= seeds[measure]
         measure_relations = merged if measure in ("employees", "establishments") else relations
-        masks[measure] = secrecy.secondary(values, first, measure_relations)
+        masks[measure] = secrecy.secondary(values, first, measure_relations, frozen)
     return masks
 
 
@@ -608,11 +629,7 @@ class _Block:
         columns = (*MEASURES, *TOPS.values())
         data = {column: np.zeros(self.grid_size) for column in columns}
         siblings = [code for _, code in codes[:self.siblings]]
-        breakdowns = [("ess_by_territory", "family_code", FAMILY_CODES, self.FAMILIES.start)]
-        if self.static.has_sizes:
-            breakdowns.append(("ess_size_by_territory", "size_class", SIZE_CLASS_CODES,
-                               self.SIZES.start))
-        for table, column, categories, first in breakdowns:
+        for table, column, categories, first in self.static.breakdowns():
             rows = con.execute(
                 f"""
                 SELECT m.t - 1 AS t, list_position($years, e.year) - 1 AS y,
@@ -653,13 +670,14 @@ class _Block:
         self.national_cells = [self.national.grid_cells(codes, years)]
         self.metro_cells: dict[str, int] = {}
         self.metro_relation = secrecy.Relations()
+        self.local_relations = secrecy.Relations()
         if local_year is not None:
             data = self._local_cells(con, territory, local_year, data, employment)
         self.data = data
         self.masks = self._solve()
         # Only the values and masks are read from now on: a commune block's relations are as
         # large as its cells, and a dashboard kernel keeps a block.
-        del self.relations, self.metro_relation, self.national_cells
+        del self.relations, self.local_relations, self.metro_relation, self.national_cells
 
     def _members(self, con, territory: Territory) -> list[tuple[str, str]]:
         """(level, code) of the siblings in code order (the same cells for every sibling's
@@ -766,7 +784,7 @@ class _Block:
         self.sector_base = base
         totals = np.array([self.cell(key, year) for key in keys])
         a21 = np.array([position[("a21", i)] for i in self.present["a21"]])
-        self.relations.add(totals, base[:, None] + a21[None, :])
+        self.local_relations.add(totals, base[:, None] + a21[None, :])
         for upper, lower in (("a21", "a38"), ("a38", "a88")):
             index = static.a88_to["a38"] if lower == "a88" else static.a38_to_a21
             groups = [[position[(lower, j)] for j in self.present[lower] if index[j] == i]
@@ -777,10 +795,10 @@ class _Block:
                 parts[row, :len(group)] = group
             heads = np.array([position[(upper, i)] for i in self.present[upper]])
             cells = np.where(parts[None, :, :] >= 0, base[:, None, None] + parts[None, :, :], -1)
-            self.relations.add((base[:, None] + heads[None, :]).ravel(),
+            self.local_relations.add((base[:, None] + heads[None, :]).ravel(),
                                cells.reshape(n_m * len(groups), width))
         for whole, parts in sums:  # a sector of a sum = the sum of its members' sectors
-            self.relations.add(base[whole] + offsets, (base[parts][:, None] + offsets[None, :]).T)
+            self.local_relations.add(base[whole] + offsets, (base[parts][:, None] + offsets[None, :]).T)
         total = self.cell((territory.level, territory.code), year)
         metro = (employment or {}).get(year)
         if metro is not None:
@@ -804,13 +822,21 @@ class _Block:
         return data
 
     def _solve(self) -> dict[str, np.ndarray]:
+        """Two layers: the totals, families and size classes of every year first, then the
+        local year's sectors and métropole split with those masks fixed. The first layer does
+        not depend on the local year, so a cell shown in one year's portrait is masked alike in
+        every other year's. Cells of the national solution are published on other pages: they
+        are masked only when nothing else protects a relation."""
         national = np.concatenate(self.national_cells).astype(np.int64)
         known = national >= 0
         seeds = {}
         for measure in MEASURES:
             seeds[measure] = np.zeros(len(national), bool)
             seeds[measure][known] = self.national.masks[measure][national[known]]
-        return _solve(self.data, self.relations, seeds, self.metro_relation)
+        grid = _solve(self.data, self.relations, seeds, frozen=known)
+        fixed = known.copy()
+        fixed[:self.grid_size] = True
+        return _solve(self.data, self.local_relations, grid, self.metro_relation, frozen=fixed)
 
     def get(self, measure: str, cell: int) -> tuple[float, bool]:
         return float(self.data[measure][cell]), bool(self.masks[measure][cell])
@@ -881,8 +907,7 @@ class _Portrait:
         t = self.protected_as
         if t.level == "commune" or (t.level == "epci" and t.code in self.static.whole_epcis):
             return self.static.commune_block(self.wh, t.departement_code, self.year)
-        return _Block(self.wh, self.protected_as, self.static.years, local_year=self.year,
-                      employment=self.employment)
+        return self.static.block(self.wh, t, self.year, lambda: self.employment)
 
     @property
     def key_protected(self) -> tuple[str, str]:
@@ -1057,9 +1082,7 @@ class _Portrait:
         if reference is None:
             return
         ref = _Portrait(self.wh, reference, self.year, None, None)
-        block = _Block(self.wh, reference, [self.year])
-        ref_cell = block.cell((reference.level, reference.code), self.year)
-        employees, secret = block.get("employees", ref_cell)
+        employees, secret = ref.ess("employees")  # masked as on the reference's own portrait
         row = ref.employment.get(self.year)
         total = (employees + row["private_non_ess_employees"] + row["public_employees"]
                  if row is not None else np.nan)

@@ -85,12 +85,13 @@ class Relations:
         return self._arrays
 
 
-def secondary(values, masked, relations: Relations) -> np.ndarray:
+def secondary(values, masked, relations: Relations, frozen=None) -> np.ndarray:
     """Extend ``masked`` until no relation has exactly one masked cell.
 
     A relation with a lone masked cell gets one more: a non-zero published part (preferring
     one that also fixes other such relations, then the smallest), else its total, else a zero
-    part. Masks only grow, so the loop ends.
+    part, else a ``frozen`` cell (one published elsewhere, masked only when nothing else
+    protects the relation). Masks only grow, so the loop ends.
     """
     values = np.abs(np.asarray(values, dtype=float))
     masked = np.asarray(masked, dtype=bool).copy()
@@ -99,13 +100,15 @@ def secondary(values, masked, relations: Relations) -> np.ndarray:
         return masked
     while True:
         in_mask = masked[cell]
-        lone = np.bincount(rel, weights=in_mask, minlength=relations.count) == 1
+        lone = np.bincount(rel[in_mask], minlength=relations.count) == 1
         if not lone.any():
             return masked
         pick = lone[rel] & ~in_mask
         r, c, t = rel[pick], cell[pick], is_total[pick]
         v = values[c]
         rank = np.where(t, 1, np.where(v > 0, 0, 2))
+        if frozen is not None:
+            rank[frozen[c]] = 3
         shared = np.bincount(c, minlength=len(masked))[c]  # lone relations a cell would fix
         order = np.lexsort((c, v, -shared, rank, r))
         r_sorted = r[order]

@@ -259,3 +259,23 @@ def test_no_cell_of_any_commune_of_a_departement_recoverable_across_portraits(wh
         parents[("epci", epci)] = [("commune", c) for c in
                                    communes.loc[communes["epci_code"] == epci, "code"]]
     assert _recovered(wh, pages, parents) == []
+
+
+def test_a_commune_figure_is_masked_alike_in_every_years_portrait(wh):
+    """A commune's total, families and size classes of a year appear in that year's portrait
+    and in the trends of every later one: masked in one, masked in all (otherwise the year's
+    own portrait, whose sectors add relations, gives a cell away beside another year's).
+    Nord, where the sectors' relations made the masks of a year depend on the portrait's."""
+    static = indicators._static(wh)
+    years = static.years
+    blocks = {year: static.commune_block(wh, "59", year) for year in years}
+    for measure in ("establishments", "employees", "fte", "gross_wages"):
+        for year in years:
+            own = blocks[year]
+            cells = [own.cell(key, year, kind) for key in own.members
+                     for kind in range(own.KINDS)]
+            reference = own.masks[measure][cells]
+            assert reference.sum() > 100  # secrecy has work in Nord
+            for other in years:
+                shown = blocks[other].masks[measure][cells]
+                assert (shown == reference).all(), (measure, year, other, int((shown != reference).sum()))
