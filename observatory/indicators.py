@@ -249,7 +249,7 @@ def catalogue() -> pd.DataFrame:
 # Territories and years
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Territory:
     level: str
     code: str
@@ -428,9 +428,9 @@ class _Static:
                 FROM employment_by_territory AS e JOIN territories AS t USING (level, code)
                 WHERE e.level = $level AND e.year = $year
                 """, dict(level=level, year=year)).fetchnumpy()
-            self._rankings[key] = {
-                "code": np.asarray(rows["code"], dtype=object),
-                "parent": np.asarray(rows["parent"], dtype=object),
+            self._rankings[key] = {  # codes as fixed-width strings: 35,000 communes
+                "code": np.asarray(rows["code"], dtype=str),
+                "parent": np.asarray(rows["parent"], dtype=str),
                 "employees": np.asarray(rows["employees"], dtype=float),
                 "share": np.ma.filled(np.ma.asarray(rows["share"], dtype=float), np.nan),
             }
@@ -560,6 +560,7 @@ class _NationalMasks:
                 for cells in (grid_cells, sector_cells):
                     relations.add(cells[p].ravel(), cells[children].reshape(len(children), -1).T)
         self.masks = _solve(self.data, relations)
+        del self.data  # only the masks serve from now on (seeds of every block)
 
     def grid_cells(self, keys: list[tuple[str, str]], years: list[int]) -> np.ndarray:
         """The cells of the territories' totals and families (territory, year, kind order), or
@@ -675,9 +676,11 @@ class _Block:
             data = self._local_cells(con, territory, local_year, data, employment)
         self.data = data
         self.masks = self._solve()
-        # Only the values and masks are read from now on: a commune block's relations are as
-        # large as its cells, and a dashboard kernel keeps a block.
+        # Only the measures' values and masks are read from now on: a commune block's relations
+        # are as large as its cells, and a dashboard kernel keeps a block.
         del self.relations, self.local_relations, self.metro_relation, self.national_cells
+        for column in TOPS.values():
+            del self.data[column], self.member_sectors[column]
 
     def _members(self, con, territory: Territory) -> list[tuple[str, str]]:
         """(level, code) of the siblings in code order (the same cells for every sibling's
