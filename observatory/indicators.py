@@ -365,6 +365,7 @@ class _Static:
         self._blocks: OrderedDict[tuple[str, str, int], _Block] = OrderedDict()
         self.territories: dict[tuple[str, str], Territory] = {}
         self.children: dict[tuple[str, str | None], list[Territory]] = {}
+        self.epci_communes: dict[str, list[Territory]] = {}
         for row in con.execute(
                 "SELECT level, code, name, region_code, departement_code, epci_code, epci_type, "
                 "population::DOUBLE FROM territories ORDER BY level, code").fetchall():
@@ -373,6 +374,8 @@ class _Static:
             column = PARENT.get(territory.level, (None, None))[1]
             parent = getattr(territory, column) if column else None
             self.children.setdefault((territory.level, parent), []).append(territory)
+            if territory.level == "commune" and territory.epci_code:
+                self.epci_communes.setdefault(territory.epci_code, []).append(territory)
 
     def breakdowns(self) -> list[tuple[str, str, list[str], int]]:
         """(table, column, categories, first kind) of the cells that sum to a total: the
@@ -391,13 +394,14 @@ class _Static:
 
     def commune_block(self, wh: Warehouse, departement: str, year: int) -> _Block:
         """The cells of a département's communes, of the EPCIs lying wholly inside it and of
-        itself, for a year: shared by the portraits of all of them; the last one is kept
-        (callers go through a département's territories together)."""
+        itself, for a year: shared by the portraits of all of them; the last two are kept
+        (callers go through a département's territories together; an EPCI straddling two
+        départements needs both)."""
         key = (departement, year)
         if key not in self._commune_blocks:
             commune = self.children[("commune", departement)][0]
             self._commune_blocks[key] = _Block(wh, commune, self.years, local_year=year)
-            while len(self._commune_blocks) > 1:
+            while len(self._commune_blocks) > 2:
                 self._commune_blocks.popitem(last=False)
         self._commune_blocks.move_to_end(key)
         return self._commune_blocks[key]
@@ -466,6 +470,11 @@ def _static(wh: Warehouse) -> _Static:
     if wh not in _STATIC:
         _STATIC[wh] = _Static(wh)
     return _STATIC[wh]
+
+
+def whole_epcis(wh: Warehouse) -> set[str]:
+    """Codes of the EPCIs lying wholly inside one département."""
+    return _static(wh).whole_epcis
 
 
 def resolve_year(wh: Warehouse, year: int | None) -> int:
@@ -585,10 +594,10 @@ class _NationalMasks:
 def _solve(data: dict[str, np.ndarray], relations: secrecy.Relations,
            seeds: dict[str, np.ndarray] | None = None,
            extra: secrecy.Relations | None = None,
-           frozen: np.ndarray | None = None) -> dict[str, np.ndarray]:
+           frozen: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Primary then secondary secrecy of every measure (``seeds``: cells already masked;
     ``extra``: relations of the establishments and employees only; ``frozen``: cells masked
-    only as a last resort)."""
+    only as a last resort, by measure)."""
     masks = {}
     n = data["establishments"]
     count_rule = secrecy.primary(n)
@@ -601,7 +610,8 @@ def _solve(data: dict[str, np.ndarray], relations: secrecy.Relations,
         if seeds is not None:
             first |= seeds[measure]
         measure_relations = merged if measure in ("employees", "establishments") else relations
-        masks[measure] = secrecy.secondary(values, first, measure_relations, frozen)
+        masks[measure] = secrecy.secondary(values, first, measure_relations,
+                                           None if frozen is None else frozen[measure])
     return masks
 
 
@@ -675,24 +685,29 @@ class _Block:
         if local_year is not None:
             data = self._local_cells(con, territory, local_year, data, employment)
         self.data = data
+        self.communes_masked = (self._communes_masked(wh, territory, local_year)
+                                if territory.level == "epci" and local_year is not None else None)
         self.masks = self._solve()
         # Only the measures' values and masks are read from now on: a commune block's relations
         # are as large as its cells, and a dashboard kernel keeps a block.
         del self.relations, self.local_relations, self.metro_relation, self.national_cells
+        del self.communes_masked
         for column in TOPS.values():
             del self.data[column], self.member_sectors[column]
 
     def _members(self, con, territory: Territory) -> list[tuple[str, str]]:
         """(level, code) of the siblings in code order (the same cells for every sibling's
         portrait), then the parent, then, at commune level, the EPCIs lying wholly inside the
-        département."""
+        département. An EPCI straddling départements is alone in its block."""
         self.epcis: dict[str, list[str]] = {}
         self.siblings, self.parent = 1, None
         if territory.level == "france":
             return [("france", "FR")]
         parent_level, column = PARENT[territory.level]
         parent_code = "FR" if column is None else getattr(territory, column)
-        if parent_code is None:  # no parent: protected on its own
+        if parent_code is None or territory.level == "epci":
+            # No parent, or an EPCI straddling départements (those lying wholly inside one are
+            # in its commune block): protected on its own, against its communes.
             return [(territory.level, territory.code)]
         siblings = [(t.code, t.epci_code) for t in
                     self.static.children[(territory.level, None if column is None else parent_code)]]
@@ -824,22 +839,56 @@ class _Block:
                                                self.metro_cells["other"]]])
         return data
 
+    def _communes_masked(self, wh: Warehouse, territory: Territory, year: int) -> dict:
+        """For an EPCI straddling départements: of its communes' cells (masked in their
+        départements' blocks) that sum to each of its own cells (total, families and size
+        classes of every year, sectors of the year), how many are masked; -1 for its cells
+        that are not such sums (métropole split)."""
+        counts = {measure: np.full(len(self.data["establishments"]), -1) for measure in MEASURES}
+        for measure in MEASURES:
+            counts[measure][:self.grid_size] = 0
+            counts[measure][self.sector_base[0]:self.sector_base[0] + len(self.slot_position)] = 0
+        slots = list(self.slot_position)
+        by_departement: dict[str, list[str]] = {}
+        for commune in self.static.epci_communes.get(territory.code, []):
+            by_departement.setdefault(commune.departement_code, []).append(commune.code)
+        for departement, communes in sorted(by_departement.items()):
+            block = self.static.commune_block(wh, departement, year)
+            for code in communes:
+                key = ("commune", code)
+                grid = block.cell(key, self.years[0]) + np.arange(self.grid_size)
+                sectors = np.array([block.sector_cell(key, slot) for slot in slots], dtype=int)
+                for measure in MEASURES:
+                    counts[measure][:self.grid_size] += block.masks[measure][grid]
+                    counts[measure][self.sector_base[0] + np.arange(len(slots))] += \
+                        block.masks[measure][sectors]
+        return counts
+
     def _solve(self) -> dict[str, np.ndarray]:
         """Two layers: the totals, families and size classes of every year first, then the
         local year's sectors and métropole split with those masks fixed. The first layer does
         not depend on the local year, so a cell shown in one year's portrait is masked alike in
         every other year's. Cells of the national solution are published on other pages: they
-        are masked only when nothing else protects a relation."""
+        are masked only when nothing else protects a relation.
+
+        An EPCI straddling départements is the sum of communes protected elsewhere: a cell of
+        it with exactly one masked commune is masked (or the commune would be recovered by
+        subtraction), and one with none is masked only as a last resort (it would be recovered
+        by addition). Its relations mirror its communes', so that resort is not needed."""
         national = np.concatenate(self.national_cells).astype(np.int64)
         known = national >= 0
-        seeds = {}
+        seeds, frozen = {}, {}
         for measure in MEASURES:
             seeds[measure] = np.zeros(len(national), bool)
             seeds[measure][known] = self.national.masks[measure][national[known]]
-        grid = _solve(self.data, self.relations, seeds, frozen=known)
-        fixed = known.copy()
-        fixed[:self.grid_size] = True
-        return _solve(self.data, self.local_relations, grid, self.metro_relation, frozen=fixed)
+            frozen[measure] = known.copy()
+            if self.communes_masked is not None:
+                seeds[measure] |= self.communes_masked[measure] == 1
+                frozen[measure] |= self.communes_masked[measure] == 0
+        grid = _solve(self.data, self.relations, seeds, frozen=frozen)
+        for measure in MEASURES:
+            frozen[measure][:self.grid_size] = True
+        return _solve(self.data, self.local_relations, grid, self.metro_relation, frozen=frozen)
 
     def get(self, measure: str, cell: int) -> tuple[float, bool]:
         return float(self.data[measure][cell]), bool(self.masks[measure][cell])

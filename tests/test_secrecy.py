@@ -279,3 +279,24 @@ def test_a_commune_figure_is_masked_alike_in_every_years_portrait(wh):
             for other in years:
                 shown = blocks[other].masks[measure][cells]
                 assert (shown == reference).all(), (measure, year, other, int((shown != reference).sum()))
+
+
+@pytest.mark.parametrize("epci", ["244400552", "245701404"])
+def test_no_cell_of_an_epci_straddling_departements_or_its_communes_recoverable(wh, epci):
+    """An EPCI straddling two départements is the sum of communes protected in their own
+    départements' blocks. Its portrait and all of its communes' portraits: no masked cell is
+    solved, by subtraction (the EPCI's figure less the published communes) or by addition."""
+    year = wh.years()[-1]
+    themes = ["key_figures", "families", "sectors", "size"]
+    communes = wh.sql("SELECT commune_code FROM territory_communes "
+                      "WHERE level = 'epci' AND code = $epci", dict(epci=epci))["commune_code"]
+    departements = wh.sql("SELECT DISTINCT departement_code FROM territories "
+                          "WHERE level = 'commune' AND list_contains($c, code)",
+                          dict(c=communes.tolist()))
+    assert len(departements) > 1
+    pages = {("commune", code): indicators.compute(wh, "commune", code, year, themes=themes)
+             for code in communes}
+    pages[("epci", epci)] = indicators.compute(wh, "epci", epci, year, themes=themes)
+    assert sum(frame["secret"].sum() for frame in pages.values()) > 10
+    parents = {("epci", epci): [("commune", code) for code in communes]}
+    assert _recovered(wh, pages, parents) == []

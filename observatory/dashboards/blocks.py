@@ -303,12 +303,14 @@ def metropolitan(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Blo
 
 def children(wh, territory: indicators.Territory, level: str) -> list[indicators.Territory]:
     """Territories of ``level`` inside ``territory`` (EPCIs by their main département), by
-    département then code: the EPCIs of one département share their secrecy cells, which are
-    computed once for them."""
+    département then code, EPCIs straddling départements last in theirs: the territories of
+    one département share their secrecy cells, which are computed once for them."""
     scope = {"region": dict(region=territory.code),
              "departement": dict(departement=territory.code)}.get(territory.level, {})
     found = [indicators.resolve(wh, code, level) for code in wh.territories(level, **scope)["code"]]
-    return sorted(found, key=lambda t: (t.departement_code or "", t.code))
+    whole = indicators.whole_epcis(wh)
+    return sorted(found, key=lambda t: (t.departement_code or "",
+                                        t.level == "epci" and t.code not in whole, t.code))
 
 
 # Light shapes for the maps: simplified (tolerance in degrees) and rounded (decimals), so that
