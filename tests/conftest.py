@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -22,11 +24,39 @@ OBSERVATORY = [sys.executable, "-m", "observatory.cli"]
 
 
 @pytest.fixture(scope="session")
-def warehouse_path(tmp_path_factory) -> Path:
+def warehouse_path(tmp_path_factory, request) -> Path:
     """A demo warehouse built once for the whole session (a real DuckDB file)."""
     path = tmp_path_factory.mktemp("warehouse") / "observatory.duckdb"
+    if any("second_build" in item.fixturenames for item in request.session.items):
+        request.getfixturevalue("second_build")  # started now: the two builds share two cores
     build(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def second_build(tmp_path_factory, empty_warehouse_path):
+    """``observatory build`` (demo data) run as a user would, over a good warehouse (the empty
+    one) beside the scratch file of a dead build, started in the background alongside the
+    session's build; ``second_build()`` waits for it and gives (target, CompletedProcess).
+    tests/test_build.py compares the two."""
+    folder = tmp_path_factory.mktemp("second-build")
+    target = folder / "observatory.duckdb"
+    shutil.copy(empty_warehouse_path, target)
+    (folder / f".{target.name}.building-999999999").write_bytes(b"x")
+    logs = tmp_path_factory.mktemp("second-build-logs")
+    with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
+        proc = subprocess.Popen([*OBSERVATORY, "build", "--db", str(target)], cwd=ROOT,
+                                stdout=out, stderr=err, text=True)
+
+    def result() -> tuple[Path, subprocess.CompletedProcess]:
+        proc.wait(timeout=900)
+        return target, subprocess.CompletedProcess(
+            proc.args, proc.returncode, (logs / "stdout").read_text(), (logs / "stderr").read_text())
+
+    yield result
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +91,13 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subpro
     )
 
 
+def run_clis(*commands: list[str], **options) -> list[subprocess.CompletedProcess]:
+    """``run_cli`` of independent commands, run side by side (each is a process of its own that
+    spends seconds importing): the results in the order of the commands."""
+    with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+        return list(pool.map(lambda command: run_cli(*command, **options), commands))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -72,7 +109,11 @@ def free_port() -> int:
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_TIMEOUT = 180_000  # ms: a kernel started on demand on a busy 2-core machine
-TEST_RESERVE = 1  # preheated portrait kernels in tests (voila.json has more for real visitors)
+# Preheated portrait kernels in tests (voila.json has more for real visitors). Voilà starts the
+# kernel that replaces a used one only fill_delay (20 s) later, and a visitor who finds that
+# one in the pool waits for it: three serve the simultaneous visitors of test_load, and the
+# portraits opened one after the other by the other tests without waiting.
+TEST_RESERVE = 3
 
 
 def preheated_kernels(reserve: int) -> int:

@@ -4,7 +4,7 @@ import io
 
 import pandas as pd
 
-from conftest import run_cli
+from conftest import run_cli, run_clis
 
 
 def test_query_prints_csv_with_a_header(warehouse_path):
@@ -39,8 +39,9 @@ def test_query_cannot_write_to_the_warehouse(warehouse_path):
 
 
 def test_missing_warehouse_is_a_clear_error(tmp_path):
-    for command in (["info"], ["query", "SELECT 1"], ["serve"]):
-        result = run_cli(*command, "--db", str(tmp_path / "none.duckdb"))
+    commands = (["info"], ["query", "SELECT 1"], ["serve"])
+    results = run_clis(*([*command, "--db", str(tmp_path / "none.duckdb")] for command in commands))
+    for command, result in zip(commands, results):
         assert result.returncode == 1, command
         assert result.stderr.strip() == (
             f"Erreur : no warehouse at {tmp_path / 'none.duckdb'}: run `observatory build` first"
@@ -57,8 +58,9 @@ def test_info_lists_sources_years_and_tables(warehouse_path):
 
 
 def test_unknown_command_and_option_exit_with_usage_error(tmp_path):
-    assert run_cli("frobnicate").returncode == 2
-    result = run_cli("build", "--db", str(tmp_path / "x.duckdb"), "--frobnicate")
+    unknown, result = run_clis(["frobnicate"],
+                               ["build", "--db", str(tmp_path / "x.duckdb"), "--frobnicate"])
+    assert unknown.returncode == 2
     assert result.returncode == 2
     assert "--frobnicate" in result.stderr
     assert not (tmp_path / "x.duckdb").exists()

@@ -16,12 +16,13 @@ import signal
 import subprocess
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
 from conftest import BROWSER_TIMEOUT as TIMEOUT
-from conftest import OBSERVATORY, ROOT, free_port, run_cli
+from conftest import OBSERVATORY, ROOT, free_port, run_cli, run_clis
 
 
 REBUILD = "observatory build"
@@ -99,19 +100,50 @@ CORRUPTIONS = {"tronqué": truncate, "octets aléatoires": random_bytes,
                "fichier texte": text_file, "blocs abîmés": damaged_blocks}
 
 
-@pytest.mark.parametrize("damage", sorted(CORRUPTIONS))
-def test_a_corrupt_warehouse_gets_a_clear_message_and_one_build_recovers(warehouse, damage):
-    territories = run_cli("query", "SELECT count(*) AS n FROM territories", "--db", str(warehouse))
+COUNT = ["query", "SELECT count(*) AS n FROM territories"]
+READERS = (["info"], COUNT, ["sources"])
+
+
+def damage_and_rebuild(empty: Path, folder: Path, damage: str) -> dict:
+    """One case, on a fresh copy of the warehouse in ``folder``: the damage, the reading
+    commands, ``observatory build``, the count of territories; what each gave."""
+    warehouse = folder / "donnees" / "observatory.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    shutil.copy(empty, warehouse)
     CORRUPTIONS[damage](warehouse)
-    for command in (["info"], ["query", "SELECT count(*) AS n FROM territories"], ["sources"]):
-        message = error_line(run_cli(*command, "--db", str(warehouse)))
+    readers = {tuple(c): run_cli(*c, "--db", str(warehouse)) for c in READERS}
+    rebuilt = run_cli("build", "--no-demo", "--db", str(warehouse))
+    return {"warehouse": warehouse, "readers": readers, "rebuilt": rebuilt,
+            "after": run_cli(*COUNT, "--db", str(warehouse)),
+            "scratch": scratch_files(warehouse.parent)}
+
+
+@pytest.fixture(scope="module")
+def corrupt_cases(empty_warehouse_path, tmp_path_factory) -> dict[str, dict]:
+    """Every damage on its own copy of the same warehouse (whose count of territories is read
+    once, before), the cases run side by side (each command is a process that spends seconds
+    importing); each test below checks its case."""
+    territories = run_cli(*COUNT, "--db", str(empty_warehouse_path))
+    with ThreadPoolExecutor(max_workers=len(CORRUPTIONS)) as pool:
+        futures = {damage: pool.submit(damage_and_rebuild, empty_warehouse_path,
+                                       tmp_path_factory.mktemp("corrupt"), damage)
+                   for damage in sorted(CORRUPTIONS)}
+        return {damage: {**future.result(), "territories": territories}
+                for damage, future in futures.items()}
+
+
+@pytest.mark.parametrize("damage", sorted(CORRUPTIONS))
+def test_a_corrupt_warehouse_gets_a_clear_message_and_one_build_recovers(corrupt_cases, damage):
+    case = corrupt_cases[damage]
+    warehouse, territories, rebuilt = case["warehouse"], case["territories"], case["rebuilt"]
+    assert territories.returncode == 0 and territories.stdout, territories.stderr
+    for command, result in case["readers"].items():
+        message = error_line(result)
         assert f"l'entrepôt {warehouse} est endommagé ou illisible" in message, (command, message)
         assert REBUILD in message
-    rebuilt = run_cli("build", "--no-demo", "--db", str(warehouse))
     assert rebuilt.returncode == 0, rebuilt.stderr
-    assert run_cli("query", "SELECT count(*) AS n FROM territories", "--db",
-                   str(warehouse)).stdout == territories.stdout
-    assert scratch_files(warehouse.parent) == []
+    assert case["after"].stdout == territories.stdout
+    assert case["scratch"] == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,11 +152,15 @@ def test_a_corrupt_warehouse_gets_a_clear_message_and_one_build_recovers(warehou
 
 def test_a_missing_data_folder_gets_a_clear_message_and_build_creates_it(tmp_path):
     missing = tmp_path / "absent" / "donnees" / "observatory.duckdb"
-    for command in (["info"], ["query", "SELECT 1"], ["serve", "--port", str(free_port())]):
-        message = error_line(run_cli(*command, "--db", str(missing), timeout=120))
+    commands = (["info"], ["query", "SELECT 1"], ["serve", "--port", str(free_port())])
+    *results, ingest = run_clis(
+        *([*command, "--db", str(missing)] for command in commands),
+        ["ingest", str(ROOT / "data" / "templates" / "cress_modele.csv"), "--db", str(missing)],
+        timeout=120)
+    for command, result in zip(commands, results):
+        message = error_line(result)
         assert str(missing) in message and REBUILD in message, (command, message)
-    ingested = error_line(run_cli("ingest", str(ROOT / "data" / "templates" / "cress_modele.csv"),
-                                  "--db", str(missing)))
+    ingested = error_line(ingest)
     assert f"aucun entrepôt à {missing}" in ingested and "observatory build --no-demo" in ingested
     assert not missing.parent.exists()  # nothing was created by the failed commands
     built = run_cli("build", "--no-demo", "--db", str(missing))
@@ -138,11 +174,13 @@ def test_a_read_only_data_folder_is_read_and_writes_are_refused_clearly(warehous
     with mounted(folder, "--bind", str(warehouse.parent)):
         remount(folder, "bind,ro")
         target = folder / warehouse.name
-        info = run_cli("info", "--db", str(target))
+        writes = (["build", "--no-demo"],
+                  ["ingest", str(ROOT / "data" / "templates" / "cress_modele.csv")])
+        info, *refused = run_clis(*([*command, "--db", str(target)]
+                                    for command in (["info"], *writes)))
         assert info.returncode == 0 and "Sources" in info.stdout, info.stderr
-        for command in (["build", "--no-demo"],
-                        ["ingest", str(ROOT / "data" / "templates" / "cress_modele.csv")]):
-            message = error_line(run_cli(*command, "--db", str(target)))
+        for command, result in zip(writes, refused):
+            message = error_line(result)
             assert f"le dossier {folder} est en lecture seule" in message, message
             assert "précédent est conservé" in message
     assert sha(warehouse) == before and scratch_files(warehouse.parent) == []
@@ -201,11 +239,15 @@ def serving(db: Path, port: int, reserve: int = 0):
         proc.wait(timeout=60)
 
 
-def open_portrait(browser_or_page, base: str, territory: str = "34"):
+def open_portrait(browser_or_page, base: str, territory: str = "34", wait: bool = True):
+    """The portrait in a new page (or ``browser_or_page``); with ``wait=False``, returned as soon
+    as the server answers, before the portrait is drawn (the caller waits for its title)."""
     page = (browser_or_page.new_page(viewport={"width": 1280, "height": 1400}, locale="fr-FR")
             if hasattr(browser_or_page, "new_page") else browser_or_page)
-    page.goto(f"{base}/voila/render/portrait.ipynb?territoire={territory}", timeout=TIMEOUT)
-    page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
+    page.goto(f"{base}/voila/render/portrait.ipynb?territoire={territory}", timeout=TIMEOUT,
+              wait_until="load" if wait else "commit")
+    if wait:
+        page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
     return page
 
 
@@ -267,9 +309,11 @@ def test_killed_server_and_kernel_recover_by_restart_and_reload(warehouse_path, 
         kernel = kernel_process(killed)
         kernel.send_signal(signal.SIGKILL)
         kernel.wait(timeout=30)
-        other = open_portrait(browser, base, "31")  # another visitor is served meanwhile
+        # Another visitor arrives meanwhile, and the visitor reloads: both kernels start together.
+        other = open_portrait(browser, base, "31", wait=False)
+        page.reload(timeout=TIMEOUT, wait_until="commit")
+        other.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
         assert other.inner_text("h2.obs-title").startswith("Haute-Garonne")
-        page.reload(timeout=TIMEOUT)
         page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
         assert page.inner_text("h2.obs-title").startswith("Hérault")
         assert page_kernel(page) != killed

@@ -2,6 +2,7 @@
 show what they promise."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import papermill as pm
@@ -29,15 +30,30 @@ def test_every_notebook_has_expectations():
     assert {p.name for p in NOTEBOOKS} == set(EXPECTED)
 
 
+@pytest.fixture(scope="module")
+def runs(warehouse_path, tmp_path_factory):
+    """Every notebook started by papermill, two at a time (each runs in a kernel of its own, a
+    process): name -> (future, parameters, output notebook)."""
+    started = {}
+    with pytest.MonkeyPatch.context() as mp, ThreadPoolExecutor(max_workers=2) as pool:
+        mp.setenv("OBSERVATORY_DB", str(warehouse_path))  # read by the kernels papermill starts
+        for path in NOTEBOOKS:
+            folder = tmp_path_factory.mktemp(path.stem)
+            parameters = EXPECTED[path.name][0]
+            if path.name.startswith("01"):
+                parameters = {**parameters, "export_path": str(folder / "departements.xlsx")}
+            out = folder / path.name
+            future = pool.submit(pm.execute_notebook, str(path), str(out), kernel_name="observatory",
+                                 cwd=str(ROOT), parameters=parameters, progress_bar=False)
+            started[path.name] = future, parameters, out
+        yield started
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs_top_to_bottom(path, warehouse_path, tmp_path, monkeypatch):
-    monkeypatch.setenv("OBSERVATORY_DB", str(warehouse_path))
-    parameters, texts = EXPECTED[path.name]
-    if path.name.startswith("01"):
-        parameters = {**parameters, "export_path": str(tmp_path / "departements.xlsx")}
-    out = tmp_path / path.name
-    pm.execute_notebook(str(path), str(out), kernel_name="observatory", cwd=str(ROOT),
-                        parameters=parameters, progress_bar=False)
+def test_notebook_runs_top_to_bottom(path, runs):
+    future, parameters, out = runs[path.name]
+    future.result()  # papermill's error, if a cell failed
+    texts = EXPECTED[path.name][1]
     outputs = [o for cell in json.loads(out.read_text())["cells"] for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o["output_type"] == "error"]
     text = json.dumps(outputs, ensure_ascii=False)

@@ -3,6 +3,7 @@ Jupyter kernels, real processes killed with SIGKILL, a real headless Chromium on
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -78,13 +79,42 @@ def last_record(home: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:
+def base(tmp_path_factory, request) -> Path:
     """A refreshed observatory built from raw SIRENE files (2023): warehouse and site."""
     home = tmp_path_factory.mktemp("refresh-base")
     add_sirene(home, "2023")
     done = refresh(home, "--only", "departement:34")
     assert done.returncode == 0, done.stderr
+    if any("demo_run" in item.fixturenames for item in request.session.items):
+        # Started now, once the base's duration is recorded (the random kills below are drawn
+        # from it): it runs beside the tests that follow, on the second core.
+        request.getfixturevalue("demo_run")
     return home
+
+
+DEMO_ONLY = "region:76,departement:34,departement:48"
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """A demo refresh (no raw file) in a folder of its own, started in the background;
+    ``demo_run()`` waits for it and gives (home, CompletedProcess)."""
+    home = tmp_path_factory.mktemp("refresh-demo")
+    logs = tmp_path_factory.mktemp("refresh-demo-logs")
+    with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
+        proc = subprocess.Popen([*OBSERVATORY, "refresh", "--workers", "1", "--only", DEMO_ONLY],
+                                cwd=ROOT, env=env_for(home), stdout=out, stderr=err, text=True,
+                                start_new_session=True)
+
+    def result() -> tuple[Path, subprocess.CompletedProcess]:
+        proc.wait(timeout=600)
+        return home, subprocess.CompletedProcess(
+            proc.args, proc.returncode, (logs / "stdout").read_text(), (logs / "stderr").read_text())
+
+    yield result
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.fixture
@@ -93,37 +123,6 @@ def home(base, tmp_path) -> Path:
     target = tmp_path / "obs"
     shutil.copytree(base, target, symlinks=True)
     return target
-
-
-def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(tmp_path):
-    done = refresh(tmp_path, "--only", "region:76,departement:34,departement:48")
-    assert done.returncode == 0, done.stderr
-    assert "Actualisation réussie" in done.stderr
-    db, site = tmp_path / "observatory.duckdb", tmp_path / "site"
-    with duckdb.connect(str(db), read_only=True) as con:
-        figures = dict(con.execute(
-            "SELECT code, ess_employees FROM key_figures WHERE level = 'departement' "
-            "AND code IN ('34', '48') AND year = (SELECT max(year) FROM key_figures)").fetchall())
-    for code, employees in figures.items():
-        page = (site / "departement" / f"{code}.html").read_text(encoding="utf-8")
-        cards = re.findall(r'class="obs-card-label">([^<]*)</div><div class="obs-card-value">'
-                           r"([^<]*)<", page)
-        assert ("Postes salariés de l'ESS", french_int(employees)) in cards
-        assert "Données de démonstration" in page
-        assert '<script src="../assets/plotly.min.js"></script>' in page
-        assert not re.search(r"<script[^>]+src=\"https?://", page)  # nothing from a CDN
-        assert "territoire = " not in page  # no code in the published page
-    index = (site / "index.html").read_text(encoding="utf-8")
-    assert index.count("<tr><th scope='row'><a href=") == 3
-    assert "Données de démonstration" in index
-    record = json.loads((site / "runs" / f"{last_record(tmp_path)['run_id']}.json").read_text())
-    assert record["outcome"] == "succès" and record["demo"] is True
-    assert [s["step"] for s in record["steps"]] == [
-        "fichiers bruts", "entrepôt", "contrôles", "portraits", "contrôle du secret statistique",
-        "bascule"]
-    assert all(s["outcome"] == "réussie" and s["seconds"] >= 0 for s in record["steps"])
-    assert record["counts"]["portraits"] == 3 and record["counts"]["secret_cells_checked"] > 0
-    assert (tmp_path / "site.runs" / f"{record['run_id']}.log").read_text().count("portrait ") == 3
 
 
 @pytest.mark.browser
@@ -185,13 +184,18 @@ def test_two_refreshes_at_once_one_runs_and_readers_never_see_an_error_or_a_mix(
         time.sleep(0.1)
     second = refresh(home, "--only", "departement:34")
     out, err = first.communicate(timeout=600)
-    time.sleep(1)
+    new = reader_snapshot(db)
+    read, deadline = [], time.monotonic() + 60
+    while line := reader.stdout.readline():  # until the reader has read the new warehouse
+        read.append(line)
+        if line.strip() == json.dumps(new) or time.monotonic() > deadline:
+            break
     reader.send_signal(signal.SIGTERM)
-    seen, errors = reader.communicate(timeout=60)
+    seen, errors = "".join(read) + reader.stdout.read(), reader.stderr.read()
+    reader.wait(timeout=60)
     assert second.returncode == 3
     assert "une actualisation est déjà en cours" in second.stderr
     assert first.returncode == 0, err
-    new = reader_snapshot(db)
     assert new != old and years(db) == [2023, 2024]
     snapshots = [json.loads(line) for line in seen.splitlines()]
     assert errors == "" and len(snapshots) > 10
@@ -217,6 +221,38 @@ def reader_snapshot(db: Path) -> list:
     return [list(map(float, r)) for r in rows]
 
 
+def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(demo_run):
+    """The refresh ran beside the tests above (started by ``base``), alone if they were not run."""
+    tmp_path, done = demo_run()
+    assert done.returncode == 0, done.stderr
+    assert "Actualisation réussie" in done.stderr
+    db, site = tmp_path / "observatory.duckdb", tmp_path / "site"
+    with duckdb.connect(str(db), read_only=True) as con:
+        figures = dict(con.execute(
+            "SELECT code, ess_employees FROM key_figures WHERE level = 'departement' "
+            "AND code IN ('34', '48') AND year = (SELECT max(year) FROM key_figures)").fetchall())
+    for code, employees in figures.items():
+        page = (site / "departement" / f"{code}.html").read_text(encoding="utf-8")
+        cards = re.findall(r'class="obs-card-label">([^<]*)</div><div class="obs-card-value">'
+                           r"([^<]*)<", page)
+        assert ("Postes salariés de l'ESS", french_int(employees)) in cards
+        assert "Données de démonstration" in page
+        assert '<script src="../assets/plotly.min.js"></script>' in page
+        assert not re.search(r"<script[^>]+src=\"https?://", page)  # nothing from a CDN
+        assert "territoire = " not in page  # no code in the published page
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert index.count("<tr><th scope='row'><a href=") == 3
+    assert "Données de démonstration" in index
+    record = json.loads((site / "runs" / f"{last_record(tmp_path)['run_id']}.json").read_text())
+    assert record["outcome"] == "succès" and record["demo"] is True
+    assert [s["step"] for s in record["steps"]] == [
+        "fichiers bruts", "entrepôt", "contrôles", "portraits", "contrôle du secret statistique",
+        "bascule"]
+    assert all(s["outcome"] == "réussie" and s["seconds"] >= 0 for s in record["steps"])
+    assert record["counts"]["portraits"] == 3 and record["counts"]["secret_cells_checked"] > 0
+    assert (tmp_path / "site.runs" / f"{record['run_id']}.log").read_text().count("portrait ") == 3
+
+
 def test_refresh_killed_at_random_moments_leaves_old_or_new_and_recovers(home):
     db = home / "observatory.duckdb"
     old = (sha(db), site_state(home))
@@ -226,7 +262,8 @@ def test_refresh_killed_at_random_moments_leaves_old_or_new_and_recovers(home):
     outcomes = []
     for _ in range(6):
         proc = start_refresh(home, "--only", "departement:34")
-        time.sleep(rng.uniform(0.2, duration * 1.1))
+        with contextlib.suppress(subprocess.TimeoutExpired):  # the moment, unless it ended before
+            proc.wait(timeout=rng.uniform(0.2, duration * 1.1))
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:  # it had already finished

@@ -85,35 +85,6 @@ def test_accompagnement_shows_the_least_served_epcis_and_the_population_far_from
     page.close()
 
 
-def test_accompagnement_filters_by_type_and_phase_from_the_url_and_the_menus(
-        voila_url, browser, wh):
-    page = open_page(browser, voila_url + "/voila/render/accompagnement.ipynb"
-                     "?type=pepiniere&phase=post_creation&couleur=1", 4)
-    assert "« couleur » n'est pas reconnu" in page.inner_text("body")
-    assert page.inner_text("h2.obs-title") == (
-        "Accompagnement en Occitanie : pépinière, phase post-création (0-3 ans)")
-    expected, _ = least_served(wh, "pepiniere", "post_creation")
-    shown = table(page, "Données du graphique : Les EPCI les moins bien desservis")
-    assert codes_of(shown["EPCI"]) == expected
-    directory = table(page, "Les structures retenues")
-    realis = directory[directory["Structure"].str.startswith("Réalis")]
-    assert sorted(realis["Commune"]) == ["Montpellier (34172)", "Toulouse (31555)"]
-    assert set(realis["Statut"]) == {"citée par un document"}
-    page.locator("select").nth(1).select_option(label="Tiers-lieu")
-    page.wait_for_function("document.querySelector('h2.obs-title').innerText.includes('tiers-lieu')",
-                           timeout=60_000)
-    # No tiers-lieu serves the post-creation phase: every EPCI is out of reach, and says so.
-    shown = table(page, "Données du graphique : Les EPCI les moins bien desservis")
-    assert set(shown["Distance moyenne"]) == {"aucune structure accessible"}
-    page.locator("select").nth(2).select_option(label="Création")
-    page.wait_for_function("document.querySelector('h2.obs-title').innerText.endsWith("
-                           "'tiers-lieu, phase création')", timeout=60_000)
-    expected, _ = least_served(wh, "tiers_lieu", "creation")
-    shown = table(page, "Données du graphique : Les EPCI les moins bien desservis")
-    assert codes_of(shown["EPCI"]) == expected
-    page.close()
-
-
 def test_suivi_du_plan_opens_on_an_axis_and_shows_actions_progress_and_events(
         voila_url, browser, wh):
     page = open_page(browser, voila_url + "/voila/render/suivi-plan.ipynb?axe=5", 3)
@@ -146,4 +117,36 @@ def test_suivi_du_plan_opens_on_an_axis_and_shows_actions_progress_and_events(
     assert len(table(page, "La liste des actions")) == len(actions)
     body = page.inner_text("body")
     assert "Traceback" not in body and "exemple de plan (Données de démonstration)" in body
+    page.close()
+
+
+# Last in the file: the server keeps one preheated « Accompagnement » kernel and starts the next
+# one 20 s after a visitor takes it (voila.json, fill_delay); the plan's page, in between, spends
+# part of that wait.
+def test_accompagnement_filters_by_type_and_phase_from_the_url_and_the_menus(
+        voila_url, browser, wh):
+    page = open_page(browser, voila_url + "/voila/render/accompagnement.ipynb"
+                     "?type=pepiniere&phase=post_creation&couleur=1", 4)
+    assert "« couleur » n'est pas reconnu" in page.inner_text("body")
+    assert page.inner_text("h2.obs-title") == (
+        "Accompagnement en Occitanie : pépinière, phase post-création (0-3 ans)")
+    expected, _ = least_served(wh, "pepiniere", "post_creation")
+    shown = table(page, "Données du graphique : Les EPCI les moins bien desservis")
+    assert codes_of(shown["EPCI"]) == expected
+    directory = table(page, "Les structures retenues")
+    realis = directory[directory["Structure"].str.startswith("Réalis")]
+    assert sorted(realis["Commune"]) == ["Montpellier (34172)", "Toulouse (31555)"]
+    assert set(realis["Statut"]) == {"citée par un document"}
+    page.locator("select").nth(1).select_option(label="Tiers-lieu")
+    page.wait_for_function("document.querySelector('h2.obs-title').innerText.includes('tiers-lieu')",
+                           timeout=60_000)
+    # No tiers-lieu serves the post-creation phase: every EPCI is out of reach, and says so.
+    shown = table(page, "Données du graphique : Les EPCI les moins bien desservis")
+    assert set(shown["Distance moyenne"]) == {"aucune structure accessible"}
+    page.locator("select").nth(2).select_option(label="Création")
+    page.wait_for_function("document.querySelector('h2.obs-title').innerText.endsWith("
+                           "'tiers-lieu, phase création')", timeout=60_000)
+    expected, _ = least_served(wh, "tiers_lieu", "creation")
+    shown = table(page, "Données du graphique : Les EPCI les moins bien desservis")
+    assert codes_of(shown["EPCI"]) == expected
     page.close()

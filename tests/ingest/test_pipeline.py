@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, run_clis
 from ingest_helpers import db, query, write  # noqa: F401
 from observatory.ingest import IngestError, ingest
 
@@ -57,8 +57,9 @@ def test_cli_ingest_sources_and_rejects(db, tmp_path):
     result = run_cli("ingest", str(path), "--db", str(db))
     assert result.returncode == 0, result.stderr
     assert "35 lignes lues, 34 chargées, 1 rejetées" in result.stderr
-    sources = run_cli("sources", "--db", str(db)).stdout
+    sources, rejects = (r.stdout for r in run_clis(["sources", "--db", str(db)],
+                                                    ["rejects", "--source", "cress", "--db", str(db)]))
     assert "cress," in sources and ",35,34,1," in sources
-    rejects = run_cli("rejects", "--source", "cress", "--db", str(db)).stdout.splitlines()
+    rejects = rejects.splitlines()
     assert rejects[0] == "source,file,line,column,value,reason"
     assert rejects[1].endswith(",36,valeur,x,valeur non numérique")
