@@ -629,7 +629,7 @@ class _Block:
     SECTOR_LEVELS = ("a21", "a38", "a88")
 
     def __init__(self, wh: Warehouse, territory: Territory, years: list[int],
-                 local_year: int | None = None, employment: dict[int, dict] | None = None):
+                 local_year: int, employment: dict[int, dict] | None = None):
         con = wh.connection
         self.static = _static(wh)
         self.years = years
@@ -682,11 +682,10 @@ class _Block:
         self.metro_cells: dict[str, int] = {}
         self.metro_relation = secrecy.Relations()
         self.local_relations = secrecy.Relations()
-        if local_year is not None:
-            data = self._local_cells(con, territory, local_year, data, employment)
+        data = self._local_cells(con, territory, local_year, data, employment)
         self.data = data
         self.communes_masked = (self._communes_masked(wh, territory, local_year)
-                                if territory.level == "epci" and local_year is not None else None)
+                                if territory.level == "epci" else None)
         self.masks = self._solve()
         # Only the measures' values and masks are read from now on: a commune block's relations
         # are as large as its cells, and a dashboard kernel keeps a block.
