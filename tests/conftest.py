@@ -44,19 +44,8 @@ def second_build(tmp_path_factory, empty_warehouse_path):
     shutil.copy(empty_warehouse_path, target)
     (folder / f".{target.name}.building-999999999").write_bytes(b"x")
     logs = tmp_path_factory.mktemp("second-build-logs")
-    with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
-        proc = subprocess.Popen([*OBSERVATORY, "build", "--db", str(target)], cwd=ROOT,
-                                stdout=out, stderr=err, text=True)
-
-    def result() -> tuple[Path, subprocess.CompletedProcess]:
-        proc.wait(timeout=900)
-        return target, subprocess.CompletedProcess(
-            proc.args, proc.returncode, (logs / "stdout").read_text(), (logs / "stderr").read_text())
-
-    yield result
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+    with in_background(["build", "--db", str(target)], logs, timeout=900) as wait:
+        yield lambda: (target, wait())
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +85,28 @@ def run_clis(*commands: list[str], **options) -> list[subprocess.CompletedProces
     spends seconds importing): the results in the order of the commands."""
     with ThreadPoolExecutor(max_workers=len(commands)) as pool:
         return list(pool.map(lambda command: run_cli(*command, **options), commands))
+
+
+@contextlib.contextmanager
+def in_background(args: list[str], logs: Path, timeout: float, **options):
+    """``observatory ARGS`` started in the background, its output in files in ``logs``; yields a
+    function that waits for it and gives its CompletedProcess. Killed (with its process group)
+    on exit if it still runs."""
+    with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
+        proc = subprocess.Popen([*OBSERVATORY, *args], cwd=ROOT, stdout=out, stderr=err,
+                                text=True, start_new_session=True, **options)
+
+    def wait() -> subprocess.CompletedProcess:
+        proc.wait(timeout=timeout)
+        return subprocess.CompletedProcess(
+            proc.args, proc.returncode, (logs / "stdout").read_text(), (logs / "stderr").read_text())
+
+    try:
+        yield wait
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def free_port() -> int:

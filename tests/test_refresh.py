@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from benchmarks.bench_ingest import generate
-from conftest import OBSERVATORY, ROOT
+from conftest import OBSERVATORY, ROOT, in_background
 
 
 
@@ -101,20 +101,9 @@ def demo_run(tmp_path_factory):
     ``demo_run()`` waits for it and gives (home, CompletedProcess)."""
     home = tmp_path_factory.mktemp("refresh-demo")
     logs = tmp_path_factory.mktemp("refresh-demo-logs")
-    with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
-        proc = subprocess.Popen([*OBSERVATORY, "refresh", "--workers", "1", "--only", DEMO_ONLY],
-                                cwd=ROOT, env=env_for(home), stdout=out, stderr=err, text=True,
-                                start_new_session=True)
-
-    def result() -> tuple[Path, subprocess.CompletedProcess]:
-        proc.wait(timeout=600)
-        return home, subprocess.CompletedProcess(
-            proc.args, proc.returncode, (logs / "stdout").read_text(), (logs / "stderr").read_text())
-
-    yield result
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    with in_background(["refresh", "--workers", "1", "--only", DEMO_ONLY], logs, timeout=600,
+                       env=env_for(home)) as wait:
+        yield lambda: (home, wait())
 
 
 @pytest.fixture
