@@ -318,6 +318,7 @@ class _Static:
     """What never changes for one warehouse: years, series, sectors, labels."""
 
     KEPT_BLOCKS = 4
+    KEPT_COMMUNE_BLOCKS = 2
 
     def __init__(self, wh: Warehouse):
         con = wh.connection
@@ -397,27 +398,17 @@ class _Static:
         itself, for a year: shared by the portraits of all of them; the last two are kept
         (callers go through a département's territories together; an EPCI straddling two
         départements needs both)."""
-        key = (departement, year)
-        if key not in self._commune_blocks:
-            commune = self.children[("commune", departement)][0]
-            self._commune_blocks[key] = _Block(wh, commune, self.years, local_year=year)
-            while len(self._commune_blocks) > 2:
-                self._commune_blocks.popitem(last=False)
-        self._commune_blocks.move_to_end(key)
-        return self._commune_blocks[key]
+        commune = self.children[("commune", departement)][0]
+        return _kept(self._commune_blocks, (departement, year), self.KEPT_COMMUNE_BLOCKS,
+                     lambda: _Block(wh, commune, self.years, local_year=year))
 
     def block(self, wh: Warehouse, territory: Territory, year: int,
               employment: Callable[[], dict[int, dict]]) -> _Block:
         """The block of a territory above the communes for a year (the last few are kept: a
         département's block also serves every commune portrait compared with it)."""
-        key = (territory.level, territory.code, year)
-        if key not in self._blocks:
-            self._blocks[key] = _Block(wh, territory, self.years, local_year=year,
-                                       employment=employment())
-            while len(self._blocks) > self.KEPT_BLOCKS:
-                self._blocks.popitem(last=False)
-        self._blocks.move_to_end(key)
-        return self._blocks[key]
+        return _kept(self._blocks, (territory.level, territory.code, year), self.KEPT_BLOCKS,
+                     lambda: _Block(wh, territory, self.years, local_year=year,
+                                    employment=employment()))
 
     def ranking_table(self, con, level: str, year: int) -> dict[str, np.ndarray]:
         """ESS employees and share of every territory of a level, for rankings (cached)."""
@@ -461,6 +452,16 @@ class _Static:
     def rollup(self, vector: np.ndarray, how: str = "sum") -> dict[str, np.ndarray]:
         """An A88 vector summed (or maxed) up to A38 and A21."""
         return {level: rows[0] for level, rows in self.rollup_rows(vector[None, :], how).items()}
+
+
+def _kept(cache: OrderedDict, key, size: int, make: Callable[[], _Block]) -> _Block:
+    """The cached value of ``key``, made if missing; only the ``size`` last used are kept."""
+    if key not in cache:
+        cache[key] = make()
+        while len(cache) > size:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    return cache[key]
 
 
 _STATIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
