@@ -27,7 +27,7 @@ from observatory import formatting, indicators, secrecy, settings
 from observatory.dashboards import common
 from observatory.dashboards.common import esc
 
-THEMES = ("key_figures", "families", "sectors", "trends", "rankings", "comparison",
+THEMES = ("key_figures", "families", "sectors", "size", "trends", "rankings", "comparison",
           "metropolitan")
 SHARE_LABEL = "Part de l'ESS dans l'emploi salarié"
 # Map of the territories inside a territory: level → possible child levels.
@@ -200,6 +200,57 @@ def sectors(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
     source = common.source_html(frame["source"].iloc[0], year, [
         indicators.REGISTRY["sector_ess_share"].definition], secret=bool(masked))
     return Block("secteurs", "Les secteurs d'activité", fig, alt, table, download, source)
+
+
+def sizes(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
+    """ESS establishments by size class (share of the establishments), with their employees and
+    the average size."""
+    year = int(frame.attrs["year"])
+    average = common.row(frame, "average_size")
+    rows = frame[frame["indicator"] == "size_establishments"]
+    definitions = [indicators.REGISTRY["size_establishments"].definition,
+                   indicators.REGISTRY["average_size"].definition]
+    title = "La taille des établissements"
+    if not rows["available"].all():
+        note = rows["note"].iloc[0]
+        table = pd.DataFrame({"Taille moyenne (postes par établissement)": [average["display"]]})
+        download = pd.DataFrame({"taille_moyenne": [common.value_or_mark(average)]})
+        alt = (f"Taille moyenne des établissements de l'ESS : {average['display']} postes. "
+               f"Répartition par taille {note}.")
+        return Block("tailles", title, None, alt, table, download,
+                     common.source_html(frame["source"].iloc[0], year, definitions))
+    classes = list(rows["category"])
+    est = [common.row(frame, "size_establishments", c) for c in classes]
+    emp = [common.row(frame, "size_employees", c) for c in classes]
+    share = [common.row(frame, "size_share_establishments", c) for c in classes]
+    labels = [r["category_label"] for r in est]
+    table = pd.DataFrame({
+        "Taille (postes salariés)": labels,
+        "Établissements employeurs": [r["display"] for r in est],
+        "Part des établissements": [r["display"] for r in share],
+        "Postes salariés": [r["display"] for r in emp]})
+    download = pd.DataFrame({
+        "taille": labels,
+        "etablissements_employeurs": [common.value_or_mark(r) for r in est],
+        "part_etablissements_pct": [common.value_or_mark(r) for r in share],
+        "postes_salaries": [common.value_or_mark(r) for r in emp]})
+    shown = [(lb, e, s) for lb, e, s in zip(labels, est, share)
+             if not s["secret"] and pd.notna(s["value"])]
+    data = pd.DataFrame({"taille": [lb for lb, _, _ in shown],
+                         "part": [s["value"] for _, _, s in shown],
+                         "texte": [f"{s['display']} ({e['display']} établ.)"
+                                   for _, e, s in shown]})
+    masked = [lb for lb, s in zip(labels, share) if s["secret"]]
+    fig = _bar(data, "part", "taille", "texte",
+               f"Établissements de l'ESS par taille, {territory.label}, {year}",
+               "Part des établissements (%)", True)
+    alt = ("Répartition des établissements de l'ESS par taille : "
+           + "; ".join(f"{lb} : {t}" for lb, t in zip(data["taille"], data["texte"]))
+           + f". Taille moyenne : {average['display']} postes par établissement.")
+    if masked:
+        alt += f" Couvert par le secret statistique : {', '.join(masked)}."
+    source = common.source_html(frame["source"].iloc[0], year, definitions, secret=bool(masked))
+    return Block("tailles", title, fig, alt, table, download, source)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -601,11 +652,12 @@ def comparison_series(wh, territory: indicators.Territory, frame: pd.DataFrame,
 
 def block_steps(wh, territory: indicators.Territory, frame: pd.DataFrame,
                 ref: indicators.Territory | None) -> list:
-    """The four blocks of a view in page order, each built when called, so that a page can
-    show the first one before building the others."""
+    """The blocks of a view in page order (families, sectors, sizes, trends, métropoles), each
+    built when called, so that a page can show the first one before building the others."""
     series = lru_cache(maxsize=1)(lambda: comparison_series(wh, territory, frame, ref))
     return [lambda: families(frame, territory), lambda: sectors(frame, territory),
-            lambda: trends(series()), lambda: metropolitan(series())]
+            lambda: sizes(frame, territory), lambda: trends(series()),
+            lambda: metropolitan(series())]
 
 
 def territory_view(wh, territory: indicators.Territory, year: int | None,

@@ -120,7 +120,7 @@ class PortraitPage:
                                            layout=w.Layout(width="30em"))
         self.status = w.HTML()
         self.header = w.Output()
-        self.charts = [w.Output() for _ in range(4)]  # families, sectors, trends, métropoles
+        self.charts = [w.Output() for _ in range(5)]  # one per block of the view
         self.maps = w.Output()
         self.address = w.Output(layout=w.Layout(display="none"))
         self._set_reference_options()

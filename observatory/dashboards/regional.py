@@ -34,7 +34,7 @@ class RegionalPage:
                                          tooltips=["Carte par département", "Carte par EPCI"])
         self.content = w.Output()
         self.map_output = w.Output()
-        self.charts = [w.Output() for _ in range(4)]  # families, sectors, trends, métropoles
+        self.charts = [w.Output() for _ in range(5)]  # one per block of the view
         self.address = w.Output(layout=w.Layout(display="none"))
         for widget in (self.region_select, self.year_select):
             widget.observe(lambda _: self.update(), "value")

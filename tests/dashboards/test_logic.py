@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from observatory import indicators
+from observatory import indicators, open_warehouse
 from observatory.dashboards import blocks, common, comparison, portrait
+from tiny_warehouse import build_tiny
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -98,7 +99,8 @@ def test_key_figures_are_the_indicators_with_change_and_rank(demo_db):
     assert cards["Postes salariés de l'ESS"][0] == employees
     assert "rang" in cards["Postes salariés de l'ESS"][1]
     assert "Occitanie" in cards["Part de l'ESS dans l'emploi salarié"][1]
-    assert [b.slug for b in view.blocks] == ["familles", "secteurs", "evolution", "metropoles"]
+    assert [b.slug for b in view.blocks] == ["familles", "secteurs", "tailles", "evolution",
+                                             "metropoles"]
 
 
 def test_masked_cells_are_s_in_tables_and_absent_from_charts_and_downloads(demo_db):
@@ -114,10 +116,56 @@ def test_masked_cells_are_s_in_tables_and_absent_from_charts_and_downloads(demo_
         row = fam.download[fam.download["famille"] == label].iloc[0]
         assert row["postes_salaries"] == "s"
         assert fam.table.set_index("Famille").loc[label, "Postes salariés"] == "s"
-    trend = view.blocks[2].figure.data[0]
+    trend = view.blocks[3].figure.data[0]
     index = view.frame[view.frame["indicator"] == "employees_index"].sort_values("year")
     assert index["secret"].any()
     assert all(pd.isna(y) for y, s in zip(trend.y, index["secret"]) if s)
+
+
+def test_size_block_gives_the_share_of_establishments_by_size_from_the_warehouse(demo_db):
+    herault = indicators.resolve(demo_db, "34")
+    block = blocks.territory_view(demo_db, herault, 2022).blocks[2]
+    counts = demo_db.sql(
+        "SELECT f.size_class, sum(f.establishments) AS n FROM ess_size_facts AS f "
+        "JOIN territories AS t ON t.level = 'commune' AND t.code = f.commune_code "
+        "WHERE t.departement_code = '34' AND f.year = 2022 GROUP BY ALL").set_index("size_class")["n"]
+    labels = dict(demo_db.sql("SELECT size_class, label FROM size_classes").itertuples(index=False))
+    expected = {labels[c]: 100 * n / counts.sum() for c, n in counts.items()}
+    bars = dict(zip(block.figure.data[0].y, block.figure.data[0].x))
+    assert bars == pytest.approx(expected)  # a département: no size class is masked
+    table = block.table.set_index("Taille (postes salariés)")
+    for size_class, n in counts.items():
+        assert table.loc[labels[size_class], "Établissements employeurs"] == \
+            f"{int(n):,}".replace(",", "\u202f")
+    assert "Taille moyenne" in block.alt
+
+
+def test_masked_size_classes_are_s_and_out_of_the_chart(demo_db):
+    for commune in blocks.children(demo_db, indicators.resolve(demo_db, "34"), "commune")[:80]:
+        frame = common.compute("commune", commune.code, 2022, blocks.THEMES, None)
+        rows = frame[frame["indicator"] == "size_share_establishments"]
+        if rows["secret"].any() and (~rows["secret"] & (rows["value"] > 0)).any():
+            break
+    else:
+        pytest.fail("no commune of Hérault with masked and published size classes")
+    block = blocks.sizes(frame, commune)
+    masked = set(rows.loc[rows["secret"], "category_label"])
+    assert masked.isdisjoint(block.figure.data[0].y)
+    assert len(block.figure.data[0].y)  # the published classes are drawn
+    table = block.table.set_index("Taille (postes salariés)")
+    assert (table.loc[sorted(masked), "Part des établissements"] == "s").all()
+    download = block.download.set_index("taille")
+    assert (download.loc[sorted(masked), "part_etablissements_pct"] == "s").all()
+    assert "secret statistique" in block.alt
+
+
+def test_size_block_says_when_no_source_gives_sizes(tmp_path):
+    with open_warehouse(build_tiny(tmp_path / "tiny.duckdb", sizes=False)) as wh:
+        frame = indicators.compute(wh, "departement", "34", 2016, themes=["size"])
+        block = blocks.sizes(frame, indicators.resolve(wh, "34"))
+    assert block.figure is None
+    assert "non disponible" in block.alt
+    assert block.table.iloc[0, 0] == "16,00"  # 320 employees in 20 establishments
 
 
 def test_map_table_takes_figures_from_indicators(demo_db):
