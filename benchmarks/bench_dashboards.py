@@ -25,13 +25,15 @@ TIMEOUT = 180_000  # ms
 PORTRAIT = "/voila/render/portrait.ipynb?territoire="
 CHANGES = ("Haute-Garonne (département 31)", "Aude (département 11)", "Occitanie (région 76)")
 
+CHARTS = ".widget-output .js-plotly-plot"  # the charts, not the hidden plotly.js loader
+
 
 def _open(browser, url: str) -> tuple[float, object]:
     """A new visitor opening ``url``: seconds until its first chart is drawn, and the page."""
     page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
     started = time.perf_counter()
     page.goto(url, timeout=TIMEOUT)
-    page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT)
+    page.wait_for_selector(CHARTS, timeout=TIMEOUT)
     return time.perf_counter() - started, page
 
 
@@ -50,12 +52,12 @@ def _change(page, label: str) -> tuple[float, float, float]:
                            ".startsWith(name)", arg=name, timeout=TIMEOUT)
     figures = time.perf_counter() - started
     page.wait_for_function(
-        "label => [...document.querySelectorAll('.js-plotly-plot')].some(p => p._fullLayout "
+        f"label => [...document.querySelectorAll('{CHARTS}')].some(p => p._fullLayout "
         "&& JSON.stringify(p.layout.title || '').includes(label))", arg=label, timeout=TIMEOUT)
     first = time.perf_counter() - started
     page.wait_for_function(
         "() => !document.body.innerText.includes('Calcul en cours') "
-        "&& document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=TIMEOUT)
+        f"&& document.querySelectorAll('{CHARTS}').length >= 5", timeout=TIMEOUT)
     return figures, first, time.perf_counter() - started
 
 

@@ -101,6 +101,19 @@ def figure_output(fig: go.Figure, filename: str) -> dict:
             "data": {"application/vnd.plotly.v1+json": bundle, "text/plain": ""}}
 
 
+def load_plotly_early() -> None:
+    """Display an empty plotly output, hidden (``STYLE``), among the cell's own outputs. The
+    browser draws those as soon as the page's scripts have loaded, while it connects to the
+    kernel, so plotly.js (about 0,5 s to evaluate on this machine) is ready when the first
+    chart comes instead of being evaluated then (first chart of a portrait: median 3,2 s
+    instead of 4,5 s over 5 preheated portraits)."""
+    from IPython.display import display
+
+    empty = {"data": [], "layout": {"width": 2, "height": 2, "margin": dict(l=0, r=0, t=0, b=0)},
+             "config": {"staticPlot": True, "displayModeBar": False}}
+    display({"application/vnd.plotly.v1+json": empty, "text/plain": ""}, raw=True)
+
+
 def html_output(text: str) -> dict:
     """HTML as an output."""
     return {"output_type": "display_data", "metadata": {},
@@ -130,14 +143,21 @@ def show(widget, make_outputs) -> None:
 
 
 STEP_PAUSE = 0.02  # seconds left to the kernel between two background steps
+FIRST_PAINT = 1.0  # seconds left to the browser to draw what the page's state holds
+STATE_WAIT = 15.0  # seconds after which the steps start even if no browser asked for the state
 
 
 def in_background(steps, wanted=lambda: True) -> None:
     """Run ``steps`` (functions) one at a time once the current cell or widget callback has
     returned, so that the page gets what is already there while the rest is computed. Between
-    two steps the kernel is left free for a moment to answer the browser (its request for the
-    widgets' state must not wait for the whole page). Stops when ``wanted()`` turns false (the
-    visitor asked for something else). Without a running event loop, runs them at once."""
+    two steps the kernel is left free for a moment to answer the browser. Stops when
+    ``wanted()`` turns false (the visitor asked for something else). Without a running event
+    loop, runs them at once.
+
+    On a page served by Voilà whose browser has not yet received the widgets' state, the steps
+    wait until it has and has had a moment to draw it: the state then carries the key figures
+    and the first chart alone, and the browser draws them before the rest instead of along
+    with it (about 1,5 s sooner on this machine)."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -154,7 +174,50 @@ def in_background(steps, wanted=lambda: True) -> None:
             finally:
                 loop.call_later(STEP_PAUSE, run_next)
 
-    loop.call_soon(run_next)
+    browser = _browser() if served_by_voila() else None
+    if browser is not None and not browser.has_state:
+        browser.waiting.append(lambda: loop.call_later(FIRST_PAINT, run_next))
+        loop.call_later(STATE_WAIT, browser.start_waiting)
+    else:
+        loop.call_soon(run_next)
+
+
+def served_by_voila() -> bool:
+    """True in a kernel answering a visitor's request through Voilà (not papermill)."""
+    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/")
+
+
+class _Browser:
+    """Whether the visitor's browser has received the widgets' state, and what waits for it.
+
+    ipywidgets answers the browser's ``request_states`` on its control comm; the handler is
+    wrapped so that the dashboards know when the page's state has left the kernel."""
+
+    def __init__(self):
+        self.has_state = False
+        self.waiting: list = []
+        from ipywidgets import Widget
+
+        answer = Widget._handle_control_comm_msg
+
+        def handle(msg):
+            answer(msg)
+            if msg["content"]["data"].get("method") == "request_states":
+                self.has_state = True
+                self.start_waiting()
+
+        Widget._handle_control_comm_msg = staticmethod(handle)
+
+    def start_waiting(self) -> None:
+        """Start what waits (once the state is sent, or when waiting has lasted too long)."""
+        waiting, self.waiting = self.waiting, []
+        for start in waiting:
+            start()
+
+
+@lru_cache(maxsize=1)
+def _browser() -> _Browser:
+    return _Browser()
 
 
 def address_output(query: str) -> dict:
@@ -410,6 +473,7 @@ STYLE = """<style>
 .obs-source{font-size:.85em;color:#333;margin-top:.5em}
 .obs-downloads a{margin-right:1em}
 .obs-details summary{cursor:pointer;color:#00325a;text-decoration:underline}
+.jp-Cell-outputArea>.jp-OutputArea-child:has(>.jp-RenderedPlotly){display:none}
 </style>"""
 
 

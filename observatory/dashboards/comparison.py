@@ -222,5 +222,6 @@ def render(territoires: str | None = None, annee=None) -> None:
                  + "<p>Ajoutez des territoires avec la recherche, triez le tableau et le "
                  "graphique par indicateur.</p>"))
     page = ComparisonPage(wh, territories, year)
+    common.load_plotly_early()
     display(page.widget)
     page.update()

@@ -227,6 +227,7 @@ def render(territoire: str | None = None, niveau: str | None = None, annee=None,
     head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
     display(HTML(head + "<h1>Portrait de territoire</h1>"
                  + common.message_html(request.messages)))
+    common.load_plotly_early()
     page = PortraitPage(wh, request)
     display(page.widget)
     page.update()

@@ -529,5 +529,6 @@ def render(region: str | None = None, type_structure: str | None = None,
     request = parse(wh, values, params.messages)
     display(HTML(head + common.message_html(request.messages)))
     page = SupportPage(wh, request)
+    common.load_plotly_early()
     display(page.widget)
     page.update()

@@ -7,6 +7,8 @@ TIMEOUT = 300_000  # ms: kernels started together on 2 cores
 VISITORS = {"34": "Hérault", "31": "Haute-Garonne", "66": "Pyrénées-Orientales"}
 pytestmark = pytest.mark.browser
 
+CHARTS = ".widget-output .js-plotly-plot"  # the charts, not the hidden plotly.js loader
+
 
 def test_simultaneous_visitors_all_get_their_own_portrait(voila_url, browser):
     pages = {}
@@ -16,7 +18,7 @@ def test_simultaneous_visitors_all_get_their_own_portrait(voila_url, browser):
                          wait_until="commit", timeout=TIMEOUT)
     for code, name in VISITORS.items():
         page = pages[code]
-        page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT)
+        page.wait_for_selector(CHARTS, timeout=TIMEOUT)
         assert page.inner_text("h2.obs-title").startswith(f"{name} (département {code})")
         assert "Traceback" not in page.inner_text("body")
     kernels = {page.evaluate("JSON.parse(document.getElementById('jupyter-config-data')"

@@ -11,6 +11,8 @@ from observatory import indicators
 
 pytestmark = pytest.mark.browser
 
+CHARTS = ".widget-output .js-plotly-plot"  # the charts, not the hidden plotly.js loader
+
 
 def french_int(n) -> str:
     return f"{int(n):,}".replace(",", "\u202f")
@@ -24,7 +26,7 @@ def screens(tmp_path_factory):
 def open_page(browser, url):
     page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="fr-FR")
     page.goto(url, timeout=TIMEOUT)
-    page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT)
+    page.wait_for_selector(CHARTS, timeout=TIMEOUT)
     return page
 
 
@@ -38,18 +40,18 @@ def ess_employees(wh, column, code, year):
 
 def test_regional_overview_renders_its_charts(voila_url, browser, wh, screens):
     page = open_page(browser, voila_url + "/voila/render/vue-regionale.ipynb")
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5",
+    page.wait_for_function(f"document.querySelectorAll('{CHARTS}').length >= 5",
                            timeout=TIMEOUT)
     year = wh.years()[-1]
     assert page.inner_text("h1") == f"L'ESS en Occitanie ({year})"
     assert "Données de démonstration" in page.inner_text(".obs-demo-banner")
     assert french_int(ess_employees(wh, "region_code", "76", year)) in page.inner_text(
         ".obs-key-figures")
-    locations = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+    locations = page.evaluate(f"() => [...document.querySelectorAll('{CHARTS}')]"
                               ".flatMap(p => p.data.flatMap(t => t.locations || []))")
     assert len(set(locations)) == 13
     # Every chart, the map included, is actually visible (a map of height 0 once passed the data check).
-    heights = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+    heights = page.evaluate(f"() => [...document.querySelectorAll('{CHARTS}')]"
                             ".map(p => p.getBoundingClientRect().height)")
     assert min(heights) >= 200, heights
     page.screenshot(path=str(screens / "vue-regionale.png"), full_page=True)
@@ -65,8 +67,12 @@ def test_portrait_url_opens_herault_and_selector_changes_territory(voila_url, br
     assert page.inner_text("h2.obs-title") == f"Hérault (département 34), {year}"
     figures = page.inner_text(".obs-key-figures")
     assert french_int(ess_employees(wh, "departement_code", "34", year)) in figures
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5",
-                           timeout=TIMEOUT)
+    page.wait_for_function(f"document.querySelectorAll('{CHARTS}').length >= 6",
+                           timeout=TIMEOUT)  # five blocks and the map
+    # The empty plot that loads plotly.js early (outside the widgets) takes no room.
+    assert page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => "
+                         "!p.closest('.widget-output') && p.getBoundingClientRect().height > 0)"
+                         ".length") == 0
     page.screenshot(path=str(screens / "portrait.png"), full_page=True)
     selector = page.locator(".obs-territory input")
     selector.fill("Haute-Garonne (département 31)")

@@ -25,6 +25,8 @@ pytestmark = pytest.mark.browser
 SECRETS = [b"root:x:0:0", b"DUCK", b"preheat_kernel", b"from observatory.dashboards import",
            b"Traceback", b'"nbformat"']
 
+CHARTS = ".widget-output .js-plotly-plot"  # the charts, not the hidden plotly.js loader
+
 
 def sha256(path) -> str:
     digest = hashlib.sha256()
@@ -202,7 +204,7 @@ def open_page(browser, url):
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(url, timeout=TIMEOUT)
-    page.wait_for_selector(".js-plotly-plot", timeout=TIMEOUT)
+    page.wait_for_selector(CHARTS, timeout=TIMEOUT)
     return page, dialogs
 
 

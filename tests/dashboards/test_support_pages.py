@@ -14,11 +14,13 @@ from observatory import plan
 
 pytestmark = pytest.mark.browser
 
+CHARTS = ".widget-output .js-plotly-plot"  # the charts, not the hidden plotly.js loader
+
 
 def open_page(browser, url, charts):
     page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="fr-FR")
     page.goto(url, timeout=TIMEOUT)
-    page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {charts}",
+    page.wait_for_function(f"document.querySelectorAll('{CHARTS}').length >= {charts}",
                            timeout=TIMEOUT)
     return page
 
@@ -69,7 +71,7 @@ def test_accompagnement_shows_the_least_served_epcis_and_the_population_far_from
     assert codes_of(shown["EPCI"]) == expected
     far = occitanie.loc[occitanie["distance"] > 30, "population"].sum()
     assert french_int(far) in page.inner_text(".obs-key-figures")
-    plots = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(p => "
+    plots = page.evaluate(f"() => [...document.querySelectorAll('{CHARTS}')].map(p => "
                           "p.data.map(t => ({type: t.type, name: t.name || '', "
                           "locations: t.locations || [], text: t.text || []})))")
     traces = plots[0]
@@ -77,7 +79,7 @@ def test_accompagnement_shows_the_least_served_epcis_and_the_population_far_from
     assert epcis == set(occitanie["epci_code"].dropna())
     markers = " ".join(str(x) for t in traces if t["type"] == "scattermap" for x in t["text"])
     assert "Réalis" in markers and "Catalis" in markers and "Alter'Incub" in markers
-    heights = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+    heights = page.evaluate(f"() => [...document.querySelectorAll('{CHARTS}')]"
                             ".map(p => p.getBoundingClientRect().height)")
     assert min(heights) >= 200, heights
     body = page.inner_text("body")
@@ -110,7 +112,7 @@ def test_suivi_du_plan_opens_on_an_axis_and_shows_actions_progress_and_events(
     assert len(by_status) == 7
     assert by_status["Total"].astype(int).sum() == len(actions)
     assert by_status["Réalisée"].astype(int).sum() == (actions["statut"] == "realisee").sum()
-    plots = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(p => "
+    plots = page.evaluate(f"() => [...document.querySelectorAll('{CHARTS}')].map(p => "
                           "p.data.flatMap(t => t.locations || []))")
     assert sorted(set(plots[2])) == ["09", "11", "12", "30", "31", "32", "34", "46", "48", "65",
                                      "66", "81", "82"]
