@@ -191,14 +191,17 @@ class _Browser:
     """Whether the visitor's browser has received the widgets' state, and what waits for it.
 
     ipywidgets answers the browser's ``request_states`` on its control comm; the handler is
-    wrapped so that the dashboards know when the page's state has left the kernel."""
+    wrapped so that the dashboards know when the page's state has left the kernel. Should a
+    later ipywidgets answer elsewhere, nothing waits (the page is drawn as before)."""
 
     def __init__(self):
-        self.has_state = False
         self.waiting: list = []
         from ipywidgets import Widget
 
-        answer = Widget._handle_control_comm_msg
+        answer = getattr(Widget, "_handle_control_comm_msg", None)
+        self.has_state = answer is None
+        if answer is None:
+            return
 
         def handle(msg):
             answer(msg)
