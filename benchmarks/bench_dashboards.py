@@ -18,6 +18,7 @@ from pathlib import Path
 
 from benchmarks.common import Server, pool_sizes
 from observatory import formatting
+from observatory.dashboards.common import CHARTS
 
 CHROMIUM = "/usr/bin/chromium"
 TARGETS = {"preheated": 3.0, "cold": 6.0, "redraw": 0.5, "memory": 250.0}
@@ -25,8 +26,6 @@ TIMEOUT = 180_000  # ms
 PORTRAIT = "/voila/render/portrait.ipynb?territoire="
 CHANGES = ("Haute-Garonne (département 31)", "Aude (département 11)", "Occitanie (région 76)")
 SETTLE = 2_000  # ms: a visitor reads the page before choosing another territory
-
-CHARTS = ".widget-output .js-plotly-plot"  # the charts, not the hidden plotly.js loader
 
 
 def _open(browser, url: str) -> tuple[float, object]:

@@ -101,8 +101,13 @@ def figure_output(fig: go.Figure, filename: str) -> dict:
             "data": {"application/vnd.plotly.v1+json": bundle, "text/plain": ""}}
 
 
-def load_plotly_early() -> None:
-    """Display an empty plotly output, hidden (``STYLE``), among the cell's own outputs. The
+CHARTS = ".widget-output .js-plotly-plot"  # a page's charts, without the hidden plotly loader
+
+
+def show_page(page) -> None:
+    """Display a dashboard's widgets (``page.widget``) and fill them (``page.update()``).
+
+    First comes an empty plotly output, hidden (``STYLE``), among the cell's own outputs: the
     browser draws those as soon as the page's scripts have loaded, while it connects to the
     kernel, so plotly.js (about 0,5 s to evaluate on this machine) is ready when the first
     chart comes instead of being evaluated then (first chart of a portrait: median 3,2 s
@@ -112,6 +117,8 @@ def load_plotly_early() -> None:
     empty = {"data": [], "layout": {"width": 2, "height": 2, "margin": dict(l=0, r=0, t=0, b=0)},
              "config": {"staticPlot": True, "displayModeBar": False}}
     display({"application/vnd.plotly.v1+json": empty, "text/plain": ""}, raw=True)
+    display(page.widget)
+    page.update()
 
 
 def html_output(text: str) -> dict:

@@ -221,7 +221,4 @@ def render(territoires: str | None = None, annee=None) -> None:
     display(HTML(head + "<h1>Comparaison de territoires</h1>" + common.message_html(messages)
                  + "<p>Ajoutez des territoires avec la recherche, triez le tableau et le "
                  "graphique par indicateur.</p>"))
-    page = ComparisonPage(wh, territories, year)
-    common.load_plotly_early()
-    display(page.widget)
-    page.update()
+    common.show_page(ComparisonPage(wh, territories, year))

@@ -333,7 +333,4 @@ def render(axe: str | None = None) -> None:
         return
     axis, messages = parse_axis(wh, axe if axe is not None else params.values.get("axe"))
     display(HTML(head + common.message_html(params.messages + messages)))
-    page = PlanPage(wh, axis)
-    common.load_plotly_early()
-    display(page.widget)
-    page.update()
+    common.show_page(PlanPage(wh, axis))

@@ -227,7 +227,4 @@ def render(territoire: str | None = None, niveau: str | None = None, annee=None,
     head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
     display(HTML(head + "<h1>Portrait de territoire</h1>"
                  + common.message_html(request.messages)))
-    common.load_plotly_early()
-    page = PortraitPage(wh, request)
-    display(page.widget)
-    page.update()
+    common.show_page(PortraitPage(wh, request))

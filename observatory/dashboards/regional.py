@@ -116,7 +116,4 @@ def render(region: str | None = None, year: int | None = None) -> None:
         year = None
     head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
     display(HTML(head + common.message_html(messages)))
-    page = RegionalPage(wh, region, year)
-    common.load_plotly_early()
-    display(page.widget)
-    page.update()
+    common.show_page(RegionalPage(wh, region, year))

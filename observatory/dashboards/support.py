@@ -528,7 +528,4 @@ def render(region: str | None = None, type_structure: str | None = None,
         return
     request = parse(wh, values, params.messages)
     display(HTML(head + common.message_html(request.messages)))
-    page = SupportPage(wh, request)
-    common.load_plotly_early()
-    display(page.widget)
-    page.update()
+    common.show_page(SupportPage(wh, request))

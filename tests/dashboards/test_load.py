@@ -3,11 +3,11 @@
 
 import pytest
 
+from observatory.dashboards.common import CHARTS
+
 TIMEOUT = 300_000  # ms: kernels started together on 2 cores
 VISITORS = {"34": "Hérault", "31": "Haute-Garonne", "66": "Pyrénées-Orientales"}
 pytestmark = pytest.mark.browser
-
-CHARTS = ".widget-output .js-plotly-plot"  # the charts, not the hidden plotly.js loader
 
 
 def test_simultaneous_visitors_all_get_their_own_portrait(voila_url, browser):

@@ -8,10 +8,9 @@ import pytest
 
 from conftest import BROWSER_TIMEOUT as TIMEOUT
 from observatory import indicators
+from observatory.dashboards.common import CHARTS
 
 pytestmark = pytest.mark.browser
-
-CHARTS = ".widget-output .js-plotly-plot"  # the charts, not the hidden plotly.js loader
 
 
 def french_int(n) -> str:

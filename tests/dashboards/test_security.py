@@ -19,13 +19,13 @@ import pytest
 import websocket
 from conftest import BROWSER_TIMEOUT as TIMEOUT
 
+from observatory.dashboards.common import CHARTS
+
 pytestmark = pytest.mark.browser
 # What must never reach a visitor: /etc/passwd, the warehouse file (DuckDB magic), voila.json,
 # a notebook's source, a Python traceback.
 SECRETS = [b"root:x:0:0", b"DUCK", b"preheat_kernel", b"from observatory.dashboards import",
            b"Traceback", b'"nbformat"']
-
-CHARTS = ".widget-output .js-plotly-plot"  # the charts, not the hidden plotly.js loader
 
 
 def sha256(path) -> str:

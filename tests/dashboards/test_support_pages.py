@@ -11,10 +11,9 @@ import pytest
 from conftest import BROWSER_TIMEOUT as TIMEOUT
 from distance_helpers import communes, mainland, nearest_km, open_structures
 from observatory import plan
+from observatory.dashboards.common import CHARTS
 
 pytestmark = pytest.mark.browser
-
-CHARTS = ".widget-output .js-plotly-plot"  # the charts, not the hidden plotly.js loader
 
 
 def open_page(browser, url, charts):
