@@ -187,7 +187,9 @@ def serve(
         command.append(f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}")
     # voila.json (sources stripped, no tracebacks, no static files, preheated kernels, culling)
     # is read from the working directory.
-    env = dict(os.environ, OBSERVATORY_DB=str(path.resolve()))
+    jupyter_path = os.pathsep.join(filter(None, [str(settings.SERVED_KERNELS_PATH),
+                                                 os.environ.get("JUPYTER_PATH")]))
+    env = dict(os.environ, OBSERVATORY_DB=str(path.resolve()), JUPYTER_PATH=jupyter_path)
     code = subprocess.call(command, cwd=settings.PROJECT_ROOT, env=env)
     if code < 0:
         _fail(f"le serveur Voilà s'est arrêté (signal {-code}) : relancez `observatory serve`")

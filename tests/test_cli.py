@@ -64,3 +64,31 @@ def test_unknown_command_and_option_exit_with_usage_error(tmp_path):
     assert result.returncode == 2
     assert "--frobnicate" in result.stderr
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_served_kernels_start_without_the_debugger():
+    """``observatory serve`` finds the kernel spec of deploy/jupyter first: the same kernel name
+    as the notebooks', without the debugger (visitors cannot use it; it slowed each start)."""
+    from jupyter_client import KernelManager
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from observatory import settings
+
+    specs = KernelSpecManager(kernel_dirs=[str(settings.SERVED_KERNELS_PATH / "kernels")])
+    km = KernelManager(kernel_spec_manager=specs, kernel_name=settings.KERNEL_NAME)
+    km.start_kernel()
+    try:
+        client = km.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=120)
+        client.kernel_info()
+        info = client.get_shell_msg(timeout=60)["content"]
+        assert info["status"] == "ok" and not info.get("debugger")
+        outputs = []
+        client.execute_interactive(
+            "import sys; print(sorted(m for m in ('debugpy', 'pydevd') if sys.modules.get(m)), 6 * 7)",
+            output_hook=lambda msg: outputs.append(msg["content"].get("text", "")), timeout=60)
+        assert "".join(outputs).strip() == "[] 42"
+        client.stop_channels()
+    finally:
+        km.shutdown_kernel(now=True)

@@ -25,6 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from observatory import formatting, indicators, portrait, secrecy, settings
+from observatory.dashboards.launch import FAILED_PAGE, LOADER, preheating, served_by_voila
 from observatory.warehouse import Warehouse, WarehouseMissingError
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
@@ -104,21 +105,52 @@ def figure_output(fig: go.Figure, filename: str) -> dict:
 CHARTS = ".widget-output .js-plotly-plot"  # a page's charts, without the hidden plotly loader
 
 
-def show_page(page) -> None:
-    """Display a dashboard's widgets (``page.widget``) and fill them (``page.update()``).
+@dataclass
+class Shown:
+    """What a dashboard's ``build`` returns: the HTML above its widgets (style, demonstration
+    banner, title, messages) and its page, if any (widgets in ``widget``, filled by
+    ``update()``)."""
 
-    First comes an empty plotly output, hidden (``STYLE``), among the cell's own outputs: the
-    browser draws those as soon as the page's scripts have loaded, while it connects to the
-    kernel, so plotly.js (about 0,5 s to evaluate on this machine) is ready when the first
-    chart comes instead of being evaluated then (first chart of a portrait: median 3,2 s
-    instead of 4,5 s over 5 preheated portraits)."""
-    from IPython.display import display
+    head: str
+    page: object = None
 
-    empty = {"data": [], "layout": {"width": 2, "height": 2, "margin": dict(l=0, r=0, t=0, b=0)},
-             "config": {"staticPlot": True, "displayModeBar": False}}
-    display({"application/vnd.plotly.v1+json": empty, "text/plain": ""}, raw=True)
-    display(page.widget)
-    page.update()
+
+def display_shown(shown: Shown) -> None:
+    """Display a dashboard in the cell's outputs, and fill its widgets.
+
+    First comes an empty plotly output (``LOADER``), hidden (``STYLE``), among the cell's own
+    outputs: the browser draws those as soon as the page's scripts have loaded, while it
+    connects to the kernel, so plotly.js (about 0,5 s to evaluate on this machine) is ready
+    when the first chart comes instead of being evaluated then (first chart of a portrait:
+    median 3,2 s instead of 4,5 s over 5 preheated portraits).
+
+    On a page served by Voilà, the widgets are filled just after the cell has returned: Voilà
+    then ends the page's HTML, whose last script loads the browser's side, and the kernel
+    computes the key figures and the first chart while the browser loads it."""
+    from IPython.display import HTML, display
+
+    display(HTML(shown.head))
+    if shown.page is None:
+        return
+    display({"application/vnd.plotly.v1+json": LOADER, "text/plain": ""}, raw=True)
+    display(shown.page.widget)
+    if served_by_voila():
+        asyncio.get_running_loop().call_soon(fill, shown.page)
+    else:
+        shown.page.update()
+
+
+def fill(page) -> None:
+    """``page.update()`` after the cell: a failure puts a French message at the top of the
+    page, and its traceback in the server's log only."""
+    try:
+        page.update()
+    except Exception:
+        traceback.print_exc(file=sys.__stderr__)
+        import ipywidgets
+
+        page.widget.children = (ipywidgets.HTML(message_html([FAILED_PAGE])),
+                                *page.widget.children)
 
 
 def html_output(text: str) -> dict:
@@ -189,11 +221,6 @@ def in_background(steps, wanted=lambda: True) -> None:
         loop.call_soon(run_next)
 
 
-def served_by_voila() -> bool:
-    """True in a kernel answering a visitor's request through Voilà (not papermill)."""
-    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/")
-
-
 class _Browser:
     """Whether the visitor's browser has received the widgets' state, and what waits for it.
 
@@ -241,18 +268,16 @@ def address_output(query: str) -> dict:
 # Warehouse and territories
 
 
-def page(render):
-    """A dashboard's ``render``: when the warehouse is missing, damaged or unreadable, the
+def page(build):
+    """A dashboard's ``build``: when the warehouse is missing, damaged or unreadable, the
     visitor reads one French message instead of Voilà's English error."""
 
-    @wraps(render)
-    def guarded(*args, **kwargs):
+    @wraps(build)
+    def guarded(*args, **kwargs) -> Shown:
         try:
-            return render(*args, **kwargs)
+            return build(*args, **kwargs)
         except (WarehouseMissingError, duckdb.Error):
-            from IPython.display import HTML, display
-
-            display(HTML(STYLE + message_html([UNAVAILABLE])))
+            return Shown(STYLE + message_html([UNAVAILABLE]))
 
     return guarded
 
@@ -422,11 +447,6 @@ def wait_for_request() -> None:
     while "QUERY_STRING" not in os.environ:
         time.sleep(1)
         wait()
-
-
-def preheating() -> bool:
-    """True in a Voilà kernel started ahead of visitors (work done now is free for them)."""
-    return os.environ.get("VOILA_PREHEAT", "False") == "True"
 
 
 # ---------------------------------------------------------------------------------------------

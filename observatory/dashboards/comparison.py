@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 import ipywidgets as w
 import pandas as pd
 import plotly.graph_objects as go
-from IPython.display import HTML, display
 
 from observatory import indicators, settings
 from observatory.dashboards import blocks, common
@@ -199,8 +198,8 @@ def warm_up(wh) -> None:
 
 
 @common.page
-def render(territoires: str | None = None, annee=None) -> None:
-    """Display the comparison page (``territoires``: codes separated by commas)."""
+def build(territoires: str | None = None, annee=None) -> common.Shown:
+    """The comparison page (``territoires``: codes separated by commas)."""
     wh = common.warehouse()
     common.territory_index()
     if common.preheating():  # work done now is free for the visitor
@@ -218,7 +217,7 @@ def render(territoires: str | None = None, annee=None) -> None:
     except indicators.YearError as exc:
         messages.append(f"Année demandée non disponible ({exc}) : dernière année affichée.")
     head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
-    display(HTML(head + "<h1>Comparaison de territoires</h1>" + common.message_html(messages)
-                 + "<p>Ajoutez des territoires avec la recherche, triez le tableau et le "
-                 "graphique par indicateur.</p>"))
-    common.show_page(ComparisonPage(wh, territories, year))
+    return common.Shown(
+        head + "<h1>Comparaison de territoires</h1>" + common.message_html(messages)
+        + "<p>Ajoutez des territoires avec la recherche, triez le tableau et le graphique par "
+        "indicateur.</p>", ComparisonPage(wh, territories, year))

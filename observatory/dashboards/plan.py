@@ -314,23 +314,19 @@ class PlanPage:
 
 
 @common.page
-def render(axe: str | None = None) -> None:
-    """Display the page; the argument (for papermill) overrides the URL parameter."""
-    from IPython.display import HTML, display
-
+def build(axe: str | None = None) -> common.Shown:
+    """The plan's page; the argument (for papermill) overrides the URL parameter."""
     wh = common.warehouse()
     common.wait_for_request()
     params = common.query_parameters(PARAMETERS)
     head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
     head += "<h1>Suivi du plan régional de l'ESS</h1>"
     if not has_table(wh, "plan_axes"):
-        display(HTML(head + common.message_html([OLD_WAREHOUSE])))
-        return
+        return common.Shown(head + common.message_html([OLD_WAREHOUSE]))
     if plan.axes(wh).empty:
-        display(HTML(head + common.message_html(params.messages + [
+        return common.Shown(head + common.message_html(params.messages + [
             "Aucun plan chargé dans l'entrepôt : chargez les fichiers du plan (modèles "
-            "data/templates/plan_*.csv, voir docs/support.md) avec « observatory ingest »."])))
-        return
+            "data/templates/plan_*.csv, voir docs/support.md) avec « observatory ingest »."]))
     axis, messages = parse_axis(wh, axe if axe is not None else params.values.get("axe"))
-    display(HTML(head + common.message_html(params.messages + messages)))
-    common.show_page(PlanPage(wh, axis))
+    return common.Shown(head + common.message_html(params.messages + messages),
+                        PlanPage(wh, axis))

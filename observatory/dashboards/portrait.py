@@ -8,7 +8,6 @@ from functools import partial
 from urllib.parse import urlencode
 
 import ipywidgets as w
-from IPython.display import HTML, display
 
 from observatory import indicators, settings
 from observatory.dashboards import blocks, common
@@ -213,9 +212,9 @@ def warm_up(wh) -> None:
 
 
 @common.page
-def render(territoire: str | None = None, niveau: str | None = None, annee=None,
-           reference: str | None = None) -> None:
-    """Display the portrait page; arguments (for papermill) override the URL parameters."""
+def build(territoire: str | None = None, niveau: str | None = None, annee=None,
+          reference: str | None = None) -> common.Shown:
+    """The portrait page; arguments (for papermill) override the URL parameters."""
     wh = common.warehouse()
     if common.preheating():  # work done now is free for the visitor
         warm_up(wh)
@@ -225,6 +224,5 @@ def render(territoire: str | None = None, niveau: str | None = None, annee=None,
     values = {**params.values, **{k: str(v) for k, v in given.items() if v is not None}}
     request = parse(wh, values, params.messages)
     head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
-    display(HTML(head + "<h1>Portrait de territoire</h1>"
-                 + common.message_html(request.messages)))
-    common.show_page(PortraitPage(wh, request))
+    return common.Shown(head + "<h1>Portrait de territoire</h1>"
+                        + common.message_html(request.messages), PortraitPage(wh, request))

@@ -7,7 +7,6 @@ from functools import partial
 from urllib.parse import urlencode
 
 import ipywidgets as w
-from IPython.display import HTML, display
 
 from observatory import indicators, settings
 from observatory.dashboards import blocks, common
@@ -94,8 +93,8 @@ def warm_up(wh, region: str) -> None:
 
 
 @common.page
-def render(region: str | None = None, year: int | None = None) -> None:
-    """Display the regional overview (région: the ``OBSERVATORY_REGION`` setting by default,
+def build(region: str | None = None, year: int | None = None) -> common.Shown:
+    """The regional overview (région: the ``OBSERVATORY_REGION`` setting by default,
     or ``?region=76&annee=2022`` in the address)."""
     wh = common.warehouse()
     if common.preheating():  # work done now is free for the visitor
@@ -115,5 +114,4 @@ def render(region: str | None = None, year: int | None = None) -> None:
         messages.append(f"Année demandée non disponible ({exc}) : dernière année affichée.")
         year = None
     head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
-    display(HTML(head + common.message_html(messages)))
-    common.show_page(RegionalPage(wh, region, year))
+    return common.Shown(head + common.message_html(messages), RegionalPage(wh, region, year))

@@ -506,11 +506,9 @@ class SupportPage:
 
 
 @common.page
-def render(region: str | None = None, type_structure: str | None = None,
-           phase: str | None = None) -> None:
-    """Display the page; arguments (for papermill) override the URL parameters."""
-    from IPython.display import HTML, display
-
+def build(region: str | None = None, type_structure: str | None = None,
+          phase: str | None = None) -> common.Shown:
+    """The support structures' page; arguments (for papermill) override the URL parameters."""
     wh = common.warehouse()
     ready = has_table(wh, "support_structures")
     if ready and common.preheating():  # the default view's distances, before any visitor
@@ -524,8 +522,6 @@ def render(region: str | None = None, type_structure: str | None = None,
     head = (common.STYLE + (common.banner_html() if wh.is_demo() else "")
             + "<h1>Accompagnement de l'ESS dans les territoires</h1>")
     if not ready:
-        display(HTML(head + common.message_html([OLD_WAREHOUSE])))
-        return
+        return common.Shown(head + common.message_html([OLD_WAREHOUSE]))
     request = parse(wh, values, params.messages)
-    display(HTML(head + common.message_html(request.messages)))
-    common.show_page(SupportPage(wh, request))
+    return common.Shown(head + common.message_html(request.messages), SupportPage(wh, request))

@@ -237,6 +237,17 @@ def test_dashboard_kernels_never_import_geopandas(warehouse_path):
     assert done.stdout.strip() == "[]"
 
 
+def test_what_a_dashboard_notebook_imports_first_leaves_pandas_and_plotly_out():
+    """A kernel started for a visitor shows its page before importing pandas and plotly: the
+    browser loads while they are imported and the first figures computed."""
+    code = ("import sys\nfrom observatory.dashboards import launch\n"
+            "print(sorted(m for m in ('pandas', 'plotly', 'duckdb', 'numpy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_selector_labels_are_checked_against_the_warehouse(demo_db):
     labels = common.territory_index().by_label
     assert labels["Montpellier (commune 34172)"] == ("commune", "34172")

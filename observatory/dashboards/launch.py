@@ -1,0 +1,85 @@
+"""What a dashboard's notebook calls: ``show("portrait", territoire=...)``.
+
+This module imports nothing heavy. A kernel started for a visitor's request (no preheated kernel
+left) would otherwise import pandas and plotly and compute the first figures (about 3,5 s on this
+machine) before Voilà ends the page's HTML, whose last script loads the browser's side. Here the
+cell returns at once with an empty page; the dashboard is built and filled just after, while the
+browser loads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import importlib
+import os
+import sys
+import traceback
+
+FAILED_PAGE = ("Cette page n'a pas pu être calculée ; rechargez-la ou revenez dans quelques "
+               "minutes.")
+LOADING_HTML = "<p class='obs-alt' role='status'>Chargement de la page…</p>"
+# An empty plotly figure: displayed hidden among the cell's outputs, it makes the browser
+# evaluate plotly.js early (see ``common.display_shown``).
+LOADER = {"data": [], "layout": {"width": 2, "height": 2, "margin": dict(l=0, r=0, t=0, b=0)},
+          "config": {"staticPlot": True, "displayModeBar": False}}
+
+
+def show(dashboard: str, **parameters) -> None:
+    """Display ``observatory.dashboards.<dashboard>``, built by its ``build(**parameters)``."""
+    if served_by_voila() and not preheating():
+        _show_later(dashboard, parameters)
+        return
+    from observatory.dashboards import common
+
+    common.display_shown(_build(dashboard, parameters))
+
+
+def _build(dashboard: str, parameters: dict):
+    return importlib.import_module(f"observatory.dashboards.{dashboard}").build(**parameters)
+
+
+def _show_later(dashboard: str, parameters: dict) -> None:
+    """An empty page now, among the cell's outputs; the dashboard in it after the cell."""
+    import ipywidgets
+    from IPython.display import display
+
+    display({"application/vnd.plotly.v1+json": LOADER, "text/plain": ""}, raw=True)
+    page = ipywidgets.VBox([ipywidgets.HTML(LOADING_HTML)])
+    display(page)
+    asyncio.get_running_loop().call_soon(_fill_later, page, dashboard, parameters)
+
+
+def _fill_later(page, dashboard: str, parameters: dict) -> None:
+    import ipywidgets
+
+    try:
+        shown = _build(dashboard, parameters)
+    except Exception:
+        traceback.print_exc(file=sys.__stderr__)
+        page.children = (ipywidgets.HTML(message_html(FAILED_PAGE)),)
+        return
+    head = ipywidgets.HTML(shown.head)
+    head.add_class("jp-RenderedHTMLCommon")  # headings styled as in the cells' own outputs
+    if shown.page is None:
+        page.children = (head,)
+        return
+    page.children = (head, shown.page.widget)
+    from observatory.dashboards import common
+
+    common.fill(shown.page)
+
+
+def message_html(text: str) -> str:
+    """A message for the visitor."""
+    return f'<div class="obs-message" role="alert">{html.escape(text)}</div>'
+
+
+def served_by_voila() -> bool:
+    """True in a kernel answering a visitor's request through Voilà (not papermill)."""
+    return os.environ.get("SERVER_SOFTWARE", "").startswith("voila/")
+
+
+def preheating() -> bool:
+    """True in a Voilà kernel started ahead of visitors (work done now is free for them)."""
+    return os.environ.get("VOILA_PREHEAT", "False") == "True"
