@@ -25,7 +25,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from observatory import formatting, indicators, portrait, secrecy, settings
-from observatory.dashboards.launch import FAILED_PAGE, LOADER, preheating, served_by_voila
+from observatory.dashboards import launch
+from observatory.dashboards.launch import preheating, served_by_voila
 from observatory.warehouse import Warehouse, WarehouseMissingError
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.
@@ -118,7 +119,7 @@ class Shown:
 def display_shown(shown: Shown) -> None:
     """Display a dashboard in the cell's outputs, and fill its widgets.
 
-    First comes an empty plotly output (``LOADER``), hidden (``STYLE``), among the cell's own
+    First comes an empty plotly output (``launch.LOADER``), hidden (``STYLE``), among the cell's own
     outputs: the browser draws those as soon as the page's scripts have loaded, while it
     connects to the kernel, so plotly.js (about 0,5 s to evaluate on this machine) is ready
     when the first chart comes instead of being evaluated then (first chart of a portrait:
@@ -132,7 +133,7 @@ def display_shown(shown: Shown) -> None:
     display(HTML(shown.head))
     if shown.page is None:
         return
-    display({"application/vnd.plotly.v1+json": LOADER, "text/plain": ""}, raw=True)
+    launch.display_plotly_loader()
     display(shown.page.widget)
     if served_by_voila():
         asyncio.get_running_loop().call_soon(fill, shown.page)
@@ -146,11 +147,7 @@ def fill(page) -> None:
     try:
         page.update()
     except Exception:
-        traceback.print_exc(file=sys.__stderr__)
-        import ipywidgets
-
-        page.widget.children = (ipywidgets.HTML(message_html([FAILED_PAGE])),
-                                *page.widget.children)
+        launch.report_failure(page.widget, page.widget.children)
 
 
 def html_output(text: str) -> dict:
@@ -519,7 +516,7 @@ def banner_html() -> str:
 
 def message_html(messages: list[str]) -> str:
     """Friendly messages (unknown parameters and the like)."""
-    return "".join(f'<div class="obs-message" role="alert">{esc(m)}</div>' for m in messages)
+    return "".join(launch.message_html(m) for m in messages)
 
 
 def cards_html(cards: list[tuple[str, str, str]], label: str) -> str:

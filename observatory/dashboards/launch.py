@@ -44,7 +44,7 @@ def _show_later(dashboard: str, parameters: dict) -> None:
     import ipywidgets
     from IPython.display import display
 
-    display({"application/vnd.plotly.v1+json": LOADER, "text/plain": ""}, raw=True)
+    display_plotly_loader()
     page = ipywidgets.VBox([ipywidgets.HTML(LOADING_HTML)])
     display(page)
     asyncio.get_running_loop().call_soon(_fill_later, page, dashboard, parameters)
@@ -56,8 +56,7 @@ def _fill_later(page, dashboard: str, parameters: dict) -> None:
     try:
         shown = _build(dashboard, parameters)
     except Exception:
-        traceback.print_exc(file=sys.__stderr__)
-        page.children = (ipywidgets.HTML(message_html(FAILED_PAGE)),)
+        report_failure(page, ())
         return
     head = ipywidgets.HTML(shown.head)
     head.add_class("jp-RenderedHTMLCommon")  # headings styled as in the cells' own outputs
@@ -68,6 +67,22 @@ def _fill_later(page, dashboard: str, parameters: dict) -> None:
     from observatory.dashboards import common
 
     common.fill(shown.page)
+
+
+def display_plotly_loader() -> None:
+    """Display ``LOADER`` among the cell's own outputs (hidden by the dashboards' style)."""
+    from IPython.display import display
+
+    display({"application/vnd.plotly.v1+json": LOADER, "text/plain": ""}, raw=True)
+
+
+def report_failure(box, children: tuple) -> None:
+    """A page that could not be built or filled: ``FAILED_PAGE`` at the top of ``box``, above
+    ``children``; the traceback in the server's log only."""
+    import ipywidgets
+
+    traceback.print_exc(file=sys.__stderr__)
+    box.children = (ipywidgets.HTML(message_html(FAILED_PAGE)), *children)
 
 
 def message_html(text: str) -> str:
