@@ -221,6 +221,8 @@ TOPS = {"employees": "top_employees", "fte": "top_fte", "gross_wages": "top_wage
 # the largest establishment's value.
 CELL_MEASURES = ", ".join([f"sum({m})::DOUBLE AS {m}" for m in MEASURES]
                           + [f"max({t})::DOUBLE AS {t}" for t in TOPS.values()])
+# The same read row by row (a missing value as 0), for sums and maxima taken in numpy.
+RAW_MEASURES = ", ".join(f"coalesce({c}, 0)::DOUBLE AS {c}" for c in (*MEASURES, *TOPS.values()))
 COLUMNS = ["theme", "indicator", "label", "level", "code", "name", "year", "breakdown",
            "category", "category_label", "value", "unit", "secret", "available",
            "series_break", "note", "source", "display"]
@@ -616,6 +618,28 @@ def _solve(data: dict[str, np.ndarray], relations: secrecy.Relations,
     return masks
 
 
+def _member_rows(con, query: str, codes: list[str], **params) -> dict[str, np.ndarray]:
+    """Rows of ``query`` for the territories ``codes`` (in code order), with ``m``: the position
+    of each row's territory in ``codes``. The query selects ``code`` and reads the range
+    ``$low``..``$high`` (a zone-map scan of the sorted marts); rows of other territories in
+    that range are dropped."""
+    rows = con.execute(query, dict(params, low=codes[0], high=codes[-1])).fetchnumpy()
+    ordered = np.asarray(codes, dtype=str)
+    found = np.asarray(rows.pop("code"), dtype=str)
+    m = np.minimum(np.searchsorted(ordered, found), len(ordered) - 1)
+    keep = ordered[m] == found
+    return {"m": m[keep], **{name: np.asarray(values)[keep] for name, values in rows.items()}}
+
+
+def _accumulate(data: dict[str, np.ndarray], cells: np.ndarray,
+                rows: dict[str, np.ndarray]) -> None:
+    """Add the rows' measures into their cells of ``data`` (the largest establishment's values:
+    kept if larger)."""
+    for name, target in data.items():
+        accumulate = np.maximum.at if name in TOPS.values() else np.add.at
+        accumulate(target, cells, rows[name])
+
+
 class _Block:
     """ESS cells of a territory, its siblings and its parent (total and families, every year),
     plus the territory's own sectors and métropole split for one year, protected together.
@@ -642,24 +666,17 @@ class _Block:
         data = {column: np.zeros(self.grid_size) for column in columns}
         siblings = [code for _, code in codes[:self.siblings]]
         for table, column, categories, first in self.static.breakdowns():
-            rows = con.execute(
+            rows = _member_rows(
+                con,
                 f"""
-                SELECT m.t - 1 AS t, list_position($years, e.year) - 1 AS y,
-                       $first + list_position($categories, e.{column}) - 1 AS k,
-                       {CELL_MEASURES}
-                FROM {table} AS e
-                JOIN (SELECT unnest($codes) AS code, generate_subscripts($codes, 1) AS t) AS m
-                  USING (code)
-                WHERE e.level = $level AND e.code BETWEEN $low AND $high
-                  AND list_contains($years, e.year)
-                GROUP BY ALL
+                SELECT code, list_position($years, year) - 1 AS y,
+                       $first + list_position($categories, {column}) - 1 AS k, {RAW_MEASURES}
+                FROM {table}
+                WHERE level = $level AND code BETWEEN $low AND $high
+                  AND list_contains($years, year)
                 """,
-                dict(level=territory.level, low=min(siblings), high=max(siblings),
-                     codes=siblings, years=years, categories=categories, first=first),
-            ).fetchnumpy()
-            flat = (rows["t"] * n_y + rows["y"]) * n_k + rows["k"]
-            for name in columns:
-                data[name][flat] = rows[name]
+                siblings, level=territory.level, years=years, categories=categories, first=first)
+            _accumulate(data, (rows["m"] * n_y + rows["y"]) * n_k + rows["k"], rows)
         # The parent and the EPCIs are sums of their members: no need to read them.
         groups = self._sums()[:1 + len(self.epcis)]  # the parent's and EPCIs' sums of members
         for column in columns:
@@ -759,24 +776,20 @@ class _Block:
         static = self.static
         members = [key for key in self.index if key[0] == territory.level][:self.siblings]
         codes = [code for _, code in members]
-        rows = con.execute(
+        rows = _member_rows(
+            con,
             f"""
-            SELECT list_position($codes, code) - 1 AS m, list_position($a88, a88_code) - 1 AS i,
-                   {CELL_MEASURES}
+            SELECT code, list_position($a88, a88_code) - 1 AS i, {RAW_MEASURES}
             FROM ess_by_territory
-            WHERE level = $level AND code BETWEEN $low AND $high AND list_contains($codes, code)
-              AND year = $year
-            GROUP BY ALL
-            """, dict(codes=codes, a88=static.a88, level=territory.level, low=min(codes),
-                      high=max(codes), year=year),
-        ).fetchnumpy()
+            WHERE level = $level AND code BETWEEN $low AND $high AND year = $year
+            """, codes, a88=static.a88, level=territory.level, year=year)
         keys = self.members  # siblings, parent, EPCIs: row m is member m
         n_m = len(keys)
         sums = self._sums()
         sectors = {}  # column → level → (member, sector) grid
         for column in (*MEASURES, *TOPS.values()):
             grid = np.zeros((n_m, len(static.a88)))
-            grid[rows["m"], rows["i"]] = rows[column]
+            _accumulate({column: grid.reshape(-1)}, rows["m"] * len(static.a88) + rows["i"], rows)
             for whole, parts in sums[:1 + len(self.epcis)]:  # sums (or largest) of communes
                 grid[whole] = grid[parts].max(axis=0) if column in TOPS.values() \
                     else grid[parts].sum(axis=0)

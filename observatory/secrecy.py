@@ -72,7 +72,7 @@ class Relations:
         self.cell += [totals, parts[keep]]
         self.is_total += [np.ones(len(totals), bool), np.zeros(int(keep.sum()), bool)]
         self.count += len(totals)
-        self._arrays = None
+        self._arrays = self._grouped = None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(relation, cell, is_total) of every membership, as flat arrays."""
@@ -83,6 +83,29 @@ class Relations:
             self._arrays = (np.concatenate(self.relation), np.concatenate(self.cell),
                             np.concatenate(self.is_total))
         return self._arrays
+
+    def grouped(self) -> tuple[_Groups, _Groups]:
+        """The memberships grouped by relation and by cell (built once, shared by measures)."""
+        if getattr(self, "_grouped", None) is None:
+            rel, cell, _ = self.arrays()
+            self._grouped = (_Groups(rel, self.count), _Groups(cell, int(cell.max()) + 1))
+        return self._grouped
+
+
+class _Groups:
+    """Memberships grouped by a key (relation or cell): the positions of each key's ones."""
+
+    def __init__(self, keys: np.ndarray, size: int):
+        self.order = np.argsort(keys, kind="stable")
+        self.starts = np.zeros(size + 1, np.int64)
+        np.cumsum(np.bincount(keys, minlength=size), out=self.starts[1:])
+
+    def members(self, keys: np.ndarray) -> np.ndarray:
+        """Positions (in the flat arrays) of the memberships of ``keys``."""
+        lengths = self.starts[keys + 1] - self.starts[keys]
+        ends = np.cumsum(lengths)
+        return self.order[np.repeat(self.starts[keys] - ends + lengths, lengths)
+                          + np.arange(ends[-1] if len(ends) else 0)]
 
 
 def secondary(values, masked, relations: Relations, frozen=None) -> np.ndarray:
@@ -98,13 +121,15 @@ def secondary(values, masked, relations: Relations, frozen=None) -> np.ndarray:
     rel, cell, is_total = relations.arrays()
     if not len(rel):
         return masked
+    by_relation, by_cell = relations.grouped()
+    masked_in = np.bincount(rel[masked[cell]], minlength=relations.count)
     while True:
-        in_mask = masked[cell]
-        lone = np.bincount(rel[in_mask], minlength=relations.count) == 1
-        if not lone.any():
+        lone = np.flatnonzero(masked_in == 1)
+        if not len(lone):
             return masked
-        pick = lone[rel] & ~in_mask
-        r, c, t = rel[pick], cell[pick], is_total[pick]
+        candidates = by_relation.members(lone)
+        candidates = candidates[~masked[cell[candidates]]]
+        r, c, t = rel[candidates], cell[candidates], is_total[candidates]
         v = values[c]
         rank = np.where(t, 1, np.where(v > 0, 0, 2))
         if frozen is not None:
@@ -113,7 +138,9 @@ def secondary(values, masked, relations: Relations, frozen=None) -> np.ndarray:
         order = np.lexsort((c, v, -shared, rank, r))
         r_sorted = r[order]
         first = order[np.r_[True, r_sorted[1:] != r_sorted[:-1]]]
-        masked[c[first]] = True
+        chosen = np.unique(c[first])
+        masked[chosen] = True
+        masked_in += np.bincount(rel[by_cell.members(chosen)], minlength=relations.count)
 
 
 def recoverable(values, masked, relations: Relations) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Statistical secrecy: primary rules, secondary masking, and attacks that must fail."""
 
 import warnings
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -113,6 +114,59 @@ def test_a_part_equal_to_its_total_takes_the_total_with_it():
     relations.add([0], [[1, 2, 3]])  # total 0 = 1 + 2 + 3, with 2 and 3 empty
     masked = secrecy.secondary([30, 30, 0, 0], [False, True, False, False], relations)
     assert masked.tolist() == [True, True, False, False]
+
+
+def cube_relations(shape: tuple[int, ...]) -> secrecy.Relations:
+    """A table of ``shape`` with margins along every axis (the last index of an axis being
+    the total of the others): every line of the table is a relation."""
+    grid = np.arange(np.prod([n + 1 for n in shape])).reshape([n + 1 for n in shape])
+    relations = secrecy.Relations()
+    for axis in range(len(shape)):
+        lines = np.moveaxis(grid, axis, -1).reshape(-1, shape[axis] + 1)
+        relations.add(lines[:, -1], lines[:, :-1])
+    return relations
+
+
+def reference_secondary(values, masked, relations, frozen) -> list[bool]:
+    """The documented rule in plain Python, one relation at a time: while a relation holds a
+    lone masked cell, it gives up a published non-zero part, else its total, else a zero part,
+    else a frozen cell; among those, the one that fixes most lone relations, then the smallest,
+    then the first."""
+    rel, cell, is_total = relations.arrays()
+    members: dict[int, list[tuple[int, bool]]] = {}
+    for r, c, t in zip(rel.tolist(), cell.tolist(), is_total.tolist()):
+        members.setdefault(r, []).append((c, t))
+    masked, values = [bool(m) for m in masked], [abs(v) for v in values]
+    while True:
+        lone = [r for r, m in members.items() if sum(masked[c] for c, _ in m) == 1]
+        if not lone:
+            return masked
+        open_cells = {r: [(c, t) for c, t in members[r] if not masked[c]] for r in lone}
+        fixes = Counter(c for r in lone for c, _ in open_cells[r])
+
+        def preference(member):
+            c, total = member
+            rank = 3 if frozen[c] else 1 if total else 0 if values[c] > 0 else 2
+            return rank, -fixes[c], values[c], c
+
+        for c in {min(open_cells[r], key=preference)[0] for r in lone}:
+            masked[c] = True
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_secondary_masking_follows_the_documented_rule_on_random_tables(seed):
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(2, 7, size=3))
+    relations = cube_relations(shape)
+    size = int(np.prod([n + 1 for n in shape]))
+    counts = rng.choice([0, 0, 1, 2, 3, 5, 12], size=size)
+    values = counts * rng.integers(1, 40, size=size)
+    frozen = rng.random(size) < 0.1
+    first = secrecy.primary(counts)
+    masked = secrecy.secondary(values, first, relations, frozen)
+    assert masked.tolist() == reference_secondary(values, first, relations, frozen)
+    assert masked[first].all() and masked.sum() > first.sum()
+    assert secrecy.recoverable(values, masked, relations).size == 0
 
 
 def test_tiny_warehouse_secondary_masks_by_hand(tiny):
