@@ -786,10 +786,11 @@ class _Block:
         keys = self.members  # siblings, parent, EPCIs: row m is member m
         n_m = len(keys)
         sums = self._sums()
+        grids = {column: np.zeros((n_m, len(static.a88))) for column in (*MEASURES, *TOPS.values())}
+        _accumulate({column: grid.reshape(-1) for column, grid in grids.items()},
+                    rows["m"] * len(static.a88) + rows["i"], rows)
         sectors = {}  # column → level → (member, sector) grid
-        for column in (*MEASURES, *TOPS.values()):
-            grid = np.zeros((n_m, len(static.a88)))
-            _accumulate({column: grid.reshape(-1)}, rows["m"] * len(static.a88) + rows["i"], rows)
+        for column, grid in grids.items():
             for whole, parts in sums[:1 + len(self.epcis)]:  # sums (or largest) of communes
                 grid[whole] = grid[parts].max(axis=0) if column in TOPS.values() \
                     else grid[parts].sum(axis=0)

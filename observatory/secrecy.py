@@ -101,11 +101,11 @@ class _Groups:
         np.cumsum(np.bincount(keys, minlength=size), out=self.starts[1:])
 
     def members(self, keys: np.ndarray) -> np.ndarray:
-        """Positions (in the flat arrays) of the memberships of ``keys``."""
+        """Positions (in the flat arrays) of the memberships of ``keys`` (at least one)."""
         lengths = self.starts[keys + 1] - self.starts[keys]
         ends = np.cumsum(lengths)
         return self.order[np.repeat(self.starts[keys] - ends + lengths, lengths)
-                          + np.arange(ends[-1] if len(ends) else 0)]
+                          + np.arange(ends[-1])]
 
 
 def secondary(values, masked, relations: Relations, frozen=None) -> np.ndarray:
