@@ -982,6 +982,19 @@ class _Portrait:
     def ess(self, measure: str, year: int | None = None, kind: int = 0) -> tuple[float, bool]:
         return self.block.get(measure, self.block.cell(self.key_protected, year or self.year, kind))
 
+    def total_employees(self) -> tuple[float, bool]:
+        """ESS employees of the year, masked as on the territory's own portrait, without
+        building its block when the national solution holds the cell (France, régions,
+        départements): a block leaves those cells' masks as they are, since every relation
+        of their totals is a national one but the métropole split, whose own two cells are
+        always there to mask first."""
+        national = self.static.national_masks(self.wh)
+        if self.key_protected not in national.index:
+            return self.ess("employees")
+        row = self.employment.get(self.year)
+        cell = national.grid_cells([self.key_protected], [self.year])[0]
+        return (row["ess_employees"] if row else 0.0), bool(national.masks["employees"][cell])
+
     # Output -------------------------------------------------------------------------------
 
     def add(self, indicator: str, value, secret: bool = False, *, year: int | None = None,
@@ -1148,7 +1161,7 @@ class _Portrait:
         if reference is None:
             return
         ref = _Portrait(self.wh, reference, self.year, None, None)
-        employees, secret = ref.ess("employees")  # masked as on the reference's own portrait
+        employees, secret = ref.total_employees()
         row = ref.employment.get(self.year)
         total = (employees + row["private_non_ess_employees"] + row["public_employees"]
                  if row is not None else np.nan)

@@ -315,6 +315,49 @@ def test_no_cell_of_any_commune_of_a_departement_recoverable_across_portraits(wh
     assert _recovered(wh, pages, parents) == []
 
 
+def test_blocks_above_the_communes_keep_the_national_masks(wh):
+    """France, the régions and the départements are protected together once (the national
+    solution); each one's own block (with its siblings, its parent and its métropole split)
+    must not mask any of their cells further: a portrait's comparison reads its reference's
+    mask from the national solution, and a figure must be masked alike on every page. Every
+    measure, total, family, size class and sector, in a CLAP and a Flores year."""
+    static = indicators._static(wh)
+    national = static.national_masks(wh)
+    masked = 0
+    for year in (wh.years()[0], wh.years()[-1]):
+        for level, code in national.index:
+            block = indicators._Portrait(wh, indicators.resolve(wh, code, level), year,
+                                         None, None).block
+            grid = national.grid_cells(block.members, block.years)
+            slots = list(block.slot_position)
+            sectors = [(block.sector_cell(key, slot), cell) for key in block.members
+                       for slot, cell in zip(slots, national.sector_cells(key, year, slots))]
+            own, shared = (np.array(cells) for cells in zip(*sectors))
+            for measure in ("establishments", "employees", "fte", "gross_wages"):
+                kept = block.masks[measure]
+                assert (kept[:block.grid_size] == national.masks[measure][grid]).all(), \
+                    (level, code, year, measure)
+                assert (kept[own] == national.masks[measure][shared]).all(), \
+                    (level, code, year, measure)
+                masked += int(kept[:block.grid_size].sum())
+    assert masked > 100  # families and size classes of some départements are masked
+
+
+def test_a_reference_figure_is_the_references_own(wh):
+    """The comparison shows the reference's ESS employees as its own portrait does."""
+    year = wh.years()[-1]
+    france = indicators.resolve(wh, "FR", "france")
+    for level in ("region", "departement"):
+        for code in wh.territories(level)["code"]:
+            shown = indicators.compute(wh, "france", "FR", year, themes=["comparison"],
+                                       reference=indicators.resolve(wh, code, level))
+            own = indicators.compute(wh, level, code, year, themes=["key_figures"],
+                                     reference=france)
+            pick = (lambda frame, name:
+                    frame.loc[frame["indicator"] == name, ["value", "secret"]].iloc[0].tolist())
+            assert pick(shown, "reference_ess_employees") == pick(own, "ess_employees"), code
+
+
 def test_a_commune_figure_is_masked_alike_in_every_years_portrait(wh):
     """A commune's total, families and size classes of a year appear in that year's portrait
     and in the trends of every later one: masked in one, masked in all (otherwise the year's
