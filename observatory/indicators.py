@@ -364,6 +364,8 @@ class _Static:
             """).fetchall()}
         self.demo = bool(con.execute("SELECT bool_or(synthetic) FROM sources").fetchall()[0][0])
         self._rankings: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+        self._employment: dict[tuple[str, str], dict[int, dict]] = {}
+        self._region_sectors: dict[tuple[str, int], np.ndarray] = {}
         self._commune_blocks: OrderedDict[tuple[str | None, int], _Block] = OrderedDict()
         self._blocks: OrderedDict[tuple[str, str, int], _Block] = OrderedDict()
         self.territories: dict[tuple[str, str], Territory] = {}
@@ -432,6 +434,34 @@ class _Static:
                 "share": np.ma.filled(np.ma.asarray(rows["share"], dtype=float), np.nan),
             }
         return self._rankings[key]
+
+    def employment(self, con, territory: Territory) -> dict[int, dict]:
+        """Rows of ``employment_by_territory`` for a territory, by year (kept above the
+        communes: France, a région or a département is every portrait's reference)."""
+        key = (territory.level, territory.code)
+        if key in self._employment:
+            return self._employment[key]
+        rows = con.execute(
+            "SELECT year, ess_establishments, private_non_ess_establishments, "
+            "public_establishments, ess_employees, private_non_ess_employees, public_employees, "
+            "ess_fte, private_non_ess_fte, public_fte, ess_wages, private_non_ess_wages, "
+            "public_wages, metro_ess_establishments, metro_ess_employees, "
+            "metro_ess_top_employees, other_ess_top_employees, metro_total_employees, "
+            "communes, communes_with_ess "
+            "FROM employment_by_territory WHERE level = $level AND code = $code",
+            dict(level=territory.level, code=territory.code),
+        ).fetchnumpy()
+        by_year = {int(year): {column: float(values[i]) for column, values in rows.items()}
+                   for i, year in enumerate(rows["year"])}
+        if territory.level in _NationalMasks.LEVELS:
+            self._employment[key] = by_year
+        return by_year
+
+    def region_sectors(self, con, region: str, year: int) -> np.ndarray:
+        """ESS employees of a région by A88 division (kept: every portrait inside it)."""
+        if (region, year) not in self._region_sectors:
+            self._region_sectors[(region, year)] = self.by_a88(con, "region", region, year)
+        return self._region_sectors[(region, year)]
 
     def by_a88(self, con, level: str, code: str, year: int) -> np.ndarray:
         """ESS employees of a territory by A88 division (in ``self.a88`` order)."""
@@ -586,9 +616,7 @@ class _NationalMasks:
 
     def sector_cells(self, key: tuple[str, str], year: int,
                      slots: list[tuple[str, int]]) -> np.ndarray:
-        """The cells of a territory's sectors, or -1 if not protected here."""
-        if key not in self.index:
-            return np.full(len(slots), -1)
+        """The cells of a territory's sectors (one of France, the régions, the départements)."""
         y = self.static.years.index(year)
         start = self.grid_size + (self.index[key] * len(self.static.years) + y) * len(self.slots)
         return start + np.array([self.slots[slot] for slot in slots], dtype=np.int64)
@@ -666,17 +694,24 @@ class _Block:
         data = {column: np.zeros(self.grid_size) for column in columns}
         siblings = [code for _, code in codes[:self.siblings]]
         for table, column, categories, first in self.static.breakdowns():
+            by_a88 = column == "family_code"  # the families' rows also give the local sectors
             rows = _member_rows(
                 con,
                 f"""
                 SELECT code, list_position($years, year) - 1 AS y,
-                       $first + list_position($categories, {column}) - 1 AS k, {RAW_MEASURES}
+                       $first + list_position($categories, {column}) - 1 AS k,
+                       {"list_position($a88, a88_code) - 1" if by_a88 else "-1"} AS i,
+                       {RAW_MEASURES}
                 FROM {table}
                 WHERE level = $level AND code BETWEEN $low AND $high
                   AND list_contains($years, year)
                 """,
-                siblings, level=territory.level, years=years, categories=categories, first=first)
+                siblings, level=territory.level, years=years, categories=categories, first=first,
+                **({"a88": self.static.a88} if by_a88 else {}))
             _accumulate(data, (rows["m"] * n_y + rows["y"]) * n_k + rows["k"], rows)
+            if by_a88:
+                now = rows["y"] == years.index(local_year)
+                local_rows = {name: values[now] for name, values in rows.items()}
         # The parent and the EPCIs are sums of their members: no need to read them.
         groups = self._sums()[:1 + len(self.epcis)]  # the parent's and EPCIs' sums of members
         for column in columns:
@@ -700,7 +735,7 @@ class _Block:
         self.metro_cells: dict[str, int] = {}
         self.metro_relation = secrecy.Relations()
         self.local_relations = secrecy.Relations()
-        data = self._local_cells(con, territory, local_year, data, employment)
+        data = self._local_cells(territory, local_year, local_rows, data, employment)
         self.data = data
         self.communes_masked = (self._communes_masked(wh, territory, local_year)
                                 if territory.level == "epci" else None)
@@ -767,22 +802,13 @@ class _Block:
         for whole, parts in self._sums():
             self.relations.add(whole * stride + slots, parts[None, :] * stride + slots[:, None])
 
-    def _local_cells(self, con, territory, year, data, employment) -> dict:
+    def _local_cells(self, territory, year, rows, data, employment) -> dict:
         """Cells of the sector hierarchy (A21 ⊃ A38 ⊃ A88) of the territory, its siblings, its
         parent and (at commune level) the EPCIs lying wholly inside the parent, and the
-        territory's métropole split. Sectors are protected together with
-        the siblings: a région's sector published beside all but one of its départements'
-        would otherwise give the last one away by subtraction."""
+        territory's métropole split, from the siblings' ``rows`` of the year by A88 division.
+        Sectors are protected together with the siblings: a région's sector published beside
+        all but one of its départements' would otherwise give the last one away by subtraction."""
         static = self.static
-        members = [key for key in self.index if key[0] == territory.level][:self.siblings]
-        codes = [code for _, code in members]
-        rows = _member_rows(
-            con,
-            f"""
-            SELECT code, list_position($a88, a88_code) - 1 AS i, {RAW_MEASURES}
-            FROM ess_by_territory
-            WHERE level = $level AND code BETWEEN $low AND $high AND year = $year
-            """, codes, a88=static.a88, level=territory.level, year=year)
         keys = self.members  # siblings, parent, EPCIs: row m is member m
         n_m = len(keys)
         sums = self._sums()
@@ -809,12 +835,15 @@ class _Block:
             [sectors[column][level][:, self.present[level]] for level in self.SECTOR_LEVELS],
             axis=1).ravel() for column in data}
         offsets = np.arange(n_p)
-        for key in keys:
-            self.national_cells.append(self.national.sector_cells(key, year, slots))
+        national = np.full((n_m, n_p), -1, dtype=np.int64)  # communes and EPCIs: not national
+        for m, key in enumerate(keys):
+            if key in self.national.index:
+                national[m] = self.national.sector_cells(key, year, slots)
+        self.national_cells.append(national.ravel())
         self.slot_position = position
         self.sector_member = {key: m for m, key in enumerate(keys)}
         self.sector_base = base
-        totals = np.array([self.cell(key, year) for key in keys])
+        totals = (np.arange(n_m) * len(self.years) + self.years.index(year)) * self.KINDS
         a21 = np.array([position[("a21", i)] for i in self.present["a21"]])
         self.local_relations.add(totals, base[:, None] + a21[None, :])
         for upper, lower in (("a21", "a38"), ("a38", "a88")):
@@ -945,18 +974,7 @@ class _Portrait:
     @cached_property
     def employment(self) -> dict[int, dict]:
         """Rows of ``employment_by_territory`` for the territory, by year."""
-        rows = self.wh.connection.execute(
-            "SELECT year, ess_establishments, private_non_ess_establishments, "
-            "public_establishments, ess_employees, private_non_ess_employees, public_employees, "
-            "ess_fte, private_non_ess_fte, public_fte, ess_wages, private_non_ess_wages, "
-            "public_wages, metro_ess_establishments, metro_ess_employees, "
-            "metro_ess_top_employees, other_ess_top_employees, metro_total_employees, "
-            "communes, communes_with_ess "
-            "FROM employment_by_territory WHERE level = $level AND code = $code",
-            dict(level=self.t.level, code=self.t.code),
-        ).fetchnumpy()
-        return {int(year): {column: float(values[i]) for column, values in rows.items()}
-                for i, year in enumerate(rows["year"])}
+        return self.static.employment(self.wh.connection, self.t)
 
     @cached_property
     def protected_as(self) -> Territory:
@@ -1097,7 +1115,7 @@ class _Portrait:
     def _region_sectors(self) -> np.ndarray | None:
         if self.t.level in ("france", "region") or not self.t.region_code:
             return None
-        return self.static.by_a88(self.wh.connection, "region", self.t.region_code, self.year)
+        return self.static.region_sectors(self.wh.connection, self.t.region_code, self.year)
 
     def trends(self) -> None:
         series = self.static.series
@@ -1243,22 +1261,19 @@ class _Portrait:
     def frame(self, themes, secrecy_on: bool) -> pd.DataFrame:
         for theme in themes:
             getattr(self, theme)()
-        frame = pd.DataFrame(self.rows, columns=[
-            "indicator", "year", "breakdown", "category", "category_label", "value", "secret",
-            "available", "series_break", "note"])
-        meta = [REGISTRY[code] for code in frame["indicator"]]
-        frame = frame.assign(
+        rows = self.rows
+        meta = [REGISTRY[row["indicator"]] for row in rows]
+        columns = {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
+        columns.update(
             theme=[m.theme for m in meta], label=[m.label for m in meta],
-            level=self.t.level, code=self.t.code, name=self.t.name,
-            unit=[m.unit for m in meta],
+            level=self.t.level, code=self.t.code, name=self.t.name, unit=[m.unit for m in meta],
             source=[DEMO_SOURCE if self.static.demo else m.source for m in meta],
-        )
+            display=[None] * len(rows))
+        frame = pd.DataFrame(columns, columns=COLUMNS).astype({"year": "int64"})
         frame = secrecy.mask_output(frame, secrecy_on)
         frame["display"] = [
             secrecy.MARK if s else display(v, m.fmt, a)
             for v, s, m, a in zip(frame["value"], frame["secret"], meta, frame["available"])]
-        frame["year"] = frame["year"].astype("int64")
-        frame = frame[COLUMNS]
         frame.attrs = {
             "territory": self.t.label, "year": self.year, "secrecy": secrecy_on,
             "indicators": {code: vars(REGISTRY[code]) for code in dict.fromkeys(frame["indicator"])},
