@@ -843,7 +843,7 @@ class _Block:
         self.slot_position = position
         self.sector_member = {key: m for m, key in enumerate(keys)}
         self.sector_base = base
-        totals = (np.arange(n_m) * len(self.years) + self.years.index(year)) * self.KINDS
+        totals = np.array([self.cell(key, year) for key in keys])
         a21 = np.array([position[("a21", i)] for i in self.present["a21"]])
         self.local_relations.add(totals, base[:, None] + a21[None, :])
         for upper, lower in (("a21", "a38"), ("a38", "a88")):

@@ -345,6 +345,9 @@ def test_blocks_above_the_communes_keep_the_national_masks(wh):
 
 def test_a_reference_figure_is_the_references_own(wh):
     """The comparison shows the reference's ESS employees as its own portrait does."""
+    def pick(frame, name):
+        return frame.loc[frame["indicator"] == name, ["value", "secret"]].iloc[0].tolist()
+
     year = wh.years()[-1]
     france = indicators.resolve(wh, "FR", "france")
     for level in ("region", "departement"):
@@ -353,8 +356,6 @@ def test_a_reference_figure_is_the_references_own(wh):
                                        reference=indicators.resolve(wh, code, level))
             own = indicators.compute(wh, level, code, year, themes=["key_figures"],
                                      reference=france)
-            pick = (lambda frame, name:
-                    frame.loc[frame["indicator"] == name, ["value", "secret"]].iloc[0].tolist())
             assert pick(shown, "reference_ess_employees") == pick(own, "ess_employees"), code
 
 
