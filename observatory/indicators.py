@@ -682,7 +682,10 @@ class _Block:
     SECTOR_LEVELS = ("a21", "a38", "a88")
 
     def __init__(self, wh: Warehouse, territory: Territory, years: list[int],
-                 local_year: int, employment: dict[int, dict] | None = None):
+                 local_year: int, employment: dict[int, dict] | None = None,
+                 masks: dict[str, np.ndarray] | None = None):
+        """``masks``: the block's masks stored at build (``store_commune_masks``), or None to
+        solve them."""
         con = wh.connection
         self.static = _static(wh)
         self.years = years
@@ -723,27 +726,11 @@ class _Block:
             grid = data[column].reshape(n_t * n_y, n_k)
             families = grid[:, self.FAMILIES]
             grid[:, 0] = families.max(axis=1) if column in TOPS.values() else families.sum(1)
-        self.relations = secrecy.Relations()
-        base = np.arange(n_t * n_y) * n_k
-        kinds = np.arange(n_k)
-        self.relations.add(base, base[:, None] + kinds[self.FAMILIES])  # total = families
-        if self.static.has_sizes:
-            self.relations.add(base, base[:, None] + kinds[self.SIZES])  # total = size classes
-        self._parent_relations(n_y, n_k)
-        self.national = self.static.national_masks(wh)
-        self.national_cells = [self.national.grid_cells(codes, years)]
         self.metro_cells: dict[str, int] = {}
-        self.metro_relation = secrecy.Relations()
-        self.local_relations = secrecy.Relations()
-        data = self._local_cells(territory, local_year, local_rows, data, employment)
-        self.data = data
-        self.communes_masked = (self._communes_masked(wh, territory, local_year)
-                                if territory.level == "epci" else None)
-        self.masks = self._solve()
-        # Only the measures' values and masks are read from now on: a commune block's relations
-        # are as large as its cells, and a dashboard kernel keeps a block.
-        del self.relations, self.local_relations, self.metro_relation, self.national_cells
-        del self.communes_masked
+        self.data = self._local_cells(territory, local_year, local_rows, data, employment)
+        self.masks = masks if masks is not None else self._solve(wh, territory, local_year)
+        # Only the measures' values and masks are read from now on (a dashboard kernel keeps
+        # a block).
         for column in TOPS.values():
             del self.data[column], self.member_sectors[column]
 
@@ -795,19 +782,26 @@ class _Block:
                 [self.index[("epci", e)] for e in sorted(self.epcis)] + outside, dtype=np.int64)))
         return sums
 
-    def _parent_relations(self, n_y, n_k) -> None:
-        """Every sum of members, per year and kind of cell."""
+    def _grid_relations(self) -> secrecy.Relations:
+        """Relations of the totals, families and size classes of every year: total = its
+        families, total = its size classes, and every sum of members per year and kind."""
+        n_y, n_k = len(self.years), self.KINDS
+        relations = secrecy.Relations()
+        base = np.arange(len(self.members) * n_y) * n_k
+        kinds = np.arange(n_k)
+        relations.add(base, base[:, None] + kinds[self.FAMILIES])
+        if self.static.has_sizes:
+            relations.add(base, base[:, None] + kinds[self.SIZES])
         slots = (np.arange(n_y)[:, None] * n_k + np.arange(n_k)).ravel()  # (year, kind) offsets
         stride = n_y * n_k
         for whole, parts in self._sums():
-            self.relations.add(whole * stride + slots, parts[None, :] * stride + slots[:, None])
+            relations.add(whole * stride + slots, parts[None, :] * stride + slots[:, None])
+        return relations
 
     def _local_cells(self, territory, year, rows, data, employment) -> dict:
         """Cells of the sector hierarchy (A21 ⊃ A38 ⊃ A88) of the territory, its siblings, its
         parent and (at commune level) the EPCIs lying wholly inside the parent, and the
-        territory's métropole split, from the siblings' ``rows`` of the year by A88 division.
-        Sectors are protected together with the siblings: a région's sector published beside
-        all but one of its départements' would otherwise give the last one away by subtraction."""
+        territory's métropole split, from the siblings' ``rows`` of the year by A88 division."""
         static = self.static
         keys = self.members  # siblings, parent, EPCIs: row m is member m
         n_m = len(keys)
@@ -834,18 +828,37 @@ class _Block:
         extra = {column: np.concatenate(
             [sectors[column][level][:, self.present[level]] for level in self.SECTOR_LEVELS],
             axis=1).ravel() for column in data}
-        offsets = np.arange(n_p)
-        national = np.full((n_m, n_p), -1, dtype=np.int64)  # communes and EPCIs: not national
-        for m, key in enumerate(keys):
-            if key in self.national.index:
-                national[m] = self.national.sector_cells(key, year, slots)
-        self.national_cells.append(national.ravel())
         self.slot_position = position
         self.sector_member = {key: m for m, key in enumerate(keys)}
         self.sector_base = base
-        totals = np.array([self.cell(key, year) for key in keys])
+        metro = (employment or {}).get(year)
+        if metro is not None:
+            total = self.cell((territory.level, territory.code), year)
+            split = {"establishments": [metro["metro_ess_establishments"],
+                                        data["establishments"][total]
+                                        - metro["metro_ess_establishments"]],
+                     "employees": [metro["metro_ess_employees"],
+                                   data["employees"][total] - metro["metro_ess_employees"]],
+                     "top_employees": [metro["metro_ess_top_employees"],
+                                       metro["other_ess_top_employees"]]}
+            for j, key in enumerate(("metro", "other")):
+                self.metro_cells[key] = size + len(extra["employees"]) + j
+            for column in data:
+                pair = [float(v) for v in split[column]] if column in split else [0.0, 0.0]
+                extra[column] = np.concatenate([extra[column], pair])
+        return {c: np.concatenate([data[c], extra[c]]) for c in data}
+
+    def _local_relations(self, territory: Territory, year: int) -> secrecy.Relations:
+        """Relations of the year's sectors: each member's total = its A21 sections, a section
+        = its A38 groups, a group = its A88 divisions; a sector of a sum of members = the sum
+        of their sectors. Sectors are protected together with the siblings: a région's sector
+        published beside all but one of its départements' would otherwise give the last one
+        away by subtraction."""
+        static, position, base = self.static, self.slot_position, self.sector_base
+        relations = secrecy.Relations()
+        totals = np.array([self.cell(key, year) for key in self.members])
         a21 = np.array([position[("a21", i)] for i in self.present["a21"]])
-        self.local_relations.add(totals, base[:, None] + a21[None, :])
+        relations.add(totals, base[:, None] + a21[None, :])
         for upper, lower in (("a21", "a38"), ("a38", "a88")):
             index = static.a88_to["a38"] if lower == "a88" else static.a38_to_a21
             groups = [[position[(lower, j)] for j in self.present[lower] if index[j] == i]
@@ -856,31 +869,23 @@ class _Block:
                 parts[row, :len(group)] = group
             heads = np.array([position[(upper, i)] for i in self.present[upper]])
             cells = np.where(parts[None, :, :] >= 0, base[:, None, None] + parts[None, :, :], -1)
-            self.local_relations.add((base[:, None] + heads[None, :]).ravel(),
-                               cells.reshape(n_m * len(groups), width))
-        for whole, parts in sums:  # a sector of a sum = the sum of its members' sectors
-            self.local_relations.add(base[whole] + offsets, (base[parts][:, None] + offsets[None, :]).T)
-        total = self.cell((territory.level, territory.code), year)
-        metro = (employment or {}).get(year)
-        if metro is not None:
-            split = {"establishments": [metro["metro_ess_establishments"],
-                                        data["establishments"][total]
-                                        - metro["metro_ess_establishments"]],
-                     "employees": [metro["metro_ess_employees"],
-                                   data["employees"][total] - metro["metro_ess_employees"]],
-                     "top_employees": [metro["metro_ess_top_employees"],
-                                       metro["other_ess_top_employees"]]}
-            for j, key in enumerate(("metro", "other")):
-                self.metro_cells[key] = size + len(extra["employees"]) + j
-                self.national_cells.append(np.array([-1]))
-            for column in data:
-                pair = [float(v) for v in split[column]] if column in split else [0.0, 0.0]
-                extra[column] = np.concatenate([extra[column], pair])
-        data = {c: np.concatenate([data[c], extra[c]]) for c in data}
-        if metro is not None:
-            self.metro_relation.add([total], [[self.metro_cells["metro"],
-                                               self.metro_cells["other"]]])
-        return data
+            relations.add((base[:, None] + heads[None, :]).ravel(),
+                          cells.reshape(len(base) * len(groups), width))
+        offsets = np.arange(len(position))
+        for whole, parts in self._sums():
+            relations.add(base[whole] + offsets, (base[parts][:, None] + offsets[None, :]).T)
+        return relations
+
+    def _national_cells(self, national: _NationalMasks, year: int) -> np.ndarray:
+        """For each cell of the block, its cell in the national solution, or -1 (communes,
+        EPCIs, the métropole split)."""
+        slots = list(self.slot_position)
+        sectors = np.full((len(self.members), len(slots)), -1, dtype=np.int64)
+        for m, key in enumerate(self.members):
+            if key in national.index:
+                sectors[m] = national.sector_cells(key, year, slots)
+        return np.concatenate([national.grid_cells(self.members, self.years), sectors.ravel(),
+                               np.full(len(self.metro_cells), -1)])
 
     def _communes_masked(self, wh: Warehouse, territory: Territory, year: int) -> dict:
         """For an EPCI straddling départements: of its communes' cells (masked in their
@@ -907,7 +912,7 @@ class _Block:
                         block.masks[measure][sectors]
         return counts
 
-    def _solve(self) -> dict[str, np.ndarray]:
+    def _solve(self, wh: Warehouse, territory: Territory, year: int) -> dict[str, np.ndarray]:
         """Two layers: the totals, families and size classes of every year first, then the
         local year's sectors and métropole split with those masks fixed. The first layer does
         not depend on the local year, so a cell shown in one year's portrait is masked alike in
@@ -918,20 +923,28 @@ class _Block:
         it with exactly one masked commune is masked (or the commune would be recovered by
         subtraction), and one with none is masked only as a last resort (it would be recovered
         by addition). Its relations mirror its communes', so that resort is not needed."""
-        national = np.concatenate(self.national_cells).astype(np.int64)
+        national_masks = self.static.national_masks(wh)
+        national = self._national_cells(national_masks, year)
         known = national >= 0
+        communes_masked = (self._communes_masked(wh, territory, year)
+                           if territory.level == "epci" else None)
         seeds, frozen = {}, {}
         for measure in MEASURES:
             seeds[measure] = np.zeros(len(national), bool)
-            seeds[measure][known] = self.national.masks[measure][national[known]]
+            seeds[measure][known] = national_masks.masks[measure][national[known]]
             frozen[measure] = known.copy()
-            if self.communes_masked is not None:
-                seeds[measure] |= self.communes_masked[measure] == 1
-                frozen[measure] |= self.communes_masked[measure] == 0
-        grid = _solve(self.data, self.relations, seeds, frozen=frozen)
+            if communes_masked is not None:
+                seeds[measure] |= communes_masked[measure] == 1
+                frozen[measure] |= communes_masked[measure] == 0
+        grid = _solve(self.data, self._grid_relations(), seeds, frozen=frozen)
         for measure in MEASURES:
             frozen[measure][:self.grid_size] = True
-        return _solve(self.data, self.local_relations, grid, self.metro_relation, frozen=frozen)
+        metro = secrecy.Relations()
+        if self.metro_cells:
+            metro.add([self.cell((territory.level, territory.code), year)],
+                      [[self.metro_cells["metro"], self.metro_cells["other"]]])
+        return _solve(self.data, self._local_relations(territory, year), grid, metro,
+                      frozen=frozen)
 
     def get(self, measure: str, cell: int) -> tuple[float, bool]:
         return float(self.data[measure][cell]), bool(self.masks[measure][cell])
