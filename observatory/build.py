@@ -23,10 +23,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from observatory import demo, reference, settings
+from observatory import demo, indicators, reference, settings
 from observatory.families import families_frame
 from observatory.size_classes import size_classes_frame
 from observatory.sirene_codes import legal_categories_frame, staff_bands_frame
+from observatory.warehouse import Warehouse
 
 SQL_DIR = Path(__file__).parent / "sql"
 # landing: stored tables kept across loads (created if missing); staging: temporary views;
@@ -256,6 +257,8 @@ def build(
             else ("entrepôt sans données de démonstration", lambda: _register_empty_demo(con)),
             ("structures d'accompagnement et plan régional", lambda: _load_support(con, with_demo)),
             ("transformations SQL", lambda: run_sql_layers(con)),
+            ("secret statistique des communes",
+             lambda: indicators.store_commune_masks(Warehouse.over(con))),
         ]
         sources: list[dict] = []
         for name, step in steps:
@@ -275,6 +278,13 @@ def build(
             ).fetchall()
         )
     return report
+
+
+def store_masks(target: Path) -> None:
+    """Solve and store the communes' secrecy masks of the warehouse at ``target``, after an
+    ingest (its recomputed marts have none: portraits would solve them on first use)."""
+    with atomic_update(target, from_current=True) as con:
+        indicators.store_commune_masks(Warehouse.over(con))
 
 
 def _remove_abandoned_scratch(target: Path) -> None:

@@ -17,7 +17,10 @@ Secrecy is applied by :mod:`observatory.secrecy` before anything leaves this mod
 
 from __future__ import annotations
 
+import atexit
+import gc
 import weakref
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -363,6 +366,10 @@ class _Static:
             HAVING count(DISTINCT c.departement_code) = 1
             """).fetchall()}
         self.demo = bool(con.execute("SELECT bool_or(synthetic) FROM sources").fetchall()[0][0])
+        self.stored_masks = bool(con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'commune_masks'"
+        ).fetchall()[0][0]) and bool(con.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM commune_masks LIMIT 1)").fetchall()[0][0])
         self._rankings: dict[tuple[str, int], dict[str, np.ndarray]] = {}
         self._employment: dict[tuple[str, str], dict[int, dict]] = {}
         self._region_sectors: dict[tuple[str, int], np.ndarray] = {}
@@ -404,7 +411,24 @@ class _Static:
         départements needs both)."""
         commune = self.children[("commune", departement)][0]
         return _kept(self._commune_blocks, (departement, year), self.KEPT_COMMUNE_BLOCKS,
-                     lambda: _Block(wh, commune, self.years, local_year=year))
+                     lambda: _Block(wh, commune, self.years, local_year=year,
+                                    masks=self.commune_masks(wh.connection, departement, year)))
+
+    def commune_masks(self, con, departement: str, year: int) -> dict[str, np.ndarray] | None:
+        """The masks of a département's commune block stored at build, or None (none stored:
+        a warehouse whose marts were recomputed by an ingest)."""
+        if not self.stored_masks:
+            return None
+        rows = con.execute(
+            f"SELECT cells, {', '.join(MEASURES)} FROM commune_masks "
+            "WHERE departement_code = $departement AND year = $year",
+            dict(departement=departement, year=year)).fetchall()
+        if not rows:
+            return None
+        cells, *packed = rows[0]
+        return {measure: np.unpackbits(np.frombuffer(zlib.decompress(bits), np.uint8),
+                                       count=cells).astype(bool)
+                for measure, bits in zip(MEASURES, packed)}
 
     def block(self, wh: Warehouse, territory: Territory, year: int,
               employment: Callable[[], dict[int, dict]]) -> _Block:
@@ -502,7 +526,34 @@ _STATIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _static(wh: Warehouse) -> _Static:
     if wh not in _STATIC:
         _STATIC[wh] = _Static(wh)
+        # The dimensions just loaded live as long as the process: left to the cyclic garbage
+        # collector, each of its full passes walks them again (50-60 ms, a portrait's time).
+        # They are handed back at exit, for the interpreter's last collection.
+        gc.freeze()
+        atexit.register(gc.unfreeze)
     return _STATIC[wh]
+
+
+def store_commune_masks(wh: Warehouse) -> int:
+    """Solve the commune block of every département for every year and store its masks in
+    ``commune_masks`` (a build's last step, ``wh`` over its writable connection): a commune
+    portrait then reads them instead of solving them. Returns the number of blocks."""
+    static = _static(wh)
+    rows = []
+    for level, departement in sorted(key for key in static.children
+                                     if key[0] == "commune" and key[1] is not None):
+        grid_masks = None  # the first layer, solved with the first year's block
+        for year in static.years:
+            block = _Block(wh, static.children[(level, departement)][0], static.years,
+                           local_year=year, grid_masks=grid_masks)
+            grid_masks = grid_masks or block.grid_masks
+            rows.append((departement, year, len(block.data["employees"]),
+                         *(zlib.compress(np.packbits(block.masks[measure]).tobytes(), 1)
+                           for measure in MEASURES)))
+    if rows:  # none in a warehouse without figures
+        wh.connection.executemany(
+            f"INSERT INTO commune_masks VALUES ({', '.join('?' * (3 + len(MEASURES)))})", rows)
+    return len(rows)
 
 
 def whole_epcis(wh: Warehouse) -> set[str]:
@@ -683,9 +734,12 @@ class _Block:
 
     def __init__(self, wh: Warehouse, territory: Territory, years: list[int],
                  local_year: int, employment: dict[int, dict] | None = None,
-                 masks: dict[str, np.ndarray] | None = None):
+                 masks: dict[str, np.ndarray] | None = None,
+                 grid_masks: dict[str, np.ndarray] | None = None):
         """``masks``: the block's masks stored at build (``store_commune_masks``), or None to
-        solve them."""
+        solve them (they are solved too if their number of cells is not the block's);
+        ``grid_masks``: the first layer's masks, the same for every local year (``grid_masks``
+        of the block of another year), or None to solve that layer too."""
         con = wh.connection
         self.static = _static(wh)
         self.years = years
@@ -728,7 +782,8 @@ class _Block:
             grid[:, 0] = families.max(axis=1) if column in TOPS.values() else families.sum(1)
         self.metro_cells: dict[str, int] = {}
         self.data = self._local_cells(territory, local_year, local_rows, data, employment)
-        self.masks = masks if masks is not None else self._solve(wh, territory, local_year)
+        stored = masks is not None and len(masks["establishments"]) == len(self.data["employees"])
+        self.masks = masks if stored else self._solve(wh, territory, local_year, grid_masks)
         # Only the measures' values and masks are read from now on (a dashboard kernel keeps
         # a block).
         for column in TOPS.values():
@@ -912,7 +967,8 @@ class _Block:
                         block.masks[measure][sectors]
         return counts
 
-    def _solve(self, wh: Warehouse, territory: Territory, year: int) -> dict[str, np.ndarray]:
+    def _solve(self, wh: Warehouse, territory: Territory, year: int,
+               grid_masks: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
         """Two layers: the totals, families and size classes of every year first, then the
         local year's sectors and métropole split with those masks fixed. The first layer does
         not depend on the local year, so a cell shown in one year's portrait is masked alike in
@@ -936,7 +992,13 @@ class _Block:
             if communes_masked is not None:
                 seeds[measure] |= communes_masked[measure] == 1
                 frozen[measure] |= communes_masked[measure] == 0
-        grid = _solve(self.data, self._grid_relations(), seeds, frozen=frozen)
+        if grid_masks is None:
+            grid = _solve(self.data, self._grid_relations(), seeds, frozen=frozen)
+            self.grid_masks = {measure: grid[measure][:self.grid_size] for measure in MEASURES}
+        else:
+            grid = seeds
+            for measure in MEASURES:
+                grid[measure][:self.grid_size] |= grid_masks[measure]
         for measure in MEASURES:
             frozen[measure][:self.grid_size] = True
         metro = secrecy.Relations()

@@ -267,6 +267,7 @@ class _Refresh:
                 year = re.match(r"(19|20)\d{2}", vintage)
                 reports += ingest(files, source=source, db_path=self.new_db,
                                   vintage=int(year.group(0)) if year else None)
+            build.store_masks(self.new_db)
             self.record.counts.update(
                 rows_read=sum(r.rows_read for r in reports),
                 rows_loaded=sum(r.rows_loaded for r in reports),

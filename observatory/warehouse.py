@@ -63,6 +63,14 @@ class Warehouse:
             self._con.close()
             raise WarehouseCorruptError(self.path, "fichier tronqué")
 
+    @classmethod
+    def over(cls, con: duckdb.DuckDBPyConnection) -> Warehouse:
+        """A warehouse over an open connection: a build's scratch file, before it is swapped in
+        (closing it is the caller's business)."""
+        wh = cls.__new__(cls)
+        wh.path, wh._con = None, con
+        return wh
+
     def __enter__(self) -> Warehouse:
         return self
 

@@ -130,6 +130,10 @@ def test_static_portrait_draws_its_charts_from_disk_without_network(base, browse
 
 def test_raw_files_feed_the_warehouse_and_the_manifest(base):
     assert years(base / "observatory.duckdb") == [2023]
+    with duckdb.connect(str(base / "observatory.duckdb"), read_only=True) as con:
+        # the communes' secrecy masks, dropped by the loads, are stored again for 2023
+        assert con.execute("SELECT count(DISTINCT departement_code), min(year), max(year) "
+                           "FROM commune_masks").fetchall() == [(101, 2023, 2023)]
     manifest = json.loads((base / "raw" / "manifest.json").read_text(encoding="utf-8"))
     files = {entry["file"]: entry for entry in manifest["files"]}
     for name in ("StockEtablissement_utf8.csv", "StockUniteLegale_utf8.csv"):

@@ -4,6 +4,7 @@ import warnings
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from observatory import indicators, open_warehouse, secrecy
@@ -398,3 +399,26 @@ def test_no_cell_of_an_epci_straddling_departements_or_its_communes_recoverable(
     assert sum(frame["secret"].sum() for frame in pages.values()) > 10
     parents = {("epci", epci): [("commune", code) for code in communes]}
     assert _recovered(wh, pages, parents) == []
+
+
+def test_commune_masks_stored_at_build_are_the_ones_solved_on_demand(wh, warehouse_path):
+    """The build stores every département's commune masks for every year; a commune portrait
+    that reads them is the one that solves them on first use (after an ingest)."""
+    stored = wh.sql("SELECT departement_code, year FROM commune_masks")
+    assert set(zip(stored["departement_code"], stored["year"])) == {
+        (code, year) for code in wh.territories("departement")["code"] for year in wh.years()}
+    static = indicators._static(wh)
+    years = static.years
+    for departement in ("48", "2A", "971", "34", "59"):
+        for year in (years[0], years[-1]):
+            solved = indicators._Block(wh, static.children[("commune", departement)][0], years,
+                                       local_year=year)
+            kept = static.commune_masks(wh.connection, departement, year)
+            for measure in indicators.MEASURES:
+                assert (kept[measure] == solved.masks[measure]).all(), (departement, year, measure)
+            assert solved.masks["employees"].any()
+    with open_warehouse(warehouse_path) as unstored:
+        indicators._static(unstored).stored_masks = False  # as after an ingest
+        for code in ("48095", "34172", "59350", "2A004"):
+            pd.testing.assert_frame_equal(indicators.compute(wh, "commune", code, years[-1]),
+                                          indicators.compute(unstored, "commune", code, years[-1]))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
+import pandas as pd
 import pytest
 
 from conftest import run_cli, run_clis
 from ingest_helpers import db, query, write  # noqa: F401
+from observatory import indicators, open_warehouse
+from observatory.build import store_masks
 from observatory.ingest import IngestError, ingest
 
 
@@ -63,3 +66,32 @@ def test_cli_ingest_sources_and_rejects(db, tmp_path):
     rejects = rejects.splitlines()
     assert rejects[0] == "source,file,line,column,value,reason"
     assert rejects[1].endswith(",36,valeur,x,valeur non numérique")
+
+
+def test_an_ingest_drops_the_stored_commune_masks_and_a_refresh_stores_them_again(db, tmp_path):
+    """Masks stored at build were solved on that build's facts: an ingest drops them (portraits
+    then solve theirs on first use), and ``store_masks`` (the refresh's last load step) stores
+    the same masks as those solved on demand."""
+    sirens = [f"{200000000 + i}" for i in range(9)]
+    units = write(tmp_path / "StockUniteLegale_2023.csv",
+                  "siren,etatAdministratifUniteLegale,categorieJuridiqueUniteLegale,"
+                  "economieSocialeSolidaireUniteLegale\n" + "".join(f"{s},A,9220,\n" for s in sirens))
+    places = [("34172", "88.10A")] * 5 + [("34172", "85.59A"), ("34003", "88.10A")] * 2
+    establishments = write(
+        tmp_path / "StockEtablissement_2023.csv",
+        "siren,siret,etatAdministratifEtablissement,caractereEmployeurEtablissement,"
+        "trancheEffectifsEtablissement,codeCommuneEtablissement,activitePrincipaleEtablissement\n"
+        + "".join(f"{s},{s}00011,A,O,12,{commune},{naf}\n"
+                  for s, (commune, naf) in zip(sirens, places)))
+    ingest([establishments, units], db_path=db)
+    assert query(db, "SELECT count(*) AS n FROM commune_masks").n[0] == 0
+    with open_warehouse(db) as wh:
+        solved = [indicators.compute(wh, "commune", code, 2023) for code in ("34172", "34003")]
+    store_masks(db)
+    assert query(db, "SELECT count(*) AS n FROM commune_masks").n[0] == 101  # one year
+    with open_warehouse(db) as wh:
+        for frame, code in zip(solved, ("34172", "34003")):
+            pd.testing.assert_frame_equal(indicators.compute(wh, "commune", code, 2023), frame)
+    assert solved[0]["secret"].any() and not solved[0]["secret"].all()
+    ingest([cress(tmp_path, "cress.csv", ["region;76;2023;ASSO;;etablissements;10"])], db_path=db)
+    assert query(db, "SELECT count(*) AS n FROM commune_masks").n[0] == 0

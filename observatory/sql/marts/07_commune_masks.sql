@@ -1,0 +1,16 @@
+-- Statistical secrecy of the communes, solved once per build (observatory.indicators
+-- .store_commune_masks) instead of on each département's first portrait: one row per
+-- département and year, each measure's masks of the département's commune block packed as bits
+-- (zlib). Recreated empty whenever the marts are recomputed, so masks solved on older facts are
+-- never read: after `observatory ingest`, portraits solve them on first use.
+CREATE OR REPLACE TABLE commune_masks (
+    departement_code VARCHAR NOT NULL,
+    year INTEGER NOT NULL,
+    cells INTEGER NOT NULL,
+    establishments BLOB NOT NULL,
+    employees BLOB NOT NULL,
+    fte BLOB NOT NULL,
+    gross_wages BLOB NOT NULL,
+    PRIMARY KEY (departement_code, year)
+);
+COMMENT ON TABLE commune_masks IS 'Secret statistique des communes résolu à la construction : pour chaque département et année, les cellules masquées du bloc de ses communes (établissements, effectifs, ETP, masse salariale), en bits compressés.';
