@@ -994,11 +994,12 @@ class _Block:
                 frozen[measure] |= communes_masked[measure] == 0
         if grid_masks is None:
             grid = _solve(self.data, self._grid_relations(), seeds, frozen=frozen)
-            self.grid_masks = {measure: grid[measure][:self.grid_size] for measure in MEASURES}
+            grid_masks = {measure: grid[measure][:self.grid_size] for measure in MEASURES}
         else:
             grid = seeds
             for measure in MEASURES:
                 grid[measure][:self.grid_size] |= grid_masks[measure]
+        self.grid_masks = grid_masks  # the first layer, for the block of another year
         for measure in MEASURES:
             frozen[measure][:self.grid_size] = True
         metro = secrecy.Relations()
