@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -324,6 +325,7 @@ class _Static:
 
     KEPT_BLOCKS = 4
     KEPT_COMMUNE_BLOCKS = 2
+    KEPT_MEMBER_ROWS = 4  # two breakdowns of two blocks
 
     def __init__(self, wh: Warehouse):
         con = wh.connection
@@ -375,6 +377,7 @@ class _Static:
         self._region_sectors: dict[tuple[str, int], np.ndarray] = {}
         self._commune_blocks: OrderedDict[tuple[str | None, int], _Block] = OrderedDict()
         self._blocks: OrderedDict[tuple[str, str, int], _Block] = OrderedDict()
+        self._member_rows: OrderedDict[tuple, dict[str, np.ndarray]] = OrderedDict()
         self.territories: dict[tuple[str, str], Territory] = {}
         self.children: dict[tuple[str, str | None], list[Territory]] = {}
         self.epci_communes: dict[str, list[Territory]] = {}
@@ -397,6 +400,33 @@ class _Static:
             breakdowns.append(("ess_size_by_territory", "size_class", SIZE_CLASS_CODES,
                                _Block.SIZES.start))
         return breakdowns
+
+    def member_rows(self, con, level: str, codes: list[str],
+                    breakdown: tuple[str, str, list[str], int]) -> dict[str, np.ndarray]:
+        """Rows of a breakdown (one of ``breakdowns()``) for the territories ``codes`` of a
+        level (in code order), every year, with ``m``: the position of each row's territory in
+        ``codes``. The last few are kept: the blocks of every year read the same rows.
+
+        The range ``$low``..``$high`` is a zone-map scan of the sorted marts; the join keeps
+        the territories' own rows and numbers them."""
+        table, column, categories, first = breakdown
+        by_a88 = column == "family_code"
+        query = f"""
+            SELECT m, list_position($years, year) - 1 AS y,
+                   $first + list_position($categories, {column}) - 1 AS k,
+                   {"list_position($a88, a88_code) - 1" if by_a88 else "-1"} AS i,
+                   {RAW_MEASURES}
+            FROM {table}
+            JOIN (SELECT unnest($codes) AS code, unnest(range(len($codes))) AS m) USING (code)
+            WHERE level = $level AND code BETWEEN $low AND $high
+              AND list_contains($years, year)
+            """
+        params = dict(codes=codes, low=codes[0], high=codes[-1], level=level, years=self.years,
+                      categories=categories, first=first, **({"a88": self.a88} if by_a88 else {}))
+        return _kept(self._member_rows, (table, level, codes[0], codes[-1], len(codes)),
+                     self.KEPT_MEMBER_ROWS,
+                     lambda: {name: np.asarray(values)
+                              for name, values in con.execute(query, params).fetchnumpy().items()})
 
     def national_masks(self, wh: Warehouse) -> _NationalMasks:
         """Masks of France, the régions and the départements, solved once per warehouse."""
@@ -510,7 +540,10 @@ class _Static:
         return {level: rows[0] for level, rows in self.rollup_rows(vector[None, :], how).items()}
 
 
-def _kept(cache: OrderedDict, key, size: int, make: Callable[[], _Block]) -> _Block:
+Kept = TypeVar("Kept")
+
+
+def _kept(cache: OrderedDict, key, size: int, make: Callable[[], Kept]) -> Kept:
     """The cached value of ``key``, made if missing; only the ``size`` last used are kept."""
     if key not in cache:
         cache[key] = make()
@@ -697,19 +730,6 @@ def _solve(data: dict[str, np.ndarray], relations: secrecy.Relations,
     return masks
 
 
-def _member_rows(con, query: str, codes: list[str], **params) -> dict[str, np.ndarray]:
-    """Rows of ``query`` for the territories ``codes`` (in code order), with ``m``: the position
-    of each row's territory in ``codes``. The query selects ``code`` and reads the range
-    ``$low``..``$high`` (a zone-map scan of the sorted marts); rows of other territories in
-    that range are dropped."""
-    rows = con.execute(query, dict(params, low=codes[0], high=codes[-1])).fetchnumpy()
-    ordered = np.asarray(codes, dtype=str)
-    found = np.asarray(rows.pop("code"), dtype=str)
-    m = np.minimum(np.searchsorted(ordered, found), len(ordered) - 1)
-    keep = ordered[m] == found
-    return {"m": m[keep], **{name: np.asarray(values)[keep] for name, values in rows.items()}}
-
-
 def _accumulate(data: dict[str, np.ndarray], cells: np.ndarray,
                 rows: dict[str, np.ndarray]) -> None:
     """Add the rows' measures into their cells of ``data`` (the largest establishment's values:
@@ -750,23 +770,10 @@ class _Block:
         columns = (*MEASURES, *TOPS.values())
         data = {column: np.zeros(self.grid_size) for column in columns}
         siblings = [code for _, code in codes[:self.siblings]]
-        for table, column, categories, first in self.static.breakdowns():
-            by_a88 = column == "family_code"  # the families' rows also give the local sectors
-            rows = _member_rows(
-                con,
-                f"""
-                SELECT code, list_position($years, year) - 1 AS y,
-                       $first + list_position($categories, {column}) - 1 AS k,
-                       {"list_position($a88, a88_code) - 1" if by_a88 else "-1"} AS i,
-                       {RAW_MEASURES}
-                FROM {table}
-                WHERE level = $level AND code BETWEEN $low AND $high
-                  AND list_contains($years, year)
-                """,
-                siblings, level=territory.level, years=years, categories=categories, first=first,
-                **({"a88": self.static.a88} if by_a88 else {}))
+        for breakdown in self.static.breakdowns():
+            rows = self.static.member_rows(con, territory.level, siblings, breakdown)
             _accumulate(data, (rows["m"] * n_y + rows["y"]) * n_k + rows["k"], rows)
-            if by_a88:
+            if breakdown[1] == "family_code":  # the families' rows also give the local sectors
                 now = rows["y"] == years.index(local_year)
                 local_rows = {name: values[now] for name, values in rows.items()}
         # The parent and the EPCIs are sums of their members: no need to read them.
