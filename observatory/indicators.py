@@ -368,9 +368,7 @@ class _Static:
             HAVING count(DISTINCT c.departement_code) = 1
             """).fetchall()}
         self.demo = bool(con.execute("SELECT bool_or(synthetic) FROM sources").fetchall()[0][0])
-        self.stored_masks = bool(con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'commune_masks'"
-        ).fetchall()[0][0]) and bool(con.execute(
+        self.stored_masks = wh.has_table("commune_masks") and bool(con.execute(
             "SELECT count(*) FROM (SELECT 1 FROM commune_masks LIMIT 1)").fetchall()[0][0])
         self._rankings: dict[tuple[str, int], dict[str, np.ndarray]] = {}
         self._employment: dict[tuple[str, str], dict[int, dict]] = {}
@@ -554,6 +552,7 @@ def _kept(cache: OrderedDict, key, size: int, make: Callable[[], Kept]) -> Kept:
 
 
 _STATIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+atexit.register(gc.unfreeze)  # what ``_static`` froze, back for the interpreter's last collection
 
 
 def _static(wh: Warehouse) -> _Static:
@@ -561,9 +560,7 @@ def _static(wh: Warehouse) -> _Static:
         _STATIC[wh] = _Static(wh)
         # The dimensions just loaded live as long as the process: left to the cyclic garbage
         # collector, each of its full passes walks them again (50-60 ms, a portrait's time).
-        # They are handed back at exit, for the interpreter's last collection.
         gc.freeze()
-        atexit.register(gc.unfreeze)
     return _STATIC[wh]
 
 
@@ -579,7 +576,7 @@ def store_commune_masks(wh: Warehouse) -> int:
         for year in static.years:
             block = _Block(wh, static.children[(level, departement)][0], static.years,
                            local_year=year, grid_masks=grid_masks)
-            grid_masks = grid_masks or block.grid_masks
+            grid_masks = block.grid_masks
             rows.append((departement, year, len(block.data["employees"]),
                          *(zlib.compress(np.packbits(block.masks[measure]).tobytes(), 1)
                            for measure in MEASURES)))

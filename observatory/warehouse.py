@@ -71,6 +71,12 @@ class Warehouse:
         wh.path, wh._con = None, con
         return wh
 
+    def has_table(self, name: str) -> bool:
+        """True when the warehouse has the table (built by a version that knows it)."""
+        return bool(self._con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", dict(name=name)
+        ).fetchall()[0][0])
+
     def __enter__(self) -> Warehouse:
         return self
 

@@ -14,8 +14,8 @@ from babel.dates import format_date
 from observatory import formatting, plan, reference, settings
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
-from observatory.dashboards.support import (OLD_WAREHOUSE, block_outputs, fit_view, has_table,
-                                            hover, outlines)
+from observatory.dashboards.support import (OLD_WAREHOUSE, block_outputs, fit_view, hover,
+                                            outlines)
 
 PARAMETERS = ("axe",)
 PLAN_SOURCE = ("Plan régional de l'ESS : tables plan_axes, plan_actions, plan_indicators et "
@@ -321,7 +321,7 @@ def build(axe: str | None = None) -> common.Shown:
     params = common.query_parameters(PARAMETERS)
     head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
     head += "<h1>Suivi du plan régional de l'ESS</h1>"
-    if not has_table(wh, "plan_axes"):
+    if not wh.has_table("plan_axes"):
         return common.Shown(head + common.message_html([OLD_WAREHOUSE]))
     if plan.axes(wh).empty:
         return common.Shown(head + common.message_html(params.messages + [

@@ -35,12 +35,6 @@ OLD_WAREHOUSE = ("Cet entrepôt a été construit avant l'annuaire des structure
                  "--no-demo » puis « observatory ingest » pour des données réelles).")
 
 
-def has_table(wh, name: str) -> bool:
-    """True when the warehouse has the table (built by a version that knows it)."""
-    return bool(wh.sql("SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = $name",
-                       dict(name=name))["n"][0])
-
-
 @dataclass
 class Request:
     """The validated page request and the friendly messages about what was refused."""
@@ -510,7 +504,7 @@ def build(region: str | None = None, type_structure: str | None = None,
           phase: str | None = None) -> common.Shown:
     """The support structures' page; arguments (for papermill) override the URL parameters."""
     wh = common.warehouse()
-    ready = has_table(wh, "support_structures")
+    ready = wh.has_table("support_structures")
     if ready and common.preheating():  # the default view's distances, before any visitor
         access = support.access(wh, region or settings.DEFAULT_REGION)
         support.distances_by_kind(wh, access.region)
