@@ -78,8 +78,9 @@ def run(workdir) -> str:
             static.stored_masks = stored
             ours = []
             for code in codes:
-                if first:
+                if first:  # nothing of its département read yet
                     static._commune_blocks.clear()
+                    static._member_rows.clear()
                 ours.append(_timed(indicators.compute, wh, level, code, year))
             naive = [_timed(_pandas_portrait, wh, level, code, year) for code in codes]
             rows.append((label, *_stats(ours), *_stats(naive),
