@@ -185,6 +185,7 @@ def serve(
         pools = {"default": {"pool_size": min(reserve, 1)},
                  "portrait.ipynb": {"pool_size": reserve}}
         command.append(f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}")
+    command.append(f"--VoilaConfiguration.resources={json.dumps({'preload': plotly_chunks()})}")
     # voila.json (sources stripped, no tracebacks, no static files, preheated kernels, culling)
     # is read from the working directory.
     jupyter_path = os.pathsep.join(filter(None, [str(settings.SERVED_KERNELS_PATH),
@@ -194,6 +195,20 @@ def serve(
     if code < 0:
         _fail(f"le serveur Voilà s'est arrêté (signal {-code}) : relancez `observatory serve`")
     raise typer.Exit(code)
+
+
+def plotly_chunks() -> list[str]:
+    """Addresses (below the server's base URL) of plotly.js's chunks in the jupyterlab-plotly
+    labextension, as its loader asks for them: the observatory's Voilà template preloads them."""
+    from jupyter_core.paths import jupyter_path
+
+    for root in jupyter_path("labextensions"):
+        static = Path(root, "jupyterlab-plotly", "static")
+        if static.is_dir():
+            return [f"voila/labextensions/jupyterlab-plotly/static/{chunk.name}"
+                    f"?v={chunk.name.split('.')[1]}" for chunk in sorted(static.glob("*.*.js"))
+                    if not chunk.name.startswith("remoteEntry.")]
+    return []
 
 
 @app.command()

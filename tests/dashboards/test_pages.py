@@ -84,6 +84,26 @@ def test_portrait_url_opens_herault_and_selector_changes_territory(voila_url, br
     page.close()
 
 
+def test_a_visitor_browser_asks_only_the_observatory_and_gets_plotly_once_preloaded(
+        voila_url, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="fr-FR")
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(voila_url + "/voila/render/portrait.ipynb?territoire=11", timeout=TIMEOUT)
+    page.wait_for_selector(CHARTS, timeout=TIMEOUT)
+    # Nothing from a CDN or any other site: the page works offline and tells nobody else.
+    assert [url for url in requested if not url.startswith((voila_url + "/", "data:", "blob:"))
+            ] == []
+    # plotly.js (the largest script by far) is fetched once, by the preload in the page's head.
+    plotly = page.evaluate("performance.getEntriesByType('resource').filter(e => "
+                           "e.name.includes('/jupyterlab-plotly/static/') && "
+                           "!e.name.includes('remoteEntry')).map(e => [e.initiatorType, "
+                           "e.encodedBodySize])")
+    assert len(plotly) == 1 and plotly[0][0] == "link" and plotly[0][1] > 4_000_000, plotly
+    assert len([url for url in requested if "/jupyterlab-plotly/static/0." in url]) == 1
+    page.close()
+
+
 def test_unknown_parameters_get_a_friendly_message(voila_url, browser):
     page = open_page(browser, voila_url + "/voila/render/portrait.ipynb?territoire=999&couleur=1")
     messages = page.inner_text("body")
