@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -123,15 +124,24 @@ def ingest(
             name = source or detect_source(raw)
             units_first = 0 if name != "sirene" or sirene.layout(raw.header) == "units" else 1
             plan.append((LOAD_ORDER.index(name), units_first, number, raw, name))
-        for *_, raw, name in sorted(plan, key=lambda item: item[:3]):
-            reports.append(_load_one(con, raw, name, vintage, max_reject_rate))
+        plan.sort(key=lambda item: item[:3])
+        # The files' SHA-256 are computed in a thread, in loading order, so that a file's hash
+        # overlaps the loading of the files before it (hashlib releases the GIL).
+        hasher = ThreadPoolExecutor(max_workers=1)
+        try:
+            digests = [hasher.submit(sha256, raw.path) for *_, raw, _ in plan]
+            for (*_, raw, name), digest in zip(plan, digests):
+                reports.append(_load_one(con, raw, name, digest, vintage, max_reject_rate))
+        finally:
+            hasher.shutdown(cancel_futures=True)
         recompute_marts(con)
     return reports
 
 
-def _load_one(con, raw: RawFile, name: str, vintage: int | None, max_rate: float) -> LoadReport:
+def _load_one(con, raw: RawFile, name: str, hashing: Future, vintage: int | None,
+              max_rate: float) -> LoadReport:
     reader = READERS[name]
-    digest = sha256(raw.path)
+    digest = hashing.result()
     year = _vintage(raw.path.resolve(), vintage)
     if reader.NEEDS_VINTAGE and year is None:
         raise IngestError(f"{raw.name} : millésime introuvable dans le nom du fichier ou du dossier ; "
