@@ -18,6 +18,8 @@ from pathlib import Path
 
 import psutil
 
+# Requests to the benchmarked server on loopback, never through the machine's proxy if it has one.
+LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 @dataclass(frozen=True)
 class Measure:
@@ -94,7 +96,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(server.url + "/", timeout=2)
+                LOOPBACK.open(server.url + "/", timeout=2)
                 return server
             except OSError:
                 time.sleep(0.5)

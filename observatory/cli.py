@@ -190,11 +190,23 @@ def serve(
     # is read from the working directory.
     jupyter_path = os.pathsep.join(filter(None, [str(settings.SERVED_KERNELS_PATH),
                                                  os.environ.get("JUPYTER_PATH")]))
-    env = dict(os.environ, OBSERVATORY_DB=str(path.resolve()), JUPYTER_PATH=jupyter_path)
+    env = dict(os.environ, OBSERVATORY_DB=str(path.resolve()), JUPYTER_PATH=jupyter_path,
+               **proxy_exemptions(host))
     code = subprocess.call(command, cwd=settings.PROJECT_ROOT, env=env)
     if code < 0:
         _fail(f"le serveur Voilà s'est arrêté (signal {-code}) : relancez `observatory serve`")
     raise typer.Exit(code)
+
+
+def proxy_exemptions(host: str) -> dict[str, str]:
+    """``no_proxy`` extended with the server's own addresses. A preheated kernel waits for its
+    visitor on a websocket to its own server (``voila.utils.wait_for_request``), and that client
+    honours ``http_proxy``: behind a proxy, which cannot reach this machine's loopback, every
+    preheated kernel would retry in vain and its visitor wait for a page that never comes."""
+    current = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
+    names = [name.strip() for name in current.split(",") if name.strip()]
+    names += [name for name in (host, "127.0.0.1", "localhost", "::1") if name not in names]
+    return {"no_proxy": ",".join(names), "NO_PROXY": ",".join(names)}
 
 
 def plotly_chunks() -> list[str]:

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,9 +19,13 @@ import pytest
 
 from observatory import settings
 from observatory.build import build
+from observatory.cli import proxy_exemptions
 
 ROOT = settings.PROJECT_ROOT
 OBSERVATORY = [sys.executable, "-m", "observatory.cli"]
+# The tests' own clients (websocket-client, Chromium) talk to servers on loopback: never through
+# a proxy the machine may be configured with.
+os.environ.update(proxy_exemptions("127.0.0.1"))
 
 
 @pytest.fixture(scope="session")
@@ -137,18 +142,28 @@ def preheated_kernels(reserve: int) -> int:
 @contextlib.contextmanager
 def voila_server(db: Path, reserve: int = TEST_RESERVE, timeout: float = 600):
     """``observatory serve`` on a free loopback port, yielded once its preheated kernels wait for
-    visitors (each has its websocket open to the server); stopped when the block ends."""
+    visitors (each has its websocket open to the server); stopped when the block ends.
+
+    The server runs as behind a proxy that cannot reach this machine (``https_proxy`` set,
+    ``no_proxy`` unset): its kernels must still reach their own server. Its output goes to a
+    log whose end a failure quotes."""
     port = free_port()
-    proc = subprocess.Popen(
-        [*OBSERVATORY, "serve", "--port", str(port), "--db", str(db), "--reserve", str(reserve)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    unreachable_proxy = f"http://127.0.0.1:{free_port()}"
+    env = {name: value for name, value in os.environ.items() if name.lower() != "no_proxy"}
+    env.update(http_proxy=unreachable_proxy, https_proxy=unreachable_proxy)
+    log = Path(tempfile.mkstemp(prefix="voila-", suffix=".log")[1])
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [*OBSERVATORY, "serve", "--port", str(port), "--db", str(db), "--reserve", str(reserve)],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         deadline, expected = time.monotonic() + timeout, preheated_kernels(reserve)
-        while sum(_connected_to(child, port) for child in _children(proc)) < expected:
+        while (ready := sum(_connected_to(child, port) for child in _children(proc))) < expected:
             if proc.poll() is not None:
-                pytest.fail(f"observatory serve stopped with code {proc.returncode}")
+                pytest.fail(f"observatory serve stopped with code {proc.returncode}\n{_tail(log)}")
             if time.monotonic() > deadline:
-                pytest.fail(f"Voilà's {expected} preheated kernels not ready within {timeout} s")
+                pytest.fail(f"{ready} of Voilà's {expected} preheated kernels ready within "
+                            f"{timeout} s\n{_tail(log)}")
             time.sleep(1)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -159,6 +174,12 @@ def voila_server(db: Path, reserve: int = TEST_RESERVE, timeout: float = 600):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
+        log.unlink()
+
+
+def _tail(log: Path, lines: int = 60) -> str:
+    """The end of a server's log, for a failure message."""
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def _children(proc: subprocess.Popen) -> list[psutil.Process]:
