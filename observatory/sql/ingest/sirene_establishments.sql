@@ -22,10 +22,10 @@ FROM (
 CREATE OR REPLACE TEMP TABLE sirene_checked AS
 WITH scoped AS (
     SELECT rowid + 2 AS line, siret, commune, naf, staff_band,
-           obs_clean(siren) AS siren_given, obs_clean(commune) AS commune_given,
-           obs_clean(country) IS NOT NULL AS abroad, obs_clean(naf) AS naf_code,
-           coalesce(obs_clean(naf_nomenclature), 'NAFRev2') AS nomenclature,
-           coalesce(obs_clean(staff_band), '') AS band
+           sirene_clean(siren) AS siren_given, sirene_clean(commune) AS commune_given,
+           sirene_clean(country) IS NOT NULL AS abroad, sirene_clean(naf) AS naf_code,
+           coalesce(sirene_clean(naf_nomenclature), 'NAFRev2') AS nomenclature,
+           coalesce(sirene_clean(staff_band), '') AS band
     FROM sirene_rows WHERE in_scope
 ), placed AS (
     SELECT r.*, l.code AS commune_code, l.how AS commune_how, r.line > d.first_line AS duplicate,
@@ -43,7 +43,7 @@ SELECT line, siret, coalesce(siren_given, left(siret, 9)) AS siren, commune_code
         WHEN nomenclature <> 'NAFRev2' THEN 'ancienne nomenclature d''activité ' || nomenclature
     END AS counted_apart,
     CASE
-        WHEN obs_clean(siret) IS NULL OR NOT regexp_matches(siret, '^\d{14}$')
+        WHEN sirene_clean(siret) IS NULL OR NOT regexp_matches(siret, '^\d{14}$')
             THEN struct_pack(col := 'siret', val := siret, why := 'SIRET absent ou invalide (14 chiffres)')
         WHEN duplicate
             THEN struct_pack(col := 'siret', val := siret, why := 'SIRET en double dans le fichier')

@@ -1,9 +1,6 @@
 -- Ingest: a SIRENE StockUniteLegale file (or an extract with its columns). Input: temp view
 -- `sirene_units_scan` (siren, state, legal_category, ess_flag), `load_context`.
 -- Active unités légales are checked and kept; a later load replaces a unité légale already loaded.
--- SIRENE columns are clean text: trimming is enough (and much cheaper than obs_clean).
-CREATE OR REPLACE TEMP MACRO sirene_clean(t) AS nullif(trim(t), '');
-
 -- One parallel pass stores a row per line of the file, in file order (insertion order is
 -- preserved, so a row's line is its rowid + 2), with the cleaned values of the active unités
 -- légales and the problem found on the row itself (duplicates aside); the others are counted.
@@ -22,8 +19,11 @@ SELECT in_scope, siren, siren_code, category_code, ess_code,
     END AS problem
 FROM (
     SELECT in_scope, CASE WHEN in_scope THEN siren END AS siren, legal_category, ess_flag,
-        CASE WHEN in_scope AND regexp_matches(sirene_clean(siren), '^\d{1,9}$')
-             THEN lpad(sirene_clean(siren), 9, '0') END AS siren_code,
+        -- Nine digits as published, or fewer (leading zeros lost) once trimmed.
+        CASE WHEN NOT in_scope THEN NULL
+             WHEN regexp_matches(siren, '^\d{9}$') THEN siren
+             WHEN regexp_matches(trim(siren), '^\d{1,9}$') THEN lpad(trim(siren), 9, '0')
+        END AS siren_code,
         CASE WHEN in_scope THEN sirene_clean(legal_category) END AS category_code,
         CASE WHEN in_scope THEN sirene_clean(ess_flag) END AS ess_code
     FROM (SELECT coalesce(state, 'A') = 'A' AS in_scope, * FROM sirene_units_scan)
