@@ -21,6 +21,7 @@ import psutil
 # Requests to the benchmarked server on loopback, never through the machine's proxy if it has one.
 LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
+
 @dataclass(frozen=True)
 class Measure:
     """Wall time (s) and peak resident memory (MB) of one command."""

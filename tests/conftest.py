@@ -151,7 +151,9 @@ def voila_server(db: Path, reserve: int = TEST_RESERVE, timeout: float = 600):
     unreachable_proxy = f"http://127.0.0.1:{free_port()}"
     env = {name: value for name, value in os.environ.items() if name.lower() != "no_proxy"}
     env.update(http_proxy=unreachable_proxy, https_proxy=unreachable_proxy)
-    log = Path(tempfile.mkstemp(prefix="voila-", suffix=".log")[1])
+    handle, name = tempfile.mkstemp(prefix="voila-", suffix=".log")
+    os.close(handle)
+    log = Path(name)
     with log.open("w") as out:
         proc = subprocess.Popen(
             [*OBSERVATORY, "serve", "--port", str(port), "--db", str(db), "--reserve", str(reserve)],
