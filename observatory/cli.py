@@ -204,9 +204,9 @@ def proxy_exemptions(host: str) -> dict[str, str]:
     honours ``http_proxy``: behind a proxy, which cannot reach this machine's loopback, every
     preheated kernel would retry in vain and its visitor wait for a page that never comes."""
     current = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
-    names = [name.strip() for name in current.split(",") if name.strip()]
-    names += [name for name in (host, "127.0.0.1", "localhost", "::1") if name not in names]
-    return {"no_proxy": ",".join(names), "NO_PROXY": ",".join(names)}
+    names = [name.strip() for name in current.split(",")] + [host, "127.0.0.1", "localhost", "::1"]
+    value = ",".join(dict.fromkeys(name for name in names if name))
+    return {"no_proxy": value, "NO_PROXY": value}
 
 
 def plotly_chunks() -> list[str]:
