@@ -18,8 +18,11 @@ from pathlib import Path
 
 import psutil
 
-# Requests to the benchmarked server on loopback, never through the machine's proxy if it has one.
-LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+from observatory.cli import proxy_exemptions
+
+# The benchmarks' own clients (urllib, Chromium) talk to servers on loopback: never through a
+# proxy the machine may be configured with (as in tests/conftest.py).
+os.environ.update(proxy_exemptions("127.0.0.1"))
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                LOOPBACK.open(server.url + "/", timeout=2)
+                urllib.request.urlopen(server.url + "/", timeout=2)
                 return server
             except OSError:
                 time.sleep(0.5)
