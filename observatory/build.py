@@ -21,18 +21,31 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
-from observatory import demo, indicators, reference, settings
-from observatory.families import families_frame
-from observatory.size_classes import size_classes_frame
-from observatory.sirene_codes import legal_categories_frame, staff_bands_frame
-from observatory.warehouse import Warehouse
+from observatory import settings
+from observatory.families import FAMILIES
+from observatory.sirene_codes import LEGAL_CATEGORIES, STAFF_BANDS
+from observatory.size_classes import SIZE_CLASSES
 
 SQL_DIR = Path(__file__).parent / "sql"
 # landing: stored tables kept across loads (created if missing); staging: temporary views;
 # marts: tables recomputed from scratch at every build and every load.
 LAYERS = ("landing", "staging", "marts")
+# data/reference/<name>.parquet → raw_ref_<name>, for every build and load.
+REFERENCE_FILES = ("regions", "departements", "epcis", "communes", "naf")
+# The documented code lists of the package → raw_* tables (SQL columns, rows).
+CODE_LISTS = {
+    "raw_ref_families": (
+        "family_code VARCHAR, label VARCHAR, short_label VARCHAR, sort_order BIGINT",
+        [(code, label, short, i + 1) for i, (code, label, short) in enumerate(FAMILIES)]),
+    "raw_legal_categories": (
+        "legal_category VARCHAR, family_code VARCHAR, ess_by_status BOOLEAN", LEGAL_CATEGORIES),
+    "raw_staff_bands": (
+        "staff_band VARCHAR, label VARCHAR, estimated_employees DOUBLE", STAFF_BANDS),
+    "raw_ref_size_classes": (
+        "size_class VARCHAR, label VARCHAR, min_employees BIGINT, sort_order BIGINT",
+        [(code, label, low, i + 1) for i, (code, label, low) in enumerate(SIZE_CLASSES)]),
+}
 DEMO_COLUMNS = {
     "demo_ess_facts": ["commune_code", "year", "family_code", "naf_code", "establishments",
                        "employees", "fte", "gross_wages", "top_employees", "top_fte", "top_wages"],
@@ -43,6 +56,8 @@ DEMO_COLUMNS = {
         "private_non_ess_employees", "private_non_ess_fte", "private_non_ess_wages",
         "public_establishments", "public_employees", "public_fte", "public_wages"],
 }
+SOURCE_COLUMNS = ("source", "file", "vintage", "file_sha256", "loaded_at", "rows_read",
+                  "rows_loaded", "rows_rejected", "synthetic")
 
 
 class BuildError(RuntimeError):
@@ -86,40 +101,42 @@ def _check(con: duckdb.DuckDBPyConnection) -> None:
         raise BuildError(f"{len(problems)} contrôle(s) de cohérence en échec : {shown}")
 
 
+def register_reference(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """``data/reference/<name>.parquet`` as the temporary table ``raw_ref_<name>``, without its
+    geometry; returns its number of rows. Read by DuckDB: loading real files needs no pandas."""
+    path = settings.REFERENCE_DIR / f"{name}.parquet"
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_ref_{name} AS "
+                    "SELECT COLUMNS(lambda c: c <> 'geometry') FROM read_parquet(?)", [str(path)])
+    except duckdb.Error as exc:  # a corrupt or missing reference file
+        first = str(exc).splitlines()[0]
+        raise BuildError(f"{path} : fichier de référence illisible ({first})") from exc
+    return con.execute(f"SELECT count(*) FROM raw_ref_{name}").fetchall()[0][0]
+
+
 def _load_reference(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Register the reference geography and nomenclatures as ``raw_*`` relations."""
-    tables = {
-        "ref_regions": ("regions.parquet", reference.regions),
-        "ref_departements": ("departements.parquet", reference.departements),
-        "ref_epcis": ("epcis.parquet", reference.epcis),
-        "ref_communes": ("communes.parquet", reference.communes),
-        "ref_naf": ("naf.parquet", reference.naf),
-    }
+    """Register the reference geography, nomenclatures and code lists as ``raw_*`` tables."""
     sources = []
-    for table, (file_name, loader) in tables.items():
-        path = settings.REFERENCE_DIR / file_name
-        try:
-            frame = pd.DataFrame(loader()).drop(columns="geometry", errors="ignore")
-        except Exception as exc:  # a corrupt or missing reference file
-            raise BuildError(f"{path} : fichier de référence illisible ({exc})") from exc
-        con.register(f"raw_{table}", frame)
+    for name in REFERENCE_FILES:
+        rows = register_reference(con, name)
+        path = settings.REFERENCE_DIR / f"{name}.parquet"
         sources.append(
-            dict(source=f"reference:{file_name.removesuffix('.parquet')}", file=str(path),
-                 vintage="données de référence", file_sha256=sha256(path),
-                 rows_read=len(frame), rows_loaded=len(frame), rows_rejected=0,
+            dict(source=f"reference:{name}", file=str(path), vintage="données de référence",
+                 file_sha256=sha256(path), rows_read=rows, rows_loaded=rows, rows_rejected=0,
                  synthetic=False)
         )
-    con.register("raw_ref_families", families_frame())
-    con.register("raw_legal_categories", legal_categories_frame())
-    con.register("raw_staff_bands", staff_bands_frame())
-    con.register("raw_ref_size_classes", size_classes_frame())
+    for table, (columns, rows) in CODE_LISTS.items():
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({columns})")
+        values = ", ".join(["(" + ", ".join("?" * len(rows[0])) + ")"] * len(rows))
+        con.execute(f"INSERT INTO {table} VALUES {values}", [v for row in rows for v in row])
     return sources
 
 
 def _register_empty_demo(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Register empty demo relations: a warehouse for real files only."""
+    """Register empty demo tables: a warehouse for real files only."""
     for table, columns in DEMO_COLUMNS.items():
-        con.register(f"raw_{table}", pd.DataFrame({c: pd.Series(dtype="object") for c in columns}))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{table} "
+                    f"({', '.join(f'{column} VARCHAR' for column in columns)})")
     return []
 
 
@@ -130,8 +147,14 @@ def recompute_marts(con: duckdb.DuckDBPyConnection) -> None:
     run_sql_layers(con)
 
 
-def _load_demo(con: duckdb.DuckDBPyConnection, seed: int) -> list[dict]:
-    """Generate the demo dataset and register it as ``raw_*`` relations."""
+def _load_demo(con: duckdb.DuckDBPyConnection, seed: int | None) -> list[dict]:
+    """Generate the demo dataset (``seed`` None: the demo's own) and register it as ``raw_*``
+    relations."""
+    import pandas as pd
+
+    from observatory import demo, reference
+
+    seed = demo.SEED if seed is None else seed
     communes = pd.DataFrame(reference.communes()).drop(columns="geometry")
     data = demo.generate(communes, reference.naf(), seed=seed)
     vintage = f"{demo.YEARS[0]}-{demo.YEARS[-1]}"
@@ -173,13 +196,10 @@ def _write_sources(con: duckdb.DuckDBPyConnection, sources: list[dict]) -> None:
 
 def append_sources(con: duckdb.DuckDBPyConnection, sources: list[dict]) -> None:
     """Append rows to the ``sources`` table (created by the landing layer)."""
-    frame = pd.DataFrame(sources)[
-        ["source", "file", "vintage", "file_sha256", "loaded_at", "rows_read", "rows_loaded",
-         "rows_rejected", "synthetic"]
-    ]
-    con.register("new_sources", frame)
-    con.execute("INSERT INTO sources SELECT * FROM new_sources")
-    con.unregister("new_sources")
+    if sources:
+        con.executemany(f"INSERT INTO sources ({', '.join(SOURCE_COLUMNS)}) "
+                        f"VALUES ({', '.join('?' * len(SOURCE_COLUMNS))})",
+                        [[row[column] for column in SOURCE_COLUMNS] for row in sources])
 
 
 @contextmanager
@@ -240,7 +260,7 @@ def _disk_problem(target: Path, exc: BaseException) -> str | None:
 
 def build(
     db_path: Path | None = None,
-    seed: int = demo.SEED,
+    seed: int | None = None,
     on_step: Callable[[str], None] | None = None,
     with_demo: bool = True,
 ) -> BuildReport:
@@ -257,8 +277,7 @@ def build(
             else ("entrepôt sans données de démonstration", lambda: _register_empty_demo(con)),
             ("structures d'accompagnement et plan régional", lambda: _load_support(con, with_demo)),
             ("transformations SQL", lambda: run_sql_layers(con)),
-            ("secret statistique des communes",
-             lambda: indicators.store_commune_masks(Warehouse.over(con))),
+            ("secret statistique des communes", lambda: _store_commune_masks(con)),
         ]
         sources: list[dict] = []
         for name, step in steps:
@@ -284,7 +303,16 @@ def store_masks(target: Path) -> None:
     """Solve and store the communes' secrecy masks of the warehouse at ``target``, after an
     ingest (its recomputed marts have none: portraits would solve them on first use)."""
     with atomic_update(target, from_current=True) as con:
-        indicators.store_commune_masks(Warehouse.over(con))
+        _store_commune_masks(con)
+
+
+def _store_commune_masks(con: duckdb.DuckDBPyConnection) -> None:
+    """Solve and store the communes' secrecy masks (with pandas, imported here only:
+    ``observatory ingest`` runs without it)."""
+    from observatory import indicators
+    from observatory.warehouse import Warehouse
+
+    indicators.store_commune_masks(Warehouse.over(con))
 
 
 def _remove_abandoned_scratch(target: Path) -> None:

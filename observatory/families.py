@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 # (code, French label, short French label), in display order.
 FAMILIES: list[tuple[str, str, str]] = [
     ("ASSO", "Associations", "Associations"),
@@ -16,12 +14,3 @@ FAMILIES: list[tuple[str, str, str]] = [
 
 FAMILY_CODES = [code for code, _, _ in FAMILIES]
 
-
-def families_frame() -> pd.DataFrame:
-    """The family dimension as a DataFrame (code, label, short_label, sort_order)."""
-    return pd.DataFrame(
-        [
-            {"family_code": code, "label": label, "short_label": short, "sort_order": i + 1}
-            for i, (code, label, short) in enumerate(FAMILIES)
-        ]
-    )

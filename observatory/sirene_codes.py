@@ -16,8 +16,6 @@ outside the ESS are counted as public employment.
 
 from __future__ import annotations
 
-import pandas as pd
-
 # INSEE catégories juridiques (niveau III) → ESS family; True when ESS by status.
 _ASSO = ["9210", "9220", "9221", "9222", "9223", "9224", "9230", "9260"]
 _COOP = [
@@ -62,12 +60,3 @@ STAFF_BANDS: list[tuple[str, str, float]] = [
     ("53", "10 000 salariés et plus", 10000.0),
 ]
 
-
-def legal_categories_frame() -> pd.DataFrame:
-    """The legal category → family table (legal_category, family_code, ess_by_status)."""
-    return pd.DataFrame(LEGAL_CATEGORIES, columns=["legal_category", "family_code", "ess_by_status"])
-
-
-def staff_bands_frame() -> pd.DataFrame:
-    """The staff band → estimated employees table (staff_band, label, estimated_employees)."""
-    return pd.DataFrame(STAFF_BANDS, columns=["staff_band", "label", "estimated_employees"])

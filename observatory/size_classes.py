@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # (code, French label, smallest number of employees), in display order.
 SIZE_CLASSES: list[tuple[str, str, int]] = [
@@ -18,13 +20,9 @@ SIZE_CLASS_CODES = [code for code, _, _ in SIZE_CLASSES]
 
 def size_class_of(employees) -> np.ndarray:
     """The size class code of each number of employees (an estimate may be fractional)."""
+    import numpy as np  # here only: the build's code lists need the table, not numpy
+
     bounds = np.array([low for _, _, low in SIZE_CLASSES[1:]], dtype=float)
     index = np.searchsorted(bounds, np.asarray(employees, dtype=float), side="right")
     return np.array(SIZE_CLASS_CODES, dtype=object)[index]
 
-
-def size_classes_frame() -> pd.DataFrame:
-    """The size class dimension (size_class, label, min_employees, sort_order)."""
-    return pd.DataFrame([
-        {"size_class": code, "label": label, "min_employees": low, "sort_order": i + 1}
-        for i, (code, label, low) in enumerate(SIZE_CLASSES)])

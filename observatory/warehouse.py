@@ -8,11 +8,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from observatory import settings
+
+if TYPE_CHECKING:  # DuckDB's .df() imports pandas on first use
+    import pandas as pd
 
 LEVELS = ("france", "region", "departement", "epci", "commune")
 

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from observatory.build import SQL_DIR
-from observatory.size_classes import size_classes_frame
+from observatory.size_classes import SIZE_CLASSES
 
 # commune, year, family, naf, establishments, employees, fte, wages, top employees/fte/wages
 FACTS = [
@@ -121,7 +121,9 @@ def build_tiny(path: Path, sizes: bool = True) -> Path:
             "a38_code", "a38_label", "a21_code", "a21_label"]),
         raw_facts=fact_rows, raw_totals=totals,
         raw_size_facts=size_facts().assign(source="test").iloc[:len(SIZE_FACTS) if sizes else 0],
-        raw_size_classes=size_classes_frame(),
+        raw_size_classes=pd.DataFrame(
+            [(code, label, low, i + 1) for i, (code, label, low) in enumerate(SIZE_CLASSES)],
+            columns=["size_class", "label", "min_employees", "sort_order"]),
     )
     for name, frame in frames.items():
         con.register(name, frame)

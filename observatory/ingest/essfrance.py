@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from observatory.ingest.files import IngestError, RawFile
-from observatory.ingest.tidy import run_sql
+from observatory.ingest.sql import run_sql
 
 SOURCE = "essfrance"
 NEEDS_VINTAGE = False

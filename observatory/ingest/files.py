@@ -15,10 +15,12 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from observatory.build import BuildError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEPARATORS = (",", ";", "\t", "|")
 SAMPLE_BYTES = 1 << 16
@@ -87,6 +89,8 @@ def open_raw(path: Path, workdir: Path) -> RawFile:
 def read_workbook(raw: RawFile, **options) -> dict[str, pd.DataFrame]:
     """Every sheet of an Excel workbook (``pandas.read_excel`` options); a damaged workbook, or
     a file that is not one, raises :class:`IngestError`."""
+    import pandas as pd  # here only: CSV and Parquet files are read without it
+
     with raw.path.open("rb") as handle:
         xls = handle.read(4) == b"\xd0\xcf\x11\xe0"
     try:  # xlrd (xls) logs its warnings to standard output unless given a log file

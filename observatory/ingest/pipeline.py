@@ -8,6 +8,7 @@ warehouse stays exactly as it was. A file already loaded (same SHA-256) is skipp
 
 from __future__ import annotations
 
+import importlib
 import re
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,22 +16,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
-from observatory import formatting, reference, settings
-from observatory.build import append_sources, atomic_update, recompute_marts, sha256
-from observatory.ingest import cress, essfrance, insee_tables, sirene, structures, urssaf
-from observatory.ingest import plan as plan_files
+from observatory import formatting, settings
+from observatory.build import (append_sources, atomic_update, recompute_marts,
+                               register_reference, sha256)
 from observatory.ingest.files import IngestError, RawFile, open_raw, transcode_late_latin1
-from observatory.ingest.tidy import run_sql
+from observatory.ingest.sql import run_sql
 from observatory.warehouse import open_warehouse
 
-# Readers in detection order (the most specific header first) and loading order.
-READERS: dict[str, ModuleType] = {
-    "sirene": sirene, "urssaf": urssaf, "cress": cress, "insee": insee_tables,
-    "essfrance": essfrance, "structures": structures, "plan": plan_files,
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Reader modules of observatory.ingest, in detection order (the most specific header first).
+# Imported on first use: a SIRENE load needs neither pandas nor the other readers.
+READERS: dict[str, str] = {
+    "sirene": "sirene", "urssaf": "urssaf", "cress": "cress", "insee": "insee_tables",
+    "essfrance": "essfrance", "structures": "structures", "plan": "plan",
 }
 LOAD_ORDER = ["essfrance", "sirene", "insee", "urssaf", "cress", "structures", "plan"]
 DEFAULT_MAX_REJECT_RATE = 0.05
@@ -57,16 +61,21 @@ def problem_message(file: str, line, column, value, reason: str) -> str:
     return f"{file}, ligne {line}, colonne {column}, valeur {shown} : {reason}"
 
 
+def reader(name: str) -> ModuleType:
+    """The reader module of source ``name``."""
+    return importlib.import_module(f"observatory.ingest.{READERS[name]}")
+
+
 def detect_source(raw: RawFile) -> str:
     """The source a file comes from, recognised from its header (or its kind)."""
     if raw.kind == "parquet":
         return "sirene"
     if raw.kind == "excel":
         return "insee"
-    for name, reader in READERS.items():
-        if reader.matches(raw.header):
+    for name in READERS:
+        if reader(name).matches(raw.header):
             return name
-    if any(insee_tables.matches(row) for row in raw.first_rows):  # title rows above the table
+    if any(reader("insee").matches(row) for row in raw.first_rows):  # title rows above the table
         return "insee"
     shown = ", ".join(raw.header[:6])
     raise IngestError(f"{raw.name} : type de fichier non reconnu (en-tête : {shown}…) ; "
@@ -114,7 +123,7 @@ def ingest(
         con.execute("SET enable_progress_bar = false")
         con.execute(f"SET temp_directory = '{tmp}'")
         con.execute("SET preserve_insertion_order = true")  # SIRENE line numbers are rowids
-        con.register("raw_ref_commune_aliases", reference.commune_aliases())
+        register_reference(con, "commune_aliases")
         run_sql(con, "00_macros.sql")
         plan = []
         for number, path in enumerate(paths):
@@ -122,7 +131,8 @@ def ingest(
             workdir.mkdir()
             raw = open_raw(Path(path), workdir)
             name = source or detect_source(raw)
-            units_first = 0 if name != "sirene" or sirene.layout(raw.header) == "units" else 1
+            units_first = (0 if name != "sirene" or reader(name).layout(raw.header) == "units"
+                           else 1)
             plan.append((LOAD_ORDER.index(name), units_first, number, raw, name))
         plan.sort(key=lambda item: item[:3])
         # The files' SHA-256 are computed in a thread, in loading order, so that a file's hash
@@ -140,10 +150,10 @@ def ingest(
 
 def _load_one(con, raw: RawFile, name: str, hashing: Future, vintage: int | None,
               max_rate: float) -> LoadReport:
-    reader = READERS[name]
+    module = reader(name)
     digest = hashing.result()
     year = _vintage(raw.path.resolve(), vintage)
-    if reader.NEEDS_VINTAGE and year is None:
+    if module.NEEDS_VINTAGE and year is None:
         raise IngestError(f"{raw.name} : millésime introuvable dans le nom du fichier ou du dossier ; "
                           "précisez --vintage")
     report = LoadReport(raw.path, name, str(year) if year else "")
@@ -158,7 +168,7 @@ def _load_one(con, raw: RawFile, name: str, hashing: Future, vintage: int | None
                 "?::TIMESTAMPTZ AS loaded_at, ?::SMALLINT AS vintage", [name, file, loaded_at, year])
     con.execute("DELETE FROM rejects WHERE file = ?", [file])
     con.execute("DELETE FROM load_stats WHERE file = ?", [file])
-    read, rejected = _read(con, reader, raw)
+    read, rejected = _read(con, module, raw)
     report.rows_read, report.rows_rejected = read, rejected
     report.rows_loaded = read - rejected
     report.examples = [problem_message(raw.name, *row) for row in con.execute(
@@ -180,20 +190,20 @@ def _load_one(con, raw: RawFile, name: str, hashing: Future, vintage: int | None
     return report
 
 
-def _read(con, reader: ModuleType, raw: RawFile) -> tuple[int, int]:
+def _read(con, module: ModuleType, raw: RawFile) -> tuple[int, int]:
     """Run the reader (rows read, rows rejected). A CSV with line breaks inside quoted values
     is read again without DuckDB's parallel scanner; a file DuckDB cannot read is refused."""
     try:
-        return reader.load(con, raw)
+        return module.load(con, raw)
     except duckdb.Error as exc:
         text = str(exc)
         if raw.parallel and "quoted new lines" in text:
             raw.parallel = False
-            return _read(con, reader, raw)
+            return _read(con, module, raw)
         line = re.search(r"CSV Error on Line: (\d+)", text)
         if raw.encoding == "utf-8" and "Invalid unicode" in text and line:
             transcode_late_latin1(raw, int(line.group(1)))
-            return _read(con, reader, raw)
+            return _read(con, module, raw)
         details = [part for part in text.splitlines() if part.strip()
                    and not part.startswith(("Original Line", "Possible Solution"))][:2]
         raise IngestError(f"{raw.name} : fichier illisible ({' ; '.join(details)[:300]})") from exc

@@ -3,15 +3,13 @@ last step of the INSEE, Urssaf and CRESS readers, validated and stored in SQL.""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pandas as pd
 
 from observatory.families import FAMILIES
 from observatory.ingest.files import IngestError, RawFile
+from observatory.ingest.sql import run_sql
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql" / "ingest"
 TIDY_COLUMNS = [
     "line", "level", "code_raw", "code_column", "year_raw", "year_column", "family_raw",
     "family_column", "sector_raw", "sector_column", "measure", "value_raw", "value_column",
@@ -32,11 +30,6 @@ def family_lookup() -> pd.DataFrame:
     for code, label, short in FAMILIES:
         rows.update({code.lower(): code, label.lower(): code, short.lower(): code})
     return pd.DataFrame({"given": list(rows), "family_code": list(rows.values())})
-
-
-def run_sql(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Run one file of ``observatory/sql/ingest``."""
-    con.execute((SQL_DIR / name).read_text(encoding="utf-8"))
 
 
 def read_rows(con: duckdb.DuckDBPyConnection, raw: RawFile) -> pd.DataFrame:
