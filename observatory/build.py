@@ -56,6 +56,11 @@ DEMO_COLUMNS = {
         "private_non_ess_employees", "private_non_ess_fte", "private_non_ess_wages",
         "public_establishments", "public_employees", "public_fte", "public_wages"],
 }
+# Stored key columns whose type changed (SIREN and SIRET were text until November 2026):
+# (table, column, type); ``upgrade_landing`` converts an older warehouse's tables.
+LANDING_TYPES = [("legal_units", "siren", "INTEGER"), ("ess_france_sirens", "siren", "INTEGER"),
+                 ("sirene_establishments", "siret", "BIGINT"),
+                 ("sirene_establishments", "siren", "INTEGER")]
 SOURCE_COLUMNS = ("source", "file", "vintage", "file_sha256", "loaded_at", "rows_read",
                   "rows_loaded", "rows_rejected", "synthetic")
 
@@ -90,6 +95,18 @@ def run_sql_layers(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(script.read_text(encoding="utf-8"))
             except duckdb.Error as exc:
                 raise BuildError(f"{script.relative_to(SQL_DIR)}: {exc}") from exc
+
+
+def upgrade_landing(con: duckdb.DuckDBPyConnection) -> None:
+    """Convert the stored tables of a warehouse written by an older version to the current
+    column types (``LANDING_TYPES``), before anything is loaded into them."""
+    for table, column, data_type in LANDING_TYPES:
+        stored = con.execute("SELECT data_type FROM duckdb_columns() WHERE database_name = "
+                             "current_database() AND schema_name = 'main' "
+                             "AND table_name = ? AND column_name = ?", [table, column]).fetchall()
+        if stored and stored[0][0] != data_type:
+            con.execute(f"ALTER TABLE {table} ALTER {column} SET DATA TYPE {data_type} "
+                        f"USING TRY_CAST(trim({column}) AS {data_type})")
 
 
 def _check(con: duckdb.DuckDBPyConnection) -> None:

@@ -22,7 +22,7 @@ import duckdb
 
 from observatory import formatting, settings
 from observatory.build import (append_sources, atomic_update, recompute_marts,
-                               register_reference, sha256)
+                               register_reference, sha256, upgrade_landing)
 from observatory.ingest.files import IngestError, RawFile, open_raw, transcode_late_latin1
 from observatory.ingest.sql import run_sql
 from observatory.warehouse import open_warehouse
@@ -123,6 +123,7 @@ def ingest(
         con.execute("SET enable_progress_bar = false")
         con.execute(f"SET temp_directory = '{tmp}'")
         con.execute("SET preserve_insertion_order = true")  # SIRENE line numbers are rowids
+        upgrade_landing(con)
         register_reference(con, "commune_aliases")
         run_sql(con, "00_macros.sql")
         plan = []

@@ -153,3 +153,31 @@ def test_old_layout_parquet_and_zip_load_alike(db, tmp_path, real_data):
         report = ingest([other], db_path=db)[0]
         assert report.rows_read == csv_units.rows_read
         assert query(db, "SELECT count(*) AS n FROM legal_units").n[0] == n  # replaced, not doubled
+
+
+def test_a_warehouse_with_text_sirens_is_converted_before_a_load(db, tmp_path):
+    """SIREN and SIRET were stored as text before November 2026: loading into such a warehouse
+    converts them first, so that a unité légale loaded then still classifies its establishments
+    (here a SIREN with a leading zero, which text and number would spell differently)."""
+    units = write(tmp_path / "StockUniteLegale_2023.csv",
+                  "siren,categorieJuridiqueUniteLegale\n012345678,9220\n")
+    ingest([units], db_path=db)
+    with duckdb.connect(str(db)) as con:  # the warehouse as the older version wrote it
+        con.execute("ALTER TABLE legal_units ALTER siren SET DATA TYPE VARCHAR "
+                    "USING lpad(siren::VARCHAR, 9, '0')")
+        con.execute("ALTER TABLE sirene_establishments ALTER siret SET DATA TYPE VARCHAR")
+        con.execute("ALTER TABLE sirene_establishments ALTER siren SET DATA TYPE VARCHAR")
+    establishments = write(tmp_path / "StockEtablissement_2023.csv",
+                           "siret,etatAdministratifEtablissement,caractereEmployeurEtablissement,"
+                           "trancheEffectifsEtablissement,codeCommuneEtablissement,activitePrincipaleEtablissement\n"
+                           "01234567800011,A,O,03,34172,88.10A\n")
+    ingest([establishments], db_path=db)
+    facts = query(db, "SELECT commune_code, family_code, establishments FROM ess_facts")
+    assert facts.values.tolist() == [["34172", "ASSO", 1]]
+    types = query(db, "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                      "WHERE column_name IN ('siren', 'siret') AND table_name IN "
+                      "('legal_units', 'sirene_establishments', 'ess_france_sirens') ORDER BY ALL")
+    assert types.values.tolist() == [["ess_france_sirens", "siren", "INTEGER"],
+                                     ["legal_units", "siren", "INTEGER"],
+                                     ["sirene_establishments", "siren", "INTEGER"],
+                                     ["sirene_establishments", "siret", "BIGINT"]]

@@ -11,7 +11,7 @@ SELECT *,
 FROM (
     SELECT row_number() OVER () + 1 AS line, siren,
            CASE WHEN regexp_matches(obs_digits(siren), '^\d{1,9}$')
-                THEN lpad(obs_digits(siren), 9, '0') END AS siren_code
+                THEN obs_digits(siren)::INTEGER END AS siren_code
     FROM essfrance_scan
 );
 

@@ -21,7 +21,9 @@ FROM (
 -- Place, sector and staff band of every establishment in scope; the first problem wins.
 CREATE OR REPLACE TEMP TABLE sirene_checked AS
 WITH scoped AS (
-    SELECT rowid + 2 AS line, siret, commune, naf, staff_band,
+    SELECT rowid + 2 AS line, siret AS siret_given, commune, naf, staff_band,
+           -- SIRET and SIREN as numbers: keys cheaper to store, join and deduplicate than text.
+           CASE WHEN regexp_matches(siret, '^\d{14}$') THEN siret::BIGINT END AS siret_number,
            sirene_clean(siren) AS siren_given, sirene_clean(commune) AS commune_given,
            sirene_clean(country) IS NOT NULL AS abroad, sirene_clean(naf) AS naf_code,
            coalesce(sirene_clean(naf_nomenclature), 'NAFRev2') AS nomenclature,
@@ -32,10 +34,13 @@ WITH scoped AS (
            regexp_matches(r.commune_given, '^(975|977|978|98)') AS overseas
     FROM scoped AS r
     LEFT JOIN territory_lookup AS l ON l.level = 'commune' AND l.given = r.commune_given
-    LEFT JOIN (SELECT siret, min(line) AS first_line FROM scoped
-               GROUP BY siret HAVING count(*) > 1) AS d USING (siret)
+    LEFT JOIN (SELECT siret_number, min(line) AS first_line FROM scoped
+               WHERE siret_number IS NOT NULL
+               GROUP BY siret_number HAVING count(*) > 1) AS d USING (siret_number)
 )
-SELECT line, siret, coalesce(siren_given, left(siret, 9)) AS siren, commune_code, commune_how,
+SELECT line, siret_number AS siret,
+    TRY_CAST(coalesce(siren_given, left(siret_given, 9)) AS INTEGER) AS siren, commune_code,
+    commune_how,
     naf_code, band,
     CASE
         WHEN commune_given IS NULL AND abroad THEN 'à l''étranger'
@@ -43,10 +48,10 @@ SELECT line, siret, coalesce(siren_given, left(siret, 9)) AS siren, commune_code
         WHEN nomenclature <> 'NAFRev2' THEN 'ancienne nomenclature d''activité ' || nomenclature
     END AS counted_apart,
     CASE
-        WHEN sirene_clean(siret) IS NULL OR NOT regexp_matches(siret, '^\d{14}$')
-            THEN struct_pack(col := 'siret', val := siret, why := 'SIRET absent ou invalide (14 chiffres)')
+        WHEN siret_number IS NULL
+            THEN struct_pack(col := 'siret', val := siret_given, why := 'SIRET absent ou invalide (14 chiffres)')
         WHEN duplicate
-            THEN struct_pack(col := 'siret', val := siret, why := 'SIRET en double dans le fichier')
+            THEN struct_pack(col := 'siret', val := siret_given, why := 'SIRET en double dans le fichier')
         WHEN commune_given IS NULL AND NOT abroad
             THEN struct_pack(col := 'codeCommuneEtablissement', val := commune,
                              why := 'commune absente (ni commune, ni pays étranger)')

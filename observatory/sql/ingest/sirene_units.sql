@@ -5,11 +5,11 @@
 -- preserved, so a row's line is its rowid + 2), with the cleaned values of the active unités
 -- légales and the problem found on the row itself (duplicates aside); the others are counted.
 CREATE OR REPLACE TEMP TABLE units_rows AS
-SELECT in_scope, siren, siren_code, category_code, ess_code,
+SELECT in_scope, siren_given, siren_code, category_code, ess_code,
     CASE
         WHEN NOT in_scope THEN NULL
         WHEN siren_code IS NULL
-            THEN struct_pack(col := 'siren', val := siren, why := 'SIREN absent ou invalide (9 chiffres)')
+            THEN struct_pack(col := 'siren', val := siren_given, why := 'SIREN absent ou invalide (9 chiffres)')
         WHEN NOT regexp_matches(coalesce(category_code, ''), '^\d{4}$')
             THEN struct_pack(col := 'categorieJuridiqueUniteLegale', val := legal_category,
                              why := 'catégorie juridique invalide (4 chiffres)')
@@ -18,28 +18,35 @@ SELECT in_scope, siren, siren_code, category_code, ess_code,
                              why := 'indicateur ESS invalide (O, N ou vide)')
     END AS problem
 FROM (
-    SELECT in_scope, CASE WHEN in_scope THEN siren END AS siren, legal_category, ess_flag,
-        -- Nine digits as published, or fewer (leading zeros lost) once trimmed.
+    SELECT in_scope, legal_category, ess_flag,
+        -- The SIREN as a number (a key cheaper to store, join and deduplicate than text): nine
+        -- digits as published, or fewer (leading zeros lost) once trimmed. The text given is
+        -- kept only when it was not nine digits.
+        CASE WHEN in_scope AND NOT as_published THEN siren END AS siren_given,
         CASE WHEN NOT in_scope THEN NULL
-             WHEN regexp_matches(siren, '^\d{9}$') THEN siren
-             WHEN regexp_matches(trim(siren), '^\d{1,9}$') THEN lpad(trim(siren), 9, '0')
+             WHEN as_published THEN siren::INTEGER
+             WHEN regexp_matches(trim(siren), '^\d{1,9}$') THEN trim(siren)::INTEGER
         END AS siren_code,
         CASE WHEN in_scope THEN sirene_clean(legal_category) END AS category_code,
         CASE WHEN in_scope THEN sirene_clean(ess_flag) END AS ess_code
-    FROM (SELECT coalesce(state, 'A') = 'A' AS in_scope, * FROM sirene_units_scan)
+    FROM (SELECT in_scope, coalesce(in_scope AND regexp_matches(siren, '^\d{9}$'), false)
+                 AS as_published, *
+          FROM (SELECT coalesce(state, 'A') = 'A' AS in_scope, * FROM sirene_units_scan))
 );
 
 -- Duplicates found by a hash aggregate (much cheaper than a window at national scale); the
 -- first line of a SIREN is kept, the others are rejected.
 CREATE OR REPLACE TEMP TABLE units_duplicates AS
-SELECT coalesce(siren_code, lpad(sirene_clean(siren), 9, '0')) AS siren_code, min(rowid) + 2 AS first_line
-FROM units_rows WHERE in_scope
+SELECT siren_code, min(rowid) + 2 AS first_line
+FROM units_rows WHERE siren_code IS NOT NULL
 GROUP BY ALL HAVING count(*) > 1;
 
 CREATE OR REPLACE TEMP TABLE units_rejected AS
 SELECT r.rowid + 2 AS line,
        CASE WHEN r.siren_code IS NOT NULL AND r.rowid + 2 > d.first_line
-            THEN struct_pack(col := 'siren', val := r.siren, why := 'SIREN en double dans le fichier')
+            THEN struct_pack(col := 'siren',
+                             val := coalesce(r.siren_given, lpad(r.siren_code::VARCHAR, 9, '0')),
+                             why := 'SIREN en double dans le fichier')
             ELSE r.problem END AS problem
 FROM units_rows AS r
 LEFT JOIN units_duplicates AS d USING (siren_code)
@@ -52,7 +59,7 @@ ORDER BY u.line;
 
 -- The unités légales kept: active, without any problem.
 CREATE OR REPLACE TEMP VIEW units_kept AS
-SELECT r.siren, r.siren_code, r.category_code, r.ess_code
+SELECT r.siren_given, r.siren_code, r.category_code, r.ess_code
 FROM units_rows AS r ANTI JOIN units_rejected AS x ON x.line = r.rowid + 2
 WHERE r.in_scope AND r.problem IS NULL;
 
@@ -69,7 +76,7 @@ CREATE OR REPLACE TEMP TABLE units_counts AS
 SELECT (SELECT count(*) FROM units_rows) AS rows_read,
        (SELECT count(*) FROM units_rejected) AS rows_rejected,
        (SELECT count(*) FILTER (in_scope) FROM units_rows) AS in_scope,
-       (SELECT count(*) FILTER (siren_code <> sirene_clean(siren)) FROM units_kept) AS padded;
+       (SELECT count(*) FILTER (length(trim(siren_given)) < 9) FROM units_kept) AS padded;
 
 INSERT INTO load_stats
 SELECT c.source, c.file, item, n FROM load_context AS c, (

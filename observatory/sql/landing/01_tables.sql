@@ -26,15 +26,15 @@ CREATE TABLE IF NOT EXISTS published_figures (
 COMMENT ON TABLE published_figures IS 'Chiffres publiés par territoire (INSEE, Urssaf, CRESS) : source, niveau, code, année, famille, secteur, mesure, valeur ; marker garde le sens d''une valeur absente (s : secret, nd : non disponible, nc : non déterminé, ns : non significatif, - : néant, vide).';
 
 CREATE TABLE IF NOT EXISTS sirene_establishments (
-    vintage SMALLINT, siret VARCHAR, siren VARCHAR, commune_code VARCHAR, naf_code VARCHAR,
+    vintage SMALLINT, siret BIGINT, siren INTEGER, commune_code VARCHAR, naf_code VARCHAR,
     staff_band VARCHAR, file VARCHAR
 );
 COMMENT ON TABLE sirene_establishments IS 'Établissements actifs employeurs de SIRENE, placés dans leur commune, NAF rév. 2 validée, par millésime du stock.';
 
 CREATE TABLE IF NOT EXISTS legal_units (
-    siren VARCHAR, legal_category VARCHAR, ess_flag VARCHAR, vintage SMALLINT, file VARCHAR
+    siren INTEGER, legal_category VARCHAR, ess_flag VARCHAR, vintage SMALLINT, file VARCHAR
 );
 COMMENT ON TABLE legal_units IS 'Unités légales actives de SIRENE : catégorie juridique et indicateur ESS (economieSocialeSolidaireUniteLegale).';
 
-CREATE TABLE IF NOT EXISTS ess_france_sirens (siren VARCHAR, file VARCHAR);
+CREATE TABLE IF NOT EXISTS ess_france_sirens (siren INTEGER, file VARCHAR);
 COMMENT ON TABLE ess_france_sirens IS 'SIREN de la liste des entreprises de l''ESS d''ESS France.';
