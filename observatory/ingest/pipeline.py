@@ -136,9 +136,10 @@ def ingest(
                            else 1)
             plan.append((LOAD_ORDER.index(name), units_first, number, raw, name))
         plan.sort(key=lambda item: item[:3])
-        # The files' SHA-256 are computed in a thread, in loading order, so that a file's hash
-        # overlaps the loading of the files before it (hashlib releases the GIL).
-        hasher = ThreadPoolExecutor(max_workers=1)
+        # The files' SHA-256 are computed in two threads, in loading order (hashlib releases
+        # the GIL): the second file's hash uses the core left idle while the first file waits
+        # for its own, and then overlaps the loading of the files before it.
+        hasher = ThreadPoolExecutor(max_workers=2)
         try:
             digests = [hasher.submit(sha256, raw.path) for *_, raw, _ in plan]
             for (*_, raw, name), digest in zip(plan, digests):
