@@ -113,7 +113,7 @@ print(*[name for name in ("pandas", "geopandas", "numpy") if name in sys.modules
 
 def test_a_sirene_load_runs_without_pandas(db, real_data):
     """Loading SIRENE files (the national files take most of a refresh) leaves pandas, geopandas
-    and numpy out: their imports were 1.4 s of the national benchmark's 18 s load."""
+    and numpy out: importing them took 1.3 s of the national benchmark's load."""
     sirene = real_data / "sirene"
     result = subprocess.run(
         [sys.executable, "-c", IMPORTS_PROBE, "ingest", "--vintage", "2021", "--db", str(db),
