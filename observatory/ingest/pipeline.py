@@ -132,7 +132,7 @@ def ingest(
             workdir.mkdir()
             raw = open_raw(Path(path), workdir)
             name = source or detect_source(raw)
-            units_first = (0 if name != "sirene" or reader(name).layout(raw.header) == "units"
+            units_first = (0 if name != "sirene" or reader("sirene").layout(raw.header) == "units"
                            else 1)
             plan.append((LOAD_ORDER.index(name), units_first, number, raw, name))
         plan.sort(key=lambda item: item[:3])
