@@ -162,10 +162,10 @@ def voila_server(db: Path, reserve: int = TEST_RESERVE, timeout: float = 600):
         deadline, expected = time.monotonic() + timeout, preheated_kernels(reserve)
         while (ready := sum(_connected_to(child, port) for child in _children(proc))) < expected:
             if proc.poll() is not None:
-                pytest.fail(f"observatory serve stopped with code {proc.returncode}\n{_tail(log)}")
+                pytest.fail(f"observatory serve stopped with code {proc.returncode}\n{log_tail(log)}")
             if time.monotonic() > deadline:
                 pytest.fail(f"{ready} of Voilà's {expected} preheated kernels ready within "
-                            f"{timeout} s\n{_tail(log)}")
+                            f"{timeout} s\n{log_tail(log)}")
             time.sleep(1)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -179,7 +179,7 @@ def voila_server(db: Path, reserve: int = TEST_RESERVE, timeout: float = 600):
         log.unlink()
 
 
-def _tail(log: Path, lines: int = 60) -> str:
+def log_tail(log: Path, lines: int = 60) -> str:
     """The end of a server's log, for a failure message."""
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 

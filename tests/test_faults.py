@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import BROWSER_TIMEOUT as TIMEOUT
-from conftest import OBSERVATORY, ROOT, free_port, run_cli, run_clis
+from conftest import OBSERVATORY, ROOT, free_port, log_tail, run_cli, run_clis
 
 
 REBUILD = "observatory build"
@@ -217,11 +218,16 @@ def test_a_full_disk_during_a_build_keeps_the_previous_warehouse(empty_warehouse
 @contextlib.contextmanager
 def serving(db: Path, port: int, reserve: int = 0):
     """``observatory serve`` on loopback until the block ends; yields (process, base URL).
-    No kernel is preheated by default: each visitor's kernel starts for them."""
-    proc = subprocess.Popen([*OBSERVATORY, "serve", "--port", str(port), "--db", str(db),
-                             "--reserve", str(reserve)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    No kernel is preheated by default: each visitor's kernel starts for them. When the block
+    fails, the end of the server's log is printed (pytest shows it with the failure)."""
+    handle, name = tempfile.mkstemp(prefix="serve-", suffix=".log")
+    os.close(handle)
+    log = Path(name)
+    with log.open("w") as out:
+        proc = subprocess.Popen([*OBSERVATORY, "serve", "--port", str(port), "--db", str(db),
+                                 "--reserve", str(reserve)],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -231,12 +237,16 @@ def serving(db: Path, port: int, reserve: int = 0):
                 break
             time.sleep(0.5)
         else:
-            pytest.fail(f"observatory serve did not start: {proc.poll()}")
+            pytest.fail(f"observatory serve did not start: {proc.poll()}\n{log_tail(log)}")
         yield proc, base
+    except BaseException:
+        print(f"--- end of the log of observatory serve on port {port} ---\n{log_tail(log)}")
+        raise
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
+        log.unlink()
 
 
 def open_portrait(browser_or_page, base: str, territory: str = "34", wait: bool = True):
