@@ -296,8 +296,8 @@ def test_a_corrupt_warehouse_gets_a_french_message_on_the_dashboards(
 def test_killed_server_and_kernel_recover_by_restart_and_reload(warehouse_path, browser):
     """SIGKILL of the Voilà server: the open page stays as it was (frozen), its kernels end by
     themselves, ``observatory serve`` exits non-zero; started again, a reload serves the page.
-    SIGKILL of a visitor's kernel: the server and the other visitors carry on; a reload gives the
-    visitor a new kernel and the page again."""
+    SIGKILL of a visitor's kernel: the server and the other visitors carry on, the dead kernel is
+    not restarted; a reload gives the visitor a new kernel and the page again."""
     port = free_port()
     with serving(warehouse_path, port) as (proc, base):
         page = open_portrait(browser, base)
@@ -327,5 +327,9 @@ def test_killed_server_and_kernel_recover_by_restart_and_reload(warehouse_path, 
         page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
         assert page.inner_text("h2.obs-title").startswith("Hérault")
         assert page_kernel(page) != killed
+        # The dead kernel is let go, not restarted bare (voila.json: restart_limit 0): no page
+        # could use it, and it would have held its memory until culled, 15 minutes later.
+        with pytest.raises(LookupError):
+            kernel_process(killed)
         page.close()
         other.close()
