@@ -151,18 +151,13 @@ def voila_server(db: Path, reserve: int = TEST_RESERVE, timeout: float = 600):
     unreachable_proxy = f"http://127.0.0.1:{free_port()}"
     env = {name: value for name, value in os.environ.items() if name.lower() != "no_proxy"}
     env.update(http_proxy=unreachable_proxy, https_proxy=unreachable_proxy)
-    handle, name = tempfile.mkstemp(prefix="voila-", suffix=".log")
-    os.close(handle)
-    log = Path(name)
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*OBSERVATORY, "serve", "--port", str(port), "--db", str(db), "--reserve", str(reserve)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc, log = start_serve(db, port, reserve, env)
     try:
         deadline, expected = time.monotonic() + timeout, preheated_kernels(reserve)
         while (ready := sum(_connected_to(child, port) for child in _children(proc))) < expected:
             if proc.poll() is not None:
-                pytest.fail(f"observatory serve stopped with code {proc.returncode}\n{log_tail(log)}")
+                pytest.fail(f"observatory serve stopped with code {proc.returncode}\n"
+                            f"{log_tail(log)}")
             if time.monotonic() > deadline:
                 pytest.fail(f"{ready} of Voilà's {expected} preheated kernels ready within "
                             f"{timeout} s\n{log_tail(log)}")
@@ -177,6 +172,19 @@ def voila_server(db: Path, reserve: int = TEST_RESERVE, timeout: float = 600):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
         log.unlink()
+
+
+def start_serve(db: Path, port: int, reserve: int,
+                env: dict | None = None) -> tuple[subprocess.Popen, Path]:
+    """``observatory serve`` started in a session of its own, its output in a temporary log
+    (``log_tail`` quotes its end; the caller removes it)."""
+    handle, name = tempfile.mkstemp(prefix="serve-", suffix=".log")
+    with os.fdopen(handle, "w") as out:
+        proc = subprocess.Popen(
+            [*OBSERVATORY, "serve", "--port", str(port), "--db", str(db),
+             "--reserve", str(reserve)],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    return proc, Path(name)
 
 
 def log_tail(log: Path, lines: int = 60) -> str:

@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import BROWSER_TIMEOUT as TIMEOUT
-from conftest import OBSERVATORY, ROOT, free_port, log_tail, run_cli, run_clis
+from conftest import ROOT, free_port, log_tail, run_cli, run_clis, start_serve
 
 
 REBUILD = "observatory build"
@@ -220,14 +219,7 @@ def serving(db: Path, port: int, reserve: int = 0):
     """``observatory serve`` on loopback until the block ends; yields (process, base URL).
     No kernel is preheated by default: each visitor's kernel starts for them. When the block
     fails, the end of the server's log is printed (pytest shows it with the failure)."""
-    handle, name = tempfile.mkstemp(prefix="serve-", suffix=".log")
-    os.close(handle)
-    log = Path(name)
-    with log.open("w") as out:
-        proc = subprocess.Popen([*OBSERVATORY, "serve", "--port", str(port), "--db", str(db),
-                                 "--reserve", str(reserve)],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    proc, log = start_serve(db, port, reserve)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
