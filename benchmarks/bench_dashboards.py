@@ -39,7 +39,8 @@ def _open(browser, url: str) -> tuple[float, object]:
 
 def _kernel_id(page) -> str:
     return page.evaluate(
-        "JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId")
+        "JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"
+    )
 
 
 def _change(page, label: str) -> tuple[float, float, float]:
@@ -48,16 +49,24 @@ def _change(page, label: str) -> tuple[float, float, float]:
     name = label.split(" (")[0]
     started = time.perf_counter()
     page.locator(".obs-territory input").fill(label)
-    page.wait_for_function("name => document.querySelector('h2.obs-title').innerText"
-                           ".startsWith(name)", arg=name, timeout=TIMEOUT)
+    page.wait_for_function(
+        "name => document.querySelector('h2.obs-title').innerText.startsWith(name)",
+        arg=name,
+        timeout=TIMEOUT,
+    )
     figures = time.perf_counter() - started
     page.wait_for_function(
         f"label => [...document.querySelectorAll('{CHARTS}')].some(p => p._fullLayout "
-        "&& JSON.stringify(p.layout.title || '').includes(label))", arg=label, timeout=TIMEOUT)
+        "&& JSON.stringify(p.layout.title || '').includes(label))",
+        arg=label,
+        timeout=TIMEOUT,
+    )
     first = time.perf_counter() - started
     page.wait_for_function(
         "() => !document.body.innerText.includes('Calcul en cours') "
-        f"&& document.querySelectorAll('{CHARTS}').length >= 6", timeout=TIMEOUT)  # 5 + map
+        f"&& document.querySelectorAll('{CHARTS}').length >= 6",
+        timeout=TIMEOUT,
+    )  # 5 + map
     return figures, first, time.perf_counter() - started
 
 
@@ -66,16 +75,20 @@ def run(workdir) -> str:
 
     workdir = Path(workdir)
     db = workdir / "observatory.duckdb"
-    subprocess.run([sys.executable, "-m", "observatory.cli", "build", "--db", str(db)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "observatory.cli", "build", "--db", str(db)],
+        check=True,
+        capture_output=True,
+    )
     pools = pool_sizes()
     server = Server.start(db, workdir / "voila.log")
     base = server.url + PORTRAIT
     try:
         warm_up = server.wait_until_ready(sum(pools.values()))
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM,
-                                        args=["--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+            )
             preheated, memory = [], []
             for code in ("34", "31", "11"):
                 seconds, page = _open(browser, base + code)
@@ -102,34 +115,55 @@ def run(workdir) -> str:
     fmt = lambda s: formatting.number(s, 2)  # noqa: E731
     median = lambda i: statistics.median(c[i] for c in changes)  # noqa: E731
     rows = [
-        ("Premier graphique, noyau préchauffé (médiane de 3)",
-         f"{fmt(statistics.median(preheated))} s", f"{fmt(TARGETS['preheated'])} s"),
-        ("Premier graphique, noyau froid (démarré pour la requête)", f"{fmt(cold)} s",
-         f"{fmt(TARGETS['cold'])} s"),
+        (
+            "Premier graphique, noyau préchauffé (médiane de 3)",
+            f"{fmt(statistics.median(preheated))} s",
+            f"{fmt(TARGETS['preheated'])} s",
+        ),
+        (
+            "Premier graphique, noyau froid (démarré pour la requête)",
+            f"{fmt(cold)} s",
+            f"{fmt(TARGETS['cold'])} s",
+        ),
         ("Changement de territoire : chiffres clés (médiane)", f"{fmt(median(0))} s", ""),
-        ("Changement de territoire : premier graphique (médiane)", f"{fmt(median(1))} s",
-         f"{fmt(TARGETS['redraw'])} s"),
-        ("Changement de territoire : tous les graphiques et la carte (médiane)",
-         f"{fmt(median(2))} s", ""),
-        ("Changements enchaînés sans pause : premier graphique (médiane)",
-         f"{fmt(statistics.median(c[1] for c in chained))} s", ""),
-        ("Mémoire par noyau de visiteur (RSS maximal)",
-         f"{formatting.number(max(m['rss'] for m in memory))} Mo",
-         f"{formatting.number(TARGETS['memory'])} Mo"),
-        ("Mémoire par noyau de visiteur (PSS maximal)",
-         f"{formatting.number(max(m['pss'] for m in memory))} Mo",
-         f"{formatting.number(TARGETS['memory'])} Mo"),
+        (
+            "Changement de territoire : premier graphique (médiane)",
+            f"{fmt(median(1))} s",
+            f"{fmt(TARGETS['redraw'])} s",
+        ),
+        (
+            "Changement de territoire : tous les graphiques et la carte (médiane)",
+            f"{fmt(median(2))} s",
+            "",
+        ),
+        (
+            "Changements enchaînés sans pause : premier graphique (médiane)",
+            f"{fmt(statistics.median(c[1] for c in chained))} s",
+            "",
+        ),
+        (
+            "Mémoire par noyau de visiteur (RSS maximal)",
+            f"{formatting.number(max(m['rss'] for m in memory))} Mo",
+            f"{formatting.number(TARGETS['memory'])} Mo",
+        ),
+        (
+            "Mémoire par noyau de visiteur (PSS maximal)",
+            f"{formatting.number(max(m['pss'] for m in memory))} Mo",
+            f"{formatting.number(TARGETS['memory'])} Mo",
+        ),
     ]
     table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
     pool = ", ".join(f"{name} : {size}" for name, size in pools.items())
-    return ("## Tableaux de bord (Voilà, Chromium headless)\n\n"
-            f"Portraits de département, chaque page dans un nouveau contexte de navigateur "
-            "(rien en cache) ; changements de territoire sur une page achevée depuis "
-            f"{formatting.number(SETTLE / 1000)} s, puis enchaînés sans pause ; noyaux "
-            f"préchauffés par tableau de bord : {pool} ; serveur prêt "
-            f"(noyaux préchauffés) en {formatting.number(warm_up)} s ; {len(memory)} noyaux de "
-            "visiteurs mesurés (RSS : mémoire résidente, bibliothèques partagées comprises ; "
-            "PSS : part de chaque noyau, qui s'additionne). Le navigateur tourne sur la même "
-            "machine de 2 cœurs que le serveur. Chiffres provisoires : la machine est "
-            "partagée.\n\n"
-            "| mesure | résultat | objectif |\n| --- | --- | --- |\n" + table + "\n")
+    return (
+        "## Tableaux de bord (Voilà, Chromium headless)\n\n"
+        f"Portraits de département, chaque page dans un nouveau contexte de navigateur "
+        "(rien en cache) ; changements de territoire sur une page achevée depuis "
+        f"{formatting.number(SETTLE / 1000)} s, puis enchaînés sans pause ; noyaux "
+        f"préchauffés par tableau de bord : {pool} ; serveur prêt "
+        f"(noyaux préchauffés) en {formatting.number(warm_up)} s ; {len(memory)} noyaux de "
+        "visiteurs mesurés (RSS : mémoire résidente, bibliothèques partagées comprises ; "
+        "PSS : part de chaque noyau, qui s'additionne). Le navigateur tourne sur la même "
+        "machine de 2 cœurs que le serveur. Chiffres provisoires : la machine est "
+        "partagée.\n\n"
+        "| mesure | résultat | objectif |\n| --- | --- | --- |\n" + table + "\n"
+    )

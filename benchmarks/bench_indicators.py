@@ -39,7 +39,9 @@ def _pandas_portrait(wh, level: str, code: str, year: int) -> None:
         JOIN territory_communes AS tc USING (commune_code)
         JOIN sectors AS s USING (naf_code)
         WHERE tc.level = $level AND tc.code = $code
-        """, dict(level=level, code=code))
+        """,
+        dict(level=level, code=code),
+    )
     measures = ["establishments", "employees", "fte", "gross_wages"]
     facts.groupby("year")[measures].sum()
     current = facts[facts["year"] == year]
@@ -54,27 +56,48 @@ def _stats(times: list[float]) -> tuple[str, str]:
 def run(workdir) -> str:
     """Build the national demo warehouse, benchmark the portraits, return the Markdown section."""
     db_path = Path(workdir) / "observatory.duckdb"
-    subprocess.run([sys.executable, "-m", "observatory.cli", "build", "--db", str(db_path)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "observatory.cli", "build", "--db", str(db_path)],
+        check=True,
+        capture_output=True,
+    )
     with open_warehouse(db_path) as wh:
         year = wh.years()[-1]
         cold = _timed(indicators.compute, wh, "france", "FR", year)  # loads the static cache
-        departements = wh.sql("SELECT code FROM territories WHERE level = 'departement' "
-                              "ORDER BY code")["code"].tolist()
-        communes = wh.sql("SELECT code FROM territories WHERE level = 'commune' "
-                          "ORDER BY hash(code), code LIMIT $n", dict(n=COMMUNE_SAMPLE))["code"].tolist()
-        herault = wh.sql("SELECT code FROM territories WHERE level = 'commune' "
-                         "AND departement_code = '34' ORDER BY code")["code"].tolist()
+        departements = wh.sql(
+            "SELECT code FROM territories WHERE level = 'departement' ORDER BY code"
+        )["code"].tolist()
+        communes = wh.sql(
+            "SELECT code FROM territories WHERE level = 'commune' "
+            "ORDER BY hash(code), code LIMIT $n",
+            dict(n=COMMUNE_SAMPLE),
+        )["code"].tolist()
+        herault = wh.sql(
+            "SELECT code FROM territories WHERE level = 'commune' "
+            "AND departement_code = '34' ORDER BY code"
+        )["code"].tolist()
         static = indicators._static(wh)
         rows = []
         for label, level, codes, first, stored in (
-                ("Départements (101)", "departement", departements, False, True),
-                (f"Communes (échantillon de {len(communes)}), chacune la première de son "
-                 "département", "commune", communes, True, True),
-                (f"Communes de l'Hérault ({len(herault)}) à la suite", "commune", herault, False,
-                 True),
-                (f"Les mêmes {len(communes)} communes, masques résolus à la première demande "
-                 "(entrepôt après `observatory ingest`)", "commune", communes, True, False)):
+            ("Départements (101)", "departement", departements, False, True),
+            (
+                f"Communes (échantillon de {len(communes)}), chacune la première de son "
+                "département",
+                "commune",
+                communes,
+                True,
+                True,
+            ),
+            (f"Communes de l'Hérault ({len(herault)}) à la suite", "commune", herault, False, True),
+            (
+                f"Les mêmes {len(communes)} communes, masques résolus à la première demande "
+                "(entrepôt après `observatory ingest`)",
+                "commune",
+                communes,
+                True,
+                False,
+            ),
+        ):
             static.stored_masks = stored
             ours = []
             for code in codes:
@@ -83,8 +106,9 @@ def run(workdir) -> str:
                     static._member_rows.clear()
                 ours.append(_timed(indicators.compute, wh, level, code, year))
             naive = [_timed(_pandas_portrait, wh, level, code, year) for code in codes]
-            rows.append((label, *_stats(ours), *_stats(naive),
-                         "oui" if max(ours) < TARGET_MS else "non"))
+            rows.append(
+                (label, *_stats(ours), *_stats(naive), "oui" if max(ours) < TARGET_MS else "non")
+            )
     lines = [
         "## Indicateurs : portrait complet d'un territoire",
         "",

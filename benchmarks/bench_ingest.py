@@ -49,19 +49,16 @@ ESTABLISHMENT_VALUES = {
     "siret": "lpad((u * 7 + 1)::VARCHAR, 9, '0') || lpad((i % 99999)::VARCHAR, 5, '0')",
     "statutDiffusionEtablissement": "'O'",
     "dateCreationEtablissement": "'2005-03-01'",
-    "trancheEffectifsEtablissement":
-        "['', 'NN', 'NN', '00', '01', '02', '03', '11', '12', '21', '22', '32', '41'][(1 + (h >> 8) % 13)::BIGINT]",
+    "trancheEffectifsEtablissement": "['', 'NN', 'NN', '00', '01', '02', '03', '11', '12', '21', '22', '32', '41'][(1 + (h >> 8) % 13)::BIGINT]",
     "etatAdministratifEtablissement": "CASE WHEN (h >> 4) % 100 < 45 THEN 'A' ELSE 'F' END",
     "caractereEmployeurEtablissement": "CASE WHEN (h >> 12) % 100 < 30 THEN 'O' ELSE 'N' END",
-    "codeCommuneEtablissement":
-        "CASE WHEN (h >> 16) % 1000 < 4 THEN '' WHEN (h >> 16) % 1000 < 5 THEN '98735' ELSE c.code END",
+    "codeCommuneEtablissement": "CASE WHEN (h >> 16) % 1000 < 4 THEN '' WHEN (h >> 16) % 1000 < 5 THEN '98735' ELSE c.code END",
     "codePaysEtrangerEtablissement": "CASE WHEN (h >> 16) % 1000 < 4 THEN '99109' ELSE '' END",
     "libelleCommuneEtablissement": "'COMMUNE'",
     "codePostalEtablissement": "'34000'",
     "libelleVoieEtablissement": "'DE LA REPUBLIQUE'",
     "activitePrincipaleEtablissement": "CASE WHEN (h >> 24) % 100 < 3 THEN '85.1A' ELSE f.naf_code END",
-    "nomenclatureActivitePrincipaleEtablissement":
-        "CASE WHEN (h >> 24) % 100 < 3 THEN 'NAFRev1' ELSE 'NAFRev2' END",
+    "nomenclatureActivitePrincipaleEtablissement": "CASE WHEN (h >> 24) % 100 < 3 THEN 'NAFRev1' ELSE 'NAFRev2' END",
     "dateDebut": "'2019-01-01'",
     "etablissementSiege": "CASE WHEN i % 3 = 0 THEN 'true' ELSE 'false' END",
 }
@@ -75,8 +72,7 @@ UNIT_VALUES = {
     "categorieJuridiqueUniteLegale": "k.legal_category",
     "activitePrincipaleUniteLegale": "'62.01Z'",
     "nomenclatureActivitePrincipaleUniteLegale": "'NAFRev2'",
-    "economieSocialeSolidaireUniteLegale":
-        "CASE WHEN k.family_code IS NOT NULL OR (h >> 9) % 100 < 2 THEN 'O' ELSE 'N' END",
+    "economieSocialeSolidaireUniteLegale": "CASE WHEN k.family_code IS NOT NULL OR (h >> 9) % 100 < 2 THEN 'O' ELSE 'N' END",
     "caractereEmployeurUniteLegale": "'O'",
 }
 
@@ -125,7 +121,9 @@ e[e.ess].groupby(["codeCommuneEtablissement", "family", "activitePrincipaleEtabl
 """
 
 
-def generate(workdir: Path, establishments: int = ESTABLISHMENTS, units: int = UNITS) -> tuple[Path, Path]:
+def generate(
+    workdir: Path, establishments: int = ESTABLISHMENTS, units: int = UNITS
+) -> tuple[Path, Path]:
     """Write StockEtablissement and StockUniteLegale CSV files with the real headers."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
@@ -133,28 +131,58 @@ def generate(workdir: Path, establishments: int = ESTABLISHMENTS, units: int = U
     aliases = reference.commune_aliases()
     codes = pd.concat([communes["code"], aliases.loc[aliases["kind"] == "ARM", "code"]])
     con.register("c_frame", pd.DataFrame({"code": codes.to_numpy()}))
-    con.execute("CREATE TABLE bench_communes AS SELECT row_number() OVER () - 1 AS k, code FROM c_frame")
+    con.execute(
+        "CREATE TABLE bench_communes AS SELECT row_number() OVER () - 1 AS k, code FROM c_frame"
+    )
     con.register("n_frame", reference.naf()[["naf_code"]])
-    con.execute("CREATE TABLE bench_naf AS SELECT row_number() OVER () - 1 AS k, naf_code FROM n_frame")
+    con.execute(
+        "CREATE TABLE bench_naf AS SELECT row_number() OVER () - 1 AS k, naf_code FROM n_frame"
+    )
     # Mostly commercial companies, then associations and the other ESS legal forms, and public bodies.
-    categories = ["5710"] * 20 + ["5499"] * 15 + ["1000"] * 20 + ["9220"] * 6 + ["7210"] * 2 + [
-        code for code, _, _ in LEGAL_CATEGORIES]
+    categories = (
+        ["5710"] * 20
+        + ["5499"] * 15
+        + ["1000"] * 20
+        + ["9220"] * 6
+        + ["7210"] * 2
+        + [code for code, _, _ in LEGAL_CATEGORIES]
+    )
     con.register("k_frame", pd.DataFrame({"legal_category": categories}))
-    con.register("m_frame", pd.DataFrame(LEGAL_CATEGORIES, columns=["legal_category", "family_code", "s"]))
-    con.execute("CREATE TABLE bench_categories AS SELECT row_number() OVER () - 1 AS k, "
-                "k_frame.legal_category, m.family_code FROM k_frame LEFT JOIN m_frame AS m USING (legal_category)")
+    con.register(
+        "m_frame", pd.DataFrame(LEGAL_CATEGORIES, columns=["legal_category", "family_code", "s"])
+    )
+    con.execute(
+        "CREATE TABLE bench_categories AS SELECT row_number() OVER () - 1 AS k, "
+        "k_frame.legal_category, m.family_code FROM k_frame LEFT JOIN m_frame AS m USING (legal_category)"
+    )
     paths = workdir / "StockEtablissement_utf8.csv", workdir / "StockUniteLegale_utf8.csv"
     for path, template, header_file, values, n in (
-        (paths[0], GENERATE_ESTABLISHMENTS, ESTABLISHMENT_HEADER, ESTABLISHMENT_VALUES, establishments),
+        (
+            paths[0],
+            GENERATE_ESTABLISHMENTS,
+            ESTABLISHMENT_HEADER,
+            ESTABLISHMENT_VALUES,
+            establishments,
+        ),
         (paths[1], GENERATE_UNITS, UNIT_HEADER, UNIT_VALUES, units),
     ):
         header = (REAL / header_file).open(encoding="utf-8").readline().strip().split(",")
         columns = ", ".join(f'{values.get(name, "NULL::VARCHAR")} AS "{name}"' for name in header)
-        sizes = {name: con.execute(f"SELECT count(*) FROM bench_{name}").fetchall()[0][0]
-                 for name in ("communes", "naf", "categories")}
-        con.execute(template.format(columns=columns, n=n, units=units, path=path,
-                                    communes=sizes["communes"], nafs=sizes["naf"],
-                                    categories=sizes["categories"]))
+        sizes = {
+            name: con.execute(f"SELECT count(*) FROM bench_{name}").fetchall()[0][0]
+            for name in ("communes", "naf", "categories")
+        }
+        con.execute(
+            template.format(
+                columns=columns,
+                n=n,
+                units=units,
+                path=path,
+                communes=sizes["communes"],
+                nafs=sizes["naf"],
+                categories=sizes["categories"],
+            )
+        )
     con.close()
     return paths
 
@@ -167,30 +195,50 @@ def run(workdir: Path) -> str:
     size_gb = (establishments.stat().st_size + units.stat().st_size) / 1e9
     python = sys.executable
     empty = workdir / "empty.duckdb"
-    subprocess.run([python, "-m", "observatory.cli", "build", "--no-demo", "--db", str(empty)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [python, "-m", "observatory.cli", "build", "--no-demo", "--db", str(empty)],
+        check=True,
+        capture_output=True,
+    )
     db = workdir / "bench-ingest.duckdb"
     scans, ingests = [], []
     for _ in range(ROUNDS):
         scans.append(measure([python, "-c", BARE_SCAN, str(establishments), str(units)]))
         shutil.copyfile(empty, db)
-        ingests.append(measure([python, "-m", "observatory.cli", "ingest", str(units),
-                                str(establishments), "--vintage", "2024", "--db", str(db)],
-                               stderr=subprocess.DEVNULL))
+        ingests.append(
+            measure(
+                [
+                    python,
+                    "-m",
+                    "observatory.cli",
+                    "ingest",
+                    str(units),
+                    str(establishments),
+                    "--vintage",
+                    "2024",
+                    "--db",
+                    str(db),
+                ],
+                stderr=subprocess.DEVNULL,
+            )
+        )
     with duckdb.connect(str(db), read_only=True) as con:
-        cells, ess = con.execute("SELECT count(*), sum(establishments) FROM ess_facts").fetchall()[0]
+        cells, ess = con.execute("SELECT count(*), sum(establishments) FROM ess_facts").fetchall()[
+            0
+        ]
     pandas = measure([python, "-c", PANDAS, str(establishments), str(units)])
-    scan, ingest = (sorted(runs, key=lambda m: m.seconds)[ROUNDS // 2]
-                    for runs in (scans, ingests))
+    scan, ingest = (sorted(runs, key=lambda m: m.seconds)[ROUNDS // 2] for runs in (scans, ingests))
     number = formatting.number
 
     def spread(runs: list[Measure]) -> str:
         low, high = min(m.seconds for m in runs), max(m.seconds for m in runs)
         return f"{number(low, 1)} – {number(high, 1)} s"
 
-    rows = [("Balayage DuckDB seul (plancher)", scan, spread(scans)),
-            ("`observatory ingest` + agrégation", ingest, spread(ingests)),
-            ("pandas, implémentation directe", pandas, "1 exécution")]
+    rows = [
+        ("Balayage DuckDB seul (plancher)", scan, spread(scans)),
+        ("`observatory ingest` + agrégation", ingest, spread(ingests)),
+        ("pandas, implémentation directe", pandas, "1 exécution"),
+    ]
     ratios = sorted(i.seconds / s.seconds for s, i in zip(scans, ingests))
     lines = [
         "## Ingestion SIRENE à l'échelle nationale",
@@ -203,8 +251,10 @@ def run(workdir: Path) -> str:
         "",
         "| traitement | durée (médiane) | étendue | mémoire maximale (RSS) |",
         "| --- | --- | --- | --- |",
-        *(f"| {name} | {number(m.seconds, 1)} s | {extent} | {number(m.peak_mb)} Mo |"
-          for name, m, extent in rows),
+        *(
+            f"| {name} | {number(m.seconds, 1)} s | {extent} | {number(m.peak_mb)} Mo |"
+            for name, m, extent in rows
+        ),
         "",
         f"- ingestion / balayage seul : {number(ingest.seconds / scan.seconds, 2)} × (rapports des "
         f"{ROUNDS} paires : {', '.join(number(r, 2) for r in ratios)} ; objectif : ≤ 3 ×) ;",

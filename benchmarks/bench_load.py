@@ -31,8 +31,28 @@ from observatory import formatting
 
 LEVELS = {5: 180.0, 10: 240.0, 20: 360.0}  # visitors: hard deadline of the level (s)
 # Départements of several régions, so that visitors do not all ask for cached figures.
-CODES = ["34", "31", "11", "30", "66", "12", "46", "81", "82", "65", "09", "32", "48", "13",
-         "33", "69", "59", "75", "35", "67"]
+CODES = [
+    "34",
+    "31",
+    "11",
+    "30",
+    "66",
+    "12",
+    "46",
+    "81",
+    "82",
+    "65",
+    "09",
+    "32",
+    "48",
+    "13",
+    "33",
+    "69",
+    "59",
+    "75",
+    "35",
+    "67",
+]
 PLOTLY = "application/vnd.plotly.v1+json"
 CONTROL_VERSION = "1.0.0"  # ipywidgets' jupyter.widget.control protocol
 
@@ -53,23 +73,36 @@ def _decode(frame) -> dict:
     if isinstance(frame, str):
         return json.loads(frame)
     count = struct.unpack("!I", frame[:4])[0]
-    offsets = struct.unpack("!" + "I" * count, frame[4:4 * (count + 1)])
+    offsets = struct.unpack("!" + "I" * count, frame[4 : 4 * (count + 1)])
     end = offsets[1] if count > 1 else len(frame)
-    return json.loads(frame[offsets[0]:end].decode("utf-8"))
+    return json.loads(frame[offsets[0] : end].decode("utf-8"))
 
 
 def _message(session: str, msg_type: str, content: dict, metadata: dict | None = None) -> str:
-    return json.dumps({
-        "header": {"msg_id": uuid.uuid4().hex, "username": "visiteur", "session": session,
-                   "msg_type": msg_type, "version": "5.3"},
-        "parent_header": {}, "metadata": metadata or {}, "content": content,
-        "channel": "shell", "buffers": []})
+    return json.dumps(
+        {
+            "header": {
+                "msg_id": uuid.uuid4().hex,
+                "username": "visiteur",
+                "session": session,
+                "msg_type": msg_type,
+                "version": "5.3",
+            },
+            "parent_header": {},
+            "metadata": metadata or {},
+            "content": content,
+            "channel": "shell",
+            "buffers": [],
+        }
+    )
 
 
 def _has_chart(states: dict) -> bool:
-    return any(PLOTLY in output.get("data", {})
-               for model in states.values()
-               for output in model.get("state", {}).get("outputs", []) or [])
+    return any(
+        PLOTLY in output.get("data", {})
+        for model in states.values()
+        for output in model.get("state", {}).get("outputs", []) or []
+    )
 
 
 def _shows(states: dict, code: str) -> bool:
@@ -83,23 +116,33 @@ async def visit(base: str, path: str, sockets: list) -> Visit:
     from tornado.websocket import websocket_connect
 
     started = time.monotonic()
-    response = await AsyncHTTPClient().fetch(base + path, connect_timeout=3600,
-                                             request_timeout=3600)
+    response = await AsyncHTTPClient().fetch(
+        base + path, connect_timeout=3600, request_timeout=3600
+    )
     page, page_seconds = response.body.decode("utf-8"), time.monotonic() - started
     found = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', page)
     if found is None:
         return Visit(None, None, "page sans noyau", page_seconds)
     kernel_id, session = found.group(1), uuid.uuid4().hex
-    socket = await websocket_connect(HTTPRequest(
-        f"{base.replace('http', 'ws', 1)}/api/kernels/{kernel_id}/channels?session_id={session}",
-        connect_timeout=3600, request_timeout=3600), max_message_size=256 * 2**20)
+    socket = await websocket_connect(
+        HTTPRequest(
+            f"{base.replace('http', 'ws', 1)}/api/kernels/{kernel_id}/channels?session_id={session}",
+            connect_timeout=3600,
+            request_timeout=3600,
+        ),
+        max_message_size=256 * 2**20,
+    )
     sockets.append(socket)
     comm = uuid.uuid4().hex
-    await socket.write_message(_message(session, "comm_open", {
-        "comm_id": comm, "target_name": "jupyter.widget.control", "data": {}},
-        {"version": CONTROL_VERSION}))
-    request = _message(session, "comm_msg", {"comm_id": comm,
-                                             "data": {"method": "request_states"}})
+    await socket.write_message(
+        _message(
+            session,
+            "comm_open",
+            {"comm_id": comm, "target_name": "jupyter.widget.control", "data": {}},
+            {"version": CONTROL_VERSION},
+        )
+    )
+    request = _message(session, "comm_msg", {"comm_id": comm, "data": {"method": "request_states"}})
     await socket.write_message(request)
     while True:
         frame = await socket.read_message()
@@ -111,12 +154,18 @@ async def visit(base: str, path: str, sockets: list) -> Visit:
             continue
         data = msg.get("content", {}).get("data", {})
         if msg.get("msg_type") == "comm_msg" and isinstance(data, dict):
-            charted = (_has_chart(data.get("states", {})) if data.get("method") == "update_states"
-                       else data.get("method") == "update" and _has_chart({"": data}))
+            charted = (
+                _has_chart(data.get("states", {}))
+                if data.get("method") == "update_states"
+                else data.get("method") == "update" and _has_chart({"": data})
+            )
             if charted:
                 code = path.rsplit("=", 1)[1]
-                error = None if data.get("method") == "update" or _shows(data["states"], code) \
+                error = (
+                    None
+                    if data.get("method") == "update" or _shows(data["states"], code)
                     else "autre portrait"
+                )
                 return Visit(time.monotonic() - started, kernel_id, error, page_seconds)
 
 
@@ -126,9 +175,12 @@ async def _level(base: str, visitors: int, deadline: float) -> tuple[list[Visit]
 
     AsyncHTTPClient.configure(None, max_clients=visitors + 5)
     sockets: list = []
-    tasks = [asyncio.ensure_future(visit(base, "/voila/render/portrait.ipynb?territoire="
-                                         + CODES[i % len(CODES)], sockets))
-             for i in range(visitors)]
+    tasks = [
+        asyncio.ensure_future(
+            visit(base, "/voila/render/portrait.ipynb?territoire=" + CODES[i % len(CODES)], sockets)
+        )
+        for i in range(visitors)
+    ]
     done, pending = await asyncio.wait(tasks, timeout=deadline)
     for task in pending:
         task.cancel()
@@ -160,8 +212,13 @@ def measure_level(db: Path, workdir: Path, visitors: int, deadline: float) -> di
     finally:
         server.stop()
     kernels = [memory[v.kernel_id] for v in visits if v.kernel_id in memory]
-    return {"visitors": visitors, "visits": visits, "kernels": kernels, "memory": memory,
-            "idle": idle}
+    return {
+        "visitors": visitors,
+        "visits": visits,
+        "kernels": kernels,
+        "memory": memory,
+        "idle": idle,
+    }
 
 
 def _p95(values: list[float]) -> float:
@@ -172,10 +229,14 @@ def _p95(values: list[float]) -> float:
 def run(workdir) -> str:
     workdir = Path(workdir)
     db = workdir / "observatory.duckdb"
-    subprocess.run([sys.executable, "-m", "observatory.cli", "build", "--db", str(db)],
-                   check=True, capture_output=True)
-    results = [measure_level(db, workdir, visitors, deadline)
-               for visitors, deadline in LEVELS.items()]
+    subprocess.run(
+        [sys.executable, "-m", "observatory.cli", "build", "--db", str(db)],
+        check=True,
+        capture_output=True,
+    )
+    results = [
+        measure_level(db, workdir, visitors, deadline) for visitors, deadline in LEVELS.items()
+    ]
     fmt = lambda s: formatting.number(s, 1)  # noqa: E731
     rows = []
     for r in results:
@@ -187,17 +248,20 @@ def run(workdir) -> str:
             f"{fmt(_p95(times)) if times else '–'} s | {failed} | "
             f"{formatting.number(statistics.mean(k['pss'] for k in r['kernels'])) if r['kernels'] else '–'} Mo | "
             f"{formatting.number(max(k['rss'] for k in r['kernels'])) if r['kernels'] else '–'} Mo | "
-            f"{formatting.number(total)} Mo |")
-    return ("## Montée en charge (Voilà, visiteurs simultanés)\n\n"
-            "Chaque visiteur ouvre un portrait de département au même instant, sur la boucle "
-            "locale, comme le fait la page de Voilà sans dessiner : chargement de la page (le "
-            "carnet s'exécute dans un noyau), websocket du noyau, état des widgets, jusqu'au "
-            "premier graphique. Serveur neuf pour chaque palier, réglages du `voila.json` du "
-            "dépôt ; délai maximal par palier : "
-            + ", ".join(f"{formatting.number(d)} s pour {v}" for v, d in LEVELS.items())
-            + ". Mémoire en PSS (la part de chaque processus dans la mémoire partagée : les "
-            "chiffres s'additionnent) et RSS. Chiffres provisoires : la machine est partagée.\n\n"
-            "| visiteurs | premier graphique, médiane | 95e centile | sessions en échec | "
-            "mémoire par noyau de visiteur (PSS moyen) | RSS maximal d'un noyau | "
-            "mémoire totale du serveur (PSS) |\n"
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n" + "\n".join(rows) + "\n")
+            f"{formatting.number(total)} Mo |"
+        )
+    return (
+        "## Montée en charge (Voilà, visiteurs simultanés)\n\n"
+        "Chaque visiteur ouvre un portrait de département au même instant, sur la boucle "
+        "locale, comme le fait la page de Voilà sans dessiner : chargement de la page (le "
+        "carnet s'exécute dans un noyau), websocket du noyau, état des widgets, jusqu'au "
+        "premier graphique. Serveur neuf pour chaque palier, réglages du `voila.json` du "
+        "dépôt ; délai maximal par palier : "
+        + ", ".join(f"{formatting.number(d)} s pour {v}" for v, d in LEVELS.items())
+        + ". Mémoire en PSS (la part de chaque processus dans la mémoire partagée : les "
+        "chiffres s'additionnent) et RSS. Chiffres provisoires : la machine est partagée.\n\n"
+        "| visiteurs | premier graphique, médiane | 95e centile | sessions en échec | "
+        "mémoire par noyau de visiteur (PSS moyen) | RSS maximal d'un noyau | "
+        "mémoire totale du serveur (PSS) |\n"
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n" + "\n".join(rows) + "\n"
+    )

@@ -17,23 +17,51 @@ SAMPLE = ["34", "48", "2A", "971", "75", "13"]  # départements for the papermil
 
 
 def run(workdir: Path) -> str:
-    env = {**os.environ, "OBSERVATORY_DB": str(workdir / "observatory.duckdb"),
-           "OBSERVATORY_SITE": str(workdir / "site"), "OBSERVATORY_RAW": str(workdir / "raw")}
-    whole = measure([sys.executable, "-m", "observatory.cli", "refresh"], env=env,
-                    cwd=settings.PROJECT_ROOT, check=False)
+    env = {
+        **os.environ,
+        "OBSERVATORY_DB": str(workdir / "observatory.duckdb"),
+        "OBSERVATORY_SITE": str(workdir / "site"),
+        "OBSERVATORY_RAW": str(workdir / "raw"),
+    }
+    whole = measure(
+        [sys.executable, "-m", "observatory.cli", "refresh"],
+        env=env,
+        cwd=settings.PROJECT_ROOT,
+        check=False,
+    )
     record = json.loads(next((workdir / "site.runs").glob("*.json")).read_text(encoding="utf-8"))
-    outcome = ("réussie" if record["outcome"] == "succès" else
-               f"**refusée à l'étape « {record['error']['step']} »** : {record['error']['message']}")
+    outcome = (
+        "réussie"
+        if record["outcome"] == "succès"
+        else f"**refusée à l'étape « {record['error']['step']} »** : {record['error']['message']}"
+    )
     steps = {s["step"]: s["seconds"] for s in record["steps"]}
     per_page = [p["seconds"] for p in record["portraits"]]
     pages = len(per_page) or 119
     papermill = []
     for code in SAMPLE:
-        papermill.append(measure(
-            [sys.executable, "-m", "papermill", str(settings.PORTRAIT_NOTEBOOK),
-             str(workdir / f"papermill-{code}.ipynb"), "-r", "territoire", code,
-             "-p", "publication", "True", "-k", settings.KERNEL_NAME, "--no-progress-bar"],
-            env=env, cwd=settings.PROJECT_ROOT).seconds)
+        papermill.append(
+            measure(
+                [
+                    sys.executable,
+                    "-m",
+                    "papermill",
+                    str(settings.PORTRAIT_NOTEBOOK),
+                    str(workdir / f"papermill-{code}.ipynb"),
+                    "-r",
+                    "territoire",
+                    code,
+                    "-p",
+                    "publication",
+                    "True",
+                    "-k",
+                    settings.KERNEL_NAME,
+                    "--no-progress-bar",
+                ],
+                env=env,
+                cwd=settings.PROJECT_ROOT,
+            ).seconds
+        )
     portraits_s = steps["portraits"]
     if not per_page:  # a refused refresh records no portrait list: time from the step only
         per_page = [portraits_s / 119]
@@ -43,9 +71,12 @@ def run(workdir: Path) -> str:
     rows = "\n".join(f"| {step} | {n(seconds, 1)} s |" for step, seconds in steps.items())
     return f"""## Actualisation (`observatory refresh`, données de démonstration)
 
-Actualisation complète ({outcome}) : **{n(whole.seconds, 1)} s**, pic de mémoire du processus principal
-{n(whole.peak_mb)} Mo ; {n(pages)} portraits (101 départements, 18 régions), {n(record["counts"].get(
-        "secret_cells_checked", 0))} cellules masquées vérifiées par l'audit du secret.
+Actualisation complète ({outcome}) : **{
+        n(whole.seconds, 1)
+    } s**, pic de mémoire du processus principal
+{n(whole.peak_mb)} Mo ; {n(pages)} portraits (101 départements, 18 régions), {
+        n(record["counts"].get("secret_cells_checked", 0))
+    } cellules masquées vérifiées par l'audit du secret.
 
 | étape | durée |
 | --- | --- |

@@ -49,8 +49,12 @@ def measure(command: list[str], check: bool = True, **popen) -> Measure:
     if it exits with an error)."""
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as report:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", LAUNCHER, report.name, *command], check=True,
-                       stdout=subprocess.DEVNULL, **popen)
+        subprocess.run(
+            [sys.executable, "-c", LAUNCHER, report.name, *command],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            **popen,
+        )
         seconds = time.perf_counter() - started
         code, maxrss_kb = (int(x) for x in Path(report.name).read_text().split())
     if code != 0 and check:
@@ -93,9 +97,21 @@ class Server:
 
         port = free_port()
         process = subprocess.Popen(
-            [sys.executable, "-m", "observatory.cli", "serve", "--port", str(port),
-             "--db", str(db)], cwd=settings.PROJECT_ROOT, stdout=log.open("w"),
-            stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "observatory.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--db",
+                str(db),
+            ],
+            cwd=settings.PROJECT_ROOT,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         server = cls(process, f"http://127.0.0.1:{port}", log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -128,8 +144,9 @@ class Server:
             waiting = 0
             for process in self.kernels().values():
                 try:
-                    waiting += any(c.raddr and c.raddr.port == port
-                                   for c in process.net_connections("tcp"))
+                    waiting += any(
+                        c.raddr and c.raddr.port == port for c in process.net_connections("tcp")
+                    )
                 except psutil.Error:
                     pass
             if waiting >= kernels:
@@ -172,9 +189,12 @@ def pool_sizes() -> dict[str, int]:
         return {}
     pools = config.get("VoilaKernelManager", {}).get("kernel_pools_config", {})
     default = pools.get("default", {}).get(
-        "pool_size", config["VoilaConfiguration"].get("default_pool_size", 1))
-    return {nb.name: pools.get(nb.name, {}).get("pool_size", default)
-            for nb in sorted(settings.DASHBOARDS_DIR.glob("*.ipynb"))}
+        "pool_size", config["VoilaConfiguration"].get("default_pool_size", 1)
+    )
+    return {
+        nb.name: pools.get(nb.name, {}).get("pool_size", default)
+        for nb in sorted(settings.DASHBOARDS_DIR.glob("*.ipynb"))
+    }
 
 
 def _cpu(process: psutil.Process) -> float:

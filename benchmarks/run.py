@@ -19,20 +19,32 @@ import duckdb
 from observatory import formatting
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-MODULES = ["bench_build", "bench_ingest", "bench_indicators", "bench_dashboards", "bench_load", "bench_refresh"]
+MODULES = [
+    "bench_build",
+    "bench_ingest",
+    "bench_indicators",
+    "bench_dashboards",
+    "bench_load",
+    "bench_refresh",
+]
 
 
 def machine() -> str:
     """One line describing the machine the figures were measured on."""
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor() or "unknown CPU",
     )
     memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{cpu}, {os.cpu_count()} cœurs, {memory_gb:.0f} Gio de mémoire, "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
-            f"DuckDB {duckdb.__version__}")
+    return (
+        f"{cpu}, {os.cpu_count()} cœurs, {memory_gb:.0f} Gio de mémoire, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"DuckDB {duckdb.__version__}"
+    )
 
 
 def main(selected: list[str]) -> None:
@@ -48,8 +60,10 @@ def main(selected: list[str]) -> None:
             sections.append(module.run(workdir))
     now = datetime.now()
     stamp = f"{formatting.long_date(now)} à {now:%H:%M}"
-    header = (f"Mesurés le {stamp} sur : {machine()}.\n"
-              "Produit par `make bench` (`python -m benchmarks.run`) ; ne pas modifier à la main.\n")
+    header = (
+        f"Mesurés le {stamp} sur : {machine()}.\n"
+        "Produit par `make bench` (`python -m benchmarks.run`) ; ne pas modifier à la main.\n"
+    )
     if selected and RESULTS.exists():
         previous = RESULTS.read_text(encoding="utf-8")
         head, *old = previous.split("\n## ")
@@ -57,12 +71,20 @@ def main(selected: list[str]) -> None:
         for section in sections:
             kept[section.lstrip("# ").splitlines()[0]] = section.rstrip("\n") + "\n"
         titles = ", ".join(section.lstrip("# ").splitlines()[0] for section in sections)
-        header = (head.split("\n", 2)[2].split("\nProduit par")[0].strip() + "\n"
-                  + f"Mis à jour le {stamp} (même machine) : {titles}.\n"
-                  "Produit par `make bench` (`python -m benchmarks.run`) ; ne pas modifier à la main.\n")
+        header = (
+            head.split("\n", 2)[2].split("\nProduit par")[0].strip()
+            + "\n"
+            + f"Mis à jour le {stamp} (même machine) : {titles}.\n"
+            "Produit par `make bench` (`python -m benchmarks.run`) ; ne pas modifier à la main.\n"
+        )
         sections = list(kept.values())
-    RESULTS.write_text("# Résultats des benchmarks\n\n" + header + "\n" + "\n".join(
-        section.rstrip("\n") + "\n" for section in sections), encoding="utf-8")
+    RESULTS.write_text(
+        "# Résultats des benchmarks\n\n"
+        + header
+        + "\n"
+        + "\n".join(section.rstrip("\n") + "\n" for section in sections),
+        encoding="utf-8",
+    )
     print(f"écrit : {RESULTS}", file=sys.stderr)
 
 

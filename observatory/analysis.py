@@ -35,14 +35,16 @@ def territories(wh: Warehouse, codes: str) -> list[indicators.Territory]:
     return found
 
 
-def compare(wh: Warehouse, codes: str, year: int | None = None, display: bool = True
-            ) -> pd.DataFrame:
+def compare(
+    wh: Warehouse, codes: str, year: int | None = None, display: bool = True
+) -> pd.DataFrame:
     """One row per territory, one column per indicator: French display strings (« s » when
     masked), or values (NaN when masked) with ``display=False``."""
     rows = {}
     for territory in territories(wh, codes):
-        frame = indicators.compute(wh, territory.level, territory.code, year,
-                                   themes=("key_figures", "density", "trends"))
+        frame = indicators.compute(
+            wh, territory.level, territory.code, year, themes=("key_figures", "density", "trends")
+        )
         picked = frame[frame["indicator"].isin(list(COMPARED)) & frame["category"].isna()]
         picked = picked.set_index("indicator")
         column = "display" if display else "value"
@@ -58,11 +60,24 @@ def compare_chart(wh: Warehouse, codes: str, year: int | None = None) -> go.Figu
     shown = compare(wh, codes, year)
     column = COMPARED["ess_share_employees"]
     visible = values[column].notna()
-    fig = go.Figure(go.Bar(x=values.loc[visible, column], y=values.index[visible],
-                           orientation="h", text=shown.loc[visible, column],
-                           marker_color="#0072B2", hovertemplate="%{y} : %{text}<extra></extra>"))
-    fig.update_layout(title=column, yaxis=dict(autorange="reversed"), template="none",
-                      xaxis=dict(ticksuffix="\u202f%"), separators=", ", height=120 + 40 * len(values))
+    fig = go.Figure(
+        go.Bar(
+            x=values.loc[visible, column],
+            y=values.index[visible],
+            orientation="h",
+            text=shown.loc[visible, column],
+            marker_color="#0072B2",
+            hovertemplate="%{y} : %{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=column,
+        yaxis=dict(autorange="reversed"),
+        template="none",
+        xaxis=dict(ticksuffix="\u202f%"),
+        separators=", ",
+        height=120 + 40 * len(values),
+    )
     return fig
 
 
@@ -78,17 +93,21 @@ def coverage(wh: Warehouse) -> pd.DataFrame:
                    FROM ess_by_territory GROUP BY ALL) AS e
           ON e.level = t.level AND e.code = t.code AND e.year = y.year
         GROUP BY ALL ORDER BY annee, niveau
-        """)
+        """
+    )
 
 
 def rejects_by_reason(wh: Warehouse) -> pd.DataFrame:
     """Rejected rows counted by source, file and reason."""
-    return wh.sql('SELECT source, file AS fichier, reason AS raison, count(*) AS lignes '
-                  "FROM rejects GROUP BY ALL ORDER BY lignes DESC")
+    return wh.sql(
+        "SELECT source, file AS fichier, reason AS raison, count(*) AS lignes "
+        "FROM rejects GROUP BY ALL ORDER BY lignes DESC"
+    )
 
 
-def secrecy_share(wh: Warehouse, level: str, region: str | None = None,
-                  year: int | None = None) -> pd.DataFrame:
+def secrecy_share(
+    wh: Warehouse, level: str, region: str | None = None, year: int | None = None
+) -> pd.DataFrame:
     """Share of the published cells masked by secrecy, for each territory of ``level``
     (inside ``region`` when given)."""
     listed = wh.territories(level, **({"region": region} if region else {}))
@@ -96,10 +115,18 @@ def secrecy_share(wh: Warehouse, level: str, region: str | None = None,
     for row in listed.itertuples():
         frame = indicators.compute(wh, level, row.code, year)
         counted = frame[frame["available"]]
-        rows.append(dict(code=row.code, territoire=row.name, cellules=len(counted),
-                         masquees=int(counted["secret"].sum())))
+        rows.append(
+            dict(
+                code=row.code,
+                territoire=row.name,
+                cellules=len(counted),
+                masquees=int(counted["secret"].sum()),
+            )
+        )
     table = pd.DataFrame(rows)
-    table["part_masquee_pct"] = 100 * table["masquees"] / table["cellules"].where(table["cellules"] > 0)
+    table["part_masquee_pct"] = (
+        100 * table["masquees"] / table["cellules"].where(table["cellules"] > 0)
+    )
     return table.sort_values("part_masquee_pct", ascending=False, ignore_index=True)
 
 
@@ -109,16 +136,17 @@ def export(table: pd.DataFrame, path: Path | str) -> Path:
     if path.suffix.lower() == ".xlsx":
         table.to_excel(path, index=table.index.name is not None)
     elif path.suffix.lower() == ".csv":
-        table.to_csv(path, sep=";", decimal=",", encoding="utf-8-sig",
-                     index=table.index.name is not None)
+        table.to_csv(
+            path, sep=";", decimal=",", encoding="utf-8-sig", index=table.index.name is not None
+        )
     else:
         raise ValueError(f"format de sortie « {path.suffix} » non pris en charge : .csv ou .xlsx")
     return path
 
 
-
-def region_map(wh: Warehouse, region: str, year: int | None = None, level: str = "departement"
-               ) -> go.Figure:
+def region_map(
+    wh: Warehouse, region: str, year: int | None = None, level: str = "departement"
+) -> go.Figure:
     """Choropleth of the ESS share by département (or EPCI) of a région, secrecy applied."""
     from observatory.dashboards import blocks
 

@@ -31,10 +31,15 @@ from observatory.warehouse import open_warehouse
 
 MEASURES = ("establishments", "employees", "fte", "gross_wages")
 # Ratios built on a count: masked with it, or the count comes back by multiplication.
-DERIVED = {"family_employees": ["family_share_employees"],
-           "size_establishments": ["size_share_establishments"],
-           "sector_employees": ["sector_ess_share", "sector_specialisation_france",
-                                "sector_specialisation_region"]}
+DERIVED = {
+    "family_employees": ["family_share_employees"],
+    "size_establishments": ["size_share_establishments"],
+    "sector_employees": [
+        "sector_ess_share",
+        "sector_specialisation_france",
+        "sector_specialisation_region",
+    ],
+}
 PLOTLY_CALL = re.compile(r'Plotly\.newPlot\(\s*"[^"]*",\s*(\[.*?\]),\s*\{', re.S)
 TABLE_ROW = re.compile(r"<tr><th scope='row'>(.*?)</th>(.*?)</tr>", re.S)
 CELL = re.compile(r"<td>(.*?)</td>", re.S)
@@ -50,8 +55,12 @@ class Findings:
 
 def read_published(site_dir: Path) -> pd.DataFrame:
     """Every portrait table of the site, one row per published cell."""
-    frames = [pd.read_csv(path, dtype=str, keep_default_na=False).assign(page=str(
-        path.relative_to(site_dir).with_suffix(""))) for path in sorted(site_dir.glob("*/*.csv"))]
+    frames = [
+        pd.read_csv(path, dtype=str, keep_default_na=False).assign(
+            page=str(path.relative_to(site_dir).with_suffix(""))
+        )
+        for path in sorted(site_dir.glob("*/*.csv"))
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -69,8 +78,12 @@ def audit_site(db_path: Path, site_dir: Path, workers: int | None = None) -> Fin
     workers = max(1, min(workers or os.cpu_count() or 1, len(pages)))
     chunks = [pages[i::workers] for i in range(workers)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        for result in pool.map(_audit_pages, [db_path] * workers, [site_dir] * workers,
-                               [published[published["page"].isin(c)] for c in chunks]):
+        for result in pool.map(
+            _audit_pages,
+            [db_path] * workers,
+            [site_dir] * workers,
+            [published[published["page"].isin(c)] for c in chunks],
+        ):
             findings.checked += result.checked
             findings.problems += result.problems
     return findings
@@ -93,26 +106,41 @@ def _true_values(db_path: Path, published: pd.DataFrame) -> pd.DataFrame:
         warnings.simplefilter("ignore", secrecy.SecrecyWarning)  # nothing here is published
         pages = published[published["indicateur"] == "ess_employees"]
         for page, level, code, year in pages[["page", "niveau", "code", "annee"]].itertuples(
-                index=False):
+            index=False
+        ):
             frame = indicators.compute(wh, level, code, int(year), secrecy=False)
-            rows.append(pd.DataFrame({
-                "page": page, "indicateur": frame["indicator"],
-                "categorie": frame["category"].fillna("").astype(str),
-                "true_value": frame["value"], "true_display": frame["display"]}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "page": page,
+                        "indicateur": frame["indicator"],
+                        "categorie": frame["category"].fillna("").astype(str),
+                        "true_value": frame["value"],
+                        "true_display": frame["display"],
+                    }
+                )
+            )
     return pd.concat(rows, ignore_index=True)
 
 
 def _direct(published: pd.DataFrame, findings: Findings) -> None:
     secret = published["secret"] == "True"
     for row in published[secret & (published["valeur"] != "s")].itertuples():
-        findings.problems.append(f"{row.page} : {row.indicateur} {row.categorie} marqué secret "
-                                 f"mais publié « {row.valeur} »")
-    counts = published[published["indicateur"].str.endswith("establishments")
-                       & published["unite"].eq("établissements") & ~secret]
+        findings.problems.append(
+            f"{row.page} : {row.indicateur} {row.categorie} marqué secret "
+            f"mais publié « {row.valeur} »"
+        )
+    counts = published[
+        published["indicateur"].str.endswith("establishments")
+        & published["unite"].eq("établissements")
+        & ~secret
+    ]
     small = counts[pd.to_numeric(counts["valeur"], errors="coerce").isin([1, 2])]
     for row in small.itertuples():
-        findings.problems.append(f"{row.page} : {row.indicateur} {row.categorie} = {row.valeur} "
-                                 "établissement(s) publié (moins de 3)")
+        findings.problems.append(
+            f"{row.page} : {row.indicateur} {row.categorie} = {row.valeur} "
+            "établissement(s) publié (moins de 3)"
+        )
     keyed = published.set_index(["page", "indicateur", "categorie"])
     for count, ratios in DERIVED.items():
         for row in published[secret & (published["indicateur"] == count)].itertuples():
@@ -120,7 +148,8 @@ def _direct(published: pd.DataFrame, findings: Findings) -> None:
                 key = (row.page, ratio, row.categorie)
                 if key in keyed.index and keyed.loc[key, "valeur"] not in ("s", ""):
                     findings.problems.append(
-                        f"{row.page} : {count} {row.categorie} masqué mais {ratio} publié")
+                        f"{row.page} : {count} {row.categorie} masqué mais {ratio} publié"
+                    )
 
 
 def _pages(site_dir: Path, secret: pd.DataFrame, findings: Findings) -> None:
@@ -134,8 +163,10 @@ def _pages(site_dir: Path, secret: pd.DataFrame, findings: Findings) -> None:
                 continue
             for value in shown.get(label, ()):
                 if value == row.true_display or _same_number(value, row.true_value):
-                    findings.problems.append(f"{page} : {row.indicateur} « {label} » masqué mais "
-                                             f"visible dans la page ({value})")
+                    findings.problems.append(
+                        f"{page} : {row.indicateur} « {label} » masqué mais "
+                        f"visible dans la page ({value})"
+                    )
                     break
 
 
@@ -148,9 +179,16 @@ def _labelled_values(html: str) -> dict[str, set]:
         except ValueError:
             continue
         for trace in traces:
-            labels = next((trace[k] for k in ("y", "x", "locations")
-                           if isinstance(trace.get(k), list) and trace[k]
-                           and all(isinstance(v, str) for v in trace[k])), [])
+            labels = next(
+                (
+                    trace[k]
+                    for k in ("y", "x", "locations")
+                    if isinstance(trace.get(k), list)
+                    and trace[k]
+                    and all(isinstance(v, str) for v in trace[k])
+                ),
+                [],
+            )
             for key in ("x", "y", "text", "customdata", "z"):
                 values = trace.get(key)
                 if not isinstance(values, list) or values is labels:
@@ -158,10 +196,10 @@ def _labelled_values(html: str) -> dict[str, set]:
                 for label, value in zip(labels, values):
                     items = value if isinstance(value, list) else [value]
                     shown.setdefault(label, set()).update(
-                        v for v in items if isinstance(v, (str, int, float)))
+                        v for v in items if isinstance(v, (str, int, float))
+                    )
     for label, cells in TABLE_ROW.findall(html):
-        shown.setdefault(_unescape(label), set()).update(
-            _unescape(c) for c in CELL.findall(cells))
+        shown.setdefault(_unescape(label), set()).update(_unescape(c) for c in CELL.findall(cells))
     return shown
 
 
@@ -180,15 +218,18 @@ def _maps(db_path: Path, site_dir: Path, published: pd.DataFrame, findings: Find
             for code in truth.index.intersection(list(shown)):
                 masked = indicators.compute(wh, level, code, year, themes=("key_figures",))
                 for indicator, true in (
-                        ("ess_employees", formatting.number(truth.at[code, "ess_employees"])),
-                        ("ess_share_employees", formatting.percent(truth.at[code, "ess_share_pct"]))):
+                    ("ess_employees", formatting.number(truth.at[code, "ess_employees"])),
+                    ("ess_share_employees", formatting.percent(truth.at[code, "ess_share_pct"])),
+                ):
                     flag = masked.loc[masked["indicator"] == indicator, "secret"]
                     if not len(flag) or not flag.iloc[0]:
                         continue
                     findings.checked += 1
                     if true in shown[code]:
-                        findings.problems.append(f"{page.page} : carte, {level} {code} masqué "
-                                                 f"mais {indicator} visible ({true})")
+                        findings.problems.append(
+                            f"{page.page} : carte, {level} {code} masqué "
+                            f"mais {indicator} visible ({true})"
+                        )
 
 
 def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
@@ -200,24 +241,28 @@ def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
         for measure in MEASURES:
             total = (page, f"ess_{measure}", "", year)
             family = frame[frame["indicateur"] == f"family_{measure}"]
-            relations.append((total, [(page, f"family_{measure}", c, year)
-                                      for c in family["categorie"]]))
+            relations.append(
+                (total, [(page, f"family_{measure}", c, year) for c in family["categorie"]])
+            )
             size = frame[frame["indicateur"] == f"size_{measure}"]
             if len(size):
-                relations.append((total, [(page, f"size_{measure}", c, year)
-                                          for c in size["categorie"]]))
+                relations.append(
+                    (total, [(page, f"size_{measure}", c, year) for c in size["categorie"]])
+                )
             sectors = frame[frame["indicateur"] == f"sector_{measure}"]
             for _, group in sectors.groupby("ventilation"):
-                relations.append((total, [(page, f"sector_{measure}", c, year)
-                                          for c in group["categorie"]]))
+                relations.append(
+                    (total, [(page, f"sector_{measure}", c, year) for c in group["categorie"]])
+                )
     territories = cells.drop_duplicates("page")
     for region in territories[territories["niveau"] == "region"].itertuples():
         children = _departements_of(published, region.code)
-        for indicator, category, year in cells.loc[cells["page"] == region.page,
-                                                   ["indicateur", "categorie", "annee"]].itertuples(
-                                                       index=False):
-            if not indicator.startswith(("ess_", "family_", "sector_", "size_")) or \
-                    indicator.split("_")[-1] not in ("establishments", "employees", "fte", "wages"):
+        for indicator, category, year in cells.loc[
+            cells["page"] == region.page, ["indicateur", "categorie", "annee"]
+        ].itertuples(index=False):
+            if not indicator.startswith(("ess_", "family_", "sector_", "size_")) or indicator.split(
+                "_"
+            )[-1] not in ("establishments", "employees", "fte", "wages"):
                 continue
             parts = [(p, indicator, category, year) for p in children]
             if parts and all(p in key for p in parts):
@@ -235,16 +280,21 @@ def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
                 known[unknown[0]] = True
                 solved = True
                 page, indicator, category, year = unknown[0]
-                findings.problems.append(f"{page} : {indicator} {category} ({year}) masqué mais "
-                                         "retrouvable par soustraction")
+                findings.problems.append(
+                    f"{page} : {indicator} {category} ({year}) masqué mais "
+                    "retrouvable par soustraction"
+                )
 
 
 def _departements_of(published: pd.DataFrame, region: str) -> list[str]:
     pages = published.loc[published["niveau"] == "departement", ["page", "code"]].drop_duplicates()
     departements = pd.DataFrame(reference.departements()).drop(columns="geometry", errors="ignore")
     inside = set(departements.loc[departements["region_code"] == region, "code"])
-    return sorted(pages.loc[pages["code"].isin(inside), "page"]) if len(inside) and set(
-        pages["code"]) >= inside else []
+    return (
+        sorted(pages.loc[pages["code"].isin(inside), "page"])
+        if len(inside) and set(pages["code"]) >= inside
+        else []
+    )
 
 
 def _same_number(shown, true_value) -> bool:

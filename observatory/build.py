@@ -37,32 +37,80 @@ REFERENCE_FILES = ("regions", "departements", "epcis", "communes", "naf")
 CODE_LISTS = {
     "raw_ref_families": (
         "family_code VARCHAR, label VARCHAR, short_label VARCHAR, sort_order BIGINT",
-        [(code, label, short, i + 1) for i, (code, label, short) in enumerate(FAMILIES)]),
+        [(code, label, short, i + 1) for i, (code, label, short) in enumerate(FAMILIES)],
+    ),
     "raw_legal_categories": (
-        "legal_category VARCHAR, family_code VARCHAR, ess_by_status BOOLEAN", LEGAL_CATEGORIES),
+        "legal_category VARCHAR, family_code VARCHAR, ess_by_status BOOLEAN",
+        LEGAL_CATEGORIES,
+    ),
     "raw_staff_bands": (
-        "staff_band VARCHAR, label VARCHAR, estimated_employees DOUBLE", STAFF_BANDS),
+        "staff_band VARCHAR, label VARCHAR, estimated_employees DOUBLE",
+        STAFF_BANDS,
+    ),
     "raw_ref_size_classes": (
         "size_class VARCHAR, label VARCHAR, min_employees BIGINT, sort_order BIGINT",
-        [(code, label, low, i + 1) for i, (code, label, low) in enumerate(SIZE_CLASSES)]),
+        [(code, label, low, i + 1) for i, (code, label, low) in enumerate(SIZE_CLASSES)],
+    ),
 }
 DEMO_COLUMNS = {
-    "demo_ess_facts": ["commune_code", "year", "family_code", "naf_code", "establishments",
-                       "employees", "fte", "gross_wages", "top_employees", "top_fte", "top_wages"],
-    "demo_ess_size_facts": ["commune_code", "year", "size_class", "establishments", "employees",
-                            "fte", "gross_wages", "top_employees", "top_fte", "top_wages"],
+    "demo_ess_facts": [
+        "commune_code",
+        "year",
+        "family_code",
+        "naf_code",
+        "establishments",
+        "employees",
+        "fte",
+        "gross_wages",
+        "top_employees",
+        "top_fte",
+        "top_wages",
+    ],
+    "demo_ess_size_facts": [
+        "commune_code",
+        "year",
+        "size_class",
+        "establishments",
+        "employees",
+        "fte",
+        "gross_wages",
+        "top_employees",
+        "top_fte",
+        "top_wages",
+    ],
     "demo_employment_totals": [
-        "commune_code", "year", "a88_code", "private_non_ess_establishments",
-        "private_non_ess_employees", "private_non_ess_fte", "private_non_ess_wages",
-        "public_establishments", "public_employees", "public_fte", "public_wages"],
+        "commune_code",
+        "year",
+        "a88_code",
+        "private_non_ess_establishments",
+        "private_non_ess_employees",
+        "private_non_ess_fte",
+        "private_non_ess_wages",
+        "public_establishments",
+        "public_employees",
+        "public_fte",
+        "public_wages",
+    ],
 }
 # Stored key columns whose type changed (SIREN and SIRET were text until November 2026):
 # (table, column, type); ``upgrade_landing`` converts an older warehouse's tables.
-LANDING_TYPES = [("legal_units", "siren", "INTEGER"), ("ess_france_sirens", "siren", "INTEGER"),
-                 ("sirene_establishments", "siret", "BIGINT"),
-                 ("sirene_establishments", "siren", "INTEGER")]
-SOURCE_COLUMNS = ("source", "file", "vintage", "file_sha256", "loaded_at", "rows_read",
-                  "rows_loaded", "rows_rejected", "synthetic")
+LANDING_TYPES = [
+    ("legal_units", "siren", "INTEGER"),
+    ("ess_france_sirens", "siren", "INTEGER"),
+    ("sirene_establishments", "siret", "BIGINT"),
+    ("sirene_establishments", "siren", "INTEGER"),
+]
+SOURCE_COLUMNS = (
+    "source",
+    "file",
+    "vintage",
+    "file_sha256",
+    "loaded_at",
+    "rows_read",
+    "rows_loaded",
+    "rows_rejected",
+    "synthetic",
+)
 
 
 class BuildError(RuntimeError):
@@ -101,12 +149,17 @@ def upgrade_landing(con: duckdb.DuckDBPyConnection) -> None:
     """Convert the stored tables of a warehouse written by an older version to the current
     column types (``LANDING_TYPES``), before anything is loaded into them."""
     for table, column, data_type in LANDING_TYPES:
-        stored = con.execute("SELECT data_type FROM duckdb_columns() WHERE database_name = "
-                             "current_database() AND schema_name = 'main' "
-                             "AND table_name = ? AND column_name = ?", [table, column]).fetchall()
+        stored = con.execute(
+            "SELECT data_type FROM duckdb_columns() WHERE database_name = "
+            "current_database() AND schema_name = 'main' "
+            "AND table_name = ? AND column_name = ?",
+            [table, column],
+        ).fetchall()
         if stored and stored[0][0] != data_type:
-            con.execute(f"ALTER TABLE {table} ALTER {column} SET DATA TYPE {data_type} "
-                        f"USING TRY_CAST(trim({column}) AS {data_type})")
+            con.execute(
+                f"ALTER TABLE {table} ALTER {column} SET DATA TYPE {data_type} "
+                f"USING TRY_CAST(trim({column}) AS {data_type})"
+            )
 
 
 def _check(con: duckdb.DuckDBPyConnection) -> None:
@@ -123,8 +176,11 @@ def register_reference(con: duckdb.DuckDBPyConnection, name: str) -> int:
     geometry; returns its number of rows. Read by DuckDB: loading real files needs no pandas."""
     path = settings.REFERENCE_DIR / f"{name}.parquet"
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_ref_{name} AS "
-                    "SELECT COLUMNS(lambda c: c <> 'geometry') FROM read_parquet(?)", [str(path)])
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE raw_ref_{name} AS "
+            "SELECT COLUMNS(lambda c: c <> 'geometry') FROM read_parquet(?)",
+            [str(path)],
+        )
     except duckdb.Error as exc:  # a corrupt or missing reference file
         first = str(exc).splitlines()[0]
         raise BuildError(f"{path} : fichier de référence illisible ({first})") from exc
@@ -138,9 +194,16 @@ def _load_reference(con: duckdb.DuckDBPyConnection) -> list[dict]:
         rows = register_reference(con, name)
         path = settings.REFERENCE_DIR / f"{name}.parquet"
         sources.append(
-            dict(source=f"reference:{name}", file=str(path), vintage="données de référence",
-                 file_sha256=sha256(path), rows_read=rows, rows_loaded=rows, rows_rejected=0,
-                 synthetic=False)
+            dict(
+                source=f"reference:{name}",
+                file=str(path),
+                vintage="données de référence",
+                file_sha256=sha256(path),
+                rows_read=rows,
+                rows_loaded=rows,
+                rows_rejected=0,
+                synthetic=False,
+            )
         )
     for table, (columns, rows) in CODE_LISTS.items():
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({columns})")
@@ -152,8 +215,10 @@ def _load_reference(con: duckdb.DuckDBPyConnection) -> list[dict]:
 def _register_empty_demo(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Register empty demo tables: a warehouse for real files only."""
     for table, columns in DEMO_COLUMNS.items():
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{table} "
-                    f"({', '.join(f'{column} VARCHAR' for column in columns)})")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE raw_{table} "
+            f"({', '.join(f'{column} VARCHAR' for column in columns)})"
+        )
     return []
 
 
@@ -176,15 +241,23 @@ def _load_demo(con: duckdb.DuckDBPyConnection, seed: int | None) -> list[dict]:
     data = demo.generate(communes, reference.naf(), seed=seed)
     vintage = f"{demo.YEARS[0]}-{demo.YEARS[-1]}"
     sources = []
-    for table, frame in (("demo_ess_facts", data.ess_facts),
-                         ("demo_ess_size_facts", data.ess_size_facts),
-                         ("demo_employment_totals", data.employment_totals)):
+    for table, frame in (
+        ("demo_ess_facts", data.ess_facts),
+        ("demo_ess_size_facts", data.ess_size_facts),
+        ("demo_employment_totals", data.employment_totals),
+    ):
         con.register(f"raw_{table}", frame)
         sources.append(
-            dict(source=f"demo:{table.removeprefix('demo_')}",
-                 file=f"observatory/demo.py (seed {seed})", vintage=vintage,
-                 file_sha256=data.fingerprint, rows_read=len(frame), rows_loaded=None,
-                 rows_rejected=0, synthetic=True)
+            dict(
+                source=f"demo:{table.removeprefix('demo_')}",
+                file=f"observatory/demo.py (seed {seed})",
+                vintage=vintage,
+                file_sha256=data.fingerprint,
+                rows_read=len(frame),
+                rows_loaded=None,
+                rows_rejected=0,
+                synthetic=True,
+            )
         )
     return sources
 
@@ -214,9 +287,11 @@ def _write_sources(con: duckdb.DuckDBPyConnection, sources: list[dict]) -> None:
 def append_sources(con: duckdb.DuckDBPyConnection, sources: list[dict]) -> None:
     """Append rows to the ``sources`` table (created by the landing layer)."""
     if sources:
-        con.executemany(f"INSERT INTO sources ({', '.join(SOURCE_COLUMNS)}) "
-                        f"VALUES ({', '.join('?' * len(SOURCE_COLUMNS))})",
-                        [[row[column] for column in SOURCE_COLUMNS] for row in sources])
+        con.executemany(
+            f"INSERT INTO sources ({', '.join(SOURCE_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(SOURCE_COLUMNS))})",
+            [[row[column] for column in SOURCE_COLUMNS] for row in sources],
+        )
 
 
 @contextmanager
@@ -253,8 +328,9 @@ def atomic_update(target: Path, *, from_current: bool) -> Iterator[duckdb.DuckDB
     except (duckdb.Error, OSError, ValueError, KeyError) as exc:
         _remove(scratch)
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BuildError(_disk_problem(target, exc)
-                         or f"la construction de {target} a échoué : {first}") from exc
+        raise BuildError(
+            _disk_problem(target, exc) or f"la construction de {target} a échoué : {first}"
+        ) from exc
     except BaseException:  # a bug or an interrupt: no scratch file is left behind either
         _remove(scratch)
         raise
@@ -265,11 +341,15 @@ def _disk_problem(target: Path, exc: BaseException) -> str | None:
     text = str(exc)
     code = getattr(exc, "errno", None)
     if code == errno.ENOSPC or "No space left on device" in text:
-        return (f"plus de place sur le disque pour écrire {target} : libérez de l'espace dans "
-                f"{target.parent}, puis relancez la commande")
+        return (
+            f"plus de place sur le disque pour écrire {target} : libérez de l'espace dans "
+            f"{target.parent}, puis relancez la commande"
+        )
     if code == errno.EROFS or "Read-only file system" in text:
-        return (f"le dossier {target.parent} est en lecture seule : l'entrepôt {target.name} ne "
-                "peut pas y être écrit (choisissez un autre dossier avec --db ou OBSERVATORY_DB)")
+        return (
+            f"le dossier {target.parent} est en lecture seule : l'entrepôt {target.name} ne "
+            "peut pas y être écrit (choisissez un autre dossier avec --db ou OBSERVATORY_DB)"
+        )
     if code == errno.EACCES or "Permission denied" in text:
         return f"droits insuffisants pour écrire {target} dans {target.parent}"
     return None
@@ -290,7 +370,8 @@ def build(
     with atomic_update(target, from_current=False) as con:
         steps: list[tuple[str, Callable[[], object]]] = [
             ("géographie de référence", lambda: _load_reference(con)),
-            ("données de démonstration", lambda: _load_demo(con, seed)) if with_demo
+            ("données de démonstration", lambda: _load_demo(con, seed))
+            if with_demo
             else ("entrepôt sans données de démonstration", lambda: _register_empty_demo(con)),
             ("structures d'accompagnement et plan régional", lambda: _load_support(con, with_demo)),
             ("transformations SQL", lambda: run_sql_layers(con)),

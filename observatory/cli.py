@@ -35,20 +35,25 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-DbOption = typer.Option(None, "--db", help="Fichier DuckDB (défaut : $OBSERVATORY_DB ou data/observatory.duckdb).")
+DbOption = typer.Option(
+    None, "--db", help="Fichier DuckDB (défaut : $OBSERVATORY_DB ou data/observatory.duckdb)."
+)
 
 
 @app.command()
 def build(
     db: Path = DbOption,
-    demo: bool = typer.Option(True, "--demo/--no-demo", help="Construire sur les données de démonstration."),
+    demo: bool = typer.Option(
+        True, "--demo/--no-demo", help="Construire sur les données de démonstration."
+    ),
 ) -> None:
     """Construit l'entrepôt (données de démonstration par défaut, --no-demo : référentiels seuls,
     prêt pour `observatory ingest`), de façon atomique."""
     with err.status("Construction de l'entrepôt…") as status:
         try:
-            report = build_warehouse(db, on_step=lambda step: status.update(f"Construction : {step}…"),
-                                     with_demo=demo)
+            report = build_warehouse(
+                db, on_step=lambda step: status.update(f"Construction : {step}…"), with_demo=demo
+            )
         except BuildError as exc:
             _fail(f"{exc} (l'entrepôt précédent est conservé)")
     total = sum(report.seconds.values())
@@ -76,13 +81,24 @@ def info(db: Path = DbOption) -> None:
     out.print(f"Entrepôt : {db or settings.db_path()}", highlight=False)
     if demo:
         out.print(f"[bold]{settings.DEMO_LABEL}[/bold]")
-    out.print(f"Années : {years[0]} à {years[-1]} ({len(years)} millésimes)" if years
-              else "Années : aucune (pas encore de faits chargés)", highlight=False)
-    table = Table("Source", "Millésime", "Lues", "Chargées", "Rejetées", "Synthétique", title="Sources")
+    out.print(
+        f"Années : {years[0]} à {years[-1]} ({len(years)} millésimes)"
+        if years
+        else "Années : aucune (pas encore de faits chargés)",
+        highlight=False,
+    )
+    table = Table(
+        "Source", "Millésime", "Lues", "Chargées", "Rejetées", "Synthétique", title="Sources"
+    )
     for row in sources.itertuples():
-        table.add_row(row.source, row.vintage, formatting.number(row.rows_read),
-                      formatting.number(row.rows_loaded), formatting.number(row.rows_rejected),
-                      "oui" if row.synthetic else "non")
+        table.add_row(
+            row.source,
+            row.vintage,
+            formatting.number(row.rows_read),
+            formatting.number(row.rows_loaded),
+            formatting.number(row.rows_rejected),
+            "oui" if row.synthetic else "non",
+        )
     out.print(table)
     counts = Table("Table", "Lignes", title="Tables")
     for row in tables.itertuples():
@@ -91,7 +107,9 @@ def info(db: Path = DbOption) -> None:
 
 
 @app.command()
-def query(sql: str = typer.Argument(..., help="Requête SQL (lecture seule)."), db: Path = DbOption) -> None:
+def query(
+    sql: str = typer.Argument(..., help="Requête SQL (lecture seule)."), db: Path = DbOption
+) -> None:
     """Exécute une requête SQL en lecture seule et écrit le résultat en CSV sur la sortie standard."""
     try:
         with open_warehouse(db) as wh:
@@ -103,10 +121,24 @@ def query(sql: str = typer.Argument(..., help="Requête SQL (lecture seule)."), 
 
 @app.command()
 def ingest(
-    paths: list[Path] = typer.Argument(..., help="Fichiers à charger (CSV, zip, Parquet, xls, xlsx)."),
-    source: str = typer.Option(None, "--source", help="Source : sirene, insee, urssaf, essfrance, cress, structures, plan (défaut : reconnue d'après l'en-tête)."),
-    vintage: int = typer.Option(None, "--vintage", help="Millésime (année) ; défaut : lu dans le nom du fichier ou du dossier."),
-    max_reject_rate: float = typer.Option(0.05, "--max-reject-rate", help="Part de lignes rejetées au-delà de laquelle un fichier est refusé."),
+    paths: list[Path] = typer.Argument(
+        ..., help="Fichiers à charger (CSV, zip, Parquet, xls, xlsx)."
+    ),
+    source: str = typer.Option(
+        None,
+        "--source",
+        help="Source : sirene, insee, urssaf, essfrance, cress, structures, plan (défaut : reconnue d'après l'en-tête).",
+    ),
+    vintage: int = typer.Option(
+        None,
+        "--vintage",
+        help="Millésime (année) ; défaut : lu dans le nom du fichier ou du dossier.",
+    ),
+    max_reject_rate: float = typer.Option(
+        0.05,
+        "--max-reject-rate",
+        help="Part de lignes rejetées au-delà de laquelle un fichier est refusé.",
+    ),
     db: Path = DbOption,
 ) -> None:
     """Charge des fichiers réels dans l'entrepôt, de façon atomique (tout ou rien)."""
@@ -114,19 +146,25 @@ def ingest(
 
     with err.status("Chargement…"):
         try:
-            reports = ingest_files(paths, source=source, vintage=vintage, db_path=db,
-                                   max_reject_rate=max_reject_rate)
+            reports = ingest_files(
+                paths, source=source, vintage=vintage, db_path=db, max_reject_rate=max_reject_rate
+            )
         except (IngestError, BuildError) as exc:
             _fail(f"{exc} (l'entrepôt précédent est conservé)")
     for report in reports:
         if report.skipped:
-            err.print(f"{report.file.name} ({report.source}) : déjà chargé, ignoré.", highlight=False)
+            err.print(
+                f"{report.file.name} ({report.source}) : déjà chargé, ignoré.", highlight=False
+            )
             continue
-        err.print(f"{report.file.name} ({', '.join(filter(None, [report.source, report.vintage]))}) : "
-                  f"{formatting.number(report.rows_read)} lignes lues, "
-                  f"{formatting.number(report.rows_loaded)} chargées, "
-                  f"{formatting.number(report.rows_rejected)} rejetées.", highlight=False,
-                  soft_wrap=True)
+        err.print(
+            f"{report.file.name} ({', '.join(filter(None, [report.source, report.vintage]))}) : "
+            f"{formatting.number(report.rows_read)} lignes lues, "
+            f"{formatting.number(report.rows_loaded)} chargées, "
+            f"{formatting.number(report.rows_rejected)} rejetées.",
+            highlight=False,
+            soft_wrap=True,
+        )
         for example in report.examples:
             err.print(f"  {example}", highlight=False, markup=False, soft_wrap=True)
 
@@ -162,7 +200,12 @@ def serve(
     port: int = typer.Option(settings.VOILA_PORT, help="Port d'écoute."),
     host: str = typer.Option(settings.VOILA_HOST, help="Adresse d'écoute."),
     db: Path = DbOption,
-    reserve: int = typer.Option(None, "--reserve", min=0, help="Noyaux préchauffés pour le portrait (défaut : voila.json) ; les autres tableaux de bord en gardent un, sauf avec 0 (aucun noyau préchauffé)."),
+    reserve: int = typer.Option(
+        None,
+        "--reserve",
+        min=0,
+        help="Noyaux préchauffés pour le portrait (défaut : voila.json) ; les autres tableaux de bord en gardent un, sauf avec 0 (aucun noyau préchauffé).",
+    ),
 ) -> None:
     """Sert les tableaux de bord de dashboards/ avec Voilà (réglages : voila.json du dépôt)."""
     path = Path(db or settings.db_path())
@@ -173,25 +216,40 @@ def serve(
     except (WarehouseMissingError, duckdb.Error) as exc:
         _fail(str(exc).splitlines()[0])
     url = f"http://{host}:{port}/voila/render/vue-regionale.ipynb"
-    err.print(f"Tableaux de bord : http://{host}:{port}/  (vue régionale : {url})", highlight=False,
-              soft_wrap=True)
+    err.print(
+        f"Tableaux de bord : http://{host}:{port}/  (vue régionale : {url})",
+        highlight=False,
+        soft_wrap=True,
+    )
     command = [
-        sys.executable, "-m", "voila", str(settings.DASHBOARDS_DIR),
-        f"--port={port}", f"--Voila.ip={host}", "--no-browser",
+        sys.executable,
+        "-m",
+        "voila",
+        str(settings.DASHBOARDS_DIR),
+        f"--port={port}",
+        f"--Voila.ip={host}",
+        "--no-browser",
         f"--MappingKernelManager.default_kernel_name={settings.KERNEL_NAME}",
     ]
     if reserve is not None:
         # Command-line settings take precedence over voila.json.
-        pools = {"default": {"pool_size": min(reserve, 1)},
-                 "portrait.ipynb": {"pool_size": reserve}}
+        pools = {
+            "default": {"pool_size": min(reserve, 1)},
+            "portrait.ipynb": {"pool_size": reserve},
+        }
         command.append(f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}")
     command.append(f"--VoilaConfiguration.resources={json.dumps({'preload': plotly_chunks()})}")
     # voila.json (sources stripped, no tracebacks, no static files, preheated kernels, culling)
     # is read from the working directory.
-    jupyter_path = os.pathsep.join(filter(None, [str(settings.SERVED_KERNELS_PATH),
-                                                 os.environ.get("JUPYTER_PATH")]))
-    env = dict(os.environ, OBSERVATORY_DB=str(path.resolve()), JUPYTER_PATH=jupyter_path,
-               **proxy_exemptions(host))
+    jupyter_path = os.pathsep.join(
+        filter(None, [str(settings.SERVED_KERNELS_PATH), os.environ.get("JUPYTER_PATH")])
+    )
+    env = dict(
+        os.environ,
+        OBSERVATORY_DB=str(path.resolve()),
+        JUPYTER_PATH=jupyter_path,
+        **proxy_exemptions(host),
+    )
     code = subprocess.call(command, cwd=settings.PROJECT_ROOT, env=env)
     if code < 0:
         _fail(f"le serveur Voilà s'est arrêté (signal {-code}) : relancez `observatory serve`")
@@ -217,19 +275,37 @@ def plotly_chunks() -> list[str]:
     for root in jupyter_path("labextensions"):
         static = Path(root, "jupyterlab-plotly", "static")
         if static.is_dir():
-            return [f"voila/labextensions/jupyterlab-plotly/static/{chunk.name}"
-                    f"?v={chunk.name.split('.')[1]}" for chunk in sorted(static.glob("*.*.js"))
-                    if not chunk.name.startswith("remoteEntry.")]
+            return [
+                f"voila/labextensions/jupyterlab-plotly/static/{chunk.name}"
+                f"?v={chunk.name.split('.')[1]}"
+                for chunk in sorted(static.glob("*.*.js"))
+                if not chunk.name.startswith("remoteEntry.")
+            ]
     return []
 
 
 @app.command()
 def portrait(
-    territory: str = typer.Argument(None, help="Code : 2-3 caractères = département, 5 = commune, 9 chiffres = EPCI."),
-    level: str = typer.Option(None, "--level", help="Niveau explicite : region ou france (les autres se déduisent du code)."),
+    territory: str = typer.Argument(
+        None, help="Code : 2-3 caractères = département, 5 = commune, 9 chiffres = EPCI."
+    ),
+    level: str = typer.Option(
+        None,
+        "--level",
+        help="Niveau explicite : region ou france (les autres se déduisent du code).",
+    ),
     year: int = typer.Option(None, "--year", help="Année (défaut : la plus récente)."),
-    reference: str = typer.Option(None, "--reference", help="Territoire de comparaison : parent (défaut), FR, region:76, ou un code."),
-    output: Path = typer.Option(None, "--output", "-o", help="Fichier .json, .csv ou .xlsx (défaut : JSON sur la sortie standard)."),
+    reference: str = typer.Option(
+        None,
+        "--reference",
+        help="Territoire de comparaison : parent (défaut), FR, region:76, ou un code.",
+    ),
+    output: Path = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Fichier .json, .csv ou .xlsx (défaut : JSON sur la sortie standard).",
+    ),
     db: Path = DbOption,
 ) -> None:
     """Écrit le portrait complet d'un territoire (tous les indicateurs, secret statistique appliqué)."""
@@ -241,8 +317,14 @@ def portrait(
         with open_warehouse(db) as wh:
             frame = portraits.portrait(wh, territory, level, year, reference)
         portraits.write(frame, output)
-    except (indicators.TerritoryError, indicators.YearError, portraits.OutputFormatError,
-            WarehouseMissingError, duckdb.Error, OSError) as exc:
+    except (
+        indicators.TerritoryError,
+        indicators.YearError,
+        portraits.OutputFormatError,
+        WarehouseMissingError,
+        duckdb.Error,
+        OSError,
+    ) as exc:
         _fail(str(exc).splitlines()[0])
     if output is not None:
         err.print(f"Portrait écrit : {output}", highlight=False)
@@ -251,8 +333,12 @@ def portrait(
 @app.command()
 def accompagnement(
     region: str = typer.Option(settings.DEFAULT_REGION, "--region", help="Code de la région."),
-    structure_type: str = typer.Option(None, "--type", help="incubateur, pepiniere, dla, cress, ptce, tiers_lieu, autre."),
-    phase: str = typer.Option(None, "--phase", help="emergence, creation, post_creation, changement_echelle."),
+    structure_type: str = typer.Option(
+        None, "--type", help="incubateur, pepiniere, dla, cress, ptce, tiers_lieu, autre."
+    ),
+    phase: str = typer.Option(
+        None, "--phase", help="emergence, creation, post_creation, changement_echelle."
+    ),
     db: Path = DbOption,
 ) -> None:
     """Distance de chaque commune d'une région à la structure d'accompagnement la plus proche (CSV)."""
@@ -264,7 +350,8 @@ def accompagnement(
     except (WarehouseMissingError, duckdb.Error, ValueError) as exc:
         _fail(str(exc).splitlines()[0])
     frame[["code", "name", "epci_code", "population", "distance_km", "structure_id"]].to_csv(
-        sys.stdout, index=False, lineterminator="\n")
+        sys.stdout, index=False, lineterminator="\n"
+    )
 
 
 EXIT_LOCKED = 3
@@ -273,33 +360,61 @@ EXIT_LOCKED = 3
 @app.command()
 def refresh(
     db: Path = DbOption,
-    site: Path = typer.Option(None, "--site", help="Dossier du site statique (défaut : $OBSERVATORY_SITE ou site/)."),
-    raw: Path = typer.Option(None, "--raw", help="Dossier des fichiers bruts <source>/<millésime>/ (défaut : $OBSERVATORY_RAW ou data/raw)."),
-    demo: bool = typer.Option(None, "--demo/--no-demo", help="Forcer (ou refuser) les données de démonstration ; défaut : démonstration seulement sans fichier brut."),
+    site: Path = typer.Option(
+        None, "--site", help="Dossier du site statique (défaut : $OBSERVATORY_SITE ou site/)."
+    ),
+    raw: Path = typer.Option(
+        None,
+        "--raw",
+        help="Dossier des fichiers bruts <source>/<millésime>/ (défaut : $OBSERVATORY_RAW ou data/raw).",
+    ),
+    demo: bool = typer.Option(
+        None,
+        "--demo/--no-demo",
+        help="Forcer (ou refuser) les données de démonstration ; défaut : démonstration seulement sans fichier brut.",
+    ),
     epci: bool = typer.Option(False, "--epci", help="Publier aussi le portrait de chaque EPCI."),
-    only: str = typer.Option(None, "--only", help="Seulement ces portraits, séparés par des virgules : region:76,departement:34."),
-    workers: int = typer.Option(None, "--workers", help="Noyaux Jupyter en parallèle pour les portraits (défaut : un par cœur, au plus 4)."),
+    only: str = typer.Option(
+        None,
+        "--only",
+        help="Seulement ces portraits, séparés par des virgules : region:76,departement:34.",
+    ),
+    workers: int = typer.Option(
+        None,
+        "--workers",
+        help="Noyaux Jupyter en parallèle pour les portraits (défaut : un par cœur, au plus 4).",
+    ),
 ) -> None:
     """Actualise tout, sans surveillance : fichiers bruts, entrepôt, contrôles, portraits
     statiques, puis bascule atomique ; écrit un compte rendu JSON et un journal."""
     from observatory.refresh import Options, Paths, RefreshError, RefreshLocked, run_refresh
 
     paths = Paths.from_settings(db, site, raw)
-    options = Options(demo=demo, epci=epci, workers=workers,
-                      only=[item for item in (only or "").split(",") if item.strip()] or None)
+    options = Options(
+        demo=demo,
+        epci=epci,
+        workers=workers,
+        only=[item for item in (only or "").split(",") if item.strip()] or None,
+    )
     with err.status("Actualisation…") as status:
         try:
-            record = run_refresh(paths, options,
-                                 on_step=lambda step: status.update(f"Actualisation : {step}…"))
+            record = run_refresh(
+                paths, options, on_step=lambda step: status.update(f"Actualisation : {step}…")
+            )
         except RefreshLocked as exc:
             _fail(str(exc), EXIT_LOCKED)
         except RefreshError as exc:
-            _fail(f"actualisation interrompue à l'étape « {exc.step} » : {exc} ; l'entrepôt et le "
-                  f"site précédents sont conservés (journal : {paths.runs})")
+            _fail(
+                f"actualisation interrompue à l'étape « {exc.step} » : {exc} ; l'entrepôt et le "
+                f"site précédents sont conservés (journal : {paths.runs})"
+            )
     err.print(
         f"Actualisation réussie en {formatting.number(record.seconds, 1)} s : "
         f"{formatting.number(record.counts.get('portraits', 0))} portraits dans {paths.site}, "
-        f"compte rendu {paths.runs / (record.run_id + '.json')}.", highlight=False, soft_wrap=True)
+        f"compte rendu {paths.runs / (record.run_id + '.json')}.",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 if __name__ == "__main__":

@@ -13,4 +13,3 @@ FAMILIES: list[tuple[str, str, str]] = [
 ]
 
 FAMILY_CODES = [code for code, _, _ in FAMILIES]
-

@@ -36,8 +36,9 @@ from observatory.size_classes import SIZE_CLASS_CODES
 from observatory.warehouse import LEVELS, Warehouse
 
 ESS_SOURCE = "INSEE, Clap (jusqu'en 2015) puis Flores ; établissements employeurs de l'ESS"
-DEMO_SOURCE = (f"{settings.DEMO_LABEL} : chiffres synthétiques calibrés sur INSEE, Clap 2014 "
-               "(à ne pas citer)")
+DEMO_SOURCE = (
+    f"{settings.DEMO_LABEL} : chiffres synthétiques calibrés sur INSEE, Clap 2014 (à ne pas citer)"
+)
 # What each ESS share is a share of.
 DENOMINATORS = {
     "establishments": "ensemble des établissements employeurs",
@@ -67,175 +68,460 @@ class Indicator:
 def _registry() -> dict[str, Indicator]:
     rows = [
         # Key figures.
-        ("ess_establishments", "key_figures", "Établissements employeurs de l'ESS",
-         "Établissements de l'ESS ayant employé au moins un salarié dans l'année.",
-         "établissements", ESS_SOURCE, "number"),
-        ("ess_employees", "key_figures", "Postes salariés de l'ESS",
-         "Postes salariés au 31 décembre dans les établissements de l'ESS.",
-         "postes salariés", ESS_SOURCE, "number"),
-        ("ess_fte", "key_figures", "Équivalents temps plein de l'ESS",
-         "Volume de travail salarié de l'ESS en équivalents temps plein (ETP).",
-         "ETP", ESS_SOURCE, "number"),
-        ("ess_gross_wages", "key_figures", "Rémunérations brutes versées par l'ESS",
-         "Rémunérations brutes annuelles versées par les établissements de l'ESS.",
-         "euros", ESS_SOURCE, "euros"),
-        ("total_employees", "key_figures", "Emploi salarié total",
-         "Postes salariés au 31 décembre, ESS, privé hors ESS et public : dénominateur des parts "
-         "de l'ESS dans l'emploi salarié.", "postes salariés", EMPLOYMENT_SOURCE, "number"),
-        ("private_employees", "key_figures", "Emploi salarié privé",
-         "Postes salariés au 31 décembre, ESS et privé hors ESS : dénominateur des parts de l'ESS "
-         "dans l'emploi privé.", "postes salariés", EMPLOYMENT_SOURCE, "number"),
+        (
+            "ess_establishments",
+            "key_figures",
+            "Établissements employeurs de l'ESS",
+            "Établissements de l'ESS ayant employé au moins un salarié dans l'année.",
+            "établissements",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "ess_employees",
+            "key_figures",
+            "Postes salariés de l'ESS",
+            "Postes salariés au 31 décembre dans les établissements de l'ESS.",
+            "postes salariés",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "ess_fte",
+            "key_figures",
+            "Équivalents temps plein de l'ESS",
+            "Volume de travail salarié de l'ESS en équivalents temps plein (ETP).",
+            "ETP",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "ess_gross_wages",
+            "key_figures",
+            "Rémunérations brutes versées par l'ESS",
+            "Rémunérations brutes annuelles versées par les établissements de l'ESS.",
+            "euros",
+            ESS_SOURCE,
+            "euros",
+        ),
+        (
+            "total_employees",
+            "key_figures",
+            "Emploi salarié total",
+            "Postes salariés au 31 décembre, ESS, privé hors ESS et public : dénominateur des parts "
+            "de l'ESS dans l'emploi salarié.",
+            "postes salariés",
+            EMPLOYMENT_SOURCE,
+            "number",
+        ),
+        (
+            "private_employees",
+            "key_figures",
+            "Emploi salarié privé",
+            "Postes salariés au 31 décembre, ESS et privé hors ESS : dénominateur des parts de l'ESS "
+            "dans l'emploi privé.",
+            "postes salariés",
+            EMPLOYMENT_SOURCE,
+            "number",
+        ),
     ]
-    for measure, label, noun in (("establishments", "établissements employeurs", "établissements"),
-                                 ("employees", "postes salariés", "postes"),
-                                 ("fte", "équivalents temps plein", "ETP"),
-                                 ("gross_wages", "rémunérations brutes", "rémunérations")):
+    for measure, label, noun in (
+        ("establishments", "établissements employeurs", "établissements"),
+        ("employees", "postes salariés", "postes"),
+        ("fte", "équivalents temps plein", "ETP"),
+        ("gross_wages", "rémunérations brutes", "rémunérations"),
+    ):
         rows += [
-            (f"ess_share_{measure}", "key_figures", f"Part de l'ESS dans les {label}",
-             f"{noun.capitalize()} de l'ESS rapportés à l'ensemble de l'emploi salarié "
-             "(ESS, privé hors ESS et public).", "%", EMPLOYMENT_SOURCE, "percent"),
-            (f"ess_share_private_{measure}", "key_figures",
-             f"Part de l'ESS dans les {label} du privé",
-             f"{noun.capitalize()} de l'ESS rapportés à l'emploi salarié privé (ESS et privé hors "
-             "ESS).", "%", EMPLOYMENT_SOURCE, "percent"),
+            (
+                f"ess_share_{measure}",
+                "key_figures",
+                f"Part de l'ESS dans les {label}",
+                f"{noun.capitalize()} de l'ESS rapportés à l'ensemble de l'emploi salarié "
+                "(ESS, privé hors ESS et public).",
+                "%",
+                EMPLOYMENT_SOURCE,
+                "percent",
+            ),
+            (
+                f"ess_share_private_{measure}",
+                "key_figures",
+                f"Part de l'ESS dans les {label} du privé",
+                f"{noun.capitalize()} de l'ESS rapportés à l'emploi salarié privé (ESS et privé hors "
+                "ESS).",
+                "%",
+                EMPLOYMENT_SOURCE,
+                "percent",
+            ),
         ]
     rows += [
         # Families.
-        ("family_establishments", "families", "Établissements employeurs par famille de l'ESS",
-         "Établissements employeurs de l'ESS par famille (associations, coopératives, "
-         "mutuelles, fondations, autres, sociétés commerciales de l'ESS).",
-         "établissements", ESS_SOURCE, "number"),
-        ("family_employees", "families", "Postes salariés par famille de l'ESS",
-         "Postes salariés au 31 décembre par famille de l'ESS.", "postes salariés",
-         ESS_SOURCE, "number"),
-        ("family_fte", "families", "Équivalents temps plein par famille de l'ESS",
-         "ETP par famille de l'ESS.", "ETP", ESS_SOURCE, "number"),
-        ("family_gross_wages", "families", "Rémunérations brutes par famille de l'ESS",
-         "Rémunérations brutes annuelles par famille de l'ESS.", "euros", ESS_SOURCE, "euros"),
-        ("family_share_employees", "families", "Poids de chaque famille dans l'emploi de l'ESS",
-         "Postes salariés de la famille rapportés à l'ensemble des postes de l'ESS.",
-         "%", ESS_SOURCE, "percent"),
+        (
+            "family_establishments",
+            "families",
+            "Établissements employeurs par famille de l'ESS",
+            "Établissements employeurs de l'ESS par famille (associations, coopératives, "
+            "mutuelles, fondations, autres, sociétés commerciales de l'ESS).",
+            "établissements",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "family_employees",
+            "families",
+            "Postes salariés par famille de l'ESS",
+            "Postes salariés au 31 décembre par famille de l'ESS.",
+            "postes salariés",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "family_fte",
+            "families",
+            "Équivalents temps plein par famille de l'ESS",
+            "ETP par famille de l'ESS.",
+            "ETP",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "family_gross_wages",
+            "families",
+            "Rémunérations brutes par famille de l'ESS",
+            "Rémunérations brutes annuelles par famille de l'ESS.",
+            "euros",
+            ESS_SOURCE,
+            "euros",
+        ),
+        (
+            "family_share_employees",
+            "families",
+            "Poids de chaque famille dans l'emploi de l'ESS",
+            "Postes salariés de la famille rapportés à l'ensemble des postes de l'ESS.",
+            "%",
+            ESS_SOURCE,
+            "percent",
+        ),
         # Sectors.
-        ("sector_establishments", "sectors", "Établissements employeurs de l'ESS par secteur",
-         "Établissements employeurs de l'ESS par section (A21), regroupement A38 et division "
-         "(A88) de la NAF rév. 2.", "établissements", ESS_SOURCE, "number"),
-        ("sector_employees", "sectors", "Postes salariés de l'ESS par secteur",
-         "Postes salariés de l'ESS par section (A21), regroupement A38 et division (A88).",
-         "postes salariés", ESS_SOURCE, "number"),
-        ("sector_ess_share", "sectors", "Part de l'ESS dans l'emploi salarié du secteur",
-         "Postes salariés de l'ESS du secteur rapportés à l'emploi salarié total du secteur.",
-         "%", EMPLOYMENT_SOURCE, "percent"),
-        ("sector_specialisation_france", "sectors", "Indice de spécificité sectorielle (France)",
-         "Poids du secteur dans l'emploi de l'ESS du territoire rapporté à son poids en France "
-         "(quotient de localisation ; 1 = même poids).", "indice", ESS_SOURCE, "decimal"),
-        ("sector_specialisation_region", "sectors", "Indice de spécificité sectorielle (région)",
-         "Poids du secteur dans l'emploi de l'ESS du territoire rapporté à son poids dans la "
-         "région (quotient de localisation ; 1 = même poids).", "indice", ESS_SOURCE, "decimal"),
+        (
+            "sector_establishments",
+            "sectors",
+            "Établissements employeurs de l'ESS par secteur",
+            "Établissements employeurs de l'ESS par section (A21), regroupement A38 et division "
+            "(A88) de la NAF rév. 2.",
+            "établissements",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "sector_employees",
+            "sectors",
+            "Postes salariés de l'ESS par secteur",
+            "Postes salariés de l'ESS par section (A21), regroupement A38 et division (A88).",
+            "postes salariés",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "sector_ess_share",
+            "sectors",
+            "Part de l'ESS dans l'emploi salarié du secteur",
+            "Postes salariés de l'ESS du secteur rapportés à l'emploi salarié total du secteur.",
+            "%",
+            EMPLOYMENT_SOURCE,
+            "percent",
+        ),
+        (
+            "sector_specialisation_france",
+            "sectors",
+            "Indice de spécificité sectorielle (France)",
+            "Poids du secteur dans l'emploi de l'ESS du territoire rapporté à son poids en France "
+            "(quotient de localisation ; 1 = même poids).",
+            "indice",
+            ESS_SOURCE,
+            "decimal",
+        ),
+        (
+            "sector_specialisation_region",
+            "sectors",
+            "Indice de spécificité sectorielle (région)",
+            "Poids du secteur dans l'emploi de l'ESS du territoire rapporté à son poids dans la "
+            "région (quotient de localisation ; 1 = même poids).",
+            "indice",
+            ESS_SOURCE,
+            "decimal",
+        ),
     ]
-    for measure, label in (("employees", "postes salariés"),
-                           ("establishments", "établissements employeurs")):
+    for measure, label in (
+        ("employees", "postes salariés"),
+        ("establishments", "établissements employeurs"),
+    ):
         rows += [
-            (f"{measure}_annual_change", "trends", f"Évolution annuelle des {label} de l'ESS",
-             "Variation par rapport à l'année précédente. Signalée quand elle franchit la rupture "
-             "de série Clap / Flores (non comparable).", "%", ESS_SOURCE, "signed"),
-            (f"{measure}_average_growth", "trends",
-             f"Croissance annuelle moyenne des {label} de l'ESS",
-             "Taux de croissance annuel moyen sur la période. Signalé quand la période franchit "
-             "la rupture de série Clap / Flores.", "%", ESS_SOURCE, "signed"),
-            (f"{measure}_index", "trends", f"Indice des {label} de l'ESS (base 100)",
-             "Valeur rapportée à celle de la première année de la période (base 100).",
-             "indice base 100", ESS_SOURCE, "index"),
+            (
+                f"{measure}_annual_change",
+                "trends",
+                f"Évolution annuelle des {label} de l'ESS",
+                "Variation par rapport à l'année précédente. Signalée quand elle franchit la rupture "
+                "de série Clap / Flores (non comparable).",
+                "%",
+                ESS_SOURCE,
+                "signed",
+            ),
+            (
+                f"{measure}_average_growth",
+                "trends",
+                f"Croissance annuelle moyenne des {label} de l'ESS",
+                "Taux de croissance annuel moyen sur la période. Signalé quand la période franchit "
+                "la rupture de série Clap / Flores.",
+                "%",
+                ESS_SOURCE,
+                "signed",
+            ),
+            (
+                f"{measure}_index",
+                "trends",
+                f"Indice des {label} de l'ESS (base 100)",
+                "Valeur rapportée à celle de la première année de la période (base 100).",
+                "indice base 100",
+                ESS_SOURCE,
+                "index",
+            ),
         ]
     rows += [
         # Rankings and comparison.
-        ("rank_ess_employees", "rankings", "Rang pour les postes salariés de l'ESS",
-         "Rang du territoire parmi les territoires de même niveau (France entière et dans son "
-         "territoire parent), du plus grand au plus petit.", "rang", ESS_SOURCE, "rank"),
-        ("rank_ess_share_employees", "rankings",
-         "Rang pour la part de l'ESS dans l'emploi salarié",
-         "Rang du territoire parmi les territoires de même niveau (France entière et dans son "
-         "territoire parent), de la plus forte à la plus faible part.", "rang",
-         EMPLOYMENT_SOURCE, "rank"),
-        ("reference_ess_employees", "comparison", "Postes salariés de l'ESS du territoire de "
-         "référence", "Postes salariés de l'ESS du territoire de comparaison.",
-         "postes salariés", ESS_SOURCE, "number"),
-        ("reference_ess_share_employees", "comparison",
-         "Part de l'ESS dans l'emploi salarié du territoire de référence",
-         "Part de l'ESS dans l'emploi salarié du territoire de comparaison.", "%",
-         EMPLOYMENT_SOURCE, "percent"),
-        ("gap_ess_share_employees", "comparison", "Écart de part de l'ESS avec la référence",
-         "Part de l'ESS du territoire moins celle du territoire de référence, en points.",
-         "points de %", EMPLOYMENT_SOURCE, "points"),
-        ("reference_density_employees", "comparison",
-         "Postes salariés de l'ESS pour 1 000 habitants du territoire de référence",
-         "Densité d'emploi de l'ESS du territoire de comparaison.",
-         "postes pour 1 000 habitants", POPULATION_SOURCE, "decimal"),
+        (
+            "rank_ess_employees",
+            "rankings",
+            "Rang pour les postes salariés de l'ESS",
+            "Rang du territoire parmi les territoires de même niveau (France entière et dans son "
+            "territoire parent), du plus grand au plus petit.",
+            "rang",
+            ESS_SOURCE,
+            "rank",
+        ),
+        (
+            "rank_ess_share_employees",
+            "rankings",
+            "Rang pour la part de l'ESS dans l'emploi salarié",
+            "Rang du territoire parmi les territoires de même niveau (France entière et dans son "
+            "territoire parent), de la plus forte à la plus faible part.",
+            "rang",
+            EMPLOYMENT_SOURCE,
+            "rank",
+        ),
+        (
+            "reference_ess_employees",
+            "comparison",
+            "Postes salariés de l'ESS du territoire de référence",
+            "Postes salariés de l'ESS du territoire de comparaison.",
+            "postes salariés",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "reference_ess_share_employees",
+            "comparison",
+            "Part de l'ESS dans l'emploi salarié du territoire de référence",
+            "Part de l'ESS dans l'emploi salarié du territoire de comparaison.",
+            "%",
+            EMPLOYMENT_SOURCE,
+            "percent",
+        ),
+        (
+            "gap_ess_share_employees",
+            "comparison",
+            "Écart de part de l'ESS avec la référence",
+            "Part de l'ESS du territoire moins celle du territoire de référence, en points.",
+            "points de %",
+            EMPLOYMENT_SOURCE,
+            "points",
+        ),
+        (
+            "reference_density_employees",
+            "comparison",
+            "Postes salariés de l'ESS pour 1 000 habitants du territoire de référence",
+            "Densité d'emploi de l'ESS du territoire de comparaison.",
+            "postes pour 1 000 habitants",
+            POPULATION_SOURCE,
+            "decimal",
+        ),
         # Density and size.
-        ("density_employees", "density", "Postes salariés de l'ESS pour 1 000 habitants",
-         "Postes salariés de l'ESS rapportés à la population municipale, pour 1 000 habitants.",
-         "postes pour 1 000 habitants", POPULATION_SOURCE, "decimal"),
-        ("density_establishments", "density",
-         "Établissements employeurs de l'ESS pour 10 000 habitants",
-         "Établissements employeurs de l'ESS rapportés à la population municipale, pour 10 000 "
-         "habitants.", "établissements pour 10 000 habitants", POPULATION_SOURCE, "decimal"),
-        ("average_size", "size", "Taille moyenne des établissements de l'ESS",
-         "Postes salariés de l'ESS par établissement employeur.", "postes par établissement",
-         ESS_SOURCE, "decimal"),
-        ("size_establishments", "size", "Établissements de l'ESS par taille",
-         "Établissements employeurs de l'ESS par tranche de postes salariés au 31 décembre "
-         "(moins de 10, 10 à 49, 50 à 249, 250 ou plus).", "établissements", ESS_SOURCE,
-         "number"),
-        ("size_employees", "size", "Postes salariés de l'ESS par taille d'établissement",
-         "Postes salariés au 31 décembre des établissements de l'ESS de chaque tranche de taille.",
-         "postes salariés", ESS_SOURCE, "number"),
-        ("size_share_establishments", "size", "Répartition des établissements de l'ESS par taille",
-         "Établissements de la tranche rapportés à l'ensemble des établissements employeurs de "
-         "l'ESS.", "%", ESS_SOURCE, "percent"),
+        (
+            "density_employees",
+            "density",
+            "Postes salariés de l'ESS pour 1 000 habitants",
+            "Postes salariés de l'ESS rapportés à la population municipale, pour 1 000 habitants.",
+            "postes pour 1 000 habitants",
+            POPULATION_SOURCE,
+            "decimal",
+        ),
+        (
+            "density_establishments",
+            "density",
+            "Établissements employeurs de l'ESS pour 10 000 habitants",
+            "Établissements employeurs de l'ESS rapportés à la population municipale, pour 10 000 "
+            "habitants.",
+            "établissements pour 10 000 habitants",
+            POPULATION_SOURCE,
+            "decimal",
+        ),
+        (
+            "average_size",
+            "size",
+            "Taille moyenne des établissements de l'ESS",
+            "Postes salariés de l'ESS par établissement employeur.",
+            "postes par établissement",
+            ESS_SOURCE,
+            "decimal",
+        ),
+        (
+            "size_establishments",
+            "size",
+            "Établissements de l'ESS par taille",
+            "Établissements employeurs de l'ESS par tranche de postes salariés au 31 décembre "
+            "(moins de 10, 10 à 49, 50 à 249, 250 ou plus).",
+            "établissements",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "size_employees",
+            "size",
+            "Postes salariés de l'ESS par taille d'établissement",
+            "Postes salariés au 31 décembre des établissements de l'ESS de chaque tranche de taille.",
+            "postes salariés",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "size_share_establishments",
+            "size",
+            "Répartition des établissements de l'ESS par taille",
+            "Établissements de la tranche rapportés à l'ensemble des établissements employeurs de "
+            "l'ESS.",
+            "%",
+            ESS_SOURCE,
+            "percent",
+        ),
         # Métropoles and communes.
-        ("ess_share_metropoles", "metropolitan", "Part de l'ESS dans l'emploi salarié des métropoles",
-         "Part de l'ESS dans l'emploi salarié des communes du territoire membres d'une métropole "
-         "(EPCI de nature ME).", "%", GEOGRAPHY_SOURCE, "percent"),
-        ("ess_share_outside_metropoles", "metropolitan",
-         "Part de l'ESS dans l'emploi salarié hors métropoles",
-         "Part de l'ESS dans l'emploi salarié des autres communes du territoire.", "%",
-         GEOGRAPHY_SOURCE, "percent"),
-        ("communes_with_ess", "metropolitan", "Part des communes accueillant un employeur de l'ESS",
-         "Communes du territoire comptant au moins un établissement employeur de l'ESS, "
-         "rapportées à l'ensemble de ses communes.", "%", ESS_SOURCE, "percent"),
+        (
+            "ess_share_metropoles",
+            "metropolitan",
+            "Part de l'ESS dans l'emploi salarié des métropoles",
+            "Part de l'ESS dans l'emploi salarié des communes du territoire membres d'une métropole "
+            "(EPCI de nature ME).",
+            "%",
+            GEOGRAPHY_SOURCE,
+            "percent",
+        ),
+        (
+            "ess_share_outside_metropoles",
+            "metropolitan",
+            "Part de l'ESS dans l'emploi salarié hors métropoles",
+            "Part de l'ESS dans l'emploi salarié des autres communes du territoire.",
+            "%",
+            GEOGRAPHY_SOURCE,
+            "percent",
+        ),
+        (
+            "communes_with_ess",
+            "metropolitan",
+            "Part des communes accueillant un employeur de l'ESS",
+            "Communes du territoire comptant au moins un établissement employeur de l'ESS, "
+            "rapportées à l'ensemble de ses communes.",
+            "%",
+            ESS_SOURCE,
+            "percent",
+        ),
         # Workforce.
-        ("workforce_women", "workforce", "Part des femmes parmi les salariés de l'ESS",
-         "Postes occupés par des femmes rapportés à l'ensemble des postes de l'ESS.", "%",
-         ESS_SOURCE, "percent"),
-        ("workforce_55_plus", "workforce", "Part des salariés de 55 ans et plus",
-         "Postes occupés par des salariés de 55 ans et plus rapportés à l'ensemble des postes de "
-         "l'ESS.", "%", ESS_SOURCE, "percent"),
-        ("workforce_part_time", "workforce", "Part des postes à temps partiel",
-         "Postes à temps partiel rapportés à l'ensemble des postes de l'ESS.", "%",
-         ESS_SOURCE, "percent"),
+        (
+            "workforce_women",
+            "workforce",
+            "Part des femmes parmi les salariés de l'ESS",
+            "Postes occupés par des femmes rapportés à l'ensemble des postes de l'ESS.",
+            "%",
+            ESS_SOURCE,
+            "percent",
+        ),
+        (
+            "workforce_55_plus",
+            "workforce",
+            "Part des salariés de 55 ans et plus",
+            "Postes occupés par des salariés de 55 ans et plus rapportés à l'ensemble des postes de "
+            "l'ESS.",
+            "%",
+            ESS_SOURCE,
+            "percent",
+        ),
+        (
+            "workforce_part_time",
+            "workforce",
+            "Part des postes à temps partiel",
+            "Postes à temps partiel rapportés à l'ensemble des postes de l'ESS.",
+            "%",
+            ESS_SOURCE,
+            "percent",
+        ),
     ]
     return {row[0]: Indicator(*row) for row in rows}
 
 
 REGISTRY: dict[str, Indicator] = _registry()
-THEMES = ("key_figures", "families", "sectors", "trends", "rankings", "comparison",
-          "density", "size", "metropolitan", "workforce")
+THEMES = (
+    "key_figures",
+    "families",
+    "sectors",
+    "trends",
+    "rankings",
+    "comparison",
+    "density",
+    "size",
+    "metropolitan",
+    "workforce",
+)
 MEASURES = ("establishments", "employees", "fte", "gross_wages")
 TOPS = {"employees": "top_employees", "fte": "top_fte", "gross_wages": "top_wages"}
 # What the secrecy rules need of a cell, aggregated from ess_by_territory: each measure's sum and
 # the largest establishment's value.
-CELL_MEASURES = ", ".join([f"sum({m})::DOUBLE AS {m}" for m in MEASURES]
-                          + [f"max({t})::DOUBLE AS {t}" for t in TOPS.values()])
+CELL_MEASURES = ", ".join(
+    [f"sum({m})::DOUBLE AS {m}" for m in MEASURES]
+    + [f"max({t})::DOUBLE AS {t}" for t in TOPS.values()]
+)
 # The same read row by row (a missing value as 0), for sums and maxima taken in numpy.
 RAW_MEASURES = ", ".join(f"coalesce({c}, 0)::DOUBLE AS {c}" for c in (*MEASURES, *TOPS.values()))
-COLUMNS = ["theme", "indicator", "label", "level", "code", "name", "year", "breakdown",
-           "category", "category_label", "value", "unit", "secret", "available",
-           "series_break", "note", "source", "display"]
-LEVEL_LABELS = {"france": "France", "region": "région", "departement": "département",
-                "epci": "EPCI", "commune": "commune"}
+COLUMNS = [
+    "theme",
+    "indicator",
+    "label",
+    "level",
+    "code",
+    "name",
+    "year",
+    "breakdown",
+    "category",
+    "category_label",
+    "value",
+    "unit",
+    "secret",
+    "available",
+    "series_break",
+    "note",
+    "source",
+    "display",
+]
+LEVEL_LABELS = {
+    "france": "France",
+    "region": "région",
+    "departement": "département",
+    "epci": "EPCI",
+    "commune": "commune",
+}
 # Parent used for secondary secrecy and rankings: level → (parent level, column of territories).
-PARENT = {"region": ("france", None), "departement": ("region", "region_code"),
-          "epci": ("departement", "departement_code"),
-          "commune": ("departement", "departement_code")}
+PARENT = {
+    "region": ("france", None),
+    "departement": ("region", "region_code"),
+    "epci": ("departement", "departement_code"),
+    "commune": ("departement", "departement_code"),
+}
 
 
 class TerritoryError(ValueError):
@@ -333,43 +619,62 @@ class _Static:
         years = con.execute("SELECT year, series FROM years ORDER BY year").fetchall()
         self.years = [int(y) for y, _ in years]
         self.series = {int(y): s for y, s in years}
-        self.families = dict(con.execute(
-            "SELECT family_code, label FROM families ORDER BY sort_order").fetchall())
-        self.size_classes = dict(con.execute(
-            "SELECT size_class, label FROM size_classes ORDER BY sort_order").fetchall())
-        self.has_sizes = bool(con.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM ess_size_facts LIMIT 1)").fetchall()[0][0])
+        self.families = dict(
+            con.execute("SELECT family_code, label FROM families ORDER BY sort_order").fetchall()
+        )
+        self.size_classes = dict(
+            con.execute("SELECT size_class, label FROM size_classes ORDER BY sort_order").fetchall()
+        )
+        self.has_sizes = bool(
+            con.execute("SELECT count(*) FROM (SELECT 1 FROM ess_size_facts LIMIT 1)").fetchall()[
+                0
+            ][0]
+        )
         sectors = con.execute(
             "SELECT DISTINCT a88_code, a88_label, a38_code, a38_label, a21_code, a21_label "
-            "FROM sectors ORDER BY a88_code").fetchall()
+            "FROM sectors ORDER BY a88_code"
+        ).fetchall()
         self.a88 = [row[0] for row in sectors]
         self.a38 = sorted({row[2] for row in sectors})
         self.a21 = sorted({row[4] for row in sectors})
-        self.a88_to = {"a38": np.array([self.a38.index(row[2]) for row in sectors]),
-                       "a21": np.array([self.a21.index(row[4]) for row in sectors])}
+        self.a88_to = {
+            "a38": np.array([self.a38.index(row[2]) for row in sectors]),
+            "a21": np.array([self.a21.index(row[4]) for row in sectors]),
+        }
         # A88 columns grouped by A38 and by A21 (every group has divisions), for reduceat.
         self.a88_groups = {
-            level: (np.argsort(index, kind="stable"),
-                    np.searchsorted(np.sort(index), np.arange(index.max() + 1)))
-            for level, index in self.a88_to.items()}
-        self.a38_to_a21 = np.array([self.a21.index(next(row[4] for row in sectors if row[2] == a38))
-                                    for a38 in self.a38])
+            level: (
+                np.argsort(index, kind="stable"),
+                np.searchsorted(np.sort(index), np.arange(index.max() + 1)),
+            )
+            for level, index in self.a88_to.items()
+        }
+        self.a38_to_a21 = np.array(
+            [self.a21.index(next(row[4] for row in sectors if row[2] == a38)) for a38 in self.a38]
+        )
         self.labels = {}
         for a88, a88_label, a38, a38_label, a21, a21_label in sectors:
-            self.labels.update({("a88", a88): a88_label, ("a38", a38): a38_label,
-                                ("a21", a21): a21_label})
-        self.france_sectors = {year: self.by_a88(con, "france", "FR", year)
-                               for year in self.years}
-        self.whole_epcis = {code for code, in con.execute(
-            """
+            self.labels.update(
+                {("a88", a88): a88_label, ("a38", a38): a38_label, ("a21", a21): a21_label}
+            )
+        self.france_sectors = {year: self.by_a88(con, "france", "FR", year) for year in self.years}
+        self.whole_epcis = {
+            code
+            for (code,) in con.execute(
+                """
             SELECT tc.code FROM territory_communes AS tc
             JOIN territories AS c ON c.level = 'commune' AND c.code = tc.commune_code
             WHERE tc.level = 'epci' GROUP BY tc.code
             HAVING count(DISTINCT c.departement_code) = 1
-            """).fetchall()}
+            """
+            ).fetchall()
+        }
         self.demo = bool(con.execute("SELECT bool_or(synthetic) FROM sources").fetchall()[0][0])
-        self.stored_masks = wh.has_table("commune_masks") and bool(con.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM commune_masks LIMIT 1)").fetchall()[0][0])
+        self.stored_masks = wh.has_table("commune_masks") and bool(
+            con.execute("SELECT count(*) FROM (SELECT 1 FROM commune_masks LIMIT 1)").fetchall()[0][
+                0
+            ]
+        )
         self._rankings: dict[tuple[str, int], dict[str, np.ndarray]] = {}
         self._employment: dict[tuple[str, str], dict[int, dict]] = {}
         self._region_sectors: dict[tuple[str, int], np.ndarray] = {}
@@ -380,8 +685,9 @@ class _Static:
         self.children: dict[tuple[str, str | None], list[Territory]] = {}
         self.epci_communes: dict[str, list[Territory]] = {}
         for row in con.execute(
-                "SELECT level, code, name, region_code, departement_code, epci_code, epci_type, "
-                "population::DOUBLE FROM territories ORDER BY level, code").fetchall():
+            "SELECT level, code, name, region_code, departement_code, epci_code, epci_type, "
+            "population::DOUBLE FROM territories ORDER BY level, code"
+        ).fetchall():
             territory = Territory(*row)
             self.territories[(territory.level, territory.code)] = territory
             column = PARENT.get(territory.level, (None, None))[1]
@@ -395,12 +701,14 @@ class _Static:
         families, and the size classes when a loaded source gives them."""
         breakdowns = [("ess_by_territory", "family_code", FAMILY_CODES, _Block.FAMILIES.start)]
         if self.has_sizes:
-            breakdowns.append(("ess_size_by_territory", "size_class", SIZE_CLASS_CODES,
-                               _Block.SIZES.start))
+            breakdowns.append(
+                ("ess_size_by_territory", "size_class", SIZE_CLASS_CODES, _Block.SIZES.start)
+            )
         return breakdowns
 
-    def member_rows(self, con, level: str, codes: list[str],
-                    breakdown: tuple[str, str, list[str], int]) -> dict[str, np.ndarray]:
+    def member_rows(
+        self, con, level: str, codes: list[str], breakdown: tuple[str, str, list[str], int]
+    ) -> dict[str, np.ndarray]:
         """Rows of a breakdown (one of ``breakdowns()``) for the territories ``codes`` of a
         level (in code order), every year, with ``m``: the position of each row's territory in
         ``codes``. The last few are kept: the blocks of every year read the same rows.
@@ -419,12 +727,25 @@ class _Static:
             WHERE level = $level AND code BETWEEN $low AND $high
               AND list_contains($years, year)
             """
-        params = dict(codes=codes, low=codes[0], high=codes[-1], level=level, years=self.years,
-                      categories=categories, first=first, **({"a88": self.a88} if by_a88 else {}))
-        return _kept(self._member_rows, (table, level, codes[0], codes[-1], len(codes)),
-                     self.KEPT_MEMBER_ROWS,
-                     lambda: {name: np.asarray(values)
-                              for name, values in con.execute(query, params).fetchnumpy().items()})
+        params = dict(
+            codes=codes,
+            low=codes[0],
+            high=codes[-1],
+            level=level,
+            years=self.years,
+            categories=categories,
+            first=first,
+            **({"a88": self.a88} if by_a88 else {}),
+        )
+        return _kept(
+            self._member_rows,
+            (table, level, codes[0], codes[-1], len(codes)),
+            self.KEPT_MEMBER_ROWS,
+            lambda: {
+                name: np.asarray(values)
+                for name, values in con.execute(query, params).fetchnumpy().items()
+            },
+        )
 
     def national_masks(self, wh: Warehouse) -> _NationalMasks:
         """Masks of France, the régions and the départements, solved once per warehouse."""
@@ -438,9 +759,18 @@ class _Static:
         (callers go through a département's territories together; an EPCI straddling two
         départements needs both)."""
         commune = self.children[("commune", departement)][0]
-        return _kept(self._commune_blocks, (departement, year), self.KEPT_COMMUNE_BLOCKS,
-                     lambda: _Block(wh, commune, self.years, local_year=year,
-                                    masks=self.commune_masks(wh.connection, departement, year)))
+        return _kept(
+            self._commune_blocks,
+            (departement, year),
+            self.KEPT_COMMUNE_BLOCKS,
+            lambda: _Block(
+                wh,
+                commune,
+                self.years,
+                local_year=year,
+                masks=self.commune_masks(wh.connection, departement, year),
+            ),
+        )
 
     def commune_masks(self, con, departement: str, year: int) -> dict[str, np.ndarray] | None:
         """The masks of a département's commune block stored at build, or None (none stored:
@@ -450,21 +780,33 @@ class _Static:
         rows = con.execute(
             f"SELECT cells, {', '.join(MEASURES)} FROM commune_masks "
             "WHERE departement_code = $departement AND year = $year",
-            dict(departement=departement, year=year)).fetchall()
+            dict(departement=departement, year=year),
+        ).fetchall()
         if not rows:
             return None
         cells, *packed = rows[0]
-        return {measure: np.unpackbits(np.frombuffer(zlib.decompress(bits), np.uint8),
-                                       count=cells).astype(bool)
-                for measure, bits in zip(MEASURES, packed)}
+        return {
+            measure: np.unpackbits(
+                np.frombuffer(zlib.decompress(bits), np.uint8), count=cells
+            ).astype(bool)
+            for measure, bits in zip(MEASURES, packed)
+        }
 
-    def block(self, wh: Warehouse, territory: Territory, year: int,
-              employment: Callable[[], dict[int, dict]]) -> _Block:
+    def block(
+        self,
+        wh: Warehouse,
+        territory: Territory,
+        year: int,
+        employment: Callable[[], dict[int, dict]],
+    ) -> _Block:
         """The block of a territory above the communes for a year (the last few are kept: a
         département's block also serves every commune portrait compared with it)."""
-        return _kept(self._blocks, (territory.level, territory.code, year), self.KEPT_BLOCKS,
-                     lambda: _Block(wh, territory, self.years, local_year=year,
-                                    employment=employment()))
+        return _kept(
+            self._blocks,
+            (territory.level, territory.code, year),
+            self.KEPT_BLOCKS,
+            lambda: _Block(wh, territory, self.years, local_year=year, employment=employment()),
+        )
 
     def ranking_table(self, con, level: str, year: int) -> dict[str, np.ndarray]:
         """ESS employees and share of every territory of a level, for rankings (cached)."""
@@ -478,7 +820,9 @@ class _Static:
                                                 + e.public_employees, 0) AS share
                 FROM employment_by_territory AS e JOIN territories AS t USING (level, code)
                 WHERE e.level = $level AND e.year = $year
-                """, dict(level=level, year=year)).fetchnumpy()
+                """,
+                dict(level=level, year=year),
+            ).fetchnumpy()
             self._rankings[key] = {  # codes as fixed-width strings: 35,000 communes
                 "code": np.asarray(rows["code"], dtype=str),
                 "parent": np.asarray(rows["parent"], dtype=str),
@@ -503,8 +847,10 @@ class _Static:
             "FROM employment_by_territory WHERE level = $level AND code = $code",
             dict(level=territory.level, code=territory.code),
         ).fetchnumpy()
-        by_year = {int(year): {column: float(values[i]) for column, values in rows.items()}
-                   for i, year in enumerate(rows["year"])}
+        by_year = {
+            int(year): {column: float(values[i]) for column, values in rows.items()}
+            for i, year in enumerate(rows["year"])
+        }
         if territory.level in _NationalMasks.LEVELS:
             self._employment[key] = by_year
         return by_year
@@ -520,7 +866,9 @@ class _Static:
         rows = con.execute(
             "SELECT list_position($a88, a88_code) - 1 AS i, sum(employees)::DOUBLE AS n "
             "FROM ess_by_territory WHERE level = $level AND code = $code AND year = $year "
-            "GROUP BY ALL", dict(a88=self.a88, level=level, code=code, year=year)).fetchnumpy()
+            "GROUP BY ALL",
+            dict(a88=self.a88, level=level, code=code, year=year),
+        ).fetchnumpy()
         vector = np.zeros(len(self.a88))
         vector[rows["i"]] = rows["n"]
         return vector
@@ -570,19 +918,34 @@ def store_commune_masks(wh: Warehouse) -> int:
     portrait then reads them instead of solving them. Returns the number of blocks."""
     static = _static(wh)
     rows = []
-    for level, departement in sorted(key for key in static.children
-                                     if key[0] == "commune" and key[1] is not None):
+    for level, departement in sorted(
+        key for key in static.children if key[0] == "commune" and key[1] is not None
+    ):
         grid_masks = None  # the first layer, solved with the first year's block
         for year in static.years:
-            block = _Block(wh, static.children[(level, departement)][0], static.years,
-                           local_year=year, grid_masks=grid_masks)
+            block = _Block(
+                wh,
+                static.children[(level, departement)][0],
+                static.years,
+                local_year=year,
+                grid_masks=grid_masks,
+            )
             grid_masks = block.grid_masks
-            rows.append((departement, year, len(block.data["employees"]),
-                         *(zlib.compress(np.packbits(block.masks[measure]).tobytes(), 1)
-                           for measure in MEASURES)))
+            rows.append(
+                (
+                    departement,
+                    year,
+                    len(block.data["employees"]),
+                    *(
+                        zlib.compress(np.packbits(block.masks[measure]).tobytes(), 1)
+                        for measure in MEASURES
+                    ),
+                )
+            )
     if rows:  # none in a warehouse without figures
         wh.connection.executemany(
-            f"INSERT INTO commune_masks VALUES ({', '.join('?' * (3 + len(MEASURES)))})", rows)
+            f"INSERT INTO commune_masks VALUES ({', '.join('?' * (3 + len(MEASURES)))})", rows
+        )
     return len(rows)
 
 
@@ -605,7 +968,6 @@ def resolve_year(wh: Warehouse, year: int | None) -> int:
 # Cells and secrecy
 
 
-
 class _NationalMasks:
     """One secrecy solution for France, the régions and the départements: their totals and
     families for every year and their sectors (A21 ⊃ A38 ⊃ A88), protected together in every
@@ -618,13 +980,21 @@ class _NationalMasks:
 
     def __init__(self, wh: Warehouse, static: _Static):
         self.static = static
-        territories = [t for level in self.LEVELS
-                       for (lvl, _), t in sorted(static.territories.items()) if lvl == level]
+        territories = [
+            t
+            for level in self.LEVELS
+            for (lvl, _), t in sorted(static.territories.items())
+            if lvl == level
+        ]
         self.index = {(t.level, t.code): i for i, t in enumerate(territories)}
         years, kinds = static.years, _Block.KINDS
         sizes = {"a21": len(static.a21), "a38": len(static.a38), "a88": len(static.a88)}
-        self.slots = {slot: n for n, slot in enumerate(
-            (level, i) for level in _Block.SECTOR_LEVELS for i in range(sizes[level]))}
+        self.slots = {
+            slot: n
+            for n, slot in enumerate(
+                (level, i) for level in _Block.SECTOR_LEVELS for i in range(sizes[level])
+            )
+        }
         n_t, n_y, n_k, n_s = len(territories), len(years), kinds, len(self.slots)
         self.grid_size = n_t * n_y * n_k
         columns = (*MEASURES, *TOPS.values())
@@ -641,11 +1011,18 @@ class _NationalMasks:
                 FROM {table}
                 WHERE list_contains($levels, level) AND list_contains($years, year)
                 GROUP BY ALL
-                """, dict(years=years, categories=categories, first=first,
-                          levels=list(self.LEVELS), **({"a88": static.a88} if by_a88 else {})),
+                """,
+                dict(
+                    years=years,
+                    categories=categories,
+                    first=first,
+                    levels=list(self.LEVELS),
+                    **({"a88": static.a88} if by_a88 else {}),
+                ),
             ).fetchnumpy()
-            t = np.array([self.index[key] for key in zip(rows["level"], rows["code"])],
-                         dtype=np.int64)
+            t = np.array(
+                [self.index[key] for key in zip(rows["level"], rows["code"])], dtype=np.int64
+            )
             y, k, i = (np.asarray(rows[c], dtype=np.int64) for c in ("y", "k", "i"))
             for name in columns:
                 accumulate = np.maximum.at if name in TOPS.values() else np.add.at
@@ -669,16 +1046,20 @@ class _NationalMasks:
             relations.add(grid_cells[:, :, 0], grid_cells[:, :, _Block.SIZES])  # total = sizes
         a21 = [self.slots[("a21", i)] for i in range(len(static.a21))]
         relations.add(grid_cells[:, :, 0], sector_cells[:, :, a21])  # total = sum of sections
-        for upper, lower, index in (("a21", "a38", static.a38_to_a21),
-                                    ("a38", "a88", static.a88_to["a38"])):
+        for upper, lower, index in (
+            ("a21", "a38", static.a38_to_a21),
+            ("a38", "a88", static.a88_to["a38"]),
+        ):
             for u in range(sizes[upper]):
                 parts = [self.slots[(lower, j)] for j in np.flatnonzero(index == u)]
                 relations.add(sector_cells[:, :, self.slots[(upper, u)]], sector_cells[:, :, parts])
         for (level, code), p in self.index.items():  # parent = sum of its children
             child_level = {"france": "region", "region": "departement"}.get(level)
             parent_code = code if level == "region" else None  # régions have no parent code
-            children = [self.index[(child_level, c.code)]
-                        for c in static.children.get((child_level, parent_code), [])]
+            children = [
+                self.index[(child_level, c.code)]
+                for c in static.children.get((child_level, parent_code), [])
+            ]
             if children:
                 for cells in (grid_cells, sector_cells):
                     relations.add(cells[p].ravel(), cells[children].reshape(len(children), -1).T)
@@ -691,22 +1072,27 @@ class _NationalMasks:
         index = np.array([self.index.get(key, -1) for key in keys])
         y = np.array([self.static.years.index(year) for year in years])
         kinds = np.arange(_Block.KINDS)
-        cells = ((index[:, None, None] * len(self.static.years) + y[None, :, None])
-                 * _Block.KINDS + kinds[None, None, :])
+        cells = (
+            index[:, None, None] * len(self.static.years) + y[None, :, None]
+        ) * _Block.KINDS + kinds[None, None, :]
         return np.where(index[:, None, None] >= 0, cells, -1).ravel()
 
-    def sector_cells(self, key: tuple[str, str], year: int,
-                     slots: list[tuple[str, int]]) -> np.ndarray:
+    def sector_cells(
+        self, key: tuple[str, str], year: int, slots: list[tuple[str, int]]
+    ) -> np.ndarray:
         """The cells of a territory's sectors (one of France, the régions, the départements)."""
         y = self.static.years.index(year)
         start = self.grid_size + (self.index[key] * len(self.static.years) + y) * len(self.slots)
         return start + np.array([self.slots[slot] for slot in slots], dtype=np.int64)
 
 
-def _solve(data: dict[str, np.ndarray], relations: secrecy.Relations,
-           seeds: dict[str, np.ndarray] | None = None,
-           extra: secrecy.Relations | None = None,
-           frozen: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def _solve(
+    data: dict[str, np.ndarray],
+    relations: secrecy.Relations,
+    seeds: dict[str, np.ndarray] | None = None,
+    extra: secrecy.Relations | None = None,
+    frozen: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
     """Primary then secondary secrecy of every measure (``seeds``: cells already masked;
     ``extra``: relations of the establishments and employees only; ``frozen``: cells masked
     only as a last resort, by measure)."""
@@ -722,13 +1108,15 @@ def _solve(data: dict[str, np.ndarray], relations: secrecy.Relations,
         if seeds is not None:
             first |= seeds[measure]
         measure_relations = merged if measure in ("employees", "establishments") else relations
-        masks[measure] = secrecy.secondary(values, first, measure_relations,
-                                           None if frozen is None else frozen[measure])
+        masks[measure] = secrecy.secondary(
+            values, first, measure_relations, None if frozen is None else frozen[measure]
+        )
     return masks
 
 
-def _accumulate(data: dict[str, np.ndarray], cells: np.ndarray,
-                rows: dict[str, np.ndarray]) -> None:
+def _accumulate(
+    data: dict[str, np.ndarray], cells: np.ndarray, rows: dict[str, np.ndarray]
+) -> None:
     """Add the rows' measures into their cells of ``data`` (the largest establishment's values:
     kept if larger)."""
     for name, target in data.items():
@@ -749,10 +1137,16 @@ class _Block:
     KINDS = SIZES.stop
     SECTOR_LEVELS = ("a21", "a38", "a88")
 
-    def __init__(self, wh: Warehouse, territory: Territory, years: list[int],
-                 local_year: int, employment: dict[int, dict] | None = None,
-                 masks: dict[str, np.ndarray] | None = None,
-                 grid_masks: dict[str, np.ndarray] | None = None):
+    def __init__(
+        self,
+        wh: Warehouse,
+        territory: Territory,
+        years: list[int],
+        local_year: int,
+        employment: dict[int, dict] | None = None,
+        masks: dict[str, np.ndarray] | None = None,
+        grid_masks: dict[str, np.ndarray] | None = None,
+    ):
         """``masks``: the block's masks stored at build (``store_commune_masks``), or None to
         solve them (they are solved too if their number of cells is not the block's);
         ``grid_masks``: the first layer's masks, the same for every local year (``grid_masks``
@@ -766,7 +1160,7 @@ class _Block:
         self.grid_size = n_t * n_y * n_k
         columns = (*MEASURES, *TOPS.values())
         data = {column: np.zeros(self.grid_size) for column in columns}
-        siblings = [code for _, code in codes[:self.siblings]]
+        siblings = [code for _, code in codes[: self.siblings]]
         for breakdown in self.static.breakdowns():
             rows = self.static.member_rows(con, territory.level, siblings, breakdown)
             _accumulate(data, (rows["m"] * n_y + rows["y"]) * n_k + rows["k"], rows)
@@ -774,12 +1168,15 @@ class _Block:
                 now = rows["y"] == years.index(local_year)
                 local_rows = {name: values[now] for name, values in rows.items()}
         # The parent and the EPCIs are sums of their members: no need to read them.
-        groups = self._sums()[:1 + len(self.epcis)]  # the parent's and EPCIs' sums of members
+        groups = self._sums()[: 1 + len(self.epcis)]  # the parent's and EPCIs' sums of members
         for column in columns:
             grid = data[column].reshape(n_t, n_y * n_k)
             for target, members in groups:
-                grid[target] = (grid[members].max(axis=0) if column in TOPS.values()
-                                else grid[members].sum(axis=0))
+                grid[target] = (
+                    grid[members].max(axis=0)
+                    if column in TOPS.values()
+                    else grid[members].sum(axis=0)
+                )
         for column in columns:
             grid = data[column].reshape(n_t * n_y, n_k)
             families = grid[:, self.FAMILIES]
@@ -807,8 +1204,12 @@ class _Block:
             # No parent, or an EPCI straddling départements (those lying wholly inside one are
             # in its commune block): protected on its own, against its communes.
             return [(territory.level, territory.code)]
-        siblings = [(t.code, t.epci_code) for t in
-                    self.static.children[(territory.level, None if column is None else parent_code)]]
+        siblings = [
+            (t.code, t.epci_code)
+            for t in self.static.children[
+                (territory.level, None if column is None else parent_code)
+            ]
+        ]
         members = [(territory.level, code) for code, _ in siblings]
         members.append((parent_level, parent_code))
         if territory.level == "commune":
@@ -832,13 +1233,24 @@ class _Block:
         sums = [(self.index[self.parent], np.arange(self.siblings))]
         inside = set()
         for epci, communes in self.epcis.items():
-            sums.append((self.index[("epci", epci)],
-                         np.array([self.index[("commune", c)] for c in communes])))
+            sums.append(
+                (
+                    self.index[("epci", epci)],
+                    np.array([self.index[("commune", c)] for c in communes]),
+                )
+            )
             inside.update(communes)
         if self.epcis:
             outside = [i for i in range(self.siblings) if self.members[i][1] not in inside]
-            sums.append((self.index[self.parent], np.array(
-                [self.index[("epci", e)] for e in sorted(self.epcis)] + outside, dtype=np.int64)))
+            sums.append(
+                (
+                    self.index[self.parent],
+                    np.array(
+                        [self.index[("epci", e)] for e in sorted(self.epcis)] + outside,
+                        dtype=np.int64,
+                    ),
+                )
+            )
         return sums
 
     def _grid_relations(self) -> secrecy.Relations:
@@ -866,13 +1278,17 @@ class _Block:
         n_m = len(keys)
         sums = self._sums()
         grids = {column: np.zeros((n_m, len(static.a88))) for column in (*MEASURES, *TOPS.values())}
-        _accumulate({column: grid.reshape(-1) for column, grid in grids.items()},
-                    rows["m"] * len(static.a88) + rows["i"], rows)
+        _accumulate(
+            {column: grid.reshape(-1) for column, grid in grids.items()},
+            rows["m"] * len(static.a88) + rows["i"],
+            rows,
+        )
         sectors = {}  # column → level → (member, sector) grid
         for column, grid in grids.items():
-            for whole, parts in sums[:1 + len(self.epcis)]:  # sums (or largest) of communes
-                grid[whole] = grid[parts].max(axis=0) if column in TOPS.values() \
-                    else grid[parts].sum(axis=0)
+            for whole, parts in sums[: 1 + len(self.epcis)]:  # sums (or largest) of communes
+                grid[whole] = (
+                    grid[parts].max(axis=0) if column in TOPS.values() else grid[parts].sum(axis=0)
+                )
             sectors[column] = static.rollup_rows(grid, "max" if column in TOPS.values() else "sum")
         self.member_sectors = sectors
         scope = sectors["establishments"]["a88"][self.siblings if self.parent else 0]
@@ -884,22 +1300,33 @@ class _Block:
         n_p = len(slots)
         size = self.grid_size
         base = size + n_p * np.arange(n_m)
-        extra = {column: np.concatenate(
-            [sectors[column][level][:, self.present[level]] for level in self.SECTOR_LEVELS],
-            axis=1).ravel() for column in data}
+        extra = {
+            column: np.concatenate(
+                [sectors[column][level][:, self.present[level]] for level in self.SECTOR_LEVELS],
+                axis=1,
+            ).ravel()
+            for column in data
+        }
         self.slot_position = position
         self.sector_member = {key: m for m, key in enumerate(keys)}
         self.sector_base = base
         metro = (employment or {}).get(year)
         if metro is not None:
             total = self.cell((territory.level, territory.code), year)
-            split = {"establishments": [metro["metro_ess_establishments"],
-                                        data["establishments"][total]
-                                        - metro["metro_ess_establishments"]],
-                     "employees": [metro["metro_ess_employees"],
-                                   data["employees"][total] - metro["metro_ess_employees"]],
-                     "top_employees": [metro["metro_ess_top_employees"],
-                                       metro["other_ess_top_employees"]]}
+            split = {
+                "establishments": [
+                    metro["metro_ess_establishments"],
+                    data["establishments"][total] - metro["metro_ess_establishments"],
+                ],
+                "employees": [
+                    metro["metro_ess_employees"],
+                    data["employees"][total] - metro["metro_ess_employees"],
+                ],
+                "top_employees": [
+                    metro["metro_ess_top_employees"],
+                    metro["other_ess_top_employees"],
+                ],
+            }
             for j, key in enumerate(("metro", "other")):
                 self.metro_cells[key] = size + len(extra["employees"]) + j
             for column in data:
@@ -920,16 +1347,20 @@ class _Block:
         relations.add(totals, base[:, None] + a21[None, :])
         for upper, lower in (("a21", "a38"), ("a38", "a88")):
             index = static.a88_to["a38"] if lower == "a88" else static.a38_to_a21
-            groups = [[position[(lower, j)] for j in self.present[lower] if index[j] == i]
-                      for i in self.present[upper]]
+            groups = [
+                [position[(lower, j)] for j in self.present[lower] if index[j] == i]
+                for i in self.present[upper]
+            ]
             width = max((len(g) for g in groups), default=0)
             parts = np.full((len(groups), width), -1)
             for row, group in enumerate(groups):
-                parts[row, :len(group)] = group
+                parts[row, : len(group)] = group
             heads = np.array([position[(upper, i)] for i in self.present[upper]])
             cells = np.where(parts[None, :, :] >= 0, base[:, None, None] + parts[None, :, :], -1)
-            relations.add((base[:, None] + heads[None, :]).ravel(),
-                          cells.reshape(len(base) * len(groups), width))
+            relations.add(
+                (base[:, None] + heads[None, :]).ravel(),
+                cells.reshape(len(base) * len(groups), width),
+            )
         offsets = np.arange(len(position))
         for whole, parts in self._sums():
             relations.add(base[whole] + offsets, (base[parts][:, None] + offsets[None, :]).T)
@@ -943,8 +1374,13 @@ class _Block:
         for m, key in enumerate(self.members):
             if key in national.index:
                 sectors[m] = national.sector_cells(key, year, slots)
-        return np.concatenate([national.grid_cells(self.members, self.years), sectors.ravel(),
-                               np.full(len(self.metro_cells), -1)])
+        return np.concatenate(
+            [
+                national.grid_cells(self.members, self.years),
+                sectors.ravel(),
+                np.full(len(self.metro_cells), -1),
+            ]
+        )
 
     def _communes_masked(self, wh: Warehouse, territory: Territory, year: int) -> dict:
         """For an EPCI straddling départements: of its communes' cells (masked in their
@@ -953,8 +1389,8 @@ class _Block:
         that are not such sums (métropole split)."""
         counts = {measure: np.full(len(self.data["establishments"]), -1) for measure in MEASURES}
         for measure in MEASURES:
-            counts[measure][:self.grid_size] = 0
-            counts[measure][self.sector_base[0]:self.sector_base[0] + len(self.slot_position)] = 0
+            counts[measure][: self.grid_size] = 0
+            counts[measure][self.sector_base[0] : self.sector_base[0] + len(self.slot_position)] = 0
         slots = list(self.slot_position)
         by_departement: dict[str, list[str]] = {}
         for commune in self.static.epci_communes.get(territory.code, []):
@@ -966,13 +1402,19 @@ class _Block:
                 grid = block.cell(key, self.years[0]) + np.arange(self.grid_size)
                 sectors = np.array([block.sector_cell(key, slot) for slot in slots], dtype=int)
                 for measure in MEASURES:
-                    counts[measure][:self.grid_size] += block.masks[measure][grid]
-                    counts[measure][self.sector_base[0] + np.arange(len(slots))] += \
-                        block.masks[measure][sectors]
+                    counts[measure][: self.grid_size] += block.masks[measure][grid]
+                    counts[measure][self.sector_base[0] + np.arange(len(slots))] += block.masks[
+                        measure
+                    ][sectors]
         return counts
 
-    def _solve(self, wh: Warehouse, territory: Territory, year: int,
-               grid_masks: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    def _solve(
+        self,
+        wh: Warehouse,
+        territory: Territory,
+        year: int,
+        grid_masks: dict[str, np.ndarray] | None,
+    ) -> dict[str, np.ndarray]:
         """Two layers: the totals, families and size classes of every year first, then the
         local year's sectors and métropole split with those masks fixed. The first layer does
         not depend on the local year, so a cell shown in one year's portrait is masked alike in
@@ -986,8 +1428,9 @@ class _Block:
         national_masks = self.static.national_masks(wh)
         national = self._national_cells(national_masks, year)
         known = national >= 0
-        communes_masked = (self._communes_masked(wh, territory, year)
-                           if territory.level == "epci" else None)
+        communes_masked = (
+            self._communes_masked(wh, territory, year) if territory.level == "epci" else None
+        )
         seeds, frozen = {}, {}
         for measure in MEASURES:
             seeds[measure] = np.zeros(len(national), bool)
@@ -998,20 +1441,21 @@ class _Block:
                 frozen[measure] |= communes_masked[measure] == 0
         if grid_masks is None:
             grid = _solve(self.data, self._grid_relations(), seeds, frozen=frozen)
-            grid_masks = {measure: grid[measure][:self.grid_size] for measure in MEASURES}
+            grid_masks = {measure: grid[measure][: self.grid_size] for measure in MEASURES}
         else:
             grid = seeds
             for measure in MEASURES:
-                grid[measure][:self.grid_size] |= grid_masks[measure]
+                grid[measure][: self.grid_size] |= grid_masks[measure]
         self.grid_masks = grid_masks  # the first layer, for the block of another year
         for measure in MEASURES:
-            frozen[measure][:self.grid_size] = True
+            frozen[measure][: self.grid_size] = True
         metro = secrecy.Relations()
         if self.metro_cells:
-            metro.add([self.cell((territory.level, territory.code), year)],
-                      [[self.metro_cells["metro"], self.metro_cells["other"]]])
-        return _solve(self.data, self._local_relations(territory, year), grid, metro,
-                      frozen=frozen)
+            metro.add(
+                [self.cell((territory.level, territory.code), year)],
+                [[self.metro_cells["metro"], self.metro_cells["other"]]],
+            )
+        return _solve(self.data, self._local_relations(territory, year), grid, metro, frozen=frozen)
 
     def get(self, measure: str, cell: int) -> tuple[float, bool]:
         return float(self.data[measure][cell]), bool(self.masks[measure][cell])
@@ -1022,14 +1466,17 @@ class _Block:
 
     def sectors_of(self, key: tuple[str, str], column: str) -> dict[str, np.ndarray]:
         """A sibling's (or the parent's) unmasked sector values by level (A21, A38, A88)."""
-        return {level: grid[self.sector_member[key]]
-                for level, grid in self.member_sectors[column].items()}
+        return {
+            level: grid[self.sector_member[key]]
+            for level, grid in self.member_sectors[column].items()
+        }
 
 
 def _merged(a: secrecy.Relations, b: secrecy.Relations) -> secrecy.Relations:
     rel, cell, total = b.arrays()
-    return secrecy.Relations(a.relation + [rel + a.count], a.cell + [cell], a.is_total + [total],
-                             a.count + b.count)
+    return secrecy.Relations(
+        a.relation + [rel + a.count], a.cell + [cell], a.is_total + [total], a.count + b.count
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1039,15 +1486,22 @@ def _merged(a: secrecy.Relations, b: secrecy.Relations) -> secrecy.Relations:
 class _Portrait:
     """Lazily fetched inputs of one territory and year, shared by every indicator."""
 
-    def __init__(self, wh: Warehouse, territory: Territory, year: int,
-                 reference: Territory | None, start: int | None):
+    def __init__(
+        self,
+        wh: Warehouse,
+        territory: Territory,
+        year: int,
+        reference: Territory | None,
+        start: int | None,
+    ):
         self.wh, self.t, self.year = wh, territory, year
         self.static = _static(wh)
         self.reference = reference
         self.start = start if start is not None else self.static.years[0]
         if self.start not in self.static.years or self.start > year:
-            raise YearError(f"année de début {self.start} non valable : entre "
-                            f"{self.static.years[0]} et {year}")
+            raise YearError(
+                f"année de début {self.start} non valable : entre {self.static.years[0]} et {year}"
+            )
         self.key = (territory.level, territory.code)
         self.rows: list[dict] = []
 
@@ -1095,40 +1549,76 @@ class _Portrait:
 
     # Output -------------------------------------------------------------------------------
 
-    def add(self, indicator: str, value, secret: bool = False, *, year: int | None = None,
-            breakdown: str | None = None, category: str | None = None,
-            category_label: str | None = None, available: bool = True,
-            series_break: bool = False, note: str | None = None) -> None:
+    def add(
+        self,
+        indicator: str,
+        value,
+        secret: bool = False,
+        *,
+        year: int | None = None,
+        breakdown: str | None = None,
+        category: str | None = None,
+        category_label: str | None = None,
+        available: bool = True,
+        series_break: bool = False,
+        note: str | None = None,
+    ) -> None:
         value = float(value) if value is not None and not pd.isna(value) else np.nan
         if not np.isfinite(value):
             value = np.nan
-        self.rows.append(dict(
-            indicator=indicator, year=year or self.year, breakdown=breakdown,
-            category=category, category_label=category_label, value=value,
-            secret=bool(secret), available=available, series_break=series_break, note=note))
+        self.rows.append(
+            dict(
+                indicator=indicator,
+                year=year or self.year,
+                breakdown=breakdown,
+                category=category,
+                category_label=category_label,
+                value=value,
+                secret=bool(secret),
+                available=available,
+                series_break=series_break,
+                note=note,
+            )
+        )
 
     # Themes ------------------------------------------------------------------------------
 
     def key_figures(self) -> None:
         row = self.employment.get(self.year)
         ess = {m: self.ess(m) for m in MEASURES}
-        for measure, code in zip(MEASURES, ("ess_establishments", "ess_employees", "ess_fte",
-                                            "ess_gross_wages")):
+        for measure, code in zip(
+            MEASURES, ("ess_establishments", "ess_employees", "ess_fte", "ess_gross_wages")
+        ):
             self.add(code, *ess[measure])
-        columns = {"establishments": "establishments", "employees": "employees",
-                   "fte": "fte", "gross_wages": "wages"}
+        columns = {
+            "establishments": "establishments",
+            "employees": "employees",
+            "fte": "fte",
+            "gross_wages": "wages",
+        }
         for measure, column in columns.items():
             value, secret = ess[measure]
             private = value + (row[f"private_non_ess_{column}"] if row is not None else 0)
             total = private + (row[f"public_{column}"] if row is not None else 0)
             whole = DENOMINATORS[measure]
-            self.add(f"ess_share_{measure}", _pct(value, total), secret,
-                     note=f"dénominateur : {whole} (ESS, privé hors ESS, public)")
-            self.add(f"ess_share_private_{measure}", _pct(value, private), secret,
-                     note=f"dénominateur : {whole} du privé (ESS et privé hors ESS)")
+            self.add(
+                f"ess_share_{measure}",
+                _pct(value, total),
+                secret,
+                note=f"dénominateur : {whole} (ESS, privé hors ESS, public)",
+            )
+            self.add(
+                f"ess_share_private_{measure}",
+                _pct(value, private),
+                secret,
+                note=f"dénominateur : {whole} du privé (ESS et privé hors ESS)",
+            )
             if measure == "employees":
-                counts = (row["ess_establishments"] + row["private_non_ess_establishments"]
-                          if row is not None else 0)
+                counts = (
+                    row["ess_establishments"] + row["private_non_ess_establishments"]
+                    if row is not None
+                    else 0
+                )
                 all_counts = counts + (row["public_establishments"] if row is not None else 0)
                 self.add("total_employees", total, secrecy.primary([all_counts])[0])
                 self.add("private_employees", private, secrecy.primary([counts])[0])
@@ -1139,11 +1629,22 @@ class _Portrait:
             label = self.static.families.get(family, family)
             cells = {m: self.ess(m, kind=kind) for m in MEASURES}
             for measure in MEASURES:
-                self.add(f"family_{measure}", *cells[measure], breakdown="famille",
-                         category=family, category_label=label)
+                self.add(
+                    f"family_{measure}",
+                    *cells[measure],
+                    breakdown="famille",
+                    category=family,
+                    category_label=label,
+                )
             value, secret = cells["employees"]
-            self.add("family_share_employees", _pct(value, total), secret or total_secret,
-                     breakdown="famille", category=family, category_label=label)
+            self.add(
+                "family_share_employees",
+                _pct(value, total),
+                secret or total_secret,
+                breakdown="famille",
+                category=family,
+                category_label=label,
+            )
 
     def sectors(self) -> None:
         block, static = self.block, self.static
@@ -1158,8 +1659,11 @@ class _Portrait:
             for i in block.present[level]:
                 code = codes[level][i]
                 cell = block.sector_cell(self.key_protected, (level, i))
-                keys = dict(breakdown=names[level], category=code,
-                            category_label=static.labels[(level, code)])
+                keys = dict(
+                    breakdown=names[level],
+                    category=code,
+                    category_label=static.labels[(level, code)],
+                )
                 employees, secret = block.get("employees", cell)
                 self.add("sector_establishments", *block.get("establishments", cell), **keys)
                 self.add("sector_employees", employees, secret, **keys)
@@ -1168,27 +1672,38 @@ class _Portrait:
                 for name, reference in (("france", france), ("region", region)):
                     if reference is None:
                         continue
-                    base = reference[level][i] / reference["a88"].sum() if reference[level][i] \
+                    base = (
+                        reference[level][i] / reference["a88"].sum()
+                        if reference[level][i]
                         else np.nan
-                    self.add(f"sector_specialisation_{name}", weight / base,
-                             secret or ess_secret, **keys)
+                    )
+                    self.add(
+                        f"sector_specialisation_{name}", weight / base, secret or ess_secret, **keys
+                    )
 
     def _sector_totals(self) -> np.ndarray:
         """Salaried employment of the territory by A88 division (ESS, private, public)."""
         con, static = self.wh.connection, self.static
         if self.t.level == "commune":
-            query = ("SELECT list_position($a88, a88_code) - 1 AS i, "
-                     "(private_non_ess_employees + public_employees)::DOUBLE AS n "
-                     "FROM employment_totals WHERE year = $year AND commune_code = $code")
+            query = (
+                "SELECT list_position($a88, a88_code) - 1 AS i, "
+                "(private_non_ess_employees + public_employees)::DOUBLE AS n "
+                "FROM employment_totals WHERE year = $year AND commune_code = $code"
+            )
             base = self.block.sectors_of(self.key_protected, "employees")["a88"].copy()
         else:
-            query = ("SELECT list_position($a88, a88_code) - 1 AS i, total_employees::DOUBLE AS n "
-                     "FROM sector_employment_by_territory "
-                     "WHERE level = $level AND code = $code AND year = $year")
+            query = (
+                "SELECT list_position($a88, a88_code) - 1 AS i, total_employees::DOUBLE AS n "
+                "FROM sector_employment_by_territory "
+                "WHERE level = $level AND code = $code AND year = $year"
+            )
             base = np.zeros(len(static.a88))
-        rows = con.execute(query, dict(a88=static.a88, level=self.t.level, code=self.t.code,
-                                       year=self.year) if self.t.level != "commune" else
-                           dict(a88=static.a88, code=self.t.code, year=self.year)).fetchnumpy()
+        rows = con.execute(
+            query,
+            dict(a88=static.a88, level=self.t.level, code=self.t.code, year=self.year)
+            if self.t.level != "commune"
+            else dict(a88=static.a88, code=self.t.code, year=self.year),
+        ).fetchnumpy()
         np.add.at(base, rows["i"], rows["n"])
         return base
 
@@ -1206,35 +1721,59 @@ class _Portrait:
             for y in years:
                 value, secret = cells[y]
                 crossed = series[y] != series[self.start]
-                self.add(f"{measure}_index", 100 * value / base if base else np.nan,
-                         secret or base_secret, year=y, breakdown="année", category=str(y),
-                         category_label=f"{y} (base 100 en {self.start})", series_break=crossed,
-                         note=_break_note(crossed))
+                self.add(
+                    f"{measure}_index",
+                    100 * value / base if base else np.nan,
+                    secret or base_secret,
+                    year=y,
+                    breakdown="année",
+                    category=str(y),
+                    category_label=f"{y} (base 100 en {self.start})",
+                    series_break=crossed,
+                    note=_break_note(crossed),
+                )
                 if y > self.start:
                     before, before_secret = cells[y - 1]
                     crossed = series[y] != series[y - 1]
-                    self.add(f"{measure}_annual_change",
-                             100 * (value / before - 1) if before else np.nan,
-                             secret or before_secret, year=y, breakdown="année",
-                             category=str(y), category_label=f"{y - 1}-{y}",
-                             series_break=crossed, note=_break_note(crossed))
+                    self.add(
+                        f"{measure}_annual_change",
+                        100 * (value / before - 1) if before else np.nan,
+                        secret or before_secret,
+                        year=y,
+                        breakdown="année",
+                        category=str(y),
+                        category_label=f"{y - 1}-{y}",
+                        series_break=crossed,
+                        note=_break_note(crossed),
+                    )
             value, secret = cells[self.year]
             span = self.year - self.start
             crossed = series[self.year] != series[self.start]
-            growth = (100 * ((value / base) ** (1 / span) - 1)
-                      if span and base and value >= 0 else np.nan)
-            self.add(f"{measure}_average_growth", growth, secret or base_secret,
-                     breakdown="période", category=f"{self.start}-{self.year}",
-                     category_label=f"{self.start} à {self.year}", series_break=crossed,
-                     note=_break_note(crossed))
+            growth = (
+                100 * ((value / base) ** (1 / span) - 1) if span and base and value >= 0 else np.nan
+            )
+            self.add(
+                f"{measure}_average_growth",
+                growth,
+                secret or base_secret,
+                breakdown="période",
+                category=f"{self.start}-{self.year}",
+                category_label=f"{self.start} à {self.year}",
+                series_break=crossed,
+                note=_break_note(crossed),
+            )
 
     def rankings(self) -> None:
         if self.t.level == "france":
             return
         parent_level, column = PARENT[self.t.level]
         _, secret = self.ess("employees")
-        plural = {"region": "régions", "departement": "départements", "epci": "EPCI",
-                  "commune": "communes"}[self.t.level]
+        plural = {
+            "region": "régions",
+            "departement": "départements",
+            "epci": "EPCI",
+            "commune": "communes",
+        }[self.t.level]
         table = self.static.ranking_table(self.wh.connection, self.t.level, self.year)
         position = np.flatnonzero(table["code"] == self.t.code)
         if not len(position):
@@ -1243,13 +1782,20 @@ class _Portrait:
         scopes = [("france", "France entière", np.ones(len(table["code"]), bool))]
         if column is not None and getattr(self.t, column):
             parent = getattr(self.t, column)
-            scopes.append((parent, f"{LEVEL_LABELS[parent_level]} {parent}",
-                           table["parent"] == parent))
+            scopes.append(
+                (parent, f"{LEVEL_LABELS[parent_level]} {parent}", table["parent"] == parent)
+            )
         for category, label, scope in scopes:
-            keys = dict(breakdown="périmètre", category=category, category_label=label,
-                        note=f"sur {formatting.number(scope.sum())} {plural}")
-            for indicator, values in (("rank_ess_employees", table["employees"]),
-                                      ("rank_ess_share_employees", table["share"])):
+            keys = dict(
+                breakdown="périmètre",
+                category=category,
+                category_label=label,
+                note=f"sur {formatting.number(scope.sum())} {plural}",
+            )
+            for indicator, values in (
+                ("rank_ess_employees", table["employees"]),
+                ("rank_ess_share_employees", table["share"]),
+            ):
                 value = values[me]
                 rank = np.nan if np.isnan(value) else 1 + np.count_nonzero(values[scope] > value)
                 self.add(indicator, rank, secret, **keys)
@@ -1261,44 +1807,75 @@ class _Portrait:
         ref = _Portrait(self.wh, reference, self.year, None, None)
         employees, secret = ref.total_employees()
         row = ref.employment.get(self.year)
-        total = (employees + row["private_non_ess_employees"] + row["public_employees"]
-                 if row is not None else np.nan)
-        keys = dict(breakdown="territoire de référence", category=reference.code,
-                    category_label=reference.label)
+        total = (
+            employees + row["private_non_ess_employees"] + row["public_employees"]
+            if row is not None
+            else np.nan
+        )
+        keys = dict(
+            breakdown="territoire de référence",
+            category=reference.code,
+            category_label=reference.label,
+        )
         ref_share = _pct(employees, total)
         self.add("reference_ess_employees", employees, secret, **keys)
         self.add("reference_ess_share_employees", ref_share, secret, **keys)
         own = self.employment.get(self.year)
         value, own_secret = self.ess("employees")
-        own_total = (value + own["private_non_ess_employees"] + own["public_employees"]
-                     if own is not None else np.nan)
-        self.add("gap_ess_share_employees", _pct(value, own_total) - ref_share,
-                 secret or own_secret, **keys)
-        density = (1000 * employees / reference.population if reference.population
-                   else np.nan)
-        self.add("reference_density_employees", density, secret, **keys,
-                 note=None if reference.population else "population non disponible")
+        own_total = (
+            value + own["private_non_ess_employees"] + own["public_employees"]
+            if own is not None
+            else np.nan
+        )
+        self.add(
+            "gap_ess_share_employees",
+            _pct(value, own_total) - ref_share,
+            secret or own_secret,
+            **keys,
+        )
+        density = 1000 * employees / reference.population if reference.population else np.nan
+        self.add(
+            "reference_density_employees",
+            density,
+            secret,
+            **keys,
+            note=None if reference.population else "population non disponible",
+        )
 
     def density(self) -> None:
         population = self.t.population
         note = None if population else "population non disponible"
         employees, secret = self.ess("employees")
         establishments, est_secret = self.ess("establishments")
-        self.add("density_employees", 1000 * employees / population if population else np.nan,
-                 secret, note=note)
-        self.add("density_establishments",
-                 10000 * establishments / population if population else np.nan,
-                 est_secret, note=note)
+        self.add(
+            "density_employees",
+            1000 * employees / population if population else np.nan,
+            secret,
+            note=note,
+        )
+        self.add(
+            "density_establishments",
+            10000 * establishments / population if population else np.nan,
+            est_secret,
+            note=note,
+        )
 
     def size(self) -> None:
         employees, secret = self.ess("employees")
         establishments, est_secret = self.ess("establishments")
-        self.add("average_size", employees / establishments if establishments else np.nan,
-                 secret or est_secret)
+        self.add(
+            "average_size",
+            employees / establishments if establishments else np.nan,
+            secret or est_secret,
+        )
         if not self.static.has_sizes:
             for code in ("size_establishments", "size_employees", "size_share_establishments"):
-                self.add(code, np.nan, available=False,
-                         note=f"{NOT_LOADED} (effectif de chaque établissement)")
+                self.add(
+                    code,
+                    np.nan,
+                    available=False,
+                    note=f"{NOT_LOADED} (effectif de chaque établissement)",
+                )
             return
         for kind, size_class in enumerate(SIZE_CLASS_CODES, start=self.block.SIZES.start):
             label = self.static.size_classes.get(size_class, size_class)
@@ -1306,8 +1883,12 @@ class _Portrait:
             extra = dict(breakdown="taille", category=size_class, category_label=label)
             self.add("size_establishments", count, count_secret, **extra)
             self.add("size_employees", *self.ess("employees", kind=kind), **extra)
-            self.add("size_share_establishments", _pct(count, establishments),
-                     count_secret or est_secret, **extra)
+            self.add(
+                "size_share_establishments",
+                _pct(count, establishments),
+                count_secret or est_secret,
+                **extra,
+            )
 
     def metropolitan(self) -> None:
         row = self.employment.get(self.year)
@@ -1323,14 +1904,24 @@ class _Portrait:
             inside, outside = row["metro_ess_employees"], employees - row["metro_ess_employees"]
             inside_secret = outside_secret = secret
         metro_total = float(row["metro_total_employees"])
-        self.add("ess_share_metropoles", _pct(inside, metro_total), inside_secret,
-                 note=None if metro_total else "aucune commune membre d'une métropole")
-        self.add("ess_share_outside_metropoles", _pct(outside, total - metro_total),
-                 outside_secret,
-                 note=None if total - metro_total else "toutes les communes sont en métropole")
-        self.add("communes_with_ess", _pct(row["communes_with_ess"], row["communes"]),
-                 note=f"{formatting.number(row['communes_with_ess'])} communes sur "
-                      f"{formatting.number(row['communes'])}")
+        self.add(
+            "ess_share_metropoles",
+            _pct(inside, metro_total),
+            inside_secret,
+            note=None if metro_total else "aucune commune membre d'une métropole",
+        )
+        self.add(
+            "ess_share_outside_metropoles",
+            _pct(outside, total - metro_total),
+            outside_secret,
+            note=None if total - metro_total else "toutes les communes sont en métropole",
+        )
+        self.add(
+            "communes_with_ess",
+            _pct(row["communes_with_ess"], row["communes"]),
+            note=f"{formatting.number(row['communes_with_ess'])} communes sur "
+            f"{formatting.number(row['communes'])}",
+        )
 
     def workforce(self) -> None:
         for code in ("workforce_women", "workforce_55_plus", "workforce_part_time"):
@@ -1345,18 +1936,28 @@ class _Portrait:
         meta = [REGISTRY[row["indicator"]] for row in rows]
         columns = {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
         columns.update(
-            theme=[m.theme for m in meta], label=[m.label for m in meta],
-            level=self.t.level, code=self.t.code, name=self.t.name, unit=[m.unit for m in meta],
+            theme=[m.theme for m in meta],
+            label=[m.label for m in meta],
+            level=self.t.level,
+            code=self.t.code,
+            name=self.t.name,
+            unit=[m.unit for m in meta],
             source=[DEMO_SOURCE if self.static.demo else m.source for m in meta],
-            display=[None] * len(rows))
+            display=[None] * len(rows),
+        )
         frame = pd.DataFrame(columns, columns=COLUMNS).astype({"year": "int64"})
         frame = secrecy.mask_output(frame, secrecy_on)
         frame["display"] = [
             secrecy.MARK if s else display(v, m.fmt, a)
-            for v, s, m, a in zip(frame["value"], frame["secret"], meta, frame["available"])]
+            for v, s, m, a in zip(frame["value"], frame["secret"], meta, frame["available"])
+        ]
         frame.attrs = {
-            "territory": self.t.label, "year": self.year, "secrecy": secrecy_on,
-            "indicators": {code: vars(REGISTRY[code]) for code in dict.fromkeys(frame["indicator"])},
+            "territory": self.t.label,
+            "year": self.year,
+            "secrecy": secrecy_on,
+            "indicators": {
+                code: vars(REGISTRY[code]) for code in dict.fromkeys(frame["indicator"])
+            },
         }
         return frame
 
@@ -1393,9 +1994,17 @@ def display(value: float, fmt: str, available: bool = True) -> str:
     return formatting.number(value, 2)
 
 
-def compute(wh: Warehouse, level: str | None, code: str | None, year: int | None = None, *,
-            themes: list[str] | tuple[str, ...] | None = None, reference: Territory | None = None,
-            start: int | None = None, secrecy: bool = True) -> pd.DataFrame:
+def compute(
+    wh: Warehouse,
+    level: str | None,
+    code: str | None,
+    year: int | None = None,
+    *,
+    themes: list[str] | tuple[str, ...] | None = None,
+    reference: Territory | None = None,
+    start: int | None = None,
+    secrecy: bool = True,
+) -> pd.DataFrame:
     """Every indicator (or those of ``themes``) of a territory for a year, secrecy applied.
 
     ``reference`` (default: the parent territory) is the comparison territory; ``start`` the
@@ -1410,8 +2019,14 @@ def compute(wh: Warehouse, level: str | None, code: str | None, year: int | None
     return portrait.frame(themes or THEMES, secrecy)
 
 
-def indicator(wh: Warehouse, code: str, level: str | None, territory: str | None,
-              year: int | None = None, **options) -> pd.DataFrame:
+def indicator(
+    wh: Warehouse,
+    code: str,
+    level: str | None,
+    territory: str | None,
+    year: int | None = None,
+    **options,
+) -> pd.DataFrame:
     """The rows of one indicator, with its metadata in ``df.attrs``."""
     if code not in REGISTRY:
         raise KeyError(f"unknown indicator {code!r}")

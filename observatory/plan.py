@@ -24,13 +24,22 @@ from observatory import reference, settings
 from observatory.support import clean, key, normalise_header, parse_date, parse_number
 
 STATUSES = {
-    "a_venir": "À venir", "en_cours": "En cours", "realisee": "Réalisée",
-    "reportee": "Reportée", "abandonnee": "Abandonnée",
+    "a_venir": "À venir",
+    "en_cours": "En cours",
+    "realisee": "Réalisée",
+    "reportee": "Reportée",
+    "abandonnee": "Abandonnée",
 }
 STATUS_SYNONYMS = {
-    "prevue": "a_venir", "programmee": "a_venir", "non commencee": "a_venir",
-    "terminee": "realisee", "achevee": "realisee", "realise": "realisee",
-    "suspendue": "reportee", "reporte": "reportee", "abandonne": "abandonnee",
+    "prevue": "a_venir",
+    "programmee": "a_venir",
+    "non commencee": "a_venir",
+    "terminee": "realisee",
+    "achevee": "realisee",
+    "realise": "realisee",
+    "suspendue": "reportee",
+    "reporte": "reportee",
+    "abandonne": "abandonnee",
 }
 LEVELS = {"region": "région", "departement": "département", "epci": "EPCI", "commune": "commune"}
 DEMO_DIR = settings.DATA_DIR / "demo" / "plan"
@@ -51,26 +60,63 @@ class Kind:
 
 
 KINDS = {
-    "axes": Kind("axes du plan", "plan_axes.csv", "plan_axes", ("axe", "intitule"),
-                 ("description",), ("axis_code",), ("axis_code", "title", "description")),
+    "axes": Kind(
+        "axes du plan",
+        "plan_axes.csv",
+        "plan_axes",
+        ("axe", "intitule"),
+        ("description",),
+        ("axis_code",),
+        ("axis_code", "title", "description"),
+    ),
     "actions": Kind(
-        "actions du plan", "plan_actions.csv", "plan_actions",
+        "actions du plan",
+        "plan_actions.csv",
+        "plan_actions",
         ("action", "axe", "intitule", "statut"),
         ("pilote", "niveau", "territoire", "date_debut", "date_fin", "budget_eur"),
         ("action_code",),
-        ("action_code", "axis_code", "title", "lead_partner", "territory_level", "territory_code",
-         "status", "start_date", "end_date", "budget_eur")),
+        (
+            "action_code",
+            "axis_code",
+            "title",
+            "lead_partner",
+            "territory_level",
+            "territory_code",
+            "status",
+            "start_date",
+            "end_date",
+            "budget_eur",
+        ),
+    ),
     "indicateurs": Kind(
-        "indicateurs du plan", "plan_indicateurs.csv", "plan_indicators",
-        ("action", "indicateur", "cible"), ("unite", "valeur_initiale", "realise", "date_mesure"),
+        "indicateurs du plan",
+        "plan_indicateurs.csv",
+        "plan_indicators",
+        ("action", "indicateur", "cible"),
+        ("unite", "valeur_initiale", "realise", "date_mesure"),
         ("action_code", "indicator", "measured_on"),
-        ("action_code", "indicator", "unit", "baseline", "target", "achieved", "measured_on")),
+        ("action_code", "indicator", "unit", "baseline", "target", "achieved", "measured_on"),
+    ),
     "evenements": Kind(
-        "événements", "plan_evenements.csv", "plan_events",
-        ("evenement", "intitule", "date", "niveau", "territoire"), ("type", "nombre", "axe"),
+        "événements",
+        "plan_evenements.csv",
+        "plan_events",
+        ("evenement", "intitule", "date", "niveau", "territoire"),
+        ("type", "nombre", "axe"),
         ("event_id",),
-        ("event_id", "title", "event_type", "event_date", "date_precision", "territory_level",
-         "territory_code", "events", "axis_code")),
+        (
+            "event_id",
+            "title",
+            "event_type",
+            "event_date",
+            "date_precision",
+            "territory_level",
+            "territory_code",
+            "events",
+            "axis_code",
+        ),
+    ),
 }
 
 
@@ -94,8 +140,11 @@ def territory_lookup() -> dict[tuple[str, str], str]:
     from observatory.support import commune_lookup
 
     lookup = {("commune", given): code for given, code in commune_lookup().items()}
-    for level, loader in (("region", reference.regions), ("departement", reference.departements),
-                          ("epci", reference.epcis)):
+    for level, loader in (
+        ("region", reference.regions),
+        ("departement", reference.departements),
+        ("epci", reference.epcis),
+    ):
         for code in loader()["code"]:
             lookup[(level, code)] = code
             if code.lstrip("0") != code:
@@ -113,8 +162,9 @@ def validate(kind: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     for column in spec.optional:
         if column not in rows:
             rows[column] = None
-    check = {"axes": _axis, "actions": _action, "indicateurs": _indicator,
-             "evenements": _event}[kind]
+    check = {"axes": _axis, "actions": _action, "indicateurs": _indicator, "evenements": _event}[
+        kind
+    ]
     accepted, problems, seen = [], [], {}
     for row in rows.to_dict("records"):
         values = {c: clean(row.get(c)) for c in spec.required + spec.optional}
@@ -126,13 +176,16 @@ def validate(kind: str, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
                 result = (spec.required[0], f"clé en double (déjà à la ligne {duplicate})")
         if isinstance(result, tuple):
             column, reason = result
-            problems.append(dict(line=row["line"], column=column, value=values[column],
-                                 reason=reason))
+            problems.append(
+                dict(line=row["line"], column=column, value=values[column], reason=reason)
+            )
         else:
             seen[tuple(result[c] for c in spec.key)] = row["line"]
             accepted.append({**result, "line": row["line"]})
-    return (pd.DataFrame(accepted, columns=[*spec.columns, "line"]),
-            pd.DataFrame(problems, columns=["line", "column", "value", "reason"]))
+    return (
+        pd.DataFrame(accepted, columns=[*spec.columns, "line"]),
+        pd.DataFrame(problems, columns=["line", "column", "value", "reason"]),
+    )
 
 
 def _date(v: dict, column: str):
@@ -190,11 +243,18 @@ def _action(v: dict) -> dict | tuple:
     budget = _number(v, "budget_eur", minimum=0)
     if isinstance(budget, tuple):
         return budget
-    return dict(action_code=v["action"], axis_code=v["axe"], title=v["intitule"],
-                lead_partner=v["pilote"], territory_level=territory[0],
-                territory_code=territory[1], status=status,
-                start_date=start[0] if start else None, end_date=end[0] if end else None,
-                budget_eur=budget)
+    return dict(
+        action_code=v["action"],
+        axis_code=v["axe"],
+        title=v["intitule"],
+        lead_partner=v["pilote"],
+        territory_level=territory[0],
+        territory_code=territory[1],
+        status=status,
+        start_date=start[0] if start else None,
+        end_date=end[0] if end else None,
+        budget_eur=budget,
+    )
 
 
 def _indicator(v: dict) -> dict | tuple:
@@ -209,9 +269,15 @@ def _indicator(v: dict) -> dict | tuple:
     baseline = values["valeur_initiale"] or 0.0
     if values["cible"] == baseline:
         return "cible", "cible égale à la valeur initiale : l'avancement ne peut pas se mesurer"
-    return dict(action_code=v["action"], indicator=v["indicateur"], unit=v["unite"],
-                baseline=baseline, target=values["cible"], achieved=values["realise"],
-                measured_on=measured[0] if measured else None)
+    return dict(
+        action_code=v["action"],
+        indicator=v["indicateur"],
+        unit=v["unite"],
+        baseline=baseline,
+        target=values["cible"],
+        achieved=values["realise"],
+        measured_on=measured[0] if measured else None,
+    )
 
 
 def _event(v: dict) -> dict | tuple:
@@ -223,33 +289,49 @@ def _event(v: dict) -> dict | tuple:
         return territory
     count = 1
     if v["nombre"] is not None:
-        if not re.fullmatch(r"\d+", v["nombre"].replace(" ", "")) or int(
-                v["nombre"].replace(" ", "")) < 1:
+        if (
+            not re.fullmatch(r"\d+", v["nombre"].replace(" ", ""))
+            or int(v["nombre"].replace(" ", "")) < 1
+        ):
             return "nombre", "nombre d'événements invalide (entier supérieur ou égal à 1)"
         count = int(v["nombre"].replace(" ", ""))
-    return dict(event_id=v["evenement"], title=v["intitule"], event_type=v["type"] or "Événement",
-                event_date=when[0], date_precision=when[1], territory_level=territory[0],
-                territory_code=territory[1], events=count, axis_code=v["axe"])
+    return dict(
+        event_id=v["evenement"],
+        title=v["intitule"],
+        event_type=v["type"] or "Événement",
+        event_date=when[0],
+        date_precision=when[1],
+        territory_level=territory[0],
+        territory_code=territory[1],
+        events=count,
+        axis_code=v["axe"],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Storage
 
 
-def store(con, kind: str, frame: pd.DataFrame, *, synthetic: bool, file: str,
-          loaded_at: datetime | str) -> None:
+def store(
+    con, kind: str, frame: pd.DataFrame, *, synthetic: bool, file: str, loaded_at: datetime | str
+) -> None:
     """Insert rows of one plan file, replacing the stored rows with the same key."""
     spec = KINDS[kind]
-    frame = frame[[*spec.columns, "line"]].assign(synthetic=synthetic, file=file,
-                                                  loaded_at=loaded_at)
+    frame = frame[[*spec.columns, "line"]].assign(
+        synthetic=synthetic, file=file, loaded_at=loaded_at
+    )
     frame = frame.astype({"line": "Int64"})
     con.register("new_plan_rows", frame)
     match = " AND ".join(f"t.{c} IS NOT DISTINCT FROM n.{c}" for c in spec.key)
-    con.execute(f"DELETE FROM {spec.table} AS t WHERE EXISTS "
-                f"(SELECT 1 FROM new_plan_rows AS n WHERE {match})")
+    con.execute(
+        f"DELETE FROM {spec.table} AS t WHERE EXISTS "
+        f"(SELECT 1 FROM new_plan_rows AS n WHERE {match})"
+    )
     columns = ", ".join([*spec.columns, "synthetic", "file", "line", "loaded_at"])
-    con.execute(f"INSERT INTO {spec.table} ({columns}) SELECT {columns} FROM new_plan_rows "
-                f"ORDER BY {', '.join(spec.key)}")
+    con.execute(
+        f"INSERT INTO {spec.table} ({columns}) SELECT {columns} FROM new_plan_rows "
+        f"ORDER BY {', '.join(spec.key)}"
+    )
     con.unregister("new_plan_rows")
 
 
@@ -267,13 +349,23 @@ def seed(con, with_demo: bool) -> list[dict]:
         frame, problems = validate(kind, raw)
         if len(problems):
             first = problems.iloc[0]
-            raise ValueError(f"{path}, ligne {first['line']}, colonne {first['column']} : "
-                             f"{first['reason']}")
+            raise ValueError(
+                f"{path}, ligne {first['line']}, colonne {first['column']} : {first['reason']}"
+            )
         store(con, kind, frame, synthetic=True, file=str(path), loaded_at=now)
         rows += len(frame)
-    return [dict(source="plan:demonstration", file=str(DEMO_DIR),
-                 vintage=settings.DEMO_LABEL.lower(), file_sha256=digest.hexdigest(),
-                 rows_read=rows, rows_loaded=rows, rows_rejected=0, synthetic=True)]
+    return [
+        dict(
+            source="plan:demonstration",
+            file=str(DEMO_DIR),
+            vintage=settings.DEMO_LABEL.lower(),
+            file_sha256=digest.hexdigest(),
+            rows_read=rows,
+            rows_loaded=rows,
+            rows_rejected=0,
+            synthetic=True,
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,8 +380,10 @@ def axes(wh) -> pd.DataFrame:
 
 def _natural_order(codes: pd.Series) -> list[int]:
     def sort_key(code: str):
-        return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", code)
-                if p]
+        return [
+            (0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", code) if p
+        ]
+
     return sorted(range(len(codes)), key=lambda i: sort_key(str(codes.iloc[i])))
 
 
@@ -299,7 +393,9 @@ def actions(wh, axis: str | None = None) -> pd.DataFrame:
         "SELECT a.*, x.title AS axis_title, t.name AS territory_name FROM plan_actions AS a "
         "LEFT JOIN plan_axes AS x USING (axis_code) "
         "LEFT JOIN territories AS t ON t.level = a.territory_level AND t.code = a.territory_code "
-        "WHERE $axis IS NULL OR a.axis_code = $axis", dict(axis=axis))
+        "WHERE $axis IS NULL OR a.axis_code = $axis",
+        dict(axis=axis),
+    )
     return frame.iloc[_natural_order(frame["action_code"])].reset_index(drop=True)
 
 
@@ -310,15 +406,18 @@ def status_counts(wh, axis: str | None = None) -> pd.DataFrame:
     if axis:
         order = order[order["axis_code"] == axis]
     counts = pd.crosstab(frame["axis_code"], frame["status"]).reindex(
-        index=order["axis_code"], columns=list(STATUSES), fill_value=0)
+        index=order["axis_code"], columns=list(STATUSES), fill_value=0
+    )
     return counts.reset_index().merge(order[["axis_code", "title"]], on="axis_code")
 
 
 def progress(wh, axis: str | None = None) -> pd.DataFrame:
     """The latest measure of each indicator against its target (``progress_pct``: share of the
     way from the initial value to the target, in %)."""
-    frame = wh.sql("SELECT * FROM plan_indicator_progress WHERE $axis IS NULL OR axis_code = $axis",
-                   dict(axis=axis))
+    frame = wh.sql(
+        "SELECT * FROM plan_indicator_progress WHERE $axis IS NULL OR axis_code = $axis",
+        dict(axis=axis),
+    )
     order = _natural_order(frame["action_code"] + "\u0000" + frame["indicator"])
     return frame.iloc[order].reset_index(drop=True)
 
@@ -329,4 +428,5 @@ def events_by_departement(wh) -> pd.DataFrame:
         "SELECT e.departement_code, d.name, d.region_code, sum(e.events)::INTEGER AS events "
         "FROM plan_events_by_departement AS e "
         "LEFT JOIN territories AS d ON d.level = 'departement' AND d.code = e.departement_code "
-        "GROUP BY ALL ORDER BY e.departement_code NULLS LAST")
+        "GROUP BY ALL ORDER BY e.departement_code NULLS LAST"
+    )

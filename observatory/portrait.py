@@ -25,11 +25,24 @@ from observatory.warehouse import Warehouse
 FORMATS = ("json", "csv", "xlsx")
 # Output columns, in French: what a reader of the file sees.
 HEADERS = {
-    "theme": "theme", "indicator": "indicateur", "label": "libelle", "level": "niveau",
-    "code": "code", "name": "territoire", "year": "annee", "breakdown": "ventilation",
-    "category": "categorie", "category_label": "libelle_categorie", "value": "valeur",
-    "unit": "unite", "display": "affichage", "secret": "secret", "available": "disponible",
-    "series_break": "rupture_de_serie", "note": "note", "source": "source",
+    "theme": "theme",
+    "indicator": "indicateur",
+    "label": "libelle",
+    "level": "niveau",
+    "code": "code",
+    "name": "territoire",
+    "year": "annee",
+    "breakdown": "ventilation",
+    "category": "categorie",
+    "category_label": "libelle_categorie",
+    "value": "valeur",
+    "unit": "unite",
+    "display": "affichage",
+    "secret": "secret",
+    "available": "disponible",
+    "series_break": "rupture_de_serie",
+    "note": "note",
+    "source": "source",
 }
 
 
@@ -47,12 +60,24 @@ def parse_reference(wh: Warehouse, text: str | None) -> indicators.Territory | N
     return indicators.resolve(wh, text)
 
 
-def portrait(wh: Warehouse, code: str | None, level: str | None = None, year: int | None = None,
-             reference: str | None = None, secrecy: bool = True) -> pd.DataFrame:
+def portrait(
+    wh: Warehouse,
+    code: str | None,
+    level: str | None = None,
+    year: int | None = None,
+    reference: str | None = None,
+    secrecy: bool = True,
+) -> pd.DataFrame:
     """Every indicator of a territory for a year, secrecy applied (see :mod:`indicators`)."""
     territory = indicators.resolve(wh, code, level)
-    return indicators.compute(wh, territory.level, territory.code, year,
-                              reference=parse_reference(wh, reference), secrecy=secrecy)
+    return indicators.compute(
+        wh,
+        territory.level,
+        territory.code,
+        year,
+        reference=parse_reference(wh, reference),
+        secrecy=secrecy,
+    )
 
 
 def table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -72,10 +97,12 @@ def to_json(frame: pd.DataFrame) -> dict:
         "niveau": None if first is None else first["level"],
         "code": None if first is None else first["code"],
         "annee": frame.attrs.get("year"),
-        "secret_statistique": "appliqué" if frame.attrs.get("secrecy", True)
+        "secret_statistique": "appliqué"
+        if frame.attrs.get("secrecy", True)
         else "désactivé (usage interne, ne pas diffuser)",
-        "avertissement": settings.DEMO_LABEL if any(
-            str(s).startswith(settings.DEMO_LABEL) for s in frame["source"]) else None,
+        "avertissement": settings.DEMO_LABEL
+        if any(str(s).startswith(settings.DEMO_LABEL) for s in frame["source"])
+        else None,
         "indicateurs": rows,
     }
 
@@ -84,11 +111,14 @@ def output_format(path: Path | str) -> str:
     suffix = Path(path).suffix.lower().lstrip(".")
     if suffix not in FORMATS:
         raise OutputFormatError(
-            f"format de sortie « .{suffix} » non pris en charge : .json, .csv ou .xlsx")
+            f"format de sortie « .{suffix} » non pris en charge : .json, .csv ou .xlsx"
+        )
     return suffix
 
 
-def write(frame: pd.DataFrame, path: Path | str | None = None, stdout: TextIO | None = None) -> None:
+def write(
+    frame: pd.DataFrame, path: Path | str | None = None, stdout: TextIO | None = None
+) -> None:
     """Write the portrait to ``path`` (format from its extension) or as JSON to stdout."""
     if path is None:
         json.dump(to_json(frame), stdout or sys.stdout, ensure_ascii=False, indent=2)
@@ -97,14 +127,23 @@ def write(frame: pd.DataFrame, path: Path | str | None = None, stdout: TextIO | 
     path = Path(path)
     kind = output_format(path)
     if kind == "json":
-        path.write_text(json.dumps(to_json(frame), ensure_ascii=False, indent=2) + "\n",
-                        encoding="utf-8")
+        path.write_text(
+            json.dumps(to_json(frame), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
     elif kind == "csv":
         table(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     else:
-        definitions = indicators.catalogue().rename(columns={
-            "code": "indicateur", "theme": "theme", "label": "libelle", "definition": "definition",
-            "unit": "unite", "source": "source", "fmt": "format"})
+        definitions = indicators.catalogue().rename(
+            columns={
+                "code": "indicateur",
+                "theme": "theme",
+                "label": "libelle",
+                "definition": "definition",
+                "unit": "unite",
+                "source": "source",
+                "fmt": "format",
+            }
+        )
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
             table(frame).to_excel(writer, sheet_name="Portrait", index=False)
             definitions.to_excel(writer, sheet_name="Définitions", index=False)

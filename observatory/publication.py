@@ -24,8 +24,12 @@ MAP_LEVEL = {"france": "region", "region": "departement", "departement": "epci"}
 
 def figure_html(figure, filename: str) -> str:
     """A chart as an HTML fragment drawn by the page's plotly.js (no CDN, no embedded copy)."""
-    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=filename,
-                          config=common.plotly_config(filename))
+    return figure.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=filename,
+        config=common.plotly_config(filename),
+    )
 
 
 @dataclass
@@ -37,8 +41,14 @@ class Portrait:
     publication: bool = False
 
     @classmethod
-    def load(cls, territoire: str, niveau: str | None = None, annee: int | None = None,
-             reference: str | None = None, publication: bool = False) -> "Portrait":
+    def load(
+        cls,
+        territoire: str,
+        niveau: str | None = None,
+        annee: int | None = None,
+        reference: str | None = None,
+        publication: bool = False,
+    ) -> "Portrait":
         """The portrait of ``territoire`` (codes as in ``observatory portrait``), compared with
         ``reference`` (default: its parent territory, and France)."""
         wh = common.warehouse()
@@ -57,12 +67,18 @@ class Portrait:
 
     def header_html(self) -> str:
         """Title, demo banner and the date the figures were produced."""
-        parent = (f" · comparé à {esc(self.view.reference.label)} et à la France"
-                  if self.view.reference is not None else "")
-        return (common.STYLE + (common.banner_html() if self.demo else "")
-                + f"<h1>L'ESS : {esc(self.territory.label)}, {self.view.year}</h1>"
-                + f"<p class='obs-source'>Portrait produit le {formatting.long_date(date.today())}"
-                + f"{parent}.</p>")
+        parent = (
+            f" · comparé à {esc(self.view.reference.label)} et à la France"
+            if self.view.reference is not None
+            else ""
+        )
+        return (
+            common.STYLE
+            + (common.banner_html() if self.demo else "")
+            + f"<h1>L'ESS : {esc(self.territory.label)}, {self.view.year}</h1>"
+            + f"<p class='obs-source'>Portrait produit le {formatting.long_date(date.today())}"
+            + f"{parent}.</p>"
+        )
 
     def blocks(self) -> list[blocks.Block]:
         """The map (when the territory has smaller territories), then the charts."""
@@ -70,8 +86,11 @@ class Portrait:
         level = MAP_LEVEL.get(self.territory.level)
         # Some départements hold no EPCI of their own (Paris and its inner ring belong to the
         # Métropole du Grand Paris, counted in Paris): no map then.
-        maps = ([blocks.map_block(wh, self.territory, level, self.view.year)]
-                if level and blocks.children(wh, self.territory, level) else [])
+        maps = (
+            [blocks.map_block(wh, self.territory, level, self.view.year)]
+            if level and blocks.children(wh, self.territory, level)
+            else []
+        )
         return maps + self.view.blocks
 
     # -- display in a notebook -------------------------------------------------------------

@@ -66,11 +66,14 @@ class Paths:
     raw: Path
 
     @classmethod
-    def from_settings(cls, db: Path | None = None, site_dir: Path | None = None,
-                      raw: Path | None = None) -> "Paths":
-        return cls(Path(db or settings.db_path()).absolute(),
-                   Path(site_dir or settings.site_dir()).absolute(),
-                   Path(raw or settings.raw_dir()).absolute())
+    def from_settings(
+        cls, db: Path | None = None, site_dir: Path | None = None, raw: Path | None = None
+    ) -> "Paths":
+        return cls(
+            Path(db or settings.db_path()).absolute(),
+            Path(site_dir or settings.site_dir()).absolute(),
+            Path(raw or settings.raw_dir()).absolute(),
+        )
 
     @property
     def versions(self) -> Path:
@@ -141,8 +144,11 @@ class Options:
     workers: int | None = None
 
 
-def run_refresh(paths: Paths | None = None, options: Options | None = None,
-                on_step: Callable[[str], None] | None = None) -> RunRecord:
+def run_refresh(
+    paths: Paths | None = None,
+    options: Options | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> RunRecord:
     """One refresh, start to end; raises ``RefreshLocked`` or ``RefreshError``."""
     paths = paths or Paths.from_settings()
     options = options or Options()
@@ -160,12 +166,15 @@ def _lock(path: Path) -> Iterator[None]:
         handle.seek(0)
         holder = handle.read().strip() or "inconnu"
         handle.close()
-        raise RefreshLocked(f"une actualisation est déjà en cours ({holder}) ; "
-                            "celle-ci s'arrête sans rien modifier") from None
+        raise RefreshLocked(
+            f"une actualisation est déjà en cours ({holder}) ; celle-ci s'arrête sans rien modifier"
+        ) from None
     try:
         handle.truncate(0)
-        handle.write(f"pid {os.getpid()} sur {socket.gethostname()}, démarrée le "
-                     f"{datetime.now():%d/%m/%Y à %H:%M:%S}\n")
+        handle.write(
+            f"pid {os.getpid()} sur {socket.gethostname()}, démarrée le "
+            f"{datetime.now():%d/%m/%Y à %H:%M:%S}\n"
+        )
         handle.flush()
         yield
     finally:
@@ -178,8 +187,12 @@ class _Refresh:
         self.paths, self.options, self.on_step = paths, options, on_step
         now = datetime.now().astimezone()
         self.run_id = f"{now:%Y%m%dT%H%M%S}-{os.getpid()}"
-        self.record = RunRecord(run_id=self.run_id, started=now.isoformat(timespec="seconds"),
-                                warehouse=str(paths.db), site=str(paths.site))
+        self.record = RunRecord(
+            run_id=self.run_id,
+            started=now.isoformat(timespec="seconds"),
+            warehouse=str(paths.db),
+            site=str(paths.site),
+        )
         self.workdir = paths.workdir(self.run_id)
         self.new_db = self.workdir / paths.db.name
         self.version = paths.versions / self.run_id
@@ -189,9 +202,14 @@ class _Refresh:
     def run(self) -> RunRecord:
         self._clean_leftovers()
         self.record.write(self.paths.runs)
-        steps = [("fichiers bruts", self._scan), ("entrepôt", self._build),
-                 ("contrôles", self._check), ("portraits", self._render),
-                 ("contrôle du secret statistique", self._audit), ("bascule", self._swap)]
+        steps = [
+            ("fichiers bruts", self._scan),
+            ("entrepôt", self._build),
+            ("contrôles", self._check),
+            ("portraits", self._render),
+            ("contrôle du secret statistique", self._audit),
+            ("bascule", self._swap),
+        ]
         try:
             for name, step in steps:
                 self._step(name, step)
@@ -227,8 +245,11 @@ class _Refresh:
         step = exc.step if isinstance(exc, RefreshError) else "?"
         self.record.error = dict(step=step, message=str(exc))
         self._finish("échec")
-        self.log.error("échec à l'étape « %s » : %s ; l'entrepôt et le site précédents sont "
-                       "conservés", step, exc)
+        self.log.error(
+            "échec à l'étape « %s » : %s ; l'entrepôt et le site précédents sont conservés",
+            step,
+            exc,
+        )
         shutil.rmtree(self.version, ignore_errors=True)
 
     def _finish(self, outcome: str) -> None:
@@ -245,12 +266,18 @@ class _Refresh:
         self.record.inputs = [i.__dict__ for i in self.inputs]
         demo = self.options.demo if self.options.demo is not None else not self.inputs
         if demo and self.inputs and self.options.demo:
-            raise ValueError("des fichiers bruts sont présents : les données de démonstration ne "
-                             "s'y mélangent pas (retirez --demo)")
+            raise ValueError(
+                "des fichiers bruts sont présents : les données de démonstration ne "
+                "s'y mélangent pas (retirez --demo)"
+            )
         self.record.demo = demo
         new = sum(i.new for i in self.inputs)
-        self.log.info("%d fichier(s) brut(s), dont %d nouveau(x)%s", len(self.inputs), new,
-                      " ; données de démonstration" if demo else "")
+        self.log.info(
+            "%d fichier(s) brut(s), dont %d nouveau(x)%s",
+            len(self.inputs),
+            new,
+            " ; données de démonstration" if demo else "",
+        )
 
     def _build(self) -> None:
         self.workdir.mkdir(parents=True)
@@ -259,54 +286,79 @@ class _Refresh:
         if self.inputs:
             reports: list = []
             order = LOAD_ORDER + [s for s in READERS if s not in LOAD_ORDER]
-            groups = sorted({(i.source, i.vintage) for i in self.inputs},
-                            key=lambda g: (order.index(g[0]), g[1]))
+            groups = sorted(
+                {(i.source, i.vintage) for i in self.inputs},
+                key=lambda g: (order.index(g[0]), g[1]),
+            )
             for source, vintage in groups:  # one atomic load per folder, in loading order
-                files = [self.paths.raw / i.file for i in self.inputs
-                         if (i.source, i.vintage) == (source, vintage)]
+                files = [
+                    self.paths.raw / i.file
+                    for i in self.inputs
+                    if (i.source, i.vintage) == (source, vintage)
+                ]
                 year = re.match(r"(19|20)\d{2}", vintage)
-                reports += ingest(files, source=source, db_path=self.new_db,
-                                  vintage=int(year.group(0)) if year else None)
+                reports += ingest(
+                    files,
+                    source=source,
+                    db_path=self.new_db,
+                    vintage=int(year.group(0)) if year else None,
+                )
             build.store_masks(self.new_db)
             self.record.counts.update(
                 rows_read=sum(r.rows_read for r in reports),
                 rows_loaded=sum(r.rows_loaded for r in reports),
-                rows_rejected=sum(r.rows_rejected for r in reports))
+                rows_rejected=sum(r.rows_rejected for r in reports),
+            )
 
     def _check(self) -> None:
         with duckdb.connect(str(self.new_db), read_only=True) as con:
             if not con.execute("SELECT count(*) FROM ess_by_territory").fetchall()[0][0]:
-                raise ValueError("aucun chiffre de l'ESS dans l'entrepôt : les fichiers bruts ne "
-                                 "donnent aucun établissement de l'ESS (pour SIRENE, il faut les "
-                                 "établissements et leurs unités légales) ; rien à publier")
+                raise ValueError(
+                    "aucun chiffre de l'ESS dans l'entrepôt : les fichiers bruts ne "
+                    "donnent aucun établissement de l'ESS (pour SIRENE, il faut les "
+                    "établissements et leurs unités légales) ; rien à publier"
+                )
         problems = check_warehouse(self.new_db)
         if problems:
             raise ValueError("; ".join(problems[:5]))
         with duckdb.connect(str(self.new_db), read_only=True) as con:
-            self.record.counts.update(dict(con.execute(
-                "SELECT table_name, estimated_size FROM duckdb_tables() "
-                "WHERE table_name IN ('ess_facts', 'ess_by_territory', 'rejects', 'sources')"
-            ).fetchall()))
+            self.record.counts.update(
+                dict(
+                    con.execute(
+                        "SELECT table_name, estimated_size FROM duckdb_tables() "
+                        "WHERE table_name IN ('ess_facts', 'ess_by_territory', 'rejects', 'sources')"
+                    ).fetchall()
+                )
+            )
 
     def _render(self) -> None:
         pages = site.pages_to_publish(self.new_db, self.options.epci, self.options.only)
         self.version.mkdir(parents=True)
         report = site.render_site(
-            self.new_db, self.version, pages, self.options.workers,
-            on_page=lambda r: self.log.info("portrait %s %s (%s) en %.1f s", r.page.level,
-                                            r.page.code, r.page.name, r.seconds))
+            self.new_db,
+            self.version,
+            pages,
+            self.options.workers,
+            on_page=lambda r: self.log.info(
+                "portrait %s %s (%s) en %.1f s", r.page.level, r.page.code, r.page.name, r.seconds
+            ),
+        )
         site.write_release(self.version, report, self.run_id)
         (self.version / "runs").symlink_to(os.path.relpath(self.paths.runs, self.version))
         self.record.counts.update(portraits=len(report.pages), workers=report.workers)
-        self.record.portraits = [dict(level=r.page.level, code=r.page.code,
-                                      seconds=round(r.seconds, 3)) for r in report.pages]
+        self.record.portraits = [
+            dict(level=r.page.level, code=r.page.code, seconds=round(r.seconds, 3))
+            for r in report.pages
+        ]
 
     def _audit(self) -> None:
         findings = audit.audit_site(self.new_db, self.version)
         self.record.counts["secret_cells_checked"] = findings.checked
         if findings.problems:
-            raise ValueError(f"{len(findings.problems)} valeur(s) couverte(s) par le secret "
-                             f"retrouvée(s) dans le site : {'; '.join(findings.problems[:3])}")
+            raise ValueError(
+                f"{len(findings.problems)} valeur(s) couverte(s) par le secret "
+                f"retrouvée(s) dans le site : {'; '.join(findings.problems[:3])}"
+            )
 
     def _swap(self) -> None:
         _fsync_tree(self.version)
@@ -333,19 +385,32 @@ class _Refresh:
             except (OSError, ValueError):
                 continue
             if record.get("outcome") == "en cours":
-                record.update(outcome="interrompue", error=dict(
-                    step=next((s["step"] for s in record.get("steps", [])
-                               if s.get("outcome") == "en cours"), "?"),
-                    message="processus arrêté avant la fin (tué ou machine arrêtée) ; rien n'a "
-                            "été modifié"))
+                record.update(
+                    outcome="interrompue",
+                    error=dict(
+                        step=next(
+                            (
+                                s["step"]
+                                for s in record.get("steps", [])
+                                if s.get("outcome") == "en cours"
+                            ),
+                            "?",
+                        ),
+                        message="processus arrêté avant la fin (tué ou machine arrêtée) ; rien n'a "
+                        "été modifié",
+                    ),
+                )
                 _write_atomic(record_path, json.dumps(record, ensure_ascii=False, indent=1))
         _adopt_plain_site(self.paths)
 
     def _prune_versions(self) -> None:
         current = _current_version(self.paths.site)
-        versions = sorted((v for v in self.paths.versions.iterdir() if v != current),
-                          key=lambda v: v.name, reverse=True)
-        for old in versions[KEEP_VERSIONS - 1:]:
+        versions = sorted(
+            (v for v in self.paths.versions.iterdir() if v != current),
+            key=lambda v: v.name,
+            reverse=True,
+        )
+        for old in versions[KEEP_VERSIONS - 1 :]:
             shutil.rmtree(old, ignore_errors=True)
 
 
@@ -354,13 +419,16 @@ def check_warehouse(db_path: Path) -> list[str]:
     with duckdb.connect(str(db_path), read_only=True) as con:
         problems = []
         for script in sorted((build.SQL_DIR / "checks").glob("*.sql")):
-            problems += [row[0] for row in
-                         con.execute(script.read_text(encoding="utf-8")).fetchall()]
+            problems += [
+                row[0] for row in con.execute(script.read_text(encoding="utf-8")).fetchall()
+            ]
         problems += [
             f"{source} {file} : {read} lignes lues ≠ {loaded} chargées + {rejected} rejetées"
             for source, file, read, loaded, rejected in con.execute(
                 "SELECT source, file, rows_read, rows_loaded, rows_rejected FROM sources "
-                "WHERE rows_read <> rows_loaded + rows_rejected").fetchall()]
+                "WHERE rows_read <> rows_loaded + rows_rejected"
+            ).fetchall()
+        ]
     return problems
 
 
@@ -376,18 +444,28 @@ def scan_raw(raw: Path, known: dict[str, str] | None = None) -> list[RawInput]:
         if path.name in IGNORED_FILES or any(part.startswith(".") for part in relative.parts):
             continue
         if len(relative.parts) != 3:
-            raise ValueError(f"{path} : les fichiers bruts se rangent dans "
-                             f"{raw}/<source>/<millésime>/ (sources : {', '.join(READERS)})")
+            raise ValueError(
+                f"{path} : les fichiers bruts se rangent dans "
+                f"{raw}/<source>/<millésime>/ (sources : {', '.join(READERS)})"
+            )
         source, vintage, _ = relative.parts
         if source not in READERS:
-            raise ValueError(f"{path} : dossier de source inconnu « {source} » "
-                             f"(attendu : {', '.join(READERS)})")
+            raise ValueError(
+                f"{path} : dossier de source inconnu « {source} » (attendu : {', '.join(READERS)})"
+            )
         stat = path.stat()
         digest = build.sha256(path)
-        inputs.append(RawInput(
-            str(relative), source, vintage, digest, stat.st_size,
-            datetime.fromtimestamp(stat.st_mtime).astimezone().isoformat(timespec="seconds"),
-            new=known.get(str(relative)) != digest))
+        inputs.append(
+            RawInput(
+                str(relative),
+                source,
+                vintage,
+                digest,
+                stat.st_size,
+                datetime.fromtimestamp(stat.st_mtime).astimezone().isoformat(timespec="seconds"),
+                new=known.get(str(relative)) != digest,
+            )
+        )
     return inputs
 
 
@@ -405,19 +483,31 @@ def _write_manifest(raw: Path, inputs: list[RawInput], run_id: str) -> None:
         return
     previous = {}
     try:
-        previous = {e["file"]: e for e in
-                    json.loads((raw / MANIFEST).read_text(encoding="utf-8"))["files"]}
+        previous = {
+            e["file"]: e for e in json.loads((raw / MANIFEST).read_text(encoding="utf-8"))["files"]
+        }
     except (OSError, ValueError, KeyError):
         pass
     files = []
     for item in inputs:
         before = previous.get(item.file, {})
         first = before.get("first_loaded") if before.get("sha256") == item.sha256 else None
-        files.append(dict(file=item.file, source=item.source, vintage=item.vintage,
-                          sha256=item.sha256, bytes=item.bytes, modified=item.modified,
-                          first_loaded=first or run_id, last_loaded=run_id))
-    _write_atomic(raw / MANIFEST, json.dumps(dict(run_id=run_id, files=files),
-                                             ensure_ascii=False, indent=1) + "\n")
+        files.append(
+            dict(
+                file=item.file,
+                source=item.source,
+                vintage=item.vintage,
+                sha256=item.sha256,
+                bytes=item.bytes,
+                modified=item.modified,
+                first_loaded=first or run_id,
+                last_loaded=run_id,
+            )
+        )
+    _write_atomic(
+        raw / MANIFEST,
+        json.dumps(dict(run_id=run_id, files=files), ensure_ascii=False, indent=1) + "\n",
+    )
 
 
 def _current_version(site_path: Path) -> Path | None:
@@ -470,7 +560,8 @@ def _logger(path: Path) -> logging.Logger:
     log.setLevel(logging.INFO)
     log.propagate = False
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
-                                           "%Y-%m-%d %H:%M:%S"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    )
     log.addHandler(handler)
     return log

@@ -80,8 +80,11 @@ class Relations:
             if not self.relation:
                 empty = np.zeros(0, np.int64)
                 return empty, empty, np.zeros(0, bool)
-            self._arrays = (np.concatenate(self.relation), np.concatenate(self.cell),
-                            np.concatenate(self.is_total))
+            self._arrays = (
+                np.concatenate(self.relation),
+                np.concatenate(self.cell),
+                np.concatenate(self.is_total),
+            )
         return self._arrays
 
     def grouped(self) -> tuple[_Groups, _Groups]:
@@ -104,8 +107,9 @@ class _Groups:
         """Positions (in the flat arrays) of the memberships of ``keys`` (at least one)."""
         lengths = self.starts[keys + 1] - self.starts[keys]
         ends = np.cumsum(lengths)
-        return self.order[np.repeat(self.starts[keys] - ends + lengths, lengths)
-                          + np.arange(ends[-1])]
+        return self.order[
+            np.repeat(self.starts[keys] - ends + lengths, lengths) + np.arange(ends[-1])
+        ]
 
 
 def secondary(values, masked, relations: Relations, frozen=None) -> np.ndarray:
@@ -164,4 +168,3 @@ def mask_output(frame: pd.DataFrame, secrecy: bool = True) -> pd.DataFrame:
     frame = frame.copy()
     frame.loc[frame["secret"], "value"] = np.nan
     return frame
-

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 # INSEE catégories juridiques (niveau III) → ESS family; True when ESS by status.
 _ASSO = ["9210", "9220", "9221", "9222", "9223", "9224", "9230", "9260"]
+# fmt: off
 _COOP = [
     "5191", "5192", "5193", "5194", "5195", "5196", "5203", "5307", "5309", "5443", "5451",
     "5453", "5454", "5455", "5458", "5459", "5460", "5543", "5547", "5551", "5552", "5553",
@@ -25,6 +26,7 @@ _COOP = [
     "5655", "5658", "5659", "5660", "6316", "6317", "6318", "6543", "6551", "6554", "6558",
     "6560", "6595", "6596",
 ]
+# fmt: on
 _MUT = ["6411", "8210", "8250", "8290"]
 _FOND = ["9300"]
 # Private non-profit bodies that are ESS only when flagged (rules 1 and 2).
@@ -59,4 +61,3 @@ STAFF_BANDS: list[tuple[str, str, float]] = [
     ("52", "5 000 à 9 999 salariés", 7499.5),
     ("53", "10 000 salariés et plus", 10000.0),
 ]
-

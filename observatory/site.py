@@ -79,7 +79,9 @@ class SiteReport:
     demo: bool = False
 
 
-def pages_to_publish(db_path: Path, epci: bool = False, only: list[str] | None = None) -> list[Page]:
+def pages_to_publish(
+    db_path: Path, epci: bool = False, only: list[str] | None = None
+) -> list[Page]:
     """Every région and département (and EPCI with ``epci``), or the ``only`` ones given as
     ``niveau:code`` (``region:76``, ``departement:34``)."""
     with open_warehouse(db_path) as wh:
@@ -88,19 +90,29 @@ def pages_to_publish(db_path: Path, epci: bool = False, only: list[str] | None =
             for item in only:
                 level, sep, code = item.strip().partition(":")
                 if not sep or level not in LEVELS:
-                    raise SiteError(f"portrait « {item} » : attendu niveau:code, niveau parmi "
-                                    f"{', '.join(LEVELS)} (par exemple departement:34)")
+                    raise SiteError(
+                        f"portrait « {item} » : attendu niveau:code, niveau parmi "
+                        f"{', '.join(LEVELS)} (par exemple departement:34)"
+                    )
                 territory = indicators.resolve(wh, code, level)
                 pages.append(Page(level, territory.code, territory.name))
             return pages
         levels = LEVELS if epci else LEVELS[:2]
-        return [Page(level, row.code, row.name) for level in levels
-                for row in wh.territories(level).sort_values("code").itertuples()]
+        return [
+            Page(level, row.code, row.name)
+            for level in levels
+            for row in wh.territories(level).sort_values("code").itertuples()
+        ]
 
 
-def render_site(db_path: Path, out_dir: Path, pages: list[Page], workers: int | None = None,
-                on_page: Callable[[PageResult], None] | None = None,
-                notebook: Path | None = None) -> SiteReport:
+def render_site(
+    db_path: Path,
+    out_dir: Path,
+    pages: list[Page],
+    workers: int | None = None,
+    on_page: Callable[[PageResult], None] | None = None,
+    notebook: Path | None = None,
+) -> SiteReport:
     """Render ``pages`` from the warehouse at ``db_path`` into ``out_dir`` (created)."""
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -109,8 +121,12 @@ def render_site(db_path: Path, out_dir: Path, pages: list[Page], workers: int | 
     workers = max(1, min(workers or default_workers(), len(pages) or 1))
     report = SiteReport(workers=workers, year=year, demo=demo)
     chunks = [pages[i::workers] for i in range(workers)]
-    job = dict(db_path=str(db_path), out_dir=str(out_dir),
-               notebook=str(notebook or settings.PORTRAIT_NOTEBOOK), year=year)
+    job = dict(
+        db_path=str(db_path),
+        out_dir=str(out_dir),
+        notebook=str(notebook or settings.PORTRAIT_NOTEBOOK),
+        year=year,
+    )
     _write_assets(out_dir)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(_render_chunk, chunk, job) for chunk in chunks if chunk]
@@ -150,10 +166,18 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
     from papermill.parameterize import parameterize_notebook
 
     source = load_notebook_node(job["notebook"])
-    exporter = HTMLExporter(template_name="basic", exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
-    client = NotebookClient(source, kernel_name=settings.KERNEL_NAME, timeout=CELL_TIMEOUT,
-                            resources={"metadata": {"path": str(settings.PROJECT_ROOT)}})
+    exporter = HTMLExporter(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    client = NotebookClient(
+        source,
+        kernel_name=settings.KERNEL_NAME,
+        timeout=CELL_TIMEOUT,
+        resources={"metadata": {"path": str(settings.PROJECT_ROOT)}},
+    )
     out_dir = Path(job["out_dir"])
     results = []
     kernel_env = {**os.environ, "OBSERVATORY_DB": job["db_path"]}
@@ -163,7 +187,8 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
             nb = parameterize_notebook(
                 copy.deepcopy(source),
                 dict(territoire=page.code, niveau=page.level, annee=job["year"], publication=True),
-                kernel_name=settings.KERNEL_NAME)
+                kernel_name=settings.KERNEL_NAME,
+            )
             client.nb = nb
             try:
                 for index, cell in enumerate(nb.cells):
@@ -171,8 +196,9 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
                         client.execute_cell(cell, index)
             except CellExecutionError as exc:
                 reason = ANSI_COLOURS.sub("", str(exc)).strip().splitlines()[-1]
-                raise SiteError(f"portrait {page.level} {page.code} ({page.name}) : {reason}"
-                                ) from None
+                raise SiteError(
+                    f"portrait {page.level} {page.code} ({page.name}) : {reason}"
+                ) from None
             nb.cells = [c for c in nb.cells if NOTEBOOK_ONLY_TAG not in c.metadata.get("tags", [])]
             body, _ = exporter.from_notebook_node(nb)
             frame = portrait.portrait(wh, page.code, page.level, job["year"])
@@ -182,18 +208,26 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
             target.write_text(page_html(page, body, job["year"]), encoding="utf-8")
             employees = common.row(frame, "ess_employees")
             share = common.row(frame, "ess_share_employees")
-            results.append(PageResult(page, time.perf_counter() - started,
-                                      employees["display"], share["display"]))
+            results.append(
+                PageResult(
+                    page, time.perf_counter() - started, employees["display"], share["display"]
+                )
+            )
     return results
 
 
 def page_html(page: Page, body: str, year: int) -> str:
     """A portrait page: the executed notebook's outputs inside the site's frame."""
     return PAGE.format(
-        title=esc(f"L'ESS : {page.name}, {year}"), body=body, css="../assets/observatoire.css",
-        plotly="../assets/plotly.min.js", index="../index.html",
+        title=esc(f"L'ESS : {page.name}, {year}"),
+        body=body,
+        css="../assets/observatoire.css",
+        plotly="../assets/plotly.min.js",
+        index="../index.html",
         csv_link=f'<a href="{esc(page.code)}.csv">Tableau du portrait (CSV, secret statistique '
-                 "appliqué)</a>", generated=esc(formatting.long_date(datetime.now())))
+        "appliqué)</a>",
+        generated=esc(formatting.long_date(datetime.now())),
+    )
 
 
 def index_html(report: SiteReport) -> str:
@@ -206,31 +240,46 @@ def index_html(report: SiteReport) -> str:
         body = "".join(
             f"<tr><th scope='row'><a href='{esc(r.page.path)}'>{esc(r.page.name)}</a></th>"
             f"<td>{esc(r.page.code)}</td><td>{esc(r.employees)}</td><td>{esc(r.share)}</td></tr>"
-            for r in rows)
+            for r in rows
+        )
         sections.append(
             f"<h2>{LEVEL_TITLES[level]}</h2><table class='obs-table'><caption>"
             f"{LEVEL_TITLES[level]} : chiffres clés {report.year}</caption><thead><tr>"
             "<th scope='col'>Territoire</th><th scope='col'>Code</th>"
             "<th scope='col'>Postes salariés de l'ESS</th>"
             "<th scope='col'>Part de l'ESS dans l'emploi salarié</th></tr></thead>"
-            f"<tbody>{body}</tbody></table>")
+            f"<tbody>{body}</tbody></table>"
+        )
     banner = common.banner_html() if report.demo else ""
-    body = (banner + "<h1>Portraits de l'économie sociale et solidaire</h1>"
-            f"<p class='obs-source'>{formatting.number(len(report.pages))} portraits, données "
-            f"{report.year}, publiés le {formatting.long_date(datetime.now())}. Historique des "
-            "actualisations : <a href='runs/'>runs/</a>.</p>" + "".join(sections))
-    return PAGE.format(title="Portraits de l'ESS", body=body, css="assets/observatoire.css",
-                       plotly="assets/plotly.min.js", index="index.html", csv_link="",
-                       generated=esc(formatting.long_date(datetime.now())))
+    body = (
+        banner + "<h1>Portraits de l'économie sociale et solidaire</h1>"
+        f"<p class='obs-source'>{formatting.number(len(report.pages))} portraits, données "
+        f"{report.year}, publiés le {formatting.long_date(datetime.now())}. Historique des "
+        "actualisations : <a href='runs/'>runs/</a>.</p>" + "".join(sections)
+    )
+    return PAGE.format(
+        title="Portraits de l'ESS",
+        body=body,
+        css="assets/observatoire.css",
+        plotly="assets/plotly.min.js",
+        index="index.html",
+        csv_link="",
+        generated=esc(formatting.long_date(datetime.now())),
+    )
 
 
 def write_release(out_dir: Path, report: SiteReport, run_id: str) -> None:
     """``release.json``: what this version of the site holds."""
-    document = dict(run_id=run_id, year=report.year, demo=report.demo,
-                    created=datetime.now().astimezone().isoformat(timespec="seconds"),
-                    pages=[asdict(r.page) | dict(path=r.page.path) for r in report.pages])
-    (out_dir / "release.json").write_text(json.dumps(document, ensure_ascii=False, indent=1),
-                                          encoding="utf-8")
+    document = dict(
+        run_id=run_id,
+        year=report.year,
+        demo=report.demo,
+        created=datetime.now().astimezone().isoformat(timespec="seconds"),
+        pages=[asdict(r.page) | dict(path=r.page.path) for r in report.pages],
+    )
+    (out_dir / "release.json").write_text(
+        json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
 
 
 SITE_CSS = """

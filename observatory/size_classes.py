@@ -25,4 +25,3 @@ def size_class_of(employees) -> np.ndarray:
     bounds = np.array([low for _, _, low in SIZE_CLASSES[1:]], dtype=float)
     index = np.searchsorted(bounds, np.asarray(employees, dtype=float), side="right")
     return np.array(SIZE_CLASS_CODES, dtype=object)[index]
-

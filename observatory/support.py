@@ -49,42 +49,71 @@ PHASES = {
 }
 # Accepted spellings (accents, case, hyphens and underscores ignored) → code.
 TYPE_SYNONYMS = {
-    "pepiniere d entreprises": "pepiniere", "dispositif local d accompagnement": "dla",
-    "pole territorial de cooperation economique": "ptce", "tiers lieux": "tiers_lieu",
-    "tierslieu": "tiers_lieu", "incubateur d innovation sociale": "incubateur",
+    "pepiniere d entreprises": "pepiniere",
+    "dispositif local d accompagnement": "dla",
+    "pole territorial de cooperation economique": "ptce",
+    "tiers lieux": "tiers_lieu",
+    "tierslieu": "tiers_lieu",
+    "incubateur d innovation sociale": "incubateur",
 }
 PHASE_SYNONYMS = {
-    "post creation": "post_creation", "post creation 0 3 ans": "post_creation",
-    "0 3 ans": "post_creation", "changement d echelle": "changement_echelle",
-    "scale up": "changement_echelle", "developpement": "changement_echelle",
+    "post creation": "post_creation",
+    "post creation 0 3 ans": "post_creation",
+    "0 3 ans": "post_creation",
+    "changement d echelle": "changement_echelle",
+    "scale up": "changement_echelle",
+    "developpement": "changement_echelle",
 }
 THRESHOLDS_KM = (20, 30, 45)
 MAX_OFFSET_KM = 30  # coordinates farther than this from the commune's point are refused
 REQUIRED_COLUMNS = ["identifiant", "nom", "type", "code_commune", "phases"]
 OPTIONAL_COLUMNS = ["latitude", "longitude", "date_ouverture", "date_fermeture", "source"]
 STORED_COLUMNS = [
-    "structure_id", "name", "structure_type", "commune_code", "latitude", "longitude",
-    *[f"phase_{p}" for p in PHASES], "opening_date", "opening_precision", "closing_date",
-    "source", "line"]
+    "structure_id",
+    "name",
+    "structure_type",
+    "commune_code",
+    "latitude",
+    "longitude",
+    *[f"phase_{p}" for p in PHASES],
+    "opening_date",
+    "opening_precision",
+    "closing_date",
+    "source",
+    "line",
+]
 DATE_HELP = "formats acceptés : 2013, 2013-09, 2013-09-15, 15/09/2013"
 
 # Projection of each zone (mainland France and Corsica: Lambert-93; overseas: UTM).
-ZONE_EPSG = {"metropole": 2154, "corse": 2154, "971": 5490, "972": 5490, "973": 2972,
-             "974": 2975, "976": 4471}
+ZONE_EPSG = {
+    "metropole": 2154,
+    "corse": 2154,
+    "971": 5490,
+    "972": 5490,
+    "973": 2972,
+    "974": 2975,
+    "976": 4471,
+}
 
 EMBEDDED_FILE = "support_structures.csv"
 DEMO_SEED = 7
-DEMO_SOURCE = (f"{settings.DEMO_LABEL} : structure fictive placée par observatory/support.py "
-               f"(graine {DEMO_SEED}), à ne pas citer")
+DEMO_SOURCE = (
+    f"{settings.DEMO_LABEL} : structure fictive placée par observatory/support.py "
+    f"(graine {DEMO_SEED}), à ne pas citer"
+)
 DEMO_PHASES = {
-    "incubateur": ("emergence", "creation"), "pepiniere": ("creation", "post_creation"),
+    "incubateur": ("emergence", "creation"),
+    "pepiniere": ("creation", "post_creation"),
     "dla": ("post_creation", "changement_echelle"),
     "cress": ("emergence", "creation", "post_creation", "changement_echelle"),
-    "ptce": ("emergence", "changement_echelle"), "tiers_lieu": ("emergence", "creation"),
+    "ptce": ("emergence", "changement_echelle"),
+    "tiers_lieu": ("emergence", "creation"),
 }
-GEOGRAPHY_NOTE = ("Distances à vol d'oiseau entre le point de référence de chaque commune et "
-                  "la structure la plus proche (Lambert-93 en métropole, UTM outre-mer), "
-                  "sans traverser la mer.")
+GEOGRAPHY_NOTE = (
+    "Distances à vol d'oiseau entre le point de référence de chaque commune et "
+    "la structure la plus proche (Lambert-93 en métropole, UTM outre-mer), "
+    "sans traverser la mer."
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,9 +152,13 @@ def parse_date(text: str | None) -> tuple[date, str] | None:
     Accepted: ``2013``, ``2013-09``, ``09/2013``, ``2013-09-15``, ``15/09/2013``."""
     if text is None:
         return None
-    patterns = ((r"(\d{4})", "année"), (r"(\d{4})-(\d{1,2})", "mois"),
-                (r"(\d{1,2})/(\d{4})", "mois"), (r"(\d{4})-(\d{1,2})-(\d{1,2})", "jour"),
-                (r"(\d{1,2})/(\d{1,2})/(\d{4})", "jour"))
+    patterns = (
+        (r"(\d{4})", "année"),
+        (r"(\d{4})-(\d{1,2})", "mois"),
+        (r"(\d{1,2})/(\d{4})", "mois"),
+        (r"(\d{4})-(\d{1,2})-(\d{1,2})", "jour"),
+        (r"(\d{1,2})/(\d{1,2})/(\d{4})", "jour"),
+    )
     for pattern, precision in patterns:
         found = re.fullmatch(pattern, text.strip())
         if not found:
@@ -148,8 +181,9 @@ def code_of(text: str | None, codes: dict[str, str], synonyms: dict[str, str]) -
     if text is None:
         return None
     given = key(text)
-    by_key = {key(code): code for code in codes} | {key(label): code for code, label in
-                                                    codes.items()}
+    by_key = {key(code): code for code in codes} | {
+        key(label): code for code, label in codes.items()
+    }
     return by_key.get(given) or synonyms.get(given)
 
 
@@ -174,15 +208,19 @@ def commune_lookup() -> dict[str, str]:
 def commune_coordinates() -> pd.DataFrame:
     """Longitude and latitude of every commune's reference point, indexed by code."""
     communes = reference.communes()
-    return pd.DataFrame({"lon": communes.geometry.x.to_numpy(),
-                         "lat": communes.geometry.y.to_numpy()}, index=communes["code"])
+    return pd.DataFrame(
+        {"lon": communes.geometry.x.to_numpy(), "lat": communes.geometry.y.to_numpy()},
+        index=communes["code"],
+    )
 
 
 def haversine_km(lon1, lat1, lon2, lat2) -> float:
     """Great-circle distance in km (for sanity checks of given coordinates only)."""
     lon1, lat1, lon2, lat2 = map(math.radians, (lon1, lat1, lon2, lat2))
-    a = (math.sin((lat2 - lat1) / 2) ** 2
-         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
+    a = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6371.0 * math.asin(math.sqrt(a))
 
 
@@ -213,13 +251,16 @@ def validate(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         result = _check_row(values, lookup, points, seen)
         if isinstance(result, tuple):
             column, reason = result
-            problems.append(dict(line=row["line"], column=column, value=values[column],
-                                 reason=reason))
+            problems.append(
+                dict(line=row["line"], column=column, value=values[column], reason=reason)
+            )
         else:
             seen[values["identifiant"]] = row["line"]
             accepted.append({**result, "line": row["line"]})
-    return (pd.DataFrame(accepted, columns=STORED_COLUMNS),
-            pd.DataFrame(problems, columns=["line", "column", "value", "reason"]))
+    return (
+        pd.DataFrame(accepted, columns=STORED_COLUMNS),
+        pd.DataFrame(problems, columns=["line", "column", "value", "reason"]),
+    )
 
 
 def _check_row(v: dict, lookup: dict, points: pd.DataFrame, seen: dict) -> dict | tuple:
@@ -235,15 +276,17 @@ def _check_row(v: dict, lookup: dict, points: pd.DataFrame, seen: dict) -> dict 
     commune = lookup.get(v["code_commune"])
     if commune is None:
         return "code_commune", "commune inconnue du Code officiel géographique (code INSEE attendu)"
-    phases = [code_of(p, PHASES, PHASE_SYNONYMS) for p in re.split(r"[|;,+/]", v["phases"])
-              if p.strip()]
+    phases = [
+        code_of(p, PHASES, PHASE_SYNONYMS) for p in re.split(r"[|;,+/]", v["phases"]) if p.strip()
+    ]
     if not phases or None in phases:
         return "phases", (f"phase inconnue (attendu : {', '.join(PHASES)}, séparées par « | »)")
     lat, lon = parse_number(v["latitude"]), parse_number(v["longitude"])
     for column, value, bound in (("latitude", lat, 90), ("longitude", lon, 180)):
         if v[column] is not None and (value is None or abs(value) > bound):
-            return column, ("coordonnée invalide (nombre décimal en degrés WGS 84, entre "
-                            f"-{bound} et {bound})")
+            return column, (
+                f"coordonnée invalide (nombre décimal en degrés WGS 84, entre -{bound} et {bound})"
+            )
     if (lat is None) != (lon is None):
         missing = "longitude" if lon is None else "latitude"
         return missing, "latitude et longitude vont ensemble : donnez les deux ou aucune"
@@ -251,9 +294,11 @@ def _check_row(v: dict, lookup: dict, points: pd.DataFrame, seen: dict) -> dict 
         point = points.loc[commune]
         offset = haversine_km(lon, lat, point["lon"], point["lat"])
         if offset > MAX_OFFSET_KM:
-            return "latitude", (f"coordonnées à {offset:.0f} km de la commune {commune} (plus de "
-                                f"{MAX_OFFSET_KM} km) : vérifiez la commune, ou une inversion "
-                                "latitude/longitude")
+            return "latitude", (
+                f"coordonnées à {offset:.0f} km de la commune {commune} (plus de "
+                f"{MAX_OFFSET_KM} km) : vérifiez la commune, ou une inversion "
+                "latitude/longitude"
+            )
     opening = parse_date(v["date_ouverture"])
     if v["date_ouverture"] is not None and opening is None:
         return "date_ouverture", f"date invalide ({DATE_HELP})"
@@ -263,30 +308,42 @@ def _check_row(v: dict, lookup: dict, points: pd.DataFrame, seen: dict) -> dict 
     if opening and closing and closing[0] < opening[0]:
         return "date_fermeture", "date de fermeture antérieure à la date d'ouverture"
     return dict(
-        structure_id=v["identifiant"], name=v["nom"], structure_type=kind, commune_code=commune,
-        latitude=lat, longitude=lon, **{f"phase_{p}": p in phases for p in PHASES},
+        structure_id=v["identifiant"],
+        name=v["nom"],
+        structure_type=kind,
+        commune_code=commune,
+        latitude=lat,
+        longitude=lon,
+        **{f"phase_{p}": p in phases for p in PHASES},
         opening_date=opening[0] if opening else None,
         opening_precision=opening[1] if opening else None,
-        closing_date=closing[0] if closing else None, source=v["source"])
+        closing_date=closing[0] if closing else None,
+        source=v["source"],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Storage
 
 
-def store(con, frame: pd.DataFrame, *, synthetic: bool, file: str,
-          loaded_at: datetime | str) -> None:
+def store(
+    con, frame: pd.DataFrame, *, synthetic: bool, file: str, loaded_at: datetime | str
+) -> None:
     """Insert structures into ``support_structures``, replacing those with the same identifier."""
     frame = frame[STORED_COLUMNS].assign(synthetic=synthetic, file=file, loaded_at=loaded_at)
     frame = frame.astype({"latitude": float, "longitude": float, "line": "Int64"})
     for column in ("opening_date", "closing_date"):
         frame[column] = pd.to_datetime(frame[column]).astype("datetime64[s]")
     con.register("new_support_structures", frame)
-    con.execute("DELETE FROM support_structures WHERE structure_id IN "
-                "(SELECT structure_id FROM new_support_structures)")
+    con.execute(
+        "DELETE FROM support_structures WHERE structure_id IN "
+        "(SELECT structure_id FROM new_support_structures)"
+    )
     columns = ", ".join(STORED_COLUMNS + ["synthetic", "file", "loaded_at"])
-    con.execute(f"INSERT INTO support_structures ({columns}) SELECT {columns} "
-                "FROM new_support_structures ORDER BY structure_id")
+    con.execute(
+        f"INSERT INTO support_structures ({columns}) SELECT {columns} "
+        "FROM new_support_structures ORDER BY structure_id"
+    )
     con.unregister("new_support_structures")
 
 
@@ -302,8 +359,9 @@ def embedded() -> pd.DataFrame:
     frame, problems = validate(rows)
     if len(problems):
         first = problems.iloc[0]
-        raise ValueError(f"{path}, ligne {first['line']}, colonne {first['column']} : "
-                         f"{first['reason']}")
+        raise ValueError(
+            f"{path}, ligne {first['line']}, colonne {first['column']} : {first['reason']}"
+        )
     return frame
 
 
@@ -317,20 +375,41 @@ def seed(con, with_demo: bool) -> list[dict]:
     real = embedded()
     path = embedded_path()
     store(con, real, synthetic=False, file=str(path), loaded_at=now)
-    sources = [dict(source="reference:support_structures", file=str(path),
-                    vintage="annuaire intégré", file_sha256=sha256(path), rows_read=len(real),
-                    rows_loaded=len(real), rows_rejected=0, synthetic=False)]
+    sources = [
+        dict(
+            source="reference:support_structures",
+            file=str(path),
+            vintage="annuaire intégré",
+            file_sha256=sha256(path),
+            rows_read=len(real),
+            rows_loaded=len(real),
+            rows_rejected=0,
+            synthetic=False,
+        )
+    ]
     if with_demo:
         communes = pd.DataFrame(reference.communes()).drop(columns="geometry")
         demo = demo_structures(communes, real)
         fingerprint = hashlib.sha256(demo.to_csv(index=False).encode()).hexdigest()
-        store(con, demo, synthetic=True, file=f"observatory/support.py (graine {DEMO_SEED})",
-              loaded_at=now)
-        sources.append(dict(source="structures:demonstration",
-                            file=f"observatory/support.py (graine {DEMO_SEED})",
-                            vintage=settings.DEMO_LABEL.lower(), file_sha256=fingerprint,
-                            rows_read=len(demo), rows_loaded=len(demo), rows_rejected=0,
-                            synthetic=True))
+        store(
+            con,
+            demo,
+            synthetic=True,
+            file=f"observatory/support.py (graine {DEMO_SEED})",
+            loaded_at=now,
+        )
+        sources.append(
+            dict(
+                source="structures:demonstration",
+                file=f"observatory/support.py (graine {DEMO_SEED})",
+                vintage=settings.DEMO_LABEL.lower(),
+                file_sha256=fingerprint,
+                rows_read=len(demo),
+                rows_loaded=len(demo),
+                rows_rejected=0,
+                synthetic=True,
+            )
+        )
     return sources
 
 
@@ -350,25 +429,39 @@ def demo_structures(communes: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
     rows = []
 
     def add(kind: str, commune: pd.Series, what: str) -> None:
-        rows.append(dict(
-            structure_id=f"DEMO-{len(rows) + 1:04d}", name=f"{what} de {commune['name']} (démo)",
-            structure_type=kind, commune_code=commune["code"], latitude=None, longitude=None,
-            **{f"phase_{p}": p in DEMO_PHASES[kind] for p in PHASES},
-            opening_date=date(int(rng.integers(2005, 2023)), 1, 1), opening_precision="année",
-            closing_date=None, source=DEMO_SOURCE, line=None))
+        rows.append(
+            dict(
+                structure_id=f"DEMO-{len(rows) + 1:04d}",
+                name=f"{what} de {commune['name']} (démo)",
+                structure_type=kind,
+                commune_code=commune["code"],
+                latitude=None,
+                longitude=None,
+                **{f"phase_{p}": p in DEMO_PHASES[kind] for p in PHASES},
+                opening_date=date(int(rng.integers(2005, 2023)), 1, 1),
+                opening_precision="année",
+                closing_date=None,
+                source=DEMO_SOURCE,
+                line=None,
+            )
+        )
 
     for _, group in communes.groupby("departement_code", sort=True):
         add("dla", group.iloc[0], "DLA")
         towns = group[group["population"] >= 1000].iloc[1:]
         if len(towns):
             weights = np.sqrt(towns["population"].to_numpy())
-            picks = rng.choice(len(towns), size=min(2, len(towns)), replace=False,
-                               p=weights / weights.sum())
+            picks = rng.choice(
+                len(towns), size=min(2, len(towns)), replace=False, p=weights / weights.sum()
+            )
             for pick in sorted(picks):
                 add("tiers_lieu", towns.iloc[pick], "Tiers-lieu")
     for region, group in communes.groupby("region_code", sort=True):
-        for kind, rank, what in (("incubateur", 0, "Incubateur"), ("pepiniere", 1, "Pépinière"),
-                                 ("cress", 0, "CRESS, antenne")):
+        for kind, rank, what in (
+            ("incubateur", 0, "Incubateur"),
+            ("pepiniere", 1, "Pépinière"),
+            ("cress", 0, "CRESS, antenne"),
+        ):
             if (region, kind) not in covered:
                 add(kind, group.iloc[min(rank, len(group) - 1)], what)
         mid = group[group["population"].between(2000, 50000)]
@@ -414,11 +507,15 @@ def nearest(points: pd.DataFrame, structures: pd.DataFrame) -> pd.DataFrame:
             continue
         rows = np.flatnonzero(zones == zone)
         crs = ZONE_EPSG[zone]
-        left = gpd.GeoDataFrame(geometry=gpd.points_from_xy(
-            points["x"].to_numpy()[rows], points["y"].to_numpy()[rows]), crs=crs)
-        right = gpd.GeoDataFrame({"structure_id": candidates["structure_id"].to_numpy()},
-                                 geometry=gpd.points_from_xy(candidates["x"], candidates["y"]),
-                                 crs=crs)
+        left = gpd.GeoDataFrame(
+            geometry=gpd.points_from_xy(points["x"].to_numpy()[rows], points["y"].to_numpy()[rows]),
+            crs=crs,
+        )
+        right = gpd.GeoDataFrame(
+            {"structure_id": candidates["structure_id"].to_numpy()},
+            geometry=gpd.points_from_xy(candidates["x"], candidates["y"]),
+            crs=crs,
+        )
         joined = gpd.sjoin_nearest(left, right, distance_col="distance_m")
         joined = joined.sort_values("structure_id", kind="stable")
         joined = joined[~joined.index.duplicated()].sort_index()
@@ -429,10 +526,12 @@ def nearest(points: pd.DataFrame, structures: pd.DataFrame) -> pd.DataFrame:
 
 @lru_cache(maxsize=4)
 def _commune_points(wh) -> pd.DataFrame:
-    communes = wh.sql("SELECT code, name, departement_code, region_code, epci_code, "
-                      "coalesce(epci_type = 'ME', false) AS metropole, "
-                      "coalesce(population, 0) AS population FROM territories "
-                      "WHERE level = 'commune' ORDER BY code")
+    communes = wh.sql(
+        "SELECT code, name, departement_code, region_code, epci_code, "
+        "coalesce(epci_type = 'ME', false) AS metropole, "
+        "coalesce(population, 0) AS population FROM territories "
+        "WHERE level = 'commune' ORDER BY code"
+    )
     coords = commune_coordinates().reindex(communes["code"])
     communes["lon"], communes["lat"] = coords["lon"].to_numpy(), coords["lat"].to_numpy()
     communes["zone"] = communes["departement_code"].map(zone_of)
@@ -460,19 +559,22 @@ def _structures(wh, as_of: date) -> pd.DataFrame:
         "JOIN territories AS t ON t.level = 'commune' AND t.code = s.commune_code "
         "WHERE (s.opening_date IS NULL OR s.opening_date <= $as_of) "
         "AND (s.closing_date IS NULL OR s.closing_date > $as_of) ORDER BY s.structure_id",
-        dict(as_of=as_of))
+        dict(as_of=as_of),
+    )
     points = commune_coordinates().reindex(frame["commune_code"])
     frame["lon"] = frame["longitude"].fillna(pd.Series(points["lon"].to_numpy(), frame.index))
     frame["lat"] = frame["latitude"].fillna(pd.Series(points["lat"].to_numpy(), frame.index))
     frame["zone"] = frame["departement_code"].map(zone_of)
     frame["x"], frame["y"] = project(frame["lon"], frame["lat"], frame["zone"])
-    frame["phases"] = [", ".join(PHASES[p] for p in PHASES if row[f"phase_{p}"])
-                       for _, row in frame.iterrows()]
+    frame["phases"] = [
+        ", ".join(PHASES[p] for p in PHASES if row[f"phase_{p}"]) for _, row in frame.iterrows()
+    ]
     return frame
 
 
-def select(frame: pd.DataFrame, structure_type: str | None = None,
-           phase: str | None = None) -> pd.DataFrame:
+def select(
+    frame: pd.DataFrame, structure_type: str | None = None, phase: str | None = None
+) -> pd.DataFrame:
     """Structures of one type and serving one phase (``None``: any)."""
     keep = pd.Series(True, index=frame.index)
     if structure_type:
@@ -486,8 +588,11 @@ def select(frame: pd.DataFrame, structure_type: str | None = None,
 # Indicators
 
 
-SCOPES = {"ensemble": "Ensemble de la région", "metropoles": "Communes des métropoles",
-          "autres": "Autres communes"}
+SCOPES = {
+    "ensemble": "Ensemble de la région",
+    "metropoles": "Communes des métropoles",
+    "autres": "Autres communes",
+}
 
 
 @dataclass
@@ -506,8 +611,13 @@ class Access:
     epcis: pd.DataFrame  # coverage of each EPCI, least served first
 
 
-def commune_distances(wh, region: str | None = None, structure_type: str | None = None,
-                      phase: str | None = None, as_of: date | None = None) -> pd.DataFrame:
+def commune_distances(
+    wh,
+    region: str | None = None,
+    structure_type: str | None = None,
+    phase: str | None = None,
+    as_of: date | None = None,
+) -> pd.DataFrame:
     """Every commune of ``region`` (default: France) with its distance (km) to the nearest
     selected structure, wherever that structure is."""
     return _commune_distances(wh, region, structure_type, phase, as_of or date.today()).copy()
@@ -526,30 +636,50 @@ def ess_by_commune(wh) -> tuple[int | None, pd.DataFrame]:
     """Latest year and each commune's ESS establishments, employees and largest establishment."""
     years = wh.years()
     if not years:
-        return None, pd.DataFrame(columns=["ess_establishments", "ess_employees",
-                                           "ess_top_employees"])
-    frame = wh.sql("SELECT code, ess_establishments, ess_employees, ess_top_employees "
-                   "FROM employment_by_territory WHERE level = 'commune' AND year = $year",
-                   dict(year=years[-1]))
+        return None, pd.DataFrame(
+            columns=["ess_establishments", "ess_employees", "ess_top_employees"]
+        )
+    frame = wh.sql(
+        "SELECT code, ess_establishments, ess_employees, ess_top_employees "
+        "FROM employment_by_territory WHERE level = 'commune' AND year = $year",
+        dict(year=years[-1]),
+    )
     return years[-1], frame.set_index("code").astype(float)
 
 
-def access(wh, region: str, structure_type: str | None = None, phase: str | None = None,
-           as_of: date | None = None) -> Access:
+def access(
+    wh,
+    region: str,
+    structure_type: str | None = None,
+    phase: str | None = None,
+    as_of: date | None = None,
+) -> Access:
     """Distances, population and ESS employees beyond 20, 30 and 45 km, métropoles and the rest,
     coverage of each EPCI, for the communes of ``region``."""
     as_of = as_of or date.today()
     communes = commune_distances(wh, region, structure_type, phase, as_of)
     year, ess = ess_by_commune(wh)
     communes = communes.join(ess.reindex(communes.index).fillna(0))
-    names = wh.sql("SELECT name FROM territories WHERE level = 'region' AND code = $code",
-                   dict(code=region))["name"]
+    names = wh.sql(
+        "SELECT name FROM territories WHERE level = 'region' AND code = $code", dict(code=region)
+    )["name"]
     chosen = select(structures(wh, as_of), structure_type, phase)
-    shown = chosen[(chosen["region_code"] == region)
-                   | chosen["structure_id"].isin(communes["structure_id"].dropna())]
-    return Access(region, names.iloc[0] if len(names) else region, structure_type, phase, as_of,
-                  year, communes, shown.reset_index(drop=True), summary(communes, year),
-                  epci_coverage(wh, communes, shown))
+    shown = chosen[
+        (chosen["region_code"] == region)
+        | chosen["structure_id"].isin(communes["structure_id"].dropna())
+    ]
+    return Access(
+        region,
+        names.iloc[0] if len(names) else region,
+        structure_type,
+        phase,
+        as_of,
+        year,
+        communes,
+        shown.reset_index(drop=True),
+        summary(communes, year),
+        epci_coverage(wh, communes, shown),
+    )
 
 
 def _beyond(distance: pd.Series, km: float) -> pd.Series:
@@ -561,18 +691,27 @@ def _beyond(distance: pd.Series, km: float) -> pd.Series:
 def summary(communes: pd.DataFrame, year: int | None) -> pd.DataFrame:
     """Population and ESS employees beyond each threshold, in the région, its métropoles and the
     rest, with shares; ESS figures under statistical secrecy are masked (``secret``)."""
-    scopes = {"ensemble": communes, "metropoles": communes[communes["metropole"]],
-              "autres": communes[~communes["metropole"]]}
+    scopes = {
+        "ensemble": communes,
+        "metropoles": communes[communes["metropole"]],
+        "autres": communes[~communes["metropole"]],
+    }
     columns = [None, *THRESHOLDS_KM]  # None: every commune of the scope (the denominator)
     cells = []
     for scope, frame in scopes.items():
         for km in columns:
             part = frame if km is None else frame[_beyond(frame["distance_km"], km)]
-            cells.append(dict(scope=scope, threshold_km=km, communes=len(part),
-                              population=float(part["population"].sum()),
-                              establishments=float(part["ess_establishments"].sum()),
-                              ess_employees=float(part["ess_employees"].sum()),
-                              top=float(part["ess_top_employees"].max()) if len(part) else 0.0))
+            cells.append(
+                dict(
+                    scope=scope,
+                    threshold_km=km,
+                    communes=len(part),
+                    population=float(part["population"].sum()),
+                    establishments=float(part["ess_establishments"].sum()),
+                    ess_employees=float(part["ess_employees"].sum()),
+                    top=float(part["ess_top_employees"].max()) if len(part) else 0.0,
+                )
+            )
     cells = pd.DataFrame(cells)
     masked = secrecy.primary(cells["establishments"], cells["ess_employees"], cells["top"])
     relations = secrecy.Relations()
@@ -584,17 +723,30 @@ def summary(communes: pd.DataFrame, year: int | None) -> pd.DataFrame:
     out["threshold_km"] = out["threshold_km"].astype(int)
     total_pop = totals.loc[out["scope"], "population"].to_numpy()
     total_ess = totals.loc[out["scope"], "ess_employees"].to_numpy()
-    out["population_share"] = np.where(total_pop > 0, 100 * out["population"] / np.where(
-        total_pop > 0, total_pop, 1), np.nan)
-    out["ess_share"] = np.where(total_ess > 0, 100 * out["ess_employees"] / np.where(
-        total_ess > 0, total_ess, 1), np.nan)
+    out["population_share"] = np.where(
+        total_pop > 0, 100 * out["population"] / np.where(total_pop > 0, total_pop, 1), np.nan
+    )
+    out["ess_share"] = np.where(
+        total_ess > 0, 100 * out["ess_employees"] / np.where(total_ess > 0, total_ess, 1), np.nan
+    )
     out["secret"] |= totals.loc[out["scope"], "secret"].to_numpy()
     if year is None:
         out[["ess_employees", "ess_share"]] = np.nan
     out.loc[out["secret"], ["ess_employees", "ess_share"]] = np.nan
     out["scope_label"] = out["scope"].map(SCOPES)
-    return out[["scope", "scope_label", "threshold_km", "communes", "population",
-                "population_share", "ess_employees", "ess_share", "secret"]].reset_index(drop=True)
+    return out[
+        [
+            "scope",
+            "scope_label",
+            "threshold_km",
+            "communes",
+            "population",
+            "population_share",
+            "ess_employees",
+            "ess_share",
+            "secret",
+        ]
+    ].reset_index(drop=True)
 
 
 def epci_coverage(wh, communes: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
@@ -604,12 +756,17 @@ def epci_coverage(wh, communes: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFra
     frame = communes[communes["epci_code"].notna()]
     population, distance = frame["population"].astype(float), frame["distance_km"]
     groups = frame.assign(
-        weighted=distance * population, unreachable=distance.isna(),
-        **{f"beyond_{km}": population.where(_beyond(distance, km), 0.0)
-           for km in THRESHOLDS_KM}).groupby("epci_code")
-    out = pd.DataFrame({"population": groups["population"].sum().astype(float),
-                        "communes": groups.size(),
-                        "max_km": groups["distance_km"].max()})
+        weighted=distance * population,
+        unreachable=distance.isna(),
+        **{f"beyond_{km}": population.where(_beyond(distance, km), 0.0) for km in THRESHOLDS_KM},
+    ).groupby("epci_code")
+    out = pd.DataFrame(
+        {
+            "population": groups["population"].sum().astype(float),
+            "communes": groups.size(),
+            "max_km": groups["distance_km"].max(),
+        }
+    )
     weight = out["population"].where(out["population"] > 0)
     out["mean_km"] = (groups["weighted"].sum() / weight).fillna(groups["distance_km"].mean())
     out.loc[groups["unreachable"].any(), "mean_km"] = np.nan
@@ -620,8 +777,17 @@ def epci_coverage(wh, communes: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFra
     out = out.rename_axis("code").reset_index().merge(epcis, on="code", how="left")
     out["unreachable"] = out["mean_km"].isna()
     out = out.sort_values(["unreachable", "mean_km", "code"], ascending=[False, False, True])
-    columns = ["code", "name", "epci_type", "population", "communes", "structures", "mean_km",
-               "max_km", *[f"share_beyond_{km}" for km in THRESHOLDS_KM]]
+    columns = [
+        "code",
+        "name",
+        "epci_type",
+        "population",
+        "communes",
+        "structures",
+        "mean_km",
+        "max_km",
+        *[f"share_beyond_{km}" for km in THRESHOLDS_KM],
+    ]
     return out[columns].reset_index(drop=True)
 
 
@@ -639,17 +805,28 @@ def distances_by_kind(wh, region: str, as_of: date | None = None) -> pd.DataFram
     as_of = as_of or date.today()
     open_now = structures(wh, as_of)
     rows = []
-    choices = ([("type", code, label, dict(structure_type=code)) for code, label in TYPES.items()]
-               + [("phase", code, label, dict(phase=code)) for code, label in PHASES.items()])
+    choices = [
+        ("type", code, label, dict(structure_type=code)) for code, label in TYPES.items()
+    ] + [("phase", code, label, dict(phase=code)) for code, label in PHASES.items()]
     for kind, code, label, selection in choices:
         communes = commune_distances(wh, region, as_of=as_of, **selection)
         chosen = select(open_now, **selection)
         population = communes["population"].to_numpy(float)
         distance = communes["distance_km"].to_numpy(float)
-        rows.append(dict(
-            kind=kind, code=code, label=label,
-            structures=int((chosen["region_code"] == region).sum()),
-            mean_km=_mean_km(distance, population),
-            share_beyond_30=(100 * population[_beyond(communes["distance_km"], 30).to_numpy()]
-                             .sum() / population.sum() if population.sum() > 0 else np.nan)))
+        rows.append(
+            dict(
+                kind=kind,
+                code=code,
+                label=label,
+                structures=int((chosen["region_code"] == region).sum()),
+                mean_km=_mean_km(distance, population),
+                share_beyond_30=(
+                    100
+                    * population[_beyond(communes["distance_km"], 30).to_numpy()].sum()
+                    / population.sum()
+                    if population.sum() > 0
+                    else np.nan
+                ),
+            )
+        )
     return pd.DataFrame(rows)

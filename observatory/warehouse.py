@@ -1,8 +1,8 @@
 """Read-only access to the warehouse for analysts, dashboards and the command line.
 
-    >>> from observatory import open_warehouse
-    >>> wh = open_warehouse()
-    >>> wh.key_figures("departement", region="76", year=2022)
+>>> from observatory import open_warehouse
+>>> wh = open_warehouse()
+>>> wh.key_figures("departement", region="76", year=2022)
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ class WarehouseCorruptError(WarehouseMissingError):
         super().__init__(
             f"l'entrepôt {path} est endommagé ou illisible ({detail}) : reconstruisez-le avec "
             "`observatory build` (données réelles : `observatory build --no-demo`, puis "
-            "`observatory ingest` des fichiers bruts)")
+            "`observatory ingest` des fichiers bruts)"
+        )
 
 
 def _damaged(exc: duckdb.Error) -> bool:
@@ -61,7 +62,8 @@ class Warehouse:
                 raise WarehouseCorruptError(self.path, str(exc).splitlines()[0]) from exc
             raise
         blocks, size = self._con.execute(
-            "SELECT total_blocks, block_size FROM pragma_database_size()").fetchall()[0]
+            "SELECT total_blocks, block_size FROM pragma_database_size()"
+        ).fetchall()[0]
         if self.path.stat().st_size < HEADER_BYTES + blocks * size:
             self._con.close()
             raise WarehouseCorruptError(self.path, "fichier tronqué")
@@ -76,9 +78,11 @@ class Warehouse:
 
     def has_table(self, name: str) -> bool:
         """True when the warehouse has the table (built by a version that knows it)."""
-        return bool(self._con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", dict(name=name)
-        ).fetchall()[0][0])
+        return bool(
+            self._con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", dict(name=name)
+            ).fetchall()[0][0]
+        )
 
     def __enter__(self) -> Warehouse:
         return self

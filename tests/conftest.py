@@ -77,11 +77,17 @@ def real_data() -> Path:
     return path
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """Run the ``observatory`` command in a subprocess, as a user would."""
     return subprocess.run(
-        [*OBSERVATORY, *args], capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})}, cwd=ROOT,
+        [*OBSERVATORY, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
     )
 
 
@@ -98,13 +104,21 @@ def in_background(args: list[str], logs: Path, timeout: float, **options):
     function that waits for it and gives its CompletedProcess. Killed (with its process group)
     on exit if it still runs."""
     with open(logs / "stdout", "w") as out, open(logs / "stderr", "w") as err:
-        proc = subprocess.Popen([*OBSERVATORY, *args], cwd=ROOT, stdout=out, stderr=err,
-                                text=True, start_new_session=True, **options)
+        proc = subprocess.Popen(
+            [*OBSERVATORY, *args],
+            cwd=ROOT,
+            stdout=out,
+            stderr=err,
+            text=True,
+            start_new_session=True,
+            **options,
+        )
 
     def wait() -> subprocess.CompletedProcess:
         proc.wait(timeout=timeout)
         return subprocess.CompletedProcess(
-            proc.args, proc.returncode, (logs / "stdout").read_text(), (logs / "stderr").read_text())
+            proc.args, proc.returncode, (logs / "stdout").read_text(), (logs / "stderr").read_text()
+        )
 
     try:
         yield wait
@@ -156,11 +170,14 @@ def voila_server(db: Path, reserve: int = TEST_RESERVE, timeout: float = 600):
         deadline, expected = time.monotonic() + timeout, preheated_kernels(reserve)
         while (ready := sum(_connected_to(child, port) for child in _children(proc))) < expected:
             if proc.poll() is not None:
-                pytest.fail(f"observatory serve stopped with code {proc.returncode}\n"
-                            f"{log_tail(log)}")
+                pytest.fail(
+                    f"observatory serve stopped with code {proc.returncode}\n{log_tail(log)}"
+                )
             if time.monotonic() > deadline:
-                pytest.fail(f"{ready} of Voilà's {expected} preheated kernels ready within "
-                            f"{timeout} s\n{log_tail(log)}")
+                pytest.fail(
+                    f"{ready} of Voilà's {expected} preheated kernels ready within "
+                    f"{timeout} s\n{log_tail(log)}"
+                )
             time.sleep(1)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -174,16 +191,30 @@ def voila_server(db: Path, reserve: int = TEST_RESERVE, timeout: float = 600):
         log.unlink()
 
 
-def start_serve(db: Path, port: int, reserve: int,
-                env: dict | None = None) -> tuple[subprocess.Popen, Path]:
+def start_serve(
+    db: Path, port: int, reserve: int, env: dict | None = None
+) -> tuple[subprocess.Popen, Path]:
     """``observatory serve`` started in a session of its own, its output in a temporary log
     (``log_tail`` quotes its end; the caller removes it)."""
     handle, name = tempfile.mkstemp(prefix="serve-", suffix=".log")
     with os.fdopen(handle, "w") as out:
         proc = subprocess.Popen(
-            [*OBSERVATORY, "serve", "--port", str(port), "--db", str(db),
-             "--reserve", str(reserve)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            [
+                *OBSERVATORY,
+                "serve",
+                "--port",
+                str(port),
+                "--db",
+                str(db),
+                "--reserve",
+                str(reserve),
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     return proc, Path(name)
 
 
@@ -221,8 +252,15 @@ def browser():
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"])
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()

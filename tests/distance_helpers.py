@@ -62,12 +62,14 @@ def nearest_km(points: pd.DataFrame, structures: pd.DataFrame) -> np.ndarray:
 
 def open_structures(wh, as_of: str = "today") -> pd.DataFrame:
     """Open structures of the warehouse at their commune's point (hand Lambert-93)."""
-    frame = wh.sql("SELECT structure_id, structure_type, commune_code, latitude, longitude, "
-                   "phase_emergence, phase_creation, phase_post_creation, "
-                   "phase_changement_echelle FROM support_structures "
-                   "WHERE (opening_date IS NULL OR opening_date <= $d::DATE) "
-                   "AND (closing_date IS NULL OR closing_date > $d::DATE)",
-                   dict(d=pd.Timestamp(as_of).date().isoformat()))
+    frame = wh.sql(
+        "SELECT structure_id, structure_type, commune_code, latitude, longitude, "
+        "phase_emergence, phase_creation, phase_post_creation, "
+        "phase_changement_echelle FROM support_structures "
+        "WHERE (opening_date IS NULL OR opening_date <= $d::DATE) "
+        "AND (closing_date IS NULL OR closing_date > $d::DATE)",
+        dict(d=pd.Timestamp(as_of).date().isoformat()),
+    )
     points = communes().loc[frame["commune_code"]]
     frame["departement_code"] = points["departement_code"].to_numpy()
     lon = frame["longitude"].fillna(pd.Series(points["lon"].to_numpy(), frame.index))

@@ -17,8 +17,9 @@ from observatory import audit, indicators, open_warehouse, secrecy, site
 def rendered(warehouse_path, tmp_path_factory):
     """The portrait of Lozère rendered by the site renderer (a real kernel) from the demo."""
     out = tmp_path_factory.mktemp("site")
-    report = site.render_site(warehouse_path, out, [site.Page("departement", "48", "Lozère")],
-                              workers=1)
+    report = site.render_site(
+        warehouse_path, out, [site.Page("departement", "48", "Lozère")], workers=1
+    )
     assert [r.page.code for r in report.pages] == ["48"]
     return out
 
@@ -54,22 +55,33 @@ def test_a_masked_value_written_in_the_table_is_found(copy, warehouse_path):
     table.loc[row, "valeur"] = "123"
     table.to_csv(path, index=False)
     problems = audit.audit_site(warehouse_path, copy).problems
-    assert any("family_employees" in p and "marqué secret mais publié « 123 »" in p
-               for p in problems)
+    assert any(
+        "family_employees" in p and "marqué secret mais publié « 123 »" in p for p in problems
+    )
 
 
 def test_a_masked_value_drawn_in_a_chart_or_a_table_row_is_found(copy, warehouse_path):
     family = masked_cells(copy).iloc[0]
     truth = true_values(warehouse_path)
-    value = truth[(truth["indicator"] == "family_employees")
-                  & (truth["category"] == family["categorie"])]["value"].iloc[0]
+    value = truth[
+        (truth["indicator"] == "family_employees") & (truth["category"] == family["categorie"])
+    ]["value"].iloc[0]
     page = copy / "departement" / "48.html"
     label = family["libelle_categorie"]
-    page.write_text(page.read_text(encoding="utf-8").replace(
-        "</main>", f'<script>Plotly.newPlot("leak", [{{"type": "bar", "y": ["{label}"], '
-                   f'"x": [{value}]}}], {{}})</script></main>'), encoding="utf-8")
+    page.write_text(
+        page.read_text(encoding="utf-8").replace(
+            "</main>",
+            f'<script>Plotly.newPlot("leak", [{{"type": "bar", "y": ["{label}"], '
+            f'"x": [{value}]}}], {{}})</script></main>',
+        ),
+        encoding="utf-8",
+    )
     problems = audit.audit_site(warehouse_path, copy).problems
-    assert any(label in p and "visible dans la page" in p for p in problems), (label, value, problems)
+    assert any(label in p and "visible dans la page" in p for p in problems), (
+        label,
+        value,
+        problems,
+    )
 
 
 @pytest.mark.parametrize("indicator", ["family_employees", "size_establishments"])
@@ -81,21 +93,24 @@ def test_a_lone_masked_cell_recovered_by_subtraction_is_found(copy, warehouse_pa
     truth = true_values(warehouse_path)
     # Publish every masked family (or size class) but one, as a careless export would.
     for index, row in masked.iloc[1:].iterrows():
-        value = truth[(truth["indicator"] == indicator)
-                      & (truth["category"] == row["categorie"])]["value"].iloc[0]
+        value = truth[(truth["indicator"] == indicator) & (truth["category"] == row["categorie"])][
+            "value"
+        ].iloc[0]
         table.loc[index, ["valeur", "secret"]] = [str(value), "False"]
     table.to_csv(path, index=False)
     lone = masked.iloc[0]["categorie"]
     problems = audit.audit_site(warehouse_path, copy).problems
-    assert any(f"{indicator} {lone}" in p and "retrouvable par soustraction" in p
-               for p in problems)
+    assert any(f"{indicator} {lone}" in p and "retrouvable par soustraction" in p for p in problems)
 
 
 def test_a_published_count_of_two_establishments_is_found(copy, warehouse_path):
     path = copy / "departement" / "48.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    row = table[(table["indicateur"] == "sector_establishments") & (table["secret"] == "False")
-                & (table["valeur"] != "")].index[0]
+    row = table[
+        (table["indicateur"] == "sector_establishments")
+        & (table["secret"] == "False")
+        & (table["valeur"] != "")
+    ].index[0]
     table.loc[row, "valeur"] = "2.0"
     table.to_csv(path, index=False)
     problems = audit.audit_site(warehouse_path, copy).problems

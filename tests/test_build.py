@@ -13,12 +13,25 @@ import pytest
 from conftest import OBSERVATORY, ROOT, run_cli
 
 KEY_FIGURES_COLUMNS = [
-    "level", "code", "name", "year", "ess_establishments", "ess_employees",
-    "total_employees", "ess_share_pct",
+    "level",
+    "code",
+    "name",
+    "year",
+    "ess_establishments",
+    "ess_employees",
+    "total_employees",
+    "ess_share_pct",
 ]
 SOURCES_COLUMNS = {
-    "source", "file", "vintage", "file_sha256", "loaded_at", "rows_read", "rows_loaded",
-    "rows_rejected", "synthetic",
+    "source",
+    "file",
+    "vintage",
+    "file_sha256",
+    "loaded_at",
+    "rows_read",
+    "rows_loaded",
+    "rows_rejected",
+    "synthetic",
 }
 
 
@@ -36,8 +49,10 @@ def test_sources_table_records_every_input(wh):
     sources = wh.sources()
     assert SOURCES_COLUMNS <= set(sources.columns)
     demo = sources[sources["source"].str.startswith("demo:")]
-    assert set(demo["source"]) == {"demo:ess_facts", "demo:ess_size_facts",
-                                   "demo:employment_totals"} and demo["synthetic"].all()
+    assert (
+        set(demo["source"]) == {"demo:ess_facts", "demo:ess_size_facts", "demo:employment_totals"}
+        and demo["synthetic"].all()
+    )
     assert (demo["rows_loaded"] == demo["rows_read"]).all()
     assert (sources["rows_rejected"] == 0).all()
     assert sources["file_sha256"].str.fullmatch(r"[0-9a-f]{64}").all()
@@ -53,7 +68,9 @@ def test_codes_are_text_with_corsica_and_overseas(wh):
 
 def test_aggregation_matches_an_independent_sum_of_commune_facts(wh):
     """Département and EPCI key figures equal the sums of their communes' facts (pandas)."""
-    facts = wh.sql("SELECT commune_code, establishments, employees FROM ess_facts WHERE year = 2016")
+    facts = wh.sql(
+        "SELECT commune_code, establishments, employees FROM ess_facts WHERE year = 2016"
+    )
     communes = wh.territories("commune")[["code", "departement_code", "epci_code"]]
     merged = facts.merge(communes, left_on="commune_code", right_on="code")
     for level, column in (("departement", "departement_code"), ("epci", "epci_code")):
@@ -72,7 +89,9 @@ def test_ess_share_equals_ess_over_all_salaried_employment(wh):
         "WHERE t.departement_code = '34' AND e.year = 2020"
     )["n"].iloc[0]
     assert herault.total_employees == herault.ess_employees + other
-    assert herault.ess_share_pct == pytest.approx(100 * herault.ess_employees / (herault.ess_employees + other))
+    assert herault.ess_share_pct == pytest.approx(
+        100 * herault.ess_employees / (herault.ess_employees + other)
+    )
 
 
 def test_readers_open_the_warehouse_read_only(wh):
@@ -93,8 +112,9 @@ def test_failing_build_leaves_the_previous_warehouse_intact(previous_warehouse, 
     broken = tmp_path / "reference"
     shutil.copytree(ROOT / "data" / "reference", broken)
     (broken / "communes.parquet").write_bytes(b"PAR1 truncated")
-    result = run_cli("build", "--db", str(previous_warehouse),
-                     env={"OBSERVATORY_REFERENCE_DIR": str(broken)})
+    result = run_cli(
+        "build", "--db", str(previous_warehouse), env={"OBSERVATORY_REFERENCE_DIR": str(broken)}
+    )
     assert result.returncode == 1
     message = result.stderr.strip().splitlines()[-1]
     assert message.startswith("Erreur : ")
@@ -105,8 +125,12 @@ def test_failing_build_leaves_the_previous_warehouse_intact(previous_warehouse, 
 
 def test_killed_build_leaves_the_previous_warehouse_intact(previous_warehouse):
     before = sha256(previous_warehouse)
-    proc = subprocess.Popen([*OBSERVATORY, "build", "--db", str(previous_warehouse)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*OBSERVATORY, "build", "--db", str(previous_warehouse)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     scratch = f".{previous_warehouse.name}.building-{proc.pid}"
     deadline = time.monotonic() + 120
     while not (previous_warehouse.parent / scratch).exists() and time.monotonic() < deadline:
@@ -136,16 +160,21 @@ def test_a_new_build_replaces_the_warehouse_and_is_deterministic(second_build, w
 def test_size_classes_count_every_establishment_once(wh):
     """Each commune and year: the establishments of its size classes are those of its families,
     and no establishment of fewer than 10 posts sits in a larger class (largest one's size)."""
-    by_family = wh.sql("SELECT commune_code, year, sum(establishments) AS n, sum(employees) AS e "
-                       "FROM ess_facts GROUP BY ALL")
-    by_size = wh.sql("SELECT commune_code, year, sum(establishments) AS n, sum(employees) AS e "
-                     "FROM ess_size_facts GROUP BY ALL")
+    by_family = wh.sql(
+        "SELECT commune_code, year, sum(establishments) AS n, sum(employees) AS e "
+        "FROM ess_facts GROUP BY ALL"
+    )
+    by_size = wh.sql(
+        "SELECT commune_code, year, sum(establishments) AS n, sum(employees) AS e "
+        "FROM ess_size_facts GROUP BY ALL"
+    )
     merged = by_family.merge(by_size, on=["commune_code", "year"], how="outer")
     assert len(merged) == len(by_family) and (merged["n_x"] == merged["n_y"]).all()
     assert (merged["e_x"] == merged["e_y"]).all()  # demo: exact posts of each establishment
     limits = {"0-9": (0, 9), "10-49": (10, 49), "50-249": (50, 249), "250+": (250, 10**9)}
-    cells = wh.sql("SELECT size_class, establishments, employees, top_employees "
-                   "FROM ess_size_facts")
+    cells = wh.sql(
+        "SELECT size_class, establishments, employees, top_employees FROM ess_size_facts"
+    )
     low = cells["size_class"].map(lambda c: limits[c][0])
     high = cells["size_class"].map(lambda c: limits[c][1])
     assert (cells["top_employees"] <= high).all()

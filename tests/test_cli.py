@@ -8,15 +8,25 @@ from conftest import run_cli, run_clis
 
 
 def test_query_prints_csv_with_a_header(warehouse_path):
-    result = run_cli("query", "SELECT code, name FROM territories WHERE level = 'region' "
-                     "AND code IN ('76', '11') ORDER BY code", "--db", str(warehouse_path))
+    result = run_cli(
+        "query",
+        "SELECT code, name FROM territories WHERE level = 'region' "
+        "AND code IN ('76', '11') ORDER BY code",
+        "--db",
+        str(warehouse_path),
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["code,name", "11,Île-de-France", "76,Occitanie"]
 
 
 def test_query_keeps_codes_as_text(warehouse_path, wh):
-    result = run_cli("query", "SELECT code, ess_employees FROM key_figures WHERE level = "
-                     "'departement' AND year = 2020 ORDER BY code", "--db", str(warehouse_path))
+    result = run_cli(
+        "query",
+        "SELECT code, ess_employees FROM key_figures WHERE level = "
+        "'departement' AND year = 2020 ORDER BY code",
+        "--db",
+        str(warehouse_path),
+    )
     frame = pd.read_csv(io.StringIO(result.stdout), dtype={"code": str})
     assert frame["code"].iloc[0] == "01"
     assert {"2A", "2B", "971"} <= set(frame["code"])
@@ -58,8 +68,9 @@ def test_info_lists_sources_years_and_tables(warehouse_path):
 
 
 def test_unknown_command_and_option_exit_with_usage_error(tmp_path):
-    unknown, result = run_clis(["frobnicate"],
-                               ["build", "--db", str(tmp_path / "x.duckdb"), "--frobnicate"])
+    unknown, result = run_clis(
+        ["frobnicate"], ["build", "--db", str(tmp_path / "x.duckdb"), "--frobnicate"]
+    )
     assert unknown.returncode == 2
     assert result.returncode == 2
     assert "--frobnicate" in result.stderr
@@ -87,7 +98,9 @@ def test_served_kernels_start_without_the_debugger():
         outputs = []
         client.execute_interactive(
             "import sys; print(sorted(m for m in ('debugpy', 'pydevd') if sys.modules.get(m)), 6 * 7)",
-            output_hook=lambda msg: outputs.append(msg["content"].get("text", "")), timeout=60)
+            output_hook=lambda msg: outputs.append(msg["content"].get("text", "")),
+            timeout=60,
+        )
         assert "".join(outputs).strip() == "[] 42"
         client.stop_channels()
     finally:

@@ -7,12 +7,34 @@ from observatory import demo, reference
 
 # INSEE, Clap 2014: ESS share of salaried employment (%).
 OCCITANIE_DEPARTEMENTS_2014 = {
-    "09": 13.5, "11": 12.8, "12": 17.3, "30": 11.9, "31": 8.8, "32": 14.0, "34": 11.2,
-    "46": 15.7, "48": 27.9, "65": 13.9, "66": 13.3, "81": 16.8, "82": 14.3,
+    "09": 13.5,
+    "11": 12.8,
+    "12": 17.3,
+    "30": 11.9,
+    "31": 8.8,
+    "32": 14.0,
+    "34": 11.2,
+    "46": 15.7,
+    "48": 27.9,
+    "65": 13.9,
+    "66": 13.3,
+    "81": 16.8,
+    "82": 14.3,
 }
 REGIONS_2014 = {
-    "11": 7.1, "53": 14.3, "52": 13.1, "84": 11.1, "75": 11.9, "93": 10.0, "94": 8.3,
-    "44": 11.4, "32": 11.2, "28": 11.0, "27": 11.7, "24": 10.6, "76": 12.1,
+    "11": 7.1,
+    "53": 14.3,
+    "52": 13.1,
+    "84": 11.1,
+    "75": 11.9,
+    "93": 10.0,
+    "94": 8.3,
+    "44": 11.4,
+    "32": 11.2,
+    "28": 11.0,
+    "27": 11.7,
+    "24": 10.6,
+    "76": 12.1,
 }
 
 
@@ -111,7 +133,8 @@ def test_generation_is_deterministic():
     # Exact, floats included (the same seed gives the same values); pandas' default, approximate
     # comparison also takes 30 s on the categorical columns of the 1.2 million employment rows.
     pd.testing.assert_frame_equal(first.ess_facts, second.ess_facts, check_exact=True)
-    pd.testing.assert_frame_equal(first.employment_totals, second.employment_totals,
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        first.employment_totals, second.employment_totals, check_exact=True
+    )
     other = demo.generate(communes, naf, seed=demo.SEED + 1)
     assert not other.ess_facts["employees"].equals(first.ess_facts["employees"])

@@ -53,8 +53,9 @@ def warehouse(empty_warehouse_path, tmp_path) -> Path:
 def mounted(target: Path, *options: str):
     """``mount options… target`` for the duration of the block; skips when mounting is refused."""
     target.mkdir(exist_ok=True)
-    result = subprocess.run(["mount", *options, str(target)], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        ["mount", *options, str(target)], capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         pytest.skip(f"mount refusé sur cette machine (root requis) : {result.stderr.strip()}")
     try:
@@ -96,8 +97,12 @@ def damaged_blocks(path: Path) -> None:
             handle.write(os.urandom(512))
 
 
-CORRUPTIONS = {"tronqué": truncate, "octets aléatoires": random_bytes,
-               "fichier texte": text_file, "blocs abîmés": damaged_blocks}
+CORRUPTIONS = {
+    "tronqué": truncate,
+    "octets aléatoires": random_bytes,
+    "fichier texte": text_file,
+    "blocs abîmés": damaged_blocks,
+}
 
 
 COUNT = ["query", "SELECT count(*) AS n FROM territories"]
@@ -113,9 +118,13 @@ def damage_and_rebuild(empty: Path, folder: Path, damage: str) -> dict:
     CORRUPTIONS[damage](warehouse)
     readers = {tuple(c): run_cli(*c, "--db", str(warehouse)) for c in READERS}
     rebuilt = run_cli("build", "--no-demo", "--db", str(warehouse))
-    return {"warehouse": warehouse, "readers": readers, "rebuilt": rebuilt,
-            "after": run_cli(*COUNT, "--db", str(warehouse)),
-            "scratch": scratch_files(warehouse.parent)}
+    return {
+        "warehouse": warehouse,
+        "readers": readers,
+        "rebuilt": rebuilt,
+        "after": run_cli(*COUNT, "--db", str(warehouse)),
+        "scratch": scratch_files(warehouse.parent),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -125,11 +134,16 @@ def corrupt_cases(empty_warehouse_path, tmp_path_factory) -> dict[str, dict]:
     importing); each test below checks its case."""
     territories = run_cli(*COUNT, "--db", str(empty_warehouse_path))
     with ThreadPoolExecutor(max_workers=len(CORRUPTIONS)) as pool:
-        futures = {damage: pool.submit(damage_and_rebuild, empty_warehouse_path,
-                                       tmp_path_factory.mktemp("corrupt"), damage)
-                   for damage in sorted(CORRUPTIONS)}
-        return {damage: {**future.result(), "territories": territories}
-                for damage, future in futures.items()}
+        futures = {
+            damage: pool.submit(
+                damage_and_rebuild, empty_warehouse_path, tmp_path_factory.mktemp("corrupt"), damage
+            )
+            for damage in sorted(CORRUPTIONS)
+        }
+        return {
+            damage: {**future.result(), "territories": territories}
+            for damage, future in futures.items()
+        }
 
 
 @pytest.mark.parametrize("damage", sorted(CORRUPTIONS))
@@ -156,7 +170,8 @@ def test_a_missing_data_folder_gets_a_clear_message_and_build_creates_it(tmp_pat
     *results, ingest = run_clis(
         *([*command, "--db", str(missing)] for command in commands),
         ["ingest", str(ROOT / "data" / "templates" / "cress_modele.csv"), "--db", str(missing)],
-        timeout=120)
+        timeout=120,
+    )
     for command, result in zip(commands, results):
         message = error_line(result)
         assert str(missing) in message and REBUILD in message, (command, message)
@@ -174,10 +189,13 @@ def test_a_read_only_data_folder_is_read_and_writes_are_refused_clearly(warehous
     with mounted(folder, "--bind", str(warehouse.parent)):
         remount(folder, "bind,ro")
         target = folder / warehouse.name
-        writes = (["build", "--no-demo"],
-                  ["ingest", str(ROOT / "data" / "templates" / "cress_modele.csv")])
-        info, *refused = run_clis(*([*command, "--db", str(target)]
-                                    for command in (["info"], *writes)))
+        writes = (
+            ["build", "--no-demo"],
+            ["ingest", str(ROOT / "data" / "templates" / "cress_modele.csv")],
+        )
+        info, *refused = run_clis(
+            *([*command, "--db", str(target)] for command in (["info"], *writes))
+        )
         assert info.returncode == 0 and "Sources" in info.stdout, info.stderr
         for command, result in zip(writes, refused):
             message = error_line(result)
@@ -192,13 +210,16 @@ def test_a_read_only_data_folder_is_read_and_writes_are_refused_clearly(warehous
 
 def test_a_full_disk_during_a_build_keeps_the_previous_warehouse(empty_warehouse_path, tmp_path):
     size = empty_warehouse_path.stat().st_size
-    with mounted(tmp_path / "petit-disque", "-t", "tmpfs", "-o", f"size={size * 3 // 2 // 1024}k",
-                 "tmpfs") as disk:
+    with mounted(
+        tmp_path / "petit-disque", "-t", "tmpfs", "-o", f"size={size * 3 // 2 // 1024}k", "tmpfs"
+    ) as disk:
         target = disk / "observatory.duckdb"
         shutil.copy(empty_warehouse_path, target)
         before = sha(target)
-        for command in (["build", "--no-demo"],
-                        ["ingest", str(ROOT / "data" / "templates" / "cress_modele.csv")]):
+        for command in (
+            ["build", "--no-demo"],
+            ["ingest", str(ROOT / "data" / "templates" / "cress_modele.csv")],
+        ):
             message = error_line(run_cli(*command, "--db", str(target)))
             assert f"plus de place sur le disque pour écrire {target}" in message, message
             assert "précédent est conservé" in message
@@ -244,10 +265,16 @@ def serving(db: Path, port: int, reserve: int = 0):
 def open_portrait(browser_or_page, base: str, territory: str = "34", wait: bool = True):
     """The portrait in a new page (or ``browser_or_page``); with ``wait=False``, returned as soon
     as the server answers, before the portrait is drawn (the caller waits for its title)."""
-    page = (browser_or_page.new_page(viewport={"width": 1280, "height": 1400}, locale="fr-FR")
-            if hasattr(browser_or_page, "new_page") else browser_or_page)
-    page.goto(f"{base}/voila/render/portrait.ipynb?territoire={territory}", timeout=TIMEOUT,
-              wait_until="load" if wait else "commit")
+    page = (
+        browser_or_page.new_page(viewport={"width": 1280, "height": 1400}, locale="fr-FR")
+        if hasattr(browser_or_page, "new_page")
+        else browser_or_page
+    )
+    page.goto(
+        f"{base}/voila/render/portrait.ipynb?territoire={territory}",
+        timeout=TIMEOUT,
+        wait_until="load" if wait else "commit",
+    )
     if wait:
         page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
     return page
@@ -261,13 +288,15 @@ def kernel_process(kernel_id: str) -> psutil.Process:
 
 
 def page_kernel(page) -> str:
-    return page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data')"
-                         ".textContent).kernelId")
+    return page.evaluate(
+        "() => JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"
+    )
 
 
 @pytest.mark.browser
 def test_a_corrupt_warehouse_gets_a_french_message_on_the_dashboards(
-        empty_warehouse_path, tmp_path, browser):
+    empty_warehouse_path, tmp_path, browser
+):
     """The warehouse is damaged while the server runs (``serve`` refuses to start on it): the
     next visitor's kernel cannot read it and the visitor reads why, in French."""
     db = tmp_path / "observatory.duckdb"
@@ -276,8 +305,9 @@ def test_a_corrupt_warehouse_gets_a_french_message_on_the_dashboards(
         truncate(db)
         page = browser.new_page(locale="fr-FR")
         page.goto(f"{base}/voila/render/portrait.ipynb?territoire=34", timeout=TIMEOUT)
-        page.wait_for_function("/indisponibles|error/i.test(document.body.innerText)",
-                               timeout=TIMEOUT)
+        page.wait_for_function(
+            "/indisponibles|error/i.test(document.body.innerText)", timeout=TIMEOUT
+        )
         text = page.inner_text("body")
         page.close()
     assert "Les chiffres de l'observatoire sont momentanément indisponibles" in text

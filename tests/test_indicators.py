@@ -9,8 +9,12 @@ from observatory import indicators, open_warehouse
 from observatory.secrecy import SecrecyWarning
 from tiny_warehouse import PRIVATE, PUBLIC, build_tiny, facts, size_facts, territories
 
-MEASURES = {"establishments": "establishments", "employees": "employees", "fte": "fte",
-            "gross_wages": "gross_wages"}
+MEASURES = {
+    "establishments": "establishments",
+    "employees": "employees",
+    "fte": "fte",
+    "gross_wages": "gross_wages",
+}
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +25,11 @@ def tiny(tmp_path_factory):
 
 def values(frame, indicator, column="category"):
     rows = frame[frame["indicator"] == indicator]
-    return dict(zip(rows[column], rows["value"])) if rows[column].notna().any() \
+    return (
+        dict(zip(rows[column], rows["value"]))
+        if rows[column].notna().any()
         else rows["value"].iloc[0]
+    )
 
 
 def unprotected(wh, level, code, year=2016, **options):
@@ -45,11 +52,14 @@ def test_key_figures_and_shares_match_pandas(tiny):
     total = employees + 3 * (PRIVATE + PUBLIC)
     assert values(frame, "ess_share_employees") == pytest.approx(100 * employees / total)
     assert values(frame, "ess_share_private_employees") == pytest.approx(
-        100 * employees / (employees + 3 * PRIVATE))
+        100 * employees / (employees + 3 * PRIVATE)
+    )
     assert values(frame, "total_employees") == total
     row = frame[frame["indicator"] == "ess_share_employees"].iloc[0]
     assert row["display"] == "41,6\u202f%" and row["unit"] == "%"
-    assert row["note"] == "dénominateur : ensemble des postes salariés (ESS, privé hors ESS, public)"
+    assert (
+        row["note"] == "dénominateur : ensemble des postes salariés (ESS, privé hors ESS, public)"
+    )
     assert frame.attrs["indicators"]["ess_share_employees"]["label"].startswith("Part de l'ESS")
 
 
@@ -71,7 +81,8 @@ def test_sectors_shares_and_specialisation_match_pandas(tiny):
     sector = frame[frame["breakdown"] == "division A88"]
     assert values(sector, "sector_employees") == by_a88.to_dict()
     assert values(sector, "sector_ess_share") == pytest.approx(
-        {"88": 100 * by_a88["88"] / (by_a88["88"] + 3 * (PRIVATE + PUBLIC)), "94": 100.0})
+        {"88": 100 * by_a88["88"] / (by_a88["88"] + 3 * (PRIVATE + PUBLIC)), "94": 100.0}
+    )
     all_facts = facts()[facts()["year"] == 2016]
     france_88 = all_facts[all_facts["naf_code"] == "88.10A"]["employees"].sum()
     expected_lq = (by_a88["88"] / by_a88.sum()) / (france_88 / all_facts["employees"].sum())
@@ -119,21 +130,26 @@ def test_missing_population_gives_missing_density_not_a_crash(tiny):
 def test_metropoles_and_communes_with_ess(tiny):
     frame = unprotected(tiny, "departement", "34")
     assert values(frame, "ess_share_metropoles") == pytest.approx(
-        100 * 290 / (290 + 2 * (PRIVATE + PUBLIC)))
+        100 * 290 / (290 + 2 * (PRIVATE + PUBLIC))
+    )
     assert values(frame, "ess_share_outside_metropoles") == pytest.approx(
-        100 * 30 / (30 + PRIVATE + PUBLIC))
+        100 * 30 / (30 + PRIVATE + PUBLIC)
+    )
     assert values(frame, "communes_with_ess") == 100.0
     # Lodève alone outside the métropole has one establishment: both parts are secret.
     protected = indicators.compute(tiny, "departement", "34", 2016)
-    rows = protected[protected["indicator"].str.startswith("ess_share_") &
-                     protected["indicator"].str.contains("metropolitan")]
+    rows = protected[
+        protected["indicator"].str.startswith("ess_share_")
+        & protected["indicator"].str.contains("metropolitan")
+    ]
     assert rows["secret"].all() and (rows["display"] == "s").all()
 
 
 def test_workforce_is_explicitly_not_available(tiny):
     frame = indicators.compute(tiny, "departement", "34", 2016)
-    rows = frame[frame["indicator"].isin(["workforce_women", "workforce_55_plus",
-                                          "workforce_part_time"])]
+    rows = frame[
+        frame["indicator"].isin(["workforce_women", "workforce_55_plus", "workforce_part_time"])
+    ]
     assert len(rows) == 3 and not rows["available"].any() and rows["value"].isna().all()
     assert rows["note"].str.contains("non disponible dans les sources chargées").all()
 
@@ -144,14 +160,20 @@ def test_size_classes_match_pandas_without_secrecy(tiny):
     by_class = f.groupby("size_class")[["establishments", "employees"]].sum()
     frame = unprotected(tiny, "departement", "34")
     expected = {code: 0.0 for code in ("0-9", "10-49", "50-249", "250+")}
-    assert values(frame, "size_establishments") == {**expected,
-                                                    **by_class["establishments"].to_dict()}
+    assert values(frame, "size_establishments") == {
+        **expected,
+        **by_class["establishments"].to_dict(),
+    }
     assert values(frame, "size_employees") == {**expected, **by_class["employees"].to_dict()}
     shares = values(frame, "size_share_establishments")
     assert shares["0-9"] == pytest.approx(100 * 8 / 20) and shares["10-49"] == pytest.approx(60)
     rows = frame[frame["indicator"] == "size_establishments"]
-    assert rows["category_label"].tolist() == ["Moins de 10 salariés", "10 à 49 salariés",
-                                               "50 à 249 salariés", "250 salariés ou plus"]
+    assert rows["category_label"].tolist() == [
+        "Moins de 10 salariés",
+        "10 à 49 salariés",
+        "50 à 249 salariés",
+        "250 salariés ou plus",
+    ]
 
 
 def test_size_classes_are_masked_and_not_recoverable_from_the_total(tiny):
@@ -183,8 +205,9 @@ def test_comparison_with_the_parent_and_any_reference(tiny):
     assert values(frame, "reference_ess_share_employees")["76"] == pytest.approx(region_share)
     own = 100 * 320 / (320 + 3 * (PRIVATE + PUBLIC))
     assert values(frame, "gap_ess_share_employees")["76"] == pytest.approx(own - region_share)
-    other = indicators.compute(tiny, "departement", "34", 2016,
-                               reference=indicators.resolve(tiny, "FR", "france"))
+    other = indicators.compute(
+        tiny, "departement", "34", 2016, reference=indicators.resolve(tiny, "FR", "france")
+    )
     assert set(other[other["theme"] == "comparison"]["category"]) == {"FR"}
 
 
@@ -222,5 +245,6 @@ def test_code_resolution_rules(tiny):
 def test_epci_metropole_is_recognised_by_its_insee_code(tiny):
     metro = unprotected(tiny, "epci", "200000001")
     assert values(metro, "ess_share_metropoles") == pytest.approx(
-        100 * 290 / (290 + 2 * (PRIVATE + PUBLIC)))
+        100 * 290 / (290 + 2 * (PRIVATE + PUBLIC))
+    )
     assert territories().query("epci_type == 'ME'")["code"].tolist()[0] == "200000001"

@@ -14,15 +14,22 @@ from observatory import settings
 NOTEBOOKS = sorted(settings.NOTEBOOKS_DIR.glob("*.ipynb"))
 # Parameters given to each notebook and texts its outputs must hold.
 EXPECTED = {
-    "01-premiers-pas.ipynb": ({"region": "76"}, ["Hérault", "Lozère", "demo:ess_facts",
-                                                 "Postes salariés de l'ESS"]),
-    "02-portrait-territoire.ipynb": ({"territoire": "48"}, ["L'ESS : Lozère", "Associations",
-                                                            "Données de démonstration"]),
-    "03-comparaisons-regionales.ipynb": ({"territoires": "region:76,region:84,FR"},
-                                         ["Occitanie", "Auvergne-Rhône-Alpes", "France",
-                                          "Lozère"]),
-    "04-qualite-des-donnees.ipynb": ({"region": "76"}, ["part_masquee_pct", "Hérault",
-                                                        "territoires_avec_ess"]),
+    "01-premiers-pas.ipynb": (
+        {"region": "76"},
+        ["Hérault", "Lozère", "demo:ess_facts", "Postes salariés de l'ESS"],
+    ),
+    "02-portrait-territoire.ipynb": (
+        {"territoire": "48"},
+        ["L'ESS : Lozère", "Associations", "Données de démonstration"],
+    ),
+    "03-comparaisons-regionales.ipynb": (
+        {"territoires": "region:76,region:84,FR"},
+        ["Occitanie", "Auvergne-Rhône-Alpes", "France", "Lozère"],
+    ),
+    "04-qualite-des-donnees.ipynb": (
+        {"region": "76"},
+        ["part_masquee_pct", "Hérault", "territoires_avec_ess"],
+    ),
 }
 
 
@@ -43,8 +50,15 @@ def runs(warehouse_path, tmp_path_factory):
             if path.name.startswith("01"):
                 parameters = {**parameters, "export_path": str(folder / "departements.xlsx")}
             out = folder / path.name
-            future = pool.submit(pm.execute_notebook, str(path), str(out), kernel_name="observatory",
-                                 cwd=str(ROOT), parameters=parameters, progress_bar=False)
+            future = pool.submit(
+                pm.execute_notebook,
+                str(path),
+                str(out),
+                kernel_name="observatory",
+                cwd=str(ROOT),
+                parameters=parameters,
+                progress_bar=False,
+            )
             started[path.name] = future, parameters, out
         yield started
 
@@ -62,4 +76,3 @@ def test_notebook_runs_top_to_bottom(path, runs):
     if path.name.startswith("01"):  # the guided tour exported the départements' table
         table = pd.read_excel(parameters["export_path"], dtype={"code": str})
         assert len(table) == 13 and {"34", "48", "31"} <= set(table["code"])
-

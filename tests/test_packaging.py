@@ -33,7 +33,8 @@ def test_ci_runs_the_readme_test_command():
 
 def test_notebooks_use_one_kernel_and_are_committed_without_outputs():
     notebooks = sorted(settings.DASHBOARDS_DIR.glob("*.ipynb")) + sorted(
-        settings.NOTEBOOKS_DIR.glob("*.ipynb"))
+        settings.NOTEBOOKS_DIR.glob("*.ipynb")
+    )
     assert notebooks
     for path in notebooks:
         nb = json.loads(path.read_text())
@@ -52,8 +53,11 @@ def test_deploy_ships_a_cron_line_and_a_persistent_systemd_timer_running_the_ref
     timer = configparser.ConfigParser(strict=False, interpolation=None)
     timer.read(ROOT / "deploy" / "observatoire-refresh.timer")
     assert timer["Timer"]["Persistent"] == "true" and timer["Timer"]["OnCalendar"]
-    lines = [line for line in (ROOT / "deploy" / "crontab").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    lines = [
+        line
+        for line in (ROOT / "deploy" / "crontab").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert len(lines) == 1
     minute, hour, *_ = lines[0].split()
     assert 0 <= int(minute) < 60 and 0 <= int(hour) < 24 and "observatory refresh" in lines[0]

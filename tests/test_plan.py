@@ -9,8 +9,9 @@ from observatory.dashboards import plan as page
 
 
 def demo(name: str) -> pd.DataFrame:
-    return pd.read_csv(plan.DEMO_DIR / f"plan_{name}.csv", sep=";", dtype=str,
-                       keep_default_na=False)
+    return pd.read_csv(
+        plan.DEMO_DIR / f"plan_{name}.csv", sep=";", dtype=str, keep_default_na=False
+    )
 
 
 def test_the_demo_carries_an_example_plan_with_seven_axes_labelled_as_demo(wh):
@@ -40,8 +41,11 @@ def test_progress_uses_the_latest_measure_against_the_target(wh):
         rows[column] = pd.to_numeric(rows[column].replace("", None))
     measured = rows.dropna(subset=["realise"]).sort_values("date_mesure")
     latest = measured.groupby(["action", "indicateur"]).last()
-    expected = 100 * (latest["realise"] - latest["valeur_initiale"]) / (
-        latest["cible"] - latest["valeur_initiale"])
+    expected = (
+        100
+        * (latest["realise"] - latest["valeur_initiale"])
+        / (latest["cible"] - latest["valeur_initiale"])
+    )
     got = plan.progress(wh).set_index(["action_code", "indicator"])["progress_pct"]
     assert len(got) == rows.groupby(["action", "indicateur"]).ngroups
     for key, value in expected.items():
@@ -49,15 +53,20 @@ def test_progress_uses_the_latest_measure_against_the_target(wh):
     # Élèves sensibilisés: two measures, the latest (3 900 of 6 000) counts.
     assert got.loc[("1.2", "Élèves sensibilisés")] == pytest.approx(65.0)
     # A decreasing target: 24 % → 15 %, now 21 %: a third of the way.
-    assert got.loc[("5.1", "Part de la population à plus de 30 km d'une structure")] == \
-        pytest.approx(100 / 3)
-    assert got.loc[("1.3", "Personnes touchées par la campagne")] != \
-        got.loc[("1.3", "Personnes touchées par la campagne")]  # not measured yet: NaN
+    assert got.loc[
+        ("5.1", "Part de la population à plus de 30 km d'une structure")
+    ] == pytest.approx(100 / 3)
+    assert (
+        got.loc[("1.3", "Personnes touchées par la campagne")]
+        != got.loc[("1.3", "Personnes touchées par la campagne")]
+    )  # not measured yet: NaN
 
 
 def test_the_mois_de_l_ess_counts_200_events_in_the_13_departements(wh):
-    events = wh.sql("SELECT departement_code, events FROM plan_events_by_departement "
-                    "WHERE event_type = 'Mois de l''ESS' AND year = 2023")
+    events = wh.sql(
+        "SELECT departement_code, events FROM plan_events_by_departement "
+        "WHERE event_type = 'Mois de l''ESS' AND year = 2023"
+    )
     assert events["events"].sum() == 200 and events["departement_code"].nunique() == 13
     by_dep = plan.events_by_departement(wh).set_index("departement_code")
     rows = demo("evenements")
@@ -68,27 +77,31 @@ def test_the_mois_de_l_ess_counts_200_events_in_the_13_departements(wh):
 
 
 def test_plan_rows_are_validated_with_reasons():
-    actions = pd.DataFrame({
-        "line": [2, 3, 4, 5, 6, 7],
-        "action": ["A", "B", "C", "D", "E", "A"], "axe": ["1"] * 6,
-        "intitule": ["x"] * 6, "statut": ["en cours", "peut-être", "réalisée", "à venir",
-                                          "Réalisée", "en_cours"],
-        "niveau": ["departement", "", "commune", "epci", "", ""],
-        "territoire": ["34", "", "99999", "200067361", "", ""],
-        "date_debut": ["2024-01", "", "", "2025", "", ""],
-        "date_fin": ["2025-12", "", "", "2024", "", ""], "budget_eur": ["1 500", "", "", "",
-                                                                        "-3", ""]})
+    actions = pd.DataFrame(
+        {
+            "line": [2, 3, 4, 5, 6, 7],
+            "action": ["A", "B", "C", "D", "E", "A"],
+            "axe": ["1"] * 6,
+            "intitule": ["x"] * 6,
+            "statut": ["en cours", "peut-être", "réalisée", "à venir", "Réalisée", "en_cours"],
+            "niveau": ["departement", "", "commune", "epci", "", ""],
+            "territoire": ["34", "", "99999", "200067361", "", ""],
+            "date_debut": ["2024-01", "", "", "2025", "", ""],
+            "date_fin": ["2025-12", "", "", "2024", "", ""],
+            "budget_eur": ["1 500", "", "", "", "-3", ""],
+        }
+    )
     accepted, problems = plan.validate("actions", actions)
     assert accepted["action_code"].tolist() == ["A"]
     assert accepted["budget_eur"].tolist() == [1500.0]
     assert accepted["territory_code"].tolist() == ["34"]
     reasons = problems.set_index("line")
     assert reasons.loc[3, "column"] == "statut" and reasons.loc[3, "reason"].startswith(
-        "statut inconnu")
+        "statut inconnu"
+    )
     assert reasons.loc[4, "column"] == "territoire"
     assert reasons.loc[5, "reason"] == "date de fin antérieure à la date de début"
-    assert (reasons.loc[6, "column"], reasons.loc[6, "reason"]) == ("budget_eur",
-                                                                   "valeur négative")
+    assert (reasons.loc[6, "column"], reasons.loc[6, "reason"]) == ("budget_eur", "valeur négative")
     assert reasons.loc[7, "reason"] == "clé en double (déjà à la ligne 2)"
 
 
@@ -101,8 +114,9 @@ def test_plan_dashboard_logic(wh):
     assert axis is None and "Axe « 12 » inconnu" in messages[0]
     assert page.plan_region(wh) == "76"
     assert page.month_year(pd.Timestamp("2023-11-01")) == "novembre 2023"
-    counts = pd.Series({"09": 10, "11": 13, "12": 0, "30": 18, "31": 38, "34": 36, "46": 9,
-                        "66": 15})
+    counts = pd.Series(
+        {"09": 10, "11": 13, "12": 0, "30": 18, "31": 38, "34": 36, "46": 9, "66": 15}
+    )
     classes = page.event_classes(counts)
     assert classes["12"] == page.NO_EVENT
     assert classes[["31", "34"]].tolist() == ["36 à 38", "36 à 38"]

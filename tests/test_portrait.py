@@ -62,8 +62,11 @@ def test_cli_writes_csv_and_xlsx_read_back(warehouse_path, wh, tmp_path):
         result = run_cli("portrait", "34", "--output", str(target), "--db", str(warehouse_path))
         assert result.returncode == 0, result.stderr
         assert "Portrait écrit" in result.stderr
-        frame = (pd.read_csv(target, dtype={"code": str, "categorie": str}) if name.endswith("csv")
-                 else pd.read_excel(target, sheet_name="Portrait", dtype={"code": str}))
+        frame = (
+            pd.read_csv(target, dtype={"code": str, "categorie": str})
+            if name.endswith("csv")
+            else pd.read_excel(target, sheet_name="Portrait", dtype={"code": str})
+        )
         row = frame[frame["indicateur"] == "ess_employees"].iloc[0]
         assert float(row["valeur"]) == expected["ess_employees"]
         assert row["code"] == "34" and row["territoire"] == "Hérault"
@@ -75,8 +78,18 @@ def test_cli_writes_csv_and_xlsx_read_back(warehouse_path, wh, tmp_path):
 
 def test_cli_json_file_with_reference(warehouse_path, tmp_path):
     target = tmp_path / "occitanie.json"
-    result = run_cli("portrait", "76", "--level", "region", "--reference", "FR",
-                     "--output", str(target), "--db", str(warehouse_path))
+    result = run_cli(
+        "portrait",
+        "76",
+        "--level",
+        "region",
+        "--reference",
+        "FR",
+        "--output",
+        str(target),
+        "--db",
+        str(warehouse_path),
+    )
     assert result.returncode == 0, result.stderr
     document = json.loads(target.read_text(encoding="utf-8"))
     assert document["territoire"] == "Occitanie (région 76)"
@@ -84,13 +97,22 @@ def test_cli_json_file_with_reference(warehouse_path, tmp_path):
     assert reference[0]["categorie"] == "FR"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["99"], "Erreur : département « 99 » introuvable dans l'entrepôt"),
-    (["34", "--year", "2030"], "Erreur : année 2030 non disponible dans l'entrepôt (2014 à 2022)"),
-    (["1234"], "Erreur : code de territoire « 1234 » non reconnu"),
-    (["34", "--output", "portrait.txt"], "Erreur : format de sortie « .txt » non pris en charge"),
-    (["34", "--reference", "region:99"], "Erreur : région « 99 » introuvable"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["99"], "Erreur : département « 99 » introuvable dans l'entrepôt"),
+        (
+            ["34", "--year", "2030"],
+            "Erreur : année 2030 non disponible dans l'entrepôt (2014 à 2022)",
+        ),
+        (["1234"], "Erreur : code de territoire « 1234 » non reconnu"),
+        (
+            ["34", "--output", "portrait.txt"],
+            "Erreur : format de sortie « .txt » non pris en charge",
+        ),
+        (["34", "--reference", "region:99"], "Erreur : région « 99 » introuvable"),
+    ],
+)
 def test_cli_errors_are_one_line(warehouse_path, args, message):
     result = run_cli("portrait", *args, "--db", str(warehouse_path))
     assert result.returncode == 1

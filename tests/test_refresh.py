@@ -23,20 +23,29 @@ from benchmarks.bench_ingest import generate
 from conftest import OBSERVATORY, ROOT, in_background
 
 
-
 def french_int(n) -> str:
     return f"{int(n):,}".replace(",", "\u202f")
 
 
 def env_for(home: Path) -> dict:
-    return {**os.environ, "OBSERVATORY_DB": str(home / "observatory.duckdb"),
-            "OBSERVATORY_SITE": str(home / "site"), "OBSERVATORY_RAW": str(home / "raw")}
+    return {
+        **os.environ,
+        "OBSERVATORY_DB": str(home / "observatory.duckdb"),
+        "OBSERVATORY_SITE": str(home / "site"),
+        "OBSERVATORY_RAW": str(home / "raw"),
+    }
 
 
 def start_refresh(home: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([*OBSERVATORY, "refresh", "--workers", "1", *args], cwd=ROOT,
-                            env=env_for(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    return subprocess.Popen(
+        [*OBSERVATORY, "refresh", "--workers", "1", *args],
+        cwd=ROOT,
+        env=env_for(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def refresh(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -57,8 +66,12 @@ def sha(path: Path) -> str:
 
 def years(db: Path) -> list[int]:
     with duckdb.connect(str(db), read_only=True) as con:
-        return [y for (y,) in con.execute(
-            "SELECT DISTINCT year FROM ess_by_territory ORDER BY year").fetchall()]
+        return [
+            y
+            for (y,) in con.execute(
+                "SELECT DISTINCT year FROM ess_by_territory ORDER BY year"
+            ).fetchall()
+        ]
 
 
 def site_state(home: Path) -> str:
@@ -101,8 +114,9 @@ def demo_run(tmp_path_factory):
     ``demo_run()`` waits for it and gives (home, CompletedProcess)."""
     home = tmp_path_factory.mktemp("refresh-demo")
     logs = tmp_path_factory.mktemp("refresh-demo-logs")
-    with in_background(["refresh", "--workers", "1", "--only", DEMO_ONLY], logs, timeout=600,
-                       env=env_for(home)) as wait:
+    with in_background(
+        ["refresh", "--workers", "1", "--only", DEMO_ONLY], logs, timeout=600, env=env_for(home)
+    ) as wait:
         yield lambda: (home, wait())
 
 
@@ -132,8 +146,9 @@ def test_raw_files_feed_the_warehouse_and_the_manifest(base):
     assert years(base / "observatory.duckdb") == [2023]
     with duckdb.connect(str(base / "observatory.duckdb"), read_only=True) as con:
         # the communes' secrecy masks, dropped by the loads, are stored again for 2023
-        assert con.execute("SELECT count(DISTINCT departement_code), min(year), max(year) "
-                           "FROM commune_masks").fetchall() == [(101, 2023, 2023)]
+        assert con.execute(
+            "SELECT count(DISTINCT departement_code), min(year), max(year) FROM commune_masks"
+        ).fetchall() == [(101, 2023, 2023)]
     manifest = json.loads((base / "raw" / "manifest.json").read_text(encoding="utf-8"))
     files = {entry["file"]: entry for entry in manifest["files"]}
     for name in ("StockEtablissement_utf8.csv", "StockUniteLegale_utf8.csv"):
@@ -141,13 +156,20 @@ def test_raw_files_feed_the_warehouse_and_the_manifest(base):
         assert entry["sha256"] == sha(base / "raw" / "sirene" / "2023" / name)
     record = last_record(base)
     assert record["demo"] is False
-    assert record["counts"]["rows_read"] == (record["counts"]["rows_loaded"]
-                                             + record["counts"]["rows_rejected"]) > 0
+    assert (
+        record["counts"]["rows_read"]
+        == (record["counts"]["rows_loaded"] + record["counts"]["rows_rejected"])
+        > 0
+    )
     assert all(i["new"] for i in record["inputs"])
 
 
 def test_a_failed_refresh_keeps_the_previous_warehouse_and_site(home):
-    db, before, served = home / "observatory.duckdb", sha(home / "observatory.duckdb"), site_state(home)
+    db, before, served = (
+        home / "observatory.duckdb",
+        sha(home / "observatory.duckdb"),
+        site_state(home),
+    )
     bad = home / "raw" / "sirene" / "2024"
     bad.mkdir(parents=True)
     (bad / "StockEtablissement_utf8.csv").write_text("ceci,n'est,pas\nun,fichier,sirene\n")
@@ -167,13 +189,17 @@ def test_two_refreshes_at_once_one_runs_and_readers_never_see_an_error_or_a_mix(
     add_sirene(home, "2024", establishments=41_000)
     old = reader_snapshot(db)
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(db)], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        [sys.executable, "-c", READER, str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     first = start_refresh(home, "--only", "departement:34")
     lock = home / ".observatory.duckdb.refresh.lock"
     deadline = time.monotonic() + 60
-    while (not lock.exists() or f"pid {first.pid} " not in lock.read_text()) \
-            and time.monotonic() < deadline:
+    while (
+        not lock.exists() or f"pid {first.pid} " not in lock.read_text()
+    ) and time.monotonic() < deadline:
         time.sleep(0.1)
     second = refresh(home, "--only", "departement:34")
     out, err = first.communicate(timeout=600)
@@ -212,8 +238,10 @@ while not stop:
 
 def reader_snapshot(db: Path) -> list:
     with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute("SELECT year, sum(employees), sum(establishments) FROM ess_by_territory "
-                           "WHERE level = 'departement' GROUP BY year ORDER BY year").fetchall()
+        rows = con.execute(
+            "SELECT year, sum(employees), sum(establishments) FROM ess_by_territory "
+            "WHERE level = 'departement' GROUP BY year ORDER BY year"
+        ).fetchall()
     return [list(map(float, r)) for r in rows]
 
 
@@ -224,13 +252,19 @@ def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(demo_run):
     assert "Actualisation réussie" in done.stderr
     db, site = tmp_path / "observatory.duckdb", tmp_path / "site"
     with duckdb.connect(str(db), read_only=True) as con:
-        figures = dict(con.execute(
-            "SELECT code, ess_employees FROM key_figures WHERE level = 'departement' "
-            "AND code IN ('34', '48') AND year = (SELECT max(year) FROM key_figures)").fetchall())
+        figures = dict(
+            con.execute(
+                "SELECT code, ess_employees FROM key_figures WHERE level = 'departement' "
+                "AND code IN ('34', '48') AND year = (SELECT max(year) FROM key_figures)"
+            ).fetchall()
+        )
     for code, employees in figures.items():
         page = (site / "departement" / f"{code}.html").read_text(encoding="utf-8")
-        cards = re.findall(r'class="obs-card-label">([^<]*)</div><div class="obs-card-value">'
-                           r"([^<]*)<", page)
+        cards = re.findall(
+            r'class="obs-card-label">([^<]*)</div><div class="obs-card-value">'
+            r"([^<]*)<",
+            page,
+        )
         assert ("Postes salariés de l'ESS", french_int(employees)) in cards
         assert "Données de démonstration" in page
         assert '<script src="../assets/plotly.min.js"></script>' in page
@@ -242,8 +276,13 @@ def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(demo_run):
     record = json.loads((site / "runs" / f"{last_record(tmp_path)['run_id']}.json").read_text())
     assert record["outcome"] == "succès" and record["demo"] is True
     assert [s["step"] for s in record["steps"]] == [
-        "fichiers bruts", "entrepôt", "contrôles", "portraits", "contrôle du secret statistique",
-        "bascule"]
+        "fichiers bruts",
+        "entrepôt",
+        "contrôles",
+        "portraits",
+        "contrôle du secret statistique",
+        "bascule",
+    ]
     assert all(s["outcome"] == "réussie" and s["seconds"] >= 0 for s in record["steps"])
     assert record["counts"]["portraits"] == 3 and record["counts"]["secret_cells_checked"] > 0
     assert (tmp_path / "site.runs" / f"{record['run_id']}.log").read_text().count("portrait ") == 3

@@ -19,12 +19,14 @@ def tiny(tmp_path_factory):
 
 def test_primary_rules_by_hand():
     #            establishments, value, largest
-    cells = [(0, 0, 0),      # empty: published
-             (1, 10, 10),    # one establishment
-             (2, 30, 20),    # two establishments
-             (3, 100, 85),   # 85 % exactly: published
-             (3, 100, 86),   # largest above 85 %
-             (12, 500, 40)]  # ordinary cell
+    cells = [
+        (0, 0, 0),  # empty: published
+        (1, 10, 10),  # one establishment
+        (2, 30, 20),  # two establishments
+        (3, 100, 85),  # 85 % exactly: published
+        (3, 100, 86),  # largest above 85 %
+        (12, 500, 40),
+    ]  # ordinary cell
     n, value, top = np.array(cells).T
     assert secrecy.primary(n, value, top).tolist() == [False, True, True, False, True, False]
     assert secrecy.primary(n).tolist() == [False, True, True, False, False, False]
@@ -36,8 +38,8 @@ def table_relations(rows: int, columns: int) -> secrecy.Relations:
     width = columns + 1
     relations = secrecy.Relations()
     grid = np.arange((rows + 1) * width).reshape(rows + 1, width)
-    relations.add(grid[:rows, columns], grid[:rows, :columns])      # row totals
-    relations.add(grid[rows, :], grid[:rows, :].T)                  # column totals (and grand)
+    relations.add(grid[:rows, columns], grid[:rows, :columns])  # row totals
+    relations.add(grid[rows, :], grid[:rows, :].T)  # column totals (and grand)
     return relations
 
 
@@ -67,14 +69,12 @@ def attack(values, masked, relations) -> set[int]:
 
 
 # A 3 × 3 table of employees with its totals; cell (1, 1) has 2 establishments.
-VALUES = np.array([[40, 25, 60, 125],
-                   [12, 7, 30, 49],
-                   [50, 18, 90, 158],
-                   [102, 50, 180, 332]], dtype=float).ravel()
-COUNTS = np.array([[9, 5, 12, 26],
-                   [4, 2, 6, 12],
-                   [11, 6, 20, 37],
-                   [24, 13, 38, 75]], dtype=float).ravel()
+VALUES = np.array(
+    [[40, 25, 60, 125], [12, 7, 30, 49], [50, 18, 90, 158], [102, 50, 180, 332]], dtype=float
+).ravel()
+COUNTS = np.array(
+    [[9, 5, 12, 26], [4, 2, 6, 12], [11, 6, 20, 37], [24, 13, 38, 75]], dtype=float
+).ravel()
 
 
 def test_a_lone_primary_cell_is_recovered_without_secondary_masking():
@@ -189,8 +189,14 @@ def test_tiny_warehouse_secondary_masks_by_hand(tiny):
 
 def test_secrecy_reaches_derived_indicators(tiny):
     frame = indicators.compute(tiny, "commune", "34003", 2016)  # one establishment
-    for indicator in ("ess_employees", "ess_share_employees", "density_employees",
-                      "average_size", "employees_index", "rank_ess_employees"):
+    for indicator in (
+        "ess_employees",
+        "ess_share_employees",
+        "density_employees",
+        "average_size",
+        "employees_index",
+        "rank_ess_employees",
+    ):
         rows = frame[(frame["indicator"] == indicator) & (frame["year"] == 2016)]
         assert rows["secret"].all() and (rows["display"] == "s").all(), indicator
 
@@ -223,9 +229,11 @@ def test_no_commune_of_lozere_recoverable_from_the_departement_total(wh):
     departement = indicators.compute(wh, "departement", "48", year, themes=["key_figures"])
     assert not departement[departement["indicator"] == "ess_employees"]["secret"].any()
     assert len(masked) != 1
-    inside = wh.sql("SELECT code FROM territory_communes WHERE level = 'epci' GROUP BY code "
-                    "HAVING bool_and(commune_code IN (SELECT code FROM territories "
-                    "WHERE departement_code = '48'))")["code"]
+    inside = wh.sql(
+        "SELECT code FROM territory_communes WHERE level = 'epci' GROUP BY code "
+        "HAVING bool_and(commune_code IN (SELECT code FROM territories "
+        "WHERE departement_code = '48'))"
+    )["code"]
     for epci in inside:
         members = set(communes[communes["epci_code"] == epci]["code"])
         assert len(members & masked) != 1, epci
@@ -250,20 +258,35 @@ def _recovered(wh, pages: dict, parents: dict) -> list:
             relations.append([total, *[k for k in known if k[:2] == (page, family)]])
             relations.append([total, *[k for k in known if k[:2] == (page, f"size_{measure}")]])
             for level in ("a21_code", "a38_code", "a88_code"):
-                relations.append([total, *[(page, sector, c) for c in
-                                           sectors[level].unique() if (page, sector, c) in known]])
+                relations.append(
+                    [
+                        total,
+                        *[
+                            (page, sector, c)
+                            for c in sectors[level].unique()
+                            if (page, sector, c) in known
+                        ],
+                    ]
+                )
             for upper, lower in (("a21_code", "a38_code"), ("a38_code", "a88_code")):
                 for code, group in sectors.groupby(upper):
-                    relations.append([(page, sector, code), *[
-                        (page, sector, c) for c in group[lower].unique()]])
+                    relations.append(
+                        [(page, sector, code), *[(page, sector, c) for c in group[lower].unique()]]
+                    )
     for parent, children in parents.items():
-        for (page, indicator, category) in [k for k in known if k[0] == parent]:
-            if indicator.startswith(("ess_", "family_", "sector_", "size_")) and \
-                    indicator.split("_")[-1] in ("establishments", "employees", "fte", "wages"):
-                relations.append([(page, indicator, category), *[
-                    (child, indicator, category) for child in children]])
-    relations = [[cell for cell in cells if cell in known] for cells in relations
-                 if cells[0] in known]
+        for page, indicator, category in [k for k in known if k[0] == parent]:
+            if indicator.startswith(("ess_", "family_", "sector_", "size_")) and indicator.split(
+                "_"
+            )[-1] in ("establishments", "employees", "fte", "wages"):
+                relations.append(
+                    [
+                        (page, indicator, category),
+                        *[(child, indicator, category) for child in children],
+                    ]
+                )
+    relations = [
+        [cell for cell in cells if cell in known] for cells in relations if cells[0] in known
+    ]
     solved = []
     while True:
         lone = [cells for cells in relations if sum(not known[c] for c in cells) == 1]
@@ -281,14 +304,24 @@ def test_no_cell_of_any_region_or_departement_recoverable_across_portraits(wh):
     year = wh.years()[-1]
     themes = ["key_figures", "families", "sectors", "size"]
     departements = wh.territories("departement")
-    pages = {("region", code): indicators.compute(wh, "region", code, year, themes=themes)
-             for code in wh.territories("region")["code"]}
-    pages.update({("departement", code): indicators.compute(wh, "departement", code, year,
-                                                            themes=themes)
-                  for code in departements["code"]})
+    pages = {
+        ("region", code): indicators.compute(wh, "region", code, year, themes=themes)
+        for code in wh.territories("region")["code"]
+    }
+    pages.update(
+        {
+            ("departement", code): indicators.compute(wh, "departement", code, year, themes=themes)
+            for code in departements["code"]
+        }
+    )
     assert sum(frame["secret"].sum() for frame in pages.values()) > 100  # secrecy has work
-    parents = {("region", region): [("departement", c) for c in departements.loc[
-        departements["region_code"] == region, "code"]] for region in departements["region_code"]}
+    parents = {
+        ("region", region): [
+            ("departement", c)
+            for c in departements.loc[departements["region_code"] == region, "code"]
+        ]
+        for region in departements["region_code"]
+    }
     assert _recovered(wh, pages, parents) == []
 
 
@@ -300,19 +333,23 @@ def test_no_cell_of_any_commune_of_a_departement_recoverable_across_portraits(wh
     year = wh.years()[-1]
     themes = ["key_figures", "families", "sectors", "size"]
     communes = wh.territories("commune", departement="48")
-    pages = {("commune", code): indicators.compute(wh, "commune", code, year, themes=themes)
-             for code in communes["code"]}
+    pages = {
+        ("commune", code): indicators.compute(wh, "commune", code, year, themes=themes)
+        for code in communes["code"]
+    }
     assert sum(frame["secret"].sum() for frame in pages.values()) > 100
-    pages[("departement", "48")] = indicators.compute(wh, "departement", "48", year,
-                                                      themes=themes)
+    pages[("departement", "48")] = indicators.compute(wh, "departement", "48", year, themes=themes)
     parents = {("departement", "48"): [("commune", c) for c in communes["code"]]}
-    inside = wh.sql("SELECT code FROM territory_communes WHERE level = 'epci' GROUP BY code "
-                    "HAVING bool_and(commune_code IN (SELECT code FROM territories "
-                    "WHERE departement_code = '48'))")["code"]
+    inside = wh.sql(
+        "SELECT code FROM territory_communes WHERE level = 'epci' GROUP BY code "
+        "HAVING bool_and(commune_code IN (SELECT code FROM territories "
+        "WHERE departement_code = '48'))"
+    )["code"]
     for epci in inside:
         pages[("epci", epci)] = indicators.compute(wh, "epci", epci, year, themes=themes)
-        parents[("epci", epci)] = [("commune", c) for c in
-                                   communes.loc[communes["epci_code"] == epci, "code"]]
+        parents[("epci", epci)] = [
+            ("commune", c) for c in communes.loc[communes["epci_code"] == epci, "code"]
+        ]
     assert _recovered(wh, pages, parents) == []
 
 
@@ -327,25 +364,38 @@ def test_blocks_above_the_communes_keep_the_national_masks(wh):
     masked = 0
     for year in (wh.years()[0], wh.years()[-1]):
         for level, code in national.index:
-            block = indicators._Portrait(wh, indicators.resolve(wh, code, level), year,
-                                         None, None).block
+            block = indicators._Portrait(
+                wh, indicators.resolve(wh, code, level), year, None, None
+            ).block
             grid = national.grid_cells(block.members, block.years)
             slots = list(block.slot_position)
-            sectors = [(block.sector_cell(key, slot), cell) for key in block.members
-                       for slot, cell in zip(slots, national.sector_cells(key, year, slots))]
+            sectors = [
+                (block.sector_cell(key, slot), cell)
+                for key in block.members
+                for slot, cell in zip(slots, national.sector_cells(key, year, slots))
+            ]
             own, shared = (np.array(cells) for cells in zip(*sectors))
             for measure in ("establishments", "employees", "fte", "gross_wages"):
                 kept = block.masks[measure]
-                assert (kept[:block.grid_size] == national.masks[measure][grid]).all(), \
-                    (level, code, year, measure)
-                assert (kept[own] == national.masks[measure][shared]).all(), \
-                    (level, code, year, measure)
-                masked += int(kept[:block.grid_size].sum())
+                assert (kept[: block.grid_size] == national.masks[measure][grid]).all(), (
+                    level,
+                    code,
+                    year,
+                    measure,
+                )
+                assert (kept[own] == national.masks[measure][shared]).all(), (
+                    level,
+                    code,
+                    year,
+                    measure,
+                )
+                masked += int(kept[: block.grid_size].sum())
     assert masked > 100  # families and size classes of some départements are masked
 
 
 def test_a_reference_figure_is_the_references_own(wh):
     """The comparison shows the reference's ESS employees as its own portrait does."""
+
     def pick(frame, name):
         return frame.loc[frame["indicator"] == name, ["value", "secret"]].iloc[0].tolist()
 
@@ -353,10 +403,17 @@ def test_a_reference_figure_is_the_references_own(wh):
     france = indicators.resolve(wh, "FR", "france")
     for level in ("region", "departement"):
         for code in wh.territories(level)["code"]:
-            shown = indicators.compute(wh, "france", "FR", year, themes=["comparison"],
-                                       reference=indicators.resolve(wh, code, level))
-            own = indicators.compute(wh, level, code, year, themes=["key_figures"],
-                                     reference=france)
+            shown = indicators.compute(
+                wh,
+                "france",
+                "FR",
+                year,
+                themes=["comparison"],
+                reference=indicators.resolve(wh, code, level),
+            )
+            own = indicators.compute(
+                wh, level, code, year, themes=["key_figures"], reference=france
+            )
             assert pick(shown, "reference_ess_employees") == pick(own, "ess_employees"), code
 
 
@@ -371,13 +428,17 @@ def test_a_commune_figure_is_masked_alike_in_every_years_portrait(wh):
     for measure in ("establishments", "employees", "fte", "gross_wages"):
         for year in years:
             own = blocks[year]
-            cells = [own.cell(key, year, kind) for key in own.members
-                     for kind in range(own.KINDS)]
+            cells = [own.cell(key, year, kind) for key in own.members for kind in range(own.KINDS)]
             reference = own.masks[measure][cells]
             assert reference.sum() > 100  # secrecy has work in Nord
             for other in years:
                 shown = blocks[other].masks[measure][cells]
-                assert (shown == reference).all(), (measure, year, other, int((shown != reference).sum()))
+                assert (shown == reference).all(), (
+                    measure,
+                    year,
+                    other,
+                    int((shown != reference).sum()),
+                )
 
 
 @pytest.mark.parametrize("epci", ["244400552", "245701404"])
@@ -387,14 +448,20 @@ def test_no_cell_of_an_epci_straddling_departements_or_its_communes_recoverable(
     solved, by subtraction (the EPCI's figure less the published communes) or by addition."""
     year = wh.years()[-1]
     themes = ["key_figures", "families", "sectors", "size"]
-    communes = wh.sql("SELECT commune_code FROM territory_communes "
-                      "WHERE level = 'epci' AND code = $epci", dict(epci=epci))["commune_code"]
-    departements = wh.sql("SELECT DISTINCT departement_code FROM territories "
-                          "WHERE level = 'commune' AND list_contains($c, code)",
-                          dict(c=communes.tolist()))
+    communes = wh.sql(
+        "SELECT commune_code FROM territory_communes WHERE level = 'epci' AND code = $epci",
+        dict(epci=epci),
+    )["commune_code"]
+    departements = wh.sql(
+        "SELECT DISTINCT departement_code FROM territories "
+        "WHERE level = 'commune' AND list_contains($c, code)",
+        dict(c=communes.tolist()),
+    )
     assert len(departements) > 1
-    pages = {("commune", code): indicators.compute(wh, "commune", code, year, themes=themes)
-             for code in communes}
+    pages = {
+        ("commune", code): indicators.compute(wh, "commune", code, year, themes=themes)
+        for code in communes
+    }
     pages[("epci", epci)] = indicators.compute(wh, "epci", epci, year, themes=themes)
     assert sum(frame["secret"].sum() for frame in pages.values()) > 10
     parents = {("epci", epci): [("commune", code) for code in communes]}
@@ -406,13 +473,15 @@ def test_commune_masks_stored_at_build_are_the_ones_solved_on_demand(wh, warehou
     that reads them is the one that solves them on first use (after an ingest)."""
     stored = wh.sql("SELECT departement_code, year FROM commune_masks")
     assert set(zip(stored["departement_code"], stored["year"])) == {
-        (code, year) for code in wh.territories("departement")["code"] for year in wh.years()}
+        (code, year) for code in wh.territories("departement")["code"] for year in wh.years()
+    }
     static = indicators._static(wh)
     years = static.years
     for departement in ("48", "2A", "971", "34", "59"):
         for year in (years[0], years[-1]):
-            solved = indicators._Block(wh, static.children[("commune", departement)][0], years,
-                                       local_year=year)
+            solved = indicators._Block(
+                wh, static.children[("commune", departement)][0], years, local_year=year
+            )
             kept = static.commune_masks(wh.connection, departement, year)
             for measure in indicators.MEASURES:
                 assert (kept[measure] == solved.masks[measure]).all(), (departement, year, measure)
@@ -420,5 +489,7 @@ def test_commune_masks_stored_at_build_are_the_ones_solved_on_demand(wh, warehou
     with open_warehouse(warehouse_path) as unstored:
         indicators._static(unstored).stored_masks = False  # as after an ingest
         for code in ("48095", "34172", "59350", "2A004"):
-            pd.testing.assert_frame_equal(indicators.compute(wh, "commune", code, years[-1]),
-                                          indicators.compute(unstored, "commune", code, years[-1]))
+            pd.testing.assert_frame_equal(
+                indicators.compute(wh, "commune", code, years[-1]),
+                indicators.compute(unstored, "commune", code, years[-1]),
+            )

@@ -26,7 +26,9 @@ def test_key_figures_filters(wh):
 
 
 def test_sql_with_parameters_returns_dataframes(wh):
-    frame = wh.sql("SELECT name FROM territories WHERE level = ? AND code = ?", ["departement", "2A"])
+    frame = wh.sql(
+        "SELECT name FROM territories WHERE level = ? AND code = ?", ["departement", "2A"]
+    )
     assert frame["name"].tolist() == ["Corse-du-Sud"]
 
 

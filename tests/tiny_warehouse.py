@@ -51,8 +51,19 @@ SIZE_FACTS = [
     ("48001", 2015, "10-49", 1, 45, 41.0, 1_350_000, 45, 40.0, 1_350_000),
     ("48002", 2015, "0-9", 3, 10, 9.0, 300_000, 4, 3.6, 120_000),
 ]
-FACT_COLUMNS = ["commune_code", "year", "family_code", "naf_code", "establishments", "employees",
-                "fte", "gross_wages", "top_employees", "top_fte", "top_wages"]
+FACT_COLUMNS = [
+    "commune_code",
+    "year",
+    "family_code",
+    "naf_code",
+    "establishments",
+    "employees",
+    "fte",
+    "gross_wages",
+    "top_employees",
+    "top_fte",
+    "top_wages",
+]
 
 # level, code, name, region, département, EPCI, EPCI type, population
 TERRITORIES = [
@@ -60,7 +71,16 @@ TERRITORIES = [
     ("region", "76", "Occitanie", "76", None, None, None, 13_500),
     ("departement", "34", "Hérault", "76", "34", None, None, 13_000),
     ("departement", "48", "Lozère", "76", "48", None, None, None),
-    ("epci", "200000001", "Montpellier Méditerranée Métropole", "76", "34", "200000001", "ME", 12_000),
+    (
+        "epci",
+        "200000001",
+        "Montpellier Méditerranée Métropole",
+        "76",
+        "34",
+        "200000001",
+        "ME",
+        12_000,
+    ),
     ("epci", "200000002", "CC du Lodévois", "76", "34", "200000002", "CC", 1_000),
     ("epci", "200000003", "CC Cœur de Lozère", "76", "48", "200000003", "CC", None),
     ("commune", "34001", "Montpellier", "76", "34", "200000001", "ME", 10_000),
@@ -70,10 +90,30 @@ TERRITORIES = [
     ("commune", "48002", "Badaroux", "76", "48", "200000003", "CC", None),
 ]
 SECTORS = [
-    ("88.10A", "Aide à domicile", "88.10", "88.1", "88", "Action sociale sans hébergement",
-     "QB", "Hébergement médico-social et action sociale", "Q", "Santé humaine et action sociale"),
-    ("94.99Z", "Autres organisations", "94.99", "94.9", "94", "Activités des organisations associatives",
-     "RU", "Autres activités de services", "S", "Autres activités de services"),
+    (
+        "88.10A",
+        "Aide à domicile",
+        "88.10",
+        "88.1",
+        "88",
+        "Action sociale sans hébergement",
+        "QB",
+        "Hébergement médico-social et action sociale",
+        "Q",
+        "Santé humaine et action sociale",
+    ),
+    (
+        "94.99Z",
+        "Autres organisations",
+        "94.99",
+        "94.9",
+        "94",
+        "Activités des organisations associatives",
+        "RU",
+        "Autres activités de services",
+        "S",
+        "Autres activités de services",
+    ),
 ]
 # Every commune and year: 10 private non-ESS establishments with 100 employees and 2 public
 # ones with 50 employees, all in division 88.
@@ -85,14 +125,25 @@ def facts() -> pd.DataFrame:
 
 
 def size_facts() -> pd.DataFrame:
-    return pd.DataFrame(SIZE_FACTS, columns=["commune_code", "year", "size_class",
-                                             *FACT_COLUMNS[4:]])
+    return pd.DataFrame(
+        SIZE_FACTS, columns=["commune_code", "year", "size_class", *FACT_COLUMNS[4:]]
+    )
 
 
 def territories() -> pd.DataFrame:
-    return pd.DataFrame(TERRITORIES, columns=["level", "code", "name", "region_code",
-                                              "departement_code", "epci_code", "epci_type",
-                                              "population"])
+    return pd.DataFrame(
+        TERRITORIES,
+        columns=[
+            "level",
+            "code",
+            "name",
+            "region_code",
+            "departement_code",
+            "epci_code",
+            "epci_type",
+            "population",
+        ],
+    )
 
 
 def build_tiny(path: Path, sizes: bool = True) -> Path:
@@ -103,27 +154,57 @@ def build_tiny(path: Path, sizes: bool = True) -> Path:
     communes = terr[terr["level"] == "commune"]
     members = [("commune", c, c) for c in communes["code"]]
     members += [("epci", e, c) for c, e in zip(communes["code"], communes["epci_code"])]
-    members += [("departement", d, c) for c, d in zip(communes["code"], communes["departement_code"])]
+    members += [
+        ("departement", d, c) for c, d in zip(communes["code"], communes["departement_code"])
+    ]
     members += [("region", "76", c) for c in communes["code"]]
     members += [("france", "FR", c) for c in communes["code"]]
     fact_rows = facts().assign(source="test")
-    totals = pd.DataFrame([
-        dict(commune_code=c, year=y, a88_code="88", private_non_ess_establishments=10,
-             private_non_ess_employees=PRIVATE, private_non_ess_fte=90.0,
-             private_non_ess_wages=3_000_000, public_establishments=2, public_employees=PUBLIC,
-             public_fte=45.0, public_wages=1_500_000, source="test")
-        for c in communes["code"] for y in (2015, 2016)])
+    totals = pd.DataFrame(
+        [
+            dict(
+                commune_code=c,
+                year=y,
+                a88_code="88",
+                private_non_ess_establishments=10,
+                private_non_ess_employees=PRIVATE,
+                private_non_ess_fte=90.0,
+                private_non_ess_wages=3_000_000,
+                public_establishments=2,
+                public_employees=PUBLIC,
+                public_fte=45.0,
+                public_wages=1_500_000,
+                source="test",
+            )
+            for c in communes["code"]
+            for y in (2015, 2016)
+        ]
+    )
     frames = dict(
         raw_territories=terr,
         raw_members=pd.DataFrame(members, columns=["level", "code", "commune_code"]),
-        raw_sectors=pd.DataFrame(SECTORS, columns=[
-            "naf_code", "naf_label", "class_code", "group_code", "a88_code", "a88_label",
-            "a38_code", "a38_label", "a21_code", "a21_label"]),
-        raw_facts=fact_rows, raw_totals=totals,
-        raw_size_facts=size_facts().assign(source="test").iloc[:len(SIZE_FACTS) if sizes else 0],
+        raw_sectors=pd.DataFrame(
+            SECTORS,
+            columns=[
+                "naf_code",
+                "naf_label",
+                "class_code",
+                "group_code",
+                "a88_code",
+                "a88_label",
+                "a38_code",
+                "a38_label",
+                "a21_code",
+                "a21_label",
+            ],
+        ),
+        raw_facts=fact_rows,
+        raw_totals=totals,
+        raw_size_facts=size_facts().assign(source="test").iloc[: len(SIZE_FACTS) if sizes else 0],
         raw_size_classes=pd.DataFrame(
             [(code, label, low, i + 1) for i, (code, label, low) in enumerate(SIZE_CLASSES)],
-            columns=["size_class", "label", "min_employees", "sort_order"]),
+            columns=["size_class", "label", "min_employees", "sort_order"],
+        ),
     )
     for name, frame in frames.items():
         con.register(name, frame)

@@ -27,8 +27,16 @@ from observatory import formatting, indicators, secrecy, settings
 from observatory.dashboards import common
 from observatory.dashboards.common import esc
 
-THEMES = ("key_figures", "families", "sectors", "size", "trends", "rankings", "comparison",
-          "metropolitan")
+THEMES = (
+    "key_figures",
+    "families",
+    "sectors",
+    "size",
+    "trends",
+    "rankings",
+    "comparison",
+    "metropolitan",
+)
 SHARE_LABEL = "Part de l'ESS dans l'emploi salarié"
 # Map of the territories inside a territory: level → possible child levels.
 CHILDREN = {"france": ("region",), "region": ("departement", "epci"), "departement": ("epci",)}
@@ -52,11 +60,16 @@ class Block:
 def block_outputs(block: Block, territory_slug: str) -> list[dict]:
     """The block as outputs: title and text alternative, chart, source, table and downloads."""
     filename = f"{block.slug}-{territory_slug}"
-    before = (f'<section class="obs-block" aria-label="{esc(block.title)}"><h2>{esc(block.title)}</h2>'
-              f'<p class="obs-alt">Description du graphique : {esc(block.alt)}</p></section>')
-    after = (f'<div class="obs-block-data">{block.source}'
-             + common.table_html(block.table, f"Données du graphique : {block.title}")
-             + common.downloads_html(block.download, filename, block.title) + "</div>")
+    before = (
+        f'<section class="obs-block" aria-label="{esc(block.title)}"><h2>{esc(block.title)}</h2>'
+        f'<p class="obs-alt">Description du graphique : {esc(block.alt)}</p></section>'
+    )
+    after = (
+        f'<div class="obs-block-data">{block.source}'
+        + common.table_html(block.table, f"Données du graphique : {block.title}")
+        + common.downloads_html(block.download, filename, block.title)
+        + "</div>"
+    )
     outputs = [common.html_output(before)]
     if block.figure is not None:
         outputs.append(common.figure_output(block.figure, filename))
@@ -77,18 +90,26 @@ def key_figures(frame: pd.DataFrame, territory: indicators.Territory) -> list[tu
     row = lambda code, cat=None: common.row(frame, code, cat)  # noqa: E731
     year = int(frame.attrs["year"])
     cards = []
-    for code, change, title in (("ess_employees", "employees_annual_change",
-                                 "Postes salariés de l'ESS"),
-                                ("ess_establishments", "establishments_annual_change",
-                                 "Établissements employeurs de l'ESS")):
+    for code, change, title in (
+        ("ess_employees", "employees_annual_change", "Postes salariés de l'ESS"),
+        (
+            "ess_establishments",
+            "establishments_annual_change",
+            "Établissements employeurs de l'ESS",
+        ),
+    ):
         notes = []
         evolution = row(change, str(year))
         if evolution is not None:
-            notes.append(f"évolution {evolution['category_label']} : {evolution['display']}"
-                         + (" (rupture de série)" if evolution["series_break"] else ""))
+            notes.append(
+                f"évolution {evolution['category_label']} : {evolution['display']}"
+                + (" (rupture de série)" if evolution["series_break"] else "")
+            )
         if code == "ess_employees":
-            notes += [f"rang {r['display']} {r['note']} ({r['category_label']})"
-                      for _, r in frame[frame["indicator"] == "rank_ess_employees"].iterrows()]
+            notes += [
+                f"rang {r['display']} {r['note']} ({r['category_label']})"
+                for _, r in frame[frame["indicator"] == "rank_ess_employees"].iterrows()
+            ]
         cards.append((title, row(code)["display"], " · ".join(notes)))
     share = row("ess_share_employees")
     notes = []
@@ -96,8 +117,10 @@ def key_figures(frame: pd.DataFrame, territory: indicators.Territory) -> list[tu
     if ref is not None:
         gap = row("gap_ess_share_employees")
         notes.append(f"{ref['category_label']} : {ref['display']} (écart {gap['display']})")
-    notes += [f"rang {r['display']} {r['note']} ({r['category_label']})"
-              for _, r in frame[frame["indicator"] == "rank_ess_share_employees"].iterrows()]
+    notes += [
+        f"rang {r['display']} {r['note']} ({r['category_label']})"
+        for _, r in frame[frame["indicator"] == "rank_ess_share_employees"].iterrows()
+    ]
     cards.append((SHARE_LABEL, share["display"], " · ".join(notes)))
     return cards
 
@@ -108,26 +131,48 @@ def key_figures_html(frame: pd.DataFrame, territory: indicators.Territory) -> st
     html = common.cards_html(cards, f"Chiffres clés, {territory.label}, {year}")
     if any(value == secrecy.MARK for _, value, _ in cards):
         html += f'<p class="obs-source">{esc(common.SECRET_NOTE)}</p>'
-    return html + common.source_html(frame["source"].iloc[0], year, [
-        indicators.REGISTRY["ess_employees"].definition,
-        indicators.REGISTRY["ess_share_employees"].definition])
+    return html + common.source_html(
+        frame["source"].iloc[0],
+        year,
+        [
+            indicators.REGISTRY["ess_employees"].definition,
+            indicators.REGISTRY["ess_share_employees"].definition,
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Families and sectors
 
 
-def _bar(data: pd.DataFrame, x: str, y: str, text: str, title: str, x_title: str,
-         percent: bool) -> go.Figure:
-    fig = go.Figure(go.Bar(
-        x=data[x], y=data[y], orientation="h", text=data[text], textposition="outside",
-        marker_color=common.PALETTE[0], cliponaxis=False,
-        hovertemplate="%{y} : %{text}<extra></extra>"))
+def _bar(
+    data: pd.DataFrame, x: str, y: str, text: str, title: str, x_title: str, percent: bool
+) -> go.Figure:
+    fig = go.Figure(
+        go.Bar(
+            x=data[x],
+            y=data[y],
+            orientation="h",
+            text=data[text],
+            textposition="outside",
+            marker_color=common.PALETTE[0],
+            cliponaxis=False,
+            hovertemplate="%{y} : %{text}<extra></extra>",
+        )
+    )
     top = float(data[x].max()) if len(data) else 1.0
-    fig.update_layout(title=title, yaxis=dict(autorange="reversed", title=None, automargin=True),
-                      xaxis=dict(title=x_title, ticksuffix="\u202f%" if percent else "",
-                                 tickformat=",~r", range=[0, top * 1.3], gridcolor="#e5e5e5",
-                                 automargin=True))
+    fig.update_layout(
+        title=title,
+        yaxis=dict(autorange="reversed", title=None, automargin=True),
+        xaxis=dict(
+            title=x_title,
+            ticksuffix="\u202f%" if percent else "",
+            tickformat=",~r",
+            range=[0, top * 1.3],
+            gridcolor="#e5e5e5",
+            automargin=True,
+        ),
+    )
     return common.french_layout(fig, height=max(260, 60 + 32 * len(data)))
 
 
@@ -140,30 +185,52 @@ def families(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
         est = common.row(frame, "family_establishments", family)
         share = common.row(frame, "family_share_employees", family)
         rows.append(dict(label=emp["category_label"], emp=emp, est=est, share=share))
-    table = pd.DataFrame({
-        "Famille": [r["label"] for r in rows],
-        "Établissements employeurs": [r["est"]["display"] for r in rows],
-        "Postes salariés": [r["emp"]["display"] for r in rows],
-        "Part dans l'emploi de l'ESS": [r["share"]["display"] for r in rows]})
-    download = pd.DataFrame({
-        "famille": [r["label"] for r in rows],
-        "etablissements_employeurs": [common.value_or_mark(r["est"]) for r in rows],
-        "postes_salaries": [common.value_or_mark(r["emp"]) for r in rows],
-        "part_emploi_ess_pct": [common.value_or_mark(r["share"]) for r in rows]})
+    table = pd.DataFrame(
+        {
+            "Famille": [r["label"] for r in rows],
+            "Établissements employeurs": [r["est"]["display"] for r in rows],
+            "Postes salariés": [r["emp"]["display"] for r in rows],
+            "Part dans l'emploi de l'ESS": [r["share"]["display"] for r in rows],
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "famille": [r["label"] for r in rows],
+            "etablissements_employeurs": [common.value_or_mark(r["est"]) for r in rows],
+            "postes_salaries": [common.value_or_mark(r["emp"]) for r in rows],
+            "part_emploi_ess_pct": [common.value_or_mark(r["share"]) for r in rows],
+        }
+    )
     shown = [r for r in rows if not r["emp"]["secret"] and r["emp"]["value"] > 0]
-    data = pd.DataFrame({
-        "famille": [r["label"] for r in shown], "postes": [r["emp"]["value"] for r in shown],
-        "texte": [f"{r['emp']['display']} ({r['share']['display']})" for r in shown]})
+    data = pd.DataFrame(
+        {
+            "famille": [r["label"] for r in shown],
+            "postes": [r["emp"]["value"] for r in shown],
+            "texte": [f"{r['emp']['display']} ({r['share']['display']})" for r in shown],
+        }
+    )
     masked = [r["label"] for r in rows if r["emp"]["secret"]]
     title = f"Postes salariés de l'ESS par famille, {territory.label}, {year}"
     fig = _bar(data, "postes", "famille", "texte", title, "Postes salariés", False)
-    alt = "; ".join(f"{r['label']} : {r['emp']['display']} postes ({r['share']['display']})"
-                    for r in shown) + "." if shown else "Aucune valeur publiable."
+    alt = (
+        "; ".join(
+            f"{r['label']} : {r['emp']['display']} postes ({r['share']['display']})" for r in shown
+        )
+        + "."
+        if shown
+        else "Aucune valeur publiable."
+    )
     if masked:
         alt += f" Couvert par le secret statistique : {', '.join(masked)}."
-    source = common.source_html(frame["source"].iloc[0], year, [
-        indicators.REGISTRY["family_employees"].definition,
-        indicators.REGISTRY["family_share_employees"].definition], secret=bool(masked))
+    source = common.source_html(
+        frame["source"].iloc[0],
+        year,
+        [
+            indicators.REGISTRY["family_employees"].definition,
+            indicators.REGISTRY["family_share_employees"].definition,
+        ],
+        secret=bool(masked),
+    )
     return Block("familles", "Les familles de l'ESS", fig, alt, table, download, source)
 
 
@@ -171,34 +238,55 @@ def sectors(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
     """ESS share of salaried employment within each NAF section (A21)."""
     year = int(frame.attrs["year"])
     emp = frame[(frame["indicator"] == "sector_employees") & (frame["breakdown"] == "section A21")]
-    share = frame[(frame["indicator"] == "sector_ess_share")
-                  & (frame["breakdown"] == "section A21")].set_index("category")
+    share = frame[
+        (frame["indicator"] == "sector_ess_share") & (frame["breakdown"] == "section A21")
+    ].set_index("category")
     emp = emp[(emp["value"] > 0) | emp["secret"]].set_index("category")
     share = share.loc[emp.index]
     order = share["value"].fillna(-1).sort_values(ascending=False).index
     emp, share = emp.loc[order], share.loc[order]
     labels = [f"{c} – {lb}" for c, lb in zip(emp.index, emp["category_label"])]
-    table = pd.DataFrame({"Secteur (section NAF)": labels,
-                          "Postes salariés de l'ESS": emp["display"].tolist(),
-                          "Part de l'ESS dans l'emploi du secteur": share["display"].tolist()})
-    download = pd.DataFrame({
-        "section_naf": emp.index, "libelle": emp["category_label"].tolist(),
-        "postes_salaries_ess": [common.value_or_mark(r) for _, r in emp.iterrows()],
-        "part_ess_emploi_secteur_pct": [common.value_or_mark(r) for _, r in share.iterrows()]})
+    table = pd.DataFrame(
+        {
+            "Secteur (section NAF)": labels,
+            "Postes salariés de l'ESS": emp["display"].tolist(),
+            "Part de l'ESS dans l'emploi du secteur": share["display"].tolist(),
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "section_naf": emp.index,
+            "libelle": emp["category_label"].tolist(),
+            "postes_salaries_ess": [common.value_or_mark(r) for _, r in emp.iterrows()],
+            "part_ess_emploi_secteur_pct": [common.value_or_mark(r) for _, r in share.iterrows()],
+        }
+    )
     visible = ~share["secret"].to_numpy() & share["value"].notna().to_numpy()
-    data = pd.DataFrame({"secteur": np.array(labels)[visible],
-                         "part": share["value"].to_numpy()[visible],
-                         "texte": share["display"].to_numpy()[visible]})
+    data = pd.DataFrame(
+        {
+            "secteur": np.array(labels)[visible],
+            "part": share["value"].to_numpy()[visible],
+            "texte": share["display"].to_numpy()[visible],
+        }
+    )
     masked = [lb for lb, v in zip(labels, visible) if not v]
     title = f"Part de l'ESS dans l'emploi salarié de chaque secteur, {territory.label}, {year}"
     fig = _bar(data, "part", "secteur", "texte", title, "Part de l'ESS (%)", True)
-    alt = ("Secteurs où l'ESS pèse le plus dans l'emploi salarié : "
-           + "; ".join(f"{s} : {t}" for s, t in zip(data["secteur"][:5], data["texte"][:5]))
-           + "." if len(data) else "Aucune valeur publiable.")
+    alt = (
+        "Secteurs où l'ESS pèse le plus dans l'emploi salarié : "
+        + "; ".join(f"{s} : {t}" for s, t in zip(data["secteur"][:5], data["texte"][:5]))
+        + "."
+        if len(data)
+        else "Aucune valeur publiable."
+    )
     if masked:
         alt += f" {len(masked)} secteur(s) couvert(s) par le secret statistique."
-    source = common.source_html(frame["source"].iloc[0], year, [
-        indicators.REGISTRY["sector_ess_share"].definition], secret=bool(masked))
+    source = common.source_html(
+        frame["source"].iloc[0],
+        year,
+        [indicators.REGISTRY["sector_ess_share"].definition],
+        secret=bool(masked),
+    )
     return Block("secteurs", "Les secteurs d'activité", fig, alt, table, download, source)
 
 
@@ -208,45 +296,76 @@ def sizes(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
     year = int(frame.attrs["year"])
     average = common.row(frame, "average_size")
     rows = frame[frame["indicator"] == "size_establishments"]
-    definitions = [indicators.REGISTRY["size_establishments"].definition,
-                   indicators.REGISTRY["average_size"].definition]
+    definitions = [
+        indicators.REGISTRY["size_establishments"].definition,
+        indicators.REGISTRY["average_size"].definition,
+    ]
     title = "La taille des établissements"
     if not rows["available"].all():
         note = rows["note"].iloc[0]
         table = pd.DataFrame({"Taille moyenne (postes par établissement)": [average["display"]]})
         download = pd.DataFrame({"taille_moyenne": [common.value_or_mark(average)]})
-        alt = (f"Taille moyenne des établissements de l'ESS : {average['display']} postes. "
-               f"Répartition par taille {note}.")
-        return Block("tailles", title, None, alt, table, download,
-                     common.source_html(frame["source"].iloc[0], year, definitions))
+        alt = (
+            f"Taille moyenne des établissements de l'ESS : {average['display']} postes. "
+            f"Répartition par taille {note}."
+        )
+        return Block(
+            "tailles",
+            title,
+            None,
+            alt,
+            table,
+            download,
+            common.source_html(frame["source"].iloc[0], year, definitions),
+        )
     classes = list(rows["category"])
     est = [common.row(frame, "size_establishments", c) for c in classes]
     emp = [common.row(frame, "size_employees", c) for c in classes]
     share = [common.row(frame, "size_share_establishments", c) for c in classes]
     labels = [r["category_label"] for r in est]
-    table = pd.DataFrame({
-        "Taille (postes salariés)": labels,
-        "Établissements employeurs": [r["display"] for r in est],
-        "Part des établissements": [r["display"] for r in share],
-        "Postes salariés": [r["display"] for r in emp]})
-    download = pd.DataFrame({
-        "taille": labels,
-        "etablissements_employeurs": [common.value_or_mark(r) for r in est],
-        "part_etablissements_pct": [common.value_or_mark(r) for r in share],
-        "postes_salaries": [common.value_or_mark(r) for r in emp]})
-    shown = [(lb, e, s) for lb, e, s in zip(labels, est, share)
-             if not s["secret"] and pd.notna(s["value"])]
-    data = pd.DataFrame({"taille": [lb for lb, _, _ in shown],
-                         "part": [s["value"] for _, _, s in shown],
-                         "texte": [f"{s['display']} ({e['display']} établ.)"
-                                   for _, e, s in shown]})
+    table = pd.DataFrame(
+        {
+            "Taille (postes salariés)": labels,
+            "Établissements employeurs": [r["display"] for r in est],
+            "Part des établissements": [r["display"] for r in share],
+            "Postes salariés": [r["display"] for r in emp],
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "taille": labels,
+            "etablissements_employeurs": [common.value_or_mark(r) for r in est],
+            "part_etablissements_pct": [common.value_or_mark(r) for r in share],
+            "postes_salaries": [common.value_or_mark(r) for r in emp],
+        }
+    )
+    shown = [
+        (lb, e, s)
+        for lb, e, s in zip(labels, est, share)
+        if not s["secret"] and pd.notna(s["value"])
+    ]
+    data = pd.DataFrame(
+        {
+            "taille": [lb for lb, _, _ in shown],
+            "part": [s["value"] for _, _, s in shown],
+            "texte": [f"{s['display']} ({e['display']} établ.)" for _, e, s in shown],
+        }
+    )
     masked = [lb for lb, s in zip(labels, share) if s["secret"]]
-    fig = _bar(data, "part", "taille", "texte",
-               f"Établissements de l'ESS par taille, {territory.label}, {year}",
-               "Part des établissements (%)", True)
-    alt = ("Répartition des établissements de l'ESS par taille : "
-           + "; ".join(f"{lb} : {t}" for lb, t in zip(data["taille"], data["texte"]))
-           + f". Taille moyenne : {average['display']} postes par établissement.")
+    fig = _bar(
+        data,
+        "part",
+        "taille",
+        "texte",
+        f"Établissements de l'ESS par taille, {territory.label}, {year}",
+        "Part des établissements (%)",
+        True,
+    )
+    alt = (
+        "Répartition des établissements de l'ESS par taille : "
+        + "; ".join(f"{lb} : {t}" for lb, t in zip(data["taille"], data["texte"]))
+        + f". Taille moyenne : {average['display']} postes par établissement."
+    )
     if masked:
         alt += f" Couvert par le secret statistique : {', '.join(masked)}."
     source = common.source_html(frame["source"].iloc[0], year, definitions, secret=bool(masked))
@@ -270,40 +389,65 @@ def trends(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Block:
         columns[territory.label] = rows["display"].tolist()
         raw[territory.label] = [common.value_or_mark(r) for _, r in rows.iterrows()]
         masked |= bool(rows["secret"].any())
-        fig.add_trace(go.Scatter(
-            x=rows["year"], y=rows["value"].where(~rows["secret"]), name=territory.label,
-            mode="lines+markers", line=dict(color=common.PALETTE[i], dash=common.DASHES[i],
-                                            width=3),
-            marker=dict(symbol=common.SYMBOLS[i], size=9), text=rows["display"],
-            hovertemplate=f"{esc(territory.label)}<br>%{{x}} : %{{text}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=rows["year"],
+                y=rows["value"].where(~rows["secret"]),
+                name=territory.label,
+                mode="lines+markers",
+                line=dict(color=common.PALETTE[i], dash=common.DASHES[i], width=3),
+                marker=dict(symbol=common.SYMBOLS[i], size=9),
+                text=rows["display"],
+                hovertemplate=f"{esc(territory.label)}<br>%{{x}} : %{{text}}<extra></extra>",
+            )
+        )
     first = years[0]
     fig.add_vline(x=2015.5, line_dash="dot", line_color="#555")
-    fig.add_annotation(x=2015.5, y=1, yref="paper", text="rupture de série Clap / Flores",
-                       showarrow=False, xanchor="left", yanchor="top", font=dict(size=12))
-    fig.update_layout(title=f"Postes salariés de l'ESS, indice base 100 en {first}",
-                      xaxis=dict(title=None, dtick=1, tickformat="d", gridcolor="#e5e5e5"),
-                      yaxis=dict(title=f"Indice (base 100 en {first})", gridcolor="#e5e5e5"),
-                      legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
+    fig.add_annotation(
+        x=2015.5,
+        y=1,
+        yref="paper",
+        text="rupture de série Clap / Flores",
+        showarrow=False,
+        xanchor="left",
+        yanchor="top",
+        font=dict(size=12),
+    )
+    fig.update_layout(
+        title=f"Postes salariés de l'ESS, indice base 100 en {first}",
+        xaxis=dict(title=None, dtick=1, tickformat="d", gridcolor="#e5e5e5"),
+        yaxis=dict(title=f"Indice (base 100 en {first})", gridcolor="#e5e5e5"),
+        legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
+    )
     common.french_layout(fig, height=420)
     table = pd.DataFrame({"Année": years, **columns})
     download = pd.DataFrame({"annee": years, **raw})
     last = {label: values[-1] for label, values in columns.items()}
-    alt = (f"Évolution des postes salariés de l'ESS de {first} à {years[-1]} (base 100 en "
-           f"{first}) : " + "; ".join(f"{k} : {v} en {years[-1]}" for k, v in last.items())
-           + ". Les évolutions qui franchissent 2015-2016 (passage de Clap à Flores) ne sont "
-           "pas comparables.")
+    alt = (
+        f"Évolution des postes salariés de l'ESS de {first} à {years[-1]} (base 100 en "
+        f"{first}) : "
+        + "; ".join(f"{k} : {v} en {years[-1]}" for k, v in last.items())
+        + ". Les évolutions qui franchissent 2015-2016 (passage de Clap à Flores) ne sont "
+        "pas comparables."
+    )
     frame = series[0][1]
-    source = common.source_html(frame["source"].iloc[0], int(frame.attrs["year"]), [
-        indicators.REGISTRY["employees_index"].definition,
-        "La série Clap (jusqu'en 2015) et la série Flores (depuis 2016) ne sont pas comparables."],
-        secret=masked)
-    return Block("evolution", "L'évolution de l'emploi de l'ESS", fig, alt, table, download,
-                 source)
+    source = common.source_html(
+        frame["source"].iloc[0],
+        int(frame.attrs["year"]),
+        [
+            indicators.REGISTRY["employees_index"].definition,
+            "La série Clap (jusqu'en 2015) et la série Flores (depuis 2016) ne sont pas comparables.",
+        ],
+        secret=masked,
+    )
+    return Block("evolution", "L'évolution de l'emploi de l'ESS", fig, alt, table, download, source)
 
 
-METRO_ROWS = (("ess_share_employees", "Ensemble du territoire"),
-              ("ess_share_metropoles", "Communes des métropoles"),
-              ("ess_share_outside_metropoles", "Autres communes"))
+METRO_ROWS = (
+    ("ess_share_employees", "Ensemble du territoire"),
+    ("ess_share_metropoles", "Communes des métropoles"),
+    ("ess_share_outside_metropoles", "Autres communes"),
+)
 
 
 def metropolitan(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Block:
@@ -313,39 +457,71 @@ def metropolitan(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Blo
     for i, (territory, frame) in enumerate(series):
         rows = [common.row(frame, code) for code, _ in METRO_ROWS]
         # Not computed (a territory without any commune data, such as Mayotte): « n.d. ».
-        rows = [pd.Series(dict(display="n.d.", value=np.nan, secret=False)) if r is None else r
-                for r in rows]
+        rows = [
+            pd.Series(dict(display="n.d.", value=np.nan, secret=False)) if r is None else r
+            for r in rows
+        ]
         columns[territory.label] = [r["display"] for r in rows]
         raw[territory.label] = [common.value_or_mark(r) for r in rows]
         masked |= any(r["secret"] for r in rows)
-        shown = [(lb, r) for (_, lb), r in zip(METRO_ROWS, rows)
-                 if not r["secret"] and pd.notna(r["value"])]
-        fig.add_trace(go.Bar(
-            y=[lb for lb, _ in shown], x=[r["value"] for _, r in shown], orientation="h",
-            name=territory.label, text=[r["display"] for _, r in shown], textposition="outside",
-            marker=dict(color=common.PALETTE[i], pattern_shape=["", "/", "."][i % 3]),
-            cliponaxis=False, hovertemplate=f"{esc(territory.label)}<br>%{{y}} : %{{text}}"
-                                            "<extra></extra>"))
-    fig.update_layout(title=SHARE_LABEL + " dans et hors des métropoles", barmode="group",
-                      yaxis=dict(autorange="reversed", title=None, automargin=True),
-                      xaxis=dict(title="Part de l'ESS (%)", ticksuffix="\u202f%", automargin=True,
-                                 gridcolor="#e5e5e5"),
-                      legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
+        shown = [
+            (lb, r)
+            for (_, lb), r in zip(METRO_ROWS, rows)
+            if not r["secret"] and pd.notna(r["value"])
+        ]
+        fig.add_trace(
+            go.Bar(
+                y=[lb for lb, _ in shown],
+                x=[r["value"] for _, r in shown],
+                orientation="h",
+                name=territory.label,
+                text=[r["display"] for _, r in shown],
+                textposition="outside",
+                marker=dict(color=common.PALETTE[i], pattern_shape=["", "/", "."][i % 3]),
+                cliponaxis=False,
+                hovertemplate=f"{esc(territory.label)}<br>%{{y}} : %{{text}}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=SHARE_LABEL + " dans et hors des métropoles",
+        barmode="group",
+        yaxis=dict(autorange="reversed", title=None, automargin=True),
+        xaxis=dict(
+            title="Part de l'ESS (%)", ticksuffix="\u202f%", automargin=True, gridcolor="#e5e5e5"
+        ),
+        legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
+    )
     common.french_layout(fig, height=360)
     labels = [lb for _, lb in METRO_ROWS]
     table = pd.DataFrame({"Périmètre": labels, **columns})
     download = pd.DataFrame({"perimetre": labels, **raw})
-    alt = " ; ".join(f"{k} : " + ", ".join(f"{lb.lower()} {v}" for lb, v in zip(labels, vals))
-                     for k, vals in columns.items()) + "."
+    alt = (
+        " ; ".join(
+            f"{k} : " + ", ".join(f"{lb.lower()} {v}" for lb, v in zip(labels, vals))
+            for k, vals in columns.items()
+        )
+        + "."
+    )
     frame = series[0][1]
-    notes = [n for n in frame.loc[frame["indicator"].isin(["ess_share_metropoles",
-                                                          "ess_share_outside_metropoles"]),
-                                  "note"].dropna()]
-    source = common.source_html(frame["source"].iloc[0], int(frame.attrs["year"]), [
-        indicators.REGISTRY["ess_share_metropoles"].definition, *[n.capitalize() + "." for n in
-                                                                  notes]], secret=masked)
-    return Block("metropoles", "Métropoles et autres territoires", fig, alt, table, download,
-                 source)
+    notes = [
+        n
+        for n in frame.loc[
+            frame["indicator"].isin(["ess_share_metropoles", "ess_share_outside_metropoles"]),
+            "note",
+        ].dropna()
+    ]
+    source = common.source_html(
+        frame["source"].iloc[0],
+        int(frame.attrs["year"]),
+        [
+            indicators.REGISTRY["ess_share_metropoles"].definition,
+            *[n.capitalize() + "." for n in notes],
+        ],
+        secret=masked,
+    )
+    return Block(
+        "metropoles", "Métropoles et autres territoires", fig, alt, table, download, source
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,12 +532,16 @@ def children(wh, territory: indicators.Territory, level: str) -> list[indicators
     """Territories of ``level`` inside ``territory`` (EPCIs by their main département), by
     département then code, EPCIs straddling départements last in theirs: the territories of
     one département share their secrecy cells, which are computed once for them."""
-    scope = {"region": dict(region=territory.code),
-             "departement": dict(departement=territory.code)}.get(territory.level, {})
+    scope = {
+        "region": dict(region=territory.code),
+        "departement": dict(departement=territory.code),
+    }.get(territory.level, {})
     found = [indicators.resolve(wh, code, level) for code in wh.territories(level, **scope)["code"]]
     whole = indicators.whole_epcis(wh)
-    return sorted(found, key=lambda t: (t.departement_code or "",
-                                        t.level == "epci" and t.code not in whole, t.code))
+    return sorted(
+        found,
+        key=lambda t: (t.departement_code or "", t.level == "epci" and t.code not in whole, t.code),
+    )
 
 
 # Light shapes for the maps: simplified (tolerance in degrees) and rounded (decimals), so that
@@ -398,8 +578,10 @@ def _shapes_path(level: str) -> Path:
     """Cache file of a level, named after its reference file's path, size and date."""
     source = settings.REFERENCE_DIR / f"{SHAPE_FILES[level]}.parquet"
     stat = source.stat()
-    key = hashlib.sha1(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|"
-                       f"{SHAPE_TOLERANCE[level]}|{SHAPE_DECIMALS}".encode()).hexdigest()[:16]
+    key = hashlib.sha1(
+        f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|"
+        f"{SHAPE_TOLERANCE[level]}|{SHAPE_DECIMALS}".encode()
+    ).hexdigest()[:16]
     return shapes_cache_dir() / f"formes-{level}-{key}.tsv"
 
 
@@ -415,13 +597,28 @@ def write_shapes() -> None:
         if path.is_file():
             continue
         frame = getattr(reference, name)()
-        geometry = shapely.transform(frame.geometry.simplify(SHAPE_TOLERANCE[level]).values,
-                                     lambda xy: np.round(xy, SHAPE_DECIMALS))
+        geometry = shapely.transform(
+            frame.geometry.simplify(SHAPE_TOLERANCE[level]).values,
+            lambda xy: np.round(xy, SHAPE_DECIMALS),
+        )
         lines = [
-            "\t".join([code, json.dumps([float(v) for v in shapely.bounds(geom)]), json.dumps(
-                {"type": "Feature", "id": code, "geometry": json.loads(shapely.to_geojson(geom))},
-                separators=(",", ":"))])
-            for code, geom in zip(frame["code"], geometry) if not geom.is_empty]
+            "\t".join(
+                [
+                    code,
+                    json.dumps([float(v) for v in shapely.bounds(geom)]),
+                    json.dumps(
+                        {
+                            "type": "Feature",
+                            "id": code,
+                            "geometry": json.loads(shapely.to_geojson(geom)),
+                        },
+                        separators=(",", ":"),
+                    ),
+                ]
+            )
+            for code, geom in zip(frame["code"], geometry)
+            if not geom.is_empty
+        ]
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
         os.replace(tmp, path)
@@ -436,9 +633,16 @@ def light_shapes(level: str) -> Shapes:
         with open(shapes_cache_dir() / "formes.lock", "w") as lock:  # one maker at a time
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not path.is_file():
-                subprocess.run([sys.executable, "-c", "from observatory.dashboards.blocks "
-                                "import write_shapes; write_shapes()"],
-                               check=True, capture_output=True, timeout=600)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        "from observatory.dashboards.blocks import write_shapes; write_shapes()",
+                    ],
+                    check=True,
+                    capture_output=True,
+                    timeout=600,
+                )
     bounds, text = {}, {}
     for line in path.read_text(encoding="utf-8").splitlines():
         code, box, feature = line.split("\t")
@@ -489,9 +693,11 @@ def share_classes(shares: pd.Series, k: int = 5) -> pd.Series:
     classes = pd.Series(np.searchsorted(bins, shares.to_numpy()), index=shares.index)
     bounds = shares.groupby(classes).agg(["min", "max"])
     labels = {
-        c: formatting.percent(lo) if formatting.percent(lo) == formatting.percent(hi)
+        c: formatting.percent(lo)
+        if formatting.percent(lo) == formatting.percent(hi)
         else f"{formatting.percent(lo)} à {formatting.percent(hi)}"
-        for c, (lo, hi) in bounds.iterrows()}
+        for c, (lo, hi) in bounds.iterrows()
+    }
     return classes.map(labels)
 
 
@@ -506,14 +712,18 @@ def map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd.
         emp, share = common.row(frame, "ess_employees"), common.row(frame, "ess_share_employees")
         rows.append(dict(code=child.code, name=child.name, employees=emp, share=share))
     rows.sort(key=lambda r: r["code"])
-    data = pd.DataFrame({
-        "code": [r["code"] for r in rows], "name": [r["name"] for r in rows],
-        "ess_employees": [r["employees"]["value"] for r in rows],
-        "ess_share_pct": [r["share"]["value"] for r in rows],
-        "secret": [bool(r["share"]["secret"]) for r in rows],
-        "employees_display": [r["employees"]["display"] for r in rows],
-        "share_display": [r["share"]["display"] for r in rows],
-        "source": frame["source"].iloc[0] if rows else ""})
+    data = pd.DataFrame(
+        {
+            "code": [r["code"] for r in rows],
+            "name": [r["name"] for r in rows],
+            "ess_employees": [r["employees"]["value"] for r in rows],
+            "ess_share_pct": [r["share"]["value"] for r in rows],
+            "secret": [bool(r["share"]["secret"]) for r in rows],
+            "employees_display": [r["employees"]["display"] for r in rows],
+            "share_display": [r["share"]["display"] for r in rows],
+            "source": frame["source"].iloc[0] if rows else "",
+        }
+    )
     visible = ~data["secret"] & data["ess_share_pct"].notna()
     data["classe"] = SECRET_CLASS
     if visible.any():
@@ -533,45 +743,73 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
     """Choropleth in classes, rendered without any tile server; masked areas in grey with « s »
     and no value in the tooltip. One trace per class, each carrying only its own shapes."""
     shapes = light_shapes(level)
-    shown = [c for c in data["code"] if c in shapes.text
-             and (level != "region" or c >= "11")]  # régions: metropolitan France only
+    shown = [
+        c for c in data["code"] if c in shapes.text and (level != "region" or c >= "11")
+    ]  # régions: metropolitan France only
     visible = data[data["classe"] != SECRET_CLASS]
-    order = sorted(visible["classe"].unique(),
-                   key=lambda c: visible.loc[visible["classe"] == c, "ess_share_pct"].min())
-    colours = dict(zip(order, common.CLASS_COLOURS[-len(order):] if len(order) < 5
-                       else common.CLASS_COLOURS))
+    order = sorted(
+        visible["classe"].unique(),
+        key=lambda c: visible.loc[visible["classe"] == c, "ess_share_pct"].min(),
+    )
+    colours = dict(
+        zip(order, common.CLASS_COLOURS[-len(order) :] if len(order) < 5 else common.CLASS_COLOURS)
+    )
     if (data["classe"] == SECRET_CLASS).any():
         order.append(SECRET_CLASS)
         colours[SECRET_CLASS] = common.SECRET_COLOUR
     fig = go.Figure()
     for classe in order:
         rows = data[(data["classe"] == classe) & data["code"].isin(shown)]
-        fig.add_trace(go.Choroplethmap(
-            geojson={"type": "FeatureCollection", "features": shapes.features(rows["code"])},
-            locations=rows["code"].tolist(), z=[1] * len(rows), name=classe, legendgroup=classe,
-            colorscale=[[0, colours[classe]], [1, colours[classe]]], showscale=False,
-            showlegend=True, marker=dict(line=dict(width=1, color="white")),
-            customdata=rows[["name", "share_display", "employees_display"]].to_numpy().tolist(),
-            hovertemplate="<b>%{customdata[0]}</b><br>Part de l'ESS : %{customdata[1]}<br>"
-                          "Postes salariés de l'ESS : %{customdata[2]}<extra></extra>"))
+        fig.add_trace(
+            go.Choroplethmap(
+                geojson={"type": "FeatureCollection", "features": shapes.features(rows["code"])},
+                locations=rows["code"].tolist(),
+                z=[1] * len(rows),
+                name=classe,
+                legendgroup=classe,
+                colorscale=[[0, colours[classe]], [1, colours[classe]]],
+                showscale=False,
+                showlegend=True,
+                marker=dict(line=dict(width=1, color="white")),
+                customdata=rows[["name", "share_display", "employees_display"]].to_numpy().tolist(),
+                hovertemplate="<b>%{customdata[0]}</b><br>Part de l'ESS : %{customdata[1]}<br>"
+                "Postes salariés de l'ESS : %{customdata[2]}<extra></extra>",
+            )
+        )
     boxes = np.array([shapes.bounds[c] for c in shown]).reshape(-1, 4)
     minx, miny = boxes[:, :2].min(axis=0) if len(boxes) else (-5.0, 41.0)
     maxx, maxy = boxes[:, 2:].max(axis=0) if len(boxes) else (10.0, 51.0)
     fig.update_layout(
-        title=title, separators=formatting.PLOTLY_SEPARATORS, template="none", height=520,
-        margin=dict(l=0, r=0, t=50, b=0), font=dict(size=14, family="Arial, sans-serif"),
-        map=dict(style="white-bg", center=dict(lat=(miny + maxy) / 2, lon=(minx + maxx) / 2),
-                 zoom=_zoom(maxx - minx, maxy - miny, (miny + maxy) / 2)),
-        legend=dict(title=dict(text=SHARE_LABEL), yanchor="top", y=0.98, xanchor="left", x=0.01,
-                    bgcolor="rgba(255,255,255,0.85)"))
+        title=title,
+        separators=formatting.PLOTLY_SEPARATORS,
+        template="none",
+        height=520,
+        margin=dict(l=0, r=0, t=50, b=0),
+        font=dict(size=14, family="Arial, sans-serif"),
+        map=dict(
+            style="white-bg",
+            center=dict(lat=(miny + maxy) / 2, lon=(minx + maxx) / 2),
+            zoom=_zoom(maxx - minx, maxy - miny, (miny + maxy) / 2),
+        ),
+        legend=dict(
+            title=dict(text=SHARE_LABEL),
+            yanchor="top",
+            y=0.98,
+            xanchor="left",
+            x=0.01,
+            bgcolor="rgba(255,255,255,0.85)",
+        ),
+    )
     return fig
 
 
 def map_prefetch(wh, territory: indicators.Territory, level: str, year: int) -> list:
     """One step per territory of the map computing its figures (kept in the cache), so that a
     page can spread the work of a map between its answers to the browser."""
-    return [partial(common.compute, child.level, child.code, year, ("key_figures",))
-            for child in children(wh, territory, level)]
+    return [
+        partial(common.compute, child.level, child.code, year, ("key_figures",))
+        for child in children(wh, territory, level)
+    ]
 
 
 def map_block(wh, territory: indicators.Territory, level: str, year: int) -> Block:
@@ -581,33 +819,56 @@ def map_block(wh, territory: indicators.Territory, level: str, year: int) -> Blo
     title = f"{SHARE_LABEL} par {CHILD_LABELS[level]}, {territory.name}, {year}"
     fig = share_map(data, level, title)
     data = data.sort_values("code")
-    table = pd.DataFrame({
-        CHILD_LABELS[level].capitalize(): [f"{n} ({c})" for n, c in zip(data["name"], data["code"])],
-        "Postes salariés de l'ESS": data["employees_display"],
-        SHARE_LABEL: data["share_display"], "Classe de la carte": data["classe"]})
-    download = pd.DataFrame({
-        "code": data["code"], "territoire": data["name"],
-        "postes_salaries_ess": [secrecy.MARK if s else v for s, v in
-                                zip(data["secret"], data["ess_employees"])],
-        "part_ess_emploi_salarie_pct": [secrecy.MARK if s else v for s, v in
-                                        zip(data["secret"], data["ess_share_pct"])],
-        "classe": data["classe"]})
+    table = pd.DataFrame(
+        {
+            CHILD_LABELS[level].capitalize(): [
+                f"{n} ({c})" for n, c in zip(data["name"], data["code"])
+            ],
+            "Postes salariés de l'ESS": data["employees_display"],
+            SHARE_LABEL: data["share_display"],
+            "Classe de la carte": data["classe"],
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "code": data["code"],
+            "territoire": data["name"],
+            "postes_salaries_ess": [
+                secrecy.MARK if s else v for s, v in zip(data["secret"], data["ess_employees"])
+            ],
+            "part_ess_emploi_salarie_pct": [
+                secrecy.MARK if s else v for s, v in zip(data["secret"], data["ess_share_pct"])
+            ],
+            "classe": data["classe"],
+        }
+    )
     visible = data[~data["secret"]].sort_values("ess_share_pct")
-    alt = (f"Carte des {len(data)} {plural} en classes de part de l'ESS (méthode de Jenks). ")
+    alt = f"Carte des {len(data)} {plural} en classes de part de l'ESS (méthode de Jenks). "
     if len(visible):
         low, high = visible.iloc[0], visible.iloc[-1]
-        alt += (f"Part la plus faible : {low['name']} ({low['share_display']}) ; la plus forte : "
-                f"{high['name']} ({high['share_display']}).")
+        alt += (
+            f"Part la plus faible : {low['name']} ({low['share_display']}) ; la plus forte : "
+            f"{high['name']} ({high['share_display']})."
+        )
     masked = int(data["secret"].sum())
     if masked:
         alt += f" {masked} {plural} couvert(s) par le secret statistique, en gris sur la carte."
-    source = common.source_html(data["source"].iloc[0], year, [
-        indicators.REGISTRY["ess_share_employees"].definition,
-        "Classes calculées par la méthode des seuils naturels de Jenks.",
-        "Les EPCI sont rattachés à la région et au département où vit la plus grande partie "
-        "de leur population." if level == "epci" else ""], secret=bool(masked))
-    return Block(f"carte-{level}", f"Carte par {CHILD_LABELS[level]}", fig, alt, table,
-                 download, source)
+    source = common.source_html(
+        data["source"].iloc[0],
+        year,
+        [
+            indicators.REGISTRY["ess_share_employees"].definition,
+            "Classes calculées par la méthode des seuils naturels de Jenks.",
+            "Les EPCI sont rattachés à la région et au département où vit la plus grande partie "
+            "de leur population."
+            if level == "epci"
+            else "",
+        ],
+        secret=bool(masked),
+    )
+    return Block(
+        f"carte-{level}", f"Carte par {CHILD_LABELS[level]}", fig, alt, table, download, source
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -625,9 +886,9 @@ class View:
     blocks: list[Block]
 
 
-def view_frame(wh, territory: indicators.Territory, year: int | None,
-               ref: indicators.Territory | None = None
-               ) -> tuple[pd.DataFrame, indicators.Territory | None]:
+def view_frame(
+    wh, territory: indicators.Territory, year: int | None, ref: indicators.Territory | None = None
+) -> tuple[pd.DataFrame, indicators.Territory | None]:
     """The indicators of a territory compared with ``ref``, and the reference shown (default:
     its parent)."""
     ref_key = (ref.level, ref.code) if ref else None
@@ -635,9 +896,9 @@ def view_frame(wh, territory: indicators.Territory, year: int | None,
     return frame, ref or indicators.parent_of(wh, territory)
 
 
-def comparison_series(wh, territory: indicators.Territory, frame: pd.DataFrame,
-                      ref: indicators.Territory | None
-                      ) -> list[tuple[indicators.Territory, pd.DataFrame]]:
+def comparison_series(
+    wh, territory: indicators.Territory, frame: pd.DataFrame, ref: indicators.Territory | None
+) -> list[tuple[indicators.Territory, pd.DataFrame]]:
     """The territory's indicators with its reference's and France's, for trends and métropoles."""
     year = int(frame.attrs["year"])
     series = [(territory, frame)]
@@ -645,23 +906,35 @@ def comparison_series(wh, territory: indicators.Territory, frame: pd.DataFrame,
     if territory.level != "france" and (ref is None or ref.level != "france"):
         others.append(indicators.resolve(wh, "FR", "france"))
     for other in others:
-        series.append((other, common.compute(other.level, other.code, year,
-                                             ("key_figures", "trends", "metropolitan"))))
+        series.append(
+            (
+                other,
+                common.compute(
+                    other.level, other.code, year, ("key_figures", "trends", "metropolitan")
+                ),
+            )
+        )
     return series
 
 
-def block_steps(wh, territory: indicators.Territory, frame: pd.DataFrame,
-                ref: indicators.Territory | None) -> list:
+def block_steps(
+    wh, territory: indicators.Territory, frame: pd.DataFrame, ref: indicators.Territory | None
+) -> list:
     """The blocks of a view in page order (families, sectors, sizes, trends, métropoles), each
     built when called, so that a page can show the first one before building the others."""
     series = lru_cache(maxsize=1)(lambda: comparison_series(wh, territory, frame, ref))
-    return [lambda: families(frame, territory), lambda: sectors(frame, territory),
-            lambda: sizes(frame, territory), lambda: trends(series()),
-            lambda: metropolitan(series())]
+    return [
+        lambda: families(frame, territory),
+        lambda: sectors(frame, territory),
+        lambda: sizes(frame, territory),
+        lambda: trends(series()),
+        lambda: metropolitan(series()),
+    ]
 
 
-def territory_view(wh, territory: indicators.Territory, year: int | None,
-                   ref: indicators.Territory | None = None) -> View:
+def territory_view(
+    wh, territory: indicators.Territory, year: int | None, ref: indicators.Territory | None = None
+) -> View:
     """Key figures and the blocks of a territory, compared with ``ref`` (default: its parent)
     and France."""
     frame, ref = view_frame(wh, territory, year, ref)

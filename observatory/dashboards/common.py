@@ -36,62 +36,119 @@ CLASS_COLOURS = ["#fde838", "#c4b56c", "#8d8a76", "#575d6d", "#00224e"]
 SECRET_COLOUR = "#d9d9d9"
 DASHES = ["solid", "dash", "dot", "dashdot"]
 SYMBOLS = ["circle", "square", "diamond", "triangle-up"]
-SECRET_NOTE = ("« s » : valeur couverte par le secret statistique (moins de 3 établissements, ou "
-               "un établissement représentant plus de 85 % du total, ou secret induit) ; elle "
-               "n'apparaît ni dans les graphiques ni dans les téléchargements.")
-LEVEL_ALIASES = {"france": "france", "fr": "france", "region": "region", "région": "region",
-                 "departement": "departement", "département": "departement", "epci": "epci",
-                 "commune": "commune"}
+SECRET_NOTE = (
+    "« s » : valeur couverte par le secret statistique (moins de 3 établissements, ou "
+    "un établissement représentant plus de 85 % du total, ou secret induit) ; elle "
+    "n'apparaît ni dans les graphiques ni dans les téléchargements."
+)
+LEVEL_ALIASES = {
+    "france": "france",
+    "fr": "france",
+    "region": "region",
+    "région": "region",
+    "departement": "departement",
+    "département": "departement",
+    "epci": "epci",
+    "commune": "commune",
+}
 MAX_PARAM = 60
-UNAVAILABLE = ("Les chiffres de l'observatoire sont momentanément indisponibles : l'entrepôt de "
-               "données est absent ou endommagé. Réessayez dans quelques minutes ; si le problème "
-               "persiste, prévenez l'équipe de l'observatoire.")
+UNAVAILABLE = (
+    "Les chiffres de l'observatoire sont momentanément indisponibles : l'entrepôt de "
+    "données est absent ou endommagé. Réessayez dans quelques minutes ; si le problème "
+    "persiste, prévenez l'équipe de l'observatoire."
+)
 
 # plotly.js's French locale (plotly.js lib/locales/fr.js, MIT), passed with each figure so that
 # it works offline with the plotly renderer bundled in Voilà.
 PLOTLY_LOCALE_FR = {
     "dictionary": {
-        "Autoscale": "Échelle automatique", "Box Select": "Sélection rectangulaire",
+        "Autoscale": "Échelle automatique",
+        "Box Select": "Sélection rectangulaire",
         "Double-click to zoom back out": "Double-cliquer pour dézoomer",
         "Download plot as a PNG": "Télécharger le graphique en fichier PNG",
-        "Download plot": "Télécharger le graphique", "Lasso Select": "Sélection lasso",
-        "Pan": "Translation", "Produced with Plotly.js": "Généré avec Plotly.js",
-        "Reset": "Réinitialiser", "Reset axes": "Réinitialiser les axes",
-        "Reset view": "Réinitialiser", "Reset views": "Réinitialiser",
+        "Download plot": "Télécharger le graphique",
+        "Lasso Select": "Sélection lasso",
+        "Pan": "Translation",
+        "Produced with Plotly.js": "Généré avec Plotly.js",
+        "Reset": "Réinitialiser",
+        "Reset axes": "Réinitialiser les axes",
+        "Reset view": "Réinitialiser",
+        "Reset views": "Réinitialiser",
         "Snapshot succeeded": "Conversion réussie",
-        "Sorry, there was a problem downloading your snapshot!":
-            "Désolé, un problème est survenu lors du téléchargement de votre graphique",
-        "Taking snapshot - this may take a few seconds":
-            "Conversion en cours, ceci peut prendre quelques secondes",
-        "Zoom": "Zoom", "Zoom in": "Zoom intérieur", "Zoom out": "Zoom extérieur",
-        "trace": "série", "lat:": "lat. :", "lon:": "lon. :",
+        "Sorry, there was a problem downloading your snapshot!": "Désolé, un problème est survenu lors du téléchargement de votre graphique",
+        "Taking snapshot - this may take a few seconds": "Conversion en cours, ceci peut prendre quelques secondes",
+        "Zoom": "Zoom",
+        "Zoom in": "Zoom intérieur",
+        "Zoom out": "Zoom extérieur",
+        "trace": "série",
+        "lat:": "lat. :",
+        "lon:": "lon. :",
     },
     "format": {
         "days": ["Dimanche", "Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi"],
         "shortDays": ["Dim", "Lun", "Mar", "Mer", "Jeu", "Ven", "Sam"],
-        "months": ["Janvier", "Février", "Mars", "Avril", "Mai", "Juin", "Juillet", "Août",
-                   "Septembre", "Octobre", "Novembre", "Décembre"],
-        "shortMonths": ["Jan", "Fév", "Mar", "Avr", "Mai", "Jun", "Jul", "Aoû", "Sep", "Oct",
-                        "Nov", "Déc"],
-        "date": "%d/%m/%Y", "decimal": ",", "thousands": "\u202f", "year": "%Y",
-        "month": "%b %Y", "dayMonth": "%-d %b", "dayMonthYear": "%-d %b %Y",
+        "months": [
+            "Janvier",
+            "Février",
+            "Mars",
+            "Avril",
+            "Mai",
+            "Juin",
+            "Juillet",
+            "Août",
+            "Septembre",
+            "Octobre",
+            "Novembre",
+            "Décembre",
+        ],
+        "shortMonths": [
+            "Jan",
+            "Fév",
+            "Mar",
+            "Avr",
+            "Mai",
+            "Jun",
+            "Jul",
+            "Aoû",
+            "Sep",
+            "Oct",
+            "Nov",
+            "Déc",
+        ],
+        "date": "%d/%m/%Y",
+        "decimal": ",",
+        "thousands": "\u202f",
+        "year": "%Y",
+        "month": "%b %Y",
+        "dayMonth": "%-d %b",
+        "dayMonthYear": "%-d %b %Y",
     },
 }
 
 
 def plotly_config(filename: str) -> dict:
     """plotly config: French locale, only the PNG download button, always visible."""
-    return {"locale": "fr", "locales": {"fr": PLOTLY_LOCALE_FR}, "displaylogo": False,
-            "displayModeBar": True, "modeBarButtons": [["toImage"]],
-            "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2}}
+    return {
+        "locale": "fr",
+        "locales": {"fr": PLOTLY_LOCALE_FR},
+        "displaylogo": False,
+        "displayModeBar": True,
+        "modeBarButtons": [["toImage"]],
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+    }
 
 
 def french_layout(fig: go.Figure, height: int = 380) -> go.Figure:
     """French separators, readable fonts and margins."""
-    fig.update_layout(separators=formatting.PLOTLY_SEPARATORS, height=height, template="none",
-                      font=dict(size=14, family="Arial, sans-serif"),
-                      margin=dict(l=10, r=30, t=50, b=40), plot_bgcolor="white",
-                      hoverlabel=dict(font_size=14))
+    fig.update_layout(
+        separators=formatting.PLOTLY_SEPARATORS,
+        height=height,
+        template="none",
+        font=dict(size=14, family="Arial, sans-serif"),
+        margin=dict(l=10, r=30, t=50, b=40),
+        plot_bgcolor="white",
+        hoverlabel=dict(font_size=14),
+    )
     return fig
 
 
@@ -99,8 +156,11 @@ def figure_output(fig: go.Figure, filename: str) -> dict:
     """A figure as an output for the plotly MIME renderer, with the French config."""
     bundle = json.loads(fig.to_json())
     bundle["config"] = plotly_config(filename)
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"application/vnd.plotly.v1+json": bundle, "text/plain": ""}}
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"application/vnd.plotly.v1+json": bundle, "text/plain": ""},
+    }
 
 
 CHARTS = ".widget-output .js-plotly-plot"  # a page's charts, without the hidden plotly loader
@@ -152,8 +212,11 @@ def fill(page) -> None:
 
 def html_output(text: str) -> dict:
     """HTML as an output."""
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"text/html": text, "text/plain": ""}}
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"text/html": text, "text/plain": ""},
+    }
 
 
 def set_outputs(widget, outputs: list[dict]) -> None:
@@ -163,8 +226,10 @@ def set_outputs(widget, outputs: list[dict]) -> None:
 
 
 PENDING_HTML = "<p class='obs-alt' role='status'>Calcul en cours…</p>"
-FAILED_HTML = ("<div class='obs-message' role='alert'>Ce graphique n'a pas pu être calculé ; "
-               "rechargez la page ou choisissez un autre territoire.</div>")
+FAILED_HTML = (
+    "<div class='obs-message' role='alert'>Ce graphique n'a pas pu être calculé ; "
+    "rechargez la page ou choisissez un autre territoire.</div>"
+)
 
 
 def show(widget, make_outputs) -> None:
@@ -299,8 +364,9 @@ def normalise(text: str) -> str:
     return " ".join(text.lower().replace("-", " ").replace("'", " ").split())
 
 
-LEVEL_ORDER = {level: i for i, level in enumerate(("france", "region", "departement", "epci",
-                                                   "commune"))}
+LEVEL_ORDER = {
+    level: i for i, level in enumerate(("france", "region", "departement", "epci", "commune"))
+}
 
 
 class Labels(Mapping):
@@ -315,8 +381,9 @@ class Labels(Mapping):
 
     def __getitem__(self, label: str) -> tuple[str, str]:
         match = self.PATTERN.match(label) if isinstance(label, str) else None
-        level, code = (self.LEVELS.get(match["level"]), match["code"]) if match else ("france",
-                                                                                      "FR")
+        level, code = (
+            (self.LEVELS.get(match["level"]), match["code"]) if match else ("france", "FR")
+        )
         try:
             territory = indicators.resolve(self.wh, code, level) if level else None
         except indicators.TerritoryError:
@@ -339,8 +406,13 @@ class TerritoryIndex:
         frame = wh.sql("SELECT level, code, name, population FROM territories")
         frame["label"] = frame["name"].where(
             frame["level"] == "france",
-            frame["name"] + " (" + frame["level"].map(indicators.LEVEL_LABELS) + " "
-            + frame["code"] + ")")
+            frame["name"]
+            + " ("
+            + frame["level"].map(indicators.LEVEL_LABELS)
+            + " "
+            + frame["code"]
+            + ")",
+        )
         frame["key"] = frame["name"].map(normalise)
         frame["order"] = frame["level"].map(LEVEL_ORDER)
         self.wh, self.frame = wh, frame
@@ -349,8 +421,9 @@ class TerritoryIndex:
     def label(self, level: str, code: str) -> str:
         return indicators.resolve(self.wh, code, level).label
 
-    def search(self, text: str, limit: int = 12, levels: tuple[str, ...] | None = None
-               ) -> list[str]:
+    def search(
+        self, text: str, limit: int = 12, levels: tuple[str, ...] | None = None
+    ) -> list[str]:
         """Labels matching ``text`` (name or code): exact code, then names starting with the text,
         then containing it; larger levels and populations first."""
         query = normalise(text)[:MAX_PARAM]
@@ -362,7 +435,8 @@ class TerritoryIndex:
         starts = frame["key"].str.startswith(query)
         contains = starts | frame["key"].str.contains(query, regex=False)
         hits = frame[code | contains].assign(
-            rank=lambda f: (~code[f.index]).astype(int) * 2 + (~starts[f.index]).astype(int))
+            rank=lambda f: (~code[f.index]).astype(int) * 2 + (~starts[f.index]).astype(int)
+        )
         hits = hits.sort_values(["rank", "order", "population"], ascending=[True, True, False])
         return hits["label"].head(limit).tolist()
 
@@ -395,20 +469,22 @@ def query_parameters(allowed: tuple[str, ...], query: str | None = None) -> Para
         if name in allowed:
             params.values[name] = value.strip()[:MAX_PARAM]
         elif name and not name.startswith("voila") and name not in ("theme", "template"):
-            params.messages.append(f"Le paramètre « {name[:MAX_PARAM]} » n'est pas reconnu ; "
-                                   f"il est ignoré (paramètres possibles : {', '.join(allowed)}).")
+            params.messages.append(
+                f"Le paramètre « {name[:MAX_PARAM]} » n'est pas reconnu ; "
+                f"il est ignoré (paramètres possibles : {', '.join(allowed)})."
+            )
     return params
 
 
-def resolve_territory(wh: Warehouse, code: str | None, level: str | None
-                      ) -> indicators.Territory:
+def resolve_territory(wh: Warehouse, code: str | None, level: str | None) -> indicators.Territory:
     """A territory from URL values (``niveau`` may be spelt in French), validated against the
     territory table; raises :class:`indicators.TerritoryError` with a French message."""
     if level:
         level = LEVEL_ALIASES.get(level.strip().lower())
         if level is None:
             raise indicators.TerritoryError(
-                "niveau inconnu : région, département, EPCI, commune ou France")
+                "niveau inconnu : région, département, EPCI, commune ou France"
+            )
     return indicators.resolve(wh, code, level)
 
 
@@ -450,8 +526,13 @@ def wait_for_request() -> None:
 # Indicators
 
 
-def compute(level: str, code: str, year: int | None, themes: tuple[str, ...],
-            reference: tuple[str, str] | None = None) -> pd.DataFrame:
+def compute(
+    level: str,
+    code: str,
+    year: int | None,
+    themes: tuple[str, ...],
+    reference: tuple[str, str] | None = None,
+) -> pd.DataFrame:
     """Indicators of a territory (secrecy applied by :mod:`observatory.indicators`), cached.
 
     ``attrs`` keep the territory, year and secrecy flag; each indicator's metadata is in
@@ -510,8 +591,10 @@ def esc(value) -> str:
 
 def banner_html() -> str:
     """The banner shown on every view built from demo data."""
-    return (f'<div class="obs-demo-banner" role="note">{settings.DEMO_LABEL} : chiffres '
-            "synthétiques calibrés sur des données publiées (INSEE, Clap 2014), à ne pas citer.</div>")
+    return (
+        f'<div class="obs-demo-banner" role="note">{settings.DEMO_LABEL} : chiffres '
+        "synthétiques calibrés sur des données publiées (INSEE, Clap 2014), à ne pas citer.</div>"
+    )
 
 
 def message_html(messages: list[str]) -> str:
@@ -525,31 +608,42 @@ def cards_html(cards: list[tuple[str, str, str]], label: str) -> str:
         f'<div class="obs-card" role="group" aria-label="{esc(title)}">'
         f'<div class="obs-card-label">{esc(title)}</div>'
         f'<div class="obs-card-value">{esc(value)}</div>'
-        f'<div class="obs-card-note">{esc(note)}</div></div>' for title, value, note in cards)
+        f'<div class="obs-card-note">{esc(note)}</div></div>'
+        for title, value, note in cards
+    )
     return f'<section class="obs-key-figures" aria-label="{esc(label)}">{items}</section>'
 
 
 def source_html(source: str, year: int, definitions: list[str], secret: bool = False) -> str:
     """Source, vintage and definitions under a chart (and the secrecy note when needed)."""
     series = "Clap" if year <= 2015 else "Flores"
-    text = (f"Source : {esc(source)} ; millésime {year} (série {series}). "
-            + " ".join(esc(d) for d in definitions))
+    text = f"Source : {esc(source)} ; millésime {year} (série {series}). " + " ".join(
+        esc(d) for d in definitions
+    )
     if secret:
         text += " " + esc(SECRET_NOTE)
     return f'<p class="obs-source">{text}</p>'
 
 
-def table_html(table: pd.DataFrame, caption: str, sort_column: str | None = None,
-               ascending: bool = True) -> str:
+def table_html(
+    table: pd.DataFrame, caption: str, sort_column: str | None = None, ascending: bool = True
+) -> str:
     """A data table of display strings; the first column heads each row."""
     head = "".join(
         f"<th scope='col'{_aria_sort(c, sort_column, ascending)}>{esc(c)}</th>"
-        for c in table.columns)
+        for c in table.columns
+    )
     body = "".join(
-        "<tr>" + f"<th scope='row'>{esc(r[0])}</th>" + "".join(f"<td>{esc(v)}</td>" for v in r[1:])
-        + "</tr>" for r in table.itertuples(index=False))
-    return (f'<table class="obs-table"><caption>{esc(caption)}</caption><thead><tr>{head}</tr>'
-            f"</thead><tbody>{body}</tbody></table>")
+        "<tr>"
+        + f"<th scope='row'>{esc(r[0])}</th>"
+        + "".join(f"<td>{esc(v)}</td>" for v in r[1:])
+        + "</tr>"
+        for r in table.itertuples(index=False)
+    )
+    return (
+        f'<table class="obs-table"><caption>{esc(caption)}</caption><thead><tr>{head}</tr>'
+        f"</thead><tbody>{body}</tbody></table>"
+    )
 
 
 def _aria_sort(column, sort_column, ascending) -> str:
@@ -562,17 +656,23 @@ def downloads_html(table: pd.DataFrame, filename: str, title: str) -> str:
     """Links downloading the table as CSV and XLSX (data: URIs, nothing stored on the server)."""
     french = table.map(lambda v: _french_number(v) if isinstance(v, float) else v)
     csv = french.to_csv(index=False, sep=";", lineterminator="\r\n")
-    csv_uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(
-        ("\ufeff" + csv).encode("utf-8")).decode()
+    csv_uri = (
+        "data:text/csv;charset=utf-8;base64,"
+        + base64.b64encode(("\ufeff" + csv).encode("utf-8")).decode()
+    )
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         table.to_excel(writer, sheet_name="Données", index=False)
-    xlsx_uri = ("data:application/vnd.openxmlformats-officedocument.spreadsheetml.sheet;base64,"
-                + base64.b64encode(buffer.getvalue()).decode())
-    return (f'<p class="obs-downloads">Télécharger le tableau « {esc(title)} » : '
-            f'<a class="obs-csv" download="{esc(filename)}.csv" href="{csv_uri}">CSV</a>'
-            f'<a class="obs-xlsx" download="{esc(filename)}.xlsx" href="{xlsx_uri}">XLSX</a>'
-            "(le graphique se télécharge en PNG avec l'icône d'appareil photo au-dessus de lui)</p>")
+    xlsx_uri = (
+        "data:application/vnd.openxmlformats-officedocument.spreadsheetml.sheet;base64,"
+        + base64.b64encode(buffer.getvalue()).decode()
+    )
+    return (
+        f'<p class="obs-downloads">Télécharger le tableau « {esc(title)} » : '
+        f'<a class="obs-csv" download="{esc(filename)}.csv" href="{csv_uri}">CSV</a>'
+        f'<a class="obs-xlsx" download="{esc(filename)}.xlsx" href="{xlsx_uri}">XLSX</a>'
+        "(le graphique se télécharge en PNG avec l'icône d'appareil photo au-dessus de lui)</p>"
+    )
 
 
 def _french_number(value: float) -> str:

@@ -16,13 +16,15 @@ import os
 import sys
 import traceback
 
-FAILED_PAGE = ("Cette page n'a pas pu être calculée ; rechargez-la ou revenez dans quelques "
-               "minutes.")
+FAILED_PAGE = "Cette page n'a pas pu être calculée ; rechargez-la ou revenez dans quelques minutes."
 LOADING_HTML = "<p class='obs-alt' role='status'>Chargement de la page…</p>"
 # An empty plotly figure: displayed hidden among the cell's outputs, it makes the browser
 # evaluate plotly.js early (see ``common.display_shown``).
-LOADER = {"data": [], "layout": {"width": 2, "height": 2, "margin": dict(l=0, r=0, t=0, b=0)},
-          "config": {"staticPlot": True, "displayModeBar": False}}
+LOADER = {
+    "data": [],
+    "layout": {"width": 2, "height": 2, "margin": dict(l=0, r=0, t=0, b=0)},
+    "config": {"staticPlot": True, "displayModeBar": False},
+}
 
 
 def show(dashboard: str, **parameters) -> None:

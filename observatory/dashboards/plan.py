@@ -14,12 +14,12 @@ from babel.dates import format_date
 from observatory import formatting, plan, reference, settings
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
-from observatory.dashboards.support import (OLD_WAREHOUSE, block_outputs, fit_view, hover,
-                                            outlines)
+from observatory.dashboards.support import OLD_WAREHOUSE, block_outputs, fit_view, hover, outlines
 
 PARAMETERS = ("axe",)
-PLAN_SOURCE = ("Plan régional de l'ESS : tables plan_axes, plan_actions, plan_indicators et "
-               "plan_events")
+PLAN_SOURCE = (
+    "Plan régional de l'ESS : tables plan_axes, plan_actions, plan_indicators et plan_events"
+)
 STATUS_PATTERNS = ["", "/", ".", "x", "-"]
 NO_EVENT = "aucun événement"
 
@@ -33,8 +33,11 @@ def month_year(value) -> str:
 
 def source_paragraph(wh, extra: list[str] | None = None) -> str:
     demo = bool(wh.sql("SELECT coalesce(bool_or(synthetic), false) AS d FROM plan_axes")["d"][0])
-    text = f"Source : {PLAN_SOURCE}" + (f" ; exemple de plan ({settings.DEMO_LABEL}), à ne pas "
-                                        "citer" if demo else "") + "."
+    text = (
+        f"Source : {PLAN_SOURCE}"
+        + (f" ; exemple de plan ({settings.DEMO_LABEL}), à ne pas citer" if demo else "")
+        + "."
+    )
     return f'<p class="obs-source">{esc(" ".join([text, *(extra or [])]))}</p>'
 
 
@@ -49,8 +52,10 @@ def parse_axis(wh, text: str | None) -> tuple[str | None, list[str]]:
     codes = set(plan.axes(wh)["axis_code"])
     if text in codes:
         return text, []
-    return None, [f"Axe « {text} » inconnu : tous les axes sont affichés (axes : "
-                  f"{', '.join(plan.axes(wh)['axis_code'])})."]
+    return None, [
+        f"Axe « {text} » inconnu : tous les axes sont affichés (axes : "
+        f"{', '.join(plan.axes(wh)['axis_code'])})."
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,13 +71,21 @@ def cards(wh, axis: str | None) -> list[tuple[str, str, str]]:
     reached = int((progress["progress_pct"] >= 100).sum())
     events = int(plan.events_by_departement(wh)["events"].sum())
     return [
-        ("Actions", formatting.number(len(actions)),
-         f"{formatting.number(done)} réalisées, {formatting.number(running)} en cours"),
-        ("Indicateurs à la cible", f"{formatting.number(reached)} sur "
-                                   f"{formatting.number(len(progress))}",
-         f"{formatting.number(progress['progress_pct'].notna().sum())} indicateurs mesurés"),
-        ("Budget connu", formatting.euros(budget.sum()),
-         f"pour {formatting.number(len(budget))} actions sur {formatting.number(len(actions))}"),
+        (
+            "Actions",
+            formatting.number(len(actions)),
+            f"{formatting.number(done)} réalisées, {formatting.number(running)} en cours",
+        ),
+        (
+            "Indicateurs à la cible",
+            f"{formatting.number(reached)} sur {formatting.number(len(progress))}",
+            f"{formatting.number(progress['progress_pct'].notna().sum())} indicateurs mesurés",
+        ),
+        (
+            "Budget connu",
+            formatting.euros(budget.sum()),
+            f"pour {formatting.number(len(budget))} actions sur {formatting.number(len(actions))}",
+        ),
         ("Événements", formatting.number(events), "tous axes confondus"),
     ]
 
@@ -83,31 +96,65 @@ def status_block(wh, axis: str | None) -> blocks.Block:
     labels = [axis_label(c, t) for c, t in zip(counts["axis_code"], counts["title"])]
     fig = go.Figure()
     for i, (status, label) in enumerate(plan.STATUSES.items()):
-        fig.add_trace(go.Bar(
-            y=labels, x=counts[status], name=label, orientation="h",
-            marker=dict(color=common.PALETTE[i], pattern_shape=STATUS_PATTERNS[i]),
-            text=[formatting.number(v) if v else "" for v in counts[status]],
-            textposition="inside",
-            hovertemplate=f"%{{y}}<br>{hover(label)} : %{{x}}<extra></extra>"))
-    fig.update_layout(title="Actions du plan par axe et par statut", barmode="stack",
-                      yaxis=dict(autorange="reversed", automargin=True, title=None),
-                      xaxis=dict(title="Nombre d'actions", gridcolor="#e5e5e5", dtick=1),
-                      legend=dict(orientation="h", yanchor="top", y=-0.2, x=0,
-                                  traceorder="normal"))
+        fig.add_trace(
+            go.Bar(
+                y=labels,
+                x=counts[status],
+                name=label,
+                orientation="h",
+                marker=dict(color=common.PALETTE[i], pattern_shape=STATUS_PATTERNS[i]),
+                text=[formatting.number(v) if v else "" for v in counts[status]],
+                textposition="inside",
+                hovertemplate=f"%{{y}}<br>{hover(label)} : %{{x}}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title="Actions du plan par axe et par statut",
+        barmode="stack",
+        yaxis=dict(autorange="reversed", automargin=True, title=None),
+        xaxis=dict(title="Nombre d'actions", gridcolor="#e5e5e5", dtick=1),
+        legend=dict(orientation="h", yanchor="top", y=-0.2, x=0, traceorder="normal"),
+    )
     common.french_layout(fig, height=max(340, 130 + 44 * len(labels)))
-    table = pd.DataFrame({"Axe": labels, **{label: [formatting.number(v) for v in counts[s]]
-                                            for s, label in plan.STATUSES.items()},
-                          "Total": [formatting.number(v) for v in
-                                    counts[list(plan.STATUSES)].sum(axis=1)]})
-    download = pd.DataFrame({"axe": counts["axis_code"], "intitule": counts["title"],
-                             **{s: counts[s] for s in plan.STATUSES}})
+    table = pd.DataFrame(
+        {
+            "Axe": labels,
+            **{
+                label: [formatting.number(v) for v in counts[s]]
+                for s, label in plan.STATUSES.items()
+            },
+            "Total": [formatting.number(v) for v in counts[list(plan.STATUSES)].sum(axis=1)],
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "axe": counts["axis_code"],
+            "intitule": counts["title"],
+            **{s: counts[s] for s in plan.STATUSES},
+        }
+    )
     totals = counts[list(plan.STATUSES)].sum()
-    alt = (f"{int(totals.sum())} actions : " + ", ".join(
-        f"{formatting.number(totals[s])} {label.lower()}" for s, label in plan.STATUSES.items())
-        + ". " + "; ".join(f"{lb} : {int(n)} actions" for lb, n in
-                           zip(labels, counts[list(plan.STATUSES)].sum(axis=1))) + ".")
-    return blocks.Block("actions-statut", "Les actions par axe et par statut", fig, alt, table,
-                        download, source_paragraph(wh))
+    alt = (
+        f"{int(totals.sum())} actions : "
+        + ", ".join(
+            f"{formatting.number(totals[s])} {label.lower()}" for s, label in plan.STATUSES.items()
+        )
+        + ". "
+        + "; ".join(
+            f"{lb} : {int(n)} actions"
+            for lb, n in zip(labels, counts[list(plan.STATUSES)].sum(axis=1))
+        )
+        + "."
+    )
+    return blocks.Block(
+        "actions-statut",
+        "Les actions par axe et par statut",
+        fig,
+        alt,
+        table,
+        download,
+        source_paragraph(wh),
+    )
 
 
 def progress_block(wh, axis: str | None) -> blocks.Block:
@@ -116,52 +163,112 @@ def progress_block(wh, axis: str | None) -> blocks.Block:
     names = [f"{a} – {i}" for a, i in zip(data["action_code"], data["indicator"])]
     measured = data["progress_pct"].notna().to_numpy()
     shown = data[measured]
-    fig = go.Figure(go.Bar(
-        x=shown["progress_pct"], y=np.array(names)[measured], orientation="h",
-        marker=dict(color=[common.PALETTE[2] if v >= 100 else common.PALETTE[0]
-                           for v in shown["progress_pct"]]),
-        text=[formatting.percent(v, 0) for v in shown["progress_pct"]], textposition="outside",
-        cliponaxis=False, hovertemplate="%{y} : %{text} de la cible<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=shown["progress_pct"],
+            y=np.array(names)[measured],
+            orientation="h",
+            marker=dict(
+                color=[
+                    common.PALETTE[2] if v >= 100 else common.PALETTE[0]
+                    for v in shown["progress_pct"]
+                ]
+            ),
+            text=[formatting.percent(v, 0) for v in shown["progress_pct"]],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y} : %{text} de la cible<extra></extra>",
+        )
+    )
     fig.add_vline(x=100, line_dash="dash", line_color="#000000")
-    fig.add_annotation(x=100, y=1, yref="paper", text="cible", showarrow=False,
-                       xanchor="left", yanchor="bottom", font=dict(size=12))
+    fig.add_annotation(
+        x=100,
+        y=1,
+        yref="paper",
+        text="cible",
+        showarrow=False,
+        xanchor="left",
+        yanchor="bottom",
+        font=dict(size=12),
+    )
     top = max(120.0, float(shown["progress_pct"].max() * 1.15) if len(shown) else 120.0)
-    fig.update_layout(title="Avancement des indicateurs vers leur cible",
-                      yaxis=dict(autorange="reversed", automargin=True, title=None),
-                      xaxis=dict(title="Avancement (% du chemin entre valeur initiale et cible)",
-                                 ticksuffix="\u202f%", range=[min(0.0, float(
-                                     shown["progress_pct"].min()) if len(shown) else 0.0), top],
-                                 gridcolor="#e5e5e5"))
+    fig.update_layout(
+        title="Avancement des indicateurs vers leur cible",
+        yaxis=dict(autorange="reversed", automargin=True, title=None),
+        xaxis=dict(
+            title="Avancement (% du chemin entre valeur initiale et cible)",
+            ticksuffix="\u202f%",
+            range=[min(0.0, float(shown["progress_pct"].min()) if len(shown) else 0.0), top],
+            gridcolor="#e5e5e5",
+        ),
+    )
     common.french_layout(fig, height=max(320, 80 + 28 * int(measured.sum())))
 
     def value(v, unit):
-        return "" if pd.isna(v) else f"{formatting.number(v, 0 if float(v).is_integer() else 1)}" \
+        return (
+            ""
+            if pd.isna(v)
+            else f"{formatting.number(v, 0 if float(v).is_integer() else 1)}"
             + (f" {unit}" if unit and unit != "%" else (" %" if unit == "%" else ""))
+        )
 
-    table = pd.DataFrame({
-        "Action et indicateur": names,
-        "Valeur initiale": [value(v, u) for v, u in zip(data["baseline"], data["unit"])],
-        "Cible": [value(v, u) for v, u in zip(data["target"], data["unit"])],
-        "Réalisé": [value(v, u) or "non mesuré" for v, u in zip(data["achieved"], data["unit"])],
-        "Date de mesure": [formatting.long_date(d) if pd.notna(d) else "" for d in
-                           data["measured_on"]],
-        "Avancement": [formatting.percent(v, 0) if pd.notna(v) else "non mesuré"
-                       for v in data["progress_pct"]]})
-    download = pd.DataFrame({
-        "action": data["action_code"], "indicateur": data["indicator"], "unite": data["unit"],
-        "valeur_initiale": data["baseline"], "cible": data["target"], "realise": data["achieved"],
-        "date_mesure": [d.date().isoformat() if pd.notna(d) else "" for d in
-                        pd.to_datetime(data["measured_on"])],
-        "avancement_pct": data["progress_pct"].round(1)})
+    table = pd.DataFrame(
+        {
+            "Action et indicateur": names,
+            "Valeur initiale": [value(v, u) for v, u in zip(data["baseline"], data["unit"])],
+            "Cible": [value(v, u) for v, u in zip(data["target"], data["unit"])],
+            "Réalisé": [
+                value(v, u) or "non mesuré" for v, u in zip(data["achieved"], data["unit"])
+            ],
+            "Date de mesure": [
+                formatting.long_date(d) if pd.notna(d) else "" for d in data["measured_on"]
+            ],
+            "Avancement": [
+                formatting.percent(v, 0) if pd.notna(v) else "non mesuré"
+                for v in data["progress_pct"]
+            ],
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "action": data["action_code"],
+            "indicateur": data["indicator"],
+            "unite": data["unit"],
+            "valeur_initiale": data["baseline"],
+            "cible": data["target"],
+            "realise": data["achieved"],
+            "date_mesure": [
+                d.date().isoformat() if pd.notna(d) else ""
+                for d in pd.to_datetime(data["measured_on"])
+            ],
+            "avancement_pct": data["progress_pct"].round(1),
+        }
+    )
     reached = int((shown["progress_pct"] >= 100).sum())
-    alt = (f"{len(data)} indicateurs, {len(shown)} mesurés, {reached} à la cible ou au-delà. "
-           + "; ".join(f"{n} : {formatting.percent(v, 0)}" for n, v in
-                       zip(np.array(names)[measured], shown["progress_pct"])) + ".")
-    return blocks.Block("avancement", "L'avancement vers les cibles", fig, alt, table,
-                        download, source_paragraph(wh, [
-                            "Avancement = (réalisé − valeur initiale) / (cible − valeur "
-                            "initiale), dernière mesure de chaque indicateur ; une cible peut "
-                            "être une baisse."]))
+    alt = (
+        f"{len(data)} indicateurs, {len(shown)} mesurés, {reached} à la cible ou au-delà. "
+        + "; ".join(
+            f"{n} : {formatting.percent(v, 0)}"
+            for n, v in zip(np.array(names)[measured], shown["progress_pct"])
+        )
+        + "."
+    )
+    return blocks.Block(
+        "avancement",
+        "L'avancement vers les cibles",
+        fig,
+        alt,
+        table,
+        download,
+        source_paragraph(
+            wh,
+            [
+                "Avancement = (réalisé − valeur initiale) / (cible − valeur "
+                "initiale), dernière mesure de chaque indicateur ; une cible peut "
+                "être une baisse."
+            ],
+        ),
+    )
 
 
 def plan_region(wh) -> str:
@@ -170,7 +277,8 @@ def plan_region(wh) -> str:
     found = wh.sql(
         "SELECT territory_code AS code, count(*) AS n FROM (SELECT territory_level, territory_code "
         "FROM plan_actions UNION ALL SELECT territory_level, territory_code FROM plan_events) "
-        "WHERE territory_level = 'region' GROUP BY ALL ORDER BY n DESC, code LIMIT 1")
+        "WHERE territory_level = 'region' GROUP BY ALL ORDER BY n DESC, code LIMIT 1"
+    )
     if len(found):
         return found["code"].iloc[0]
     events = plan.events_by_departement(wh).dropna(subset=["region_code"])
@@ -191,8 +299,12 @@ def event_classes(counts: pd.Series) -> pd.Series:
         bins = mapclassify.FisherJenks(some.to_numpy(), k=k).bins
     classes = np.searchsorted(bins, some.to_numpy())
     bounds = some.groupby(classes).agg(["min", "max"])
-    names = {c: formatting.number(lo) if lo == hi else f"{formatting.number(lo)} à "
-             f"{formatting.number(hi)}" for c, (lo, hi) in bounds.iterrows()}
+    names = {
+        c: formatting.number(lo)
+        if lo == hi
+        else f"{formatting.number(lo)} à {formatting.number(hi)}"
+        for c, (lo, hi) in bounds.iterrows()
+    }
     labels[some.index] = [names[c] for c in classes]
     return labels
 
@@ -208,87 +320,162 @@ def events_block(wh) -> blocks.Block:
     counts = counts.reindex(deps.index).fillna(0).astype(int)
     classes = event_classes(counts)
     region_wide = int(events.loc[events["departement_code"].isna(), "events"].sum())
-    ordered = [NO_EVENT] + list(dict.fromkeys(
-        classes[counts.sort_values().index][counts.sort_values() > 0]))
-    colours = [common.SECRET_COLOUR] + common.CLASS_COLOURS[-(len(ordered) - 1):] \
-        if len(ordered) > 1 else [common.SECRET_COLOUR]
+    ordered = [NO_EVENT] + list(
+        dict.fromkeys(classes[counts.sort_values().index][counts.sort_values() > 0])
+    )
+    colours = (
+        [common.SECRET_COLOUR] + common.CLASS_COLOURS[-(len(ordered) - 1) :]
+        if len(ordered) > 1
+        else [common.SECRET_COLOUR]
+    )
     fig = go.Figure()
     for label, colour in zip(ordered, colours):
         codes = classes.index[classes == label]
         if not len(codes):
             continue
-        fig.add_trace(go.Choroplethmap(
-            geojson=shapes.loc[codes].__geo_interface__, locations=list(codes), z=[1] * len(codes),
-            colorscale=[[0, colour], [1, colour]], showscale=False, name=label,
-            showlegend=True, marker=dict(line=dict(width=1, color="white")),
-            text=[f"<b>{hover(deps.loc[c, 'name'])}</b><br>{formatting.number(counts[c])} "
-                  "événements" for c in codes], hovertemplate="%{text}<extra></extra>"))
+        fig.add_trace(
+            go.Choroplethmap(
+                geojson=shapes.loc[codes].__geo_interface__,
+                locations=list(codes),
+                z=[1] * len(codes),
+                colorscale=[[0, colour], [1, colour]],
+                showscale=False,
+                name=label,
+                showlegend=True,
+                marker=dict(line=dict(width=1, color="white")),
+                text=[
+                    f"<b>{hover(deps.loc[c, 'name'])}</b><br>{formatting.number(counts[c])} "
+                    "événements"
+                    for c in codes
+                ],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
     centre, zoom = fit_view(shapes.total_bounds)
-    name = wh.sql("SELECT name FROM territories WHERE level = 'region' AND code = $c",
-                  dict(c=region))["name"]
+    name = wh.sql(
+        "SELECT name FROM territories WHERE level = 'region' AND code = $c", dict(c=region)
+    )["name"]
     region_name = name.iloc[0] if len(name) else region
     fig.update_layout(
         title=f"Événements par département, {region_name}",
         map=dict(style="white-bg", center=centre, zoom=zoom),
-        separators=formatting.PLOTLY_SEPARATORS, margin=dict(l=0, r=0, t=60, b=0),
-        template="none", height=520, font=dict(size=14, family="Arial, sans-serif"),
-        legend=dict(title="Nombre d'événements", yanchor="top", y=1, xanchor="left", x=1.01))
-    table = pd.DataFrame({
-        "Département": [f"{deps.loc[c, 'name']} ({c})" for c in counts.index],
-        "Événements": [formatting.number(v) for v in counts],
-        "Classe de la carte": classes.tolist()})
-    download = pd.DataFrame({"code": counts.index, "departement": deps.loc[counts.index, "name"],
-                             "evenements": counts.to_numpy(), "classe": classes.tolist()})
+        separators=formatting.PLOTLY_SEPARATORS,
+        margin=dict(l=0, r=0, t=60, b=0),
+        template="none",
+        height=520,
+        font=dict(size=14, family="Arial, sans-serif"),
+        legend=dict(title="Nombre d'événements", yanchor="top", y=1, xanchor="left", x=1.01),
+    )
+    table = pd.DataFrame(
+        {
+            "Département": [f"{deps.loc[c, 'name']} ({c})" for c in counts.index],
+            "Événements": [formatting.number(v) for v in counts],
+            "Classe de la carte": classes.tolist(),
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "code": counts.index,
+            "departement": deps.loc[counts.index, "name"],
+            "evenements": counts.to_numpy(),
+            "classe": classes.tolist(),
+        }
+    )
     top = counts.sort_values(ascending=False)
-    alt = (f"{formatting.number(counts.sum())} événements dans les {len(counts)} départements "
-           f"de {region_name}"
-           + (f", plus {formatting.number(region_wide)} à l'échelle de la région" if region_wide
-              else "") + ". Les plus nombreux : " + "; ".join(
-               f"{deps.loc[c, 'name']} : {formatting.number(v)}" for c, v in top.head(3).items())
-           + ".")
-    return blocks.Block("evenements", "Les événements par territoire", fig, alt, table,
-                        download, source_paragraph(wh, [
-                            "Un événement communal ou intercommunal compte dans son département."]))
+    alt = (
+        f"{formatting.number(counts.sum())} événements dans les {len(counts)} départements "
+        f"de {region_name}"
+        + (
+            f", plus {formatting.number(region_wide)} à l'échelle de la région"
+            if region_wide
+            else ""
+        )
+        + ". Les plus nombreux : "
+        + "; ".join(
+            f"{deps.loc[c, 'name']} : {formatting.number(v)}" for c, v in top.head(3).items()
+        )
+        + "."
+    )
+    return blocks.Block(
+        "evenements",
+        "Les événements par territoire",
+        fig,
+        alt,
+        table,
+        download,
+        source_paragraph(
+            wh, ["Un événement communal ou intercommunal compte dans son département."]
+        ),
+    )
 
 
 def actions_block(wh, axis: str | None) -> blocks.Block:
     """The list of actions (table only)."""
     data = plan.actions(wh, axis)
-    territory = [("" if pd.isna(lv) else f"{n} ({plan.LEVELS[lv]} {c})")
-                 for lv, c, n in zip(data["territory_level"], data["territory_code"],
-                                     data["territory_name"])]
-    table = pd.DataFrame({
-        "Action": [f"{c} – {t}" for c, t in zip(data["action_code"], data["title"])],
-        "Axe": data["axis_code"], "Pilote": data["lead_partner"].fillna(""),
-        "Territoire": territory, "Statut": data["status"].map(plan.STATUSES),
-        "Début": [month_year(d) for d in data["start_date"]],
-        "Fin": [month_year(d) for d in data["end_date"]],
-        "Budget": [formatting.euros(v) if pd.notna(v) else "non renseigné"
-                   for v in data["budget_eur"]]})
-    download = pd.DataFrame({
-        "action": data["action_code"], "axe": data["axis_code"], "intitule": data["title"],
-        "pilote": data["lead_partner"], "niveau": data["territory_level"],
-        "territoire": data["territory_code"], "statut": data["status"],
-        "date_debut": [d.date().isoformat() if pd.notna(d) else "" for d in
-                       pd.to_datetime(data["start_date"])],
-        "date_fin": [d.date().isoformat() if pd.notna(d) else "" for d in
-                     pd.to_datetime(data["end_date"])],
-        "budget_eur": data["budget_eur"]})
+    territory = [
+        ("" if pd.isna(lv) else f"{n} ({plan.LEVELS[lv]} {c})")
+        for lv, c, n in zip(data["territory_level"], data["territory_code"], data["territory_name"])
+    ]
+    table = pd.DataFrame(
+        {
+            "Action": [f"{c} – {t}" for c, t in zip(data["action_code"], data["title"])],
+            "Axe": data["axis_code"],
+            "Pilote": data["lead_partner"].fillna(""),
+            "Territoire": territory,
+            "Statut": data["status"].map(plan.STATUSES),
+            "Début": [month_year(d) for d in data["start_date"]],
+            "Fin": [month_year(d) for d in data["end_date"]],
+            "Budget": [
+                formatting.euros(v) if pd.notna(v) else "non renseigné" for v in data["budget_eur"]
+            ],
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "action": data["action_code"],
+            "axe": data["axis_code"],
+            "intitule": data["title"],
+            "pilote": data["lead_partner"],
+            "niveau": data["territory_level"],
+            "territoire": data["territory_code"],
+            "statut": data["status"],
+            "date_debut": [
+                d.date().isoformat() if pd.notna(d) else ""
+                for d in pd.to_datetime(data["start_date"])
+            ],
+            "date_fin": [
+                d.date().isoformat() if pd.notna(d) else ""
+                for d in pd.to_datetime(data["end_date"])
+            ],
+            "budget_eur": data["budget_eur"],
+        }
+    )
     alt = f"{len(data)} actions" + (f" de l'axe {axis}" if axis else "") + "."
-    return blocks.Block("actions", "La liste des actions", None, alt, table, download,
-                        source_paragraph(wh))
+    return blocks.Block(
+        "actions", "La liste des actions", None, alt, table, download, source_paragraph(wh)
+    )
 
 
 def view_outputs(wh, axis: str | None) -> list[dict]:
     """Everything below the axis filter, as outputs."""
-    title = "Tous les axes" if axis is None else axis_label(
-        axis, plan.axes(wh).set_index("axis_code").loc[axis, "title"])
-    outputs = [common.html_output(
-        f"<h2 class='obs-title'>{esc(title)}</h2>"
-        + common.cards_html(cards(wh, axis), "Chiffres clés du plan"))]
+    title = (
+        "Tous les axes"
+        if axis is None
+        else axis_label(axis, plan.axes(wh).set_index("axis_code").loc[axis, "title"])
+    )
+    outputs = [
+        common.html_output(
+            f"<h2 class='obs-title'>{esc(title)}</h2>"
+            + common.cards_html(cards(wh, axis), "Chiffres clés du plan")
+        )
+    ]
     slug = "plan" if axis is None else f"plan-axe-{axis}"
-    for block in (status_block(wh, axis), progress_block(wh, axis), events_block(wh),
-                  actions_block(wh, axis)):
+    for block in (
+        status_block(wh, axis),
+        progress_block(wh, axis),
+        events_block(wh),
+        actions_block(wh, axis),
+    ):
         outputs += block_outputs(block, slug)
     return outputs
 
@@ -301,10 +488,12 @@ class PlanPage:
 
         self.wh = wh
         options = [("Tous les axes", "")] + [
-            (axis_label(c, t), c) for c, t in zip(plan.axes(wh)["axis_code"],
-                                                  plan.axes(wh)["title"])]
-        self.axis_select = w.Dropdown(options=options, value=axis or "", description="Axe :",
-                                      layout=w.Layout(width="48em"))
+            (axis_label(c, t), c)
+            for c, t in zip(plan.axes(wh)["axis_code"], plan.axes(wh)["title"])
+        ]
+        self.axis_select = w.Dropdown(
+            options=options, value=axis or "", description="Axe :", layout=w.Layout(width="48em")
+        )
         self.content = w.Output()
         self.axis_select.observe(lambda _: self.update(), "value")
         self.widget = w.VBox([self.axis_select, self.content])
@@ -324,9 +513,15 @@ def build(axe: str | None = None) -> common.Shown:
     if not wh.has_table("plan_axes"):
         return common.Shown(head + common.message_html([OLD_WAREHOUSE]))
     if plan.axes(wh).empty:
-        return common.Shown(head + common.message_html(params.messages + [
-            "Aucun plan chargé dans l'entrepôt : chargez les fichiers du plan (modèles "
-            "data/templates/plan_*.csv, voir docs/support.md) avec « observatory ingest »."]))
+        return common.Shown(
+            head
+            + common.message_html(
+                params.messages
+                + [
+                    "Aucun plan chargé dans l'entrepôt : chargez les fichiers du plan (modèles "
+                    "data/templates/plan_*.csv, voir docs/support.md) avec « observatory ingest »."
+                ]
+            )
+        )
     axis, messages = parse_axis(wh, axe if axe is not None else params.values.get("axe"))
-    return common.Shown(head + common.message_html(params.messages + messages),
-                        PlanPage(wh, axis))
+    return common.Shown(head + common.message_html(params.messages + messages), PlanPage(wh, axis))

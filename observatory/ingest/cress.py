@@ -42,15 +42,24 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
         raise IngestError(f"{raw.name} : colonnes du modèle CRESS absentes : {', '.join(missing)}")
     measure = rows["mesure"].fillna("").str.strip().str.lower()
     unknown = ~measure.isin(list(MEASURES))
-    frame = pd.DataFrame({
-        "line": rows["line"], "level": rows["niveau"].fillna("").str.strip().str.lower(),
-        "code_raw": rows["code"], "code_column": "code", "year_raw": rows["annee"],
-        "year_column": "annee", "family_raw": rows["famille"], "family_column": "famille",
-        "sector_raw": rows["secteur"], "sector_column": "secteur", "measure": measure,
-        # An unknown measure is rejected as a non-numeric value of column « mesure ».
-        "value_raw": rows["valeur"].mask(unknown, "mesure inconnue : " + measure),
-        "value_column": pd.Series("valeur", index=rows.index).mask(unknown, "mesure"),
-        "additive": measure != "part_emploi_salarie_pct",
-        "max_value": measure.map(MEASURES).astype(float),
-    })
+    frame = pd.DataFrame(
+        {
+            "line": rows["line"],
+            "level": rows["niveau"].fillna("").str.strip().str.lower(),
+            "code_raw": rows["code"],
+            "code_column": "code",
+            "year_raw": rows["annee"],
+            "year_column": "annee",
+            "family_raw": rows["famille"],
+            "family_column": "famille",
+            "sector_raw": rows["secteur"],
+            "sector_column": "secteur",
+            "measure": measure,
+            # An unknown measure is rejected as a non-numeric value of column « mesure ».
+            "value_raw": rows["valeur"].mask(unknown, "mesure inconnue : " + measure),
+            "value_column": pd.Series("valeur", index=rows.index).mask(unknown, "mesure"),
+            "additive": measure != "part_emploi_salarie_pct",
+            "max_value": measure.map(MEASURES).astype(float),
+        }
+    )
     return tidy.store(con, raw, frame)

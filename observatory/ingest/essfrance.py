@@ -32,11 +32,14 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
     if len(raw.header) == 1 and column.strip().isdigit():
         raise IngestError(f"{raw.name} : la première ligne doit être un en-tête (« siren »)")
     quoted = column.replace('"', '""')
-    con.execute(f'CREATE OR REPLACE TEMP VIEW essfrance_scan AS SELECT "{quoted}" AS siren '
-                f"FROM {raw.read_csv_sql()}")
+    con.execute(
+        f'CREATE OR REPLACE TEMP VIEW essfrance_scan AS SELECT "{quoted}" AS siren '
+        f"FROM {raw.read_csv_sql()}"
+    )
     run_sql(con, "essfrance.sql")
     read, rejected = con.execute(
-        "SELECT count(*), count(*) FILTER (problem IS NOT NULL) FROM essfrance_checked").fetchall()[0]
+        "SELECT count(*), count(*) FILTER (problem IS NOT NULL) FROM essfrance_checked"
+    ).fetchall()[0]
     if read == 0:
         raise IngestError(f"{raw.name} : fichier vide (en-tête seul, aucune ligne de données)")
     return read, rejected

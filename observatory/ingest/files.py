@@ -53,15 +53,19 @@ class RawFile:
         seen: dict[str, int] = {}
         for number, column in enumerate(self.header, start=1):
             if column.lower() in seen:  # DuckDB column names ignore case
-                raise IngestError(f"{self.name}, ligne 1 : colonne « {column} » en double dans "
-                                  f"l'en-tête (colonnes {seen[column.lower()]} et {number})")
+                raise IngestError(
+                    f"{self.name}, ligne 1 : colonne « {column} » en double dans "
+                    f"l'en-tête (colonnes {seen[column.lower()]} et {number})"
+                )
             seen[column.lower()] = number
         path = str(self.csv_path).replace("'", "''")
         delim = self.delimiter.replace("'", "''")
-        return (f"read_csv('{path}', header = true, all_varchar = true, delim = '{delim}', "
-                "quote = '\"', escape = '\"', null_padding = true, strict_mode = false, "
-                f"parallel = {str(self.parallel).lower()}, auto_detect = false, "
-                "columns = " + _columns_struct(self.header) + ")")
+        return (
+            f"read_csv('{path}', header = true, all_varchar = true, delim = '{delim}', "
+            "quote = '\"', escape = '\"', null_padding = true, strict_mode = false, "
+            f"parallel = {str(self.parallel).lower()}, auto_detect = false, "
+            "columns = " + _columns_struct(self.header) + ")"
+        )
 
 
 def _columns_struct(header: list[str]) -> str:
@@ -94,12 +98,18 @@ def read_workbook(raw: RawFile, **options) -> dict[str, pd.DataFrame]:
     with raw.path.open("rb") as handle:
         xls = handle.read(4) == b"\xd0\xcf\x11\xe0"
     try:  # xlrd (xls) logs its warnings to standard output unless given a log file
-        book = pd.read_excel(raw.path, sheet_name=None, engine="xlrd" if xls else "openpyxl",
-                             engine_kwargs={"logfile": io.StringIO()} if xls else None, **options)
+        book = pd.read_excel(
+            raw.path,
+            sheet_name=None,
+            engine="xlrd" if xls else "openpyxl",
+            engine_kwargs={"logfile": io.StringIO()} if xls else None,
+            **options,
+        )
     except Exception as exc:  # xlrd and openpyxl raise many kinds of errors on a bad workbook
         detail = str(exc).splitlines()[0] if str(exc) else "fichier endommagé"
-        raise IngestError(f"{raw.name} : classeur Excel illisible ({type(exc).__name__} : "
-                          f"{detail})") from exc
+        raise IngestError(
+            f"{raw.name} : classeur Excel illisible ({type(exc).__name__} : {detail})"
+        ) from exc
     if not book:
         raise IngestError(f"{raw.name} : classeur Excel sans feuille")
     return book
@@ -115,16 +125,26 @@ def _open_zip(path: Path, workdir: Path) -> RawFile:
         if not members and any(m.startswith("xl/") for m in archive.namelist()):
             return RawFile(path, "excel")  # an .xlsx workbook is a zip archive
         if len(members) != 1:
-            raise IngestError(f"{path.name} : l'archive doit contenir un seul fichier CSV "
-                              f"({len(members)} trouvés)")
+            raise IngestError(
+                f"{path.name} : l'archive doit contenir un seul fichier CSV "
+                f"({len(members)} trouvés)"
+            )
         target = workdir / Path(members[0]).name
         try:
             with archive.open(members[0]) as source, target.open("wb") as out:
                 shutil.copyfileobj(source, out, 1 << 22)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
-                ValueError, OSError) as exc:  # damaged, encrypted or unsupported member
-            raise IngestError(f"{path.name} : archive zip illisible, {members[0]} ne peut être "
-                              f"extrait ({exc})") from exc
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+            ValueError,
+            OSError,
+        ) as exc:  # damaged, encrypted or unsupported member
+            raise IngestError(
+                f"{path.name} : archive zip illisible, {members[0]} ne peut être extrait ({exc})"
+            ) from exc
     return _open_csv(path, target, workdir)
 
 
@@ -132,8 +152,9 @@ def _open_csv(original: Path, path: Path, workdir: Path) -> RawFile:
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
     if b"\x00" in sample:
-        raise IngestError(f"{original.name} : fichier binaire non reconnu (ni CSV, ni Excel, "
-                          "ni Parquet, ni zip)")
+        raise IngestError(
+            f"{original.name} : fichier binaire non reconnu (ni CSV, ni Excel, ni Parquet, ni zip)"
+        )
     encoding = _encoding(sample)
     csv_path = path
     if encoding != "utf-8":
@@ -149,8 +170,9 @@ def _open_csv(original: Path, path: Path, workdir: Path) -> RawFile:
     first_rows = list(csv.reader(io.StringIO("\n".join(lines[:20])), delimiter=delimiter))
     # A trailing separator leaves a column without a name: name it by its position.
     header = [name.strip() or f"colonne {number}" for number, name in enumerate(first_rows[0], 1)]
-    return RawFile(original, "csv", csv_path, delimiter, encoding, header, first_rows,
-                   workdir=workdir)
+    return RawFile(
+        original, "csv", csv_path, delimiter, encoding, header, first_rows, workdir=workdir
+    )
 
 
 def transcode_late_latin1(raw: RawFile, line: int) -> None:
@@ -168,7 +190,8 @@ def transcode_late_latin1(raw: RawFile, line: int) -> None:
             raise IngestError(
                 f"{raw.name}, ligne {line} : octets qui ne sont pas de l'UTF-8 alors que la "
                 f"ligne {number} est en UTF-8 (encodages mélangés) ; enregistrez le fichier "
-                "entièrement en UTF-8")
+                "entièrement en UTF-8"
+            )
     target = raw.workdir / f"{raw.csv_path.stem}.utf8.csv"
     _transcode(raw.csv_path, target, "cp1252", raw.path)
     raw.csv_path, raw.encoding = target, "cp1252"
@@ -189,13 +212,17 @@ def _transcode(source: Path, target: Path, encoding: str, original: Path) -> Non
     """Rewrite ``source`` as UTF-8 without BOM (cp1252 falls back to Latin-1 byte by byte)."""
     errors = "strict" if encoding == "utf-8-sig" else "latin1_fallback"
     try:
-        with source.open("r", encoding=encoding, errors=errors, newline="") as src, \
-                target.open("w", encoding="utf-8", newline="") as out:
+        with (
+            source.open("r", encoding=encoding, errors=errors, newline="") as src,
+            target.open("w", encoding="utf-8", newline="") as out,
+        ):
             shutil.copyfileobj(src, out, 1 << 22)
     except UnicodeDecodeError as exc:  # a BOM announces UTF-8, the bytes are not
-        raise IngestError(f"{original.name}, ligne {_first_bad_line(source)} : le fichier commence "
-                          "par la marque UTF-8 (BOM) mais contient des octets qui ne sont pas de "
-                          f"l'UTF-8 ({exc.reason}) ; enregistrez-le entièrement en UTF-8") from exc
+        raise IngestError(
+            f"{original.name}, ligne {_first_bad_line(source)} : le fichier commence "
+            "par la marque UTF-8 (BOM) mais contient des octets qui ne sont pas de "
+            f"l'UTF-8 ({exc.reason}) ; enregistrez-le entièrement en UTF-8"
+        ) from exc
 
 
 def _first_bad_line(path: Path) -> int:
@@ -211,7 +238,7 @@ def _first_bad_line(path: Path) -> int:
 
 def _latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
     """Bytes undefined in cp1252 (0x81, 0x8D…) decode as Latin-1."""
-    return error.object[error.start:error.end].decode("latin-1"), error.end
+    return error.object[error.start : error.end].decode("latin-1"), error.end
 
 
 codecs.register_error("latin1_fallback", _latin1_fallback)

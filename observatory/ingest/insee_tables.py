@@ -24,8 +24,13 @@ SOURCE = "insee"
 NEEDS_VINTAGE = False
 YEAR_LABEL = "annee"
 # Block titles → territory level.
-BLOCK_LEVELS = {"regions": "region", "departements": "departement", "epci": "epci",
-                "communes": "commune", "france": "france"}
+BLOCK_LEVELS = {
+    "regions": "region",
+    "departements": "departement",
+    "epci": "epci",
+    "communes": "commune",
+    "france": "france",
+}
 # Codes of aggregates in INSEE tables: France (hors Mayotte), de province, métropolitaine.
 AGGREGATES = {"F": ("france", "FR"), "P": ("zone", "P"), "M": ("zone", "M")}
 HEADER_ROWS = 3  # rows above « Année » that may hold the measure labels
@@ -60,8 +65,10 @@ def matches(header: list[str]) -> bool:
 def _sheets(raw: RawFile) -> dict[str, list[list]]:
     if raw.kind == "excel":
         book = read_workbook(raw, header=None, dtype=object)
-        return {name: sheet.astype(object).where(sheet.notna(), None).values.tolist()
-                for name, sheet in book.items()}
+        return {
+            name: sheet.astype(object).where(sheet.notna(), None).values.tolist()
+            for name, sheet in book.items()
+        }
     if raw.kind == "csv":
         with raw.csv_path.open(encoding="utf-8", newline="") as handle:
             return {"": [row for row in csv.reader(handle, delimiter=raw.delimiter)]}
@@ -79,8 +86,12 @@ def _column_letter(index: int) -> str:
 
 def _blocks(rows: list[list]) -> list[tuple[int, int]]:
     """(row of « Année », column of « Année ») for every block of a sheet."""
-    return [(r, c) for r, row in enumerate(rows) for c, cell in enumerate(row)
-            if _norm(cell) == YEAR_LABEL]
+    return [
+        (r, c)
+        for r, row in enumerate(rows)
+        for c, cell in enumerate(row)
+        if _norm(cell) == YEAR_LABEL
+    ]
 
 
 def _parse_block(rows, sheet, head, year_col, level_hint, seen: set) -> list[dict]:
@@ -90,8 +101,14 @@ def _parse_block(rows, sheet, head, year_col, level_hint, seen: set) -> list[dic
     out = []
     for c in years:
         # A label spans the year columns up to the next label (merged cells read this way).
-        start = max((k for k in range(year_col + 1, c + 1)
-                     if any(_text(rows[r][k]) for r in range(top, head))), default=c)
+        start = max(
+            (
+                k
+                for k in range(year_col + 1, c + 1)
+                if any(_text(rows[r][k]) for r in range(top, head))
+            ),
+            default=c,
+        )
         parts = [_text(rows[r][start]) for r in range(top, head) if _text(rows[r][start])]
         years[c] = (years[c], " – ".join(parts) or f"colonne {_column_letter(c)}")
     code_col = year_col - 1 if year_col > 0 else None
@@ -108,15 +125,25 @@ def _parse_block(rows, sheet, head, year_col, level_hint, seen: set) -> list[dic
             seen.add(code)
         for c, (year, measure) in years.items():
             value = row[c] if c < len(row) else None
-            out.append(dict(
-                line=r + 1, level=level, code_raw=code_out,
-                code_column=_column_letter(code_col) if code_col is not None else "A",
-                year_raw=_year(year), year_column=_column_letter(c) + str(head + 1),
-                family_raw=None, family_column=None, sector_raw=None, sector_column=None,
-                measure=f"{sheet} : {measure}" if sheet else measure,
-                value_raw=repr(value) if isinstance(value, float) else _text(value),
-                value_column=_column_letter(c), additive=False, max_value=float("nan"),
-            ))
+            out.append(
+                dict(
+                    line=r + 1,
+                    level=level,
+                    code_raw=code_out,
+                    code_column=_column_letter(code_col) if code_col is not None else "A",
+                    year_raw=_year(year),
+                    year_column=_column_letter(c) + str(head + 1),
+                    family_raw=None,
+                    family_column=None,
+                    sector_raw=None,
+                    sector_column=None,
+                    measure=f"{sheet} : {measure}" if sheet else measure,
+                    value_raw=repr(value) if isinstance(value, float) else _text(value),
+                    value_column=_column_letter(c),
+                    additive=False,
+                    max_value=float("nan"),
+                )
+            )
     return out
 
 
@@ -138,8 +165,10 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
         for head, year_col in _blocks(rows):
             level = _level_of(rows, head)
             if level is None:
-                raise IngestError(f"{raw.name}, feuille {sheet or '1'}, ligne {head + 1} : niveau "
-                                  "territorial du bloc introuvable (titre RÉGIONS, DÉPARTEMENTS…)")
+                raise IngestError(
+                    f"{raw.name}, feuille {sheet or '1'}, ligne {head + 1} : niveau "
+                    "territorial du bloc introuvable (titre RÉGIONS, DÉPARTEMENTS…)"
+                )
             records += _parse_block(rows, sheet, head, year_col, level, seen)
     if not records:
         raise IngestError(f"{raw.name} : aucun tableau INSEE reconnu (ligne « Année » introuvable)")

@@ -21,8 +21,14 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from observatory import formatting, settings
-from observatory.build import (append_sources, atomic_update, recompute_marts,
-                               register_reference, sha256, upgrade_landing)
+from observatory.build import (
+    append_sources,
+    atomic_update,
+    recompute_marts,
+    register_reference,
+    sha256,
+    upgrade_landing,
+)
 from observatory.ingest.files import IngestError, RawFile, open_raw, transcode_late_latin1
 from observatory.ingest.sql import run_sql
 from observatory.warehouse import open_warehouse
@@ -33,8 +39,13 @@ if TYPE_CHECKING:
 # Reader modules of observatory.ingest, in detection order (the most specific header first).
 # Imported on first use: a SIRENE load needs neither pandas nor the other readers.
 READERS: dict[str, str] = {
-    "sirene": "sirene", "urssaf": "urssaf", "cress": "cress", "insee": "insee_tables",
-    "essfrance": "essfrance", "structures": "structures", "plan": "plan",
+    "sirene": "sirene",
+    "urssaf": "urssaf",
+    "cress": "cress",
+    "insee": "insee_tables",
+    "essfrance": "essfrance",
+    "structures": "structures",
+    "plan": "plan",
 }
 LOAD_ORDER = ["essfrance", "sirene", "insee", "urssaf", "cress", "structures", "plan"]
 DEFAULT_MAX_REJECT_RATE = 0.05
@@ -78,8 +89,10 @@ def detect_source(raw: RawFile) -> str:
     if any(reader("insee").matches(row) for row in raw.first_rows):  # title rows above the table
         return "insee"
     shown = ", ".join(raw.header[:6])
-    raise IngestError(f"{raw.name} : type de fichier non reconnu (en-tête : {shown}…) ; "
-                      f"précisez --source ({', '.join(READERS)})")
+    raise IngestError(
+        f"{raw.name} : type de fichier non reconnu (en-tête : {shown}…) ; "
+        f"précisez --source ({', '.join(READERS)})"
+    )
 
 
 def _vintage(path: Path, given: int | None) -> int | None:
@@ -94,14 +107,19 @@ def _vintage(path: Path, given: int | None) -> int | None:
 
 def _refuse_demo(target: Path) -> None:
     if not target.is_file():
-        raise IngestError(f"aucun entrepôt à {target} : lancez d'abord `observatory build --no-demo`")
+        raise IngestError(
+            f"aucun entrepôt à {target} : lancez d'abord `observatory build --no-demo`"
+        )
     with duckdb.connect(str(target), read_only=True) as con:
-        demo = con.execute("SELECT coalesce(bool_or(synthetic), false) FROM sources").fetchall()[0][0]
+        demo = con.execute("SELECT coalesce(bool_or(synthetic), false) FROM sources").fetchall()[0][
+            0
+        ]
     if demo:
         raise IngestError(
             f"l'entrepôt {target} contient des {settings.DEMO_LABEL.lower()} : les chiffres réels ne "
             "s'y mélangent pas ; construisez un entrepôt sans démonstration avec "
-            "`observatory build --no-demo`, puis relancez l'ingestion")
+            "`observatory build --no-demo`, puis relancez l'ingestion"
+        )
 
 
 def ingest(
@@ -117,8 +135,10 @@ def ingest(
     target = Path(db_path or settings.db_path())
     _refuse_demo(target)
     reports: list[LoadReport] = []
-    with tempfile.TemporaryDirectory(prefix="observatory-ingest-") as tmp, \
-            atomic_update(target, from_current=True) as con:
+    with (
+        tempfile.TemporaryDirectory(prefix="observatory-ingest-") as tmp,
+        atomic_update(target, from_current=True) as con,
+    ):
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         con.execute("SET enable_progress_bar = false")
         con.execute(f"SET temp_directory = '{tmp}'")
@@ -132,8 +152,9 @@ def ingest(
             workdir.mkdir()
             raw = open_raw(Path(path), workdir)
             name = source or detect_source(raw)
-            units_first = (0 if name != "sirene" or reader("sirene").layout(raw.header) == "units"
-                           else 1)
+            units_first = (
+                0 if name != "sirene" or reader("sirene").layout(raw.header) == "units" else 1
+            )
             plan.append((LOAD_ORDER.index(name), units_first, number, raw, name))
         plan.sort(key=lambda item: item[:3])
         # The files' SHA-256 are computed in two threads, in loading order (hashlib releases
@@ -150,45 +171,71 @@ def ingest(
     return reports
 
 
-def _load_one(con, raw: RawFile, name: str, hashing: Future, vintage: int | None,
-              max_rate: float) -> LoadReport:
+def _load_one(
+    con, raw: RawFile, name: str, hashing: Future, vintage: int | None, max_rate: float
+) -> LoadReport:
     module = reader(name)
     digest = hashing.result()
     year = _vintage(raw.path.resolve(), vintage)
     if module.NEEDS_VINTAGE and year is None:
-        raise IngestError(f"{raw.name} : millésime introuvable dans le nom du fichier ou du dossier ; "
-                          "précisez --vintage")
+        raise IngestError(
+            f"{raw.name} : millésime introuvable dans le nom du fichier ou du dossier ; "
+            "précisez --vintage"
+        )
     report = LoadReport(raw.path, name, str(year) if year else "")
-    done = con.execute("SELECT count(*) FROM sources WHERE source = ? AND file_sha256 = ?",
-                       [name, digest]).fetchall()[0][0]
+    done = con.execute(
+        "SELECT count(*) FROM sources WHERE source = ? AND file_sha256 = ?", [name, digest]
+    ).fetchall()[0][0]
     if done:
         report.skipped = True
         return report
     file = str(raw.path.resolve())
     loaded_at = datetime.now(timezone.utc)
-    con.execute("CREATE OR REPLACE TEMP TABLE load_context AS SELECT ? AS source, ? AS file, "
-                "?::TIMESTAMPTZ AS loaded_at, ?::SMALLINT AS vintage", [name, file, loaded_at, year])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE load_context AS SELECT ? AS source, ? AS file, "
+        "?::TIMESTAMPTZ AS loaded_at, ?::SMALLINT AS vintage",
+        [name, file, loaded_at, year],
+    )
     con.execute("DELETE FROM rejects WHERE file = ?", [file])
     con.execute("DELETE FROM load_stats WHERE file = ?", [file])
     read, rejected = _read(con, module, raw)
     report.rows_read, report.rows_rejected = read, rejected
     report.rows_loaded = read - rejected
-    report.examples = [problem_message(raw.name, *row) for row in con.execute(
-        'SELECT line, "column", value, reason FROM rejects WHERE file = ? ORDER BY line LIMIT 3',
-        [file]).fetchall()]
+    report.examples = [
+        problem_message(raw.name, *row)
+        for row in con.execute(
+            'SELECT line, "column", value, reason FROM rejects WHERE file = ? ORDER BY line LIMIT 3',
+            [file],
+        ).fetchall()
+    ]
     if read and rejected / read > max_rate:
         raise IngestError(
             f"{raw.name} : {formatting.number(rejected)} lignes rejetées sur "
             f"{formatting.number(read)} ({formatting.percent(100 * rejected / read)}), au-delà du "
             f"seuil de {formatting.percent(100 * max_rate)} ; chargement refusé. "
-            + " ; ".join(report.examples))
+            + " ; ".join(report.examples)
+        )
     if not report.vintage:
-        years = con.execute("SELECT min(year), max(year) FROM published_figures WHERE file = ?",
-                            [file]).fetchall()[0]
+        years = con.execute(
+            "SELECT min(year), max(year) FROM published_figures WHERE file = ?", [file]
+        ).fetchall()[0]
         report.vintage = "-".join(dict.fromkeys(str(y) for y in years if y is not None))
-    append_sources(con, [dict(source=name, file=file, vintage=report.vintage, file_sha256=digest,
-                              loaded_at=loaded_at, rows_read=read, rows_loaded=report.rows_loaded,
-                              rows_rejected=rejected, synthetic=False)])
+    append_sources(
+        con,
+        [
+            dict(
+                source=name,
+                file=file,
+                vintage=report.vintage,
+                file_sha256=digest,
+                loaded_at=loaded_at,
+                rows_read=read,
+                rows_loaded=report.rows_loaded,
+                rows_rejected=rejected,
+                synthetic=False,
+            )
+        ],
+    )
     return report
 
 
@@ -206,14 +253,19 @@ def _read(con, module: ModuleType, raw: RawFile) -> tuple[int, int]:
         if raw.encoding == "utf-8" and "Invalid unicode" in text and line:
             transcode_late_latin1(raw, int(line.group(1)))
             return _read(con, module, raw)
-        details = [part for part in text.splitlines() if part.strip()
-                   and not part.startswith(("Original Line", "Possible Solution"))][:2]
+        details = [
+            part
+            for part in text.splitlines()
+            if part.strip() and not part.startswith(("Original Line", "Possible Solution"))
+        ][:2]
         raise IngestError(f"{raw.name} : fichier illisible ({' ; '.join(details)[:300]})") from exc
 
 
 def rejects_frame(db_path: Path | None = None, source: str | None = None) -> pd.DataFrame:
     """The ``rejects`` table, optionally of one source."""
     with open_warehouse(db_path) as wh:
-        return wh.sql('SELECT source, file, line, "column", value, reason FROM rejects '
-                      "WHERE $source IS NULL OR source = $source ORDER BY source, file, line",
-                      dict(source=source))
+        return wh.sql(
+            'SELECT source, file, line, "column", value, reason FROM rejects '
+            "WHERE $source IS NULL OR source = $source ORDER BY source, file, line",
+            dict(source=source),
+        )

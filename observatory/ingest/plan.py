@@ -26,7 +26,8 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
     if kind is None:
         raise IngestError(
             f"{raw.name} : ce n'est pas un fichier du plan régional (colonnes attendues, selon le "
-            "fichier : " + " ; ".join(", ".join(k.required) for k in plan.KINDS.values()) + ")")
+            "fichier : " + " ; ".join(", ".join(k.required) for k in plan.KINDS.values()) + ")"
+        )
     frame, problems = plan.validate(kind, rows)
     file, loaded_at = con.execute("SELECT file, loaded_at::VARCHAR FROM load_context").fetchall()[0]
     plan.store(con, kind, frame, synthetic=False, file=file, loaded_at=loaded_at)

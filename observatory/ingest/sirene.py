@@ -55,16 +55,21 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
     """Load one SIRENE file; returns (rows read, rows rejected)."""
     relation = _relation(raw)
     if raw.kind == "parquet":
-        raw.header = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+        raw.header = [
+            row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        ]
     kind = layout(raw.header)
     if kind is None:
-        raise IngestError(f"{raw.name} : ce n'est pas un fichier SIRENE StockEtablissement ou "
-                          "StockUniteLegale (colonnes siret/codeCommuneEtablissement ou "
-                          "siren/categorieJuridiqueUniteLegale absentes)")
+        raise IngestError(
+            f"{raw.name} : ce n'est pas un fichier SIRENE StockEtablissement ou "
+            "StockUniteLegale (colonnes siret/codeCommuneEtablissement ou "
+            "siren/categorieJuridiqueUniteLegale absentes)"
+        )
     columns = ESTABLISHMENT_COLUMNS if kind == "establishments" else UNIT_COLUMNS
     view = "sirene_scan" if kind == "establishments" else "sirene_units_scan"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {_projection(raw, columns)} "
-                f"FROM {relation}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT {_projection(raw, columns)} FROM {relation}"
+    )
     run_sql(con, f"sirene_{kind}.sql")
     counts = "sirene_counts" if kind == "establishments" else "units_counts"
     read, rejected = con.execute(f"SELECT rows_read, rows_rejected FROM {counts}").fetchall()[0]
@@ -86,6 +91,10 @@ def _projection(raw: RawFile, columns: dict[str, tuple[str, bool]]) -> str:
     if missing:
         raise IngestError(f"{raw.name} : colonnes SIRENE absentes : {', '.join(missing)}")
     return ", ".join(
-        (f'CAST("{name}" AS VARCHAR) AS {alias}' if name in raw.header else f"NULL::VARCHAR AS {alias}")
+        (
+            f'CAST("{name}" AS VARCHAR) AS {alias}'
+            if name in raw.header
+            else f"NULL::VARCHAR AS {alias}"
+        )
         for alias, (name, _) in columns.items()
     )

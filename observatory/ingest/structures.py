@@ -35,8 +35,10 @@ def read_table(con: duckdb.DuckDBPyConnection, raw: RawFile, what: str) -> pd.Da
 def store_rejects(con: duckdb.DuckDBPyConnection, problems: pd.DataFrame) -> None:
     """Rejected lines into ``rejects``, with the source, file and time of ``load_context``."""
     con.register("new_rejects", problems.astype({"line": "Int64", "value": object}))
-    con.execute('INSERT INTO rejects SELECT c.source, c.file, r.line, r."column", r.value, '
-                "r.reason, c.loaded_at FROM new_rejects AS r, load_context AS c ORDER BY r.line")
+    con.execute(
+        'INSERT INTO rejects SELECT c.source, c.file, r.line, r."column", r.value, '
+        "r.reason, c.loaded_at FROM new_rejects AS r, load_context AS c ORDER BY r.line"
+    )
     con.unregister("new_rejects")
 
 
@@ -46,8 +48,9 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
     names = {support.key(c).replace(" ", "_") for c in rows.columns}
     missing = [c for c in support.REQUIRED_COLUMNS if c not in names]
     if missing:
-        raise IngestError(f"{raw.name} : colonnes de l'annuaire des structures absentes : "
-                          f"{', '.join(missing)}")
+        raise IngestError(
+            f"{raw.name} : colonnes de l'annuaire des structures absentes : {', '.join(missing)}"
+        )
     frame, problems = support.validate(rows)
     file, loaded_at = con.execute("SELECT file, loaded_at::VARCHAR FROM load_context").fetchall()[0]
     support.store(con, frame, synthetic=False, file=file, loaded_at=loaded_at)

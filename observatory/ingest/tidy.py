@@ -11,15 +11,34 @@ from observatory.ingest.files import IngestError, RawFile
 from observatory.ingest.sql import run_sql
 
 TIDY_COLUMNS = [
-    "line", "level", "code_raw", "code_column", "year_raw", "year_column", "family_raw",
-    "family_column", "sector_raw", "sector_column", "measure", "value_raw", "value_column",
-    "additive", "max_value",
+    "line",
+    "level",
+    "code_raw",
+    "code_column",
+    "year_raw",
+    "year_column",
+    "family_raw",
+    "family_column",
+    "sector_raw",
+    "sector_column",
+    "measure",
+    "value_raw",
+    "value_column",
+    "additive",
+    "max_value",
 ]
 # Values of a family column besides the family codes and labels: all of the ESS, outside it.
 FAMILY_SYNONYMS = {
-    "ess": "ESS", "ensemble ess": "ESS", "total ess": "ESS", "ensemble de l'ess": "ESS",
-    "économie sociale et solidaire": "ESS", "hors ess": "HORS_ESS", "association": "ASSO",
-    "coopérative": "COOP", "mutuelle": "MUT", "fondation": "FOND",
+    "ess": "ESS",
+    "ensemble ess": "ESS",
+    "total ess": "ESS",
+    "ensemble de l'ess": "ESS",
+    "économie sociale et solidaire": "ESS",
+    "hors ess": "HORS_ESS",
+    "association": "ASSO",
+    "coopérative": "COOP",
+    "mutuelle": "MUT",
+    "fondation": "FOND",
     "société commerciale de l'ess": "SCESS",
 }
 
@@ -54,12 +73,17 @@ def store(con: duckdb.DuckDBPyConnection, raw: RawFile, tidy: pd.DataFrame) -> t
     frame["max_value"] = frame["max_value"].astype(float)
     con.register("tidy_frame", frame)
     con.register("family_lookup", family_lookup())
-    texts = ", ".join(f"{c}::VARCHAR AS {c}" for c in TIDY_COLUMNS
-                      if c not in {"line", "additive", "max_value"})
-    con.execute(f"CREATE OR REPLACE TEMP TABLE tidy AS SELECT obs_id, line::BIGINT AS line, {texts}, "
-                "additive::BOOLEAN AS additive, max_value::DOUBLE AS max_value FROM tidy_frame")
+    texts = ", ".join(
+        f"{c}::VARCHAR AS {c}" for c in TIDY_COLUMNS if c not in {"line", "additive", "max_value"}
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE tidy AS SELECT obs_id, line::BIGINT AS line, {texts}, "
+        "additive::BOOLEAN AS additive, max_value::DOUBLE AS max_value FROM tidy_frame"
+    )
     con.unregister("tidy_frame")
     run_sql(con, "published.sql")
     run_sql(con, "published_store.sql")
-    rejected = con.execute("SELECT count(*) FROM tidy_checked WHERE problem IS NOT NULL").fetchall()[0][0]
+    rejected = con.execute(
+        "SELECT count(*) FROM tidy_checked WHERE problem IS NOT NULL"
+    ).fetchall()[0][0]
     return len(frame), rejected

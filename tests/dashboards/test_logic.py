@@ -71,10 +71,14 @@ def test_query_parameters_keep_known_names_and_report_the_others():
 def test_portrait_request_is_validated_against_the_warehouse(demo_db):
     request = portrait.parse(demo_db, {"territoire": "34"})
     assert (request.territory.level, request.territory.name) == ("departement", "Hérault")
-    request = portrait.parse(demo_db, {"territoire": "76", "niveau": "région", "annee": "2020",
-                                       "reference": "FR"})
-    assert (request.territory.name, request.year, request.reference.level) == \
-        ("Occitanie", 2020, "france")
+    request = portrait.parse(
+        demo_db, {"territoire": "76", "niveau": "région", "annee": "2020", "reference": "FR"}
+    )
+    assert (request.territory.name, request.year, request.reference.level) == (
+        "Occitanie",
+        2020,
+        "france",
+    )
     request = portrait.parse(demo_db, {"territoire": "999", "annee": "1900"})
     assert request.territory.code == "76"  # the default région
     assert any("introuvable" in m for m in request.messages)
@@ -92,15 +96,21 @@ def test_share_link_reopens_the_same_portrait(demo_db):
 def test_key_figures_are_the_indicators_with_change_and_rank(demo_db):
     herault = indicators.resolve(demo_db, "34")
     view = blocks.territory_view(demo_db, herault, 2022)
-    cards = dict((title, (value, note)) for title, value, note in
-                 blocks.key_figures(view.frame, herault))
+    cards = dict(
+        (title, (value, note)) for title, value, note in blocks.key_figures(view.frame, herault)
+    )
     expected = indicators.compute(demo_db, "departement", "34", 2022, themes=["key_figures"])
     employees = expected.set_index("indicator").loc["ess_employees", "display"]
     assert cards["Postes salariés de l'ESS"][0] == employees
     assert "rang" in cards["Postes salariés de l'ESS"][1]
     assert "Occitanie" in cards["Part de l'ESS dans l'emploi salarié"][1]
-    assert [b.slug for b in view.blocks] == ["familles", "secteurs", "tailles", "evolution",
-                                             "metropoles"]
+    assert [b.slug for b in view.blocks] == [
+        "familles",
+        "secteurs",
+        "tailles",
+        "evolution",
+        "metropoles",
+    ]
 
 
 def test_masked_cells_are_s_in_tables_and_absent_from_charts_and_downloads(demo_db):
@@ -128,15 +138,17 @@ def test_size_block_gives_the_share_of_establishments_by_size_from_the_warehouse
     counts = demo_db.sql(
         "SELECT f.size_class, sum(f.establishments) AS n FROM ess_size_facts AS f "
         "JOIN territories AS t ON t.level = 'commune' AND t.code = f.commune_code "
-        "WHERE t.departement_code = '34' AND f.year = 2022 GROUP BY ALL").set_index("size_class")["n"]
+        "WHERE t.departement_code = '34' AND f.year = 2022 GROUP BY ALL"
+    ).set_index("size_class")["n"]
     labels = dict(demo_db.sql("SELECT size_class, label FROM size_classes").itertuples(index=False))
     expected = {labels[c]: 100 * n / counts.sum() for c, n in counts.items()}
     bars = dict(zip(block.figure.data[0].y, block.figure.data[0].x))
     assert bars == pytest.approx(expected)  # a département: no size class is masked
     table = block.table.set_index("Taille (postes salariés)")
     for size_class, n in counts.items():
-        assert table.loc[labels[size_class], "Établissements employeurs"] == \
-            f"{int(n):,}".replace(",", "\u202f")
+        assert table.loc[labels[size_class], "Établissements employeurs"] == f"{int(n):,}".replace(
+            ",", "\u202f"
+        )
     assert "Taille moyenne" in block.alt
 
 
@@ -175,10 +187,12 @@ def test_map_table_takes_figures_from_indicators(demo_db):
     herault = data.set_index("code").loc["34"]
     expected = indicators.compute(demo_db, "departement", "34", 2022, themes=["key_figures"])
     assert herault["ess_share_pct"] == pytest.approx(
-        expected.set_index("indicator").loc["ess_share_employees", "value"])
+        expected.set_index("indicator").loc["ess_share_employees", "value"]
+    )
     block = blocks.map_block(demo_db, region, "departement", 2022)
     assert set(block.figure.data[0].locations) | set(
-        loc for trace in block.figure.data for loc in trace.locations) == set(data["code"])
+        loc for trace in block.figure.data for loc in trace.locations
+    ) == set(data["code"])
 
 
 def test_downloads_are_csv_and_xlsx_data_uris(demo_db):
@@ -198,11 +212,14 @@ def test_comparison_parses_codes_and_sorts_with_masked_values_last(demo_db):
     values, displays, secret = comparison.comparison_table(territories, 2022)
     order = comparison.sort_order(values, "ess_share_employees", False)
     assert order[-1] == "Adissan (commune 34002)"
-    block = comparison.comparison_block(values, displays, secret, order, "ess_share_employees",
-                                        2022, "source")
+    block = comparison.comparison_block(
+        values, displays, secret, order, "ess_share_employees", 2022, "source"
+    )
     assert "Adissan (commune 34002)" not in list(block.figure.data[0].y)
-    assert block.download.set_index("territoire").loc[
-        "Adissan (commune 34002)", "postes_salaries_ess"] == "s"
+    assert (
+        block.download.set_index("territoire").loc["Adissan (commune 34002)", "postes_salaries_ess"]
+        == "s"
+    )
 
 
 def test_plotly_config_is_french_with_png_download():
@@ -226,13 +243,20 @@ def test_map_shapes_are_light_and_each_class_carries_only_its_own(demo_db):
 
 def test_dashboard_kernels_never_import_geopandas(warehouse_path):
     """A visitor's kernel reads the light shapes: geopandas, shapely and mapclassify stay out."""
-    code = ("import sys\nfrom observatory.dashboards import common, comparison, portrait, regional\n"
-            "wh = common.warehouse()\nportrait.warm_up(wh)\nregional.warm_up(wh, '76')\n"
-            "comparison.warm_up(wh)\n"
-            "print(sorted(m for m in ('geopandas', 'shapely', 'mapclassify', 'sklearn', 'scipy')"
-            " if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "OBSERVATORY_DB": str(warehouse_path)})
+    code = (
+        "import sys\nfrom observatory.dashboards import common, comparison, portrait, regional\n"
+        "wh = common.warehouse()\nportrait.warm_up(wh)\nregional.warm_up(wh, '76')\n"
+        "comparison.warm_up(wh)\n"
+        "print(sorted(m for m in ('geopandas', 'shapely', 'mapclassify', 'sklearn', 'scipy')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "OBSERVATORY_DB": str(warehouse_path)},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
@@ -240,10 +264,11 @@ def test_dashboard_kernels_never_import_geopandas(warehouse_path):
 def test_what_a_dashboard_notebook_imports_first_leaves_pandas_and_plotly_out():
     """A kernel started for a visitor shows its page before importing pandas and plotly: the
     browser loads while they are imported and the first figures computed."""
-    code = ("import sys\nfrom observatory.dashboards import launch\n"
-            "print(sorted(m for m in ('pandas', 'plotly', 'duckdb', 'numpy') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+    code = (
+        "import sys\nfrom observatory.dashboards import launch\n"
+        "print(sorted(m for m in ('pandas', 'plotly', 'duckdb', 'numpy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 

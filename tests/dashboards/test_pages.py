@@ -34,24 +34,29 @@ def ess_employees(wh, column, code, year):
     return wh.sql(
         f"SELECT sum(f.employees) AS e FROM ess_facts f JOIN territories t ON t.level = 'commune' "
         f"AND t.code = f.commune_code WHERE t.{column} = $code AND f.year = $y",
-        dict(code=code, y=year))["e"].iloc[0]
+        dict(code=code, y=year),
+    )["e"].iloc[0]
 
 
 def test_regional_overview_renders_its_charts(voila_url, browser, wh, screens):
     page = open_page(browser, voila_url + "/voila/render/vue-regionale.ipynb")
-    page.wait_for_function(f"document.querySelectorAll('{CHARTS}').length >= 5",
-                           timeout=TIMEOUT)
+    page.wait_for_function(f"document.querySelectorAll('{CHARTS}').length >= 5", timeout=TIMEOUT)
     year = wh.years()[-1]
     assert page.inner_text("h1") == f"L'ESS en Occitanie ({year})"
     assert "Données de démonstration" in page.inner_text(".obs-demo-banner")
     assert french_int(ess_employees(wh, "region_code", "76", year)) in page.inner_text(
-        ".obs-key-figures")
-    locations = page.evaluate(f"() => [...document.querySelectorAll('{CHARTS}')]"
-                              ".flatMap(p => p.data.flatMap(t => t.locations || []))")
+        ".obs-key-figures"
+    )
+    locations = page.evaluate(
+        f"() => [...document.querySelectorAll('{CHARTS}')]"
+        ".flatMap(p => p.data.flatMap(t => t.locations || []))"
+    )
     assert len(set(locations)) == 13
     # Every chart, the map included, is actually visible (a map of height 0 once passed the data check).
-    heights = page.evaluate(f"() => [...document.querySelectorAll('{CHARTS}')]"
-                            ".map(p => p.getBoundingClientRect().height)")
+    heights = page.evaluate(
+        f"() => [...document.querySelectorAll('{CHARTS}')]"
+        ".map(p => p.getBoundingClientRect().height)"
+    )
     assert min(heights) >= 200, heights
     page.screenshot(path=str(screens / "vue-regionale.png"), full_page=True)
     body = page.inner_text("body")
@@ -59,49 +64,69 @@ def test_regional_overview_renders_its_charts(voila_url, browser, wh, screens):
     page.close()
 
 
-def test_portrait_url_opens_herault_and_selector_changes_territory(voila_url, browser, wh,
-                                                                  screens):
+def test_portrait_url_opens_herault_and_selector_changes_territory(voila_url, browser, wh, screens):
     page = open_page(browser, voila_url + "/voila/render/portrait.ipynb?territoire=34")
     year = wh.years()[-1]
     assert page.inner_text("h2.obs-title") == f"Hérault (département 34), {year}"
     figures = page.inner_text(".obs-key-figures")
     assert french_int(ess_employees(wh, "departement_code", "34", year)) in figures
-    page.wait_for_function(f"document.querySelectorAll('{CHARTS}').length >= 6",
-                           timeout=TIMEOUT)  # five blocks and the map
+    page.wait_for_function(
+        f"document.querySelectorAll('{CHARTS}').length >= 6", timeout=TIMEOUT
+    )  # five blocks and the map
     # The empty plot that loads plotly.js early (outside the widgets) takes no room.
-    assert page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => "
-                         "!p.closest('.widget-output') && p.getBoundingClientRect().height > 0)"
-                         ".length") == 0
+    assert (
+        page.evaluate(
+            "() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => "
+            "!p.closest('.widget-output') && p.getBoundingClientRect().height > 0)"
+            ".length"
+        )
+        == 0
+    )
     page.screenshot(path=str(screens / "portrait.png"), full_page=True)
     selector = page.locator(".obs-territory input")
     selector.fill("Haute-Garonne (département 31)")
-    page.wait_for_function("document.querySelector('h2.obs-title').innerText"
-                           ".startsWith('Haute-Garonne')", timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('h2.obs-title').innerText.startsWith('Haute-Garonne')",
+        timeout=30_000,
+    )
     assert french_int(ess_employees(wh, "departement_code", "31", year)) in page.inner_text(
-        ".obs-key-figures")
+        ".obs-key-figures"
+    )
     # The address follows the visitor, so that a copied link opens the same portrait.
     page.wait_for_url(f"**/portrait.ipynb?territoire=31&annee={year}", timeout=60_000)
     page.close()
 
 
 def test_a_visitor_browser_asks_only_the_observatory_and_gets_plotly_once_preloaded(
-        voila_url, browser):
+    voila_url, browser
+):
     page = browser.new_page(viewport={"width": 1280, "height": 1400}, locale="fr-FR")
     requested = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(voila_url + "/voila/render/portrait.ipynb?territoire=11", timeout=TIMEOUT)
     page.wait_for_selector(CHARTS, timeout=TIMEOUT)
     # Nothing from a CDN or any other site: the page works offline and tells nobody else.
-    assert [url for url in requested if not url.startswith((voila_url + "/", "data:", "blob:"))
-            ] == []
+    assert [
+        url for url in requested if not url.startswith((voila_url + "/", "data:", "blob:"))
+    ] == []
     # plotly.js (the largest script by far) is fetched once, by the preload in the page's head.
-    plotly = page.evaluate("performance.getEntriesByType('resource').filter(e => "
-                           "e.name.includes('/jupyterlab-plotly/static/') && "
-                           "!e.name.includes('remoteEntry')).map(e => [e.initiatorType, "
-                           "e.encodedBodySize])")
+    plotly = page.evaluate(
+        "performance.getEntriesByType('resource').filter(e => "
+        "e.name.includes('/jupyterlab-plotly/static/') && "
+        "!e.name.includes('remoteEntry')).map(e => [e.initiatorType, "
+        "e.encodedBodySize])"
+    )
     assert len(plotly) == 1 and plotly[0][0] == "link" and plotly[0][1] > 4_000_000, plotly
-    assert len([url for url in requested if "/jupyterlab-plotly/static/" in url
-                and "remoteEntry" not in url]) == 1
+    assert (
+        len(
+            [
+                url
+                for url in requested
+                if "/jupyterlab-plotly/static/" in url and "remoteEntry" not in url
+            ]
+        )
+        == 1
+    )
     page.close()
 
 
@@ -144,9 +169,15 @@ def test_comparison_renders_a_sortable_table_and_chart(voila_url, browser, scree
     page.close()
 
 
-@pytest.mark.parametrize("path", ["/voila/files/portrait.ipynb", "/voila/files/../voila.json",
-                                  "/voila/files/../observatory/cli.py",
-                                  "/voila/files/../data/observatory.duckdb"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/voila/files/portrait.ipynb",
+        "/voila/files/../voila.json",
+        "/voila/files/../observatory/cli.py",
+        "/voila/files/../data/observatory.duckdb",
+    ],
+)
 def test_files_outside_the_allow_list_are_refused(voila_url, path):
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(voila_url + path, timeout=10)

@@ -24,8 +24,14 @@ from observatory.dashboards.common import CHARTS
 pytestmark = pytest.mark.browser
 # What must never reach a visitor: /etc/passwd, the warehouse file (DuckDB magic), voila.json,
 # a notebook's source, a Python traceback.
-SECRETS = [b"root:x:0:0", b"DUCK", b"preheat_kernel", b"from observatory.dashboards import",
-           b"Traceback", b'"nbformat"']
+SECRETS = [
+    b"root:x:0:0",
+    b"DUCK",
+    b"preheat_kernel",
+    b"from observatory.dashboards import",
+    b"Traceback",
+    b'"nbformat"',
+]
 
 
 def sha256(path) -> str:
@@ -49,10 +55,21 @@ def server(voila_url, warehouse_path):
 
 
 def kernel_message(session: str, msg_type: str, content: dict, channel: str = "shell") -> dict:
-    return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "visiteur",
-                       "session": session, "date": "2026-01-01T00:00:00Z", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "content": content, "channel": channel,
-            "buffers": []}
+    return {
+        "header": {
+            "msg_id": uuid.uuid4().hex,
+            "msg_type": msg_type,
+            "username": "visiteur",
+            "session": session,
+            "date": "2026-01-01T00:00:00Z",
+            "version": "5.3",
+        },
+        "parent_header": {},
+        "metadata": {},
+        "content": content,
+        "channel": channel,
+        "buffers": [],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -70,29 +87,53 @@ def test_the_kernel_websocket_refuses_code(server, portrait_page, tmp_path):
     session = uuid.uuid4().hex
     ws = websocket.create_connection(
         f"ws://{urlsplit(server).netloc}/api/kernels/{kernel}/channels?session_id={session}",
-        timeout=60)
+        timeout=60,
+    )
     try:
         hello = kernel_message(session, "kernel_info_request", {})
         ws.send(json.dumps(hello))
-        replies = receive(ws, until=lambda m: m["parent_header"].get("msg_id")
-                          == hello["header"]["msg_id"] and m["channel"] == "shell")
+        replies = receive(
+            ws,
+            until=lambda m: (
+                m["parent_header"].get("msg_id") == hello["header"]["msg_id"]
+                and m["channel"] == "shell"
+            ),
+        )
         assert replies[-1]["header"]["msg_type"] == "kernel_info_reply"  # the handshake works
 
         marker = tmp_path / "written-by-a-visitor"
-        code = (f"open({str(marker)!r}, 'w').write('x')\n"
-                "print(open('/etc/passwd').read())\nimport os; os.getcwd()")
-        execute = {"code": code, "silent": False, "store_history": True, "allow_stdin": False,
-                   "user_expressions": {"p": "open('/etc/passwd').read()"}, "stop_on_error": True}
-        attempts = [kernel_message(session, "execute_request", execute, channel)
-                    for channel in ("shell", "control")]
+        code = (
+            f"open({str(marker)!r}, 'w').write('x')\n"
+            "print(open('/etc/passwd').read())\nimport os; os.getcwd()"
+        )
+        execute = {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "allow_stdin": False,
+            "user_expressions": {"p": "open('/etc/passwd').read()"},
+            "stop_on_error": True,
+        }
+        attempts = [
+            kernel_message(session, "execute_request", execute, channel)
+            for channel in ("shell", "control")
+        ]
         attempts += [
-            kernel_message(session, "inspect_request", {"code": code, "cursor_pos": 5,
-                                                        "detail_level": 1}),
+            kernel_message(
+                session, "inspect_request", {"code": code, "cursor_pos": 5, "detail_level": 1}
+            ),
             kernel_message(session, "complete_request", {"code": "os.", "cursor_pos": 3}),
-            kernel_message(session, "history_request", {"output": True, "raw": True,
-                                                        "hist_access_type": "tail", "n": 100}),
-            kernel_message(session, "debug_request", {"command": "evaluate",
-                                                      "arguments": {"expression": "1"}}, "control"),
+            kernel_message(
+                session,
+                "history_request",
+                {"output": True, "raw": True, "hist_access_type": "tail", "n": 100},
+            ),
+            kernel_message(
+                session,
+                "debug_request",
+                {"command": "evaluate", "arguments": {"expression": "1"}},
+                "control",
+            ),
         ]
         for attempt in attempts:
             ws.send(json.dumps(attempt))
@@ -101,8 +142,13 @@ def test_the_kernel_websocket_refuses_code(server, portrait_page, tmp_path):
         # the attempts above would be in too (a short wait covers the control channel).
         last = kernel_message(session, "kernel_info_request", {})
         ws.send(json.dumps(last))
-        answers = receive(ws, until=lambda m: m["parent_header"].get("msg_id")
-                          == last["header"]["msg_id"] and m["channel"] == "shell")
+        answers = receive(
+            ws,
+            until=lambda m: (
+                m["parent_header"].get("msg_id") == last["header"]["msg_id"]
+                and m["channel"] == "shell"
+            ),
+        )
         assert answers[-1]["header"]["msg_type"] == "kernel_info_reply"
         answers += receive(ws, seconds=3)
     finally:
@@ -149,27 +195,49 @@ def get(server: str, path: str, hops: int = 3, timeout: float = 60) -> tuple[int
 
 
 OUTSIDE = [
-    "/voila/files/portrait.ipynb", "/voila/files/../voila.json", "/voila/files/..%2Fvoila.json",
-    "/voila/files/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/voila/files//etc/passwd",
+    "/voila/files/portrait.ipynb",
+    "/voila/files/../voila.json",
+    "/voila/files/..%2Fvoila.json",
+    "/voila/files/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/voila/files//etc/passwd",
     "/voila/files/..%2Fdata%2Fobservatory.duckdb",
-    "/voila/static/../../../../../../etc/passwd", "/voila/static/..%2F..%2F..%2Fvoila.json",
+    "/voila/static/../../../../../../etc/passwd",
+    "/voila/static/..%2F..%2F..%2Fvoila.json",
     "/voila/static/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-    "/static/../voila.json", "/static/..%2Fvoila.json",
+    "/static/../voila.json",
+    "/static/..%2Fvoila.json",
     "/voila/labextensions/../../../../../../etc/passwd",
     "/voila/labextensions/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
     "/voila/api/themes/../../../../etc/passwd",
-    "/voila/render/../voila.json", "/voila/render/..%2Fvoila.json", "/voila/render//etc/passwd",
-    "/voila/render/%2Fetc%2Fpasswd", "/voila/render/portrait.ipynb/../../voila.json",
+    "/voila/render/../voila.json",
+    "/voila/render/..%2Fvoila.json",
+    "/voila/render//etc/passwd",
+    "/voila/render/%2Fetc%2Fpasswd",
+    "/voila/render/portrait.ipynb/../../voila.json",
     "/voila/render/..%2Fnotebooks%2F01-premiers-pas.ipynb",
     "/voila/render/..%2F..%2Fdata%2Fobservatory.duckdb",
-    "/voila/tree/..", "/voila/api/contents/..%2Fvoila.json", "/voila/api/contents/../voila.json",
-    "/api/contents", "/api/contents/portrait.ipynb", "/api/kernels", "/api/sessions",
-    "/api/kernelspecs", "/api/terminals", "/tree", "/lab", "/notebooks/portrait.ipynb",
-    "/files/portrait.ipynb", "/files/voila.json", "/edit/portrait.ipynb", "/login",
+    "/voila/tree/..",
+    "/voila/api/contents/..%2Fvoila.json",
+    "/voila/api/contents/../voila.json",
+    "/api/contents",
+    "/api/contents/portrait.ipynb",
+    "/api/kernels",
+    "/api/sessions",
+    "/api/kernelspecs",
+    "/api/terminals",
+    "/tree",
+    "/lab",
+    "/notebooks/portrait.ipynb",
+    "/files/portrait.ipynb",
+    "/files/voila.json",
+    "/edit/portrait.ipynb",
+    "/login",
 ]
 # Voilà's template file handler fails on a traversal (an assertion): a 500, without content.
-OUTSIDE_500 = ["/voila/templates/lab/static/../../../../../../../../etc/passwd",
-               "/voila/templates/../../etc/passwd/static/x"]
+OUTSIDE_500 = [
+    "/voila/templates/lab/static/../../../../../../../../etc/passwd",
+    "/voila/templates/../../etc/passwd/static/x",
+]
 
 
 def test_no_file_outside_the_allow_list_is_served(server, warehouse_path):
@@ -186,8 +254,11 @@ def test_no_file_outside_the_allow_list_is_served(server, warehouse_path):
 def test_notebook_sources_and_contents_never_reach_the_visitor(server, portrait_page):
     status, page = portrait_page
     assert status == 200 and not any(secret in page for secret in SECRETS)  # sources stripped
-    for path in ("/voila/api/contents", "/voila/api/contents/portrait.ipynb",
-                 "/voila/api/contents/portrait.ipynb?content=1&format=text"):
+    for path in (
+        "/voila/api/contents",
+        "/voila/api/contents/portrait.ipynb",
+        "/voila/api/contents/portrait.ipynb?content=1&format=text",
+    ):
         status, body = get(server, path)
         model = json.loads(body)
         entries = model["content"] if model["type"] == "directory" else [model]
@@ -220,25 +291,41 @@ def assert_only_friendly(page, dialogs, *messages: str) -> str:
 
 INJECTIONS = {
     "portrait": (
-        "portrait.ipynb?territoire=" + quote("34' OR 1=1--")
-        + "&annee=" + quote("2022;DROP TABLE ess_facts")
-        + "&reference=" + quote("region:76');DROP TABLE sources;--"),
-        ["Territoire demandé non trouvé", "Année demandée non disponible",
-         "Territoire de référence non trouvé"]),
+        "portrait.ipynb?territoire="
+        + quote("34' OR 1=1--")
+        + "&annee="
+        + quote("2022;DROP TABLE ess_facts")
+        + "&reference="
+        + quote("region:76');DROP TABLE sources;--"),
+        [
+            "Territoire demandé non trouvé",
+            "Année demandée non disponible",
+            "Territoire de référence non trouvé",
+        ],
+    ),
     "niveau": (
-        "portrait.ipynb?territoire=34&niveau=" + quote("departement' UNION SELECT * FROM sources--")
-        + "&" + quote("<b>x</b>") + "=1",
-        ["Territoire demandé non trouvé", "niveau inconnu", "« <b>x</b> » n'est pas reconnu"]),
+        "portrait.ipynb?territoire=34&niveau="
+        + quote("departement' UNION SELECT * FROM sources--")
+        + "&"
+        + quote("<b>x</b>")
+        + "=1",
+        ["Territoire demandé non trouvé", "niveau inconnu", "« <b>x</b> » n'est pas reconnu"],
+    ),
     "script": (
         "portrait.ipynb?territoire=" + quote("<img src=x onerror=alert(1)>"),
-        ["Territoire demandé non trouvé"]),
+        ["Territoire demandé non trouvé"],
+    ),
     "comparaison": (
-        "comparaison.ipynb?territoires=" + quote("34,31');DROP TABLE territories;--")
-        + "&annee=" + quote("2022 OR 1=1"),
-        ["non trouvé", "Année demandée non disponible"]),
+        "comparaison.ipynb?territoires="
+        + quote("34,31');DROP TABLE territories;--")
+        + "&annee="
+        + quote("2022 OR 1=1"),
+        ["non trouvé", "Année demandée non disponible"],
+    ),
     "regionale": (
         "vue-regionale.ipynb?region=" + quote("76' OR '1'='1") + "&annee=" + quote("1;--"),
-        ["Région demandée non trouvée", "Année demandée non disponible"]),
+        ["Région demandée non trouvée", "Année demandée non disponible"],
+    ),
 }
 
 
@@ -260,14 +347,19 @@ def test_sql_in_the_search_box_gets_the_friendly_message(server, browser, wh):
     page, dialogs = open_page(browser, f"{server}/voila/render/portrait.ipynb?territoire=34")
     title = page.inner_text("h2.obs-title")
     selector = page.locator(".obs-territory input")
-    for typed in ("34' OR 1=1--", "'; DROP TABLE territories; --", "\" UNION SELECT siret FROM x"):
+    for typed in ("34' OR 1=1--", "'; DROP TABLE territories; --", '" UNION SELECT siret FROM x'):
         selector.fill(typed)
-        page.wait_for_function("t => document.body.innerText.includes(t)",
-                               arg=f"Aucun territoire ne correspond à « {typed} »", timeout=60_000)
+        page.wait_for_function(
+            "t => document.body.innerText.includes(t)",
+            arg=f"Aucun territoire ne correspond à « {typed} »",
+            timeout=60_000,
+        )
         assert page.inner_text("h2.obs-title") == title  # nothing else changed
     assert_only_friendly(page, dialogs, "Aucun territoire ne correspond")
     selector.fill("Haute-Garonne (département 31)")  # the page still works
-    page.wait_for_function("document.querySelector('h2.obs-title').innerText"
-                           ".startsWith('Haute-Garonne')", timeout=60_000)
+    page.wait_for_function(
+        "document.querySelector('h2.obs-title').innerText.startsWith('Haute-Garonne')",
+        timeout=60_000,
+    )
     assert wh.sql("SELECT count(*) AS n FROM territories")["n"].iloc[0] > 30_000
     page.close()

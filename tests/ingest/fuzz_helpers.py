@@ -16,20 +16,54 @@ from observatory import settings
 SOURCES = [None, "sirene", "insee", "urssaf", "essfrance", "cress", "structures", "plan"]
 SUFFIXES = [".csv", ".txt", ".zip", ".xls", ".xlsx", ".parquet", ""]
 # Encodings the readers accept (first three) and others a user's tool may produce.
-ENCODINGS = ["utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16", "utf-16-le", "utf-32",
-             "mac_roman", "cp850", "iso8859-15", "shift_jis"]
-HOSTILE_VALUES = [b'"', b'""', b'"a\nb"', b"\x00", b"\xff\xfe", b"x" * 5000, b"-1", b"1e308",
-                  b"NaN", b"inf", b"9" * 40, b"'; DROP TABLE sources; --", b"\r", b"\t", b"s",
-                  b"  ", b"\xe9t\xe9", "été".encode(), b"2A", b"=1+1", b"{}", b"\xc3",
-                  b"\xef\xbb\xbf"]
-URSSAF = ("region;champ_ess;famille_ess;secteur_na88;annee;code_region;nombre_d_etablissements;"
-          "effectifs_salaries_moyens;masse_salariale\n"
-          "Occitanie;ESS;Associations;88 Action sociale sans hébergement;2022;76;"
-          "1 200;15 000,5;400 000 000\n"
-          "Occitanie;ESS;Coopératives;88 Action sociale sans hébergement;2022;76;10;100;3 000 000\n"
-          "Occitanie;ESS;Total;88 Action sociale sans hébergement;2022;76;"
-          "1 210;15 100,5;403 000 000\n"
-          "Occitanie;Hors ESS;;88;2022;76;800;9 000;250 000 000\n")
+ENCODINGS = [
+    "utf-8",
+    "utf-8-sig",
+    "cp1252",
+    "latin-1",
+    "utf-16",
+    "utf-16-le",
+    "utf-32",
+    "mac_roman",
+    "cp850",
+    "iso8859-15",
+    "shift_jis",
+]
+HOSTILE_VALUES = [
+    b'"',
+    b'""',
+    b'"a\nb"',
+    b"\x00",
+    b"\xff\xfe",
+    b"x" * 5000,
+    b"-1",
+    b"1e308",
+    b"NaN",
+    b"inf",
+    b"9" * 40,
+    b"'; DROP TABLE sources; --",
+    b"\r",
+    b"\t",
+    b"s",
+    b"  ",
+    b"\xe9t\xe9",
+    "été".encode(),
+    b"2A",
+    b"=1+1",
+    b"{}",
+    b"\xc3",
+    b"\xef\xbb\xbf",
+]
+URSSAF = (
+    "region;champ_ess;famille_ess;secteur_na88;annee;code_region;nombre_d_etablissements;"
+    "effectifs_salaries_moyens;masse_salariale\n"
+    "Occitanie;ESS;Associations;88 Action sociale sans hébergement;2022;76;"
+    "1 200;15 000,5;400 000 000\n"
+    "Occitanie;ESS;Coopératives;88 Action sociale sans hébergement;2022;76;10;100;3 000 000\n"
+    "Occitanie;ESS;Total;88 Action sociale sans hébergement;2022;76;"
+    "1 210;15 100,5;403 000 000\n"
+    "Occitanie;Hors ESS;;88;2022;76;800;9 000;250 000 000\n"
+)
 
 
 def _head(path: Path, lines: int) -> bytes:
@@ -45,14 +79,22 @@ def seed_files(real: Path) -> dict[str, tuple[bytes, str]]:
     seeds = {
         "etablissements": (establishments, ".csv"),
         "unites_legales": (units, ".csv"),
-        "unites_legales_2019": ((sirene / "StockUniteLegale_v3_2019_sample.csv").read_bytes(),
-                                ".csv"),
+        "unites_legales_2019": (
+            (sirene / "StockUniteLegale_v3_2019_sample.csv").read_bytes(),
+            ".csv",
+        ),
         "itdd": ((real / "insee" / "ITDD-DonneesDetaillees.xls").read_bytes(), ".xls"),
         "urssaf": (URSSAF.encode(), ".csv"),
         "essfrance": (("siren\n" + "\n".join(sirens) + "\n").encode(), ".csv"),
     }
-    for name in ("cress_modele", "structures_modele", "plan_axes", "plan_actions",
-                 "plan_indicateurs", "plan_evenements"):
+    for name in (
+        "cress_modele",
+        "structures_modele",
+        "plan_axes",
+        "plan_actions",
+        "plan_indicateurs",
+        "plan_evenements",
+    ):
         seeds[name] = ((templates / f"{name}.csv").read_bytes(), ".csv")
     parquet, workbook = io.BytesIO(), io.BytesIO()
     pd.read_csv(io.BytesIO(establishments), dtype=str).to_parquet(parquet)
@@ -75,9 +117,28 @@ def mutated(draw, seeds: dict[str, tuple[bytes, str]]):
     name = draw(st.sampled_from(sorted(seeds)))
     data, suffix = seeds[name]
     data = bytearray(data)
-    for operation in draw(st.lists(st.sampled_from(
-            ["flip", "insert", "delete", "truncate", "double", "drop", "hostile", "encode",
-             "separator", "crlf", "bom", "zip"]), min_size=1, max_size=3)):
+    for operation in draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "flip",
+                    "insert",
+                    "delete",
+                    "truncate",
+                    "double",
+                    "drop",
+                    "hostile",
+                    "encode",
+                    "separator",
+                    "crlf",
+                    "bom",
+                    "zip",
+                ]
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    ):
         if not data:
             break
         if operation == "flip":
@@ -88,9 +149,9 @@ def mutated(draw, seeds: dict[str, tuple[bytes, str]]):
             data[at:at] = draw(st.binary(min_size=1, max_size=50))
         elif operation == "delete":
             at = draw(st.integers(0, len(data) - 1))
-            del data[at:at + draw(st.integers(1, 200))]
+            del data[at : at + draw(st.integers(1, 200))]
         elif operation == "truncate":
-            del data[draw(st.integers(0, len(data))):]
+            del data[draw(st.integers(0, len(data))) :]
         elif operation in ("double", "drop", "hostile"):
             lines = bytes(data).split(b"\n")
             at = draw(st.integers(0, len(lines) - 1))
@@ -115,8 +176,12 @@ def mutated(draw, seeds: dict[str, tuple[bytes, str]]):
         elif operation == "bom":
             data[0:0] = b"\xef\xbb\xbf"
         else:
-            data = bytearray(zipped(bytes(data), draw(st.sampled_from(
-                ["a.csv", "a.txt", "dossier/a.csv", "../a.csv", "a.bin"]))))
+            data = bytearray(
+                zipped(
+                    bytes(data),
+                    draw(st.sampled_from(["a.csv", "a.txt", "dossier/a.csv", "../a.csv", "a.bin"])),
+                )
+            )
     return bytes(data), draw(st.sampled_from([suffix, suffix, suffix, *SUFFIXES]))
 
 

@@ -10,7 +10,6 @@ import duckdb
 import pytest
 
 
-
 @pytest.fixture()
 def db(empty_warehouse_path, tmp_path) -> Path:
     """A fresh warehouse for real files (no demo data), private to the test."""

@@ -20,10 +20,13 @@ def test_the_documented_example_loads_without_rejects(db):
 
 
 def test_unknown_territory_and_share_above_100_are_rejected_with_reasons(db, tmp_path):
-    path = write(tmp_path / "cress.csv", "niveau;code;annee;famille;secteur;mesure;valeur\n"
-                 "commune;99999;2023;ASSO;;etablissements;3\n"
-                 "region;76;2023;ESS;;part_emploi_salarie_pct;140\n"
-                 + "".join(f"region;76;{y};ESS;;etablissements;{y}\n" for y in range(2000, 2040)))
+    path = write(
+        tmp_path / "cress.csv",
+        "niveau;code;annee;famille;secteur;mesure;valeur\n"
+        "commune;99999;2023;ASSO;;etablissements;3\n"
+        "region;76;2023;ESS;;part_emploi_salarie_pct;140\n"
+        + "".join(f"region;76;{y};ESS;;etablissements;{y}\n" for y in range(2000, 2040)),
+    )
     ingest([path], db_path=db)
     rejects = query(db, 'SELECT line, "column", value, reason FROM rejects ORDER BY line')
     assert rejects.line.tolist() == [2, 3]

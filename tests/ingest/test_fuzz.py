@@ -28,8 +28,12 @@ from ingest_helpers import db, query, write  # noqa: F401
 from observatory.build import BuildError
 from observatory.ingest import IngestError, ingest
 
-FUZZ = dict(deadline=None, database=None, derandomize=True,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = dict(
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 # Readers whose « rows read » are the file's records (Urssaf counts one row per measure).
 RECORD_READERS = {"sirene", "essfrance", "cress", "structures", "plan"}
 CHECKS = re.compile(r"\d+ contrôle\(s\) de cohérence en échec : ")
@@ -74,14 +78,18 @@ def assert_accounted(warehouse: Path, report, data: bytes, suffix: str) -> None:
     assert report.rows_read > 0 and 0 <= report.rows_rejected <= report.rows_read
     assert report.rows_read == report.rows_loaded + report.rows_rejected
     file = str(report.file.resolve())
-    recorded = query(warehouse, "SELECT rows_read, rows_loaded, rows_rejected FROM sources "
-                                "WHERE file = ?", [file]).values.tolist()
+    recorded = query(
+        warehouse,
+        "SELECT rows_read, rows_loaded, rows_rejected FROM sources WHERE file = ?",
+        [file],
+    ).values.tolist()
     assert recorded == [[report.rows_read, report.rows_loaded, report.rows_rejected]]
     rejects = query(warehouse, "SELECT count(*) AS n FROM rejects WHERE file = ?", [file]).n[0]
     assert rejects == report.rows_rejected
     if report.source in ("insee", "urssaf", "cress"):
-        figures = query(warehouse, "SELECT count(*) AS n FROM published_figures WHERE file = ?",
-                        [file]).n[0]
+        figures = query(
+            warehouse, "SELECT count(*) AS n FROM published_figures WHERE file = ?", [file]
+        ).n[0]
         assert figures == report.rows_loaded
     plain = not data.startswith((b"PK", b"PAR1", b"\xd0\xcf\x11\xe0"))
     if report.source in RECORD_READERS and plain and suffix not in (".xls", ".xlsx"):
@@ -95,8 +103,12 @@ def csv_records(data: bytes) -> int:
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
     delimiter = max((",", ";", "\t", "|"), key=text.splitlines()[0].count)
-    return sum(1 for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-               if record) - 1
+    return (
+        sum(
+            1 for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if record
+        )
+        - 1
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,8 +116,9 @@ def csv_records(data: bytes) -> int:
 
 
 @settings(max_examples=50, **FUZZ)
-@given(data=st.binary(max_size=3000), suffix=st.sampled_from(SUFFIXES),
-       source=st.sampled_from(SOURCES))
+@given(
+    data=st.binary(max_size=3000), suffix=st.sampled_from(SUFFIXES), source=st.sampled_from(SOURCES)
+)
 def test_random_bytes_are_refused_or_loaded_cleanly(empty_warehouse_path, data, suffix, source):
     load_or_refuse(empty_warehouse_path, data, suffix, source)
 
@@ -113,14 +126,17 @@ def test_random_bytes_are_refused_or_loaded_cleanly(empty_warehouse_path, data, 
 @pytest.fixture(scope="module")
 def utf8_outcomes(empty_warehouse_path):
     """What each text seed gives as it is (UTF-8)."""
-    return {name: load_or_refuse(empty_warehouse_path, SEEDS[name][0], ".csv", None)
-            for name in TEXT_SEEDS}
+    return {
+        name: load_or_refuse(empty_warehouse_path, SEEDS[name][0], ".csv", None)
+        for name in TEXT_SEEDS
+    }
 
 
 @settings(max_examples=25, **FUZZ)
 @given(name=st.sampled_from(TEXT_SEEDS), encoding=st.sampled_from(ENCODINGS))
-def test_real_files_in_any_encoding_are_refused_or_loaded_cleanly(empty_warehouse_path,
-                                                                  utf8_outcomes, name, encoding):
+def test_real_files_in_any_encoding_are_refused_or_loaded_cleanly(
+    empty_warehouse_path, utf8_outcomes, name, encoding
+):
     outcome = load_or_refuse(empty_warehouse_path, encoded(SEEDS[name][0], encoding), ".csv", None)
     if encoding in ("utf-8", "utf-8-sig", "cp1252"):  # the encodings the readers accept
         assert outcome == utf8_outcomes[name]
@@ -150,7 +166,7 @@ def hostile_files(tmp: Path, real: Path) -> dict[str, Path]:
         "octets aléatoires": bytes(range(256)) * 8,
         "zip endommagé": zipped(b"siren\n123456789\n" * 50, "liste.csv")[:-40],
         "BOM puis Latin-1": b"\xef\xbb\xbfniveau;code;annee;famille;secteur;mesure;valeur\n"
-                            b"region;76;2023;Soci\xe9t\xe9;;etablissements;1\n",
+        b"region;76;2023;Soci\xe9t\xe9;;etablissements;1\n",
         "classeur tronqué": (real / "insee" / "ITDD-DonneesDetaillees.xls").read_bytes()[:30000],
     }
     suffixes = {"zip endommagé": ".zip", "classeur tronqué": ".xls"}
@@ -179,15 +195,18 @@ def test_cli_refuses_hostile_files_with_one_french_line(db, tmp_path, real_data)
 
 def test_bom_followed_by_latin1_bytes_is_refused_naming_the_line(db, tmp_path):
     path = tmp_path / "cress.csv"
-    path.write_bytes(b"\xef\xbb\xbfniveau;code;annee;famille;secteur;mesure;valeur\n"
-                     b"region;76;2023;ASSO;;etablissements;1\n"
-                     b"region;76;2023;Soci\xe9t\xe9;;etablissements;1\n")
+    path.write_bytes(
+        b"\xef\xbb\xbfniveau;code;annee;famille;secteur;mesure;valeur\n"
+        b"region;76;2023;ASSO;;etablissements;1\n"
+        b"region;76;2023;Soci\xe9t\xe9;;etablissements;1\n"
+    )
     with pytest.raises(IngestError, match=r"cress.csv, ligne 3 : .*BOM.*pas de l'UTF-8"):
         ingest([path], db_path=db)
 
 
-def test_a_latin1_file_whose_first_accent_comes_late_is_transcoded(db, empty_warehouse_path,
-                                                                   tmp_path, real_data):
+def test_a_latin1_file_whose_first_accent_comes_late_is_transcoded(
+    db, empty_warehouse_path, tmp_path, real_data
+):
     """The real extract in Latin-1: its first 64 KiB (where the encoding is guessed) are ASCII."""
     source = real_data / "sirene" / "StockEtablissement_extract_2021-11_part1.csv"
     path = tmp_path / "2021" / "StockEtablissement.csv"
@@ -199,14 +218,18 @@ def test_a_latin1_file_whose_first_accent_comes_late_is_transcoded(db, empty_war
     original = tmp_path / "original.duckdb"
     shutil.copy(empty_warehouse_path, original)
     ingest([source], vintage=2021, db_path=original)
-    establishments = ("SELECT siret, commune_code, naf_code FROM sirene_establishments "
-                      "ORDER BY siret")
+    establishments = (
+        "SELECT siret, commune_code, naf_code FROM sirene_establishments ORDER BY siret"
+    )
     assert query(db, establishments).equals(query(original, establishments))
 
 
 def test_utf8_then_latin1_bytes_are_refused_as_mixed_encodings(db, tmp_path, real_data):
-    lines = (real_data / "sirene" / "StockEtablissement_extract_2021-11_part1.csv").read_bytes(
-        ).split(b"\n")
+    lines = (
+        (real_data / "sirene" / "StockEtablissement_extract_2021-11_part1.csv")
+        .read_bytes()
+        .split(b"\n")
+    )
     country = lines[0].split(b",").index(b"codePaysEtrangerEtablissement")  # a column read
     cells = lines[10_000].split(b",")
     cells[country] = b"\xc9GYPTE"  # Latin-1 in a UTF-8 file
@@ -214,8 +237,11 @@ def test_utf8_then_latin1_bytes_are_refused_as_mixed_encodings(db, tmp_path, rea
     path = tmp_path / "2021" / "StockEtablissement.csv"
     path.parent.mkdir()
     path.write_bytes(b"\n".join(lines))
-    with pytest.raises(IngestError, match=r"StockEtablissement.csv, ligne 10001 : .*"
-                                          r"encodages mélangés"):
+    with pytest.raises(
+        IngestError,
+        match=r"StockEtablissement.csv, ligne 10001 : .*"
+        r"encodages mélangés",
+    ):
         ingest([path], db_path=db)
 
 
@@ -235,30 +261,42 @@ def test_damaged_zip_member_is_refused(db, tmp_path, damage):
 @pytest.mark.parametrize("content", ["csv", "xls"])
 def test_cress_template_that_is_not_a_workbook_is_refused(db, tmp_path, real_data, content):
     path = tmp_path / "cress.xlsx"
-    path.write_bytes(b"niveau;code;annee\n" if content == "csv"
-                     else (real_data / "insee" / "ITDD-DonneesDetaillees.xls").read_bytes()[:20000])
+    path.write_bytes(
+        b"niveau;code;annee\n"
+        if content == "csv"
+        else (real_data / "insee" / "ITDD-DonneesDetaillees.xls").read_bytes()[:20000]
+    )
     with pytest.raises(IngestError, match=r"cress.xlsx : classeur Excel illisible"):
         ingest([path], source="cress", db_path=db)
 
 
 def test_a_trailing_separator_in_the_header_is_harmless(db, tmp_path):
-    path = write(tmp_path / "cress.csv", "niveau;code;annee;famille;secteur;mesure;valeur;\n"
-                                         "region;76;2023;ASSO;;etablissements;10;\n")
+    path = write(
+        tmp_path / "cress.csv",
+        "niveau;code;annee;famille;secteur;mesure;valeur;\n"
+        "region;76;2023;ASSO;;etablissements;10;\n",
+    )
     report = ingest([path], db_path=db)[0]
     assert (report.rows_read, report.rows_rejected) == (1, 0)
 
 
 def test_a_column_twice_in_the_header_is_refused_naming_it(db, tmp_path):
     path = write(tmp_path / "liste.csv", "siren,nom,SIREN\n123456789,A,987654321\n")
-    with pytest.raises(IngestError, match=r"liste.csv, ligne 1 : colonne « SIREN » en double "
-                                          r"dans l'en-tête \(colonnes 1 et 3\)"):
+    with pytest.raises(
+        IngestError,
+        match=r"liste.csv, ligne 1 : colonne « SIREN » en double "
+        r"dans l'en-tête \(colonnes 1 et 3\)",
+    ):
         ingest([path], source="essfrance", db_path=db)
 
 
 def test_quoted_line_breaks_are_read_as_one_value(db, tmp_path, real_data):
     """DuckDB's parallel scanner refuses them with padding: the file is read again serially."""
-    lines = (real_data / "sirene" / "StockUniteLegale_ess_numerique_extract.csv").read_text(
-        encoding="utf-8").splitlines()[:200]
+    lines = (
+        (real_data / "sirene" / "StockUniteLegale_ess_numerique_extract.csv")
+        .read_text(encoding="utf-8")
+        .splitlines()[:200]
+    )
     cells = next(csv.reader([lines[10]]))
     cells[1] = "JUNIOR\nISEN, CÔTÉ"
     out = io.StringIO()

@@ -21,7 +21,10 @@ def sha(path):
 
 
 def cress(tmp_path, name, rows):
-    return write(tmp_path / name, "niveau;code;annee;famille;secteur;mesure;valeur\n" + "".join(r + "\n" for r in rows))
+    return write(
+        tmp_path / name,
+        "niveau;code;annee;famille;secteur;mesure;valeur\n" + "".join(r + "\n" for r in rows),
+    )
 
 
 def test_loading_the_same_file_twice_does_not_double_count(db, tmp_path):
@@ -32,7 +35,9 @@ def test_loading_the_same_file_twice_does_not_double_count(db, tmp_path):
     assert query(db, "SELECT sum(value) AS n FROM published_figures").n[0] == 10
     corrected = cress(tmp_path, "b.csv", ["region;76;2023;ASSO;;etablissements;12"])
     ingest([corrected], db_path=db)
-    assert query(db, "SELECT sum(value) AS n FROM published_figures").n[0] == 12  # replaced, not added
+    assert (
+        query(db, "SELECT sum(value) AS n FROM published_figures").n[0] == 12
+    )  # replaced, not added
     assert query(db, "SELECT count(*) AS n FROM sources WHERE source = 'cress'").n[0] == 2
 
 
@@ -40,7 +45,9 @@ def test_a_file_over_the_reject_threshold_leaves_the_previous_warehouse(db, tmp_
     good = cress(tmp_path, "good.csv", ["region;76;2023;ASSO;;etablissements;10"])
     bad = cress(tmp_path, "bad.csv", ["region;76;2023;COOP;;etablissements;-1"])
     before = sha(db)
-    with pytest.raises(IngestError, match=r"bad.csv, ligne 2, colonne valeur, valeur « -1 » : valeur négative"):
+    with pytest.raises(
+        IngestError, match=r"bad.csv, ligne 2, colonne valeur, valeur « -1 » : valeur négative"
+    ):
         ingest([good, bad], db_path=db)
     assert sha(db) == before  # all of the call or nothing: good.csv is not loaded either
     assert [p.name for p in db.parent.iterdir()] == [db.name]
@@ -55,15 +62,20 @@ def test_ingest_into_a_demo_warehouse_is_refused(warehouse_path, tmp_path):
 
 
 def test_cli_ingest_sources_and_rejects(db, tmp_path):
-    rows = ["region;76;2023;ASSO;;etablissements;10"] * 1 + [f"region;76;{y};ASSO;;etablissements;1"
-                                                               for y in range(1990, 2023)]
+    rows = ["region;76;2023;ASSO;;etablissements;10"] * 1 + [
+        f"region;76;{y};ASSO;;etablissements;1" for y in range(1990, 2023)
+    ]
     rows.append("region;76;2023;ASSO;;etablissements;x")
     path = cress(tmp_path, "cress.csv", rows)
     result = run_cli("ingest", str(path), "--db", str(db))
     assert result.returncode == 0, result.stderr
     assert "35 lignes lues, 34 chargées, 1 rejetées" in result.stderr
-    sources, rejects = (r.stdout for r in run_clis(["sources", "--db", str(db)],
-                                                    ["rejects", "--source", "cress", "--db", str(db)]))
+    sources, rejects = (
+        r.stdout
+        for r in run_clis(
+            ["sources", "--db", str(db)], ["rejects", "--source", "cress", "--db", str(db)]
+        )
+    )
     assert "cress," in sources and ",35,34,1," in sources
     rejects = rejects.splitlines()
     assert rejects[0] == "source,file,line,column,value,reason"
@@ -75,16 +87,20 @@ def test_an_ingest_drops_the_stored_commune_masks_and_a_refresh_stores_them_agai
     then solve theirs on first use), and ``store_masks`` (the refresh's last load step) stores
     the same masks as those solved on demand."""
     sirens = [f"{200000000 + i}" for i in range(9)]
-    units = write(tmp_path / "StockUniteLegale_2023.csv",
-                  "siren,etatAdministratifUniteLegale,categorieJuridiqueUniteLegale,"
-                  "economieSocialeSolidaireUniteLegale\n" + "".join(f"{s},A,9220,\n" for s in sirens))
+    units = write(
+        tmp_path / "StockUniteLegale_2023.csv",
+        "siren,etatAdministratifUniteLegale,categorieJuridiqueUniteLegale,"
+        "economieSocialeSolidaireUniteLegale\n" + "".join(f"{s},A,9220,\n" for s in sirens),
+    )
     places = [("34172", "88.10A")] * 5 + [("34172", "85.59A"), ("34003", "88.10A")] * 2
     establishments = write(
         tmp_path / "StockEtablissement_2023.csv",
         "siren,siret,etatAdministratifEtablissement,caractereEmployeurEtablissement,"
         "trancheEffectifsEtablissement,codeCommuneEtablissement,activitePrincipaleEtablissement\n"
-        + "".join(f"{s},{s}00011,A,O,12,{commune},{naf}\n"
-                  for s, (commune, naf) in zip(sirens, places)))
+        + "".join(
+            f"{s},{s}00011,A,O,12,{commune},{naf}\n" for s, (commune, naf) in zip(sirens, places)
+        ),
+    )
     ingest([establishments, units], db_path=db)
     assert query(db, "SELECT count(*) AS n FROM commune_masks").n[0] == 0
     with open_warehouse(db) as wh:
@@ -116,10 +132,23 @@ def test_a_sirene_load_runs_without_pandas(db, real_data):
     and numpy out: importing them took 1.3 s of the national benchmark's load."""
     sirene = real_data / "sirene"
     result = subprocess.run(
-        [sys.executable, "-c", IMPORTS_PROBE, "ingest", "--vintage", "2021", "--db", str(db),
-         str(sirene / "StockUniteLegale_ess_numerique_extract.csv"),
-         str(sirene / "StockEtablissement_extract_2021-11_part1.csv")],
-        capture_output=True, text=True, timeout=300, cwd=ROOT)
+        [
+            sys.executable,
+            "-c",
+            IMPORTS_PROBE,
+            "ingest",
+            "--vintage",
+            "2021",
+            "--db",
+            str(db),
+            str(sirene / "StockUniteLegale_ess_numerique_extract.csv"),
+            str(sirene / "StockEtablissement_extract_2021-11_part1.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     assert "StockEtablissement_extract_2021-11_part1.csv (sirene, 2021)" in result.stderr
     assert query(db, "SELECT count(*) AS n FROM sirene_establishments").n[0] > 0

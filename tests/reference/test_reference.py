@@ -78,7 +78,11 @@ def test_montpellier(communes, epcis):
 def test_communes_without_epci(communes):
     # Island communes outside any EPCI (Bréhat, Sein, Ouessant, Yeu).
     assert set(communes.loc[communes["epci_code"].isna(), "code"]) == {
-        "22016", "29083", "29155", "85113"}
+        "22016",
+        "29083",
+        "29155",
+        "85113",
+    }
 
 
 def test_aliases():
