@@ -181,7 +181,7 @@ async def _level(base: str, visitors: int, deadline: float) -> tuple[list[Visit]
         )
         for i in range(visitors)
     ]
-    done, pending = await asyncio.wait(tasks, timeout=deadline)
+    _done, pending = await asyncio.wait(tasks, timeout=deadline)
     for task in pending:
         task.cancel()
     visits = []

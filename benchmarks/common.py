@@ -3,6 +3,7 @@ start a Voilà server and measure its kernels."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -143,12 +144,10 @@ class Server:
         while time.monotonic() - started < timeout:
             waiting = 0
             for process in self.kernels().values():
-                try:
+                with contextlib.suppress(psutil.Error):
                     waiting += any(
                         c.raddr and c.raddr.port == port for c in process.net_connections("tcp")
                     )
-                except psutil.Error:
-                    pass
             if waiting >= kernels:
                 break
             time.sleep(1)
@@ -173,10 +172,8 @@ class Server:
             pass
         except ProcessLookupError:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait(timeout=30)
 
 

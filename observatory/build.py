@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -276,7 +276,7 @@ def _write_sources(con: duckdb.DuckDBPyConnection, sources: list[dict]) -> None:
         "demo:ess_size_facts": "SELECT count(*) FROM ess_size_facts WHERE source = 'demo'",
         "demo:employment_totals": "SELECT count(*) FROM employment_totals WHERE source = 'demo'",
     }
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for row in sources:
         if row["rows_loaded"] is None:
             row["rows_loaded"] = con.execute(loaded[row["source"]]).fetchall()[0][0]
@@ -417,7 +417,7 @@ def _remove_abandoned_scratch(target: Path) -> None:
     """Remove scratch files of builds whose process is gone (killed or crashed)."""
     for scratch in target.parent.glob(f".{target.name}.building-*"):
         pid = scratch.name.rsplit("-", 1)[-1].split(".")[0]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists() or pid == str(os.getpid()):
+        if (pid.isdigit() and not Path(f"/proc/{pid}").exists()) or pid == str(os.getpid()):
             _remove(target.with_name(f".{target.name}.building-{pid}"))
 
 

@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from observatory import formatting, settings
-from observatory.build import BuildError, build as build_warehouse
+from observatory.build import BuildError
+from observatory.build import build as build_warehouse
 from observatory.warehouse import WarehouseMissingError, open_warehouse
 
 app = typer.Typer(
@@ -142,7 +143,8 @@ def ingest(
     db: Path = DbOption,
 ) -> None:
     """Charge des fichiers réels dans l'entrepôt, de façon atomique (tout ou rien)."""
-    from observatory.ingest import IngestError, ingest as ingest_files
+    from observatory.ingest import IngestError
+    from observatory.ingest import ingest as ingest_files
 
     with err.status("Chargement…"):
         try:
@@ -309,7 +311,8 @@ def portrait(
     db: Path = DbOption,
 ) -> None:
     """Écrit le portrait complet d'un territoire (tous les indicateurs, secret statistique appliqué)."""
-    from observatory import indicators, portrait as portraits
+    from observatory import indicators
+    from observatory import portrait as portraits
 
     try:
         if output is not None:

@@ -1475,7 +1475,7 @@ class _Block:
 def _merged(a: secrecy.Relations, b: secrecy.Relations) -> secrecy.Relations:
     rel, cell, total = b.arrays()
     return secrecy.Relations(
-        a.relation + [rel + a.count], a.cell + [cell], a.is_total + [total], a.count + b.count
+        [*a.relation, rel + a.count], [*a.cell, cell], [*a.is_total, total], a.count + b.count
     )
 
 
@@ -1515,9 +1515,12 @@ class _Portrait:
         """The territory whose cells protect this one's: itself, or, for a département that
         is its région's only one (Guadeloupe, Martinique, Guyane, La Réunion, Mayotte), the
         région: both portraits then carry the same masks, and neither gives away the other."""
-        if self.t.level == "departement" and self.t.region_code is not None:
-            if len(self.static.children.get(("departement", self.t.region_code), [])) == 1:
-                return resolve(self.wh, self.t.region_code, "region")
+        if (
+            self.t.level == "departement"
+            and self.t.region_code is not None
+            and len(self.static.children.get(("departement", self.t.region_code), [])) == 1
+        ):
+            return resolve(self.wh, self.t.region_code, "region")
         return self.t
 
     @cached_property

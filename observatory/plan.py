@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import pandas as pd
@@ -339,7 +339,7 @@ def seed(con, with_demo: bool) -> list[dict]:
     """At build time, with the demo data: store the example plan and return its ``sources`` row."""
     if not with_demo:
         return []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     digest, rows = hashlib.sha256(), 0
     for kind, spec in KINDS.items():
         path = DEMO_DIR / spec.file

@@ -48,7 +48,7 @@ class Portrait:
         annee: int | None = None,
         reference: str | None = None,
         publication: bool = False,
-    ) -> "Portrait":
+    ) -> Portrait:
         """The portrait of ``territoire`` (codes as in ``observatory portrait``), compared with
         ``reference`` (default: its parent territory, and France)."""
         wh = common.warehouse()

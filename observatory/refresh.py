@@ -29,7 +29,7 @@ import shutil
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -68,7 +68,7 @@ class Paths:
     @classmethod
     def from_settings(
         cls, db: Path | None = None, site_dir: Path | None = None, raw: Path | None = None
-    ) -> "Paths":
+    ) -> Paths:
         return cls(
             Path(db or settings.db_path()).absolute(),
             Path(site_dir or settings.site_dir()).absolute(),
@@ -482,12 +482,10 @@ def _write_manifest(raw: Path, inputs: list[RawInput], run_id: str) -> None:
     if not raw.is_dir():
         return
     previous = {}
-    try:
+    with suppress(OSError, ValueError, KeyError):
         previous = {
             e["file"]: e for e in json.loads((raw / MANIFEST).read_text(encoding="utf-8"))["files"]
         }
-    except (OSError, ValueError, KeyError):
-        pass
     files = []
     for item in inputs:
         before = previous.get(item.file, {})

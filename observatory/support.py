@@ -21,7 +21,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -166,7 +166,7 @@ def parse_date(text: str | None) -> tuple[date, str] | None:
         parts = [int(p) for p in found.groups()]
         if "/" in pattern:
             parts.reverse()
-        year, month, day = (parts + [1, 1])[:3]
+        year, month, day = ([*parts, 1, 1])[:3]
         if not 1900 <= year <= 2100:
             return None
         try:
@@ -339,7 +339,7 @@ def store(
         "DELETE FROM support_structures WHERE structure_id IN "
         "(SELECT structure_id FROM new_support_structures)"
     )
-    columns = ", ".join(STORED_COLUMNS + ["synthetic", "file", "loaded_at"])
+    columns = ", ".join([*STORED_COLUMNS, "synthetic", "file", "loaded_at"])
     con.execute(
         f"INSERT INTO support_structures ({columns}) SELECT {columns} "
         "FROM new_support_structures ORDER BY structure_id"
@@ -371,7 +371,7 @@ def seed(con, with_demo: bool) -> list[dict]:
     from observatory.build import SQL_DIR, sha256
 
     con.execute((SQL_DIR / "landing" / "03_support.sql").read_text(encoding="utf-8"))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     real = embedded()
     path = embedded_path()
     store(con, real, synthetic=False, file=str(path), loaded_at=now)

@@ -3,7 +3,6 @@
 import io
 
 import pandas as pd
-
 from conftest import run_cli, run_clis
 
 

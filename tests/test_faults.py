@@ -24,6 +24,7 @@ import pytest
 from conftest import BROWSER_TIMEOUT as TIMEOUT
 from conftest import ROOT, free_port, log_tail, run_cli, run_clis, start_serve
 
+pytestmark = pytest.mark.fault
 
 REBUILD = "observatory build"
 
@@ -197,7 +198,7 @@ def test_a_read_only_data_folder_is_read_and_writes_are_refused_clearly(warehous
             *([*command, "--db", str(target)] for command in (["info"], *writes))
         )
         assert info.returncode == 0 and "Sources" in info.stdout, info.stderr
-        for command, result in zip(writes, refused):
+        for result in refused:
             message = error_line(result)
             assert f"le dossier {folder} est en lecture seule" in message, message
             assert "précédent est conservé" in message

@@ -4,10 +4,10 @@ import math
 import warnings
 
 import pytest
+from tiny_warehouse import PRIVATE, PUBLIC, build_tiny, facts, size_facts, territories
 
 from observatory import indicators, open_warehouse
 from observatory.secrecy import SecrecyWarning
-from tiny_warehouse import PRIVATE, PUBLIC, build_tiny, facts, size_facts, territories
 
 MEASURES = {
     "establishments": "establishments",
@@ -238,7 +238,7 @@ def test_code_resolution_rules(tiny):
         indicators.resolve(tiny, "99")
     with pytest.raises(indicators.TerritoryError, match="non reconnu"):
         indicators.resolve(tiny, "1234")
-    with pytest.raises(indicators.YearError, match="2014 non disponible.*2015 à 2016"):
+    with pytest.raises(indicators.YearError, match=r"2014 non disponible.*2015 à 2016"):
         indicators.compute(tiny, "departement", "34", 2014)
 
 

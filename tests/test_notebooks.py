@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 import papermill as pm
 import pytest
-
 from conftest import ROOT
+
 from observatory import settings
 
 NOTEBOOKS = sorted(settings.NOTEBOOKS_DIR.glob("*.ipynb"))

@@ -6,9 +6,9 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
+from tiny_warehouse import build_tiny
 
 from observatory import indicators, open_warehouse, secrecy
-from tiny_warehouse import build_tiny
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +145,7 @@ def reference_secondary(values, masked, relations, frozen) -> list[bool]:
         open_cells = {r: [(c, t) for c, t in members[r] if not masked[c]] for r in lone}
         fixes = Counter(c for r in lone for c, _ in open_cells[r])
 
-        def preference(member):
+        def preference(member, fixes=fixes):
             c, total = member
             rank = 3 if frozen[c] else 1 if total else 0 if values[c] > 0 else 2
             return rank, -fixes[c], values[c], c

@@ -7,9 +7,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from distance_helpers import communes, mainland, nearest_km, open_structures
 from pyproj import Geod
 
-from distance_helpers import communes, mainland, nearest_km, open_structures
 from observatory import support
 
 NAMED = {  # the structures and poles our documents name, with their commune
@@ -113,7 +113,7 @@ def test_a_structure_added_moves_exactly_the_communes_closer_to_it():
     rodez = structure("RODEZ", everything.loc["12202"])
     points = points_of(occitanie)
     old = support.nearest(points, points_of(pd.DataFrame(before)))
-    new = support.nearest(points, points_of(pd.DataFrame(before + [rodez])))
+    new = support.nearest(points, points_of(pd.DataFrame([*before, rodez])))
     # By hand: distance to the two first structures, then to Rodez.
     hand_old = nearest_km(occitanie, everything.loc[["34172", "31555"]])
     hand_rodez = nearest_km(occitanie, everything.loc[["12202"]])

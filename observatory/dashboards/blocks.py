@@ -73,7 +73,7 @@ def block_outputs(block: Block, territory_slug: str) -> list[dict]:
     outputs = [common.html_output(before)]
     if block.figure is not None:
         outputs.append(common.figure_output(block.figure, filename))
-    return outputs + [common.html_output(after)]
+    return [*outputs, common.html_output(after)]
 
 
 def slug(territory: indicators.Territory) -> str:

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache, wraps
+from typing import ClassVar
 from urllib.parse import parse_qsl
 
 import duckdb
@@ -374,7 +375,9 @@ class Labels(Mapping):
     warehouse's territories (no table of labels kept in the kernel's memory)."""
 
     PATTERN = re.compile(r"^.+ \((?P<level>[^()]+) (?P<code>[^() ]+)\)$")
-    LEVELS = {label: level for level, label in indicators.LEVEL_LABELS.items()}
+    LEVELS: ClassVar[dict[str, str]] = {
+        label: level for level, label in indicators.LEVEL_LABELS.items()
+    }
 
     def __init__(self, wh: Warehouse, frame: pd.DataFrame):
         self.wh, self.frame = wh, frame

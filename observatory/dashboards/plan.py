@@ -320,11 +320,12 @@ def events_block(wh) -> blocks.Block:
     counts = counts.reindex(deps.index).fillna(0).astype(int)
     classes = event_classes(counts)
     region_wide = int(events.loc[events["departement_code"].isna(), "events"].sum())
-    ordered = [NO_EVENT] + list(
-        dict.fromkeys(classes[counts.sort_values().index][counts.sort_values() > 0])
-    )
+    ordered = [
+        NO_EVENT,
+        *list(dict.fromkeys(classes[counts.sort_values().index][counts.sort_values() > 0])),
+    ]
     colours = (
-        [common.SECRET_COLOUR] + common.CLASS_COLOURS[-(len(ordered) - 1) :]
+        [common.SECRET_COLOUR, *common.CLASS_COLOURS[-(len(ordered) - 1) :]]
         if len(ordered) > 1
         else [common.SECRET_COLOUR]
     )
@@ -516,10 +517,10 @@ def build(axe: str | None = None) -> common.Shown:
         return common.Shown(
             head
             + common.message_html(
-                params.messages
-                + [
+                [
+                    *params.messages,
                     "Aucun plan chargé dans l'entrepôt : chargez les fichiers du plan (modèles "
-                    "data/templates/plan_*.csv, voir docs/support.md) avec « observatory ingest »."
+                    "data/templates/plan_*.csv, voir docs/support.md) avec « observatory ingest ».",
                 ]
             )
         )

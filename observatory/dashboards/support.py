@@ -170,7 +170,7 @@ def coverage_map(access: support.Access) -> go.Figure:
     data = access.epcis.assign(classe=distance_class(access.epcis["mean_km"]))
     shapes = outlines("epci", data["code"])
     order = [lb for _, lb in DISTANCE_CLASSES] + [NO_STRUCTURE]
-    colours = dict(zip(order, common.CLASS_COLOURS + [common.SECRET_COLOUR]))
+    colours = dict(zip(order, [*common.CLASS_COLOURS, common.SECRET_COLOUR]))
     fig = go.Figure()
     for label in [c for c in order if c in set(data["classe"])]:
         rows = data[data["classe"] == label]

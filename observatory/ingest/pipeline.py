@@ -13,7 +13,7 @@ import re
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -190,7 +190,7 @@ def _load_one(
         report.skipped = True
         return report
     file = str(raw.path.resolve())
-    loaded_at = datetime.now(timezone.utc)
+    loaded_at = datetime.now(UTC)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE load_context AS SELECT ? AS source, ? AS file, "
         "?::TIMESTAMPTZ AS loaded_at, ?::SMALLINT AS vintage",

@@ -22,7 +22,7 @@ MEASURES = {
 
 
 def matches(header: list[str]) -> bool:
-    return REQUIRED <= set(header) and bool(set(MEASURES) & set(header))
+    return set(header) >= REQUIRED and bool(set(MEASURES) & set(header))
 
 
 def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:

@@ -6,7 +6,7 @@ Every loader returns a fresh copy, so callers may modify the result.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import geopandas as gpd
 import pandas as pd
@@ -14,7 +14,7 @@ import pandas as pd
 from observatory import settings
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(name: str) -> pd.DataFrame:
     """Read ``<name>.parquet`` once, as a GeoDataFrame when it has a geometry."""
     path = settings.REFERENCE_DIR / f"{name}.parquet"

@@ -11,10 +11,10 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from tiny_warehouse import build_tiny
 
 from observatory import indicators, open_warehouse
 from observatory.dashboards import blocks, common, comparison, portrait
-from tiny_warehouse import build_tiny
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -5,8 +5,8 @@ import urllib.request
 
 import pandas as pd
 import pytest
-
 from conftest import BROWSER_TIMEOUT as TIMEOUT
+
 from observatory import indicators
 from observatory.dashboards.common import CHARTS
 

@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import BROWSER_TIMEOUT as TIMEOUT
 from distance_helpers import communes, mainland, nearest_km, open_structures
+
 from observatory import plan
 from observatory.dashboards.common import CHARTS
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ingest_helpers import db, query, write  # noqa: F401
+from ingest_helpers import query, write
+
 from observatory import settings
 from observatory.ingest import ingest
 

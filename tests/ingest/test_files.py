@@ -4,8 +4,8 @@ duplicates, empty files and files of the wrong kind, each with the message a use
 from __future__ import annotations
 
 import pytest
+from ingest_helpers import query, write
 
-from ingest_helpers import db, query, write  # noqa: F401
 from observatory.ingest import IngestError, ingest
 
 CRESS = "niveau{s}code{s}annee{s}famille{s}secteur{s}mesure{s}valeur\n"

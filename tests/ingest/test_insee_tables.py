@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
+from ingest_helpers import query, write
 
-from ingest_helpers import db, query, write  # noqa: F401
 from observatory.ingest import ingest
 
 ESS_SHARE = "Economie : Poids de l'économie sociale dans les emplois salariés du territoire (%)"

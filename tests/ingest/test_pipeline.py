@@ -8,9 +8,9 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT, run_cli, run_clis
-from ingest_helpers import db, query, write  # noqa: F401
+from ingest_helpers import query, write
+
 from observatory import indicators, open_warehouse
 from observatory.build import store_masks
 from observatory.ingest import IngestError, ingest

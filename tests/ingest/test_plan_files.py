@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import run_cli
-from ingest_helpers import db, query, write  # noqa: F401
+from ingest_helpers import query, write
+
 from observatory import plan, settings
 from observatory.build import BuildError
 from observatory.ingest import ingest

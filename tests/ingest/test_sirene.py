@@ -7,8 +7,8 @@ import zipfile
 import duckdb
 import pandas as pd
 import pytest
+from ingest_helpers import query, write
 
-from ingest_helpers import db, query, write  # noqa: F401
 from observatory import reference
 from observatory.ingest import ingest
 from observatory.sirene_codes import STAFF_BANDS

@@ -7,10 +7,10 @@ import re
 
 import pandas as pd
 import pytest
+from conftest import run_cli
+from ingest_helpers import query, write
 from pyproj import Geod
 
-from conftest import run_cli
-from ingest_helpers import db, query, write  # noqa: F401
 from observatory import reference, settings
 from observatory.ingest import IngestError, ingest
 

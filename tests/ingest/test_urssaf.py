@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from ingest_helpers import query, write
 
-from ingest_helpers import db, query, write  # noqa: F401
 from observatory.ingest import IngestError, ingest
 
 HEADER = (
