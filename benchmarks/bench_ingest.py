@@ -13,13 +13,13 @@ import duckdb
 import pandas as pd
 
 from benchmarks.common import Measure, measure
-from observatory import formatting, reference
+from observatory import formatting, reference, settings
 from observatory.sirene_codes import LEGAL_CATEGORIES
 
 ESTABLISHMENTS = 10_000_000
 UNITS = 7_000_000  # about 0.7 unité légale per establishment, as in the national stock
 ROUNDS = 5
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "sirene"
+REAL = settings.PROJECT_ROOT / "tests" / "data" / "real" / "sirene"  # real headers
 ESTABLISHMENT_HEADER = "StockEtablissement_extract_2021-11_part1.csv"
 UNIT_HEADER = "StockUniteLegale_v3_2019_sample.csv"
 

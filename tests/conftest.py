@@ -1,8 +1,9 @@
-"""Shared fixtures: one demo warehouse per test session, real public files from ../shared."""
+"""Shared fixtures: one demo warehouse per test session, the real public files of tests/data/real."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -22,19 +23,39 @@ from observatory.build import build
 from observatory.cli import proxy_exemptions
 
 ROOT = settings.PROJECT_ROOT
+REAL_DATA = ROOT / "tests" / "data" / "real"  # real public files, described in its README
 OBSERVATORY = [sys.executable, "-m", "observatory.cli"]
 # The tests' own clients (websocket-client, Chromium) talk to servers on loopback: never through
 # a proxy the machine may be configured with.
 os.environ.update(proxy_exemptions("127.0.0.1"))
 
 
+@contextlib.contextmanager
+def built_once(tmp_path_factory, name: str):
+    """A folder for a file every test process shares: yields (path, True) to the process that
+    must build it, (path, False) to the others once it is built. Under pytest-xdist the workers
+    share their parent's temporary folder and take turns on a lock; alone, it is built here."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield tmp_path_factory.mktemp(name) / "observatory.duckdb", True
+        return
+    folder = tmp_path_factory.getbasetemp().parent / name
+    folder.mkdir(exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = folder / ".built"
+        yield folder / "observatory.duckdb", not done.exists()
+        done.touch()
+
+
 @pytest.fixture(scope="session")
 def warehouse_path(tmp_path_factory, request) -> Path:
-    """A demo warehouse built once for the whole session (a real DuckDB file)."""
-    path = tmp_path_factory.mktemp("warehouse") / "observatory.duckdb"
-    if any("second_build" in item.fixturenames for item in request.session.items):
-        request.getfixturevalue("second_build")  # started now: the two builds share two cores
-    build(path)
+    """A demo warehouse built once for the whole session (a real DuckDB file), shared by the
+    workers of ``make test-fast``."""
+    with built_once(tmp_path_factory, "warehouse") as (path, first):
+        if first:
+            if any("second_build" in item.fixturenames for item in request.session.items):
+                request.getfixturevalue("second_build")  # the two builds share two cores
+            build(path)
     return path
 
 
@@ -56,9 +77,19 @@ def second_build(tmp_path_factory, empty_warehouse_path):
 @pytest.fixture(scope="session")
 def empty_warehouse_path(tmp_path_factory) -> Path:
     """A warehouse for real files (reference data only, no demo), built once for the session."""
-    path = tmp_path_factory.mktemp("empty") / "observatory.duckdb"
-    build(path, with_demo=False)
+    with built_once(tmp_path_factory, "empty") as (path, first):
+        if first:
+            build(path, with_demo=False)
     return path
+
+
+@pytest.fixture()
+def db(empty_warehouse_path, tmp_path) -> Path:
+    """A fresh warehouse for real files (no demo data), private to the test."""
+    target = tmp_path / "wh" / "observatory.duckdb"
+    target.parent.mkdir()
+    shutil.copy(empty_warehouse_path, target)
+    return target
 
 
 @pytest.fixture(scope="session")
@@ -71,10 +102,8 @@ def wh(warehouse_path):
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    """The real public files in ../shared/data/real (never copied into the repository)."""
-    path = ROOT.parent / "shared" / "data" / "real"
-    assert path.is_dir(), f"missing {path}: the real test files live beside the project"
-    return path
+    """The real public files kept in the repository (tests/data/real/README.md)."""
+    return REAL_DATA
 
 
 def run_cli(

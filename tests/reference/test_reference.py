@@ -127,3 +127,45 @@ def test_naf():
     assert naf.set_index("naf_code").loc["01.11Z", "a38_code"] == "AZ"
     assert naf.set_index("naf_code").loc["62.01Z", "a38_code"] == "JC"
     assert naf["a88_code"].map(type).eq(str).all()
+
+
+def insee_naf_workbook(real_data):
+    """INSEE's official NAF rév. 2 workbook: code → full label, at every level."""
+    import pandas as pd
+
+    frame = pd.read_excel(
+        real_data / "nomenclatures" / "int_courts_naf_rev_2.xls", dtype=str, engine="xlrd"
+    )
+    codes, labels = frame.iloc[:, 1].str.strip(), frame.iloc[:, 2].str.strip()
+    return dict(zip(codes[codes.notna()], labels[codes.notna()]))
+
+
+def test_naf_subclasses_and_labels_are_insee_official_ones(real_data):
+    official = insee_naf_workbook(real_data)
+    subclasses = {code: label for code, label in official.items() if len(code) == 6}
+    naf = reference.naf().set_index("naf_code")
+    assert set(naf.index) == set(subclasses)  # the 732 sous-classes, none more, none less
+    differing = [c for c, label in subclasses.items() if naf.loc[c, "naf_label"] != label]
+    assert differing == []
+    divisions = {code for code in official if len(code) == 2 and code.isdigit()}
+    assert set(naf["a88_code"]) == divisions
+
+
+def test_a88_divisions_agree_with_the_a17_table(real_data):
+    import pandas as pd
+
+    a17 = pd.read_csv(real_data / "nomenclatures" / "a17_a88t.csv", dtype=str)
+    assert set(a17["A88"]) == set(reference.naf()["a88_code"])
+
+
+def test_legal_categories_of_the_ess_families_exist_in_insee_list(real_data):
+    from observatory.sirene_codes import LEGAL_CATEGORIES
+
+    lines = (real_data / "nomenclatures" / "categories-juridiques_ColinMaudry.tsv").read_text(
+        encoding="utf-8"
+    )
+    insee = {line.split("£")[0] for line in lines.splitlines() if line}
+    level_three = {code for code in insee if len(code) == 4}
+    assert len(level_three) > 200
+    unknown = sorted(code for code, _, _ in LEGAL_CATEGORIES if code not in level_three)
+    assert unknown == []
