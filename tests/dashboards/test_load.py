@@ -7,7 +7,7 @@ from observatory.dashboards.common import CHARTS
 
 TIMEOUT = 300_000  # ms: kernels started together on 2 cores
 VISITORS = {"34": "Hérault", "31": "Haute-Garonne", "66": "Pyrénées-Orientales"}
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.load]
 
 
 def test_simultaneous_visitors_all_get_their_own_portrait(voila_url, browser):
