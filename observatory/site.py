@@ -14,6 +14,7 @@ Layout of a site folder::
     epci/<siren>.html, .csv          an EPCI's (optional)
     assets/plotly.min.js, assets/observatoire.css
     release.json                     what was published, when, from which warehouse
+    runs/                            the refreshes' public summaries (a link, made by the refresh)
 """
 
 from __future__ import annotations
@@ -254,8 +255,8 @@ def index_html(report: SiteReport) -> str:
     body = (
         banner + "<h1>Portraits de l'économie sociale et solidaire</h1>"
         f"<p class='obs-source'>{formatting.number(len(report.pages))} portraits, données "
-        f"{report.year}, publiés le {formatting.long_date(datetime.now())}. Historique des "
-        "actualisations : <a href='runs/'>runs/</a>.</p>" + "".join(sections)
+        f"{report.year}, publiés le {formatting.long_date(datetime.now())}. "
+        "<a href='runs/index.html'>Historique des actualisations</a>.</p>" + "".join(sections)
     )
     return PAGE.format(
         title="Portraits de l'ESS",
@@ -263,6 +264,49 @@ def index_html(report: SiteReport) -> str:
         css="assets/observatoire.css",
         plotly="assets/plotly.min.js",
         index="index.html",
+        csv_link="",
+        generated=esc(formatting.long_date(datetime.now())),
+    )
+
+
+RUN_OUTCOMES = {
+    "succès": "réussie",
+    "échec": "échouée",
+    "interrompue": "interrompue",
+    "arrêtée": "arrêtée",
+    "en cours": "en cours",
+}
+
+
+def runs_index_html(summaries: list[dict]) -> str:
+    """The page of the refreshes' public summaries (``runs/index.html``), latest first."""
+    rows = []
+    for run in summaries:
+        started = datetime.fromisoformat(run["started"])
+        seconds = run.get("seconds")
+        rows.append(
+            f"<tr><th scope='row'>{esc(formatting.long_date(started))} à "
+            f"{started:%H:%M}</th><td>{esc(RUN_OUTCOMES.get(run['outcome'], run['outcome']))}"
+            f"</td><td>{esc(formatting.number(seconds, 1) + ' s' if seconds else formatting.MISSING)}"
+            f"</td><td>{esc(formatting.number(run['counts'].get('portraits')))}</td>"
+            f"<td>{'démonstration' if run.get('demo') else 'réelles'}</td>"
+            f"<td><a href='{esc(run['run_id'])}.json'>compte rendu (JSON)</a></td></tr>"
+        )
+    body = (
+        "<h1>Historique des actualisations</h1>"
+        "<p class='obs-source'>Chaque actualisation reconstruit l'entrepôt et les portraits ; "
+        "une actualisation qui n'aboutit pas laisse en ligne les données et le site précédents."
+        "</p><table class='obs-table'><caption>Actualisations, la plus récente d'abord"
+        "</caption><thead><tr><th scope='col'>Début</th><th scope='col'>Résultat</th>"
+        "<th scope='col'>Durée</th><th scope='col'>Portraits</th><th scope='col'>Données</th>"
+        f"<th scope='col'>Détail</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    return PAGE.format(
+        title="Historique des actualisations",
+        body=body,
+        css="../assets/observatoire.css",
+        plotly="../assets/plotly.min.js",
+        index="../index.html",
         csv_link="",
         generated=esc(formatting.long_date(datetime.now())),
     )

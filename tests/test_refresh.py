@@ -21,6 +21,7 @@ import pytest
 from conftest import OBSERVATORY, ROOT, in_background
 
 from benchmarks.bench_ingest import generate
+from observatory.refresh import scan_raw
 
 
 def french_int(n) -> str:
@@ -106,6 +107,8 @@ def base(tmp_path_factory, request) -> Path:
 
 
 DEMO_ONLY = "region:76,departement:34,departement:48"
+# All a public summary says of a failure.
+FAILED = "l'actualisation a échoué ; les données et le site publiés auparavant restent en ligne"
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +185,9 @@ def test_a_failed_refresh_keeps_the_previous_warehouse_and_site(home):
     record = last_record(home)
     assert record["outcome"] == "échec" and record["error"]["step"] == "entrepôt"
     assert not list(home.glob(".observatory.duckdb.refresh-*"))
+    public = (home / "site" / "runs" / f"{record['run_id']}.json").read_text()
+    assert json.loads(public)["error"] == dict(step="entrepôt", message=FAILED)
+    assert record["error"]["message"] not in public
 
 
 @pytest.mark.fault
@@ -274,7 +280,7 @@ def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(demo_run):
     index = (site / "index.html").read_text(encoding="utf-8")
     assert index.count("<tr><th scope='row'><a href=") == 3
     assert "Données de démonstration" in index
-    record = json.loads((site / "runs" / f"{last_record(tmp_path)['run_id']}.json").read_text())
+    record = last_record(tmp_path)
     assert record["outcome"] == "succès" and record["demo"] is True
     assert [s["step"] for s in record["steps"]] == [
         "fichiers bruts",
@@ -319,3 +325,104 @@ def test_refresh_killed_at_random_moments_leaves_old_or_new_and_recovers(home):
     assert not list(home.glob(".observatory.duckdb.refresh-*"))
     assert len(list((home / "site.versions").iterdir())) <= 2
     assert outcomes.count(-signal.SIGKILL) >= 3  # most runs really were killed mid-way
+
+
+def reachable_from(site: Path) -> list[Path]:
+    """Every file a web server serving ``site`` (following links) can send."""
+    return [
+        Path(folder, name)
+        for folder, _dirs, names in os.walk(site, followlinks=True)
+        for name in names
+    ]
+
+
+def test_the_site_shows_public_summaries_never_the_full_records(base):
+    record = last_record(base)
+    full_records = (base / "site.runs").resolve()
+    served = reachable_from(base / "site")
+    assert not [p for p in served if p.resolve().is_relative_to(full_records)]
+    summary = json.loads((base / "site" / "runs" / f"{record['run_id']}.json").read_text())
+    assert summary["outcome"] == "succès" and summary["error"] is None
+    assert summary["counts"]["portraits"] == 1 and summary["counts"]["rows_read"] > 0
+    assert [s["step"] for s in summary["steps"]] == [s["step"] for s in record["steps"]]
+    assert sorted((i["file"], i["sha256"]) for i in summary["inputs"]) == sorted(
+        (name, sha(base / "raw" / "sirene" / "2023" / name))
+        for name in ("StockEtablissement_utf8.csv", "StockUniteLegale_utf8.csv")
+    )
+    text = (base / "site" / "runs" / f"{record['run_id']}.json").read_text()
+    for private in (record["host"], str(base), "/tmp/", '"pid"', '"host"'):
+        assert private not in text
+    index = (base / "site" / "runs" / "index.html").read_text(encoding="utf-8")
+    assert f"href='{record['run_id']}.json'" in index and "réussie" in index
+    assert "href='runs/index.html'" in (base / "site" / "index.html").read_text()
+
+
+def test_scan_refuses_links_in_the_drop_zone_without_reading_them(tmp_path):
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "shadow").write_text("root:$6$SECRET:19000:0:99999:7:::\n")
+    zone = tmp_path / "raw"
+    folder = zone / "essfrance" / "2024"
+    folder.mkdir(parents=True)
+    (folder / "liste.csv").write_text("siren;nom\n")
+    assert [i.file for i in scan_raw(zone)] == ["essfrance/2024/liste.csv"]
+    # the drop zone itself may be a link (a mounted volume, say)
+    assert [i.file for i in scan_raw(_linked(tmp_path / "zone-link", zone))] == [
+        "essfrance/2024/liste.csv"
+    ]
+    for name, target in (
+        ("essfrance/2024/autre.csv", secret / "shadow"),  # a file
+        ("essfrance/2025", secret),  # a folder
+        ("essfrance/2024/perdu.csv", tmp_path / "absent"),  # a dangling link
+    ):
+        link = _linked(zone / name, target)
+        with pytest.raises(ValueError, match="lien symbolique refusé") as refused:
+            scan_raw(zone)
+        assert str(link) in str(refused.value) and "SECRET" not in str(refused.value)
+        link.unlink()
+
+
+def _linked(link: Path, target: Path) -> Path:
+    link.symlink_to(target)
+    return link
+
+
+def test_a_link_in_the_drop_zone_is_refused_and_nothing_of_it_reaches_the_site(home, tmp_path):
+    db, before, served = (
+        home / "observatory.duckdb",
+        sha(home / "observatory.duckdb"),
+        site_state(home),
+    )
+    # a version published before the summaries existed showed the full records as runs/
+    version = (home / "site").resolve()
+    (version / "runs").unlink()
+    (version / "runs").symlink_to(os.path.relpath(home / "site.runs", version))
+    shadow = tmp_path / "shadow"
+    shadow.write_text("root:$6$SECRETHASH$abc:19000:0:99999:7:::\n")
+    folder = home / "raw" / "essfrance" / "2024"
+    folder.mkdir(parents=True)
+    (folder / "liste.csv").symlink_to(shadow)
+    done = refresh(home, "--only", "departement:34")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "« fichiers bruts »" in lines[0], done.stderr
+    assert "liste.csv : lien symbolique refusé" in lines[0] and "SECRET" not in done.stderr
+    record = last_record(home)
+    assert record["outcome"] == "échec" and record["error"]["step"] == "fichiers bruts"
+    assert "lien symbolique refusé" in record["error"]["message"]
+    log = (home / "site.runs" / f"{record['run_id']}.log").read_text(encoding="utf-8")
+    assert "lien symbolique refusé" in log
+    assert sha(db) == before and site_state(home) == served
+    leaked = [
+        p
+        for p in reachable_from(home / "site") + list((home / "site.runs").iterdir())
+        if "SECRET" in p.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert leaked == []
+    full_records = (home / "site.runs").resolve()
+    assert not [
+        p for p in reachable_from(home / "site") if p.resolve().is_relative_to(full_records)
+    ]
+    summary = json.loads((home / "site" / "runs" / f"{record['run_id']}.json").read_text())
+    assert summary["outcome"] == "échec"
+    assert summary["error"] == dict(step="fichiers bruts", message=FAILED)
