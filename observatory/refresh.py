@@ -14,7 +14,8 @@ Steps, each timed in the run record:
 
 Only one refresh runs at a time (an ``flock`` on a lock file, released by the kernel even if the
 process is killed). Any failure, or a kill, leaves the previous warehouse and site as they were;
-the next refresh removes what a killed one left behind. Every run writes a full JSON record and a log in
+the next refresh removes what a killed one left behind, and one stopped by SIGTERM, SIGINT or
+SIGHUP cleans up at once and records it. Every run writes a full JSON record and a log in
 ``<site>.runs/``, for the team only, and a public summary (no host, path, rejected row or error
 text) in ``<site>.summaries/``, which the site shows as ``runs/``.
 """
@@ -28,8 +29,10 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -46,6 +49,7 @@ from observatory.ingest.pipeline import LOAD_ORDER, READERS
 MANIFEST = "manifest.json"
 IGNORED_FILES = {"README.md", MANIFEST}
 KEEP_VERSIONS = 2  # site versions kept: the current one and the one before
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 # What the public summary says of a run that did not succeed, whatever the reason.
 PUBLIC_ERRORS = {
     "échec": "l'actualisation a échoué",
@@ -66,6 +70,21 @@ class RefreshError(RuntimeError):
 
 class RefreshLocked(RuntimeError):
     """Another refresh holds the lock."""
+
+
+class RefreshStopped(BaseException):
+    """A refresh stopped by a signal (``systemctl stop``, ``kill``, Ctrl-C): a BaseException,
+    like KeyboardInterrupt, so that no ``except Exception`` on the way swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum, self.step = signum, "?"
+
+    def __str__(self) -> str:
+        return (
+            f"actualisation arrêtée par le signal {signal.Signals(self.signum).name} pendant "
+            f"l'étape « {self.step} » ; l'entrepôt et le site précédents sont conservés"
+        )
 
 
 @dataclass
@@ -214,8 +233,14 @@ class _Refresh:
         self.version = paths.versions / self.run_id
         self.started = time.perf_counter()
         self.log = _logger(paths.runs / f"{self.run_id}.log")
+        self.finishing = False  # from the swap on, or failing: a stop signal waits for the end
+        self.stop_pending: int | None = None
 
     def run(self) -> RunRecord:
+        with self._stop_signals():
+            return self._run()
+
+    def _run(self) -> RunRecord:
         self._clean_leftovers()
         self._save()
         steps = [
@@ -231,7 +256,16 @@ class _Refresh:
                 self._step(name, step)
             self._finish("succès")
             self.log.info("actualisation réussie en %.1f s", self.record.seconds)
+            if self.stop_pending:
+                self.log.warning(
+                    "signal %s reçu pendant la bascule : l'actualisation s'est terminée avant "
+                    "de s'arrêter",
+                    signal.Signals(self.stop_pending).name,
+                )
             self._prune_versions()
+        except RefreshStopped as exc:
+            self._stopped(exc)
+            raise
         except Exception as exc:
             self._fail(exc)
             raise
@@ -258,6 +292,7 @@ class _Refresh:
         self._save()
 
     def _fail(self, exc: Exception) -> None:
+        self.finishing = True
         step = exc.step if isinstance(exc, RefreshError) else "?"
         self.record.error = dict(step=step, message=str(exc))
         self._finish("échec")
@@ -267,6 +302,17 @@ class _Refresh:
             exc,
         )
         shutil.rmtree(self.version, ignore_errors=True)
+
+    def _stopped(self, exc: RefreshStopped) -> None:
+        """Clean up as the next refresh would (the run folder goes in ``run``), and say so."""
+        for entry in self.record.steps:
+            if entry["outcome"] == "en cours":
+                exc.step = entry["step"]
+                entry["outcome"] = "arrêtée"
+        shutil.rmtree(self.version, ignore_errors=True)
+        self.record.error = dict(step=exc.step, message=str(exc))
+        self._finish("arrêtée")
+        self.log.error("%s", exc)
 
     def _finish(self, outcome: str) -> None:
         self.record.outcome = outcome
@@ -278,6 +324,28 @@ class _Refresh:
         """The full record, and its public summary."""
         self.record.write(self.paths.runs)
         publish_summary(self.record.__dict__, self.paths.summaries)
+
+    @contextmanager
+    def _stop_signals(self) -> Iterator[None]:
+        """SIGTERM, SIGINT and SIGHUP stop the refresh through ``RefreshStopped`` (once: a second
+        signal does not cut the clean-up short); during the swap, they wait for its end."""
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signal handlers belong to the main thread
+            return
+
+        def stop(signum, _frame):
+            if self.stop_pending is not None:
+                return
+            self.stop_pending = signum
+            if not self.finishing:
+                raise RefreshStopped(signum)
+
+        previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -383,6 +451,7 @@ class _Refresh:
 
     def _swap(self) -> None:
         _fsync_tree(self.version)
+        self.finishing = True
         os.replace(self.new_db, self.paths.db)
         build._fsync_dir(self.paths.db.parent)
         _swap_symlink(self.paths.site, self.version)

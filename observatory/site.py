@@ -15,21 +15,30 @@ Layout of a site folder::
     assets/plotly.min.js, assets/observatoire.css
     release.json                     what was published, when, from which warehouse
     runs/                            the refreshes' public summaries (a link, made by the refresh)
+
+A refresh killed outright takes its workers along: each asks Linux to kill it when its parent
+dies (``prctl(PR_SET_PDEATHSIG)``), and each worker's kernel stops when its parent is gone.
 """
 
 from __future__ import annotations
 
 import copy
+import ctypes
 import json
 import os
 import re
+import signal
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
+
+import psutil
 
 from observatory import formatting, indicators, portrait, settings
 from observatory.dashboards import common
@@ -42,6 +51,7 @@ LEVEL_TITLES = {"region": "Régions", "departement": "Départements", "epci": "E
 NOTEBOOK_ONLY_TAG = "notebook-only"
 CELL_TIMEOUT = 600
 ANSI_COLOURS = re.compile(r"\x1b\[[0-9;]*m")  # in kernel tracebacks
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class SiteError(RuntimeError):
@@ -129,13 +139,24 @@ def render_site(
         year=year,
     )
     _write_assets(out_dir)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
+    try:
         futures = [pool.submit(_render_chunk, chunk, job) for chunk in chunks if chunk]
         for future in futures:
             for result in future.result():
                 report.pages.append(result)
                 if on_page:
                     on_page(result)
+    except BaseException:  # a failed portrait, or the refresh stopped by a signal
+        _stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(cancel_futures=True)
     order = {page: i for i, page in enumerate(pages)}
     report.pages.sort(key=lambda r: order[r.page])
     (out_dir / "index.html").write_text(index_html(report), encoding="utf-8")
@@ -146,6 +167,34 @@ def render_site(
 def default_workers() -> int:
     """One kernel per core, at most four (each kernel holds a few hundred MB)."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: Linux kills this worker when the process that started it dies, even
+    by SIGKILL (its kernel follows: ipykernel watches its own parent). Workers are started
+    from the thread that submits, the main one, whose end is the signal's trigger."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request
+        os._exit(1)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the workers and their kernels now, and wait for them: ``shutdown`` would wait
+    for the portraits under way (ProcessPoolExecutor has no public way to stop its workers
+    before Python 3.14's ``terminate_workers``)."""
+    processes = []
+    for worker in list((pool._processes or {}).values()):
+        with suppress(psutil.NoSuchProcess):
+            process = psutil.Process(worker.pid)
+            processes += [process, *process.children(recursive=True)]
+    for process in processes:
+        with suppress(psutil.NoSuchProcess):
+            process.terminate()
+    _gone, alive = psutil.wait_procs(processes, timeout=10)
+    for process in alive:
+        with suppress(psutil.NoSuchProcess):
+            process.kill()
 
 
 def _write_assets(out_dir: Path) -> None:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 from conftest import OBSERVATORY, ROOT, in_background
 
@@ -426,3 +427,98 @@ def test_a_link_in_the_drop_zone_is_refused_and_nothing_of_it_reaches_the_site(h
     summary = json.loads((home / "site" / "runs" / f"{record['run_id']}.json").read_text())
     assert summary["outcome"] == "échec"
     assert summary["error"] == dict(step="fichiers bruts", message=FAILED)
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    with contextlib.suppress(psutil.NoSuchProcess):
+        return psutil.Process(pid).children(recursive=True)
+    return []
+
+
+def kernels(processes: list[psutil.Process]) -> list[psutil.Process]:
+    found = []
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if "ipykernel_launcher" in " ".join(process.cmdline()):
+                found.append(process)
+    return found
+
+
+@contextlib.contextmanager
+def rendering(home: Path, workers: int = 2):
+    """A refresh of three portraits on ``workers`` workers, yielded (with its workers and their
+    kernels) once every kernel has started; whatever the test leaves alive is killed after."""
+    proc = subprocess.Popen(
+        [
+            *OBSERVATORY,
+            "refresh",
+            "--workers",
+            str(workers),
+            "--only",
+            "departement:34,departement:48,departement:11",
+        ],
+        cwd=ROOT,
+        env=env_for(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    started = []
+    try:
+        deadline = time.monotonic() + 600
+        while len(kernels(descendants(proc.pid))) < workers and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        started = descendants(proc.pid)
+        assert len(kernels(started)) == workers
+        yield proc, started
+    finally:
+        for process in [psutil.Process(proc.pid), *started] if proc.poll() is None else started:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        proc.communicate(timeout=60)
+
+
+def still_alive(processes: list[psutil.Process], timeout: float = 30) -> list[psutil.Process]:
+    _gone, alive = psutil.wait_procs(processes, timeout=timeout)
+    return alive
+
+
+@pytest.mark.fault
+def test_a_refresh_killed_outright_takes_its_workers_and_kernels_along(home):
+    with rendering(home) as (proc, started):
+        os.kill(proc.pid, signal.SIGKILL)  # the refresh alone, as `kill -9 <pid>` does
+        proc.wait(timeout=60)
+        assert still_alive(started) == []
+
+
+@pytest.mark.fault
+def test_a_refresh_stopped_by_sigterm_cleans_up_and_records_it(home):
+    db, before, served = (
+        home / "observatory.duckdb",
+        sha(home / "observatory.duckdb"),
+        site_state(home),
+    )
+    versions = sorted(p.name for p in (home / "site.versions").iterdir())
+    with rendering(home) as (proc, started):
+        os.kill(proc.pid, signal.SIGTERM)  # as `systemctl stop` or `kill <pid>` does
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 128 + signal.SIGTERM
+        errors = [line for line in err.splitlines() if line.startswith("Erreur")]
+        assert len(errors) == 1 and errors[0].startswith(
+            "Erreur : actualisation arrêtée par le signal SIGTERM pendant l'étape « portraits » ;"
+            " l'entrepôt et le site précédents sont conservés"
+        ), err
+        assert "Traceback" not in err
+        assert still_alive(started) == []
+    record = last_record(home)
+    assert record["outcome"] == "arrêtée" and record["ended"]
+    assert record["error"]["step"] == "portraits"
+    assert [s["outcome"] for s in record["steps"]][-1] == "arrêtée"
+    assert sha(db) == before and site_state(home) == served
+    assert sorted(p.name for p in (home / "site.versions").iterdir()) == versions
+    assert not list(home.glob(".observatory.duckdb.refresh-*"))
+    summary = json.loads((home / "site" / "runs" / f"{record['run_id']}.json").read_text())
+    assert summary["outcome"] == "arrêtée"
+    assert summary["error"]["message"].startswith("l'actualisation a été arrêtée avant la fin")
