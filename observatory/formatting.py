@@ -57,10 +57,12 @@ def long_date(value: date | datetime) -> str:
 
 
 def file_size(n_bytes: int) -> str:
-    """A size in decimal units, as French users read them: ``1_934_000_000`` → ``1,9 Go``."""
+    """A size in decimal units, as French users read them: ``1_934_000_000`` → ``1,9 Go``,
+    ``901_000_000`` → ``901 Mo``."""
     for unit, scale in (("Go", 1e9), ("Mo", 1e6), ("ko", 1e3)):
         if n_bytes >= scale:
-            return f"{number(n_bytes / scale, 1)}\u00a0{unit}"
+            value = n_bytes / scale
+            return f"{number(value, 1 if value < 100 else 0)}\u00a0{unit}"
     return f"{number(n_bytes)}\u00a0octet{'s' if n_bytes > 1 else ''}"
 
 
