@@ -16,6 +16,7 @@ each came from. Any failure leaves the drop zone as it was. API bases and datase
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import http.client
 import json
@@ -26,8 +27,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -540,13 +541,16 @@ def download(
     }
     console = console or Console(stderr=True)
     fetched = []
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        _SizeColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with (
+        _only_one(staging),
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            _SizeColumn(),
+            console=console,
+            transient=True,
+        ) as progress,
+    ):
         for remote in remotes:
             if _up_to_date(raw, remote, known.get(remote.file)):
                 fetched.append(Fetched(remote, bytes=known[remote.file]["bytes"], up_to_date=True))
@@ -557,8 +561,23 @@ def download(
                 progress.update(task, completed=done, total=total)
 
             fetched.append(_fetch(remote, staging, on_bytes, attempts, backoff))
-    _install(raw, fetched)
+        _install(raw, fetched)
     return fetched
+
+
+@contextmanager
+def _only_one(staging: Path) -> Iterator[None]:
+    """One download at a time in a drop zone: two would write the same ``.part`` files."""
+    staging.mkdir(parents=True, exist_ok=True)
+    with (staging / ".lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DownloadError(
+                f"un autre téléchargement est en cours dans {staging.parent} ; réessayez quand "
+                "il sera fini"
+            ) from None
+        yield  # the lock goes with the file, even if the process is killed
 
 
 def _up_to_date(raw: Path, remote: Remote, entry: dict | None) -> bool:

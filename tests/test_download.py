@@ -5,6 +5,7 @@ leave the drop zone untouched, the manifest, and files that the loaders read."""
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import io
 import json
@@ -240,6 +241,17 @@ def test_a_refused_answer_says_why_and_leaves_the_drop_zone_as_it_was(
         assert not (raw / ".downloads" / "sirene" / "StockEtablissement_utf8.zip.part").exists()
     if case == "500":
         assert [p for p, _ in server.requests].count(SIRENE_API) == 3  # retried, bounded
+
+
+def test_one_download_at_a_time_in_a_drop_zone(server, raw):
+    (raw / ".downloads").mkdir()
+    with (raw / ".downloads" / ".lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a download running in another process
+        with pytest.raises(DownloadError, match=r"^un autre téléchargement est en cours dans "):
+            download(["essfrance"], raw)
+    assert not (raw / "essfrance").exists()
+    download(["essfrance"], raw)
+    assert (raw / "essfrance" / "2023-11" / "entreprisesess.csv").is_file()
 
 
 def test_the_command_prints_one_line_per_file_or_one_error_line(server, raw):
