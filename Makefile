@@ -11,7 +11,7 @@ KERNEL := observatory
 SLOW_MARKERS := not browser and not load and not fault
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast lint format bench setup setup-dev build serve chromium reference clean
+.PHONY: help demo real test test-fast lint format bench setup setup-dev build serve chromium reference clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,13 @@ $(DB): $(VENV)/.setup $(wildcard observatory/*.py observatory/*/*.py observatory
 build: $(DB) ## Build data/observatory.duckdb from the embedded demo data
 serve: $(VENV)/.setup ## Serve the dashboards with Voilà on 127.0.0.1:8866
 	$(BIN)/observatory serve
+
+# The publishers' open files (needs Internet; about 3 GB): SIRENE, ESS France's list, Urssaf.
+# FORMAT=parquet fetches SIRENE as Parquet (no checksum published, no zip to extract).
+FORMAT ?= zip
+real: setup ## Download the official open files into data/raw, then refresh on them
+	$(BIN)/observatory download --format $(FORMAT)
+	$(BIN)/observatory refresh
 
 # Browser tests drive Debian's chromium (Playwright cannot download a browser here).
 chromium: ## Install Debian's chromium if it is missing (browser tests)
