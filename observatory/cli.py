@@ -289,7 +289,9 @@ def plotly_chunks() -> list[str]:
 @app.command()
 def portrait(
     territory: str = typer.Argument(
-        None, help="Code : 2-3 caractères = département, 5 = commune, 9 chiffres = EPCI."
+        None,
+        help="Code (2-3 caractères = département, 5 = commune, 9 chiffres = EPCI) ou nom "
+        "(« Le Havre », « havre »).",
     ),
     level: str = typer.Option(
         None,
