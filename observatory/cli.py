@@ -289,7 +289,9 @@ def plotly_chunks() -> list[str]:
 @app.command()
 def portrait(
     territory: str = typer.Argument(
-        None, help="Code : 2-3 caractères = département, 5 = commune, 9 chiffres = EPCI."
+        None,
+        help="Code (2-3 caractères = département, 5 = commune, 9 chiffres = EPCI) ou nom "
+        "(« Le Havre », « havre »).",
     ),
     level: str = typer.Option(
         None,
@@ -354,6 +356,48 @@ def accompagnement(
         _fail(str(exc).splitlines()[0])
     frame[["code", "name", "epci_code", "population", "distance_km", "structure_id"]].to_csv(
         sys.stdout, index=False, lineterminator="\n"
+    )
+
+
+@app.command("download")
+def download_command(
+    sources: list[str] = typer.Argument(
+        None, help="Sources : sirene, essfrance, urssaf (défaut : les trois)."
+    ),
+    raw: Path = typer.Option(
+        None,
+        "--raw",
+        help="Zone de dépôt <source>/<millésime>/ (défaut : $OBSERVATORY_RAW ou data/raw).",
+    ),
+    sirene_format: str = typer.Option(
+        "zip", "--format", help="Fichiers SIRENE : zip (CSV compressé, SHA-256 publiée) ou parquet."
+    ),
+) -> None:
+    """Télécharge les fichiers ouverts officiels dans la zone de dépôt, prêts pour
+    `observatory refresh` : reprise après interruption, taille et empreinte vérifiées."""
+    from observatory.download import DownloadError, download
+
+    target = Path(raw or settings.raw_dir())
+    unchanged = f"la zone de dépôt {target} est inchangée"
+    try:
+        fetched = download(sources, target, sirene_format, console=err)
+    except DownloadError as exc:
+        _fail(f"{exc} ; {unchanged}")
+    except KeyboardInterrupt:
+        _fail(f"téléchargement interrompu ; {unchanged}, il reprendra où il s'est arrêté", 130)
+    for item in fetched:
+        checks = " et ".join(item.checked)
+        done = (
+            "déjà à jour"
+            if item.up_to_date
+            else f"{formatting.file_size(item.bytes)} en {formatting.duration(item.seconds)}"
+            + (f", {checks} vérifiée{'s' if len(item.checked) > 1 else ''}" if checks else "")
+        )
+        err.print(f"{item.remote.file} : {done}.", highlight=False, soft_wrap=True)
+    err.print(
+        f"Zone de dépôt à jour : {target} ; lancez `observatory refresh`.",
+        highlight=False,
+        soft_wrap=True,
     )
 
 

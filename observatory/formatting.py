@@ -56,4 +56,25 @@ def long_date(value: date | datetime) -> str:
     return _babel_date(value, format="long", locale=LOCALE)
 
 
+def file_size(n_bytes: int) -> str:
+    """A size in decimal units, as French users read them: ``1_934_000_000`` → ``1,9 Go``,
+    ``901_000_000`` → ``901 Mo``."""
+    for unit, scale in (("Go", 1e9), ("Mo", 1e6), ("ko", 1e3)):
+        if n_bytes >= scale:
+            value = n_bytes / scale
+            return f"{number(value, 1 if value < 100 else 0)}\u00a0{unit}"
+    return f"{number(n_bytes)}\u00a0octet{'s' if n_bytes > 1 else ''}"
+
+
+def duration(seconds: float) -> str:
+    """``4.23`` → ``4,2 s``; ``192`` → ``3 min 12 s``; ``4000`` → ``1 h 06 min``."""
+    if seconds < 60:
+        return f"{number(seconds, 1)}\u00a0s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}\u00a0min {rest:02d}\u00a0s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}\u00a0h {minutes:02d}\u00a0min"
+
+
 PLOTLY_SEPARATORS = ",\u202f"  # decimal comma, narrow no-break space for thousands

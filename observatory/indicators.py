@@ -30,7 +30,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from observatory import formatting, secrecy, settings
+from observatory import formatting, search, secrecy, settings
 from observatory.families import FAMILY_CODES
 from observatory.size_classes import SIZE_CLASS_CODES
 from observatory.warehouse import LEVELS, Warehouse
@@ -578,13 +578,26 @@ def guess_level(code: str) -> str:
 
 
 def resolve(wh: Warehouse, code: str | None, level: str | None = None) -> Territory:
-    """The territory named by ``code`` (and ``level``, guessed from the code when omitted)."""
+    """The territory named by ``code`` (and ``level``, guessed from the code when omitted), or
+    by its name, with or without its article, accents or capitals (« La Canourgue »,
+    « canourgue »): a name shared by several territories of the largest level it names
+    is refused with their codes."""
+    if level is not None and level not in LEVELS:
+        raise TerritoryError(f"niveau « {level} » inconnu : {', '.join(LEVELS)}")
+    try:
+        return _resolve_code(wh, code, level)
+    except TerritoryError:
+        named = _resolve_name(wh, code, level) if code else None
+        if named is None:
+            raise
+        return named
+
+
+def _resolve_code(wh: Warehouse, code: str | None, level: str | None) -> Territory:
     if level is None:
         if not code:
             raise TerritoryError("aucun territoire indiqué")
         level = guess_level(code)
-    if level not in LEVELS:
-        raise TerritoryError(f"niveau « {level} » inconnu : {', '.join(LEVELS)}")
     if level == "france":
         code = "FR"
     elif not code:
@@ -594,6 +607,27 @@ def resolve(wh: Warehouse, code: str | None, level: str | None = None) -> Territ
     if territory is None:
         raise TerritoryError(f"{LEVEL_LABELS[level]} « {code} » introuvable dans l'entrepôt")
     return territory
+
+
+def _resolve_name(wh: Warehouse, name: str, level: str | None) -> Territory | None:
+    """The territory whose name is ``name`` (:func:`observatory.search.find`), at ``level``
+    when given, else at the largest level bearing it; ``None`` when no name is equal."""
+    named = _static(wh).search_index
+    if level is not None:
+        named = named[named["level"] == level]
+    hits = search.find(named, name)
+    hits = hits[hits["rank"] == 1]
+    hits = hits[hits["order"] == hits["order"].min()]
+    if len(hits) > 1:
+        shown = ", ".join(
+            f"{n} ({LEVEL_LABELS[lv]} {c})"
+            for lv, c, n in hits[["level", "code", "name"]].head(5).values
+        )
+        more = "…" if len(hits) > 5 else ""
+        raise TerritoryError(
+            f"« {name.strip()} » désigne {len(hits)} territoires : {shown}{more} ; indiquez son code"
+        )
+    return _static(wh).territories[tuple(hits.iloc[0][["level", "code"]])] if len(hits) else None
 
 
 def parent_of(wh: Warehouse, territory: Territory) -> Territory | None:
@@ -695,6 +729,17 @@ class _Static:
             self.children.setdefault((territory.level, parent), []).append(territory)
             if territory.level == "commune" and territory.epci_code:
                 self.epci_communes.setdefault(territory.epci_code, []).append(territory)
+
+    @cached_property
+    def search_index(self) -> pd.DataFrame:
+        """Every territory's level, code, name and population, indexed for
+        :func:`observatory.search.find`."""
+        return search.index(
+            pd.DataFrame(
+                [(t.level, t.code, t.name, t.population) for t in self.territories.values()],
+                columns=["level", "code", "name", "population"],
+            )
+        )
 
     def breakdowns(self) -> list[tuple[str, str, list[str], int]]:
         """(table, column, categories, first kind) of the cells that sum to a total: the

@@ -42,11 +42,11 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
-from observatory import audit, build, settings, site
+from observatory import audit, build, manifest, settings, site
 from observatory.ingest import ingest
 from observatory.ingest.pipeline import LOAD_ORDER, READERS
 
-MANIFEST = "manifest.json"
+MANIFEST = manifest.MANIFEST
 IGNORED_FILES = {"README.md", MANIFEST}
 KEEP_VERSIONS = 2  # site versions kept: the current one and the one before
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -668,34 +668,32 @@ def _read_manifest(raw: Path) -> dict[str, str]:
 
 
 def _write_manifest(raw: Path, inputs: list[RawInput], run_id: str) -> None:
-    """The manifest of the raw files the published warehouse was built from."""
+    """The manifest of the raw files the published warehouse was built from; the record of
+    downloads (``observatory download``) is kept as it is."""
     if not raw.is_dir():
         return
-    previous = {}
-    with suppress(OSError, ValueError, KeyError):
+    with manifest.lock(raw):
+        document = manifest.read(raw)
         previous = {
-            e["file"]: e for e in json.loads((raw / MANIFEST).read_text(encoding="utf-8"))["files"]
+            e["file"]: e for e in document.get("files", []) if isinstance(e, dict) and "file" in e
         }
-    files = []
-    for item in inputs:
-        before = previous.get(item.file, {})
-        first = before.get("first_loaded") if before.get("sha256") == item.sha256 else None
-        files.append(
-            dict(
-                file=item.file,
-                source=item.source,
-                vintage=item.vintage,
-                sha256=item.sha256,
-                bytes=item.bytes,
-                modified=item.modified,
-                first_loaded=first or run_id,
-                last_loaded=run_id,
+        files = []
+        for item in inputs:
+            before = previous.get(item.file, {})
+            first = before.get("first_loaded") if before.get("sha256") == item.sha256 else None
+            files.append(
+                dict(
+                    file=item.file,
+                    source=item.source,
+                    vintage=item.vintage,
+                    sha256=item.sha256,
+                    bytes=item.bytes,
+                    modified=item.modified,
+                    first_loaded=first or run_id,
+                    last_loaded=run_id,
+                )
             )
-        )
-    _write_atomic(
-        raw / MANIFEST,
-        json.dumps(dict(run_id=run_id, files=files), ensure_ascii=False, indent=1) + "\n",
-    )
+        manifest.write(raw, {**document, "run_id": run_id, "files": files})
 
 
 def _current_version(site_path: Path) -> Path | None:

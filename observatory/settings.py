@@ -45,6 +45,44 @@ def raw_dir() -> Path:
     return Path(os.environ.get("OBSERVATORY_RAW", DEFAULT_RAW_DIR)).expanduser()
 
 
+# Publishers of the open files fetched by `observatory download` (observatory/download.py).
+# The API bases and dataset ids can be overridden, for the tests' local server or a mirror.
+DATAGOUV_API = "https://www.data.gouv.fr/api/1"
+URSSAF_API = "https://open.urssaf.fr/api/explore/v2.1"
+# « Base Sirene des entreprises et de leurs établissements (SIREN, SIRET) », INSEE.
+SIRENE_DATASET = "5b7ffc618b4c4169d30727e0"
+# « Liste des entreprises de l'ESS », ESS France (liste-des-entreprises-de-less).
+ESSFRANCE_DATASET = "646c8d45de96cc3428092c6b"
+# Urssaf: establishments, average employees and wage bill by région × ESS family × NA88 × year.
+URSSAF_ESS_DATASETS = "nombre-etab-effectifs-salaries-et-masse-salariale-ess-regions-x-na88"
+
+
+def datagouv_api() -> str:
+    """data.gouv.fr's API v1: ``$OBSERVATORY_DATAGOUV_API`` or the public one."""
+    return os.environ.get("OBSERVATORY_DATAGOUV_API", DATAGOUV_API).rstrip("/")
+
+
+def urssaf_api() -> str:
+    """open.urssaf.fr's Explore API v2.1: ``$OBSERVATORY_URSSAF_API`` or the public one."""
+    return os.environ.get("OBSERVATORY_URSSAF_API", URSSAF_API).rstrip("/")
+
+
+def sirene_dataset() -> str:
+    """data.gouv.fr id (or slug) of the SIRENE dataset: ``$OBSERVATORY_SIRENE_DATASET``."""
+    return os.environ.get("OBSERVATORY_SIRENE_DATASET", SIRENE_DATASET)
+
+
+def essfrance_dataset() -> str:
+    """data.gouv.fr id (or slug) of ESS France's list: ``$OBSERVATORY_ESSFRANCE_DATASET``."""
+    return os.environ.get("OBSERVATORY_ESSFRANCE_DATASET", ESSFRANCE_DATASET)
+
+
+def urssaf_ess_datasets() -> list[str]:
+    """Urssaf's ESS dataset ids: ``$OBSERVATORY_URSSAF_DATASETS`` (separated by commas)."""
+    value = os.environ.get("OBSERVATORY_URSSAF_DATASETS", URSSAF_ESS_DATASETS)
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 def site_dir() -> Path:
     """Static site written by ``observatory refresh``: ``$OBSERVATORY_SITE`` or ``site``."""
     return Path(os.environ.get("OBSERVATORY_SITE", DEFAULT_SITE_DIR)).expanduser()

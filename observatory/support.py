@@ -190,13 +190,14 @@ def code_of(text: str | None, codes: dict[str, str], synonyms: dict[str, str]) -
 @lru_cache(maxsize=1)
 def commune_lookup() -> dict[str, str]:
     """Every code a commune can be given by → its official code: official codes, arrondissements
-    and communes déléguées or associées, codes that lost their leading zero (``1053``)."""
+    and communes déléguées or associées, former codes (communes merged since), codes that lost
+    their leading zero (``1053``)."""
     communes = reference.communes()
     lookup = {code: code for code in communes["code"]}
-    aliases = reference.commune_aliases()
-    for alias, commune in zip(aliases["code"], aliases["commune_code"]):
-        if commune in lookup and alias not in lookup:
-            lookup[alias] = commune
+    for table in (reference.commune_aliases(), reference.commune_history()):
+        for alias, commune in zip(table["code"], table["commune_code"]):
+            if commune in lookup and alias not in lookup:
+                lookup[alias] = commune
     for code in list(lookup):
         stripped = code.lstrip("0")
         if stripped != code and stripped not in lookup:

@@ -32,3 +32,13 @@ def test_missing_values_read_as_a_dash():
 def test_dates_are_written_in_french():
     assert fmt.long_date(date(2026, 11, 22)) == "22 novembre 2026"
     assert fmt.long_date(date(2024, 2, 1)) == "1 février 2024"
+
+
+def test_file_sizes_and_durations_read_in_french_units():
+    assert fmt.file_size(1_934_000_000) == "1,9\u00a0Go"  # StockEtablissement, about 2 GB
+    assert fmt.file_size(901_000_000) == "901\u00a0Mo"
+    assert fmt.file_size(3_332) == "3,3\u00a0ko"
+    assert fmt.file_size(1) == "1\u00a0octet"
+    assert fmt.duration(4.23) == "4,2\u00a0s"
+    assert fmt.duration(192) == "3\u00a0min 12\u00a0s"
+    assert fmt.duration(4_000) == "1\u00a0h 06\u00a0min"

@@ -34,6 +34,29 @@ def test_region_and_departement_76_are_told_apart(wh):
     assert portrait.portrait(wh, None, level="france")["code"].iloc[0] == "FR"
 
 
+@pytest.mark.parametrize(
+    "code, name",
+    [
+        ("17300", "La Rochelle"),
+        ("76351", "Le Havre"),
+        ("43157", "Le Puy-en-Velay"),
+        ("48034", "La Canourgue"),
+    ],
+)
+def test_commune_portraits_name_the_commune_with_its_article(wh, code, name):
+    frame = portrait.portrait(wh, code, year=2022)
+    assert set(frame["name"]) == {name}
+    assert portrait.to_json(frame)["territoire"] == f"{name} (commune {code})"
+
+
+def test_a_territory_is_also_found_by_its_name(wh):
+    assert portrait.portrait(wh, "Le Havre")["code"].iloc[0] == "76351"
+    assert portrait.portrait(wh, "canourgue")["code"].iloc[0] == "48034"
+    assert portrait.portrait(wh, "HERAULT")["code"].iloc[0] == "34"
+    with pytest.raises(indicators.TerritoryError, match=r"désigne 2 territoires.*17300.*70450"):
+        portrait.portrait(wh, "La Rochelle")
+
+
 def secret_commune(wh) -> str:
     """A commune of Lozère whose ESS employees are masked in 2022."""
     for code in wh.territories("commune", departement="48")["code"]:

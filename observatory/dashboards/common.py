@@ -13,7 +13,6 @@ import re
 import sys
 import time
 import traceback
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache, wraps
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import formatting, indicators, portrait, secrecy, settings
+from observatory import formatting, indicators, portrait, search, secrecy, settings
 from observatory.dashboards import launch
 from observatory.dashboards.launch import preheating, served_by_voila
 from observatory.warehouse import Warehouse, WarehouseMissingError
@@ -358,17 +357,6 @@ def warehouse() -> Warehouse:
     return Warehouse(threads=1)
 
 
-def normalise(text: str) -> str:
-    """Lower case without accents, hyphens or apostrophes, for matching what users type."""
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    return " ".join(text.lower().replace("-", " ").replace("'", " ").split())
-
-
-LEVEL_ORDER = {
-    level: i for i, level in enumerate(("france", "region", "departement", "epci", "commune"))
-}
-
-
 class Labels(Mapping):
     """Selector label → (level, code), read from the label itself and checked against the
     warehouse's territories (no table of labels kept in the kernel's memory)."""
@@ -415,9 +403,7 @@ class TerritoryIndex:
             + frame["code"]
             + ")",
         )
-        frame["key"] = frame["name"].map(normalise)
-        frame["order"] = frame["level"].map(LEVEL_ORDER)
-        self.wh, self.frame = wh, frame
+        self.wh, self.frame = wh, search.index(frame)
         self.by_label = Labels(wh, frame)
 
     def label(self, level: str, code: str) -> str:
@@ -426,21 +412,14 @@ class TerritoryIndex:
     def search(
         self, text: str, limit: int = 12, levels: tuple[str, ...] | None = None
     ) -> list[str]:
-        """Labels matching ``text`` (name or code): exact code, then names starting with the text,
-        then containing it; larger levels and populations first."""
-        query = normalise(text)[:MAX_PARAM]
+        """Labels matching ``text`` (code or name, with or without its article, accents or
+        capitals; :func:`observatory.search.find`), best first."""
+        text = text[:MAX_PARAM]
         frame = self.frame if levels is None else self.frame[self.frame["level"].isin(levels)]
-        if not query:
+        if not search.search_key(text):
             hits = frame[frame["order"] <= 2]
             return hits.sort_values(["order", "code"])["label"].head(limit).tolist()
-        code = frame["code"].str.lower() == query
-        starts = frame["key"].str.startswith(query)
-        contains = starts | frame["key"].str.contains(query, regex=False)
-        hits = frame[code | contains].assign(
-            rank=lambda f: (~code[f.index]).astype(int) * 2 + (~starts[f.index]).astype(int)
-        )
-        hits = hits.sort_values(["rank", "order", "population"], ascending=[True, True, False])
-        return hits["label"].head(limit).tolist()
+        return search.find(frame, text)["label"].head(limit).tolist()
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,7 @@ import ipywidgets as w
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import indicators, settings
+from observatory import indicators, search, settings
 from observatory.dashboards import blocks, common
 
 PARAMETERS = ("territoires", "annee")
@@ -70,9 +70,10 @@ def comparison_table(
 
 
 def sort_order(values: pd.DataFrame, column: str, ascending: bool) -> list[str]:
-    """Territory labels sorted on a column; masked or missing values last."""
+    """Territory labels sorted on a column (names without their article: « Le Havre » among
+    the H); masked or missing values last."""
     if column == "name":
-        return sorted(values.index, key=common.normalise, reverse=not ascending)
+        return sorted(values.index, key=search.search_key, reverse=not ascending)
     return values[column].sort_values(ascending=ascending, na_position="last").index.tolist()
 
 

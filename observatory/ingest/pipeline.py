@@ -145,6 +145,7 @@ def ingest(
         con.execute("SET preserve_insertion_order = true")  # SIRENE line numbers are rowids
         upgrade_landing(con)
         register_reference(con, "commune_aliases")
+        register_reference(con, "commune_history")
         run_sql(con, "00_macros.sql")
         plan = []
         for number, path in enumerate(paths):

@@ -18,7 +18,7 @@ from observatory import settings
 def _read(name: str) -> pd.DataFrame:
     """Read ``<name>.parquet`` once, as a GeoDataFrame when it has a geometry."""
     path = settings.REFERENCE_DIR / f"{name}.parquet"
-    if name in {"commune_aliases", "naf"}:
+    if name in {"commune_aliases", "commune_history", "naf"}:
         return pd.read_parquet(path)
     return gpd.read_parquet(path)
 
@@ -40,8 +40,8 @@ def epcis() -> gpd.GeoDataFrame:
 
 
 def communes() -> gpd.GeoDataFrame:
-    """Communes: code, name, departement_code, region_code, epci_code, population,
-    geometry (Point)."""
+    """Communes: code, name (with its article: « La Rochelle »), departement_code,
+    region_code, epci_code, population, geometry (Point)."""
     return _read("communes").copy()
 
 
@@ -49,6 +49,12 @@ def commune_aliases() -> pd.DataFrame:
     """Codes of arrondissements and communes déléguées or associées: code, kind, name,
     commune_code (the commune they belong to)."""
     return _read("commune_aliases").copy()
+
+
+def commune_history() -> pd.DataFrame:
+    """Former commune codes (communes merged since, or whose code changed): code,
+    commune_code (the current commune holding their territory)."""
+    return _read("commune_history").copy()
 
 
 def naf() -> pd.DataFrame:

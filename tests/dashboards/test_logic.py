@@ -61,6 +61,26 @@ def test_search_as_you_type_finds_names_without_accents_and_codes(demo_db):
     assert index.by_label["Occitanie (région 76)"] == ("region", "76")
 
 
+@pytest.mark.parametrize("typed", ["La Rochelle", "Rochelle", "la rochelle", "LA ROCHELLE"])
+def test_search_finds_a_name_with_or_without_its_article(demo_db, typed):
+    hits = common.territory_index().search(typed)
+    # The larger of the two communes named La Rochelle first (Charente-Maritime, Haute-Saône).
+    assert hits[:2] == ["La Rochelle (commune 17300)", "La Rochelle (commune 70450)"]
+
+
+@pytest.mark.parametrize(
+    "typed, first",
+    [
+        ("Saint-Etienne", "Saint-Étienne (commune 42218)"),
+        ("havre", "Le Havre (commune 76351)"),
+        ("le puy en velay", "Le Puy-en-Velay (commune 43157)"),
+        ("L’Haÿ-les-Roses", "L'Haÿ-les-Roses (commune 94038)"),
+    ],
+)
+def test_search_ignores_accents_articles_and_apostrophes(demo_db, typed, first):
+    assert common.territory_index().search(typed)[0] == first
+
+
 def test_query_parameters_keep_known_names_and_report_the_others():
     params = common.query_parameters(portrait.PARAMETERS, "territoire=34&foo=%3Cb%3E&annee=2022")
     assert params.values == {"territoire": "34", "annee": "2022"}

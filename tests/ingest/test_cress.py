@@ -33,3 +33,22 @@ def test_unknown_territory_and_share_above_100_are_rejected_with_reasons(db, tmp
     assert rejects.line.tolist() == [2, 3]
     assert rejects.reason[0].startswith("territoire inconnu au niveau commune")
     assert rejects.reason[1] == "valeur supérieure à 100"
+
+
+def test_a_merged_commune_is_stored_under_its_current_code(db, tmp_path):
+    """Ciel (71131) is part of Verdun-Ciel (71566) since 2025."""
+    path = write(
+        tmp_path / "cress.csv",
+        "niveau;code;annee;famille;secteur;mesure;valeur\ncommune;71131;2023;ASSO;;etablissements;3\n",
+    )
+    report = ingest([path], db_path=db)[0]
+    assert report.rows_rejected == 0
+    figures = query(db, "SELECT level, code, value FROM published_figures")
+    assert figures.values.tolist() == [["commune", "71566", 3.0]]
+    stats = query(db, "SELECT item, value FROM load_stats").set_index("item")["value"]
+    assert (
+        stats[
+            "codes de territoire réparés ou convertis : ancienne commune (fusion ou changement de code)"
+        ]
+        == 1
+    )

@@ -269,3 +269,27 @@ def test_a_warehouse_with_text_sirens_is_converted_before_a_load(db, tmp_path):
         ["sirene_establishments", "siren", "INTEGER"],
         ["sirene_establishments", "siret", "BIGINT"],
     ]
+
+
+def test_codes_of_merged_communes_land_in_their_current_commune(db, tmp_path):
+    """A file produced before a merger keeps the former codes: Ciel (71131) is part of
+    Verdun-Ciel (71566) since 2025; Hainneville (50226) merged into Équeurdreville-Hainneville
+    in 1965, itself merged into Cherbourg-en-Cotentin (50129) in 2016."""
+    establishments = write(
+        tmp_path / "StockEtablissement_2021.csv",
+        "siret,etatAdministratifEtablissement,caractereEmployeurEtablissement,"
+        "trancheEffectifsEtablissement,codeCommuneEtablissement,activitePrincipaleEtablissement\n"
+        "12345678900011,A,O,03,71131,88.10A\n"
+        "12345678900029,A,O,03,50226,88.10A\n"
+        "12345678900037,A,O,03,71566,88.10A\n",
+    )
+    report = ingest([establishments], vintage=2021, db_path=db)[0]
+    assert report.rows_rejected == 0
+    placed = query(db, "SELECT siret, commune_code FROM sirene_establishments ORDER BY siret")
+    assert placed.values.tolist() == [
+        [12345678900011, "71566"],
+        [12345678900029, "50129"],
+        [12345678900037, "71566"],
+    ]
+    stats = query(db, "SELECT item, value FROM load_stats").set_index("item")["value"]
+    assert stats["commune : ancienne commune (fusion ou changement de code)"] == 2

@@ -92,6 +92,16 @@ def test_bad_rows_are_rejected_with_file_line_column_value_and_reason(db, tmp_pa
     assert listed.returncode == 0 and "commune inconnue" in listed.stdout
 
 
+def test_a_structure_given_a_merged_commune_is_placed_in_its_current_commune(db, tmp_path):
+    """Ciel (71131) is part of Verdun-Ciel (71566) since 2025."""
+    path = write(
+        tmp_path / "annuaire.csv", HEADER + "C1;Pépinière;pepiniere;71131;;;creation;;;doc\n"
+    )
+    assert ingest([path], db_path=db)[0].rows_rejected == 0
+    placed = query(db, "SELECT commune_code FROM support_structures WHERE structure_id = 'C1'")
+    assert placed.commune_code.tolist() == ["71566"]
+
+
 def test_a_file_of_mostly_bad_rows_is_refused_and_nothing_changes(db, tmp_path):
     path = write(
         tmp_path / "annuaire.csv",

@@ -97,6 +97,45 @@ def test_aliases():
     assert aliases["commune_code"].isin(reference.communes()["code"]).all()
 
 
+@pytest.mark.parametrize(
+    "code, name",
+    [
+        ("17300", "La Rochelle"),
+        ("76351", "Le Havre"),
+        ("43157", "Le Puy-en-Velay"),
+        ("48034", "La Canourgue"),
+        ("94038", "L'Haÿ-les-Roses"),
+        ("34172", "Montpellier"),
+    ],
+)
+def test_commune_names_carry_their_article(communes, code, name):
+    assert communes.set_index("code").loc[code, "name"] == name
+
+
+def test_alias_names_carry_their_article():
+    names = reference.commune_aliases().set_index("code")["name"]
+    assert names["50128"] == "Le Chefresne"  # commune déléguée of Percy-en-Normandie
+    assert names["49117"] == "La Daguenière"  # commune déléguée of Loire-Authion
+
+
+def test_former_codes_lead_to_their_current_commune(communes):
+    history = reference.commune_history().set_index("code")["commune_code"]
+    assert len(history) == 4240 and history.index.is_unique
+    assert history["71131"] == "71566"  # Ciel, in Verdun-Ciel since 2025
+    # Hainneville merged into Équeurdreville-Hainneville (1965), itself merged into
+    # Cherbourg-en-Cotentin (2016).
+    assert history["50226"] == "50129"
+    assert history["14011"] == "14581"  # Aurseulles changed its code
+    # La Neuville-Garnier is a commune déléguée of Les Hauts-Talican today, although the
+    # history of Beaumont-les-Nonains (60054), split from it, still lists it.
+    assert history["60455"] == "60694"
+    current = set(communes["code"])
+    assert history.isin(current).all() and not history.index.isin(current).any()
+    aliases = reference.commune_aliases().set_index("code")["commune_code"]
+    shared = aliases.index.intersection(history.index)
+    assert len(shared) == 1992 and (history[shared] == aliases[shared]).all()
+
+
 @pytest.mark.parametrize("loader", [reference.regions, reference.departements, reference.epcis])
 def test_polygons(loader):
     layer = loader()

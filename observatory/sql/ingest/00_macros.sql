@@ -23,8 +23,10 @@ CREATE OR REPLACE TEMP MACRO obs_number(t) AS
                   ELSE obs_digits(t) END AS DOUBLE);
 
 -- Every code a territory can be given by, and the territory it designates: official codes,
--- arrondissements and communes déléguées or associées (commune_aliases), codes that lost
--- their leading zeros (« 1001 » for 01001, « 1 » for département 01) when unambiguous.
+-- arrondissements and communes déléguées or associées (commune_aliases), former codes of
+-- communes merged since or whose code changed (commune_history: 71131, Ciel, is in
+-- Verdun-Ciel, 71566), codes that lost their leading zeros (« 1001 » for 01001, « 1 » for
+-- département 01) when unambiguous. The current COG wins over the history.
 CREATE OR REPLACE TEMP TABLE territory_lookup AS
 WITH official AS (
     SELECT level, code AS given, code, 'code officiel' AS how FROM territories
@@ -38,6 +40,12 @@ WITH official AS (
     FROM raw_ref_commune_aliases AS a
     WHERE a.commune_code IN (SELECT code FROM territories WHERE level = 'commune')
       AND a.code NOT IN (SELECT code FROM territories WHERE level = 'commune')
+    UNION ALL
+    SELECT 'commune', h.code, h.commune_code, 'ancienne commune (fusion ou changement de code)'
+    FROM raw_ref_commune_history AS h
+    WHERE h.commune_code IN (SELECT code FROM territories WHERE level = 'commune')
+      AND h.code NOT IN (SELECT code FROM territories WHERE level = 'commune')
+      AND h.code NOT IN (SELECT code FROM raw_ref_commune_aliases)
 ), stripped AS (
     SELECT level, ltrim(given, '0') AS given, code, how || ', zéros initiaux restaurés' AS how
     FROM official
