@@ -282,6 +282,7 @@ class _Refresh:
         started = time.perf_counter()
         entry = dict(step=name, started=_now(), seconds=None, outcome="en cours")
         self.record.steps.append(entry)
+        self._save()  # a kill now leaves a record that names the step
         try:
             step()
         except Exception as exc:

@@ -491,6 +491,8 @@ def test_a_refresh_killed_outright_takes_its_workers_and_kernels_along(home):
         os.kill(proc.pid, signal.SIGKILL)  # the refresh alone, as `kill -9 <pid>` does
         proc.wait(timeout=60)
         assert still_alive(started) == []
+    step = last_record(home)["steps"][-1]  # what the next refresh marks « interrompue »
+    assert (step["step"], step["outcome"]) == ("portraits", "en cours")
 
 
 @pytest.mark.fault
