@@ -109,16 +109,15 @@ class Figures:
 
     def __init__(self, con, territories: Mapping):
         self.con, self.territories = con, territories
-        self.years = [
-            int(y)
-            for (y,) in con.execute(
-                "SELECT DISTINCT year FROM published_indicators ORDER BY year"
-            ).fetchall()
-        ]
+        present = con.execute("SELECT DISTINCT level, year FROM published_indicators").fetchall()
+        self.years = sorted({int(year) for _, year in present})
+        self.levels = {level for level, _ in present}  # no query for the others' portraits
         self._cress: dict[int, bool] | None = None
 
     def of(self, level: str, code: str) -> list[Figure]:
         """The figures of a territory, every year, ordered by indicator, year and category."""
+        if level not in self.levels:
+            return []
         rows = self.con.execute(
             f"SELECT {COLUMNS} FROM published_indicators WHERE level = $level AND code = $code "
             "ORDER BY figure_id",
