@@ -22,7 +22,7 @@ from real_sources import (
     warehouse_with,
 )
 
-from observatory import indicators, open_warehouse, secrecy
+from observatory import indicators, open_warehouse, portrait, secrecy
 
 
 def itdd_share(code: str, year: int) -> float:
@@ -116,9 +116,13 @@ def test_a_warehouse_with_one_real_source_gives_working_portraits(one_source, so
         assert by_code["ess_employees"]["affichage"] == "n.d."
 
 
-def test_sirene_figures_name_their_source_and_leave_fte_and_wages_unknown(one_source):
+def test_sirene_figures_name_their_source_and_leave_fte_and_wages_unknown(one_source, tmp_path):
     with open_warehouse(one_source["sirene"]) as wh:
         frame = indicators.compute(wh, "departement", "34", None)
+    portrait.write(frame, tmp_path / "herault.xlsx")
+    definitions = pd.read_excel(tmp_path / "herault.xlsx", sheet_name="Définitions")
+    sources = definitions.set_index("indicateur")["source"]
+    assert sources["ess_employees"].startswith("estimation d'après le répertoire SIRENE")
     assert frame.attrs["year"] == 2023 and frame.attrs["estimate"]
     own = frame[frame["theme"] != "published"]
     assert (
