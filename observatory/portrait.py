@@ -133,7 +133,13 @@ def write(
     elif kind == "csv":
         table(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     else:
-        definitions = indicators.catalogue().rename(
+        # Each indicator's source as in the portrait (demo, SIRENE estimate, published file).
+        shown = frame.groupby("indicator", sort=False)["source"].agg(
+            lambda sources: " ; ".join(dict.fromkeys(sources))
+        )
+        catalogue = indicators.catalogue()
+        catalogue["source"] = catalogue["code"].map(shown).fillna(catalogue["source"])
+        definitions = catalogue.rename(
             columns={
                 "code": "indicateur",
                 "theme": "theme",

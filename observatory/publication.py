@@ -86,9 +86,12 @@ class Portrait:
         level = MAP_LEVEL.get(self.territory.level)
         # Some départements hold no EPCI of their own (Paris and its inner ring belong to the
         # Métropole du Grand Paris, counted in Paris): no map then.
+        # No map in a year without ESS facts.
         maps = (
             [blocks.map_block(wh, self.territory, level, self.view.year)]
-            if level and blocks.children(wh, self.territory, level)
+            if level
+            and self.view.frame.attrs["facts"]
+            and blocks.children(wh, self.territory, level)
             else []
         )
         return maps + self.view.blocks

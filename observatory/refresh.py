@@ -402,11 +402,16 @@ class _Refresh:
 
     def _check(self) -> None:
         with duckdb.connect(str(self.new_db), read_only=True) as con:
-            if not con.execute("SELECT count(*) FROM ess_by_territory").fetchall()[0][0]:
+            figures = con.execute(
+                "SELECT (SELECT count(*) FROM ess_by_territory) "
+                "+ (SELECT count(*) FROM published_indicators)"
+            ).fetchall()[0][0]
+            if not figures:
                 raise ValueError(
                     "aucun chiffre de l'ESS dans l'entrepôt : les fichiers bruts ne "
-                    "donnent aucun établissement de l'ESS (pour SIRENE, il faut les "
-                    "établissements et leurs unités légales) ; rien à publier"
+                    "donnent ni établissement de l'ESS (pour SIRENE, il faut les "
+                    "établissements et leurs unités légales) ni chiffre publié de l'ESS "
+                    "reconnu (INSEE, Urssaf, CRESS) ; rien à publier"
                 )
         problems = check_warehouse(self.new_db)
         if problems:

@@ -128,7 +128,7 @@ def render_site(
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     with open_warehouse(db_path) as wh:
-        year, demo = wh.years()[-1], wh.is_demo()
+        year, demo = indicators.resolve_year(wh, None), wh.is_demo()
     workers = max(1, min(workers or default_workers(), len(pages) or 1))
     report = SiteReport(workers=workers, year=year, demo=demo)
     chunks = [pages[i::workers] for i in range(workers)]

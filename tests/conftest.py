@@ -83,6 +83,19 @@ def empty_warehouse_path(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def one_source_warehouses(empty_warehouse_path, tmp_path_factory) -> dict[str, Path]:
+    """A warehouse for real files per source (sirene, insee, urssaf, cress, essfrance), each
+    holding that source alone (tests/real_sources.py)."""
+    from real_sources import SOURCES, source_files, warehouse_with
+
+    made = {}
+    for source in SOURCES:
+        folder = tmp_path_factory.mktemp(f"only-{source}")
+        made[source] = warehouse_with(empty_warehouse_path, folder, source_files(source, folder))
+    return made
+
+
 @pytest.fixture()
 def db(empty_warehouse_path, tmp_path) -> Path:
     """A fresh warehouse for real files (no demo data), private to the test."""

@@ -9,6 +9,7 @@ import warnings
 
 import pandas as pd
 import pytest
+from real_sources import CRESS_SECRET, cress_file, sirene_files, warehouse_with
 
 from observatory import audit, indicators, open_warehouse, secrecy, site
 
@@ -115,3 +116,80 @@ def test_a_published_count_of_two_establishments_is_found(copy, warehouse_path):
     table.to_csv(path, index=False)
     problems = audit.audit_site(warehouse_path, copy).problems
     assert any("2.0 établissement(s) publié (moins de 3)" in p for p in problems)
+
+
+# The CRESS's figures in the block « Les chiffres publiés », beside SIRENE estimates.
+
+
+@pytest.fixture(scope="module")
+def cress_site(empty_warehouse_path, tmp_path_factory):
+    """Hérault's portrait rendered by the site renderer from SIRENE and a CRESS's raw counts
+    (mutuelles: 2 establishments): (warehouse, site)."""
+    folder = tmp_path_factory.mktemp("cress-audit")
+    db = warehouse_with(
+        empty_warehouse_path, folder, [*sirene_files(folder), cress_file(folder, CRESS_SECRET)]
+    )
+    out = folder / "site"
+    site.render_site(db, out, [site.Page("departement", "34", "Hérault")], workers=1)
+    return db, out
+
+
+@pytest.fixture
+def cress_copy(cress_site, tmp_path):
+    db, rendered = cress_site
+    target = tmp_path / "site"
+    shutil.copytree(rendered, target)
+    return db, target
+
+
+def cress_rows(site_dir) -> tuple:
+    path = site_dir / "departement" / "34.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    cells = table[table["indicateur"] == "cress_establishments"].set_index("categorie")
+    return path, table, cells
+
+
+def test_the_published_block_is_rendered_and_audited_without_leak(cress_site):
+    db, out = cress_site
+    page = (out / "departement" / "34.html").read_text(encoding="utf-8")
+    assert "Les chiffres publiés" in page and "CRESS, chiffres de la CRESS, 2023" in page
+    _, _, cells = cress_rows(out)
+    assert cells.loc["MUT", "valeur"] == "s" and cells.loc["COOP", "valeur"] == "s"
+    findings = audit.audit_site(db, out)
+    assert findings.problems == []
+    assert findings.checked >= 6  # the CRESS's masked cells are among those checked
+
+
+def test_a_cress_cell_unmasked_beside_its_total_is_found(cress_copy):
+    db, copy = cress_copy
+    path, table, _ = cress_rows(copy)
+    coop = table[(table["indicateur"] == "cress_establishments") & (table["categorie"] == "COOP")]
+    table.loc[coop.index, ["valeur", "secret"]] = ["8", "False"]  # as a careless export would
+    table.to_csv(path, index=False)
+    problems = audit.audit_site(db, copy).problems
+    assert any(
+        "cress_establishments MUT (2023) masqué mais retrouvable par soustraction" in p
+        for p in problems
+    ), problems
+
+
+def test_a_cress_count_of_two_establishments_published_is_found(cress_copy):
+    db, copy = cress_copy
+    path, table, _ = cress_rows(copy)
+    true = {
+        "cress_establishments": "2",
+        "cress_employees": "20",
+        "cress_ess_share_employees": "0.1",
+    }
+    for indicator, value in true.items():
+        row = table[(table["categorie"] == "MUT") & (table["indicateur"] == indicator)].index
+        table.loc[row, ["valeur", "secret"]] = [value, "False"]
+    table.to_csv(path, index=False)
+    problems = audit.audit_site(db, copy).problems
+    assert any("cress_establishments MUT = 2 établissement(s) publié" in p for p in problems), (
+        problems
+    )
+    assert any(
+        "cress_employees MUT (2023) publié « 20 » pour une cellule de moins de 3" in p
+        for p in problems
+    )

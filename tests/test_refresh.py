@@ -4,7 +4,9 @@ Jupyter kernels, real processes killed with SIGKILL, a real headless Chromium on
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
+import html
 import json
 import os
 import random
@@ -166,6 +168,32 @@ def test_raw_files_feed_the_warehouse_and_the_manifest(base):
         > 0
     )
     assert all(i["new"] for i in record["inputs"])
+
+
+def test_a_sirene_site_says_its_figures_are_estimates(base):
+    page = html.unescape((base / "site" / "departement" / "34.html").read_text(encoding="utf-8"))
+    assert "Postes salariés de l'ESS (estimation)" in page
+    assert "estimation d'après le répertoire SIRENE (INSEE), stock de 2023" in page
+    assert "Clap (jusqu'en 2015) puis Flores" not in page and "série Flores" not in page
+    with (base / "site" / "departement" / "34.csv").open(encoding="utf-8") as handle:
+        rows = {r["indicateur"]: r for r in csv.DictReader(handle) if not r["categorie"]}
+    for code in ("ess_fte", "ess_gross_wages"):  # SIRENE gives neither
+        assert (rows[code]["valeur"], rows[code]["affichage"]) == ("", "n.d."), code
+
+
+def test_a_refresh_of_the_itdd_workbook_alone_publishes_insee_figures(tmp_path):
+    """A drop zone holding only INSEE's ITDD workbook: a site of n.d. and INSEE's figures."""
+    folder = tmp_path / "raw" / "insee" / "2014"
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "data" / "real" / "insee" / "ITDD-DonneesDetaillees.xls", folder)
+    done = refresh(tmp_path, "--only", "departement:34")
+    assert done.returncode == 0, done.stderr
+    page = html.unescape((tmp_path / "site" / "departement" / "34.html").read_text("utf-8"))
+    assert "Les chiffres publiés" in page
+    assert "Part de l'ESS dans l'emploi salarié (chiffre publié par l'INSEE)" in page
+    assert "11,2\u202f%" in page and "INSEE, Clap 2014, Indicateurs territoriaux" in page
+    assert "Données de démonstration" not in page
+    assert last_record(tmp_path)["outcome"] == "succès"  # audited, then swapped in
 
 
 def test_a_failed_refresh_keeps_the_previous_warehouse_and_site(home):

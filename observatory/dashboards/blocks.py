@@ -1,5 +1,6 @@
-"""The blocks of a territory's view (key figures, map, families, sectors, trends, métropoles):
-each a chart with its text alternative, data table, downloads, source and definitions.
+"""The blocks of a territory's view (key figures, map, families, sectors, trends, métropoles,
+published figures): each a chart with its text alternative, data table, downloads, source and
+definitions.
 
 Figures come from :mod:`observatory.indicators`, where secrecy is applied: a masked value is
 NaN with ``secret`` set, shown as « s » in tables and kept out of charts and downloads.
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import formatting, indicators, secrecy, settings
+from observatory import formatting, indicators, published, secrecy, settings
 from observatory.dashboards import common
 from observatory.dashboards.common import esc
 
@@ -36,8 +37,29 @@ THEMES = (
     "rankings",
     "comparison",
     "metropolitan",
+    "published",
 )
 SHARE_LABEL = "Part de l'ESS dans l'emploi salarié"
+ESTIMATE = " (estimation)"  # after a figure estimated from SIRENE's staff bands
+# Published figures in cards and chart, most telling first.
+HEADLINES = (
+    "insee_ess_share_employees",
+    "cress_ess_share_employees",
+    "cress_employees",
+    "urssaf_average_employees",
+    "cress_establishments",
+    "urssaf_establishments",
+    "urssaf_wage_bill",
+    "cress_gross_wages",
+    "cress_fte",
+)
+# The family breakdown of an observatory indicator a published family figure is set beside.
+FAMILY_COUNTERPARTS = {
+    "ess_establishments": "family_establishments",
+    "ess_employees": "family_employees",
+    "ess_fte": "family_fte",
+    "ess_gross_wages": "family_gross_wages",
+}
 # Map of the territories inside a territory: level → possible child levels.
 CHILDREN = {"france": ("region",), "region": ("departement", "epci"), "departement": ("epci",)}
 CHILD_LABELS = {"region": "région", "departement": "département", "epci": "EPCI"}
@@ -76,6 +98,11 @@ def block_outputs(block: Block, territory_slug: str) -> list[dict]:
     return [*outputs, common.html_output(after)]
 
 
+def estimated(frame: pd.DataFrame) -> bool:
+    """True when the frame's ESS figures are estimates from SIRENE (labelled so)."""
+    return bool(frame.attrs.get("estimate"))
+
+
 def slug(territory: indicators.Territory) -> str:
     return f"{territory.level}-{territory.code}".lower()
 
@@ -89,9 +116,16 @@ def key_figures(frame: pd.DataFrame, territory: indicators.Territory) -> list[tu
     reference territory's."""
     row = lambda code, cat=None: common.row(frame, code, cat)  # noqa: E731
     year = int(frame.attrs["year"])
+    suffix = ESTIMATE if estimated(frame) else ""
+    if not frame.attrs.get("facts", True):  # a year without ESS facts: n.d. and why
+        titles = ("Postes salariés de l'ESS", "Établissements employeurs de l'ESS", SHARE_LABEL)
+        codes = ("ess_employees", "ess_establishments", "ess_share_employees")
+        return [
+            (title, row(code)["display"], row(code)["note"]) for title, code in zip(titles, codes)
+        ] + published_cards(frame)
     cards = []
     for code, change, title in (
-        ("ess_employees", "employees_annual_change", "Postes salariés de l'ESS"),
+        ("ess_employees", "employees_annual_change", "Postes salariés de l'ESS" + suffix),
         (
             "ess_establishments",
             "establishments_annual_change",
@@ -121,8 +155,20 @@ def key_figures(frame: pd.DataFrame, territory: indicators.Territory) -> list[tu
         f"rang {r['display']} {r['note']} ({r['category_label']})"
         for _, r in frame[frame["indicator"] == "rank_ess_share_employees"].iterrows()
     ]
-    cards.append((SHARE_LABEL, share["display"], " · ".join(notes)))
-    return cards
+    cards.append((SHARE_LABEL + suffix, share["display"], " · ".join(notes)))
+    return cards + published_cards(frame)
+
+
+def published_cards(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """Cards of the ESS as others publish it for the portrait's year (beside, never added to,
+    the observatory's own): one per published indicator giving the whole ESS that year."""
+    rows = published_rows(frame)
+    whole = rows[rows["category"].isna() & (rows["year"] == int(frame.attrs["year"]))]
+    return [
+        (r["label"], r["display"], r["source"])
+        for code in HEADLINES
+        for _, r in whole[whole["indicator"] == code].iterrows()
+    ]
 
 
 def key_figures_html(frame: pd.DataFrame, territory: indicators.Territory) -> str:
@@ -131,6 +177,11 @@ def key_figures_html(frame: pd.DataFrame, territory: indicators.Territory) -> st
     html = common.cards_html(cards, f"Chiffres clés, {territory.label}, {year}")
     if any(value == secrecy.MARK for _, value, _ in cards):
         html += f'<p class="obs-source">{esc(common.SECRET_NOTE)}</p>'
+    if published_cards(frame):
+        html += (
+            "<p class='obs-source'>Les chiffres publiés par d'autres (INSEE, Urssaf, CRESS) sont "
+            "montrés avec leur source, à côté de ceux de l'observatoire, jamais ajoutés à eux.</p>"
+        )
     return html + common.source_html(
         frame["source"].iloc[0],
         year,
@@ -185,11 +236,12 @@ def families(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
         est = common.row(frame, "family_establishments", family)
         share = common.row(frame, "family_share_employees", family)
         rows.append(dict(label=emp["category_label"], emp=emp, est=est, share=share))
+    suffix = ESTIMATE if estimated(frame) else ""
     table = pd.DataFrame(
         {
             "Famille": [r["label"] for r in rows],
             "Établissements employeurs": [r["est"]["display"] for r in rows],
-            "Postes salariés": [r["emp"]["display"] for r in rows],
+            "Postes salariés" + suffix: [r["emp"]["display"] for r in rows],
             "Part dans l'emploi de l'ESS": [r["share"]["display"] for r in rows],
         }
     )
@@ -210,8 +262,8 @@ def families(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
         }
     )
     masked = [r["label"] for r in rows if r["emp"]["secret"]]
-    title = f"Postes salariés de l'ESS par famille, {territory.label}, {year}"
-    fig = _bar(data, "postes", "famille", "texte", title, "Postes salariés", False)
+    title = f"Postes salariés de l'ESS{suffix} par famille, {territory.label}, {year}"
+    fig = _bar(data, "postes", "famille", "texte", title, "Postes salariés" + suffix, False)
     alt = (
         "; ".join(
             f"{r['label']} : {r['emp']['display']} postes ({r['share']['display']})" for r in shown
@@ -402,19 +454,23 @@ def trends(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Block:
             )
         )
     first = years[0]
-    fig.add_vline(x=2015.5, line_dash="dot", line_color="#555")
-    fig.add_annotation(
-        x=2015.5,
-        y=1,
-        yref="paper",
-        text="rupture de série Clap / Flores",
-        showarrow=False,
-        xanchor="left",
-        yanchor="top",
-        font=dict(size=12),
-    )
+    frame = series[0][1]
+    clap_flores = not estimated(frame)  # SIRENE's stocks make one series
+    if clap_flores:
+        fig.add_vline(x=2015.5, line_dash="dot", line_color="#555")
+        fig.add_annotation(
+            x=2015.5,
+            y=1,
+            yref="paper",
+            text="rupture de série Clap / Flores",
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font=dict(size=12),
+        )
     fig.update_layout(
-        title=f"Postes salariés de l'ESS, indice base 100 en {first}",
+        title=f"Postes salariés de l'ESS{ESTIMATE if not clap_flores else ''}, indice base 100 "
+        f"en {first}",
         xaxis=dict(title=None, dtick=1, tickformat="d", gridcolor="#e5e5e5"),
         yaxis=dict(title=f"Indice (base 100 en {first})", gridcolor="#e5e5e5"),
         legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
@@ -427,16 +483,21 @@ def trends(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Block:
         f"Évolution des postes salariés de l'ESS de {first} à {years[-1]} (base 100 en "
         f"{first}) : "
         + "; ".join(f"{k} : {v} en {years[-1]}" for k, v in last.items())
-        + ". Les évolutions qui franchissent 2015-2016 (passage de Clap à Flores) ne sont "
-        "pas comparables."
+        + (
+            ". Les évolutions qui franchissent 2015-2016 (passage de Clap à Flores) ne sont "
+            "pas comparables."
+            if clap_flores
+            else "."
+        )
     )
-    frame = series[0][1]
     source = common.source_html(
         frame["source"].iloc[0],
         int(frame.attrs["year"]),
         [
             indicators.REGISTRY["employees_index"].definition,
-            "La série Clap (jusqu'en 2015) et la série Flores (depuis 2016) ne sont pas comparables.",
+            "La série Clap (jusqu'en 2015) et la série Flores (depuis 2016) ne sont pas comparables."
+            if clap_flores
+            else "",
         ],
         secret=masked,
     )
@@ -522,6 +583,195 @@ def metropolitan(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Blo
     return Block(
         "metropoles", "Métropoles et autres territoires", fig, alt, table, download, source
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures published by others (INSEE, Urssaf, the CRESS)
+
+PUBLISHED_NOTE = (
+    "« s » : valeur couverte par le secret statistique (par l'éditeur, ou par l'observatoire "
+    "pour les chiffres de la CRESS : moins de 3 établissements, ou secret induit) ; « n.d. » : "
+    "valeur non disponible (marqueur de l'éditeur : non disponible, non déterminé, non "
+    "significatif, néant ou cellule vide)."
+)
+
+
+def published_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The published figures of a frame (those of its territory, every year), without the
+    indicators no loaded file gives."""
+    rows = frame[(frame["theme"] == "published") & (frame["note"] != indicators.NOT_LOADED)]
+    return rows
+
+
+def _beside(frame: pd.DataFrame, row: pd.Series) -> str:
+    """The observatory's own figure for a published one of the frame's year (its whole ESS or
+    a family), as displayed; empty when there is none to set beside it."""
+    own = published.COUNTERPARTS.get(row["indicator"])
+    if own is None or row["year"] != int(frame.attrs["year"]) or not frame.attrs.get("facts"):
+        return ""
+    if pd.isna(row["breakdown"]):
+        match = common.row(frame, own)
+    elif row["breakdown"] == "famille" and own in FAMILY_COUNTERPARTS:
+        match = common.row(frame, FAMILY_COUNTERPARTS[own], row["category"])
+    else:
+        return ""
+    return "" if match is None else match["display"]
+
+
+def published_block(frame: pd.DataFrame, territory: indicators.Territory) -> Block | None:
+    """The ESS as INSEE, Urssaf or the CRESS publish it for the territory, every year, each
+    figure with its source, beside the observatory's own figure of the same year (labelled,
+    never added); None when no loaded file gives any."""
+    rows = published_rows(frame)
+    if rows.empty:
+        return None
+    year = int(frame.attrs["year"])
+    own_label = (
+        f"Estimation d'après SIRENE, {year}" if estimated(frame) else f"Observatoire, {year}"
+    )
+    rows = rows.assign(champ=rows["category_label"].fillna("Ensemble de l'ESS"))
+    breakdown = rows["breakdown"].fillna("")
+    latest = rows.groupby("indicator")["year"].transform("max")
+    # The table: the ESS and its families every year, its sectors in the latest year; the
+    # download: every figure (each family by sector too).
+    by_sector = ~breakdown.isin(["", "famille"])
+    sector_alone = by_sector & ~breakdown.str.startswith("famille")
+    shown = rows[~by_sector | (sector_alone & (rows["year"] == latest))]
+    beside = [_beside(frame, r) for _, r in shown.iterrows()]
+    table = pd.DataFrame(
+        {
+            "Champ": shown["champ"].tolist(),
+            "Chiffre publié": shown["label"].tolist(),
+            "Année": shown["year"].astype(str).tolist(),
+            "Valeur publiée": shown["display"].tolist(),
+            own_label: beside,
+            "Source": shown["source"].tolist(),
+        }
+    )
+    if not any(beside):
+        table = table.drop(columns=own_label)
+    download = pd.DataFrame(
+        {
+            "indicateur": rows["indicator"].tolist(),
+            "libelle": rows["label"].tolist(),
+            "champ": rows["champ"].tolist(),
+            "annee": rows["year"].tolist(),
+            "valeur": [
+                common.value_or_mark(r) if r["available"] else "n.d." for _, r in rows.iterrows()
+            ],
+            "unite": rows["unit"].tolist(),
+            "source": rows["source"].tolist(),
+        }
+    )
+    figure, alt = _published_chart(frame, rows, territory)
+    masked = bool(rows["secret"].any())
+    sources = list(dict.fromkeys(rows["source"]))
+    definitions = [indicators.REGISTRY[c].definition for c in dict.fromkeys(rows["indicator"])]
+    text = (
+        f"Sources : {esc(' ; '.join(sources))}. "
+        + " ".join(esc(d) for d in definitions)
+        + " Chiffres montrés tels que publiés, à côté de ceux de l'observatoire, jamais ajoutés "
+        "à eux."
+        + (
+            " Le détail par famille et par secteur est dans le téléchargement."
+            if len(shown) < len(rows)
+            else ""
+        )
+        + " "
+        + esc(PUBLISHED_NOTE)
+    )
+    if masked:
+        alt += " Certains chiffres sont couverts par le secret statistique."
+    return Block(
+        "chiffres-publies",
+        "Les chiffres publiés",
+        figure,
+        alt,
+        table,
+        download,
+        f'<p class="obs-source">{text}</p>',
+    )
+
+
+def _published_chart(
+    frame: pd.DataFrame, rows: pd.DataFrame, territory: indicators.Territory
+) -> tuple[go.Figure | None, str]:
+    """The most telling published indicator over the years (one with a value in the
+    portrait's year first), for the ESS and each family given, with the observatory's own
+    figure of the portrait's year beside it; and its text alternative. No chart without any
+    value to draw."""
+    drawn = rows[rows["value"].notna()]
+    this_year = set(drawn.loc[drawn["year"] == int(frame.attrs["year"]), "indicator"])
+    candidates = [c for c in HEADLINES if c in this_year] + [
+        c for c in HEADLINES if c in set(drawn["indicator"])
+    ]
+    code = candidates[0] if candidates else None
+    if code is None:
+        return None, "Aucun chiffre publié n'a de valeur à tracer (secret ou non disponible)."
+    meta = indicators.REGISTRY[code]
+    data = rows[
+        (rows["indicator"] == code) & (rows["breakdown"].isna() | (rows["breakdown"] == "famille"))
+    ]
+    percent = meta.fmt == "percent"
+    fig = go.Figure()
+    described = []
+    for i, (champ, group) in enumerate(data.groupby("champ", sort=False)):
+        group = group.sort_values("year")
+        visible = group["value"].where(~group["secret"])
+        fig.add_trace(
+            go.Scatter(
+                x=group["year"],
+                y=visible,
+                name=champ,
+                mode="lines+markers",
+                line=dict(
+                    color=common.PALETTE[i % len(common.PALETTE)],
+                    dash=common.DASHES[i % 4],
+                    width=3,
+                ),
+                marker=dict(symbol=common.SYMBOLS[i % 4], size=9),
+                text=group["display"],
+                hovertemplate=f"{esc(champ)}<br>%{{x}} : %{{text}}<extra></extra>",
+            )
+        )
+        last = group.iloc[-1]
+        described.append(f"{champ} : {last['display']} en {last['year']}")
+    own = (
+        _beside(frame, data[data["breakdown"].isna()].iloc[0])
+        if data["breakdown"].isna().any()
+        else ""
+    )
+    year = int(frame.attrs["year"])
+    if own and own not in (secrecy.MARK, "n.d.", formatting.MISSING):
+        counterpart = common.row(frame, published.COUNTERPARTS[code])
+        label = "Estimation d'après SIRENE" if estimated(frame) else "Observatoire"
+        fig.add_trace(
+            go.Scatter(
+                x=[year],
+                y=[counterpart["value"]],
+                name=f"{label} ({counterpart['label']})",
+                mode="markers",
+                marker=dict(symbol="x", size=13, color=common.PALETTE[5]),
+                text=[own],
+                hovertemplate=f"{label}<br>%{{x}} : %{{text}}<extra></extra>",
+            )
+        )
+        described.append(f"{label[0].lower()}{label[1:]} pour {year} : {own}")
+    fig.update_layout(
+        title=f"{meta.label}, {territory.label}",
+        xaxis=dict(title=None, dtick=1, tickformat="d", gridcolor="#e5e5e5"),
+        yaxis=dict(
+            title=meta.unit,
+            ticksuffix="\u202f%" if percent else "",
+            gridcolor="#e5e5e5",
+            rangemode="tozero",
+            automargin=True,
+            tickformat=",~r",
+        ),
+        legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
+    )
+    common.french_layout(fig, height=420)
+    return fig, f"{meta.label} : " + " ; ".join(described) + "."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -702,6 +952,7 @@ def share_classes(shares: pd.Series, k: int = 5) -> pd.Series:
 
 
 SECRET_CLASS = "s : secret statistique"
+MISSING_CLASS = "n.d. : non disponible"  # no salaried employment known (sparse SIRENE files)
 
 
 def map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd.DataFrame:
@@ -725,7 +976,7 @@ def map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd.
         }
     )
     visible = ~data["secret"] & data["ess_share_pct"].notna()
-    data["classe"] = SECRET_CLASS
+    data["classe"] = np.where(data["secret"], SECRET_CLASS, MISSING_CLASS)
     if visible.any():
         data.loc[visible, "classe"] = share_classes(data.loc[visible, "ess_share_pct"])
     return data
@@ -746,7 +997,7 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
     shown = [
         c for c in data["code"] if c in shapes.text and (level != "region" or c >= "11")
     ]  # régions: metropolitan France only
-    visible = data[data["classe"] != SECRET_CLASS]
+    visible = data[~data["classe"].isin([SECRET_CLASS, MISSING_CLASS])]
     order = sorted(
         visible["classe"].unique(),
         key=lambda c: visible.loc[visible["classe"] == c, "ess_share_pct"].min(),
@@ -757,6 +1008,9 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
     if (data["classe"] == SECRET_CLASS).any():
         order.append(SECRET_CLASS)
         colours[SECRET_CLASS] = common.SECRET_COLOUR
+    if (data["classe"] == MISSING_CLASS).any():
+        order.append(MISSING_CLASS)
+        colours[MISSING_CLASS] = common.MISSING_COLOUR
     fig = go.Figure()
     for classe in order:
         rows = data[(data["classe"] == classe) & data["code"].isin(shown)]
@@ -842,7 +1096,7 @@ def map_block(wh, territory: indicators.Territory, level: str, year: int) -> Blo
             "classe": data["classe"],
         }
     )
-    visible = data[~data["secret"]].sort_values("ess_share_pct")
+    visible = data[~data["secret"] & data["ess_share_pct"].notna()].sort_values("ess_share_pct")
     alt = f"Carte des {len(data)} {plural} en classes de part de l'ESS (méthode de Jenks). "
     if len(visible):
         low, high = visible.iloc[0], visible.iloc[-1]
@@ -853,6 +1107,9 @@ def map_block(wh, territory: indicators.Territory, level: str, year: int) -> Blo
     masked = int(data["secret"].sum())
     if masked:
         alt += f" {masked} {plural} couvert(s) par le secret statistique, en gris sur la carte."
+    missing = int((data["classe"] == MISSING_CLASS).sum())
+    if missing:
+        alt += f" {missing} {plural} sans emploi salarié connu (n.d.), en gris clair."
     source = common.source_html(
         data["source"].iloc[0],
         year,
@@ -917,19 +1174,29 @@ def comparison_series(
     return series
 
 
+MAX_BLOCKS = 6  # blocks of a view at most: the five built on ESS facts, the published figures
+
+
 def block_steps(
     wh, territory: indicators.Territory, frame: pd.DataFrame, ref: indicators.Territory | None
 ) -> list:
-    """The blocks of a view in page order (families, sectors, sizes, trends, métropoles), each
-    built when called, so that a page can show the first one before building the others."""
+    """The blocks of a view in page order (families, sectors, sizes, trends, métropoles, then
+    the published figures), each built when called, so that a page can show the first one
+    before building the others. A year without ESS facts has only the published figures;
+    a territory without published figures, only the others."""
     series = lru_cache(maxsize=1)(lambda: comparison_series(wh, territory, frame, ref))
-    return [
-        lambda: families(frame, territory),
-        lambda: sectors(frame, territory),
-        lambda: sizes(frame, territory),
-        lambda: trends(series()),
-        lambda: metropolitan(series()),
-    ]
+    steps = []
+    if frame.attrs.get("facts", True):
+        steps += [
+            lambda: families(frame, territory),
+            lambda: sectors(frame, territory),
+            lambda: sizes(frame, territory),
+            lambda: trends(series()),
+            lambda: metropolitan(series()),
+        ]
+    if not published_rows(frame).empty:
+        steps.append(lambda: published_block(frame, territory))
+    return steps
 
 
 def territory_view(

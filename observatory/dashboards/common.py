@@ -34,6 +34,7 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#0
 # Sequential cividis classes, light to dark; grey for masked areas.
 CLASS_COLOURS = ["#fde838", "#c4b56c", "#8d8a76", "#575d6d", "#00224e"]
 SECRET_COLOUR = "#d9d9d9"
+MISSING_COLOUR = "#f2f2f2"  # no figure known: lighter than masked
 DASHES = ["solid", "dash", "dot", "dashdot"]
 SYMBOLS = ["circle", "square", "diamond", "triangle-up"]
 SECRET_NOTE = (
@@ -596,9 +597,11 @@ def cards_html(cards: list[tuple[str, str, str]], label: str) -> str:
 
 
 def source_html(source: str, year: int, definitions: list[str], secret: bool = False) -> str:
-    """Source, vintage and definitions under a chart (and the secrecy note when needed)."""
-    series = "Clap" if year <= 2015 else "Flores"
-    text = f"Source : {esc(source)} ; millésime {year} (série {series}). " + " ".join(
+    """Source, vintage and definitions under a chart (and the secrecy note when needed); the
+    Clap or Flores series of the year unless the figures are SIRENE estimates."""
+    insee_series = not indicators.is_estimate(source) and source != indicators.NO_SOURCE
+    series = f" (série {'Clap' if year <= 2015 else 'Flores'})" if insee_series else ""
+    text = f"Source : {esc(source)} ; millésime {year}{series}. " + " ".join(
         esc(d) for d in definitions
     )
     if secret:

@@ -143,7 +143,7 @@ class ComparisonPage:
     def __init__(self, wh, territories: list[indicators.Territory], year: int | None):
         self.wh, self.index = wh, common.territory_index()
         self.territories = territories
-        years = wh.years()
+        years = indicators.years(wh) or [indicators.resolve_year(wh, None)]
         self.adder = w.Combobox(
             placeholder="Nom ou code : Hérault, 34, Montpellier…",
             options=self.index.search(""),
@@ -159,7 +159,7 @@ class ComparisonPage:
         self.remove_button = w.Button(description="Retirer la sélection")
         self.year_select = w.Dropdown(
             options=[(str(y), y) for y in reversed(years)],
-            value=year or years[-1],
+            value=year or indicators.resolve_year(wh, None),
             description="Année :",
         )
         self.sort_select = w.Dropdown(

@@ -114,7 +114,7 @@ class PortraitPage:
         self.territory, self.year = request.territory, request.year
         self.reference = request.reference
         self.generation = 0
-        years = wh.years()
+        years = indicators.years(wh) or [indicators.resolve_year(wh, None)]
         self.selector = w.Combobox(
             value=self.territory.label,
             ensure_option=False,
@@ -126,7 +126,7 @@ class PortraitPage:
         self.selector.add_class("obs-territory")
         self.year_select = w.Dropdown(
             options=[(str(y), y) for y in reversed(years)],
-            value=self.year or years[-1],
+            value=self.year or indicators.resolve_year(wh, None),
             description="Année :",
         )
         self.reference_select = w.Dropdown(
@@ -136,7 +136,7 @@ class PortraitPage:
         )
         self.status = w.HTML()
         self.header = w.Output()
-        self.charts = [w.Output() for _ in range(5)]  # one per block of the view
+        self.charts = [w.Output() for _ in range(blocks.MAX_BLOCKS)]  # one per block at most
         self.maps = w.Output()
         self.address = w.Output(layout=w.Layout(display="none"))
         self._set_reference_options()
@@ -213,11 +213,15 @@ class PortraitPage:
         common.set_outputs(
             self.header, [common.html_output(header_html(territory, ref, year, frame, link))]
         )
-        common.show(self.charts[0], lambda: blocks.block_outputs(steps[0](), territory_slug))
-        levels = blocks.CHILDREN.get(territory.level, ())[:1]
+        if steps:
+            common.show(self.charts[0], lambda: blocks.block_outputs(steps[0](), territory_slug))
+        # A year without ESS facts has no map of them.
+        levels = blocks.CHILDREN.get(territory.level, ())[:1] if frame.attrs["facts"] else ()
         pending = [common.html_output(common.PENDING_HTML)]
-        for output in self.charts[1:]:
-            common.set_outputs(output, pending)
+        for i, output in enumerate(self.charts[1:], start=1):
+            common.set_outputs(output, pending if i < len(steps) else [])
+        if not steps:
+            common.set_outputs(self.charts[0], [])
         common.set_outputs(self.maps, pending if levels else [])
         later = [
             partial(

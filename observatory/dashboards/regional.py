@@ -23,7 +23,7 @@ class RegionalPage:
         self.wh = wh
         self.generation = 0
         regions = wh.territories("region").sort_values("name")
-        years = wh.years()
+        years = indicators.years(wh) or [indicators.resolve_year(wh, None)]
         self.region_select = w.Dropdown(
             options=list(zip(regions["name"], regions["code"])),
             value=region,
@@ -31,7 +31,7 @@ class RegionalPage:
         )
         self.year_select = w.Dropdown(
             options=[(str(y), y) for y in reversed(years)],
-            value=year or years[-1],
+            value=year or indicators.resolve_year(wh, None),
             description="Année :",
         )
         self.map_level = w.ToggleButtons(
@@ -42,7 +42,7 @@ class RegionalPage:
         )
         self.content = w.Output()
         self.map_output = w.Output()
-        self.charts = [w.Output() for _ in range(5)]  # one per block of the view
+        self.charts = [w.Output() for _ in range(blocks.MAX_BLOCKS)]  # one per block at most
         self.address = w.Output(layout=w.Layout(display="none"))
         for widget in (self.region_select, self.year_select):
             widget.observe(lambda _: self.update(), "value")
@@ -78,14 +78,14 @@ class RegionalPage:
                 )
             ],
         )
-        pending = [common.html_output(common.PENDING_HTML)]
-        for output in (self.map_output, *self.charts):
-            common.set_outputs(output, pending)
         steps = blocks.block_steps(self.wh, region, frame, ref)
-        later = [
-            *blocks.map_prefetch(self.wh, region, self.map_level.value, year),
-            self._draw_map,
-        ] + [
+        facts = frame.attrs["facts"]  # a year without ESS facts has no map of them
+        pending = [common.html_output(common.PENDING_HTML)]
+        common.set_outputs(self.map_output, pending if facts else [])
+        for i, output in enumerate(self.charts):
+            common.set_outputs(output, pending if i < len(steps) else [])
+        maps = [*blocks.map_prefetch(self.wh, region, self.map_level.value, year), self._draw_map]
+        later = (maps if facts else []) + [
             partial(
                 common.show,
                 output,
@@ -98,8 +98,10 @@ class RegionalPage:
         common.in_background(later, lambda: self.generation == generation)
 
     def update_map(self) -> None:
-        common.set_outputs(self.map_output, [common.html_output(common.PENDING_HTML)])
         year = common.resolve_year(self.wh, self.year_select.value)
+        if not indicators.has_facts(self.wh, year):
+            return
+        common.set_outputs(self.map_output, [common.html_output(common.PENDING_HTML)])
         common.in_background(
             [*blocks.map_prefetch(self.wh, self.region, self.map_level.value, year), self._draw_map]
         )
@@ -122,7 +124,12 @@ def warm_up(wh, region: str) -> None:
     refilled during a rush competes with the visitors)."""
     territory = indicators.resolve(wh, region, "region")
     view = blocks.territory_view(wh, territory, None, indicators.resolve(wh, "FR", "france"))
-    for block in [*view.blocks, blocks.map_block(wh, territory, "departement", view.year)]:
+    maps = (
+        [blocks.map_block(wh, territory, "departement", view.year)]
+        if view.frame.attrs["facts"]
+        else []
+    )
+    for block in [*view.blocks, *maps]:
         blocks.block_outputs(block, blocks.slug(territory))
     blocks.warm_maps()
 

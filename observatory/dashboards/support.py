@@ -117,8 +117,8 @@ def source_paragraph(wh, extra: list[str]) -> str:
     return f'<p class="obs-source">{esc(text)}</p>'
 
 
-def ess_source(wh) -> str:
-    return indicators.DEMO_SOURCE if wh.is_demo() else indicators.ESS_SOURCE
+def ess_source(wh, year: int) -> str:
+    return indicators.facts_source(wh, year)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,7 +491,7 @@ def remoteness_block(wh, access: support.Access) -> blocks.Block:
         ["Une commune sans structure dans sa zone (mer) compte au-delà de toutes les distances."],
     ) + (
         common.source_html(
-            ess_source(wh),
+            ess_source(wh, access.year),
             access.year,
             [
                 "Postes salariés de l'ESS des communes concernées, au 31 décembre.",

@@ -25,7 +25,8 @@ COMMENT ON TABLE sectors IS 'NAF rév. 2 : sous-classe, classe, groupe, division
 
 CREATE OR REPLACE TABLE years AS
 SELECT DISTINCT year,
-       CASE WHEN year <= 2015 THEN 'CLAP' ELSE 'Flores' END AS series
+       CASE WHEN source = 'sirene' THEN 'SIRENE'
+            WHEN year <= 2015 THEN 'CLAP' ELSE 'Flores' END AS series
 FROM stg_ess_facts
 ORDER BY year;
-COMMENT ON TABLE years IS 'Millésimes disponibles et série statistique (CLAP jusqu''en 2015, Flores ensuite : séries non comparables).';
+COMMENT ON TABLE years IS 'Millésimes des faits de l''ESS et leur série (CLAP jusqu''en 2015, Flores ensuite : séries non comparables ; SIRENE pour les estimations d''après le répertoire).';

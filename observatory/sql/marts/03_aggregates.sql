@@ -4,10 +4,10 @@
 CREATE OR REPLACE TABLE ess_by_territory AS
 SELECT tc.level, tc.code, f.year, f.family_code, s.a88_code,
        sum(f.establishments)::INTEGER AS establishments,
-       sum(f.employees)::INTEGER AS employees,
+       sum(f.employees)::DOUBLE AS employees,
        sum(f.fte) AS fte,
        sum(f.gross_wages)::BIGINT AS gross_wages,
-       max(f.top_employees) AS top_employees,
+       max(f.top_employees)::DOUBLE AS top_employees,
        max(f.top_fte) AS top_fte,
        max(f.top_wages) AS top_wages
 FROM ess_facts AS f
@@ -21,10 +21,10 @@ COMMENT ON TABLE ess_by_territory IS 'ESS agrégée par territoire (tous niveaux
 CREATE OR REPLACE TABLE ess_size_by_territory AS
 SELECT tc.level, tc.code, f.year, f.size_class,
        sum(f.establishments)::INTEGER AS establishments,
-       sum(f.employees)::INTEGER AS employees,
+       sum(f.employees)::DOUBLE AS employees,
        sum(f.fte) AS fte,
        sum(f.gross_wages)::BIGINT AS gross_wages,
-       max(f.top_employees) AS top_employees,
+       max(f.top_employees)::DOUBLE AS top_employees,
        max(f.top_fte) AS top_fte,
        max(f.top_wages) AS top_wages
 FROM ess_size_facts AS f
@@ -59,18 +59,18 @@ WITH ess AS (
 )
 SELECT level, code, year,
        coalesce(ess_establishments, 0)::INTEGER AS ess_establishments,
-       coalesce(ess_employees, 0)::INTEGER AS ess_employees,
+       coalesce(ess_employees, 0)::DOUBLE AS ess_employees,
        coalesce(ess_fte, 0) AS ess_fte,
        coalesce(ess_wages, 0)::BIGINT AS ess_wages,
        coalesce(private_non_ess_establishments, 0)::INTEGER AS private_non_ess_establishments,
-       coalesce(private_non_ess_employees, 0)::INTEGER AS private_non_ess_employees,
+       coalesce(private_non_ess_employees, 0)::DOUBLE AS private_non_ess_employees,
        coalesce(private_non_ess_fte, 0) AS private_non_ess_fte,
        coalesce(private_non_ess_wages, 0)::BIGINT AS private_non_ess_wages,
        coalesce(public_establishments, 0)::INTEGER AS public_establishments,
-       coalesce(public_employees, 0)::INTEGER AS public_employees,
+       coalesce(public_employees, 0)::DOUBLE AS public_employees,
        coalesce(public_fte, 0) AS public_fte,
        coalesce(public_wages, 0)::BIGINT AS public_wages,
-       coalesce(ess_top_employees, 0)::INTEGER AS ess_top_employees,
+       coalesce(ess_top_employees, 0)::DOUBLE AS ess_top_employees,
        coalesce(ess_top_fte, 0) AS ess_top_fte,
        coalesce(ess_top_wages, 0)::BIGINT AS ess_top_wages
 FROM ess FULL OUTER JOIN other USING (level, code, year);
@@ -102,10 +102,10 @@ WITH communes AS (
 )
 SELECT e.*,
        coalesce(m.metro_ess_establishments, 0)::INTEGER AS metro_ess_establishments,
-       coalesce(m.metro_ess_employees, 0)::INTEGER AS metro_ess_employees,
-       coalesce(m.metro_ess_top_employees, 0)::INTEGER AS metro_ess_top_employees,
-       coalesce(m.metro_total_employees, 0)::INTEGER AS metro_total_employees,
-       coalesce(m.other_ess_top_employees, 0)::INTEGER AS other_ess_top_employees,
+       coalesce(m.metro_ess_employees, 0)::DOUBLE AS metro_ess_employees,
+       coalesce(m.metro_ess_top_employees, 0)::DOUBLE AS metro_ess_top_employees,
+       coalesce(m.metro_total_employees, 0)::DOUBLE AS metro_total_employees,
+       coalesce(m.other_ess_top_employees, 0)::DOUBLE AS other_ess_top_employees,
        coalesce(n.communes, 0)::INTEGER AS communes,
        coalesce(m.communes_with_ess, 0)::INTEGER AS communes_with_ess
 FROM tmp_employment_by_territory AS e
@@ -146,11 +146,11 @@ WITH ess AS (
 )
 SELECT level, code, year, a88_code,
        coalesce(ess_establishments, 0)::INTEGER AS ess_establishments,
-       coalesce(ess_employees, 0)::INTEGER AS ess_employees,
-       coalesce(private_non_ess_employees, 0)::INTEGER AS private_non_ess_employees,
-       coalesce(public_employees, 0)::INTEGER AS public_employees,
+       coalesce(ess_employees, 0)::DOUBLE AS ess_employees,
+       coalesce(private_non_ess_employees, 0)::DOUBLE AS private_non_ess_employees,
+       coalesce(public_employees, 0)::DOUBLE AS public_employees,
        (coalesce(ess_employees, 0) + coalesce(private_non_ess_employees, 0)
-        + coalesce(public_employees, 0))::INTEGER AS total_employees
+        + coalesce(public_employees, 0))::DOUBLE AS total_employees
 FROM ess FULL OUTER JOIN other USING (level, code, year, a88_code)
 ORDER BY level, code, year, a88_code;
 COMMENT ON TABLE sector_employment_by_territory IS 'Emploi salarié par territoire (EPCI et au-dessus), année et division A88 : ESS, privé hors ESS, public.';

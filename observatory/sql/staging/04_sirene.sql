@@ -1,6 +1,9 @@
 -- Staging: SIRENE establishments classified (ESS or not, family, public or private) and
 -- aggregated to commune × year; rules documented in observatory/sirene_codes.py.
 -- A table, not a view: the facts, the size classes and the totals below all read it.
+-- Employees are each establishment's staff band midpoint, summed as they are (rounding every
+-- cell half up added about 2 % to the totals): they are rounded only for display. The largest
+-- establishment's estimate is kept exactly too, for the dominance rule of statistical secrecy.
 CREATE OR REPLACE TEMP TABLE stg_sirene_classified AS
 SELECT e.vintage AS year, e.siret, e.commune_code, e.naf_code,
        s.a88_code,
@@ -15,9 +18,9 @@ LEFT JOIN raw_staff_bands AS b ON b.staff_band = coalesce(e.staff_band, '');
 CREATE OR REPLACE TEMP VIEW stg_sirene_ess_facts AS
 SELECT commune_code, year::SMALLINT AS year, family_code, naf_code,
        count(*)::INTEGER AS establishments,
-       round(sum(estimated_employees))::INTEGER AS employees,
+       sum(estimated_employees)::DOUBLE AS employees,
        NULL::DOUBLE AS fte, NULL::BIGINT AS gross_wages,
-       ceil(max(estimated_employees))::INTEGER AS top_employees,
+       max(estimated_employees)::DOUBLE AS top_employees,
        NULL::DOUBLE AS top_fte, NULL::BIGINT AS top_wages,
        'sirene' AS source
 FROM stg_sirene_classified
@@ -29,9 +32,9 @@ GROUP BY ALL;
 CREATE OR REPLACE TEMP VIEW stg_sirene_ess_size_facts AS
 SELECT e.commune_code, e.year::SMALLINT AS year, z.size_class,
        count(*)::INTEGER AS establishments,
-       round(sum(e.estimated_employees))::INTEGER AS employees,
+       sum(e.estimated_employees)::DOUBLE AS employees,
        NULL::DOUBLE AS fte, NULL::BIGINT AS gross_wages,
-       ceil(max(e.estimated_employees))::INTEGER AS top_employees,
+       max(e.estimated_employees)::DOUBLE AS top_employees,
        NULL::DOUBLE AS top_fte, NULL::BIGINT AS top_wages,
        'sirene' AS source
 FROM stg_sirene_classified AS e
@@ -42,11 +45,11 @@ GROUP BY ALL;
 CREATE OR REPLACE TEMP VIEW stg_sirene_employment_totals AS
 SELECT commune_code, year::SMALLINT AS year, a88_code,
        count(*) FILTER (NOT public_body)::INTEGER AS private_non_ess_establishments,
-       coalesce(round(sum(estimated_employees) FILTER (NOT public_body)), 0)::INTEGER
+       coalesce(sum(estimated_employees) FILTER (NOT public_body), 0)::DOUBLE
            AS private_non_ess_employees,
        NULL::DOUBLE AS private_non_ess_fte, NULL::BIGINT AS private_non_ess_wages,
        count(*) FILTER (public_body)::INTEGER AS public_establishments,
-       coalesce(round(sum(estimated_employees) FILTER (public_body)), 0)::INTEGER
+       coalesce(sum(estimated_employees) FILTER (public_body), 0)::DOUBLE
            AS public_employees,
        NULL::DOUBLE AS public_fte, NULL::BIGINT AS public_wages,
        'sirene' AS source
