@@ -285,7 +285,12 @@ class _Refresh:
         self._save()  # a kill now leaves a record that names the step
         try:
             step()
+            if self.stop_pending is not None and not self.finishing:
+                raise RefreshStopped(self.stop_pending)  # a signal the step's own code swallowed
         except Exception as exc:
+            if self.stop_pending is not None and not self.finishing:
+                # the signal, which DuckDB turns into its own « Query interrupted »
+                raise RefreshStopped(self.stop_pending) from exc
             entry.update(seconds=round(time.perf_counter() - started, 3), outcome="échec")
             raise RefreshError(name, str(exc)) from exc
         entry.update(seconds=round(time.perf_counter() - started, 3), outcome="réussie")

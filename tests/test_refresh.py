@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import pytest
 from conftest import OBSERVATORY, ROOT, in_background
 
 from benchmarks.bench_ingest import generate
-from observatory.refresh import scan_raw
+from observatory.refresh import Options, Paths, RefreshStopped, _Refresh, scan_raw
 
 
 def french_int(n) -> str:
@@ -552,3 +553,50 @@ def test_a_refresh_stopped_by_sigterm_cleans_up_and_records_it(home):
     summary = json.loads((home / "site" / "runs" / f"{record['run_id']}.json").read_text())
     assert summary["outcome"] == "arrêtée"
     assert summary["error"]["message"].startswith("l'actualisation a été arrêtée avant la fin")
+
+
+@pytest.mark.fault
+def test_a_refresh_stopped_while_loading_records_it(home):
+    """SIGTERM while DuckDB builds and loads: DuckDB turns the signal into its own error
+    (« Query interrupted »), which must not pass for a failure of the step."""
+    db, before = home / "observatory.duckdb", sha(home / "observatory.duckdb")
+    proc = start_refresh(home, "--only", "departement:34")
+    log, deadline = None, time.monotonic() + 300
+    while time.monotonic() < deadline:
+        log = next((home / "site.runs").glob(f"*-{proc.pid}.log"), None)
+        if log and "début de l'étape « entrepôt »" in log.read_text(encoding="utf-8"):
+            break
+        time.sleep(0.1)
+    time.sleep(2)  # inside the build of the new warehouse
+    os.kill(proc.pid, signal.SIGTERM)
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    record = json.loads(log.with_suffix(".json").read_text(encoding="utf-8"))
+    assert record["outcome"] == "arrêtée", record["error"]
+    assert record["error"]["step"] == "entrepôt"
+    assert sha(db) == before
+    assert not list(home.glob(".observatory.duckdb.refresh-*"))
+
+
+def test_a_signal_duckdb_turns_into_its_own_error_stops_the_step_without_failing_it(tmp_path):
+    """DuckDB runs the refresh's signal handler while a query runs, drops the exception it
+    raises and ends the query with its own RuntimeError (« Query interrupted »): the step is
+    stopped, as the signal asked, not failed."""
+    paths = Paths(tmp_path / "observatory.duckdb", tmp_path / "site", tmp_path / "raw")
+    run = _Refresh(paths, Options(), None)
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM))
+
+    def long_query():
+        timer.start()
+        with duckdb.connect() as con:
+            con.execute("SELECT count(*) FROM range(400000000) WHERE random() > 2").fetchall()
+
+    try:
+        with run._stop_signals(), pytest.raises(RefreshStopped):
+            run._step("entrepôt", long_query)
+    finally:
+        timer.cancel()  # a query done before the signal: no SIGTERM left for pytest itself
+        for handler in run.log.handlers:
+            handler.close()
+    assert run.stop_pending == signal.SIGTERM
+    assert run.record.steps[-1]["outcome"] == "en cours"  # which run() then marks « arrêtée »
