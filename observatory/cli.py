@@ -212,7 +212,7 @@ def serve(
     """Sert les tableaux de bord de dashboards/ avec Voilà (réglages : voila.json du dépôt)."""
     path = Path(db or settings.db_path())
     if not path.is_file():
-        _fail(f"no warehouse at {path}: run `observatory build` first")
+        _fail(f"aucun entrepôt à {path} : lancez d'abord `observatory build`")
     try:
         open_warehouse(path).close()
     except (WarehouseMissingError, duckdb.Error) as exc:

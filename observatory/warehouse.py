@@ -22,6 +22,19 @@ LEVELS = ("france", "region", "departement", "epci", "commune")
 
 # A DuckDB file is three header blocks of 4 KiB followed by its storage blocks.
 HEADER_BYTES = 3 * 4096
+# The highest storage block in use: catalogue (metadata) blocks and every table's data blocks.
+# DuckDB trims free blocks from the end of its file, so the file may hold fewer blocks than
+# pragma_database_size's total_blocks, never fewer than the highest block in use plus one.
+HIGHEST_BLOCK = """
+SELECT max(block) FROM (
+    SELECT max(block_id) AS block FROM pragma_metadata_info()
+    {tables}
+)
+"""
+TABLE_BLOCKS = (
+    "UNION ALL SELECT greatest(max(block_id), max(list_max(additional_block_ids))) "
+    "FROM pragma_storage_info('{table}') WHERE persistent"
+)
 # DuckDB's messages about a damaged file (unreadable block, bad checksum).
 CORRUPTION = ("Corrupt database file", "Could not read enough bytes", "not a valid DuckDB database")
 
@@ -46,6 +59,29 @@ def _damaged(exc: duckdb.Error) -> bool:
     return any(sign in str(exc) for sign in CORRUPTION)
 
 
+def _truncated(con: duckdb.DuckDBPyConnection, file_size: int) -> bool:
+    """True when the file lacks a block DuckDB uses. The file holds every block DuckDB counts
+    (the usual case, checked at no cost) or, after a load freed blocks that DuckDB then trimmed
+    from its end, at least up to the highest block in use (a query on the storage of every
+    table: 20 ms on a warehouse of the test files, 0.13 s on the 370 MB demo warehouse)."""
+    blocks, size = con.execute(
+        "SELECT total_blocks, block_size FROM pragma_database_size()"
+    ).fetchall()[0]
+    whole_blocks = (file_size - HEADER_BYTES) // size
+    if whole_blocks >= blocks:
+        return False
+    tables = con.execute(
+        "SELECT '\"' || replace(schema_name, '\"', '\"\"') || '\".\"' "
+        "|| replace(table_name, '\"', '\"\"') || '\"' "
+        "FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall()
+    query = HIGHEST_BLOCK.format(
+        tables="\n".join(TABLE_BLOCKS.format(table=name.replace("'", "''")) for (name,) in tables)
+    )
+    highest = con.execute(query).fetchall()[0][0]
+    return highest is not None and whole_blocks <= highest
+
+
 class Warehouse:
     """A read-only connection to the DuckDB warehouse that returns DataFrames."""
 
@@ -53,18 +89,16 @@ class Warehouse:
         self.path = Path(path or settings.db_path())
         if not self.path.is_file():
             raise WarehouseMissingError(
-                f"no warehouse at {self.path}: run `observatory build` first"
+                f"aucun entrepôt à {self.path} : lancez d'abord `observatory build`"
             )
         try:
             self._con = duckdb.connect(str(self.path), read_only=True)
+            truncated = _truncated(self._con, self.path.stat().st_size)
         except duckdb.Error as exc:
             if _damaged(exc):
                 raise WarehouseCorruptError(self.path, str(exc).splitlines()[0]) from exc
             raise
-        blocks, size = self._con.execute(
-            "SELECT total_blocks, block_size FROM pragma_database_size()"
-        ).fetchall()[0]
-        if self.path.stat().st_size < HEADER_BYTES + blocks * size:
+        if truncated:
             self._con.close()
             raise WarehouseCorruptError(self.path, "fichier tronqué")
 
