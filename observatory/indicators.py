@@ -957,6 +957,11 @@ def whole_epcis(wh: Warehouse) -> set[str]:
 def resolve_year(wh: Warehouse, year: int | None) -> int:
     """The requested year, or the latest one; a clear error for a year not loaded."""
     years = _static(wh).years
+    if not years:  # a warehouse for real files before any SIRENE or figure reaches ess_facts
+        raise YearError(
+            "aucune année de chiffres de l'ESS dans l'entrepôt : chargez les établissements "
+            "SIRENE et leurs unités légales (`observatory ingest`)"
+        )
     if year is None:
         return years[-1]
     if int(year) not in years:
