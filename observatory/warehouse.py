@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from observatory import settings
+from observatory import formatting, settings
 
 if TYPE_CHECKING:  # DuckDB's .df() imports pandas on first use
     import pandas as pd
@@ -186,11 +186,29 @@ class Warehouse:
         )
 
     def sources(self) -> pd.DataFrame:
-        """The ``sources`` table: every input of the build with its checksum and row counts."""
-        return self.sql(
+        """The ``sources`` table: every input of the build with its checksum and row counts,
+        and ``notes``: what a load replaced, and the establishments that reach no figure for
+        want of their unité légale."""
+        sources = self.sql(
             "SELECT source, file, vintage, file_sha256, loaded_at, rows_read, rows_loaded, "
             "rows_rejected, synthetic FROM sources ORDER BY loaded_at, source"
         )
+        sources["notes"] = sources["file"].map(self._notes()).fillna("")
+        return sources
+
+    def _notes(self) -> dict[str, str]:
+        """File → its notes, French, separated by « ; »."""
+        notes: dict[str, list[str]] = {}
+        for file, item, value in self._con.execute(
+            "SELECT file, item, value FROM load_stats WHERE item LIKE 'remplace %' ORDER BY ALL"
+        ).fetchall():
+            notes.setdefault(file, []).append(note_text(item, value))
+        if self.has_table("sirene_files"):
+            for file, count in self._con.execute(
+                "SELECT file, without_legal_unit FROM sirene_files WHERE without_legal_unit > 0"
+            ).fetchall():
+                notes.setdefault(file, []).append(missing_units_note(count))
+        return {file: " ; ".join(texts) for file, texts in notes.items()}
 
     def years(self) -> list[int]:
         """Available years, oldest first."""
@@ -199,6 +217,24 @@ class Warehouse:
     def is_demo(self) -> bool:
         """True when any loaded figure is synthetic (« Données de démonstration »)."""
         return bool(self.sql("SELECT bool_or(synthetic) AS demo FROM sources")["demo"].iloc[0])
+
+
+def _establishments(count: int) -> str:
+    return f"{formatting.number(count)} établissement{'s' if count > 1 else ''}"
+
+
+def note_text(item: str, value: int) -> str:
+    """A note of ``load_stats`` as the user reads it: « remplace le stock « 2024-01 »
+    (4 324 établissements) »."""
+    return f"{item} ({_establishments(value)})"
+
+
+def missing_units_note(count: int) -> str:
+    """What to do about establishments whose unité légale is unknown."""
+    return (
+        f"{_establishments(count)} sans unité légale connue : chargez StockUniteLegale du même "
+        "millésime (sans elle, ils ne comptent dans aucun chiffre)"
+    )
 
 
 def open_warehouse(path: Path | str | None = None) -> Warehouse:

@@ -2,7 +2,7 @@
 -- aggregated to commune × year; rules documented in observatory/sirene_codes.py.
 -- A table, not a view: the facts, the size classes and the totals below all read it.
 CREATE OR REPLACE TEMP TABLE stg_sirene_classified AS
-SELECT e.vintage AS year, e.siret, e.commune_code, e.naf_code,
+SELECT e.vintage AS year, e.file, e.siret, e.commune_code, e.naf_code,
        s.a88_code,
        coalesce(b.estimated_employees, 0) AS estimated_employees,
        u.siren IS NOT NULL AS unit_known,
