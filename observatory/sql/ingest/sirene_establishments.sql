@@ -50,7 +50,7 @@ WITH scoped AS (
            sirene_clean(country) IS NOT NULL AS abroad, sirene_clean(naf) AS naf_code,
            coalesce(sirene_clean(naf_nomenclature), 'NAFRev2') AS nomenclature,
            coalesce(sirene_clean(staff_band), '') AS band
-    FROM sirene_rows WHERE in_scope OR rowid + 2 IN (SELECT line FROM sirene_cut)
+    FROM sirene_rows WHERE in_scope OR rowid + 2 = (SELECT line FROM sirene_cut)
 ), placed AS (
     SELECT r.*, l.code AS commune_code, l.how AS commune_how, r.line > d.first_line AS duplicate,
            regexp_matches(r.commune_given, '^(975|977|978|98)') AS overseas
@@ -71,7 +71,7 @@ SELECT line, siret_number AS siret,
     END AS counted_apart,
     CASE
         WHEN broken IS NOT NULL THEN broken
-        WHEN line IN (SELECT line FROM sirene_cut) THEN (SELECT problem FROM sirene_cut)
+        WHEN line = (SELECT line FROM sirene_cut) THEN (SELECT problem FROM sirene_cut)
         WHEN siret_number IS NULL
             THEN struct_pack(col := 'siret', val := siret_given, why := 'SIRET absent ou invalide (14 chiffres)')
         WHEN duplicate
