@@ -61,7 +61,9 @@ class RawFile:
         return self.path.name
 
     def read_csv_sql(self) -> str:
-        """A DuckDB ``read_csv`` call reading every column as text."""
+        """A DuckDB ``read_csv`` call reading every column as text: '' for an empty value, NULL
+        for a value missing from a short row; the values of a long row beyond the header's
+        columns go to ``EXTRA_COLUMN`` (see :meth:`shape_sql`)."""
         seen: dict[str, int] = {}
         for number, column in enumerate(self.header, start=1):
             if column.lower() in seen:  # DuckDB column names ignore case
