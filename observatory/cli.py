@@ -114,6 +114,10 @@ def info(db: Path = DbOption) -> None:
             "oui" if row.synthetic else "non",
         )
     out.print(table)
+    for row in sources[sources["notes"] != ""].itertuples():
+        out.print(
+            f"Attention : {Path(row.file).name} : {row.notes}.", highlight=False, markup=False
+        )
     counts = Table("Table", "Lignes", title="Tables")
     for row in tables.itertuples():
         counts.add_row(row.table_name, formatting.number(row.estimated_size))
@@ -167,21 +171,9 @@ def ingest(
         except (IngestError, BuildError) as exc:
             _fail(f"{exc} (l'entrepôt précédent est conservé)")
     for report in reports:
-        if report.skipped:
-            err.print(
-                f"{report.file.name} ({report.source}) : déjà chargé, ignoré.", highlight=False
-            )
-            continue
-        err.print(
-            f"{report.file.name} ({', '.join(filter(None, [report.source, report.vintage]))}) : "
-            f"{formatting.number(report.rows_read)} lignes lues, "
-            f"{formatting.number(report.rows_loaded)} chargées, "
-            f"{formatting.number(report.rows_rejected)} rejetées.",
-            highlight=False,
-            soft_wrap=True,
-        )
-        for example in report.examples:
-            err.print(f"  {example}", highlight=False, markup=False, soft_wrap=True)
+        err.print(report.summary(), highlight=False, markup=False, soft_wrap=True)
+        for line in [*report.examples, *(f"Attention : {note}." for note in report.notes)]:
+            err.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -225,7 +217,7 @@ def serve(
     """Sert les tableaux de bord de dashboards/ avec Voilà (réglages : voila.json du dépôt)."""
     path = Path(db or settings.db_path())
     if not path.is_file():
-        _fail(f"no warehouse at {path}: run `observatory build` first")
+        _fail(f"aucun entrepôt à {path} : lancez d'abord `observatory build`")
     try:
         open_warehouse(path).close()
     except (WarehouseMissingError, duckdb.Error) as exc:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from observatory import settings
+from observatory import formatting, settings
 
 if TYPE_CHECKING:  # DuckDB's .df() imports pandas on first use
     import pandas as pd
@@ -29,6 +29,19 @@ LEVELS = ("france", "region", "departement", "epci", "commune")
 
 # A DuckDB file is three header blocks of 4 KiB followed by its storage blocks.
 HEADER_BYTES = 3 * 4096
+# The highest storage block in use: catalogue (metadata) blocks and every table's data blocks.
+# DuckDB trims free blocks from the end of its file, so the file may hold fewer blocks than
+# pragma_database_size's total_blocks, never fewer than the highest block in use plus one.
+HIGHEST_BLOCK = """
+SELECT max(block) FROM (
+    SELECT max(block_id) AS block FROM pragma_metadata_info()
+    {tables}
+)
+"""
+TABLE_BLOCKS = (
+    "UNION ALL SELECT greatest(max(block_id), max(list_max(additional_block_ids))) "
+    "FROM pragma_storage_info('{table}') WHERE persistent"
+)
 # DuckDB's messages about a damaged file (unreadable block, bad checksum).
 CORRUPTION = ("Corrupt database file", "Could not read enough bytes", "not a valid DuckDB database")
 
@@ -96,6 +109,31 @@ def _damaged(exc: duckdb.Error) -> bool:
     return any(sign in str(exc) for sign in CORRUPTION)
 
 
+def _truncated(con: duckdb.DuckDBPyConnection, file_size: int) -> bool:
+    """True when the file lacks a block DuckDB uses. The file holds every block DuckDB counts
+    (the usual case, checked at no cost) or, after a load freed blocks that DuckDB then trimmed
+    from its end, at least up to the highest block in use (a query on the storage of every
+    table, measured beside DuckDB's own 25 to 30 ms to open a file: 30 ms on a warehouse of the
+    test files, 60 ms after loading 4 million generated SIRENE establishments, 0.13 to 0.26 s on
+    the 370 MB demo warehouse, which a build writes whole and never needs it)."""
+    blocks, size = con.execute(
+        "SELECT total_blocks, block_size FROM pragma_database_size()"
+    ).fetchall()[0]
+    whole_blocks = (file_size - HEADER_BYTES) // size
+    if whole_blocks >= blocks:
+        return False
+    tables = con.execute(
+        "SELECT '\"' || replace(schema_name, '\"', '\"\"') || '\".\"' "
+        "|| replace(table_name, '\"', '\"\"') || '\"' "
+        "FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall()
+    query = HIGHEST_BLOCK.format(
+        tables="\n".join(TABLE_BLOCKS.format(table=name.replace("'", "''")) for (name,) in tables)
+    )
+    highest = con.execute(query).fetchall()[0][0]
+    return highest is not None and whole_blocks <= highest
+
+
 class Warehouse:
     """A read-only connection to the DuckDB warehouse that returns DataFrames.
 
@@ -113,7 +151,7 @@ class Warehouse:
         self.path = Path(path or settings.db_path())
         if not self.path.is_file():
             raise WarehouseMissingError(
-                f"no warehouse at {self.path}: run `observatory build` first"
+                f"aucun entrepôt à {self.path} : lancez d'abord `observatory build`"
             )
         try:
             self._con = duckdb.connect(
@@ -121,17 +159,19 @@ class Warehouse:
                 read_only=True,
                 config={"enable_external_access": external_access},
             )
-        except duckdb.ConnectionException as exc:
-            if "different configuration" not in str(exc):
-                raise
-            raise WarehouseInUseError(
-                f"l'entrepôt {self.path} est déjà ouvert dans ce processus avec un autre réglage "
-                "d'accès aux fichiers : fermez-le d'abord (wh.close())"
-            ) from exc
+            truncated = _truncated(self._con, self.path.stat().st_size)
         except duckdb.Error as exc:
             if _damaged(exc):
                 raise WarehouseCorruptError(self.path, str(exc).splitlines()[0]) from exc
+            if "different configuration" in str(exc):
+                raise WarehouseInUseError(
+                    f"l'entrepôt {self.path} est déjà ouvert dans ce processus avec un autre "
+                    "réglage d'accès aux fichiers : fermez-le d'abord (wh.close())"
+                ) from exc
             raise
+        if truncated:
+            self._con.close()
+            raise WarehouseCorruptError(self.path, "fichier tronqué")
         locked = self._con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]
         if threads and not locked:
             self._con.execute(f"SET threads = {int(threads)}")
@@ -139,12 +179,6 @@ class Warehouse:
             warnings.warn(EXTERNAL_ACCESS_WARNING, ExternalAccessWarning, stacklevel=2)
         elif not locked:
             self._con.execute("SET lock_configuration = true")
-        blocks, size = self._con.execute(
-            "SELECT total_blocks, block_size FROM pragma_database_size()"
-        ).fetchall()[0]
-        if self.path.stat().st_size < HEADER_BYTES + blocks * size:
-            self._con.close()
-            raise WarehouseCorruptError(self.path, "fichier tronqué")
 
     @classmethod
     def over(cls, con: duckdb.DuckDBPyConnection) -> Warehouse:
@@ -232,11 +266,29 @@ class Warehouse:
         )
 
     def sources(self) -> pd.DataFrame:
-        """The ``sources`` table: every input of the build with its checksum and row counts."""
-        return self.sql(
+        """The ``sources`` table: every input of the build with its checksum and row counts,
+        and ``notes``: what a load replaced, and the establishments that reach no figure for
+        want of their unité légale."""
+        sources = self.sql(
             "SELECT source, file, vintage, file_sha256, loaded_at, rows_read, rows_loaded, "
             "rows_rejected, synthetic FROM sources ORDER BY loaded_at, source"
         )
+        sources["notes"] = sources["file"].map(self._notes()).fillna("")
+        return sources
+
+    def _notes(self) -> dict[str, str]:
+        """File → its notes, French, separated by « ; »."""
+        notes: dict[str, list[str]] = {}
+        for file, item, value in self._con.execute(
+            "SELECT file, item, value FROM load_stats WHERE item LIKE 'remplace %' ORDER BY ALL"
+        ).fetchall():
+            notes.setdefault(file, []).append(note_text(item, value))
+        if self.has_table("sirene_files"):
+            for file, count in self._con.execute(
+                "SELECT file, without_legal_unit FROM sirene_files WHERE without_legal_unit > 0"
+            ).fetchall():
+                notes.setdefault(file, []).append(missing_units_note(count))
+        return {file: " ; ".join(texts) for file, texts in notes.items()}
 
     def years(self) -> list[int]:
         """Available years, oldest first."""
@@ -245,6 +297,24 @@ class Warehouse:
     def is_demo(self) -> bool:
         """True when any loaded figure is synthetic (« Données de démonstration »)."""
         return bool(self.sql("SELECT bool_or(synthetic) AS demo FROM sources")["demo"].iloc[0])
+
+
+def _establishments(count: int) -> str:
+    return f"{formatting.number(count)} établissement{'s' if count > 1 else ''}"
+
+
+def note_text(item: str, value: int) -> str:
+    """A note of ``load_stats`` as the user reads it: « remplace le stock « 2024-01 »
+    (4 324 établissements) »."""
+    return f"{item} ({_establishments(value)})"
+
+
+def missing_units_note(count: int) -> str:
+    """What to do about establishments whose unité légale is unknown."""
+    return (
+        f"{_establishments(count)} sans unité légale connue : chargez StockUniteLegale du même "
+        "millésime (sans elle, ils ne comptent dans aucun chiffre)"
+    )
 
 
 def open_warehouse(path: Path | str | None = None, *, external_access: bool = False) -> Warehouse:

@@ -53,7 +53,8 @@ def test_missing_warehouse_is_a_clear_error(tmp_path):
     for command, result in zip(commands, results):
         assert result.returncode == 1, command
         assert result.stderr.strip() == (
-            f"Erreur : no warehouse at {tmp_path / 'none.duckdb'}: run `observatory build` first"
+            f"Erreur : aucun entrepôt à {tmp_path / 'none.duckdb'} : lancez d'abord "
+            "`observatory build`"
         )
 
 

@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 
 from observatory.ingest import tidy
-from observatory.ingest.files import IngestError, RawFile, read_workbook
+from observatory.ingest.files import IngestError, RawFile, column_letter, workbook_table
 
 SOURCE = "cress"
 NEEDS_VINTAGE = False
@@ -29,13 +29,19 @@ def matches(header: list[str]) -> bool:
 def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
     """Load one CRESS template file; returns (rows read, rows rejected)."""
     if raw.kind == "excel":
-        rows = next(iter(read_workbook(raw, dtype=str, keep_default_na=False).values()))
-        rows.insert(0, "line", range(2, len(rows) + 2))
+        rows = workbook_table(raw)
         raw.header = list(rows.columns[1:])
     elif raw.kind == "csv":
         rows = tidy.read_rows(con, raw)
     else:
         raise IngestError(f"{raw.name} : le modèle CRESS est un fichier CSV ou Excel")
+    # A column is named as in the file, by its letter in a workbook (docs/ingestion.md).
+    names = {
+        str(c).lower().strip(): (
+            column_letter(i) if raw.kind == "excel" else str(c).lower().strip()
+        )
+        for i, c in enumerate(raw.header)
+    }
     rows.columns = [str(c).lower().strip() for c in rows.columns]
     missing = [c for c in COLUMNS if c not in rows]
     if missing:
@@ -47,19 +53,25 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
             "line": rows["line"],
             "level": rows["niveau"].fillna("").str.strip().str.lower(),
             "code_raw": rows["code"],
-            "code_column": "code",
+            "code_column": names["code"],
             "year_raw": rows["annee"],
-            "year_column": "annee",
+            "year_column": names["annee"],
             "family_raw": rows["famille"],
-            "family_column": "famille",
+            "family_column": names["famille"],
             "sector_raw": rows["secteur"],
-            "sector_column": "secteur",
+            "sector_column": names["secteur"],
             "measure": measure,
             # An unknown measure is rejected as a non-numeric value of column « mesure ».
             "value_raw": rows["valeur"].mask(unknown, "mesure inconnue : " + measure),
-            "value_column": pd.Series("valeur", index=rows.index).mask(unknown, "mesure"),
+            "value_column": pd.Series(names["valeur"], index=rows.index).mask(
+                unknown, names["mesure"]
+            ),
             "additive": measure != "part_emploi_salarie_pct",
+            "min_value": 0.0,
             "max_value": measure.map(MEASURES).astype(float),
         }
     )
+    for column in ("row_problem", "row_problem_column", "row_problem_value"):
+        if column in rows:
+            frame[column] = rows[column]
     return tidy.store(con, raw, frame)

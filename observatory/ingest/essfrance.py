@@ -33,8 +33,13 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
         raise IngestError(f"{raw.name} : la première ligne doit être un en-tête (« siren »)")
     quoted = column.replace('"', '""')
     con.execute(
-        f'CREATE OR REPLACE TEMP VIEW essfrance_scan AS SELECT "{quoted}" AS siren '
-        f"FROM {raw.read_csv_sql()}"
+        f'CREATE OR REPLACE TEMP VIEW essfrance_scan AS SELECT "{quoted}" AS siren, '
+        f"{raw.shape_sql()} AS shape FROM {raw.read_csv_sql()}"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE essfrance_file AS SELECT ? AS unterminated, "
+        "? AS last_line_cut, ? AS last_column",
+        [raw.unterminated, raw.last_line_cut, raw.header[-1]],
     )
     run_sql(con, "essfrance.sql")
     read, rejected = con.execute(

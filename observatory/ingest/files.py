@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import shutil
 import zipfile
 import zlib
@@ -24,6 +25,15 @@ if TYPE_CHECKING:
 
 SEPARATORS = (",", ";", "\t", "|")
 SAMPLE_BYTES = 1 << 16
+# A column declared after the header's: the values of a row longer than the header land in it.
+EXTRA_COLUMN = "__observatory_extra"
+# DuckDB's text for NULL, a byte no file holds: an empty value is read as '', so that only the
+# values missing from a row shorter than the header are NULL.
+NULL_TEXT = "\x01"
+# The data file of an archive: a CSV file or, without any, a text file.
+DATA_SUFFIXES = (".csv", ".txt")
+# A folder of the drop zone ``<source>/<vintage>/``: its name starts with the year.
+VINTAGE_FOLDER = re.compile(r"(19|20)\d{2}(?!\d)")
 
 
 class IngestError(BuildError):
@@ -43,13 +53,17 @@ class RawFile:
     first_rows: list[list[str]] = field(default_factory=list)
     parallel: bool = True  # DuckDB's parallel CSV scanner; off for quoted line breaks
     workdir: Path | None = None  # where transcoded copies go
+    unterminated: bool = False  # the file does not end with a line break
+    last_line_cut: str | None = None  # why its last line looks cut off, when it does
 
     @property
     def name(self) -> str:
         return self.path.name
 
     def read_csv_sql(self) -> str:
-        """A DuckDB ``read_csv`` call reading every column as text."""
+        """A DuckDB ``read_csv`` call reading every column as text: '' for an empty value, NULL
+        for a value missing from a short row; the values of a long row beyond the header's
+        columns go to ``EXTRA_COLUMN`` (see :meth:`shape_sql`)."""
         seen: dict[str, int] = {}
         for number, column in enumerate(self.header, start=1):
             if column.lower() in seen:  # DuckDB column names ignore case
@@ -63,14 +77,54 @@ class RawFile:
         return (
             f"read_csv('{path}', header = true, all_varchar = true, delim = '{delim}', "
             "quote = '\"', escape = '\"', null_padding = true, strict_mode = false, "
-            f"parallel = {str(self.parallel).lower()}, auto_detect = false, "
-            "columns = " + _columns_struct(self.header) + ")"
+            f"nullstr = '{NULL_TEXT}', parallel = {str(self.parallel).lower()}, "
+            "auto_detect = false, columns = " + _columns_struct([*self.header, EXTRA_COLUMN]) + ")"
         )
+
+    def shape_sql(self) -> str:
+        """SQL over :meth:`read_csv_sql`'s columns: the problem of a row with fewer or more
+        values than the header (a struct ``col``, ``val``, ``why``), NULL for a whole row."""
+        last = self.header[-1]
+        count = len(self.header)
+        return (
+            f"CASE WHEN {_identifier(last)} IS NULL THEN struct_pack(col := {_text(last)}, "
+            "val := NULL::VARCHAR, why := 'ligne incomplète : moins de valeurs que les "
+            f"{count} colonnes de l''en-tête (ligne ou fichier coupé ?)') "
+            f"WHEN {_identifier(EXTRA_COLUMN)} <> '' THEN struct_pack("
+            f"col := 'au-delà de la colonne {count}', val := {_identifier(EXTRA_COLUMN)}, "
+            f"why := 'ligne trop longue : plus de valeurs que les {count} colonnes de "
+            "l''en-tête (séparateur dans une valeur sans guillemets ?)') END"
+        )
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _columns_struct(header: list[str]) -> str:
     names = ", ".join("'" + name.replace("'", "''") + "': 'VARCHAR'" for name in header)
     return "{" + names + "}"
+
+
+def column_letter(index: int) -> str:
+    """The Excel letter of a column (0 → A, 26 → AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def vintage_folder(path: Path) -> str | None:
+    """The drop zone's vintage folder holding ``path`` (``sirene/2024-03/`` → ``2024-03``): the
+    file's own folder, when its name starts with the year; None otherwise."""
+    folder = path.parent.name
+    return folder if VINTAGE_FOLDER.match(folder) else None
 
 
 def open_raw(path: Path, workdir: Path) -> RawFile:
@@ -90,21 +144,18 @@ def open_raw(path: Path, workdir: Path) -> RawFile:
     return _open_csv(path, path, workdir)
 
 
-def read_workbook(raw: RawFile, **options) -> dict[str, pd.DataFrame]:
-    """Every sheet of an Excel workbook (``pandas.read_excel`` options); a damaged workbook, or
-    a file that is not one, raises :class:`IngestError`."""
-    import pandas as pd  # here only: CSV and Parquet files are read without it
+def read_workbook(raw: RawFile) -> dict[str, list[list]]:
+    """Every sheet of an Excel workbook (xls or xlsx) as rows of cell values, None when empty.
 
+    An error cell keeps its error (``#DIV/0!``, ``#N/A``…) and a formula the workbook never
+    computed keeps its formula (``=B2/C2``): the readers reject them with the reason, where
+    pandas would have read an empty cell. A damaged workbook, or a file that is not one, raises
+    :class:`IngestError`.
+    """
     with raw.path.open("rb") as handle:
         xls = handle.read(4) == b"\xd0\xcf\x11\xe0"
-    try:  # xlrd (xls) logs its warnings to standard output unless given a log file
-        book = pd.read_excel(
-            raw.path,
-            sheet_name=None,
-            engine="xlrd" if xls else "openpyxl",
-            engine_kwargs={"logfile": io.StringIO()} if xls else None,
-            **options,
-        )
+    try:
+        book = _xls_sheets(raw.path) if xls else _xlsx_sheets(raw.path)
     except Exception as exc:  # xlrd and openpyxl raise many kinds of errors on a bad workbook
         detail = str(exc).splitlines()[0] if str(exc) else "fichier endommagé"
         raise IngestError(
@@ -115,20 +166,117 @@ def read_workbook(raw: RawFile, **options) -> dict[str, pd.DataFrame]:
     return book
 
 
+def workbook_table(raw: RawFile) -> pd.DataFrame:
+    """The first sheet of a workbook as text columns named by its first row, with the ``line``
+    of each row in the sheet (empty rows left out, empty cells as '')."""
+    import pandas as pd  # here only: CSV and Parquet files are read without it
+
+    rows = next(iter(read_workbook(raw).values()))
+    width = max((len(row) for row in rows), default=0)
+    cells = [[_cell_text(value) for value in row] + [""] * (width - len(row)) for row in rows]
+    header = [name.strip() or f"colonne {n}" for n, name in enumerate(cells[0] if cells else [], 1)]
+    lines = [(number, row) for number, row in enumerate(cells[1:], start=2) if any(row)]
+    frame = pd.DataFrame([row for _, row in lines], columns=header, dtype=object)
+    frame.insert(0, "line", [number for number, _ in lines])
+    return frame
+
+
+def _cell_text(value) -> str:
+    """A cell as text, as a user typed it: integers without ``.0``, empty as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xls_sheets(path: Path) -> dict[str, list[list]]:
+    import xlrd
+
+    # xlrd logs its warnings to standard output unless given a log file.
+    book = xlrd.open_workbook(str(path), logfile=io.StringIO())
+    sheets = {}
+    for sheet in book.sheets():
+        rows = []
+        for r in range(sheet.nrows):
+            row = []
+            for cell in sheet.row(r):
+                if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                    row.append(None)
+                elif cell.ctype == xlrd.XL_CELL_ERROR:
+                    row.append(xlrd.error_text_from_code.get(cell.value, "#ERREUR"))
+                elif cell.ctype == xlrd.XL_CELL_DATE:
+                    row.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode))
+                elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                    row.append(bool(cell.value))
+                else:
+                    row.append(cell.value)
+            rows.append(row)
+        sheets[sheet.name] = rows
+    return sheets
+
+
+def _xlsx_sheets(path: Path) -> dict[str, list[list]]:
+    """Formulas are read first; only a workbook holding some is read again for their values."""
+    import openpyxl
+
+    formulas = _openpyxl_rows(openpyxl.load_workbook(path, read_only=True, keep_links=False))
+    computed = any(
+        isinstance(value, _Formula) for rows in formulas.values() for row in rows for value in row
+    )
+    if not computed:
+        return formulas
+    values = _openpyxl_rows(
+        openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    )
+    for name, rows in formulas.items():
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, _Formula):
+                    cached = values[name][r][c]
+                    row[c] = str(value) if cached is None else cached
+    return formulas
+
+
+class _Formula(str):
+    """A formula cell, whose value is read from the workbook's computed values."""
+
+
+def _openpyxl_rows(book) -> dict[str, list[list]]:
+    sheets = {}
+    try:
+        for sheet in book.worksheets:
+            sheet.reset_dimensions()  # the declared dimensions of a sheet may be wrong
+            rows = []
+            for row in sheet.iter_rows():
+                values = []
+                for cell in row:
+                    value = cell.value
+                    if cell.data_type == "f" and value is not None:
+                        text = str(getattr(value, "text", value))  # array formulas: their text
+                        value = _Formula(text if text.startswith("=") else f"={text}")
+                    elif isinstance(value, str) and cell.data_type == "e":
+                        value = value.strip()
+                    values.append(value)
+                rows.append(values)
+            sheets[sheet.title] = rows
+    finally:
+        book.close()
+    return sheets
+
+
 def _open_zip(path: Path, workdir: Path) -> RawFile:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
         raise IngestError(f"{path.name} : archive zip illisible ({exc})") from exc
     with archive:
-        members = [m for m in archive.namelist() if m.lower().endswith((".csv", ".txt"))]
-        if not members and any(m.startswith("xl/") for m in archive.namelist()):
+        names = archive.namelist()
+        if any(m.startswith("xl/") for m in names) and not any(
+            m.lower().endswith(DATA_SUFFIXES) for m in names
+        ):
             return RawFile(path, "excel")  # an .xlsx workbook is a zip archive
-        if len(members) != 1:
-            raise IngestError(
-                f"{path.name} : l'archive doit contenir un seul fichier CSV "
-                f"({len(members)} trouvés)"
-            )
+        members = _data_members(path, names)
         target = workdir / Path(members[0]).name
         try:
             with archive.open(members[0]) as source, target.open("wb") as out:
@@ -146,6 +294,27 @@ def _open_zip(path: Path, workdir: Path) -> RawFile:
                 f"{path.name} : archive zip illisible, {members[0]} ne peut être extrait ({exc})"
             ) from exc
     return _open_csv(path, target, workdir)
+
+
+def _data_members(path: Path, names: list[str]) -> list[str]:
+    """The one data file of an archive: its CSV file or, without any, its one text file; a
+    notice beside it (``LISEZMOI.txt``), folders and system files are ignored."""
+    kept = [
+        m
+        for m in names
+        if not m.endswith("/")
+        and not m.startswith("__MACOSX/")
+        and not Path(m).name.startswith(".")
+    ]
+    csvs = [m for m in kept if m.lower().endswith(".csv")]
+    members = csvs or [m for m in kept if m.lower().endswith(".txt")]
+    if len(members) != 1:
+        shown = ", ".join(members) if members else "aucun"
+        raise IngestError(
+            f"{path.name} : l'archive doit contenir un seul fichier de données CSV "
+            f"({len(members)} trouvés : {shown})"
+        )
+    return members
 
 
 def _open_csv(original: Path, path: Path, workdir: Path) -> RawFile:
@@ -170,9 +339,37 @@ def _open_csv(original: Path, path: Path, workdir: Path) -> RawFile:
     first_rows = list(csv.reader(io.StringIO("\n".join(lines[:20])), delimiter=delimiter))
     # A trailing separator leaves a column without a name: name it by its position.
     header = [name.strip() or f"colonne {number}" for number, name in enumerate(first_rows[0], 1)]
-    return RawFile(
+    raw = RawFile(
         original, "csv", csv_path, delimiter, encoding, header, first_rows, workdir=workdir
     )
+    raw.unterminated, raw.last_line_cut = _last_line(path, delimiter, len(header))
+    return raw
+
+
+def _last_line(path: Path, delimiter: str, columns: int) -> tuple[bool, str | None]:
+    """(the file does not end with a line break, why its last line looks cut off). A file cut
+    short usually ends inside a line: without a line break, the last line is taken as cut when
+    a quote is left open, values are missing or the last value is empty. Reads the end only."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        handle.seek(max(0, size - SAMPLE_BYTES))
+        tail = handle.read()
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return False, None
+    line = tail.rsplit(b"\n", 1)[-1].decode("latin-1")  # separators and quotes are ASCII
+    if line.count('"') % 2:
+        return True, "dernière ligne coupée : guillemet ouvert et jamais fermé, pas de fin de ligne"
+    values = next(csv.reader([line], delimiter=delimiter), [])
+    if len(values) < columns:
+        return True, (
+            f"dernière ligne coupée : {len(values)} valeurs sur {columns}, pas de fin de ligne"
+        )
+    if not values[-1].strip():
+        return True, (
+            "dernière ligne coupée : dernière valeur vide et pas de fin de ligne (fichier "
+            "tronqué ?)"
+        )
+    return True, None
 
 
 def transcode_late_latin1(raw: RawFile, line: int) -> None:

@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from observatory.ingest import tidy
-from observatory.ingest.files import IngestError, RawFile, read_workbook
+from observatory.ingest.files import IngestError, RawFile, column_letter, read_workbook
 
 SOURCE = "insee"
 NEEDS_VINTAGE = False
@@ -34,6 +34,8 @@ BLOCK_LEVELS = {
 # Codes of aggregates in INSEE tables: France (hors Mayotte), de province, métropolitaine.
 AGGREGATES = {"F": ("france", "FR"), "P": ("zone", "P"), "M": ("zone", "M")}
 HEADER_ROWS = 3  # rows above « Année » that may hold the measure labels
+# Words of a measure in percent that is a change or a gap, not a share.
+CHANGE_WORDS = ("evolution", "variation", "croissance", "ecart", "solde", "progression")
 
 
 def _norm(value) -> str:
@@ -64,24 +66,31 @@ def matches(header: list[str]) -> bool:
 
 def _sheets(raw: RawFile) -> dict[str, list[list]]:
     if raw.kind == "excel":
-        book = read_workbook(raw, header=None, dtype=object)
-        return {
-            name: sheet.astype(object).where(sheet.notna(), None).values.tolist()
-            for name, sheet in book.items()
-        }
+        return read_workbook(raw)
     if raw.kind == "csv":
         with raw.csv_path.open(encoding="utf-8", newline="") as handle:
             return {"": [row for row in csv.reader(handle, delimiter=raw.delimiter)]}
     raise IngestError(f"{raw.name} : un tableau INSEE est un fichier xls, xlsx ou csv")
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+def _short_cells(raw: RawFile, rows: list[list]) -> list[dict[int, str]]:
+    """For each row of a CSV table, the problem of the cells it lacks: a row shorter than the
+    table (its widest row) lost its last values, and the last line of a file that looks cut
+    off is rejected whole. Empty for a workbook, whose rows have no length of their own."""
+    if raw.kind != "csv":
+        return [{} for _ in rows]
+    width = max((len(row) for row in rows), default=0)
+    short = (
+        f"ligne incomplète : {{n}} valeurs, moins que les {width} colonnes du tableau "
+        "(ligne ou fichier coupé ?)"
+    )
+    problems = [
+        {c: short.format(n=len(row)) for c in range(len(row), width)} if len(row) > 0 else {}
+        for row in rows
+    ]
+    if raw.last_line_cut and rows:
+        problems[-1] = dict.fromkeys(range(width), raw.last_line_cut)
+    return problems
 
 
 def _blocks(rows: list[list]) -> list[tuple[int, int]]:
@@ -94,7 +103,7 @@ def _blocks(rows: list[list]) -> list[tuple[int, int]]:
     ]
 
 
-def _parse_block(rows, sheet, head, year_col, level_hint, seen: set) -> list[dict]:
+def _parse_block(rows, problems, sheet, head, year_col, level_hint, seen: set) -> list[dict]:
     header = rows[head]
     years = {c: _text(header[c]) for c in range(year_col + 1, len(header)) if _text(header[c])}
     top = max(head - HEADER_ROWS, 0)
@@ -110,7 +119,7 @@ def _parse_block(rows, sheet, head, year_col, level_hint, seen: set) -> list[dic
             default=c,
         )
         parts = [_text(rows[r][start]) for r in range(top, head) if _text(rows[r][start])]
-        years[c] = (years[c], " – ".join(parts) or f"colonne {_column_letter(c)}")
+        years[c] = (years[c], " – ".join(parts) or f"colonne {column_letter(c)}")
     code_col = year_col - 1 if year_col > 0 else None
     for r in range(head + 1, len(rows)):
         row = rows[r]
@@ -130,21 +139,31 @@ def _parse_block(rows, sheet, head, year_col, level_hint, seen: set) -> list[dic
                     line=r + 1,
                     level=level,
                     code_raw=code_out,
-                    code_column=_column_letter(code_col) if code_col is not None else "A",
+                    code_column=column_letter(code_col) if code_col is not None else "A",
                     year_raw=_year(year),
-                    year_column=_column_letter(c) + str(head + 1),
+                    year_column=column_letter(c) + str(head + 1),
                     family_raw=None,
                     family_column=None,
                     sector_raw=None,
                     sector_column=None,
                     measure=f"{sheet} : {measure}" if sheet else measure,
                     value_raw=repr(value) if isinstance(value, float) else _text(value),
-                    value_column=_column_letter(c),
+                    value_column=column_letter(c),
                     additive=False,
-                    max_value=float("nan"),
+                    min_value=0.0 if _share(measure) else float("nan"),
+                    max_value=100.0 if _share(measure) else float("nan"),
+                    row_problem=problems[r].get(c),
+                    row_problem_column=None,
                 )
             )
     return out
+
+
+def _share(measure: str) -> bool:
+    """A measure in percent that is a share (from 0 to 100), not a change (« évolution »,
+    « variation »…, which may be negative or above 100)."""
+    label = _norm(measure)
+    return "%" in label and not any(word in label for word in CHANGE_WORDS)
 
 
 def _level_of(rows, head) -> str | None:
@@ -159,6 +178,7 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
     """Load every block of every sheet; returns (rows read, rows rejected)."""
     records = []
     for sheet, rows in _sheets(raw).items():
+        problems = _short_cells(raw, rows)
         width = max((len(row) for row in rows), default=0)
         rows = [list(row) + [None] * (width - len(row)) for row in rows]
         seen: set[str] = set()
@@ -169,7 +189,7 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
                     f"{raw.name}, feuille {sheet or '1'}, ligne {head + 1} : niveau "
                     "territorial du bloc introuvable (titre RÉGIONS, DÉPARTEMENTS…)"
                 )
-            records += _parse_block(rows, sheet, head, year_col, level, seen)
+            records += _parse_block(rows, problems, sheet, head, year_col, level, seen)
     if not records:
         raise IngestError(f"{raw.name} : aucun tableau INSEE reconnu (ligne « Année » introuvable)")
     return tidy.store(con, raw, pd.DataFrame(records))

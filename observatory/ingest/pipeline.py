@@ -29,9 +29,15 @@ from observatory.build import (
     sha256,
     upgrade_landing,
 )
-from observatory.ingest.files import IngestError, RawFile, open_raw, transcode_late_latin1
+from observatory.ingest.files import (
+    IngestError,
+    RawFile,
+    open_raw,
+    transcode_late_latin1,
+    vintage_folder,
+)
 from observatory.ingest.sql import run_sql
-from observatory.warehouse import open_warehouse
+from observatory.warehouse import missing_units_note, note_text, open_warehouse
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,7 +60,10 @@ MEMORY_LIMIT = "2GB"
 
 @dataclass
 class LoadReport:
-    """What happened to one file."""
+    """What happened to one file. ``in_scope``: for SIRENE, the rows that would have counted
+    (active employer establishments, active unités légales), rejected ones included; the
+    others are out of scope. ``notes``: what the user must know (a stock replaced, an
+    establishment file without its unités légales)."""
 
     file: Path
     source: str
@@ -62,8 +71,27 @@ class LoadReport:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    in_scope: int | None = None
     skipped: bool = False
     examples: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """The report's line, in French."""
+        what = ", ".join(filter(None, [self.source, self.vintage]))
+        if self.skipped:
+            return f"{self.file.name} ({what}) : déjà chargé, ignoré."
+        number = formatting.number
+        if self.in_scope is None:
+            return (
+                f"{self.file.name} ({what}) : {number(self.rows_read)} lignes lues, "
+                f"{number(self.rows_loaded)} chargées, {number(self.rows_rejected)} rejetées."
+            )
+        return (
+            f"{self.file.name} ({what}) : {number(self.rows_read)} lignes lues ; "
+            f"{number(self.in_scope)} dans le champ, dont {number(self.rows_rejected)} "
+            f"rejetées ; {number(self.rows_read - self.in_scope)} hors champ."
+        )
 
 
 def problem_message(file: str, line, column, value, reason: str) -> str:
@@ -96,13 +124,15 @@ def detect_source(raw: RawFile) -> str:
 
 
 def _vintage(path: Path, given: int | None) -> int | None:
+    """The vintage given, or the year in the file's name, or else the year its drop-zone folder
+    starts with (``sirene/2024-01/``); never a year in another folder's name."""
     if given is not None:
         return given
-    for part in (path.name, *(p.name for p in path.parents)):
-        found = re.search(r"(?<!\d)(19|20)\d{2}(?!\d)", part)
-        if found:
-            return int(found.group(0))
-    return None
+    found = re.search(r"(?<!\d)(19|20)\d{2}(?!\d)", path.name)
+    if found:
+        return int(found.group(0))
+    folder = vintage_folder(path)
+    return int(folder[:4]) if folder else None
 
 
 def _refuse_demo(target: Path) -> None:
@@ -156,24 +186,76 @@ def ingest(
             units_first = (
                 0 if name != "sirene" or reader("sirene").layout(raw.header) == "units" else 1
             )
-            plan.append((LOAD_ORDER.index(name), units_first, number, raw, name))
-        plan.sort(key=lambda item: item[:3])
+            # Establishment stocks of one vintage from several drop-zone folders load oldest
+            # folder first, so that the newest stock replaces the others.
+            stock = (0, "")
+            if units_first:
+                stock = (_vintage(raw.path, vintage) or 0, vintage_folder(raw.path) or "")
+            plan.append((LOAD_ORDER.index(name), units_first, stock, number, raw, name))
+        plan.sort(key=lambda item: item[:4])
         # The files' SHA-256 are computed in two threads, in loading order (hashlib releases
         # the GIL): the second file's hash uses the core left idle while the first file waits
         # for its own, and then overlaps the loading of the files before it.
         hasher = ThreadPoolExecutor(max_workers=2)
+        stocks: dict[int, str] = {}
         try:
             digests = [hasher.submit(sha256, raw.path) for *_, raw, _ in plan]
             for (*_, raw, name), digest in zip(plan, digests):
-                reports.append(_load_one(con, raw, name, digest, vintage, max_reject_rate))
+                reports.append(_load_one(con, raw, name, digest, vintage, max_reject_rate, stocks))
         finally:
             hasher.shutdown(cancel_futures=True)
         recompute_marts(con)
+        _note_missing_units(con, reports)
     return reports
 
 
+def _stock_start(con, raw: RawFile, year: int, stocks: dict[int, str]) -> tuple[bool, str | None]:
+    """Whether a StockEtablissement file starts a new stock of its vintage, replacing the one
+    stored (named in the second value, if any), or adds to the stock under way: the files of
+    one call form one stock (one per drop-zone folder), and a later file named as a part of
+    the stored stock (``…_part2.csv``) adds to it. ``stocks``: the stock each vintage of this
+    call is loading (its drop-zone folder, '' for none)."""
+    sirene = reader("sirene")
+    folder = vintage_folder(raw.path) or ""
+    if stocks.get(year) == folder:
+        return False, None
+    stored = {
+        sirene.stock_label(Path(file))
+        for (file,) in con.execute(
+            "SELECT DISTINCT file FROM sirene_establishments WHERE vintage = ?", [year]
+        ).fetchall()
+    }
+    continued = (
+        year not in stocks and sirene.is_part(raw.path) and sirene.stock_label(raw.path) in stored
+    )
+    stocks[year] = folder
+    if continued:
+        return False, None
+    return True, " ; ".join(f"« {label} »" for label in sorted(stored)) or None
+
+
+def _note_missing_units(con, reports: list[LoadReport]) -> None:
+    """Notes for the establishment files whose establishments lack their unité légale (they
+    reach no figure), read from the marts just recomputed."""
+    missing = dict(
+        con.execute(
+            "SELECT file, without_legal_unit FROM sirene_files WHERE without_legal_unit > 0"
+        ).fetchall()
+    )
+    for report in reports:
+        count = missing.get(str(report.file.resolve()))
+        if count and not report.skipped:
+            report.notes.append(missing_units_note(count))
+
+
 def _load_one(
-    con, raw: RawFile, name: str, hashing: Future, vintage: int | None, max_rate: float
+    con,
+    raw: RawFile,
+    name: str,
+    hashing: Future,
+    vintage: int | None,
+    max_rate: float,
+    stocks: dict[int, str],
 ) -> LoadReport:
     module = reader(name)
     digest = hashing.result()
@@ -192,16 +274,21 @@ def _load_one(
         return report
     file = str(raw.path.resolve())
     loaded_at = datetime.now(UTC)
+    new_stock, replaced = False, None
+    if name == "sirene" and module.layout(raw.header) == "establishments":
+        new_stock, replaced = _stock_start(con, raw, year, stocks)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE load_context AS SELECT ? AS source, ? AS file, "
-        "?::TIMESTAMPTZ AS loaded_at, ?::SMALLINT AS vintage",
-        [name, file, loaded_at, year],
+        "?::TIMESTAMPTZ AS loaded_at, ?::SMALLINT AS vintage, ? AS new_stock, "
+        "? AS replaced_stock",
+        [name, file, loaded_at, year, new_stock, replaced],
     )
     con.execute("DELETE FROM rejects WHERE file = ?", [file])
     con.execute("DELETE FROM load_stats WHERE file = ?", [file])
-    read, rejected = _read(con, module, raw)
+    read, rejected, *in_scope = _read(con, module, raw)
     report.rows_read, report.rows_rejected = read, rejected
     report.rows_loaded = read - rejected
+    report.in_scope = in_scope[0] if in_scope else None
     report.examples = [
         problem_message(raw.name, *row)
         for row in con.execute(
@@ -209,13 +296,23 @@ def _load_one(
             [file],
         ).fetchall()
     ]
-    if read and rejected / read > max_rate:
-        raise IngestError(
-            f"{raw.name} : {formatting.number(rejected)} lignes rejetées sur "
-            f"{formatting.number(read)} ({formatting.percent(100 * rejected / read)}), au-delà du "
-            f"seuil de {formatting.percent(100 * max_rate)} ; chargement refusé. "
-            + " ; ".join(report.examples)
-        )
+    report.notes = [
+        note_text(item, value)
+        for item, value in con.execute(
+            "SELECT item, value FROM load_stats WHERE file = ? AND item LIKE 'remplace %'", [file]
+        ).fetchall()
+    ]
+    # The threshold applies to the rows read and to the rows that would have counted: 10 %
+    # of the active employer establishments rejected is not 0.8 % of a stock's rows.
+    for total, what in ((read, "lues"), (report.in_scope, "dans le champ")):
+        if total and rejected / total > max_rate:
+            raise IngestError(
+                f"{raw.name} : {formatting.number(rejected)} lignes rejetées sur "
+                f"{formatting.number(total)} {what} "
+                f"({formatting.percent(100 * rejected / total)}), au-delà du seuil de "
+                f"{formatting.percent(100 * max_rate)} ; chargement refusé. "
+                + " ; ".join(report.examples)
+            )
     if not report.vintage:
         years = con.execute(
             "SELECT min(year), max(year) FROM published_figures WHERE file = ?", [file]
@@ -240,9 +337,10 @@ def _load_one(
     return report
 
 
-def _read(con, module: ModuleType, raw: RawFile) -> tuple[int, int]:
-    """Run the reader (rows read, rows rejected). A CSV with line breaks inside quoted values
-    is read again without DuckDB's parallel scanner; a file DuckDB cannot read is refused."""
+def _read(con, module: ModuleType, raw: RawFile) -> tuple[int, ...]:
+    """Run the reader (rows read, rows rejected and, for SIRENE, rows in scope). A CSV with
+    line breaks inside quoted values is read again without DuckDB's parallel scanner; a file
+    DuckDB cannot read is refused."""
     try:
         return module.load(con, raw)
     except duckdb.Error as exc:

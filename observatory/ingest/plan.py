@@ -6,6 +6,7 @@ once every file of the call is loaded, so the files may come in any order."""
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 
 from observatory import plan
 from observatory.ingest.files import IngestError, RawFile
@@ -21,7 +22,7 @@ def matches(header: list[str]) -> bool:
 
 def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
     """Load one plan file; returns (rows read, rows rejected)."""
-    rows = read_table(con, raw, "le plan régional")
+    rows, broken = read_table(con, raw, "le plan régional")
     kind = plan.kind_of([str(c) for c in rows.columns if c != "line"])
     if kind is None:
         raise IngestError(
@@ -31,5 +32,5 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
     frame, problems = plan.validate(kind, rows)
     file, loaded_at = con.execute("SELECT file, loaded_at::VARCHAR FROM load_context").fetchall()[0]
     plan.store(con, kind, frame, synthetic=False, file=file, loaded_at=loaded_at)
-    store_rejects(con, problems)
-    return len(rows), len(problems)
+    store_rejects(con, pd.concat([broken, problems], ignore_index=True))
+    return len(rows) + len(broken), len(problems) + len(broken)

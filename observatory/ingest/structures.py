@@ -9,9 +9,10 @@ import pandas as pd
 
 from observatory import support
 from observatory.ingest import tidy
-from observatory.ingest.files import IngestError, RawFile, read_workbook
+from observatory.ingest.files import IngestError, RawFile, workbook_table
 
 SOURCE = "structures"
+PROBLEM_COLUMNS = ["line", "column", "value", "reason"]
 NEEDS_VINTAGE = False
 
 
@@ -19,17 +20,33 @@ def matches(header: list[str]) -> bool:
     return set(support.REQUIRED_COLUMNS) <= {support.key(h).replace(" ", "_") for h in header}
 
 
-def read_table(con: duckdb.DuckDBPyConnection, raw: RawFile, what: str) -> pd.DataFrame:
-    """A template file (CSV or Excel) as text columns with its ``line`` number."""
+def read_table(
+    con: duckdb.DuckDBPyConnection, raw: RawFile, what: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A template file (CSV or Excel) as text columns with its ``line`` number, and the
+    problems of its broken rows (fewer or more values than the header, cut off at the end of
+    the file), left out of the first."""
     if raw.kind == "excel":
-        rows = next(iter(read_workbook(raw, dtype=str, keep_default_na=False).values()))
+        rows = workbook_table(raw)
         if rows.empty:
             raise IngestError(f"{raw.name} : fichier vide (en-tête seul, aucune ligne de données)")
-        rows.insert(0, "line", range(2, len(rows) + 2))
-        return rows
-    if raw.kind == "csv":
-        return tidy.read_rows(con, raw)
-    raise IngestError(f"{raw.name} : {what} se charge depuis un fichier CSV ou Excel")
+        return rows, pd.DataFrame(columns=PROBLEM_COLUMNS)
+    if raw.kind != "csv":
+        raise IngestError(f"{raw.name} : {what} se charge depuis un fichier CSV ou Excel")
+    rows = tidy.read_rows(con, raw)
+    broken = rows["row_problem"].notna()
+    problems = pd.DataFrame(
+        {
+            "line": rows.loc[broken, "line"],
+            "column": rows.loc[broken, "row_problem_column"],
+            "value": rows.loc[broken, "row_problem_value"],
+            "reason": rows.loc[broken, "row_problem"],
+        }
+    )
+    kept = rows.loc[~broken].drop(
+        columns=["row_problem", "row_problem_column", "row_problem_value"]
+    )
+    return kept.reset_index(drop=True), problems
 
 
 def store_rejects(con: duckdb.DuckDBPyConnection, problems: pd.DataFrame) -> None:
@@ -44,7 +61,7 @@ def store_rejects(con: duckdb.DuckDBPyConnection, problems: pd.DataFrame) -> Non
 
 def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
     """Load one directory file; returns (rows read, rows rejected)."""
-    rows = read_table(con, raw, "l'annuaire des structures")
+    rows, broken = read_table(con, raw, "l'annuaire des structures")
     names = {support.key(c).replace(" ", "_") for c in rows.columns}
     missing = [c for c in support.REQUIRED_COLUMNS if c not in names]
     if missing:
@@ -54,5 +71,5 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
     frame, problems = support.validate(rows)
     file, loaded_at = con.execute("SELECT file, loaded_at::VARCHAR FROM load_context").fetchall()[0]
     support.store(con, frame, synthetic=False, file=file, loaded_at=loaded_at)
-    store_rejects(con, problems)
-    return len(rows), len(problems)
+    store_rejects(con, pd.concat([broken, problems], ignore_index=True))
+    return len(rows) + len(broken), len(problems) + len(broken)

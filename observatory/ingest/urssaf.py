@@ -63,7 +63,10 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
                     "value_raw": rows[column],
                     "value_column": column,
                     "additive": True,
-                    "max_value": float("nan"),
+                    "min_value": 0.0,
+                    "row_problem": rows["row_problem"],
+                    "row_problem_column": rows["row_problem_column"],
+                    "row_problem_value": rows["row_problem_value"],
                 }
             )
         )

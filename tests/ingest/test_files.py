@@ -3,6 +3,8 @@ duplicates, empty files and files of the wrong kind, each with the message a use
 
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 from ingest_helpers import query, write
 
@@ -129,3 +131,111 @@ def test_a_sirene_row_with_a_bad_value_names_file_line_column_and_reason(db, tmp
             "arrondissements connus)",
         ],
     ]
+
+
+def test_a_zip_with_a_notice_beside_its_csv_loads_the_csv(db, tmp_path):
+    """INSEE-style archives hold a notice (LISEZMOI.txt) beside the data: the data file is
+    chosen; two data files are still refused, naming them."""
+    data = CRESS.format(s=";") + "region;76;2023;ASSO;;etablissements;10\n"
+    archive = tmp_path / "cress.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("cress_2023.csv", data)
+        handle.writestr("LISEZMOI.txt", "Données de la CRESS, 2023.\nSéparateur ; , UTF-8.\n")
+        handle.writestr("__MACOSX/._cress_2023.csv", b"\x00\x05\x16\x07")
+    report = ingest([archive], db_path=db)[0]
+    assert (report.source, report.rows_read, report.rows_rejected) == ("cress", 1, 0)
+    two = tmp_path / "deux.zip"
+    with zipfile.ZipFile(two, "w") as handle:
+        handle.writestr("a.csv", data)
+        handle.writestr("b.csv", data)
+    with pytest.raises(
+        IngestError, match=r"un seul fichier de données CSV \(2 trouvés : a.csv, b.csv\)"
+    ):
+        ingest([two], db_path=db)
+
+
+def test_the_vintage_comes_from_the_name_or_the_drop_zone_folder_only(db, tmp_path):
+    """A year in an unrelated folder (« archives_2019 ») is not a vintage; the drop zone's
+    folder (« sirene/2024-03 ») and the file's name are."""
+    text = (
+        "siret,etatAdministratifEtablissement,caractereEmployeurEtablissement,"
+        "trancheEffectifsEtablissement,codeCommuneEtablissement,activitePrincipaleEtablissement\n"
+        "12345678900011,A,O,03,34172,88.10A\n"
+    )
+    unrelated = tmp_path / "archives_2019" / "etablissements"
+    unrelated.mkdir(parents=True)
+    with pytest.raises(IngestError, match="millésime introuvable"):
+        ingest([write(unrelated / "StockEtablissement_utf8.csv", text)], db_path=db)
+    drop_zone = tmp_path / "archives_2019" / "sirene" / "2024-03"
+    drop_zone.mkdir(parents=True)
+    report = ingest([write(drop_zone / "StockEtablissement_utf8.csv", text)], db_path=db)[0]
+    assert report.vintage == "2024"
+    named = write(unrelated / "StockEtablissement_2022.csv", text)
+    assert ingest([named], db_path=db)[0].vintage == "2022"
+
+
+URSSAF_HEADER = "code_region;annee;famille_ess;secteur_na88;nombre_d_etablissements\n"
+
+
+@pytest.mark.parametrize(
+    "name, text, line, column, reason",
+    [
+        (
+            "cress.csv",
+            CRESS.format(s=";") + "region;76;2023;ASSO;;etablissements;10\nregion;76;2023;COOP\n"
+            "region;76;2022;ASSO;;etablissements;12\n",
+            3,
+            "valeur",
+            "ligne incomplète",
+        ),
+        (
+            "cress.csv",
+            CRESS.format(s=";") + "region;76;2023;ASSO;;etablissements;10\n"
+            "region;76;2022;ASSO;;etablissements;1;2\n",
+            3,
+            "au-delà de la colonne 7",
+            "ligne trop longue",
+        ),
+        (
+            "cress.csv",  # a file cut inside its last line: « 1 254 » lost its last value
+            CRESS.format(s=";") + "region;76;2023;ASSO;;etablissements;10\n"
+            "region;76;2022;ASSO;;etablissements;",
+            3,
+            "valeur",
+            "dernière ligne coupée",
+        ),
+        (
+            "urssaf.csv",
+            URSSAF_HEADER + "76;2022;Associations;88;1 200\n76;2022;Coopératives\n",
+            3,
+            "nombre_d_etablissements",
+            "ligne incomplète",
+        ),
+        (
+            "liste_ess_france.csv",
+            "siren\n123456789\n987654321\n12345",
+            4,
+            "siren",
+            "fichier coupé",
+        ),
+        (
+            "tableau_insee.csv",
+            "Effectifs de l'ESS;;;\nDEPARTEMENTS;;;\n;;Postes;\n;Année;2021;2022\n"
+            "34;Hérault;1 234;1 300\n30;Gard;800\n",
+            6,
+            "D",
+            "ligne incomplète",
+        ),
+    ],
+)
+def test_short_long_and_cut_rows_are_rejected_by_every_reader(
+    db, tmp_path, name, text, line, column, reason
+):
+    """A row with fewer or more values than the header, or a last line cut off, is rejected
+    with its line, column and reason, not read with empty values."""
+    path = write(tmp_path / name, text)
+    ingest([path], db_path=db, max_reject_rate=1)
+    rejects = query(db, 'SELECT line, "column", reason FROM rejects')
+    assert rejects.values.tolist()[0][:2] == [line, column], rejects
+    assert reason in rejects.reason[0]
+    assert query(db, "SELECT count(*) AS n FROM published_figures WHERE marker = 'vide'").n[0] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -153,3 +154,64 @@ def test_a_sirene_load_runs_without_pandas(db, real_data):
     assert "StockEtablissement_extract_2021-11_part1.csv (sirene, 2021)" in result.stderr
     assert query(db, "SELECT count(*) AS n FROM sirene_establishments").n[0] > 0
     assert result.stdout.split() == []
+
+
+def test_every_real_file_loaded_twice_leaves_every_command_working(db, tmp_path, real_data):
+    """A CRESS analyst's try (issue 22): a warehouse for real files, every real file of the
+    tests and every template loaded twice, then every reading command; the warehouse's own
+    health check must not take DuckDB's trimmed file for a damaged one."""
+    sirene, templates = real_data / "sirene", ROOT / "data" / "templates"
+    loads = [
+        [
+            "--vintage",
+            "2021",
+            str(sirene / "StockUniteLegale_ess_numerique_extract.csv"),
+            str(sirene / "StockEtablissement_extract_2021-11_part1.csv"),
+        ],
+        [str(sirene / "StockUniteLegale_v3_2019_sample.csv")],
+        [str(real_data / "insee" / "ITDD-DonneesDetaillees.xls")],
+        [str(path) for path in sorted(templates.glob("*.csv"))],
+    ]
+    for _ in range(2):
+        for files in loads:
+            result = run_cli("ingest", "--db", str(db), *files)
+            assert result.returncode == 0, result.stderr
+            open_warehouse(db).close()  # what every reading command does first
+    commands = [
+        ["sources"],
+        ["rejects"],
+        ["info"],
+        ["query", "SELECT count(*) AS n FROM published_figures"],
+        ["portrait", "34"],
+    ]
+    results = run_clis(*([*command, "--db", str(db)] for command in commands))
+    for command, result in zip(commands[:4], results):
+        assert result.returncode == 0 and "Erreur" not in result.stderr, (command, result.stderr)
+    assert results[3].stdout.splitlines()[1] == "4365"  # ITDD (4 354) and the CRESS example (11)
+    # The real extracts share no SIREN: no ESS figure yet; the portrait shows the published
+    # figures (INSEE's ITDD share, the CRESS example) and « n.d. » for the ESS's own.
+    assert results[4].returncode == 0, results[4].stderr
+    shown = {row["indicateur"]: row for row in json.loads(results[4].stdout)["indicateurs"]}
+    assert shown["ess_employees"]["valeur"] is None
+    assert shown["ess_employees"]["affichage"] == "n.d."
+    units = write(
+        tmp_path / "StockUniteLegale_2021.csv",
+        "siren,categorieJuridiqueUniteLegale\n"
+        + "".join(
+            f"{siren:09d},9220\n"
+            for siren in query(db, "SELECT DISTINCT siren FROM sirene_establishments").siren
+        ),
+    )
+    assert run_cli("ingest", "--db", str(db), str(units)).returncode == 0
+    portrait = run_cli("portrait", "34", "--db", str(db))
+    assert portrait.returncode == 0, portrait.stderr
+    figures = json.loads(portrait.stdout)
+    [establishments] = [
+        row for row in figures["indicateurs"] if row["indicateur"] == "ess_establishments"
+    ]
+    herault = query(
+        db,
+        "SELECT count(*) AS n FROM sirene_establishments AS e JOIN territories AS t "
+        "ON t.level = 'commune' AND t.code = e.commune_code WHERE t.departement_code = '34'",
+    ).n[0]
+    assert (figures["annee"], establishments["valeur"]) == (2021, herault) and herault > 3

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import zipfile
 
 import duckdb
 import pandas as pd
 import pytest
+from conftest import run_cli, run_clis
 from ingest_helpers import query, write
 
 from observatory import indicators, open_warehouse, reference
-from observatory.ingest import ingest
+from observatory.ingest import IngestError, ingest
 from observatory.sirene_codes import STAFF_BANDS
 
 COM = ("975", "977", "978", "98")
@@ -352,3 +356,274 @@ def test_codes_of_merged_communes_land_in_their_current_commune(db, tmp_path):
     ]
     stats = query(db, "SELECT item, value FROM load_stats").set_index("item")["value"]
     assert stats["commune : ancienne commune (fusion ou changement de code)"] == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows in scope, broken rows, stocks (issue 22)
+
+EXTRACT = "StockEtablissement_extract_2021-11_part1.csv"
+
+
+def documented_rule(path):
+    """The documented rule (docs/ingestion.md), applied with the csv module: the rows in scope
+    (active, employer: flag O, or without a flag a band from 01 to 53) and those stored
+    (placed in a commune of the COG, NAF rév. 2 code known, valid and unique SIRET, known band;
+    abroad, overseas collectivities and older nomenclatures counted apart)."""
+    communes = set(reference.communes()["code"]) | set(reference.commune_aliases()["code"])
+    naf = set(reference.naf()["naf_code"])
+    bands = {band for band, _, _ in STAFF_BANDS}
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    in_scope = [
+        r
+        for r in rows
+        if r["etatAdministratifEtablissement"] == "A"
+        and (
+            r["caractereEmployeurEtablissement"] == "O"
+            or (
+                r["caractereEmployeurEtablissement"] == ""
+                and "01" <= r["trancheEffectifsEtablissement"] <= "53"
+            )
+        )
+    ]
+    sirets = [r["siret"] for r in in_scope]
+    stored = [
+        r
+        for r in in_scope
+        if re.fullmatch(r"\d{14}", r["siret"])
+        and sirets.count(r["siret"]) == 1
+        and r["codeCommuneEtablissement"] in communes
+        and r["nomenclatureActivitePrincipaleEtablissement"] in ("NAFRev2", "")
+        and r["activitePrincipaleEtablissement"] in naf
+        and r["trancheEffectifsEtablissement"] in bands
+    ]
+    return len(rows), len(in_scope), len(stored)
+
+
+def test_a_load_reports_rows_in_scope_rejected_and_out_of_scope(db, real_data):
+    """On the real extract: the command's output and load_stats give the rows in scope,
+    rejected and out of scope, and the establishments stored are those of an independent count."""
+    path = real_data / "sirene" / EXTRACT
+    read, in_scope, stored = documented_rule(path)
+    assert (read, in_scope) == (15_000, 1_267)  # as described in tests/data/real/README.md
+    result = run_cli("ingest", "--vintage", "2021", "--db", str(db), str(path))
+    assert result.returncode == 0, result.stderr
+    stats = query(db, "SELECT item, value FROM load_stats").set_index("item")["value"]
+    rejected = stats["dont rejetées"]
+    assert stats["dans le champ (établissements actifs employeurs)"] == in_scope
+    assert stats["hors champ (fermés ou non employeurs)"] == read - in_scope
+    assert (
+        f"{EXTRACT} (sirene, 2021) : 15 000 lignes lues ; 1 267 dans le champ, dont "
+        f"{rejected} rejetées ; 13 733 hors champ." in result.stderr.replace("\u202f", " ")
+    )
+    assert query(db, "SELECT count(*) AS n FROM sirene_establishments").n[0] == stored
+    counted_apart = stats[stats.index.str.startswith(("à l'étranger", "collectivité", "ancienne"))]
+    assert stored == in_scope - rejected - counted_apart.sum()
+
+
+def sirene_line(header: list[str], **values) -> str:
+    """A StockEtablissement line with the real header: an active employer establishment of
+    Montpellier unless told otherwise."""
+    row = dict(
+        etatAdministratifEtablissement="A",
+        caractereEmployeurEtablissement="O",
+        trancheEffectifsEtablissement="12",
+        codeCommuneEtablissement="34172",
+        activitePrincipaleEtablissement="88.10A",
+        nomenclatureActivitePrincipaleEtablissement="NAFRev2",
+    )
+    row.update(values)
+    row["siren"] = row["siret"][:9]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([row.get(name, "") for name in header])
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def real_header(real_data) -> list[str]:
+    with (real_data / "sirene" / EXTRACT).open(encoding="utf-8") as handle:
+        return handle.readline().strip().split(",")
+
+
+@pytest.mark.parametrize("cut", ["au milieu", "après la dernière virgule"])
+def test_broken_rows_are_rejected_with_file_line_column_and_reason(db, tmp_path, real_header, cut):
+    """A short row, a long row, an invalid employer flag, an active employer of 500 to 999
+    employees without a NAF code and a last line cut off: each rejected, none stored, none
+    counted out of scope."""
+    good = [sirene_line(real_header, siret=f"1234567890{i:04d}") for i in range(200)]
+    no_naf = sirene_line(
+        real_header,
+        siret="99999999900001",
+        activitePrincipaleEtablissement="",
+        trancheEffectifsEtablissement="41",
+    )
+    short = ",".join(sirene_line(real_header, siret="99999999900002").split(",")[:30]) + "\n"
+    long = sirene_line(real_header, siret="99999999900003").rstrip("\n") + ",en trop\n"
+    flag = sirene_line(real_header, siret="99999999900004", caractereEmployeurEtablissement="X")
+    last = sirene_line(real_header, siret="99999999900005").rstrip("\n")
+    last = last[: len(last) // 2] if cut == "au milieu" else last[:-1]  # no line break either
+    path = write(
+        tmp_path / "StockEtablissement_2024.csv",
+        ",".join(real_header) + "\n" + "".join([*good, no_naf, short, long, flag]) + last,
+    )
+    report = ingest([path], db_path=db)[0]
+    rejects = query(db, 'SELECT line, "column", value, reason FROM rejects ORDER BY line')
+    assert rejects.line.tolist() == [202, 203, 204, 205, 206]
+    assert rejects.column.tolist()[:4] == [
+        "activitePrincipaleEtablissement",
+        "caractereEmployeurEtablissement",  # the last column, missing from the short row
+        "au-delà de la colonne 48",
+        "caractereEmployeurEtablissement",
+    ]
+    reasons = rejects.reason.tolist()
+    assert reasons[0] == "code NAF absent"
+    assert reasons[1].startswith("ligne incomplète") and reasons[2].startswith("ligne trop longue")
+    assert reasons[3] == "caractère employeur invalide (O, N ou vide)"
+    assert "coupé" in reasons[4] and rejects.value[2] == "en trop" and rejects.value[3] == "X"
+    stored = query(db, "SELECT siret FROM sirene_establishments").siret
+    assert len(stored) == 200 and stored.min() == 12345678900000 and stored.max() < 99999999900000
+    assert (report.rows_read, report.in_scope, report.rows_rejected) == (205, 205, 5)
+
+
+def test_the_reject_threshold_applies_to_the_rows_in_scope(db, tmp_path, real_header):
+    """2 rejected of 20 active employer establishments is 10 %, not 2 of 1 020 rows read
+    (0.2 %): the load is refused and the warehouse unchanged."""
+    closed = [
+        sirene_line(real_header, siret=f"2000000000{i:04d}", etatAdministratifEtablissement="F")
+        for i in range(1000)
+    ]
+    active = [sirene_line(real_header, siret=f"3000000000{i:04d}") for i in range(18)]
+    bad = [
+        sirene_line(real_header, siret=f"4000000000{i:04d}", codeCommuneEtablissement="34999")
+        for i in range(2)
+    ]
+    path = write(
+        tmp_path / "StockEtablissement_2024.csv",
+        ",".join(real_header) + "\n" + "".join(closed + active + bad),
+    )
+    before = db.read_bytes()
+    with pytest.raises(
+        IngestError, match="2 lignes rejetées sur 20 dans le champ \\(10,0\u202f%\\)"
+    ):
+        ingest([path], db_path=db)
+    assert db.read_bytes() == before
+
+
+def stock(folder, name: str, header: list[str], states: dict[str, str]):
+    """A StockEtablissement file in ``folder`` (SIRET → state)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [
+        sirene_line(header, siret=siret, etatAdministratifEtablissement=state)
+        for siret, state in states.items()
+    ]
+    return write(folder / name, ",".join(header) + "\n" + "".join(lines))
+
+
+def stored_sirets(db) -> list[int]:
+    return sorted(query(db, "SELECT siret FROM sirene_establishments").siret)
+
+
+def test_a_newer_stock_replaces_the_stock_of_its_vintage(db, tmp_path, real_header):
+    """Monthly stocks in the drop zone: the March stock, where an establishment has closed since
+    January, replaces the January one, whether loaded later or in the same call; the load and
+    `observatory sources` say what was replaced."""
+    raw = tmp_path / "raw" / "sirene"
+    name = "StockEtablissement_utf8.csv"
+    january = stock(raw / "2024-01", name, real_header, {f"1000000000000{i}": "A" for i in "123"})
+    march = stock(
+        raw / "2024-03",
+        name,
+        real_header,
+        {"10000000000001": "A", "10000000000002": "A", "10000000000003": "F"},
+    )
+    ingest([january], db_path=db)
+    assert stored_sirets(db) == [10000000000001, 10000000000002, 10000000000003]
+    result = run_cli("ingest", "--db", str(db), str(march))
+    assert result.returncode == 0, result.stderr
+    assert stored_sirets(db) == [10000000000001, 10000000000002]  # the closed one is gone
+    assert "remplace le stock « 2024-01 » (3 établissements)" in result.stderr
+    sources = run_cli("sources", "--db", str(db)).stdout.splitlines()
+    assert sources[0].endswith(",notes")
+    [line] = [s for s in sources if "2024-03" in s]
+    assert "remplace le stock « 2024-01 » (3 établissements)" in line
+    other = tmp_path / "autre.duckdb"
+    other.write_bytes(db.read_bytes())
+    with duckdb.connect(str(other)) as con:
+        con.execute("DELETE FROM sirene_establishments; DELETE FROM sources")
+    reports = ingest([march, january], db_path=other)  # in the same call, any order
+    assert stored_sirets(other) == [10000000000001, 10000000000002]
+    assert [r.file.parent.name for r in reports] == ["2024-01", "2024-03"]
+
+
+def test_the_parts_of_one_stock_add_up(db, tmp_path, real_header):
+    """A stock in parts (``…_part1.csv``, ``…_part2.csv``), loaded one after the other or in
+    one call, or several files in one call, make one stock."""
+    part1 = stock(tmp_path, "StockEtablissement_2021-11_part1.csv", real_header, {"1" * 14: "A"})
+    part2 = stock(tmp_path, "StockEtablissement_2021-11_part2.csv", real_header, {"2" * 14: "A"})
+    ingest([part1], db_path=db)
+    report = ingest([part2], db_path=db)[0]
+    assert stored_sirets(db) == [11111111111111, 22222222222222]
+    assert not any(note.startswith("remplace") for note in report.notes)
+    files = [
+        stock(tmp_path / "occitanie", name, real_header, {siret * 14: "A"})
+        for name, siret in (("etablissements_a.csv", "5"), ("etablissements_b.csv", "6"))
+    ]
+    ingest(files, vintage=2022, db_path=db)
+    assert sorted(
+        query(db, "SELECT vintage, siret FROM sirene_establishments").values.tolist()
+    ) == [
+        [2021, 11111111111111],
+        [2021, 22222222222222],
+        [2022, 55555555555555],
+        [2022, 66666666666666],
+    ]
+    newer = stock(tmp_path, "StockEtablissement_2021-12.csv", real_header, {"4" * 14: "A"})
+    report = ingest([newer], db_path=db)[0]  # a whole stock of the same vintage replaces
+    assert report.notes[0] == (
+        "remplace le stock « StockEtablissement_2021-11 » (2 établissements)"
+    )
+    assert query(
+        db, "SELECT siret FROM sirene_establishments WHERE vintage = 2021"
+    ).siret.tolist() == [44444444444444]
+
+
+def test_establishments_without_their_units_are_reported(db, tmp_path, real_data):
+    """Establishments loaded without their unités légales reach no figure: the load, `sources`
+    and `info` say so, until the unités légales are loaded."""
+    establishments = real_data / "sirene" / EXTRACT
+    result = run_cli("ingest", "--vintage", "2021", "--db", str(db), str(establishments))
+    assert result.returncode == 0, result.stderr
+    expected = query(db, "SELECT count(*) AS n FROM sirene_establishments").n[0]
+    assert expected > 1000
+    note = f"{expected:,}".replace(",", "\u202f") + " établissements sans unité légale connue"
+    assert f"Attention : {note} : chargez StockUniteLegale du même millésime" in result.stderr
+    sources, info = (
+        r.stdout for r in run_clis(["sources", "--db", str(db)], ["info", "--db", str(db)])
+    )
+    assert note in sources and f"Attention : {EXTRACT} : {note}" in info
+    units = write(
+        tmp_path / "StockUniteLegale_2021.csv",
+        "siren,categorieJuridiqueUniteLegale\n"
+        + "".join(
+            f"{siren},5710\n"
+            for siren in query(db, "SELECT DISTINCT siren FROM sirene_establishments").siren
+        ),
+    )
+    ingest([units], db_path=db)
+    assert note not in run_cli("sources", "--db", str(db)).stdout
+
+
+def test_a_parquet_stock_with_boolean_employer_flags(db, tmp_path, real_data):
+    """A Parquet file whose caractereEmployeurEtablissement is boolean loads the same
+    establishments as the CSV it was made from."""
+    csv_path = real_data / "sirene" / EXTRACT
+    parquet = tmp_path / "StockEtablissement_2021.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT * REPLACE (caractereEmployeurEtablissement = 'O' "
+            f"AS caractereEmployeurEtablissement) FROM read_csv('{csv_path}', all_varchar = true)) "
+            f"TO '{parquet}'"
+        )
+    report = ingest([parquet], db_path=db)[0]
+    assert report.in_scope == documented_rule(csv_path)[1] == 1_267
+    assert query(db, "SELECT count(*) AS n FROM sirene_establishments").n[0] > 1000

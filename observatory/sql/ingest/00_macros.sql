@@ -13,6 +13,14 @@ CREATE OR REPLACE TEMP MACRO obs_marker(t) AS
     CASE WHEN obs_clean(t) IS NULL THEN 'vide'
          WHEN lower(obs_clean(t)) IN ('s', 'nd', 'nc', 'ns', '-') THEN lower(obs_clean(t)) END;
 
+-- A spreadsheet's error value, in English (as workbooks store it) or in French (as a French
+-- spreadsheet writes it to CSV): #DIV/0!, #N/A, #VALEUR!, #REF!, #NOM?…
+CREATE OR REPLACE TEMP MACRO obs_spreadsheet_error(t) AS
+    regexp_matches(upper(obs_clean(t)),
+                   '^#(DIV/0!|N/A|N/D|NA|VALUE!|VALEUR!|REF!|NAME\?|NOM\?|NUM!|NOMBRE!|NULL!|NUL!|'
+                   || 'SPILL!|PROPAGATION!|CALC!|CALCUL!|GETTING_DATA|BLOCKED!|CONNECT!|FIELD!|'
+                   || 'UNKNOWN!|BUSY!|ERREUR)$');
+
 -- A number written the French or the English way: « 1 234,5 » (spaces or no-break spaces
 -- between thousands, decimal comma), « 1234.5 »; a dot alone is a decimal point.
 CREATE OR REPLACE TEMP MACRO obs_digits(t) AS

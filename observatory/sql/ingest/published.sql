@@ -1,7 +1,8 @@
 -- Ingest: validate tidy published figures (INSEE tables, Urssaf, CRESS template) and store them.
 -- Input: temp table `tidy` (line, level, code_raw, code_column, year_raw, year_column,
 -- family_raw, family_column, sector_raw, sector_column, measure, value_raw, value_column,
--- additive, max_value), plus `family_lookup` (given, family_code).
+-- additive, min_value, max_value, row_problem, row_problem_column, row_problem_value), plus
+-- `family_lookup` (given, family_code).
 CREATE OR REPLACE TEMP TABLE tidy_parsed AS
 SELECT t.*,
        obs_clean(t.code_raw) AS code_given,
@@ -30,6 +31,9 @@ CREATE OR REPLACE TEMP TABLE tidy_checked AS
 WITH reasons AS (
     SELECT *,
         CASE
+            WHEN row_problem IS NOT NULL
+                THEN struct_pack(col := coalesce(row_problem_column, value_column),
+                                 val := row_problem_value, why := row_problem)
             WHEN level NOT IN ('france', 'region', 'departement', 'epci', 'commune', 'zone')
                 THEN struct_pack(col := code_column, val := level,
                                  why := 'niveau inconnu (france, region, departement, epci, commune)')
@@ -44,9 +48,16 @@ WITH reasons AS (
             WHEN sector_code = '?'
                 THEN struct_pack(col := sector_column, val := sector_raw,
                                  why := 'secteur inconnu (ni sous-classe NAF rév. 2, ni division A88, ni section)')
+            WHEN obs_spreadsheet_error(value_raw)
+                THEN struct_pack(col := value_column, val := value_raw,
+                                 why := 'cellule en erreur dans le tableur (' || obs_clean(value_raw)
+                                        || ') : corrigez la formule ou la donnée')
+            WHEN starts_with(obs_clean(value_raw), '=')
+                THEN struct_pack(col := value_column, val := value_raw,
+                                 why := 'formule jamais calculée : ouvrez le classeur dans un tableur et enregistrez-le')
             WHEN value IS NULL AND marker IS NULL
                 THEN struct_pack(col := value_column, val := value_raw, why := 'valeur non numérique')
-            WHEN additive AND value < 0
+            WHEN value < coalesce(min_value, CASE WHEN additive THEN 0 END)
                 THEN struct_pack(col := value_column, val := value_raw, why := 'valeur négative')
             WHEN value > max_value
                 THEN struct_pack(col := value_column, val := value_raw,

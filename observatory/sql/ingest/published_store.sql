@@ -2,7 +2,7 @@
 -- with the same key (source, level, code, year, family, sector, measure): a file loaded
 -- twice is counted once. Reads the temp table `load_context` (source, file, loaded_at).
 INSERT INTO rejects
-SELECT c.source, c.file, t.line, t.problem.col, t.problem.val, t.problem.why, c.loaded_at
+SELECT c.source, c.file, t.line, t.problem.col, nullif(t.problem.val, ''), t.problem.why, c.loaded_at
 FROM tidy_checked AS t, load_context AS c
 WHERE t.problem IS NOT NULL
 ORDER BY t.line;

@@ -9,3 +9,10 @@ SELECT year, count(*) AS establishments,
 FROM stg_sirene_classified
 GROUP BY year ORDER BY year;
 COMMENT ON TABLE sirene_coverage IS 'Établissements SIRENE actifs employeurs par millésime : sans unité légale connue (non classés), ESS et règle d''appartenance utilisée (drapeau SIRENE, liste ESS France, statut juridique).';
+
+CREATE OR REPLACE TABLE sirene_files AS
+SELECT file, year, count(*) AS establishments,
+       count(*) FILTER (NOT unit_known) AS without_legal_unit
+FROM stg_sirene_classified
+GROUP BY ALL ORDER BY ALL;
+COMMENT ON TABLE sirene_files IS 'Établissements SIRENE actifs employeurs de chaque fichier StockEtablissement du stock en place, et ceux dont l''unité légale est inconnue (non classés : chargez StockUniteLegale du même millésime).';

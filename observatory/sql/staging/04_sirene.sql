@@ -5,7 +5,7 @@
 -- cell half up added about 2 % to the totals): they are rounded only for display. The largest
 -- establishment's estimate is kept exactly too, for the dominance rule of statistical secrecy.
 CREATE OR REPLACE TEMP TABLE stg_sirene_classified AS
-SELECT e.vintage AS year, e.siret, e.commune_code, e.naf_code,
+SELECT e.vintage AS year, e.file, e.siret, e.commune_code, e.naf_code,
        s.a88_code,
        coalesce(b.estimated_employees, 0) AS estimated_employees,
        u.siren IS NOT NULL AS unit_known,
