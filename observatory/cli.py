@@ -439,7 +439,14 @@ def refresh(
 ) -> None:
     """Actualise tout, sans surveillance : fichiers bruts, entrepôt, contrôles, portraits
     statiques, puis bascule atomique ; écrit un compte rendu JSON et un journal."""
-    from observatory.refresh import Options, Paths, RefreshError, RefreshLocked, run_refresh
+    from observatory.refresh import (
+        Options,
+        Paths,
+        RefreshError,
+        RefreshLocked,
+        RefreshStopped,
+        run_refresh,
+    )
 
     paths = Paths.from_settings(db, site, raw)
     options = Options(
@@ -460,6 +467,8 @@ def refresh(
                 f"actualisation interrompue à l'étape « {exc.step} » : {exc} ; l'entrepôt et le "
                 f"site précédents sont conservés (journal : {paths.runs})"
             )
+        except RefreshStopped as exc:  # exit code 128 + signal, as a shell reports it
+            _fail(f"{exc} (journal : {paths.runs})", 128 + exc.signum)
     err.print(
         f"Actualisation réussie en {formatting.number(record.seconds, 1)} s : "
         f"{formatting.number(record.counts.get('portraits', 0))} portraits dans {paths.site}, "

@@ -14,25 +14,31 @@ Steps, each timed in the run record:
 
 Only one refresh runs at a time (an ``flock`` on a lock file, released by the kernel even if the
 process is killed). Any failure, or a kill, leaves the previous warehouse and site as they were;
-the next refresh removes what a killed one left behind. Every run writes a JSON record and a log
-in ``<site>.runs/``, which the site shows as ``runs/``.
+the next refresh removes what a killed one left behind, and one stopped by SIGTERM, SIGINT or
+SIGHUP cleans up at once and records it. Every run writes a full JSON record and a log in
+``<site>.runs/``, for the team only, and a public summary (no host, path, rejected row or error
+text) in ``<site>.summaries/``, which the site shows as ``runs/``.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import re
 import shutil
+import signal
 import socket
+import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import duckdb
 
@@ -43,6 +49,15 @@ from observatory.ingest.pipeline import LOAD_ORDER, READERS
 MANIFEST = manifest.MANIFEST
 IGNORED_FILES = {"README.md", MANIFEST}
 KEEP_VERSIONS = 2  # site versions kept: the current one and the one before
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# What the public summary says of a run that did not succeed, whatever the reason.
+PUBLIC_ERRORS = {
+    "échec": "l'actualisation a échoué",
+    "interrompue": "l'actualisation s'est interrompue avant la fin",
+    "arrêtée": "l'actualisation a été arrêtée avant la fin",
+}
+PUBLIC_ERROR_END = " ; les données et le site publiés auparavant restent en ligne"
+SUMMARIES_IN_INDEX = 200
 
 
 class RefreshError(RuntimeError):
@@ -55,6 +70,21 @@ class RefreshError(RuntimeError):
 
 class RefreshLocked(RuntimeError):
     """Another refresh holds the lock."""
+
+
+class RefreshStopped(BaseException):
+    """A refresh stopped by a signal (``systemctl stop``, ``kill``, Ctrl-C): a BaseException,
+    like KeyboardInterrupt, so that no ``except Exception`` on the way swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum, self.step = signum, "?"
+
+    def __str__(self) -> str:
+        return (
+            f"actualisation arrêtée par le signal {signal.Signals(self.signum).name} pendant "
+            f"l'étape « {self.step} » ; l'entrepôt et le site précédents sont conservés"
+        )
 
 
 @dataclass
@@ -82,8 +112,13 @@ class Paths:
 
     @property
     def runs(self) -> Path:
-        """Run records and logs (shown in the site as ``runs/``)."""
+        """Full run records and logs, for the team only: never reachable from the site."""
         return self.site.with_name(self.site.name + ".runs")
+
+    @property
+    def summaries(self) -> Path:
+        """Public summaries of the runs, shown in the site as ``runs/``."""
+        return self.site.with_name(self.site.name + ".summaries")
 
     @property
     def lock(self) -> Path:
@@ -198,10 +233,16 @@ class _Refresh:
         self.version = paths.versions / self.run_id
         self.started = time.perf_counter()
         self.log = _logger(paths.runs / f"{self.run_id}.log")
+        self.finishing = False  # from the swap on, or failing: a stop signal waits for the end
+        self.stop_pending: int | None = None
 
     def run(self) -> RunRecord:
+        with self._stop_signals():
+            return self._run()
+
+    def _run(self) -> RunRecord:
         self._clean_leftovers()
-        self.record.write(self.paths.runs)
+        self._save()
         steps = [
             ("fichiers bruts", self._scan),
             ("entrepôt", self._build),
@@ -215,7 +256,16 @@ class _Refresh:
                 self._step(name, step)
             self._finish("succès")
             self.log.info("actualisation réussie en %.1f s", self.record.seconds)
+            if self.stop_pending:
+                self.log.warning(
+                    "signal %s reçu pendant la bascule : l'actualisation s'est terminée avant "
+                    "de s'arrêter",
+                    signal.Signals(self.stop_pending).name,
+                )
             self._prune_versions()
+        except RefreshStopped as exc:
+            self._stopped(exc)
+            raise
         except Exception as exc:
             self._fail(exc)
             raise
@@ -232,16 +282,23 @@ class _Refresh:
         started = time.perf_counter()
         entry = dict(step=name, started=_now(), seconds=None, outcome="en cours")
         self.record.steps.append(entry)
+        self._save()  # a kill now leaves a record that names the step
         try:
             step()
+            if self.stop_pending is not None and not self.finishing:
+                raise RefreshStopped(self.stop_pending)  # a signal the step's own code swallowed
         except Exception as exc:
+            if self.stop_pending is not None and not self.finishing:
+                # the signal, which DuckDB turns into its own « Query interrupted »
+                raise RefreshStopped(self.stop_pending) from exc
             entry.update(seconds=round(time.perf_counter() - started, 3), outcome="échec")
             raise RefreshError(name, str(exc)) from exc
         entry.update(seconds=round(time.perf_counter() - started, 3), outcome="réussie")
         self.log.info("fin de l'étape « %s » en %.1f s", name, entry["seconds"])
-        self.record.write(self.paths.runs)
+        self._save()
 
     def _fail(self, exc: Exception) -> None:
+        self.finishing = True
         step = exc.step if isinstance(exc, RefreshError) else "?"
         self.record.error = dict(step=step, message=str(exc))
         self._finish("échec")
@@ -252,11 +309,49 @@ class _Refresh:
         )
         shutil.rmtree(self.version, ignore_errors=True)
 
+    def _stopped(self, exc: RefreshStopped) -> None:
+        """Clean up as the next refresh would (the run folder goes in ``run``), and say so."""
+        for entry in self.record.steps:
+            if entry["outcome"] == "en cours":
+                exc.step = entry["step"]
+                entry["outcome"] = "arrêtée"
+        shutil.rmtree(self.version, ignore_errors=True)
+        self.record.error = dict(step=exc.step, message=str(exc))
+        self._finish("arrêtée")
+        self.log.error("%s", exc)
+
     def _finish(self, outcome: str) -> None:
         self.record.outcome = outcome
         self.record.ended = _now()
         self.record.seconds = round(time.perf_counter() - self.started, 3)
+        self._save()
+
+    def _save(self) -> None:
+        """The full record, and its public summary."""
         self.record.write(self.paths.runs)
+        publish_summary(self.record.__dict__, self.paths.summaries)
+
+    @contextmanager
+    def _stop_signals(self) -> Iterator[None]:
+        """SIGTERM, SIGINT and SIGHUP stop the refresh through ``RefreshStopped`` (once: a second
+        signal does not cut the clean-up short); during the swap, they wait for its end."""
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signal handlers belong to the main thread
+            return
+
+        def stop(signum, _frame):
+            if self.stop_pending is not None:
+                return
+            self.stop_pending = signum
+            if not self.finishing:
+                raise RefreshStopped(signum)
+
+        previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -349,7 +444,7 @@ class _Refresh:
             ),
         )
         site.write_release(self.version, report, self.run_id)
-        (self.version / "runs").symlink_to(os.path.relpath(self.paths.runs, self.version))
+        _swap_symlink(self.version / "runs", self.paths.summaries)
         self.record.counts.update(portraits=len(report.pages), workers=report.workers)
         self.record.portraits = [
             dict(level=r.page.level, code=r.page.code, seconds=round(r.seconds, 3))
@@ -367,6 +462,7 @@ class _Refresh:
 
     def _swap(self) -> None:
         _fsync_tree(self.version)
+        self.finishing = True
         os.replace(self.new_db, self.paths.db)
         build._fsync_dir(self.paths.db.parent)
         _swap_symlink(self.paths.site, self.version)
@@ -375,8 +471,9 @@ class _Refresh:
     # -- housekeeping ------------------------------------------------------------------------
 
     def _clean_leftovers(self) -> None:
-        """Remove what killed refreshes left (we hold the lock: none of them is running) and
-        mark their records as interrupted."""
+        """Remove what killed refreshes left (we hold the lock: none of them is running), mark
+        their records as interrupted; every version's ``runs/`` shows the public summaries (older
+        versions showed the full records)."""
         for leftover in self.paths.db.parent.glob(f".{self.paths.db.name}.refresh-*"):
             shutil.rmtree(leftover, ignore_errors=True)
         current = _current_version(self.paths.site)
@@ -384,11 +481,15 @@ class _Refresh:
             for version in self.paths.versions.iterdir():
                 if version != current and not (version / "release.json").is_file():
                     shutil.rmtree(version, ignore_errors=True)
+                elif (version / "runs").is_symlink() or not (version / "runs").exists():
+                    _swap_symlink(version / "runs", self.paths.summaries)
         for record_path in self.paths.runs.glob("*.json") if self.paths.runs.is_dir() else []:
             try:
                 record = json.loads(record_path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
+            if not (self.paths.summaries / record_path.name).is_file():
+                publish_summary(record, self.paths.summaries)
             if record.get("outcome") == "en cours":
                 record.update(
                     outcome="interrompue",
@@ -406,6 +507,7 @@ class _Refresh:
                     ),
                 )
                 _write_atomic(record_path, json.dumps(record, ensure_ascii=False, indent=1))
+                publish_summary(record, self.paths.summaries)
         _adopt_plain_site(self.paths)
 
     def _prune_versions(self) -> None:
@@ -439,14 +541,15 @@ def check_warehouse(db_path: Path) -> list[str]:
 
 def scan_raw(raw: Path, known: dict[str, str] | None = None) -> list[RawInput]:
     """Raw files in ``raw/<source>/<vintage>/``, oldest vintage first; ``new`` when their path
-    and checksum are not in ``known`` (the last manifest)."""
+    and checksum are not in ``known`` (the last manifest). A symbolic link in the drop zone, or
+    anything whose real path lies outside it, stops the scan unread."""
     known = known or {}
     inputs = []
     if not raw.is_dir():
         return inputs
-    for path in sorted(p for p in raw.rglob("*") if p.is_file()):
+    for path in _drop_zone_files(raw):
         relative = path.relative_to(raw)
-        if path.name in IGNORED_FILES or any(part.startswith(".") for part in relative.parts):
+        if path.name in IGNORED_FILES:
             continue
         if len(relative.parts) != 3:
             raise ValueError(
@@ -458,20 +561,113 @@ def scan_raw(raw: Path, known: dict[str, str] | None = None) -> list[RawInput]:
             raise ValueError(
                 f"{path} : dossier de source inconnu « {source} » (attendu : {', '.join(READERS)})"
             )
-        stat = path.stat()
-        digest = build.sha256(path)
+        digest, status = _sha256_unfollowed(path)
         inputs.append(
             RawInput(
                 str(relative),
                 source,
                 vintage,
                 digest,
-                stat.st_size,
-                datetime.fromtimestamp(stat.st_mtime).astimezone().isoformat(timespec="seconds"),
+                status.st_size,
+                datetime.fromtimestamp(status.st_mtime).astimezone().isoformat(timespec="seconds"),
                 new=known.get(str(relative)) != digest,
             )
         )
     return inputs
+
+
+def _drop_zone_files(raw: Path) -> list[Path]:
+    """The regular files under ``raw`` (hidden ones left out), walked without following links:
+    a link, to a file or a folder, is refused without reading its target, and so is anything
+    whose real path lies outside ``raw`` (``raw`` itself may be a link)."""
+    root = raw.resolve()
+    files = []
+    for folder, dirs, names in os.walk(raw):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in [*dirs, *(n for n in names if not n.startswith("."))]:
+            path = Path(folder, name)
+            if path.is_symlink():
+                raise ValueError(
+                    f"{path} : lien symbolique refusé dans le dépôt des fichiers bruts {raw} "
+                    "(copiez-y le fichier lui-même) ; sa cible n'a pas été lue"
+                )
+            if not path.resolve().is_relative_to(root):
+                raise ValueError(
+                    f"{path} : chemin hors du dépôt des fichiers bruts {raw}, refusé sans être lu"
+                )
+            if name not in dirs and path.is_file():
+                files.append(path)
+    return sorted(files)
+
+
+def _sha256_unfollowed(path: Path) -> tuple[str, os.stat_result]:
+    """SHA-256 and status of a regular file, opened without following a link that would have
+    replaced it since the scan (``O_NOFOLLOW``)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise ValueError(f"{path} : pas un fichier ordinaire, refusé sans être lu")
+        digest = hashlib.sha256()
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest(), status
+
+
+def public_summary(record: dict) -> dict:
+    """What the public site shows of a run record: outcome, dates, the steps and their
+    durations, counts, and each input's file name, source, vintage and checksum. No host, no
+    path, no rejected row, and for a run that did not succeed, one generic sentence."""
+    error, outcome = record.get("error"), record.get("outcome")
+    return dict(
+        run_id=record["run_id"],
+        outcome=outcome,
+        started=record.get("started"),
+        ended=record.get("ended"),
+        seconds=record.get("seconds"),
+        demo=bool(record.get("demo")),
+        steps=[
+            dict(step=s.get("step"), seconds=s.get("seconds"), outcome=s.get("outcome"))
+            for s in record.get("steps", [])
+        ],
+        counts={
+            name: value
+            for name, value in record.get("counts", {}).items()
+            if isinstance(value, int | float)
+        },
+        inputs=[
+            dict(
+                file=PurePosixPath(i.get("file", "")).name,
+                source=i.get("source"),
+                vintage=i.get("vintage"),
+                sha256=i.get("sha256"),
+            )
+            for i in record.get("inputs", [])
+        ],
+        error=(
+            dict(
+                step=error.get("step"),
+                message=PUBLIC_ERRORS.get(outcome, PUBLIC_ERRORS["échec"]) + PUBLIC_ERROR_END,
+            )
+            if error
+            else None
+        ),
+    )
+
+
+def publish_summary(record: dict, summaries: Path) -> None:
+    """Write a run's public summary and the summaries' index page (the latest runs)."""
+    summaries.mkdir(parents=True, exist_ok=True)
+    summary = public_summary(record)
+    _write_atomic(
+        summaries / f"{summary['run_id']}.json",
+        json.dumps(summary, ensure_ascii=False, indent=1) + "\n",
+    )
+    latest = []
+    for path in sorted(summaries.glob("*.json"), reverse=True)[:SUMMARIES_IN_INDEX]:
+        with suppress(OSError, ValueError):
+            latest.append(json.loads(path.read_text(encoding="utf-8")))
+    _write_atomic(summaries / "index.html", site.runs_index_html(latest))
 
 
 def _read_manifest(raw: Path) -> dict[str, str]:

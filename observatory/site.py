@@ -14,21 +14,31 @@ Layout of a site folder::
     epci/<siren>.html, .csv          an EPCI's (optional)
     assets/plotly.min.js, assets/observatoire.css
     release.json                     what was published, when, from which warehouse
+    runs/                            the refreshes' public summaries (a link, made by the refresh)
+
+A refresh killed outright takes its workers along: each asks Linux to kill it when its parent
+dies (``prctl(PR_SET_PDEATHSIG)``), and each worker's kernel stops when its parent is gone.
 """
 
 from __future__ import annotations
 
 import copy
+import ctypes
 import json
 import os
 import re
+import signal
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
+
+import psutil
 
 from observatory import formatting, indicators, portrait, settings
 from observatory.dashboards import common
@@ -41,6 +51,7 @@ LEVEL_TITLES = {"region": "Régions", "departement": "Départements", "epci": "E
 NOTEBOOK_ONLY_TAG = "notebook-only"
 CELL_TIMEOUT = 600
 ANSI_COLOURS = re.compile(r"\x1b\[[0-9;]*m")  # in kernel tracebacks
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class SiteError(RuntimeError):
@@ -128,13 +139,24 @@ def render_site(
         year=year,
     )
     _write_assets(out_dir)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
+    try:
         futures = [pool.submit(_render_chunk, chunk, job) for chunk in chunks if chunk]
         for future in futures:
             for result in future.result():
                 report.pages.append(result)
                 if on_page:
                     on_page(result)
+    except BaseException:  # a failed portrait, or the refresh stopped by a signal
+        _stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(cancel_futures=True)
     order = {page: i for i, page in enumerate(pages)}
     report.pages.sort(key=lambda r: order[r.page])
     (out_dir / "index.html").write_text(index_html(report), encoding="utf-8")
@@ -145,6 +167,34 @@ def render_site(
 def default_workers() -> int:
     """One kernel per core, at most four (each kernel holds a few hundred MB)."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: Linux kills this worker when the process that started it dies, even
+    by SIGKILL (its kernel follows: ipykernel watches its own parent). Workers are started
+    from the thread that submits, the main one, whose end is the signal's trigger."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request
+        os._exit(1)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the workers and their kernels now, and wait for them: ``shutdown`` would wait
+    for the portraits under way (ProcessPoolExecutor has no public way to stop its workers
+    before Python 3.14's ``terminate_workers``)."""
+    processes = []
+    for worker in list((pool._processes or {}).values()):
+        with suppress(psutil.NoSuchProcess):
+            process = psutil.Process(worker.pid)
+            processes += [process, *process.children(recursive=True)]
+    for process in processes:
+        with suppress(psutil.NoSuchProcess):
+            process.terminate()
+    _gone, alive = psutil.wait_procs(processes, timeout=10)
+    for process in alive:
+        with suppress(psutil.NoSuchProcess):
+            process.kill()
 
 
 def _write_assets(out_dir: Path) -> None:
@@ -254,8 +304,8 @@ def index_html(report: SiteReport) -> str:
     body = (
         banner + "<h1>Portraits de l'économie sociale et solidaire</h1>"
         f"<p class='obs-source'>{formatting.number(len(report.pages))} portraits, données "
-        f"{report.year}, publiés le {formatting.long_date(datetime.now())}. Historique des "
-        "actualisations : <a href='runs/'>runs/</a>.</p>" + "".join(sections)
+        f"{report.year}, publiés le {formatting.long_date(datetime.now())}. "
+        "<a href='runs/index.html'>Historique des actualisations</a>.</p>" + "".join(sections)
     )
     return PAGE.format(
         title="Portraits de l'ESS",
@@ -263,6 +313,49 @@ def index_html(report: SiteReport) -> str:
         css="assets/observatoire.css",
         plotly="assets/plotly.min.js",
         index="index.html",
+        csv_link="",
+        generated=esc(formatting.long_date(datetime.now())),
+    )
+
+
+RUN_OUTCOMES = {
+    "succès": "réussie",
+    "échec": "échouée",
+    "interrompue": "interrompue",
+    "arrêtée": "arrêtée",
+    "en cours": "en cours",
+}
+
+
+def runs_index_html(summaries: list[dict]) -> str:
+    """The page of the refreshes' public summaries (``runs/index.html``), latest first."""
+    rows = []
+    for run in summaries:
+        started = datetime.fromisoformat(run["started"])
+        seconds = run.get("seconds")
+        rows.append(
+            f"<tr><th scope='row'>{esc(formatting.long_date(started))} à "
+            f"{started:%H:%M}</th><td>{esc(RUN_OUTCOMES.get(run['outcome'], run['outcome']))}"
+            f"</td><td>{esc(formatting.number(seconds, 1) + ' s' if seconds else formatting.MISSING)}"
+            f"</td><td>{esc(formatting.number(run['counts'].get('portraits')))}</td>"
+            f"<td>{'démonstration' if run.get('demo') else 'réelles'}</td>"
+            f"<td><a href='{esc(run['run_id'])}.json'>compte rendu (JSON)</a></td></tr>"
+        )
+    body = (
+        "<h1>Historique des actualisations</h1>"
+        "<p class='obs-source'>Chaque actualisation reconstruit l'entrepôt et les portraits ; "
+        "une actualisation qui n'aboutit pas laisse en ligne les données et le site précédents."
+        "</p><table class='obs-table'><caption>Actualisations, la plus récente d'abord"
+        "</caption><thead><tr><th scope='col'>Début</th><th scope='col'>Résultat</th>"
+        "<th scope='col'>Durée</th><th scope='col'>Portraits</th><th scope='col'>Données</th>"
+        f"<th scope='col'>Détail</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    return PAGE.format(
+        title="Historique des actualisations",
+        body=body,
+        css="../assets/observatoire.css",
+        plotly="../assets/plotly.min.js",
+        index="../index.html",
         csv_link="",
         generated=esc(formatting.long_date(datetime.now())),
     )

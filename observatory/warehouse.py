@@ -3,10 +3,17 @@
 >>> from observatory import open_warehouse
 >>> wh = open_warehouse()
 >>> wh.key_figures("departement", region="76", year=2022)
+
+The connection is locked down: DuckDB reaches no file but the warehouse and no network
+(no ``read_csv``, ``glob``, ``COPY … TO``, ``ATTACH``, ``INSTALL``), and its configuration cannot
+be changed. An analyst reading files of their own opens it with ``external_access=True``, which
+warns.
 """
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,6 +61,49 @@ class WarehouseCorruptError(WarehouseMissingError):
         )
 
 
+EXTERNAL_ACCESS_WARNING = (
+    "Entrepôt ouvert avec l'accès aux fichiers et au réseau : réservé au travail de l'analyste, "
+    "jamais pour un tableau de bord ni pour le site."
+)
+
+
+class ExternalAccessWarning(UserWarning):
+    """Raised as a warning whenever a warehouse is opened with external access on."""
+
+
+class WarehouseAccessError(duckdb.PermissionException):
+    """A query that reached for a file, the network, an extension or the configuration of a
+    locked-down warehouse (a ``duckdb.Error``, so every caller that handles DuckDB's errors
+    handles it)."""
+
+
+class WarehouseInUseError(duckdb.ConnectionException):
+    """The same file already open in this process with the other external access setting."""
+
+
+def _refused(exc: duckdb.Error) -> WarehouseAccessError | None:
+    """The French error for DuckDB's refusal of an external access or a setting, if it is one."""
+    text = str(exc)
+    advice = (
+        "l'entrepôt est ouvert sans accès aux fichiers extérieurs ni au réseau ; pour travailler "
+        "sur vos propres fichiers, ouvrez-le avec open_warehouse(external_access=True)"
+    )
+    if setting := re.search(
+        r'configuration option "([^"]+)" - the configuration has been locked', text
+    ):
+        return WarehouseAccessError(
+            f"réglage « {setting.group(1)} » refusé : la configuration de l'entrepôt est "
+            f"verrouillée ({advice})"
+        )
+    if not isinstance(exc, duckdb.PermissionException):
+        return None
+    if "extension" in text:
+        return WarehouseAccessError(f"installation ou chargement d'extension refusé : {advice}")
+    target = re.search(r'Cannot access (?:file|directory) "([^"]*)"', text)
+    what = f"accès à « {target.group(1)} »" if target else "accès extérieur"
+    return WarehouseAccessError(f"{what} refusé : {advice}")
+
+
 def _damaged(exc: duckdb.Error) -> bool:
     """True for DuckDB's errors about a damaged file (not a lock, a syntax error…)."""
     return any(sign in str(exc) for sign in CORRUPTION)
@@ -85,24 +135,50 @@ def _truncated(con: duckdb.DuckDBPyConnection, file_size: int) -> bool:
 
 
 class Warehouse:
-    """A read-only connection to the DuckDB warehouse that returns DataFrames."""
+    """A read-only connection to the DuckDB warehouse that returns DataFrames.
 
-    def __init__(self, path: Path | str | None = None):
+    ``external_access=False`` (the default): no file but the warehouse, no network, no extension,
+    and the configuration locked once ``threads`` is set. DuckDB shares one database per file
+    within a process: a second warehouse on the same file shares the first one's settings."""
+
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        external_access: bool = False,
+        threads: int | None = None,
+    ):
         self.path = Path(path or settings.db_path())
         if not self.path.is_file():
             raise WarehouseMissingError(
                 f"aucun entrepôt à {self.path} : lancez d'abord `observatory build`"
             )
         try:
-            self._con = duckdb.connect(str(self.path), read_only=True)
+            self._con = duckdb.connect(
+                str(self.path),
+                read_only=True,
+                config={"enable_external_access": external_access},
+            )
             truncated = _truncated(self._con, self.path.stat().st_size)
         except duckdb.Error as exc:
             if _damaged(exc):
                 raise WarehouseCorruptError(self.path, str(exc).splitlines()[0]) from exc
+            if "different configuration" in str(exc):
+                raise WarehouseInUseError(
+                    f"l'entrepôt {self.path} est déjà ouvert dans ce processus avec un autre "
+                    "réglage d'accès aux fichiers : fermez-le d'abord (wh.close())"
+                ) from exc
             raise
         if truncated:
             self._con.close()
             raise WarehouseCorruptError(self.path, "fichier tronqué")
+        locked = self._con.execute("SELECT current_setting('lock_configuration')").fetchall()[0][0]
+        if threads and not locked:
+            self._con.execute(f"SET threads = {int(threads)}")
+        if external_access:
+            warnings.warn(EXTERNAL_ACCESS_WARNING, ExternalAccessWarning, stacklevel=2)
+        elif not locked:
+            self._con.execute("SET lock_configuration = true")
 
     @classmethod
     def over(cls, con: duckdb.DuckDBPyConnection) -> Warehouse:
@@ -141,6 +217,8 @@ class Warehouse:
         except duckdb.Error as exc:
             if _damaged(exc):
                 raise WarehouseCorruptError(self.path, str(exc).splitlines()[0]) from exc
+            if refused := _refused(exc):
+                raise refused from exc
             raise
 
     def territories(
@@ -239,6 +317,7 @@ def missing_units_note(count: int) -> str:
     )
 
 
-def open_warehouse(path: Path | str | None = None) -> Warehouse:
-    """Open the warehouse read-only (``$OBSERVATORY_DB`` or ``data/observatory.duckdb``)."""
-    return Warehouse(path)
+def open_warehouse(path: Path | str | None = None, *, external_access: bool = False) -> Warehouse:
+    """Open the warehouse read-only (``$OBSERVATORY_DB`` or ``data/observatory.duckdb``), locked
+    down; ``external_access=True`` lets an analyst's own session read files (with a warning)."""
+    return Warehouse(path, external_access=external_access)

@@ -105,3 +105,21 @@ def test_served_kernels_start_without_the_debugger():
         client.stop_channels()
     finally:
         km.shutdown_kernel(now=True)
+
+
+def test_query_reaches_no_file_network_extension_or_setting(warehouse_path, tmp_path):
+    out = tmp_path / "x.csv"
+    escapes = {
+        f"COPY (SELECT 1 AS x) TO '{out}'": f"accès à « {out} » refusé",
+        "SELECT * FROM read_csv('/etc/passwd')": "accès à « /etc/passwd » refusé",
+        "SELECT * FROM glob('/root/*')": "accès à « /root/* » refusé",
+        "INSTALL httpfs": "installation ou chargement d'extension refusé",
+        "SET enable_external_access = true": "réglage « enable_external_access » refusé",
+    }
+    results = run_clis(*(["query", query, "--db", str(warehouse_path)] for query in escapes))
+    for (query, message), result in zip(escapes.items(), results):
+        assert result.returncode == 1, query
+        assert result.stdout == "", query
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Erreur : {message}"), result.stderr
+    assert not out.exists()

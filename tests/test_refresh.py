@@ -15,14 +15,17 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 from conftest import OBSERVATORY, ROOT, in_background
 
 from benchmarks.bench_ingest import generate
+from observatory.refresh import Options, Paths, RefreshStopped, _Refresh, scan_raw
 
 
 def french_int(n) -> str:
@@ -108,6 +111,8 @@ def base(tmp_path_factory, request) -> Path:
 
 
 DEMO_ONLY = "region:76,departement:34,departement:48"
+# All a public summary says of a failure.
+FAILED = "l'actualisation a échoué ; les données et le site publiés auparavant restent en ligne"
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +215,9 @@ def test_a_failed_refresh_keeps_the_previous_warehouse_and_site(home):
     record = last_record(home)
     assert record["outcome"] == "échec" and record["error"]["step"] == "entrepôt"
     assert not list(home.glob(".observatory.duckdb.refresh-*"))
+    public = (home / "site" / "runs" / f"{record['run_id']}.json").read_text()
+    assert json.loads(public)["error"] == dict(step="entrepôt", message=FAILED)
+    assert record["error"]["message"] not in public
 
 
 @pytest.mark.fault
@@ -302,7 +310,7 @@ def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(demo_run):
     index = (site / "index.html").read_text(encoding="utf-8")
     assert index.count("<tr><th scope='row'><a href=") == 3
     assert "Données de démonstration" in index
-    record = json.loads((site / "runs" / f"{last_record(tmp_path)['run_id']}.json").read_text())
+    record = last_record(tmp_path)
     assert record["outcome"] == "succès" and record["demo"] is True
     assert [s["step"] for s in record["steps"]] == [
         "fichiers bruts",
@@ -347,3 +355,248 @@ def test_refresh_killed_at_random_moments_leaves_old_or_new_and_recovers(home):
     assert not list(home.glob(".observatory.duckdb.refresh-*"))
     assert len(list((home / "site.versions").iterdir())) <= 2
     assert outcomes.count(-signal.SIGKILL) >= 3  # most runs really were killed mid-way
+
+
+def reachable_from(site: Path) -> list[Path]:
+    """Every file a web server serving ``site`` (following links) can send."""
+    return [
+        Path(folder, name)
+        for folder, _dirs, names in os.walk(site, followlinks=True)
+        for name in names
+    ]
+
+
+def test_the_site_shows_public_summaries_never_the_full_records(base):
+    record = last_record(base)
+    full_records = (base / "site.runs").resolve()
+    served = reachable_from(base / "site")
+    assert not [p for p in served if p.resolve().is_relative_to(full_records)]
+    summary = json.loads((base / "site" / "runs" / f"{record['run_id']}.json").read_text())
+    assert summary["outcome"] == "succès" and summary["error"] is None
+    assert summary["counts"]["portraits"] == 1 and summary["counts"]["rows_read"] > 0
+    assert [s["step"] for s in summary["steps"]] == [s["step"] for s in record["steps"]]
+    assert sorted((i["file"], i["sha256"]) for i in summary["inputs"]) == sorted(
+        (name, sha(base / "raw" / "sirene" / "2023" / name))
+        for name in ("StockEtablissement_utf8.csv", "StockUniteLegale_utf8.csv")
+    )
+    text = (base / "site" / "runs" / f"{record['run_id']}.json").read_text()
+    for private in (record["host"], str(base), "/tmp/", '"pid"', '"host"'):
+        assert private not in text
+    index = (base / "site" / "runs" / "index.html").read_text(encoding="utf-8")
+    assert f"href='{record['run_id']}.json'" in index and "réussie" in index
+    assert "href='runs/index.html'" in (base / "site" / "index.html").read_text()
+
+
+def test_scan_refuses_links_in_the_drop_zone_without_reading_them(tmp_path):
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    (secret / "shadow").write_text("root:$6$SECRET:19000:0:99999:7:::\n")
+    zone = tmp_path / "raw"
+    folder = zone / "essfrance" / "2024"
+    folder.mkdir(parents=True)
+    (folder / "liste.csv").write_text("siren;nom\n")
+    assert [i.file for i in scan_raw(zone)] == ["essfrance/2024/liste.csv"]
+    # the drop zone itself may be a link (a mounted volume, say)
+    assert [i.file for i in scan_raw(_linked(tmp_path / "zone-link", zone))] == [
+        "essfrance/2024/liste.csv"
+    ]
+    for name, target in (
+        ("essfrance/2024/autre.csv", secret / "shadow"),  # a file
+        ("essfrance/2025", secret),  # a folder
+        ("essfrance/2024/perdu.csv", tmp_path / "absent"),  # a dangling link
+    ):
+        link = _linked(zone / name, target)
+        with pytest.raises(ValueError, match="lien symbolique refusé") as refused:
+            scan_raw(zone)
+        assert str(link) in str(refused.value) and "SECRET" not in str(refused.value)
+        link.unlink()
+
+
+def _linked(link: Path, target: Path) -> Path:
+    link.symlink_to(target)
+    return link
+
+
+def test_a_link_in_the_drop_zone_is_refused_and_nothing_of_it_reaches_the_site(home, tmp_path):
+    db, before, served = (
+        home / "observatory.duckdb",
+        sha(home / "observatory.duckdb"),
+        site_state(home),
+    )
+    # a version published before the summaries existed showed the full records as runs/
+    version = (home / "site").resolve()
+    (version / "runs").unlink()
+    (version / "runs").symlink_to(os.path.relpath(home / "site.runs", version))
+    shadow = tmp_path / "shadow"
+    shadow.write_text("root:$6$SECRETHASH$abc:19000:0:99999:7:::\n")
+    folder = home / "raw" / "essfrance" / "2024"
+    folder.mkdir(parents=True)
+    (folder / "liste.csv").symlink_to(shadow)
+    done = refresh(home, "--only", "departement:34")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "« fichiers bruts »" in lines[0], done.stderr
+    assert "liste.csv : lien symbolique refusé" in lines[0] and "SECRET" not in done.stderr
+    record = last_record(home)
+    assert record["outcome"] == "échec" and record["error"]["step"] == "fichiers bruts"
+    assert "lien symbolique refusé" in record["error"]["message"]
+    log = (home / "site.runs" / f"{record['run_id']}.log").read_text(encoding="utf-8")
+    assert "lien symbolique refusé" in log
+    assert sha(db) == before and site_state(home) == served
+    leaked = [
+        p
+        for p in reachable_from(home / "site") + list((home / "site.runs").iterdir())
+        if "SECRET" in p.read_text(encoding="utf-8", errors="replace")
+    ]
+    assert leaked == []
+    full_records = (home / "site.runs").resolve()
+    assert not [
+        p for p in reachable_from(home / "site") if p.resolve().is_relative_to(full_records)
+    ]
+    summary = json.loads((home / "site" / "runs" / f"{record['run_id']}.json").read_text())
+    assert summary["outcome"] == "échec"
+    assert summary["error"] == dict(step="fichiers bruts", message=FAILED)
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    with contextlib.suppress(psutil.NoSuchProcess):
+        return psutil.Process(pid).children(recursive=True)
+    return []
+
+
+def kernels(processes: list[psutil.Process]) -> list[psutil.Process]:
+    found = []
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if "ipykernel_launcher" in " ".join(process.cmdline()):
+                found.append(process)
+    return found
+
+
+@contextlib.contextmanager
+def rendering(home: Path, workers: int = 2):
+    """A refresh of three portraits on ``workers`` workers, yielded (with its workers and their
+    kernels) once every kernel has started; whatever the test leaves alive is killed after."""
+    proc = subprocess.Popen(
+        [
+            *OBSERVATORY,
+            "refresh",
+            "--workers",
+            str(workers),
+            "--only",
+            "departement:34,departement:48,departement:11",
+        ],
+        cwd=ROOT,
+        env=env_for(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    started = []
+    try:
+        deadline = time.monotonic() + 600
+        while len(kernels(descendants(proc.pid))) < workers and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        started = descendants(proc.pid)
+        assert len(kernels(started)) == workers
+        yield proc, started
+    finally:
+        for process in [psutil.Process(proc.pid), *started] if proc.poll() is None else started:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        proc.communicate(timeout=60)
+
+
+def still_alive(processes: list[psutil.Process], timeout: float = 30) -> list[psutil.Process]:
+    _gone, alive = psutil.wait_procs(processes, timeout=timeout)
+    return alive
+
+
+@pytest.mark.fault
+def test_a_refresh_killed_outright_takes_its_workers_and_kernels_along(home):
+    with rendering(home) as (proc, started):
+        os.kill(proc.pid, signal.SIGKILL)  # the refresh alone, as `kill -9 <pid>` does
+        proc.wait(timeout=60)
+        assert still_alive(started) == []
+    step = last_record(home)["steps"][-1]  # what the next refresh marks « interrompue »
+    assert (step["step"], step["outcome"]) == ("portraits", "en cours")
+
+
+@pytest.mark.fault
+def test_a_refresh_stopped_by_sigterm_cleans_up_and_records_it(home):
+    db, before, served = (
+        home / "observatory.duckdb",
+        sha(home / "observatory.duckdb"),
+        site_state(home),
+    )
+    versions = sorted(p.name for p in (home / "site.versions").iterdir())
+    with rendering(home) as (proc, started):
+        os.kill(proc.pid, signal.SIGTERM)  # as `systemctl stop` or `kill <pid>` does
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 128 + signal.SIGTERM
+        errors = [line for line in err.splitlines() if line.startswith("Erreur")]
+        assert len(errors) == 1 and errors[0].startswith(
+            "Erreur : actualisation arrêtée par le signal SIGTERM pendant l'étape « portraits » ;"
+            " l'entrepôt et le site précédents sont conservés"
+        ), err
+        assert "Traceback" not in err
+        assert still_alive(started) == []
+    record = last_record(home)
+    assert record["outcome"] == "arrêtée" and record["ended"]
+    assert record["error"]["step"] == "portraits"
+    assert [s["outcome"] for s in record["steps"]][-1] == "arrêtée"
+    assert sha(db) == before and site_state(home) == served
+    assert sorted(p.name for p in (home / "site.versions").iterdir()) == versions
+    assert not list(home.glob(".observatory.duckdb.refresh-*"))
+    summary = json.loads((home / "site" / "runs" / f"{record['run_id']}.json").read_text())
+    assert summary["outcome"] == "arrêtée"
+    assert summary["error"]["message"].startswith("l'actualisation a été arrêtée avant la fin")
+
+
+@pytest.mark.fault
+def test_a_refresh_stopped_while_loading_records_it(home):
+    """SIGTERM while DuckDB builds and loads: DuckDB turns the signal into its own error
+    (« Query interrupted »), which must not pass for a failure of the step."""
+    db, before = home / "observatory.duckdb", sha(home / "observatory.duckdb")
+    proc = start_refresh(home, "--only", "departement:34")
+    log, deadline = None, time.monotonic() + 300
+    while time.monotonic() < deadline:
+        log = next((home / "site.runs").glob(f"*-{proc.pid}.log"), None)
+        if log and "début de l'étape « entrepôt »" in log.read_text(encoding="utf-8"):
+            break
+        time.sleep(0.1)
+    time.sleep(2)  # inside the build of the new warehouse
+    os.kill(proc.pid, signal.SIGTERM)
+    _out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    record = json.loads(log.with_suffix(".json").read_text(encoding="utf-8"))
+    assert record["outcome"] == "arrêtée", record["error"]
+    assert record["error"]["step"] == "entrepôt"
+    assert sha(db) == before
+    assert not list(home.glob(".observatory.duckdb.refresh-*"))
+
+
+def test_a_signal_duckdb_turns_into_its_own_error_stops_the_step_without_failing_it(tmp_path):
+    """DuckDB runs the refresh's signal handler while a query runs, drops the exception it
+    raises and ends the query with its own RuntimeError (« Query interrupted »): the step is
+    stopped, as the signal asked, not failed."""
+    paths = Paths(tmp_path / "observatory.duckdb", tmp_path / "site", tmp_path / "raw")
+    run = _Refresh(paths, Options(), None)
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM))
+
+    def long_query():
+        timer.start()
+        with duckdb.connect() as con:
+            con.execute("SELECT count(*) FROM range(400000000) WHERE random() > 2").fetchall()
+
+    try:
+        with run._stop_signals(), pytest.raises(RefreshStopped):
+            run._step("entrepôt", long_query)
+    finally:
+        timer.cancel()  # a query done before the signal: no SIGTERM left for pytest itself
+        for handler in run.log.handlers:
+            handler.close()
+    assert run.stop_pending == signal.SIGTERM
+    assert run.record.steps[-1]["outcome"] == "en cours"  # which run() then marks « arrêtée »

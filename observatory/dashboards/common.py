@@ -347,16 +347,15 @@ def page(build):
 
 @lru_cache(maxsize=1)
 def warehouse() -> Warehouse:
-    """The kernel's read-only warehouse connection (opened once per visitor's kernel).
+    """The kernel's read-only warehouse connection (opened once per visitor's kernel), locked
+    down: no file but the warehouse, no network, configuration locked.
 
     A server holds one kernel per visitor, each asking small questions: DuckDB runs on one
     thread and arrow on the system allocator, which saves about 25 MB per kernel."""
     import pyarrow
 
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
-    wh = Warehouse()
-    wh.connection.execute("SET threads = 1").fetchall()
-    return wh
+    return Warehouse(threads=1)
 
 
 class Labels(Mapping):
