@@ -182,7 +182,7 @@ def _labelled_values(html: str) -> dict[str, set]:
             labels = next(
                 (
                     trace[k]
-                    for k in ("y", "x", "locations")
+                    for k in ("y", "x", "locations", "ids")
                     if isinstance(trace.get(k), list)
                     and trace[k]
                     and all(isinstance(v, str) for v in trace[k])

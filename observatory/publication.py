@@ -2,8 +2,8 @@
 
 The same calls serve two uses: in JupyterLab the charts are interactive plotly outputs; when
 the refresh publishes the static site (``publication=True``) each chart is written as HTML
-that draws itself with the site's own copy of plotly.js (``assets/plotly.min.js``), so pages
-work offline, from disk or from any static web server.
+that draws itself with the plotly.js each page carries, and the map is drawn with plain shapes
+(:mod:`observatory.flat_map`), so pages work offline, from disk, alone, and in print.
 
     >>> portrait = Portrait.load("34")            # Hérault, latest year, compared with Occitanie
     >>> portrait.show_header(); portrait.show_key_figures(); portrait.show_blocks()
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from observatory import formatting, indicators
+from observatory import flat_map, formatting, indicators
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
 
@@ -87,11 +87,17 @@ class Portrait:
         # Some départements hold no EPCI of their own (Paris and its inner ring belong to the
         # Métropole du Grand Paris, counted in Paris): no map then.
         maps = (
-            [blocks.map_block(wh, self.territory, level, self.view.year)]
+            [blocks.map_block(wh, self.territory, level, self.view.year, self._map_drawing)]
             if level and blocks.children(wh, self.territory, level)
             else []
         )
         return maps + self.view.blocks
+
+    @property
+    def _map_drawing(self):
+        """The dashboards' map in JupyterLab; for the static site, a map of plain shapes that
+        draws from disk and prints (:mod:`observatory.flat_map`)."""
+        return flat_map.share_map if self.publication else blocks.share_map
 
     # -- display in a notebook -------------------------------------------------------------
 

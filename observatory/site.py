@@ -2,9 +2,11 @@
 
 Each worker process starts **one** Jupyter kernel and runs the portrait notebook in it once per
 territory (papermill's parameter injection, nbclient's cell execution), then converts the
-executed notebook to HTML with nbconvert, without code. Pages load the site's own plotly.js
-(``assets/plotly.min.js``): no CDN, they work from disk or from any static web server. Beside
-each page, the portrait's table (secrecy applied) as CSV.
+executed notebook to HTML with nbconvert, without code. Each page carries its style and
+plotly.js's basic bundle (``observatory/assets/plotly-basic.min.js``, 1,2 Mo) and draws its map
+with plain shapes (:mod:`observatory.flat_map`): copied alone anywhere, sent by email or opened
+from disk, it draws every chart offline, and it prints on A4. Beside each page, the portrait's
+table (secrecy applied) as CSV.
 
 Layout of a site folder::
 
@@ -12,7 +14,7 @@ Layout of a site folder::
     region/76.html, region/76.csv    a région's portrait and its table
     departement/34.html, .csv        a département's
     epci/<siren>.html, .csv          an EPCI's (optional)
-    assets/plotly.min.js, assets/observatoire.css
+    assets/observatoire.css          the index's style
     release.json                     what was published, when, from which warehouse
 """
 
@@ -27,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -41,6 +44,7 @@ LEVEL_TITLES = {"region": "Régions", "departement": "Départements", "epci": "E
 NOTEBOOK_ONLY_TAG = "notebook-only"
 CELL_TIMEOUT = 600
 ANSI_COLOURS = re.compile(r"\x1b\[[0-9;]*m")  # in kernel tracebacks
+PLOTLY_BASIC = Path(__file__).parent / "assets" / "plotly-basic.min.js"
 
 
 class SiteError(RuntimeError):
@@ -148,13 +152,19 @@ def default_workers() -> int:
 
 
 def _write_assets(out_dir: Path) -> None:
-    from plotly.offline import get_plotlyjs
-
     assets = out_dir / "assets"
     assets.mkdir(exist_ok=True)
-    (assets / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
-    css = common.STYLE.removeprefix("<style>").removesuffix("</style>")
-    (assets / "observatoire.css").write_text(css + SITE_CSS, encoding="utf-8")
+    (assets / "observatoire.css").write_text(site_css(), encoding="utf-8")
+
+
+def site_css() -> str:
+    return common.STYLE.removeprefix("<style>").removesuffix("</style>") + SITE_CSS
+
+
+@lru_cache(maxsize=1)
+def plotly_basic() -> str:
+    """plotly.js's basic bundle (bars, lines, filled shapes), vendored with the package."""
+    return PLOTLY_BASIC.read_text(encoding="utf-8")
 
 
 def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
@@ -217,12 +227,12 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
 
 
 def page_html(page: Page, body: str, year: int) -> str:
-    """A portrait page: the executed notebook's outputs inside the site's frame."""
+    """A portrait page: the executed notebook's outputs inside the site's frame, with its style,
+    plotly.js and the redrawing of its charts for print, so that it works on its own."""
     return PAGE.format(
         title=esc(f"L'ESS : {page.name}, {year}"),
         body=body,
-        css="../assets/observatoire.css",
-        plotly="../assets/plotly.min.js",
+        head=f"<style>{site_css()}</style>\n<script>{plotly_basic()}</script>\n{PRINT_SCRIPT}",
         index="../index.html",
         csv_link=f'<a href="{esc(page.code)}.csv">Tableau du portrait (CSV, secret statistique '
         "appliqué)</a>",
@@ -260,8 +270,7 @@ def index_html(report: SiteReport) -> str:
     return PAGE.format(
         title="Portraits de l'ESS",
         body=body,
-        css="assets/observatoire.css",
-        plotly="assets/plotly.min.js",
+        head='<link rel="stylesheet" href="assets/observatoire.css">',
         index="index.html",
         csv_link="",
         generated=esc(formatting.long_date(datetime.now())),
@@ -288,7 +297,23 @@ body{margin:0 auto;max-width:1200px;padding:0 1em;font-family:Arial,sans-serif;c
 .site-nav a{margin-right:1.5em}
 .site-footer{font-size:.85em;color:#333;border-top:1px solid #ccc;margin-top:2em;padding:.6em 0}
 .jp-Cell{margin:0}
+@media (max-width:600px){.obs-table{display:block;overflow-x:auto}}
+@media print{
+ @page{size:A4;margin:14mm 12mm}
+ body{max-width:none;padding:0}
+ .site-nav,.obs-downloads,.modebar-container{display:none !important}
+ .obs-block,.obs-key-figures,.obs-table,.js-plotly-plot{break-inside:avoid}
+ .obs-block h2{break-after:avoid}
+}
 """
+# Charts are drawn at the width of the screen: before printing, each is redrawn at the width of
+# an A4 page's text (186 mm, 700 px), and back afterwards.
+PRINT_SCRIPT = """<script>
+addEventListener("beforeprint", () => document.querySelectorAll(".js-plotly-plot")
+  .forEach(chart => Plotly.relayout(chart, {width: 700})));
+addEventListener("afterprint", () => document.querySelectorAll(".js-plotly-plot")
+  .forEach(chart => Plotly.relayout(chart, {width: null, autosize: true})));
+</script>"""
 
 PAGE = """<!DOCTYPE html>
 <html lang="fr">
@@ -296,8 +321,7 @@ PAGE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Observatoire régional de l'ESS</title>
-<link rel="stylesheet" href="{css}">
-<script src="{plotly}"></script>
+{head}
 </head>
 <body>
 <nav class="site-nav" aria-label="Navigation"><a href="{index}">Tous les portraits</a>{csv_link}</nav>

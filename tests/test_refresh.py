@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from conftest import OBSERVATORY, ROOT, in_background
 
@@ -129,17 +130,49 @@ def home(base, tmp_path) -> Path:
 
 
 @pytest.mark.browser
-def test_static_portrait_draws_its_charts_from_disk_without_network(base, browser):
-    page_path = base / "site" / "departement" / "34.html"
-    context = browser.new_context(offline=True)
+def test_a_static_portrait_copied_alone_draws_every_chart_and_its_map_offline_and_prints(
+    base, browser, tmp_path
+):
+    """The page sent by email: copied into an empty folder, opened from disk with no network."""
+    alone = tmp_path / "envoi" / "herault.html"
+    alone.parent.mkdir()
+    shutil.copy(base / "site" / "departement" / "34.html", alone)
+    html = alone.read_text(encoding="utf-8")
+    context = browser.new_context(offline=True, viewport=dict(width=1200, height=900))
     page = context.new_page()
-    page.goto(page_path.as_uri())
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("requestfailed", lambda request: problems.append(request.url))
+    page.goto(alone.as_uri())
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
-    charts = page.locator(".js-plotly-plot").count()
-    title = page.locator("h1").first.inner_text()
+    drawn = page.evaluate(
+        """[...document.querySelectorAll('.js-plotly-plot')].map(chart => [chart.id,
+             chart.querySelectorAll('.main-svg').length,
+             chart.querySelectorAll('.scatterlayer path.js-fill').length
+               + chart.querySelectorAll('.barlayer path').length
+               + chart.querySelectorAll('.scatterlayer path.js-line').length])"""
+    )
+    epcis = page.evaluate("document.querySelector('[id^=carte-epci]').data.at(-1).ids.length")
+    page.emulate_media(media="print")
+    page.evaluate("dispatchEvent(new Event('beforeprint'))")
+    printed = page.evaluate(
+        """({widths: [...document.querySelectorAll('.js-plotly-plot .main-svg')]
+               .map(svg => svg.getBoundingClientRect().width),
+             modebars: [...document.querySelectorAll('.modebar-container')]
+               .filter(bar => bar.offsetParent !== null).length,
+             hints: [...document.querySelectorAll('.obs-downloads')]
+               .filter(hint => hint.offsetParent !== null).length})"""
+    )
     context.close()
-    assert charts >= 3
-    assert "Hérault" in title
+    assert problems == []
+    assert len(drawn) == html.count("Plotly.newPlot(") >= 6
+    assert [chart for chart, svgs, marks in drawn if not svgs or not marks] == []
+    assert drawn[0][0].startswith("carte-epci")  # the map first, with every EPCI of Hérault
+    assert epcis == len(
+        pd.read_parquet(ROOT / "data/reference/epcis.parquet").query("departement_code == '34'")
+    )
+    assert max(printed["widths"]) <= 700  # A4's text width
+    assert printed["modebars"] == printed["hints"] == 0
 
 
 def test_raw_files_feed_the_warehouse_and_the_manifest(base):
@@ -268,8 +301,8 @@ def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(demo_run):
         )
         assert ("Postes salariés de l'ESS", french_int(employees)) in cards
         assert "Données de démonstration" in page
-        assert '<script src="../assets/plotly.min.js"></script>' in page
-        assert not re.search(r"<script[^>]+src=\"https?://", page)  # nothing from a CDN
+        assert not re.search(r"<script[^>]+src=", page)  # plotly.js is in the page itself
+        assert not re.search(r"<link[^>]+href=", page)  # and so is its style
         assert "territoire = " not in page  # no code in the published page
     index = (site / "index.html").read_text(encoding="utf-8")
     assert index.count("<tr><th scope='row'><a href=") == 3
