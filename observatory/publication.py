@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from observatory import flat_map, formatting, indicators
+from observatory import flat_map, formatting, indicators, messages
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
 
@@ -66,7 +66,7 @@ class Portrait:
         return blocks.slug(self.territory)
 
     def header_html(self) -> str:
-        """Title, demo banner and the date the figures were produced."""
+        """Title, demo banner, the date the figures were produced and the key messages."""
         parent = (
             f" · comparé à {esc(self.view.reference.label)} et à la France"
             if self.view.reference is not None
@@ -78,6 +78,9 @@ class Portrait:
             + f"<h1>L'ESS : {esc(self.territory.label)}, {self.view.year}</h1>"
             + f"<p class='obs-source'>Portrait produit le {formatting.long_date(date.today())}"
             + f"{parent}.</p>"
+            + messages.section_html(
+                common.warehouse(), self.view.frame, self.territory, self.view.reference
+            )
         )
 
     def blocks(self) -> list[blocks.Block]:
