@@ -102,6 +102,12 @@ class Portrait:
         draws from disk and prints (:mod:`observatory.flat_map`)."""
         return flat_map.share_map if self.publication else blocks.share_map
 
+    def note_html(self) -> str:
+        """The printable note of this portrait (:mod:`observatory.note`)."""
+        from observatory import note
+
+        return note.note_html(self)
+
     # -- display in a notebook -------------------------------------------------------------
 
     def show_header(self) -> None:
@@ -109,6 +115,11 @@ class Portrait:
 
     def show_key_figures(self) -> None:
         _display_html(blocks.key_figures_html(self.view.frame, self.territory))
+
+    def show_note(self) -> None:
+        """The printable note's page as an output: the refresh, which runs the notebook, asks
+        the kernel for it after the notebook's own cells, and prints it to PDF."""
+        _display_html(self.note_html())
 
     def show_blocks(self) -> None:
         from IPython.display import display

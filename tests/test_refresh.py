@@ -22,10 +22,24 @@ import pytest
 from conftest import OBSERVATORY, ROOT, in_background
 
 from benchmarks.bench_ingest import generate
+from observatory import indicators, messages, open_warehouse
+from observatory.dashboards import blocks
 
 
 def french_int(n) -> str:
     return f"{int(n):,}".replace(",", "\u202f")
+
+
+def flat(text: str) -> str:
+    """Text with every run of spaces (narrow, no-break, line breaks) as one space."""
+    return re.sub(r"-\s+", "-", re.sub(r"[\s\u202f\u00a0]+", " ", text)).strip()
+
+
+def pdf_pages(path: Path) -> list[str]:
+    """The text of each page of a PDF, flattened."""
+    from pypdf import PdfReader
+
+    return [flat(page.extract_text()) for page in PdfReader(path).pages]
 
 
 def env_for(home: Path) -> dict:
@@ -304,6 +318,33 @@ def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(demo_run):
         assert not re.search(r"<script[^>]+src=", page)  # plotly.js is in the page itself
         assert not re.search(r"<link[^>]+href=", page)  # and so is its style
         assert "territoire = " not in page  # no code in the published page
+    for level, code in (("region", "76"), ("departement", "34"), ("departement", "48")):
+        pages = pdf_pages(site / level / f"{code}.pdf")
+        assert 4 <= len(pages) <= 8
+        assert all("Données de démonstration" in page for page in pages)
+        text = " ".join(pages)
+        with open_warehouse(db) as wh:
+            place = indicators.resolve(wh, code, level)
+            frame = indicators.compute(wh, level, code, None, themes=list(blocks.THEMES))
+            parent = indicators.parent_of(wh, place)
+        sentences = messages.key_messages(frame, place, parent, parent)
+        assert len(sentences) >= 3
+        for sentence in sentences:
+            assert flat(sentence) in text, sentence
+        for heading in (
+            "Chiffres clés",
+            "Comparaison, ",
+            "Carte par ",
+            "Les familles de l'ESS",
+            "Les secteurs d'activité",
+            "L'évolution de l'emploi de l'ESS",
+            "Sources et définitions",
+            "Source : Données de démonstration : chiffres synthétiques",
+        ):
+            assert heading in text, (code, heading)
+        assert f"page {len(pages)} sur {len(pages)}" in pages[-1]
+        page = (site / level / f"{code}.html").read_text(encoding="utf-8")
+        assert f'<a href="{code}.pdf">Note imprimable (PDF)</a>' in page
     index = (site / "index.html").read_text(encoding="utf-8")
     assert index.count("<tr><th scope='row'><a href=") == 3
     assert "Données de démonstration" in index
