@@ -97,8 +97,9 @@ def _audit_pages(db_path: Path, site_dir: Path, published: pd.DataFrame) -> Find
     findings = Findings()
     truth = _true_values(db_path, published)
     published = published.merge(truth, on=["page", "indicateur", "categorie"], how="left")
-    _pages(site_dir, published[published["secret"] == "True"], findings)
-    _maps(db_path, site_dir, published, findings)
+    documents = {page: _documents(site_dir, page) for page in published["page"].unique()}
+    _pages(documents, published[published["secret"] == "True"], findings)
+    _maps(db_path, documents, published, findings)
     return findings
 
 
@@ -155,11 +156,11 @@ def _direct(published: pd.DataFrame, findings: Findings) -> None:
                     )
 
 
-def _pages(site_dir: Path, secret: pd.DataFrame, findings: Findings) -> None:
+def _pages(documents: dict, secret: pd.DataFrame, findings: Findings) -> None:
     """No chart point or table row labelled like a masked cell shows its true value, in the
-    portrait, its note or the note's PDF."""
+    portrait, its note or the note's PDF (``documents``: see ``_documents``)."""
     for page, cells in secret.groupby("page"):
-        for document, shown in _documents(site_dir, page):
+        for document, shown in documents[page]:
             for row in cells.itertuples():
                 label = row.libelle_categorie
                 if not label or pd.isna(row.true_value):
@@ -243,8 +244,9 @@ def _labelled_values(html: str) -> dict[str, set]:
     return shown
 
 
-def _maps(db_path: Path, site_dir: Path, published: pd.DataFrame, findings: Findings) -> None:
-    """The map of a portrait shows its smaller territories: none masked may show its figures."""
+def _maps(db_path: Path, documents: dict, published: pd.DataFrame, findings: Findings) -> None:
+    """The map of a portrait shows its smaller territories: none masked may show its figures,
+    in the portrait, its note or the note's PDF."""
     child_level = {"region": "departement", "departement": "epci"}
     pages = published.drop_duplicates("page")
     with open_warehouse(db_path) as wh:
@@ -254,21 +256,20 @@ def _maps(db_path: Path, site_dir: Path, published: pd.DataFrame, findings: Find
                 continue
             year = int(page.annee)
             truth = wh.key_figures(level, year=year).set_index("code")
-            for document, shown in _documents(site_dir, page.page):
-                for code in truth.index.intersection(list(shown)):
-                    masked = indicators.compute(wh, level, code, year, themes=("key_figures",))
-                    for indicator, true in (
-                        ("ess_employees", formatting.number(truth.at[code, "ess_employees"])),
-                        (
-                            "ess_share_employees",
-                            formatting.percent(truth.at[code, "ess_share_pct"]),
-                        ),
-                    ):
-                        flag = masked.loc[masked["indicator"] == indicator, "secret"]
-                        if not len(flag) or not flag.iloc[0]:
-                            continue
-                        findings.checked += 1
-                        if any(_same_display(value, true) for value in shown[code]):
+            shown_in = documents[page.page]
+            codes = set().union(*(shown for _, shown in shown_in)) if shown_in else set()
+            for code in truth.index.intersection(list(codes)):
+                masked = indicators.compute(wh, level, code, year, themes=("key_figures",))
+                for indicator, true in (
+                    ("ess_employees", formatting.number(truth.at[code, "ess_employees"])),
+                    ("ess_share_employees", formatting.percent(truth.at[code, "ess_share_pct"])),
+                ):
+                    flag = masked.loc[masked["indicator"] == indicator, "secret"]
+                    if not len(flag) or not flag.iloc[0]:
+                        continue
+                    findings.checked += 1
+                    for document, shown in shown_in:
+                        if any(_same_display(value, true) for value in shown.get(code, ())):
                             findings.problems.append(
                                 f"{document} : carte, {level} {code} masqué "
                                 f"mais {indicator} visible ({true})"
