@@ -231,14 +231,14 @@ def key_messages(
     return sentences
 
 
-def messages_html(sentences: list[str], demo: bool) -> str:
-    """The key messages as a list under a heading, which says « Données de démonstration » on
-    demo data: the label goes wherever the sentences go."""
+def messages_html(sentences: list[str], demo: bool, heading: str = "h2") -> str:
+    """The key messages as a list under a heading (``heading``: its tag), which says « Données
+    de démonstration » on demo data: the label goes wherever the sentences go."""
     label = f" ({settings.DEMO_LABEL})" if demo else ""
     items = "".join(f"<li>{esc(s)}</li>" for s in sentences) or f"<li>{esc(NO_MESSAGE)}</li>"
     return (
         f'<section class="obs-messages" aria-label="L\'essentiel">'
-        f"<h2>L'essentiel{esc(label)}</h2><ul>{items}</ul></section>"
+        f"<{heading}>L'essentiel{esc(label)}</{heading}><ul>{items}</ul></section>"
     )
 
 
@@ -333,9 +333,14 @@ def _leading(
 
 
 def section_html(
-    wh, frame: pd.DataFrame, territory: indicators.Territory, reference: indicators.Territory | None
+    wh,
+    frame: pd.DataFrame,
+    territory: indicators.Territory,
+    reference: indicators.Territory | None,
+    heading: str = "h2",
 ) -> str:
     """The key messages of a portrait, as shown above its key figures on the dashboard, the
     static page and the note: ranked within the territory's parent, labelled on demo data."""
     parent = indicators.parent_of(wh, territory)
-    return messages_html(key_messages(frame, territory, reference, parent), wh.is_demo())
+    sentences = key_messages(frame, territory, reference, parent)
+    return messages_html(sentences, wh.is_demo(), heading)

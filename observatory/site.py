@@ -336,7 +336,7 @@ body{margin:0 auto;max-width:1200px;padding:0 1em;font-family:Arial,sans-serif;c
 @media print{
  @page{size:A4;margin:14mm 12mm}
  body{max-width:none;padding:0}
- .site-nav,.obs-downloads,.modebar-container{display:none !important}
+ .site-nav,.obs-downloads,.modebar-container,.anchor-link{display:none !important}
  .obs-block,.obs-key-figures,.obs-table,.js-plotly-plot{break-inside:avoid}
  .obs-block h2{break-after:avoid}
 }

@@ -98,6 +98,7 @@ def site_state(home: Path) -> str:
         text = (site / page["path"]).read_text(encoding="utf-8")
         assert text.rstrip().endswith("</html>"), page["path"]
         assert (site / page["path"]).with_suffix(".csv").is_file()
+        assert (site / page["path"]).with_suffix(".pdf").read_bytes().startswith(b"%PDF-")
     return release["run_id"]
 
 

@@ -213,7 +213,7 @@ class PortraitPage:
         year, territory_slug = int(frame.attrs["year"]), blocks.slug(territory)
         steps = blocks.block_steps(self.wh, territory, frame, ref)
         link = share_link(territory, year, self.reference)
-        summary = messages.section_html(self.wh, frame, territory, ref)
+        summary = messages.section_html(self.wh, frame, territory, ref, heading="h3")
         common.set_outputs(
             self.header,
             [common.html_output(header_html(territory, ref, year, frame, link, summary))],
