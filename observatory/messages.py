@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from observatory import formatting, indicators, settings
+from observatory.dashboards import common
 from observatory.dashboards.common import esc
 
 # Article and preposition of every département and région (« la » + « en »: la Lozère, en
@@ -218,7 +219,7 @@ def key_messages(
         )
     sector = _leading(frame, "sector_employees", "section A21", employees)
     if sector is not None:
-        within = _shown(frame, "sector_ess_share", sector["category"], "section A21")
+        within = _shown(frame, "sector_ess_share", sector["category"])
         sentences.append(
             f"Premier secteur de l'ESS par l'emploi : {_lower_first(sector['category_label'])}, "
             f"avec {_count(sector, 'poste salarié', 'postes salariés')}"
@@ -242,19 +243,11 @@ def messages_html(sentences: list[str], demo: bool, heading: str = "h2") -> str:
     )
 
 
-def _shown(
-    frame: pd.DataFrame, indicator: str, category: str | None = None, breakdown: str | None = None
-) -> pd.Series | None:
-    """The row of a published figure, or ``None`` when it is masked, missing or unavailable."""
-    rows = frame[frame["indicator"] == indicator]
-    if category is not None:
-        rows = rows[rows["category"] == category]
-    if breakdown is not None:
-        rows = rows[rows["breakdown"] == breakdown]
-    if rows.empty:
-        return None
-    row = rows.iloc[0]
-    if row["secret"] or not row["available"] or pd.isna(row["value"]):
+def _shown(frame: pd.DataFrame, indicator: str, category: str | None = None) -> pd.Series | None:
+    """The row of a published figure, or ``None`` when it is masked, missing or unavailable
+    (categories are unique across breakdowns: section « Q », A38 « QA », division « 86 »)."""
+    row = common.row(frame, indicator, category)
+    if row is None or row["secret"] or not row["available"] or pd.isna(row["value"]):
         return None
     return row
 

@@ -57,7 +57,8 @@ def note_html(portrait, plotly_src: str = PLOTLY_SRC) -> str:
     source = _sources(frame)
     header = f"L'ESS {here.at} · {year} · Observatoire régional de l'ESS"
     compared = f"référence : {view.reference.label}" if view.reference is not None else ""
-    by_slug = {block.slug: block for block in replace(portrait, publication=True).blocks()}
+    printable = portrait if portrait.publication else replace(portrait, publication=True)
+    by_slug = {block.slug: block for block in printable.blocks()}  # the map of plain shapes
     charts = [by_slug[s] for s in by_slug if s.startswith("carte-")]
     charts += [by_slug[s] for s in NOTE_BLOCKS if s in by_slug]
     sections = "".join(_block_html(block, portrait.slug) for block in charts)

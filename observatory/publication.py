@@ -11,7 +11,7 @@ that draws itself with the plotly.js each page carries, and the map is drawn wit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from observatory import flat_map, formatting, indicators, messages
@@ -39,6 +39,7 @@ class Portrait:
     view: blocks.View
     demo: bool
     publication: bool = False
+    _blocks: list | None = field(default=None, init=False, repr=False)  # made once
 
     @classmethod
     def load(
@@ -85,6 +86,11 @@ class Portrait:
 
     def blocks(self) -> list[blocks.Block]:
         """The map (when the territory has smaller territories), then the charts."""
+        if self._blocks is None:
+            self._blocks = self._make_blocks()
+        return list(self._blocks)
+
+    def _make_blocks(self) -> list[blocks.Block]:
         wh = common.warehouse()
         level = MAP_LEVEL.get(self.territory.level)
         # Some départements hold no EPCI of their own (Paris and its inner ring belong to the
