@@ -14,7 +14,6 @@ The refresh writes ``<niveau>/<code>-note.html`` beside each static portrait, wi
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -30,8 +29,7 @@ PLOTLY_SRC = "../assets/plotly-basic.min.js"  # the note sits in a level's folde
 WIDTH = 680  # pixels: an A4 page's text (186 mm at 96 dpi) less a margin
 MAX_HEIGHT = 480  # pixels: a chart and its table share a page
 NOTE_BLOCKS = ("familles", "secteurs", "evolution")  # after the map, in this order
-# Chromium as installed by Debian (`make chromium`), with the flags that work in a container.
-CHROMIUM = "/usr/bin/chromium"
+# The flags that work in a container (as in the browser tests).
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -54,7 +52,7 @@ def note_html(portrait, plotly_src: str = PLOTLY_SRC) -> str:
     view, territory = portrait.view, portrait.territory
     frame, year = view.frame, view.year
     here = messages.place(territory)
-    source = _sources(frame)
+    source = frame["source"].iloc[0]  # the ESS figures' (every source in the last section)
     header = f"L'ESS {here.at} · {year} · Observatoire régional de l'ESS"
     compared = f"référence : {view.reference.label}" if view.reference is not None else ""
     printable = portrait if portrait.publication else replace(portrait, publication=True)
@@ -202,11 +200,12 @@ class Printer:
     def __enter__(self) -> Printer:
         from playwright.sync_api import sync_playwright
 
-        executable = shutil.which("chromium") or CHROMIUM
-        if not Path(executable).is_file():
+        executable = settings.chromium_path()
+        if not executable.is_file():
             raise NoteError(
-                f"Chromium introuvable ({CHROMIUM}) : il imprime les notes en PDF "
-                "(sous Debian : apt-get install chromium, ou make chromium)"
+                f"Chromium introuvable ({executable}) : il imprime les notes en PDF (sous "
+                "Debian : apt-get install chromium, ou make chromium ; ailleurs, indiquez son "
+                "chemin dans OBSERVATORY_CHROMIUM)"
             )
         self._playwright = sync_playwright().start()
         try:

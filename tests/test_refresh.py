@@ -190,6 +190,21 @@ def test_a_static_portrait_copied_alone_draws_every_chart_and_its_map_offline_an
     assert printed["modebars"] == printed["hints"] == 0
 
 
+def test_a_note_from_real_files_names_its_source_and_no_demo(base):
+    pages = pdf_pages(base / "site" / "departement" / "34.pdf")
+    assert 4 <= len(pages) <= 8
+    with open_warehouse(base / "observatory.duckdb") as wh:
+        frame = indicators.compute(wh, "departement", "34", None, themes=list(blocks.THEMES))
+    source = frame["source"].iloc[0]  # the ESS figures' source, named at the foot of each page
+    assert "démonstration" not in " ".join(frame["source"].dropna())
+    for number, page in enumerate(pages, start=1):
+        assert "Données de démonstration" not in page
+        assert f"L'ESS dans l'Hérault · {frame.attrs['year']} ·" in page
+        assert f"Source : {flat(source)}" in page
+        assert f"page {number} sur {len(pages)}" in page
+    assert "Sources et définitions" in pages[-1]
+
+
 def test_raw_files_feed_the_warehouse_and_the_manifest(base):
     assert years(base / "observatory.duckdb") == [2023]
     with duckdb.connect(str(base / "observatory.duckdb"), read_only=True) as con:
@@ -230,6 +245,21 @@ def test_a_failed_refresh_keeps_the_previous_warehouse_and_site(home):
     record = last_record(home)
     assert record["outcome"] == "échec" and record["error"]["step"] == "entrepôt"
     assert not list(home.glob(".observatory.duckdb.refresh-*"))
+
+
+def test_a_refresh_without_chromium_says_so_and_keeps_the_previous_warehouse_and_site(
+    home, monkeypatch
+):
+    before, served = sha(home / "observatory.duckdb"), site_state(home)
+    monkeypatch.setenv("OBSERVATORY_CHROMIUM", str(home / "pas-de-chromium"))
+    done = refresh(home, "--only", "departement:34")
+    assert done.returncode == 1
+    assert "Erreur : actualisation interrompue à l'étape « portraits » : Chromium introuvable" in (
+        flat(done.stderr)
+    )
+    assert "Traceback" not in done.stderr
+    assert sha(home / "observatory.duckdb") == before and site_state(home) == served
+    assert last_record(home)["error"]["step"] == "portraits"
 
 
 @pytest.mark.fault
