@@ -46,7 +46,7 @@ class NoteError(RuntimeError):
     """A note that could not be printed (file and reason in the message, in French)."""
 
 
-def note_html(portrait, plotly_src: str = PLOTLY_SRC) -> str:
+def note_html(portrait) -> str:
     """The note of ``portrait`` as an HTML page that prints on A4."""
     wh = common.warehouse()
     view, territory = portrait.view, portrait.territory
@@ -59,11 +59,11 @@ def note_html(portrait, plotly_src: str = PLOTLY_SRC) -> str:
     by_slug = {block.slug: block for block in printable.blocks()}  # the map of plain shapes
     charts = [by_slug[s] for s in by_slug if s.startswith("carte-")]
     charts += [by_slug[s] for s in NOTE_BLOCKS if s in by_slug]
-    sections = "".join(_block_html(block, portrait.slug) for block in charts)
+    sections = "".join(_block_html(block) for block in charts)
     demo = portrait.demo
     return NOTE.format(
         title=esc(f"L'économie sociale et solidaire {here.at}, {year}"),
-        plotly=esc(plotly_src),
+        plotly=esc(PLOTLY_SRC),
         css=NOTE_CSS,
         header=esc(header),
         footer=esc(f"Source : {source}"),
@@ -83,7 +83,7 @@ def note_html(portrait, plotly_src: str = PLOTLY_SRC) -> str:
     )
 
 
-def _block_html(block: blocks.Block, territory_slug: str) -> str:
+def _block_html(block: blocks.Block) -> str:
     """A chart of the portrait, at the width of the page, with its description, source and
     data table."""
     figure = "" if block.figure is None else _figure_html(block.figure, f"{block.slug}-note")
