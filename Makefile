@@ -54,8 +54,9 @@ real: setup ## Download the official open files into data/raw, then refresh on t
 	$(BIN)/observatory download --format $(FORMAT)
 	$(BIN)/observatory refresh
 
-# Browser tests drive Debian's chromium (Playwright cannot download a browser here).
-chromium: ## Install Debian's chromium if it is missing (browser tests)
+# Browser tests, and the refresh printing its notes, drive Debian's chromium (Playwright cannot
+# download a browser here).
+chromium: ## Install Debian's chromium if it is missing (browser tests, notes' PDF)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
@@ -63,7 +64,7 @@ chromium: ## Install Debian's chromium if it is missing (browser tests)
 test: setup-dev chromium ## Run the whole test suite (CI's command)
 	$(BIN)/python -m pytest
 
-test-fast: setup-dev ## Daily loop: all but browser, load and fault tests, on two workers
+test-fast: setup-dev chromium ## Daily loop: all but browser, load and fault tests, on two workers
 	$(BIN)/python -m pytest -m "$(SLOW_MARKERS)" -n 2
 
 lint: setup-dev ## ruff check and ruff format --check (configuration in pyproject.toml)

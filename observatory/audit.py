@@ -1,12 +1,13 @@
 """Secrecy audit of a published site: no masked cell may be read, directly or by subtraction.
 
-The audit reads only what was published (each portrait's CSV table and HTML page) and the
-warehouse's unmasked values, and checks, independently of :mod:`observatory.secrecy`:
+The audit reads only what was published (each portrait's CSV table, its HTML page, its
+printable note's page and the note's PDF) and the warehouse's unmasked values, and checks,
+independently of :mod:`observatory.secrecy`:
 
 1. **direct**: a cell the table marks secret shows « s » and no value; no published count of
    establishments is 1 or 2 (the primary rule); a masked count hides the ratios built on it;
 2. **charts and tables**: no chart point or table row labelled like a masked cell carries its
-   true value;
+   true value, in the pages or in the rows of the PDF's tables (its text laid out as printed);
 3. **subtraction**: solving every additive relation of the published figures (a total and its
    families, size classes or sectors; a région and its départements) never yields a masked cell.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import math
 import os
 import re
@@ -52,6 +54,7 @@ KEY = ["page", "indicateur", "categorie", "annee"]  # a published cell
 PLOTLY_CALL = re.compile(r'Plotly\.newPlot\(\s*"[^"]*",\s*(\[.*?\]),\s*\{', re.S)
 TABLE_ROW = re.compile(r"<tr><th scope='row'>(.*?)</th>(.*?)</tr>", re.S)
 CELL = re.compile(r"<td>(.*?)</td>", re.S)
+SPACES = re.compile(r"[\s\u202f\u00a0]+")
 
 
 @dataclass
@@ -103,8 +106,9 @@ def _audit_pages(db_path: Path, site_dir: Path, published: pd.DataFrame) -> Find
     findings = Findings()
     truth = _true_values(db_path, published)
     published = published.merge(truth, on=KEY, how="left")
-    _pages(site_dir, published[published["secret"] == "True"], findings)
-    _maps(db_path, site_dir, published, findings)
+    documents = {page: _documents(site_dir, page) for page in published["page"].unique()}
+    _pages(documents, published[published["secret"] == "True"], findings)
+    _maps(db_path, documents, published, findings)
     _cress_small_cells(published, findings)
     return findings
 
@@ -186,22 +190,59 @@ def _cress_small_cells(published: pd.DataFrame, findings: Findings) -> None:
             )
 
 
-def _pages(site_dir: Path, secret: pd.DataFrame, findings: Findings) -> None:
-    """No chart point or table row labelled like a masked cell shows its true value."""
+def _pages(documents: dict, secret: pd.DataFrame, findings: Findings) -> None:
+    """No chart point or table row labelled like a masked cell shows its true value, in the
+    portrait, its note or the note's PDF (``documents``: see ``_documents``)."""
     for page, cells in secret.groupby("page"):
-        text = (site_dir / f"{page}.html").read_text(encoding="utf-8")
-        shown = _labelled_values(text)
-        for row in cells.itertuples():
-            label = row.libelle_categorie
-            if not label or pd.isna(row.true_value):
+        for document, shown in documents[page]:
+            for row in cells.itertuples():
+                label = row.libelle_categorie
+                if not label or pd.isna(row.true_value):
+                    continue
+                for value in shown.get(label, ()):
+                    if _same_display(value, row.true_display) or _same_number(
+                        value, row.true_value
+                    ):
+                        findings.problems.append(
+                            f"{document} : {row.indicateur} « {label} » masqué mais "
+                            f"visible dans la page ({value})"
+                        )
+                        break
+
+
+def _documents(site_dir: Path, page: str) -> list[tuple[str, dict[str, set]]]:
+    """Each document a portrait publishes, with the values it shows beside each label: the
+    page, the printable note's page and its PDF."""
+    documents = []
+    for suffix in (".html", "-note.html"):
+        path = site_dir / f"{page}{suffix}"
+        if path.is_file():
+            documents.append((page + suffix, _labelled_values(path.read_text(encoding="utf-8"))))
+    pdf = site_dir / f"{page}.pdf"
+    if pdf.is_file():
+        documents.append((f"{page}.pdf", _pdf_labelled_values(pdf)))
+    return documents
+
+
+def _pdf_labelled_values(path: Path) -> dict[str, set]:
+    """Label → values in the rows of a PDF's tables: a line of its text laid out as printed,
+    whose first cell heads the row (« Fondations », « Q – Santé humaine… », « Mende (48095) »)."""
+    from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # « rotated text »: the axis titles
+    shown: dict[str, set] = {}
+    for page in PdfReader(path).pages:
+        for line in page.extract_text(extraction_mode="layout").splitlines():
+            head, *cells = re.split(r"\s{2,}", line.strip())
+            if not cells:
                 continue
-            for value in shown.get(label, ()):
-                if value == row.true_display or _same_number(value, row.true_value):
-                    findings.problems.append(
-                        f"{page} : {row.indicateur} « {label} » masqué mais "
-                        f"visible dans la page ({value})"
-                    )
-                    break
+            labels = [head, head.split(" – ", 1)[-1]]
+            code = re.search(r"\(([0-9AB]{2,9})\)$", head)
+            if code:
+                labels.append(code.group(1))
+            for label in labels:
+                shown.setdefault(label, set()).update(cells)
+    return shown
 
 
 def _labelled_values(html: str) -> dict[str, set]:
@@ -216,7 +257,7 @@ def _labelled_values(html: str) -> dict[str, set]:
             labels = next(
                 (
                     trace[k]
-                    for k in ("y", "x", "locations")
+                    for k in ("y", "x", "locations", "ids")
                     if isinstance(trace.get(k), list)
                     and trace[k]
                     and all(isinstance(v, str) for v in trace[k])
@@ -237,8 +278,9 @@ def _labelled_values(html: str) -> dict[str, set]:
     return shown
 
 
-def _maps(db_path: Path, site_dir: Path, published: pd.DataFrame, findings: Findings) -> None:
-    """The map of a portrait shows its smaller territories: none masked may show its figures."""
+def _maps(db_path: Path, documents: dict, published: pd.DataFrame, findings: Findings) -> None:
+    """The map of a portrait shows its smaller territories: none masked may show its figures,
+    in the portrait, its note or the note's PDF."""
     child_level = {"region": "departement", "departement": "epci"}
     pages = published.drop_duplicates("page")
     with open_warehouse(db_path) as wh:
@@ -246,10 +288,11 @@ def _maps(db_path: Path, site_dir: Path, published: pd.DataFrame, findings: Find
             level = child_level.get(page.niveau)
             if level is None:
                 continue
-            shown = _labelled_values((site_dir / f"{page.page}.html").read_text(encoding="utf-8"))
             year = int(page.annee)
             truth = wh.key_figures(level, year=year).set_index("code")
-            for code in truth.index.intersection(list(shown)):
+            shown_in = documents[page.page]
+            codes = set().union(*(shown for _, shown in shown_in)) if shown_in else set()
+            for code in truth.index.intersection(list(codes)):
                 masked = indicators.compute(wh, level, code, year, themes=("key_figures",))
                 for indicator, true in (
                     ("ess_employees", formatting.number(truth.at[code, "ess_employees"])),
@@ -259,11 +302,12 @@ def _maps(db_path: Path, site_dir: Path, published: pd.DataFrame, findings: Find
                     if not len(flag) or not flag.iloc[0]:
                         continue
                     findings.checked += 1
-                    if true in shown[code]:
-                        findings.problems.append(
-                            f"{page.page} : carte, {level} {code} masqué "
-                            f"mais {indicator} visible ({true})"
-                        )
+                    for document, shown in shown_in:
+                        if any(_same_display(value, true) for value in shown.get(code, ())):
+                            findings.problems.append(
+                                f"{document} : carte, {level} {code} masqué "
+                                f"mais {indicator} visible ({true})"
+                            )
 
 
 def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
@@ -382,6 +426,14 @@ def _departements_of(published: pd.DataFrame, region: str) -> list[str]:
         if len(inside) and set(pages["code"]) >= inside
         else []
     )
+
+
+def _same_display(shown, true_display) -> bool:
+    """The same French display, whatever space groups the thousands (a PDF's text has plain
+    spaces where the page has narrow no-break ones)."""
+    if not isinstance(shown, str) or not isinstance(true_display, str):
+        return False
+    return SPACES.sub(" ", shown).strip() == SPACES.sub(" ", true_display).strip()
 
 
 def _same_number(shown, true_value) -> bool:

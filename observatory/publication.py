@@ -2,8 +2,8 @@
 
 The same calls serve two uses: in JupyterLab the charts are interactive plotly outputs; when
 the refresh publishes the static site (``publication=True``) each chart is written as HTML
-that draws itself with the site's own copy of plotly.js (``assets/plotly.min.js``), so pages
-work offline, from disk or from any static web server.
+that draws itself with the plotly.js each page carries, and the map is drawn with plain shapes
+(:mod:`observatory.flat_map`), so pages work offline, from disk, alone, and in print.
 
     >>> portrait = Portrait.load("34")            # Hérault, latest year, compared with Occitanie
     >>> portrait.show_header(); portrait.show_key_figures(); portrait.show_blocks()
@@ -11,10 +11,10 @@ work offline, from disk or from any static web server.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
-from observatory import formatting, indicators
+from observatory import flat_map, formatting, indicators, messages
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
 
@@ -39,6 +39,7 @@ class Portrait:
     view: blocks.View
     demo: bool
     publication: bool = False
+    _blocks: list | None = field(default=None, init=False, repr=False)  # made once
 
     @classmethod
     def load(
@@ -66,7 +67,7 @@ class Portrait:
         return blocks.slug(self.territory)
 
     def header_html(self) -> str:
-        """Title, demo banner and the date the figures were produced."""
+        """Title, demo banner, the date the figures were produced and the key messages."""
         parent = (
             f" · comparé à {esc(self.view.reference.label)} et à la France"
             if self.view.reference is not None
@@ -78,23 +79,43 @@ class Portrait:
             + f"<h1>L'ESS : {esc(self.territory.label)}, {self.view.year}</h1>"
             + f"<p class='obs-source'>Portrait produit le {formatting.long_date(date.today())}"
             + f"{parent}.</p>"
+            + messages.section_html(
+                common.warehouse(), self.view.frame, self.territory, self.view.reference
+            )
         )
 
     def blocks(self) -> list[blocks.Block]:
         """The map (when the territory has smaller territories), then the charts."""
+        if self._blocks is None:
+            self._blocks = self._make_blocks()
+        return list(self._blocks)
+
+    def _make_blocks(self) -> list[blocks.Block]:
         wh = common.warehouse()
         level = MAP_LEVEL.get(self.territory.level)
         # Some départements hold no EPCI of their own (Paris and its inner ring belong to the
         # Métropole du Grand Paris, counted in Paris): no map then.
         # No map in a year without ESS facts.
         maps = (
-            [blocks.map_block(wh, self.territory, level, self.view.year)]
+            [blocks.map_block(wh, self.territory, level, self.view.year, self._map_drawing)]
             if level
             and self.view.frame.attrs["facts"]
             and blocks.children(wh, self.territory, level)
             else []
         )
         return maps + self.view.blocks
+
+    @property
+    def _map_drawing(self):
+        """The dashboards' map in JupyterLab; for the static site, a map of plain shapes that
+        draws from disk and prints (:mod:`observatory.flat_map`)."""
+        return flat_map.share_map if self.publication else blocks.share_map
+
+    def note_html(self) -> str:
+        """The printable note of this portrait (:mod:`observatory.note`)."""
+        from observatory import note
+
+        return note.note_html(self)
 
     # -- display in a notebook -------------------------------------------------------------
 
@@ -103,6 +124,11 @@ class Portrait:
 
     def show_key_figures(self) -> None:
         _display_html(blocks.key_figures_html(self.view.frame, self.territory))
+
+    def show_note(self) -> None:
+        """The printable note's page as an output: the refresh, which runs the notebook, asks
+        the kernel for it after the notebook's own cells, and prints it to PDF."""
+        _display_html(self.note_html())
 
     def show_blocks(self) -> None:
         from IPython.display import display

@@ -34,6 +34,9 @@ VOILA_PORT = 8866
 
 DEMO_LABEL = "Données de démonstration"
 
+# Headless Chromium printing the notes to PDF: Debian's package (`make chromium`).
+DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
+
 
 def db_path() -> Path:
     """Path of the warehouse file: ``$OBSERVATORY_DB`` or ``data/observatory.duckdb``."""
@@ -86,3 +89,8 @@ def urssaf_ess_datasets() -> list[str]:
 def site_dir() -> Path:
     """Static site written by ``observatory refresh``: ``$OBSERVATORY_SITE`` or ``site``."""
     return Path(os.environ.get("OBSERVATORY_SITE", DEFAULT_SITE_DIR)).expanduser()
+
+
+def chromium_path() -> Path:
+    """Chromium that prints the notes: ``$OBSERVATORY_CHROMIUM`` or Debian's ``/usr/bin/chromium``."""
+    return Path(os.environ.get("OBSERVATORY_CHROMIUM", DEFAULT_CHROMIUM)).expanduser()

@@ -2,17 +2,22 @@
 
 Each worker process starts **one** Jupyter kernel and runs the portrait notebook in it once per
 territory (papermill's parameter injection, nbclient's cell execution), then converts the
-executed notebook to HTML with nbconvert, without code. Pages load the site's own plotly.js
-(``assets/plotly.min.js``): no CDN, they work from disk or from any static web server. Beside
-each page, the portrait's table (secrecy applied) as CSV.
+executed notebook to HTML with nbconvert, without code. Each page carries its style and
+plotly.js's basic bundle (``observatory/assets/plotly-basic.min.js``, 1,2 Mo) and draws its map
+with plain shapes (:mod:`observatory.flat_map`): copied alone anywhere, sent by email or opened
+from disk, it draws every chart offline, and it prints on A4. Beside each page, the portrait's
+table (secrecy applied) as CSV, and its printable note (:mod:`observatory.note`): the kernel that
+ran the notebook writes the note's page, and the worker's headless Chromium prints it to PDF.
 
 Layout of a site folder::
 
     index.html                       every portrait, with its key figures
     region/76.html, region/76.csv    a région's portrait and its table
-    departement/34.html, .csv        a département's
+    region/76.pdf, region/76-note.html   its printable note, and the page printed (audited)
+    departement/34.html, .csv, .pdf  a département's
     epci/<siren>.html, .csv          an EPCI's (optional)
-    assets/plotly.min.js, assets/observatoire.css
+    assets/observatoire.css          the index's style
+    assets/plotly-basic.min.js       plotly.js for the notes' pages
     release.json                     what was published, when, from which warehouse
     runs/                            the refreshes' public summaries (a link, made by the refresh)
 
@@ -27,6 +32,7 @@ import ctypes
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -35,12 +41,13 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 
 import psutil
 
-from observatory import formatting, indicators, portrait, settings
+from observatory import formatting, indicators, note, portrait, settings
 from observatory.dashboards import common
 from observatory.dashboards.common import esc
 from observatory.warehouse import open_warehouse
@@ -49,9 +56,13 @@ LEVELS = ("region", "departement", "epci")
 LEVEL_TITLES = {"region": "Régions", "departement": "Départements", "epci": "EPCI"}
 # Cells tagged so are for analysts in JupyterLab only (how to run the notebook, for example).
 NOTEBOOK_ONLY_TAG = "notebook-only"
+# Run after the notebook's cells, in the same kernel: the printable note of the portrait the
+# notebook built (its page as an output, printed to PDF by the worker's Chromium).
+NOTE_CELL = "portrait.show_note()"
 CELL_TIMEOUT = 600
 ANSI_COLOURS = re.compile(r"\x1b\[[0-9;]*m")  # in kernel tracebacks
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PLOTLY_BASIC = Path(__file__).parent / "assets" / "plotly-basic.min.js"
 
 
 class SiteError(RuntimeError):
@@ -69,6 +80,15 @@ class Page:
     @property
     def path(self) -> str:
         return f"{self.level}/{self.code}.html"
+
+    @property
+    def note_path(self) -> str:
+        """The printable note's page, printed to ``pdf_path``."""
+        return f"{self.level}/{self.code}-note.html"
+
+    @property
+    def pdf_path(self) -> str:
+        return f"{self.level}/{self.code}.pdf"
 
 
 @dataclass
@@ -198,13 +218,20 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 
 
 def _write_assets(out_dir: Path) -> None:
-    from plotly.offline import get_plotlyjs
-
     assets = out_dir / "assets"
     assets.mkdir(exist_ok=True)
-    (assets / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
-    css = common.STYLE.removeprefix("<style>").removesuffix("</style>")
-    (assets / "observatoire.css").write_text(css + SITE_CSS, encoding="utf-8")
+    (assets / "observatoire.css").write_text(site_css(), encoding="utf-8")
+    shutil.copyfile(PLOTLY_BASIC, assets / PLOTLY_BASIC.name)  # for the notes' pages
+
+
+def site_css() -> str:
+    return common.STYLE.removeprefix("<style>").removesuffix("</style>") + SITE_CSS
+
+
+@lru_cache(maxsize=1)
+def plotly_basic() -> str:
+    """plotly.js's basic bundle (bars, lines, filled shapes), vendored with the package."""
+    return PLOTLY_BASIC.read_text(encoding="utf-8")
 
 
 def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
@@ -212,6 +239,7 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
+    from nbformat.v4 import new_code_cell
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
@@ -231,7 +259,11 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
     out_dir = Path(job["out_dir"])
     results = []
     kernel_env = {**os.environ, "OBSERVATORY_DB": job["db_path"]}
-    with client.setup_kernel(env=kernel_env), open_warehouse(Path(job["db_path"])) as wh:
+    with (
+        client.setup_kernel(env=kernel_env),
+        open_warehouse(Path(job["db_path"])) as wh,
+        note.Printer() as printer,
+    ):
         for page in pages:
             started = time.perf_counter()
             nb = parameterize_notebook(
@@ -240,6 +272,7 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
                 kernel_name=settings.KERNEL_NAME,
             )
             client.nb = nb
+            nb.cells.append(new_code_cell(NOTE_CELL))
             try:
                 for index, cell in enumerate(nb.cells):
                     if cell.cell_type == "code":
@@ -249,6 +282,7 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
                 raise SiteError(
                     f"portrait {page.level} {page.code} ({page.name}) : {reason}"
                 ) from None
+            note_html = nb.cells.pop().outputs[0]["data"]["text/html"]
             nb.cells = [c for c in nb.cells if NOTEBOOK_ONLY_TAG not in c.metadata.get("tags", [])]
             body, _ = exporter.from_notebook_node(nb)
             frame = portrait.portrait(wh, page.code, page.level, job["year"])
@@ -256,6 +290,14 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
             target.parent.mkdir(parents=True, exist_ok=True)
             portrait.write(frame, target.with_suffix(".csv"))
             target.write_text(page_html(page, body, job["year"]), encoding="utf-8")
+            note_page = out_dir / page.note_path
+            note_page.write_text(note_html, encoding="utf-8")
+            try:
+                printer.print(note_page, out_dir / page.pdf_path)
+            except Exception as exc:
+                raise SiteError(
+                    f"note imprimable {page.level} {page.code} ({page.name}) : {exc}"
+                ) from exc
             employees = common.row(frame, "ess_employees")
             share = common.row(frame, "ess_share_employees")
             results.append(
@@ -267,14 +309,15 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
 
 
 def page_html(page: Page, body: str, year: int) -> str:
-    """A portrait page: the executed notebook's outputs inside the site's frame."""
+    """A portrait page: the executed notebook's outputs inside the site's frame, with its style,
+    plotly.js and the redrawing of its charts for print, so that it works on its own."""
     return PAGE.format(
         title=esc(f"L'ESS : {page.name}, {year}"),
         body=body,
-        css="../assets/observatoire.css",
-        plotly="../assets/plotly.min.js",
+        head=f"<style>{site_css()}</style>\n<script>{plotly_basic()}</script>\n{PRINT_SCRIPT}",
         index="../index.html",
-        csv_link=f'<a href="{esc(page.code)}.csv">Tableau du portrait (CSV, secret statistique '
+        links=f'<a href="{esc(page.code)}.pdf">Note imprimable (PDF)</a>'
+        f'<a href="{esc(page.code)}.csv">Tableau du portrait (CSV, secret statistique '
         "appliqué)</a>",
         generated=esc(formatting.long_date(datetime.now())),
     )
@@ -289,7 +332,8 @@ def index_html(report: SiteReport) -> str:
             continue
         body = "".join(
             f"<tr><th scope='row'><a href='{esc(r.page.path)}'>{esc(r.page.name)}</a></th>"
-            f"<td>{esc(r.page.code)}</td><td>{esc(r.employees)}</td><td>{esc(r.share)}</td></tr>"
+            f"<td>{esc(r.page.code)}</td><td>{esc(r.employees)}</td><td>{esc(r.share)}</td>"
+            f"<td><a href='{esc(r.page.pdf_path)}'>PDF</a></td></tr>"
             for r in rows
         )
         sections.append(
@@ -297,7 +341,8 @@ def index_html(report: SiteReport) -> str:
             f"{LEVEL_TITLES[level]} : chiffres clés {report.year}</caption><thead><tr>"
             "<th scope='col'>Territoire</th><th scope='col'>Code</th>"
             "<th scope='col'>Postes salariés de l'ESS</th>"
-            "<th scope='col'>Part de l'ESS dans l'emploi salarié</th></tr></thead>"
+            "<th scope='col'>Part de l'ESS dans l'emploi salarié</th>"
+            "<th scope='col'>Note imprimable</th></tr></thead>"
             f"<tbody>{body}</tbody></table>"
         )
     banner = common.banner_html() if report.demo else ""
@@ -310,10 +355,9 @@ def index_html(report: SiteReport) -> str:
     return PAGE.format(
         title="Portraits de l'ESS",
         body=body,
-        css="assets/observatoire.css",
-        plotly="assets/plotly.min.js",
+        head='<link rel="stylesheet" href="assets/observatoire.css">',
         index="index.html",
-        csv_link="",
+        links="",
         generated=esc(formatting.long_date(datetime.now())),
     )
 
@@ -381,7 +425,23 @@ body{margin:0 auto;max-width:1200px;padding:0 1em;font-family:Arial,sans-serif;c
 .site-nav a{margin-right:1.5em}
 .site-footer{font-size:.85em;color:#333;border-top:1px solid #ccc;margin-top:2em;padding:.6em 0}
 .jp-Cell{margin:0}
+@media (max-width:600px){.obs-table{display:block;overflow-x:auto}}
+@media print{
+ @page{size:A4;margin:14mm 12mm}
+ body{max-width:none;padding:0}
+ .site-nav,.obs-downloads,.modebar-container,.anchor-link{display:none !important}
+ .obs-block,.obs-key-figures,.obs-table,.js-plotly-plot{break-inside:avoid}
+ .obs-block h2{break-after:avoid}
+}
 """
+# Charts are drawn at the width of the screen: before printing, each is redrawn at the width of
+# an A4 page's text (186 mm, 700 px), and back afterwards.
+PRINT_SCRIPT = """<script>
+addEventListener("beforeprint", () => document.querySelectorAll(".js-plotly-plot")
+  .forEach(chart => Plotly.relayout(chart, {width: 700})));
+addEventListener("afterprint", () => document.querySelectorAll(".js-plotly-plot")
+  .forEach(chart => Plotly.relayout(chart, {width: null, autosize: true})));
+</script>"""
 
 PAGE = """<!DOCTYPE html>
 <html lang="fr">
@@ -389,11 +449,10 @@ PAGE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Observatoire régional de l'ESS</title>
-<link rel="stylesheet" href="{css}">
-<script src="{plotly}"></script>
+{head}
 </head>
 <body>
-<nav class="site-nav" aria-label="Navigation"><a href="{index}">Tous les portraits</a>{csv_link}</nav>
+<nav class="site-nav" aria-label="Navigation"><a href="{index}">Tous les portraits</a>{links}</nav>
 <main class="obs-page">
 {body}
 </main>

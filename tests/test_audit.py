@@ -4,6 +4,7 @@ left alone so that subtraction from its total recovers it."""
 
 from __future__ import annotations
 
+import html
 import shutil
 import warnings
 
@@ -12,6 +13,7 @@ import pytest
 from real_sources import CRESS_SECRET, cress_file, sirene_files, warehouse_with
 
 from observatory import audit, indicators, open_warehouse, secrecy, site
+from observatory import note as note_module
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +118,65 @@ def test_a_published_count_of_two_establishments_is_found(copy, warehouse_path):
     table.to_csv(path, index=False)
     problems = audit.audit_site(warehouse_path, copy).problems
     assert any("2.0 établissement(s) publié (moins de 3)" in p for p in problems)
+
+
+def test_a_masked_value_drawn_in_the_printable_note_is_found(copy, warehouse_path):
+    family = masked_cells(copy).iloc[0]
+    truth = true_values(warehouse_path)
+    value = truth[
+        (truth["indicator"] == "family_employees") & (truth["category"] == family["categorie"])
+    ]["value"].iloc[0]
+    note = copy / "departement" / "48-note.html"
+    label = family["libelle_categorie"]
+    note.write_text(
+        note.read_text(encoding="utf-8").replace(
+            "</body>",
+            f'<script>Plotly.newPlot("leak", [{{"type": "bar", "y": ["{label}"], '
+            f'"x": [{value}]}}], {{}})</script></body>',
+        ),
+        encoding="utf-8",
+    )
+    problems = audit.audit_site(warehouse_path, copy).problems
+    assert any(p.startswith("departement/48-note.html : ") and label in p for p in problems), (
+        problems
+    )
+
+
+def test_a_masked_value_printed_in_the_pdf_is_found(copy, warehouse_path, tmp_path):
+    """A PDF that says more than its page: the masked family's row printed with its true
+    figures, from a copy of the note's page (the published page itself stays clean)."""
+    family = masked_cells(copy).iloc[0]
+    label = family["libelle_categorie"]
+    truth = true_values(warehouse_path).set_index(["indicator", "category"])
+    shown = [
+        truth.at[(indicator, family["categorie"]), "display"]
+        for indicator in ("family_establishments", "family_employees", "family_share_employees")
+    ]
+    note = copy / "departement" / "48-note.html"
+    page = note.read_text(encoding="utf-8")
+    head = f"<tr><th scope='row'>{html.escape(label)}</th>"
+    row = head + "<td>s</td>" * 3 + "</tr>"
+    assert page.count(row) == 1
+    leaked = tmp_path / "departement" / "48-note.html"
+    leaked.parent.mkdir()
+    leaked.write_text(
+        page.replace(row, head + "".join(f"<td>{v}</td>" for v in shown) + "</tr>"),
+        encoding="utf-8",
+    )
+    shutil.copytree(copy / "assets", tmp_path / "assets")
+    with note_module.Printer() as printer:
+        printer.print(leaked, copy / "departement" / "48.pdf")
+    problems = audit.audit_site(warehouse_path, copy).problems
+    assert [p for p in problems if not p.startswith("departement/48.pdf : ")] == []
+    assert any(label in p and "visible dans la page" in p for p in problems), problems
+
+
+def test_a_real_render_publishes_a_note_and_its_pdf(rendered):
+    from pypdf import PdfReader
+
+    pdf = PdfReader(rendered / "departement" / "48.pdf")
+    assert 4 <= len(pdf.pages) <= 8
+    assert (rendered / "departement" / "48-note.html").is_file()
 
 
 # The CRESS's figures in the block « Les chiffres publiés », beside SIRENE estimates.

@@ -20,16 +20,31 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import psutil
 import pytest
 from conftest import OBSERVATORY, ROOT, in_background
 
 from benchmarks.bench_ingest import generate
+from observatory import indicators, messages, open_warehouse
+from observatory.dashboards import blocks
 from observatory.refresh import Options, Paths, RefreshStopped, _Refresh, scan_raw
 
 
 def french_int(n) -> str:
     return f"{int(n):,}".replace(",", "\u202f")
+
+
+def flat(text: str) -> str:
+    """Text with every run of spaces (narrow, no-break, line breaks) as one space."""
+    return re.sub(r"-\s+", "-", re.sub(r"[\s\u202f\u00a0]+", " ", text)).strip()
+
+
+def pdf_pages(path: Path) -> list[str]:
+    """The text of each page of a PDF, flattened."""
+    from pypdf import PdfReader
+
+    return [flat(page.extract_text()) for page in PdfReader(path).pages]
 
 
 def env_for(home: Path) -> dict:
@@ -88,6 +103,7 @@ def site_state(home: Path) -> str:
         text = (site / page["path"]).read_text(encoding="utf-8")
         assert text.rstrip().endswith("</html>"), page["path"]
         assert (site / page["path"]).with_suffix(".csv").is_file()
+        assert (site / page["path"]).with_suffix(".pdf").read_bytes().startswith(b"%PDF-")
     return release["run_id"]
 
 
@@ -136,17 +152,64 @@ def home(base, tmp_path) -> Path:
 
 
 @pytest.mark.browser
-def test_static_portrait_draws_its_charts_from_disk_without_network(base, browser):
-    page_path = base / "site" / "departement" / "34.html"
-    context = browser.new_context(offline=True)
+def test_a_static_portrait_copied_alone_draws_every_chart_and_its_map_offline_and_prints(
+    base, browser, tmp_path
+):
+    """The page sent by email: copied into an empty folder, opened from disk with no network."""
+    alone = tmp_path / "envoi" / "herault.html"
+    alone.parent.mkdir()
+    shutil.copy(base / "site" / "departement" / "34.html", alone)
+    html = alone.read_text(encoding="utf-8")
+    context = browser.new_context(offline=True, viewport=dict(width=1200, height=900))
     page = context.new_page()
-    page.goto(page_path.as_uri())
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("requestfailed", lambda request: problems.append(request.url))
+    page.goto(alone.as_uri())
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
-    charts = page.locator(".js-plotly-plot").count()
-    title = page.locator("h1").first.inner_text()
+    drawn = page.evaluate(
+        """[...document.querySelectorAll('.js-plotly-plot')].map(chart => [chart.id,
+             chart.querySelectorAll('.main-svg').length,
+             chart.querySelectorAll('.scatterlayer path.js-fill').length
+               + chart.querySelectorAll('.barlayer path').length
+               + chart.querySelectorAll('.scatterlayer path.js-line').length])"""
+    )
+    epcis = page.evaluate("document.querySelector('[id^=carte-epci]').data.at(-1).ids.length")
+    page.emulate_media(media="print")
+    page.evaluate("dispatchEvent(new Event('beforeprint'))")
+    printed = page.evaluate(
+        """({widths: [...document.querySelectorAll('.js-plotly-plot .main-svg')]
+               .map(svg => svg.getBoundingClientRect().width),
+             modebars: [...document.querySelectorAll('.modebar-container')]
+               .filter(bar => bar.offsetParent !== null).length,
+             hints: [...document.querySelectorAll('.obs-downloads')]
+               .filter(hint => hint.offsetParent !== null).length})"""
+    )
     context.close()
-    assert charts >= 3
-    assert "Hérault" in title
+    assert problems == []
+    assert len(drawn) == html.count("Plotly.newPlot(") >= 6
+    assert [chart for chart, svgs, marks in drawn if not svgs or not marks] == []
+    assert drawn[0][0].startswith("carte-epci")  # the map first, with every EPCI of Hérault
+    assert epcis == len(
+        pd.read_parquet(ROOT / "data/reference/epcis.parquet").query("departement_code == '34'")
+    )
+    assert max(printed["widths"]) <= 700  # A4's text width
+    assert printed["modebars"] == printed["hints"] == 0
+
+
+def test_a_note_from_real_files_names_its_source_and_no_demo(base):
+    pages = pdf_pages(base / "site" / "departement" / "34.pdf")
+    assert 4 <= len(pages) <= 8
+    with open_warehouse(base / "observatory.duckdb") as wh:
+        frame = indicators.compute(wh, "departement", "34", None, themes=list(blocks.THEMES))
+    source = frame["source"].iloc[0]  # the ESS figures' source, named at the foot of each page
+    assert "démonstration" not in " ".join(frame["source"].dropna())
+    for number, page in enumerate(pages, start=1):
+        assert "Données de démonstration" not in page
+        assert f"L'ESS dans l'Hérault · {frame.attrs['year']} ·" in page
+        assert f"Source : {flat(source)}" in page
+        assert f"page {number} sur {len(pages)}" in page
+    assert "Sources et définitions" in pages[-1]
 
 
 def test_raw_files_feed_the_warehouse_and_the_manifest(base):
@@ -218,6 +281,21 @@ def test_a_failed_refresh_keeps_the_previous_warehouse_and_site(home):
     public = (home / "site" / "runs" / f"{record['run_id']}.json").read_text()
     assert json.loads(public)["error"] == dict(step="entrepôt", message=FAILED)
     assert record["error"]["message"] not in public
+
+
+def test_a_refresh_without_chromium_says_so_and_keeps_the_previous_warehouse_and_site(
+    home, monkeypatch
+):
+    before, served = sha(home / "observatory.duckdb"), site_state(home)
+    monkeypatch.setenv("OBSERVATORY_CHROMIUM", str(home / "pas-de-chromium"))
+    done = refresh(home, "--only", "departement:34")
+    assert done.returncode == 1
+    assert "Erreur : actualisation interrompue à l'étape « portraits » : Chromium introuvable" in (
+        flat(done.stderr)
+    )
+    assert "Traceback" not in done.stderr
+    assert sha(home / "observatory.duckdb") == before and site_state(home) == served
+    assert last_record(home)["error"]["step"] == "portraits"
 
 
 @pytest.mark.fault
@@ -304,9 +382,36 @@ def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(demo_run):
         )
         assert ("Postes salariés de l'ESS", french_int(employees)) in cards
         assert "Données de démonstration" in page
-        assert '<script src="../assets/plotly.min.js"></script>' in page
-        assert not re.search(r"<script[^>]+src=\"https?://", page)  # nothing from a CDN
+        assert not re.search(r"<script[^>]+src=", page)  # plotly.js is in the page itself
+        assert not re.search(r"<link[^>]+href=", page)  # and so is its style
         assert "territoire = " not in page  # no code in the published page
+    for level, code in (("region", "76"), ("departement", "34"), ("departement", "48")):
+        pages = pdf_pages(site / level / f"{code}.pdf")
+        assert 4 <= len(pages) <= 8
+        assert all("Données de démonstration" in page for page in pages)
+        text = " ".join(pages)
+        with open_warehouse(db) as wh:
+            place = indicators.resolve(wh, code, level)
+            frame = indicators.compute(wh, level, code, None, themes=list(blocks.THEMES))
+            parent = indicators.parent_of(wh, place)
+        sentences = messages.key_messages(frame, place, parent, parent)
+        assert len(sentences) >= 3
+        for sentence in sentences:
+            assert flat(sentence) in text, sentence
+        for heading in (
+            "Chiffres clés",
+            "Comparaison, ",
+            "Carte par ",
+            "Les familles de l'ESS",
+            "Les secteurs d'activité",
+            "L'évolution de l'emploi de l'ESS",
+            "Sources et définitions",
+            "Source : Données de démonstration : chiffres synthétiques",
+        ):
+            assert heading in text, (code, heading)
+        assert f"page {len(pages)} sur {len(pages)}" in pages[-1]
+        page = (site / level / f"{code}.html").read_text(encoding="utf-8")
+        assert f'<a href="{code}.pdf">Note imprimable (PDF)</a>' in page
     index = (site / "index.html").read_text(encoding="utf-8")
     assert index.count("<tr><th scope='row'><a href=") == 3
     assert "Données de démonstration" in index

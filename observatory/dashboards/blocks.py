@@ -1066,12 +1066,13 @@ def map_prefetch(wh, territory: indicators.Territory, level: str, year: int) -> 
     ]
 
 
-def map_block(wh, territory: indicators.Territory, level: str, year: int) -> Block:
-    """Map of the ESS share of the territories of ``level`` inside ``territory``."""
+def map_block(wh, territory: indicators.Territory, level: str, year: int, draw=share_map) -> Block:
+    """Map of the ESS share of the territories of ``level`` inside ``territory``, drawn by
+    ``draw(data, level, title)`` (pages that travel use ``flat_map.share_map``)."""
     data = map_table(wh, territory, level, year)
     plural = CHILD_PLURALS[level]
     title = f"{SHARE_LABEL} par {CHILD_LABELS[level]}, {territory.name}, {year}"
-    fig = share_map(data, level, title)
+    fig = draw(data, level, title)
     data = data.sort_values("code")
     table = pd.DataFrame(
         {

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import ipywidgets as w
 
-from observatory import indicators, settings
+from observatory import indicators, messages, settings
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
 
@@ -95,13 +95,16 @@ def header_html(
     year: int,
     frame,
     link: str,
+    summary: str = "",
 ) -> str:
-    """Title, reference territory, link to this portrait and key figures."""
+    """Title, reference territory, link to this portrait, key messages (``summary``) and key
+    figures."""
     ref = reference.label if reference else "aucun"
     return (
         f"<h2 class='obs-title'>{esc(territory.label)}, {year}</h2>"
         f"<p>Territoire de référence : {esc(ref)}. "
         f"<a class='obs-permalink' href='{esc(link)}'>Lien vers ce portrait</a></p>"
+        + summary
         + blocks.key_figures_html(frame, territory)
     )
 
@@ -210,8 +213,10 @@ class PortraitPage:
         year, territory_slug = int(frame.attrs["year"]), blocks.slug(territory)
         steps = blocks.block_steps(self.wh, territory, frame, ref)
         link = share_link(territory, year, self.reference)
+        summary = messages.section_html(self.wh, frame, territory, ref, heading="h3")
         common.set_outputs(
-            self.header, [common.html_output(header_html(territory, ref, year, frame, link))]
+            self.header,
+            [common.html_output(header_html(territory, ref, year, frame, link, summary))],
         )
         if steps:
             common.show(self.charts[0], lambda: blocks.block_outputs(steps[0](), territory_slug))

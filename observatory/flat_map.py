@@ -1,0 +1,128 @@
+"""A choropleth drawn with ordinary plotly shapes, for pages that travel: the static portraits
+and the printable notes.
+
+Each territory's polygons are filled ``Scatter`` paths on equal axes (longitude, latitude
+stretched by the cosine of the map's middle latitude), with no base map, tile server or WebGL.
+Such a map draws from a page opened from disk (file://), prints, and goes into a PDF, where the
+MapLibre map of the dashboards (``blocks.share_map``) stays blank. The classes, colours and
+tooltips are those of the dashboards' map; masked territories are grey, with « s ».
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+import shapely
+
+from observatory import formatting
+from observatory.dashboards import blocks, common
+
+
+def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
+    """The map of ``blocks.map_table``'s ``data`` (one row per territory of ``level``)."""
+    shapes = blocks.light_shapes(level)
+    data = data[data["code"].isin(list(shapes.text))]
+    if level == "region":
+        data = data[data["code"] >= "11"]  # metropolitan France only, as on the dashboards
+    geometries = {code: json.loads(shapes.text[code])["geometry"] for code in data["code"]}
+    fig = go.Figure()
+    for classe, colour in class_colours(data).items():
+        xs: list = []
+        ys: list = []
+        for code in data.loc[data["classe"] == classe, "code"]:
+            for ring in _rings(geometries[code]):
+                xs += [x for x, _ in ring] + [None]
+                ys += [y for _, y in ring] + [None]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                fill="toself",
+                fillcolor=colour,
+                line=dict(color="white", width=0.8),
+                name=classe,
+                hoverinfo="skip",
+            )
+        )
+    points = [_inside_point(geometries[code]) for code in data["code"]]
+    fig.add_trace(
+        go.Scatter(
+            x=[p[0] for p in points],
+            y=[p[1] for p in points],
+            ids=data["code"].tolist(),
+            mode="markers",
+            marker=dict(size=12, opacity=0),
+            showlegend=False,
+            customdata=data[["name", "share_display", "employees_display"]].to_numpy().tolist(),
+            hovertemplate="<b>%{customdata[0]}</b><br>Part de l'ESS : %{customdata[1]}<br>"
+            "Postes salariés de l'ESS : %{customdata[2]}<extra></extra>",
+        )
+    )
+    boxes = [shapes.bounds[code] for code in data["code"]]
+    middle = (min(b[1] for b in boxes) + max(b[3] for b in boxes)) / 2 if boxes else 46.5
+    fig.update_layout(
+        title=title,
+        separators=formatting.PLOTLY_SEPARATORS,
+        template="none",
+        height=560,
+        margin=dict(l=0, r=0, t=50, b=0),
+        font=dict(size=14, family="Arial, sans-serif"),
+        plot_bgcolor="white",
+        dragmode=False,
+        hovermode="closest",
+        xaxis=dict(visible=False, fixedrange=True),
+        yaxis=dict(
+            visible=False,
+            fixedrange=True,
+            scaleanchor="x",
+            scaleratio=1 / math.cos(math.radians(middle)),
+        ),
+        legend=dict(
+            title=dict(text=blocks.SHARE_LABEL, side="top"),
+            orientation="h",
+            yanchor="top",
+            y=0,
+            x=0,
+        ),
+    )
+    return fig
+
+
+def class_colours(data: pd.DataFrame) -> dict[str, str]:
+    """Colour of each class, from the lowest shares (light) to the highest (dark), then the
+    grey of masked territories: the dashboards' palette."""
+    visible = data[data["classe"] != blocks.SECRET_CLASS]
+    order = sorted(
+        visible["classe"].unique(),
+        key=lambda c: visible.loc[visible["classe"] == c, "ess_share_pct"].min(),
+    )
+    palette = common.CLASS_COLOURS[-len(order) :] if len(order) < 5 else common.CLASS_COLOURS
+    colours = dict(zip(order, palette))
+    if (data["classe"] == blocks.SECRET_CLASS).any():
+        colours[blocks.SECRET_CLASS] = common.SECRET_COLOUR
+    return colours
+
+
+def _rings(geometry: dict) -> list:
+    """Every ring of a (multi)polygon, outer ones anticlockwise and holes clockwise: plotly fills
+    a trace's rings as one path with the non-zero rule, so that a hole (an enclave drawn in
+    another colour) stays a hole."""
+    polygons = geometry["coordinates"]
+    if geometry["type"] == "Polygon":
+        polygons = [polygons]
+    rings = []
+    for polygon in polygons:
+        for i, ring in enumerate(polygon):
+            anticlockwise = shapely.LinearRing(ring).is_ccw
+            rings.append(ring if anticlockwise == (i == 0) else ring[::-1])
+    return rings
+
+
+def _inside_point(geometry: dict) -> tuple[float, float]:
+    """A point inside the territory, where its tooltip shows."""
+    point = shapely.point_on_surface(shapely.from_geojson(json.dumps(geometry)))
+    return round(point.x, 3), round(point.y, 3)

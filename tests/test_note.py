@@ -1,0 +1,69 @@
+"""The printable note: printed by a real headless Chromium; without one, a French sentence."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from observatory import note, site
+from observatory.dashboards import common
+from observatory.publication import Portrait
+
+
+def test_a_missing_chromium_stops_with_one_french_sentence(monkeypatch, tmp_path):
+    monkeypatch.setenv("OBSERVATORY_CHROMIUM", str(tmp_path / "chromium"))
+    with pytest.raises(note.NoteError) as error, note.Printer():
+        pass
+    assert str(error.value) == (
+        f"Chromium introuvable ({tmp_path / 'chromium'}) : il imprime les notes en PDF (sous "
+        "Debian : apt-get install chromium, ou make chromium ; ailleurs, indiquez son chemin "
+        "dans OBSERVATORY_CHROMIUM)"
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_db(warehouse_path):
+    """Point the kernel-wide warehouse (``common.warehouse``) at the session's demo warehouse."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OBSERVATORY_DB", str(warehouse_path))
+    for cached in (common.warehouse, common._compute):
+        cached.cache_clear()
+    yield common.warehouse()
+    common.warehouse().close()
+    for cached in (common.warehouse, common._compute):
+        cached.cache_clear()
+    mp.undo()
+
+
+def test_notes_printed_one_after_the_other_each_hold_their_own_territory(demo_db, tmp_path):
+    """One Chromium page prints every note of a worker: the second note replaces the first's
+    body; its PDF holds its own title, messages and charts, and nothing of the first."""
+    site._write_assets(tmp_path)
+    (tmp_path / "departement").mkdir()
+    texts = {}
+    with note.Printer() as printer:
+        for code in ("48", "34"):
+            page = tmp_path / "departement" / f"{code}-note.html"
+            page.write_text(Portrait.load(code, publication=True).note_html(), encoding="utf-8")
+            printer.print(page, page.with_name(f"{code}.pdf"))
+            reader = PdfReader(page.with_name(f"{code}.pdf"))
+            texts[code] = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
+            assert reader.metadata.title == f"L'économie sociale et solidaire {place(code)}, 2022"
+    for code, other in (("48", "34"), ("34", "48")):
+        assert f"L'économie sociale et solidaire {place(code)}" in texts[code]
+        assert f"{capitalised(place(code))}, plus d'un salarié" in texts[code]
+        assert f"par famille, {NAMES[code]}" in texts[code]  # a chart's title, drawn
+        assert NAMES[other] not in texts[code]
+
+
+NAMES = {"48": "Lozère (département 48)", "34": "Hérault (département 34)"}
+
+
+def place(code: str) -> str:
+    return {"48": "en Lozère", "34": "dans l'Hérault"}[code]
+
+
+def capitalised(text: str) -> str:
+    return text[0].upper() + text[1:]
