@@ -397,10 +397,9 @@ def runs_index_html(summaries: list[dict]) -> str:
     return PAGE.format(
         title="Historique des actualisations",
         body=body,
-        css="../assets/observatoire.css",
-        plotly="../assets/plotly.min.js",
+        head='<link rel="stylesheet" href="../assets/observatoire.css">',
         index="../index.html",
-        csv_link="",
+        links="",
         generated=esc(formatting.long_date(datetime.now())),
     )
 
