@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -200,8 +201,6 @@ class Printer:
     """
 
     def __enter__(self) -> Printer:
-        from playwright.sync_api import sync_playwright
-
         executable = settings.chromium_path()
         if not executable.is_file():
             raise NoteError(
@@ -209,6 +208,19 @@ class Printer:
                 "Debian : apt-get install chromium, ou make chromium ; ailleurs, indiquez son "
                 "chemin dans OBSERVATORY_CHROMIUM)"
             )
+        # Playwright's sync API refuses a thread whose asyncio loop runs (a Jupyter kernel, or
+        # another sync Playwright open in the same thread): it lives in a thread of its own.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="note-printer")
+        try:
+            self._thread.submit(self._start, executable).result()
+        except BaseException:
+            self._thread.shutdown()
+            raise
+        return self
+
+    def _start(self, executable: Path) -> None:
+        from playwright.sync_api import sync_playwright
+
         self._playwright = sync_playwright().start()
         try:
             self._browser = self._playwright.chromium.launch(
@@ -219,9 +231,14 @@ class Printer:
         except Exception:
             self._playwright.stop()
             raise
-        return self
 
     def __exit__(self, *exc) -> None:
+        try:
+            self._thread.submit(self._stop).result()
+        finally:
+            self._thread.shutdown()
+
+    def _stop(self) -> None:
         try:
             self._browser.close()
         finally:
@@ -233,6 +250,9 @@ class Printer:
         The first note of a folder loads its page, with the notes' style and plotly.js; the
         next ones only replace its body and run their charts (0,2 s a note instead of 0,5 s:
         plotly.js is not parsed again), and must then show their own title."""
+        self._thread.submit(self._print, note, pdf).result()
+
+    def _print(self, note: Path, pdf: Path) -> None:
         text = note.read_text(encoding="utf-8")
         meta = {name: html.unescape(value) for name, value in META.findall(text)}
         title = html.unescape(TITLE.search(text).group(1))

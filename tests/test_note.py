@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -35,6 +36,23 @@ def demo_db(warehouse_path):
     for cached in (common.warehouse, common._compute):
         cached.cache_clear()
     mp.undo()
+
+
+def test_a_note_prints_from_a_running_event_loop_as_in_a_jupyter_kernel(demo_db, tmp_path):
+    """A Jupyter kernel (or a browser test) runs an asyncio loop in its thread, where
+    Playwright's sync API refuses to start: the printer still prints."""
+    site._write_assets(tmp_path)
+    (tmp_path / "departement").mkdir()
+    page = tmp_path / "departement" / "48-note.html"
+    page.write_text(Portrait.load("48", publication=True).note_html(), encoding="utf-8")
+
+    async def in_a_kernel():
+        with note.Printer() as printer:
+            printer.print(page, page.with_name("48.pdf"))
+
+    asyncio.run(in_a_kernel())
+    title = PdfReader(page.with_name("48.pdf")).metadata.title
+    assert title == f"L'économie sociale et solidaire {place('48')}, 2022"
 
 
 def test_notes_printed_one_after_the_other_each_hold_their_own_territory(demo_db, tmp_path):
