@@ -208,8 +208,22 @@ def serve(
         min=0,
         help="Noyaux préchauffés pour le portrait (défaut : voila.json) ; les autres tableaux de bord en gardent un, sauf avec 0 (aucun noyau préchauffé).",
     ),
+    max_visitors: int = typer.Option(
+        None,
+        "--max-visitors",
+        min=1,
+        envvar="OBSERVATORY_MAX_VISITORS",
+        help="Visiteurs servis à la fois, chacun par son noyau (défaut : selon la mémoire disponible) ; au-delà, une page propose le portrait statique.",
+    ),
+    site_url: str = typer.Option(
+        None,
+        "--site-url",
+        envvar="OBSERVATORY_SITE_URL",
+        help="Adresse du site statique proposé aux visiteurs en surnombre (défaut : /portraits/, servi par ce serveur depuis $OBSERVATORY_SITE ou site/).",
+    ),
 ) -> None:
-    """Sert les tableaux de bord de dashboards/ avec Voilà (réglages : voila.json du dépôt)."""
+    """Sert les tableaux de bord de dashboards/ avec Voilà (réglages : voila.json du dépôt), dans
+    les limites d'un serveur public (observatory/dashboards/server.py)."""
     path = Path(db or settings.db_path())
     if not path.is_file():
         _fail(f"no warehouse at {path}: run `observatory build` first")
@@ -226,7 +240,7 @@ def serve(
     command = [
         sys.executable,
         "-m",
-        "voila",
+        "observatory.dashboards.server",
         str(settings.DASHBOARDS_DIR),
         f"--port={port}",
         f"--Voila.ip={host}",
@@ -240,6 +254,10 @@ def serve(
             "portrait.ipynb": {"pool_size": reserve},
         }
         command.append(f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}")
+    if max_visitors is not None:
+        command.append(f"--DashboardServer.max_visitors={max_visitors}")
+    if site_url:
+        command.append(f"--DashboardServer.site_url={site_url.rstrip('/')}/")
     command.append(f"--VoilaConfiguration.resources={json.dumps({'preload': plotly_chunks()})}")
     # voila.json (sources stripped, no tracebacks, no static files, preheated kernels, culling)
     # is read from the working directory.
