@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -197,8 +198,13 @@ def rejects(
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")
 
 
-@app.command()
+# Voilà settings passed through by `observatory serve`: --Class.name=value.
+VOILA_SETTING = re.compile(r"--[A-Za-z]+\.[A-Za-z_]+=.*")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def serve(
+    ctx: typer.Context,
     port: int = typer.Option(settings.VOILA_PORT, help="Port d'écoute."),
     host: str = typer.Option(settings.VOILA_HOST, help="Adresse d'écoute."),
     db: Path = DbOption,
@@ -223,7 +229,12 @@ def serve(
     ),
 ) -> None:
     """Sert les tableaux de bord de dashboards/ avec Voilà (réglages : voila.json du dépôt), dans
-    les limites d'un serveur public (observatory/dashboards/server.py)."""
+    les limites d'un serveur public (observatory/dashboards/server.py). Tout réglage de Voilà
+    ou du serveur s'ajoute en --Classe.nom=valeur (--Voila.base_url=/tableaux/,
+    --DashboardServer.max_kernel_age=1800)."""
+    unknown = [arg for arg in ctx.args if not VOILA_SETTING.fullmatch(arg)]
+    if unknown:
+        _fail(f"option inconnue : {unknown[0]} (réglages de Voilà : --Classe.nom=valeur)")
     path = Path(db or settings.db_path())
     if not path.is_file():
         _fail(f"no warehouse at {path}: run `observatory build` first")
@@ -259,6 +270,7 @@ def serve(
     if site_url:
         command.append(f"--DashboardServer.site_url={site_url.rstrip('/')}/")
     command.append(f"--VoilaConfiguration.resources={json.dumps({'preload': plotly_chunks()})}")
+    command += ctx.args
     # voila.json (sources stripped, no tracebacks, no static files, preheated kernels, culling)
     # is read from the working directory.
     jupyter_path = os.pathsep.join(
