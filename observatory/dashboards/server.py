@@ -261,7 +261,10 @@ class KernelSocketHandler(VoilaKernelWebsocketHandler):
             self.log.warning(
                 "WebSocket refusée au noyau %s pour %s : trop de connexions", kernel_id, address
             )
-            raise web.HTTPError(429)
+            # Not HTTPError: Jupyter's error page needs settings that Voilà does not give.
+            self.set_status(429)
+            self.finish()
+            return
         self._counted = (kernel_id, address)
         try:
             await super().get(kernel_id)
