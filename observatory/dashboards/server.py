@@ -9,8 +9,9 @@ and the limits a public server needs, which Voilà has no setting for.
 - A visitor's kernel is stopped when its page never connected within ``connect_timeout``
   seconds of being sent, when it is older than ``max_kernel_age``, or when it grows beyond
   ``kernel_memory_mb``.
-- Kernel websockets are limited per kernel and per address, and the messages each kernel
-  receives per second; ``?template=`` and ``?theme=`` no longer bypass the preheated kernels.
+- Kernel websockets are limited per kernel and per address, and the messages and widget
+  changes each kernel receives per second; ``?template=`` and ``?theme=`` no longer bypass
+  the preheated kernels.
 
 Run as ``python -m observatory.dashboards.server dashboards/ [Voilà options]``; settings in
 ``voila.json`` (section ``DashboardServer``) or as ``--DashboardServer.<name>=…``.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hmac
 import html
+import json
 import os
 import resource
 import secrets
@@ -30,6 +32,10 @@ from pathlib import Path
 
 import psutil
 from jupyter_core.utils import ensure_async
+from jupyter_server.services.kernels.connection.base import (
+    deserialize_binary_message,
+    deserialize_msg_from_ws_v1,
+)
 from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import PeriodicCallback
@@ -92,7 +98,8 @@ class Guard:
         self.visits: list[Visit] = []
         self.sockets_by_kernel: Counter[str] = Counter()
         self.sockets_by_address: Counter[str] = Counter()
-        self.buckets: dict[str, limits.TokenBucket] = {}
+        # Per kernel: every message, and widget changes (the messages that make it compute).
+        self.buckets: dict[str, tuple[limits.TokenBucket, limits.TokenBucket]] = {}
 
     @property
     def manager(self):
@@ -139,13 +146,16 @@ class Guard:
             if counter[key] <= 0:
                 del counter[key]
 
-    def allow_message(self, kernel_id: str) -> bool:
-        bucket = self.buckets.get(kernel_id)
-        if bucket is None:
-            bucket = self.buckets[kernel_id] = limits.TokenBucket(
-                self.app.messages_per_second, self.app.message_burst
+    def allow_message(self, kernel_id: str, change: bool) -> bool:
+        """Whether a kernel may receive one more message (``change``: a widget change)."""
+        buckets = self.buckets.get(kernel_id)
+        if buckets is None:
+            app = self.app
+            buckets = self.buckets[kernel_id] = (
+                limits.TokenBucket(app.messages_per_second, app.message_burst),
+                limits.TokenBucket(app.changes_per_second, app.change_burst),
             )
-        return bucket.allow()
+        return buckets[0].allow() and (not change or buckets[1].allow())
 
     async def sweep(self) -> None:
         """Forget what ended; stop the visitors' kernels past a limit."""
@@ -246,7 +256,8 @@ class QueryHandler(RequestInfoSocketHandler):
 class KernelSocketHandler(VoilaKernelWebsocketHandler):
     """``/api/kernels/<kernel id>/channels``: at most ``sockets_per_kernel`` sockets per kernel
     and ``sockets_per_address`` per visitor's address (each costs about 9 open files of the
-    server), ``messages_per_second`` on average per kernel (``message_burst`` at once)."""
+    server); per kernel, ``messages_per_second`` messages on average (``message_burst`` at
+    once), of which ``changes_per_second`` widget changes (``change_burst`` at once)."""
 
     _counted: tuple[str, str] | None = None
     _dropped = 0
@@ -277,15 +288,18 @@ class KernelSocketHandler(VoilaKernelWebsocketHandler):
         await super().open(kernel_id)
 
     def on_message(self, ws_message):
-        if self.guard.allow_message(self.kernel_id):
+        v1 = self.selected_subprotocol == "v1.kernel.websocket.jupyter.org"
+        if v1 and not well_framed(ws_message):
+            self.log.warning("Noyau %s : message mal formé ignoré", self.kernel_id)
+            return None
+        if self.guard.allow_message(self.kernel_id, widget_change(ws_message, v1)):
             return super().on_message(ws_message)
         self._dropped += 1
         if self._dropped in (1, 100, 1000):
             self.log.warning(
-                "Noyau %s : %d messages ignorés (plus de %g par seconde)",
+                "Noyau %s : %d messages ignorés (au-delà du débit permis)",
                 self.kernel_id,
                 self._dropped,
-                self.settings["voila"].messages_per_second,
             )
         return None
 
@@ -297,6 +311,37 @@ class KernelSocketHandler(VoilaKernelWebsocketHandler):
         if self._counted is not None:
             self.guard.release_socket(*self._counted)
             self._counted = None
+
+
+def well_framed(ws_message: str | bytes) -> bool:
+    """Whether a message of Jupyter's v1 websocket protocol announces no more parts than it
+    holds. Jupyter's reader builds the list of the announced offsets before anything else:
+    8 bytes announcing 2**40 of them kept the server's only thread busy for ever."""
+    if not isinstance(ws_message, bytes) or len(ws_message) < 8:
+        return False
+    return 8 * (int.from_bytes(ws_message[:8], "little") + 1) <= len(ws_message)
+
+
+def widget_change(ws_message: str | bytes, v1: bool) -> bool:
+    """Whether a browser's kernel message asks a widget to change (ipywidgets' ``update`` and
+    ``custom``), what makes a dashboard compute; the others only read (a page whose kernel
+    started for it asked for 40 widgets' states at once, one message each). ``v1``: Jupyter's
+    v1 websocket protocol (the message ``well_framed``). A message that cannot be read counts
+    as a change."""
+    try:
+        if v1:
+            _, parts = deserialize_msg_from_ws_v1(ws_message)
+            header, content = json.loads(parts[0]), json.loads(parts[3])
+        else:
+            if isinstance(ws_message, bytes):
+                message = deserialize_binary_message(ws_message)
+            else:
+                message = json.loads(ws_message)
+            header, content = message["header"], message["content"]
+        method = (content.get("data") or {}).get("method")
+        return header.get("msg_type") == "comm_msg" and method in ("update", "custom")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return True
 
 
 class _KernelRecorder:
@@ -404,10 +449,16 @@ class DashboardServer(Voila):
         20, config=True, help="Kernel websockets open at once from one address."
     )
     messages_per_second = Float(
-        5, config=True, help="Messages a kernel's websockets may send per second on average."
+        50, config=True, help="Messages a kernel's websockets may send per second on average."
     )
     message_burst = Integer(
-        30, config=True, help="Messages a kernel's websockets may send at once."
+        200, config=True, help="Messages a kernel's websockets may send at once."
+    )
+    changes_per_second = Float(
+        5, config=True, help="Widget changes a kernel's websockets may send per second on average."
+    )
+    change_burst = Integer(
+        30, config=True, help="Widget changes a kernel's websockets may send at once."
     )
     max_message_bytes = Integer(
         64 * 1024, config=True, help="Largest websocket message a browser may send."

@@ -6,6 +6,7 @@ The same limits on a real server: test_security.py and test_load.py."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 import time
@@ -19,7 +20,7 @@ from tornado.ioloop import IOLoop
 from voila.request_info_handler import RequestInfoSocketHandler
 
 from observatory.dashboards import limits
-from observatory.dashboards.server import Guard, QueryHandler
+from observatory.dashboards.server import Guard, QueryHandler, well_framed, widget_change
 
 
 def test_the_cap_is_the_memory_left_by_the_server_and_the_preheated_kernels():
@@ -92,6 +93,63 @@ def test_websockets_are_limited_per_kernel_and_per_address():
     guard.release_socket("k1", "203.0.113.7")
     assert guard.take_socket("k1", "203.0.113.7") is True  # a closed socket frees its place
     assert guard.take_socket("k1", "203.0.113.7") is False
+
+
+def comm_message(msg_type: str, data: dict) -> dict:
+    return {
+        "header": {"msg_id": "1", "msg_type": msg_type, "session": "s", "version": "5.3"},
+        "parent_header": {},
+        "metadata": {},
+        "content": {"comm_id": "c", "data": data},
+        "channel": "shell",
+    }
+
+
+@pytest.mark.parametrize("protocol", ["v1", "json", "binary"])
+def test_widget_changes_are_told_from_the_messages_that_only_read(protocol):
+    """Widget changes (what makes a dashboard compute) have a rate of their own; the states a
+    page asks for when it opens (40 at once seen) must not count against it."""
+    from jupyter_server.services.kernels.connection.base import (
+        serialize_binary_message,
+        serialize_msg_to_ws_v1,
+    )
+
+    def wire(message: dict):
+        if protocol == "v1":
+            parts = [json.dumps(message[k]).encode() for k in ("header", "parent_header")]
+            parts += [json.dumps(message[k]).encode() for k in ("metadata", "content")]
+            return serialize_msg_to_ws_v1(parts, "shell")
+        if protocol == "binary":
+            return serialize_binary_message({**message, "buffers": [memoryview(b"x")]})
+        return json.dumps(message)
+
+    changes = [
+        comm_message("comm_msg", {"method": "update", "state": {"index": 3}}),
+        comm_message("comm_msg", {"method": "custom", "content": {"event": "click"}}),
+    ]
+    reads = [
+        comm_message("comm_msg", {"method": "request_state"}),
+        comm_message("comm_msg", {"method": "request_states"}),
+        comm_message("comm_info_request", {}),
+        comm_message("kernel_info_request", {}),
+        comm_message("comm_open", {}),
+    ]
+    v1 = protocol == "v1"
+    assert [widget_change(wire(m), v1) for m in changes] == [True, True]
+    assert [widget_change(wire(m), v1) for m in reads] == [False] * len(reads)
+    assert widget_change(b"\x01" + bytes(15) if v1 else "{not json", v1) is True
+
+
+def test_a_v1_message_announcing_more_parts_than_it_holds_is_not_read():
+    """Jupyter's v1 reader lists every announced offset first: 2**40 of them in 8 bytes kept
+    the server busy for ever. Such a message is dropped before anyone reads it."""
+    from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
+
+    good = serialize_msg_to_ws_v1([b"{}", b"{}", b"{}", b"{}"], "shell")
+    assert well_framed(good)
+    assert not well_framed((2**40).to_bytes(8, "little") + b"shell{}")
+    assert not well_framed(b"\x00\x01")
+    assert not well_framed("text")
 
 
 @pytest.fixture()
