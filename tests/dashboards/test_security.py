@@ -562,7 +562,11 @@ def test_a_widget_value_out_of_range_is_answered_in_french_and_floods_cost_littl
         hello = kernel_message(session, "kernel_info_request", {})
         ws.send(json.dumps(hello))
         reply = receive(
-            ws, until=lambda m: m["parent_header"].get("msg_id") == hello["header"]["msg_id"]
+            ws,
+            until=lambda m: (
+                m["parent_header"].get("msg_id") == hello["header"]["msg_id"]
+                and m["header"]["msg_type"] == "kernel_info_reply"
+            ),
         )
         assert reply[-1]["header"]["msg_type"] == "kernel_info_reply"  # the page still works
     finally:
