@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -202,8 +203,13 @@ def rejects(
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")
 
 
-@app.command()
+# Voilà settings passed through by `observatory serve`: --Class.name=value.
+VOILA_SETTING = re.compile(r"--[A-Za-z]+\.[A-Za-z_]+=.*")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def serve(
+    ctx: typer.Context,
     port: int = typer.Option(settings.VOILA_PORT, help="Port d'écoute."),
     host: str = typer.Option(settings.VOILA_HOST, help="Adresse d'écoute."),
     db: Path = DbOption,
@@ -213,8 +219,27 @@ def serve(
         min=0,
         help="Noyaux préchauffés pour le portrait (défaut : voila.json) ; les autres tableaux de bord en gardent un, sauf avec 0 (aucun noyau préchauffé).",
     ),
+    max_visitors: int = typer.Option(
+        None,
+        "--max-visitors",
+        min=1,
+        envvar="OBSERVATORY_MAX_VISITORS",
+        help="Visiteurs servis à la fois, chacun par son noyau (défaut : selon la mémoire disponible) ; au-delà, une page propose le portrait statique.",
+    ),
+    site_url: str = typer.Option(
+        None,
+        "--site-url",
+        envvar="OBSERVATORY_SITE_URL",
+        help="Adresse du site statique proposé aux visiteurs en surnombre (défaut : /portraits/, servi par ce serveur depuis $OBSERVATORY_SITE ou site/).",
+    ),
 ) -> None:
-    """Sert les tableaux de bord de dashboards/ avec Voilà (réglages : voila.json du dépôt)."""
+    """Sert les tableaux de bord de dashboards/ avec Voilà (réglages : voila.json du dépôt), dans
+    les limites d'un serveur public (observatory/dashboards/server.py). Tout réglage de Voilà
+    ou du serveur s'ajoute en --Classe.nom=valeur (--Voila.base_url=/tableaux/,
+    --DashboardServer.max_kernel_age=1800)."""
+    unknown = [arg for arg in ctx.args if not VOILA_SETTING.fullmatch(arg)]
+    if unknown:
+        _fail(f"option inconnue : {unknown[0]} (réglages de Voilà : --Classe.nom=valeur)")
     path = Path(db or settings.db_path())
     if not path.is_file():
         _fail(f"aucun entrepôt à {path} : lancez d'abord `observatory build`")
@@ -231,7 +256,7 @@ def serve(
     command = [
         sys.executable,
         "-m",
-        "voila",
+        "observatory.dashboards.server",
         str(settings.DASHBOARDS_DIR),
         f"--port={port}",
         f"--Voila.ip={host}",
@@ -245,7 +270,12 @@ def serve(
             "portrait.ipynb": {"pool_size": reserve},
         }
         command.append(f"--VoilaKernelManager.kernel_pools_config={json.dumps(pools)}")
+    if max_visitors is not None:
+        command.append(f"--DashboardServer.max_visitors={max_visitors}")
+    if site_url:
+        command.append(f"--DashboardServer.site_url={site_url.rstrip('/')}/")
     command.append(f"--VoilaConfiguration.resources={json.dumps({'preload': plotly_chunks()})}")
+    command += ctx.args
     # voila.json (sources stripped, no tracebacks, no static files, preheated kernels, culling)
     # is read from the working directory.
     jupyter_path = os.pathsep.join(

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -197,31 +198,85 @@ def preheated_kernels(reserve: int) -> int:
 
 @contextlib.contextmanager
 def voila_server(db: Path, reserve: int = TEST_RESERVE, timeout: float = 600):
-    """``observatory serve`` on a free loopback port, yielded once its preheated kernels wait for
-    visitors (each has its websocket open to the server); stopped when the block ends.
+    """``observatory serve`` on a free loopback port, yielded (its URL) once its preheated
+    kernels wait for visitors; stopped when the block ends (see ``dashboard_server``)."""
+    with dashboard_server(db, reserve, timeout) as server:
+        yield server.url
+
+
+@dataclass
+class Served:
+    """A running ``observatory serve``: its address, process and log."""
+
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def kernels(self) -> list[psutil.Process]:
+        """The server's kernel processes."""
+        return [child for child in _children(self.process) if _is_kernel(child)]
+
+    def waiting_kernels(self) -> int:
+        """Kernels with a connection open to the server: preheated ones waiting for a visitor."""
+        return sum(_connected_to(kernel, self.port) for kernel in self.kernels())
+
+    def wait_for_preheated(self, expected: int, timeout: float = 600) -> None:
+        """Until the server answers and ``expected`` preheated kernels wait for visitors (each
+        has its websocket open to the server); fails, quoting the log, if the server stops or
+        the time runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            answering, ready = self._answers(), self.waiting_kernels()
+            if answering and ready >= expected:
+                return
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"observatory serve stopped with code {self.process.returncode}\n"
+                    f"{log_tail(self.log)}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"{ready} of Voilà's {expected} preheated kernels ready within {timeout} s "
+                    f"(server answering: {answering})\n{log_tail(self.log)}"
+                )
+            time.sleep(1)
+
+    def _answers(self) -> bool:
+        """Whether the server answers HTTP requests (its kernels may start before it listens)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2):
+                return True
+        except OSError:
+            return False
+
+
+@contextlib.contextmanager
+def dashboard_server(
+    db: Path,
+    reserve: int = TEST_RESERVE,
+    timeout: float = 600,
+    args: tuple[str, ...] = (),
+    env: dict | None = None,
+):
+    """``observatory serve ARGS`` on a free loopback port, yielded (a ``Served``) once its
+    preheated kernels wait for visitors; stopped when the block ends.
 
     The server runs as behind a proxy that cannot reach this machine (``https_proxy`` set,
     ``no_proxy`` unset): its kernels must still reach their own server. Its output goes to a
     log whose end a failure quotes."""
     port = free_port()
     unreachable_proxy = f"http://127.0.0.1:{free_port()}"
-    env = {name: value for name, value in os.environ.items() if name.lower() != "no_proxy"}
-    env.update(http_proxy=unreachable_proxy, https_proxy=unreachable_proxy)
-    proc, log = start_serve(db, port, reserve, env)
+    environment = {name: value for name, value in os.environ.items() if name.lower() != "no_proxy"}
+    environment.update(http_proxy=unreachable_proxy, https_proxy=unreachable_proxy, **(env or {}))
+    proc, log = start_serve(db, port, reserve, environment, args)
     try:
-        deadline, expected = time.monotonic() + timeout, preheated_kernels(reserve)
-        while (ready := sum(_connected_to(child, port) for child in _children(proc))) < expected:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"observatory serve stopped with code {proc.returncode}\n{log_tail(log)}"
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"{ready} of Voilà's {expected} preheated kernels ready within "
-                    f"{timeout} s\n{log_tail(log)}"
-                )
-            time.sleep(1)
-        yield f"http://127.0.0.1:{port}"
+        server = Served(f"http://127.0.0.1:{port}", proc, log)
+        server.wait_for_preheated(preheated_kernels(reserve), timeout)
+        yield server
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -234,7 +289,7 @@ def voila_server(db: Path, reserve: int = TEST_RESERVE, timeout: float = 600):
 
 
 def start_serve(
-    db: Path, port: int, reserve: int, env: dict | None = None
+    db: Path, port: int, reserve: int, env: dict | None = None, args: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen, Path]:
     """``observatory serve`` started in a session of its own, its output in a temporary log
     (``log_tail`` quotes its end; the caller removes it)."""
@@ -250,6 +305,7 @@ def start_serve(
                 str(db),
                 "--reserve",
                 str(reserve),
+                *args,
             ],
             cwd=ROOT,
             stdout=out,
@@ -270,6 +326,13 @@ def _children(proc: subprocess.Popen) -> list[psutil.Process]:
         return psutil.Process(proc.pid).children(recursive=True)
     except psutil.Error:
         return []
+
+
+def _is_kernel(process: psutil.Process) -> bool:
+    try:
+        return any(".json" in part and "kernel-" in part for part in process.cmdline())
+    except psutil.Error:
+        return False
 
 
 def _connected_to(process: psutil.Process, port: int) -> bool:

@@ -1,9 +1,16 @@
 """Project files that users and CI rely on agree with each other."""
 
+import configparser
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
+import pytest
 import yaml
 from conftest import ROOT
 
@@ -82,6 +89,86 @@ def test_deploy_ships_a_cron_line_and_a_persistent_systemd_timer_running_the_ref
     assert 0 <= int(minute) < 60 and 0 <= int(hour) < 24 and "observatory refresh" in lines[0]
     readme = (ROOT / "README.md").read_text()
     assert "deploy/observatoire-refresh.timer" in readme or "observatoire-refresh.service" in readme
+
+
+DASHBOARDS_UNIT = ROOT / "deploy" / "observatoire-tableaux.service"
+NGINX_CONF = ROOT / "deploy" / "nginx-observatoire.conf"
+
+
+def test_deploy_ships_a_confined_systemd_service_for_the_dashboards(tmp_path):
+    """``observatory serve`` as a service: an unprivileged user, the whole service within
+    memory, processor and open-file limits, a read-only system and a private /tmp; checked by
+    ``systemd-analyze verify`` where systemd is installed."""
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str
+    unit.read(DASHBOARDS_UNIT)
+    service = unit["Service"]
+    assert service["ExecStart"].endswith(
+        "/.venv/bin/observatory serve --host 127.0.0.1 --port 8866"
+    )
+    assert service["User"] and service["User"] != "root"
+    expected = {
+        "ProtectSystem": "strict",
+        "PrivateTmp": "true",
+        "NoNewPrivileges": "true",
+        "ProtectHome": "true",
+        "Restart": "on-failure",
+    }
+    assert {key: service.get(key) for key in expected} == expected
+    assert re.fullmatch(r"\d+[KMGT]", service["MemoryMax"])
+    assert re.fullmatch(r"\d+%", service["CPUQuota"])
+    assert int(service["LimitNOFILE"]) >= 16_384  # about 9 files per visitor's socket
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
+    verify = shutil.which("systemd-analyze")
+    if verify is None:
+        return
+    # systemd-analyze checks that ExecStart exists: point it at this checkout's command.
+    local = tmp_path / DASHBOARDS_UNIT.name
+    local.write_text(
+        DASHBOARDS_UNIT.read_text().replace(
+            "/opt/observatoire/.venv/bin/observatory",
+            str(Path(sys.executable).with_name("observatory")),
+        )
+    )
+    result = subprocess.run([verify, "verify", str(local)], capture_output=True, text=True)
+    assert (result.returncode, result.stderr) == (0, "")  # an unknown or bad line is a warning
+
+
+def test_deploy_ships_an_nginx_configuration_that_limits_visitors_and_closes_voilas_query_route():
+    text = NGINX_CONF.read_text()
+    assert "server_tokens off;" in text
+    assert re.search(r"location /voila/query/ \{\s*return 403;\s*\}", text)
+    assert re.search(r"limit_req_zone \$binary_remote_addr zone=observatoire_pages:\S+ rate=", text)
+    assert re.search(r"location /voila/render/ \{\s*limit_req zone=observatoire_pages", text)
+    assert re.search(r"^\s*limit_conn observatoire_connexions \d+;", text, re.M)
+    assert "server 127.0.0.1:8866;" in text
+    websockets = text[text.index("location /api/kernels/") :]
+    websockets = websockets[: websockets.index("}")]
+    assert "proxy_set_header Upgrade $http_upgrade;" in websockets
+    assert "proxy_set_header Connection $connection_upgrade;" in websockets
+    # A block with its own proxy_set_header inherits none from the server: every one of them
+    # must pass the visitor's address, which the server's limits per address read.
+    code = re.sub(r"#.*", "", text)
+    locations = re.findall(r"location\s+[^{]+\{([^}]*)\}", code)
+    assert all("X-Real-IP $remote_addr" in b for b in locations if "proxy_set_header" in b)
+    assert "X-Real-IP $remote_addr" in code[: code.index("location")]  # the server's own
+    assert "alias /var/www/observatoire/site/;" in text  # OBSERVATORY_SITE of both services
+
+
+def test_the_nginx_configuration_passes_nginx_t(tmp_path):
+    nginx = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
+    if nginx is None:
+        pytest.skip("nginx absent de cette machine : seul le contenu du fichier est vérifié")
+    (tmp_path / "logs").mkdir()
+    main = tmp_path / "nginx.conf"
+    main.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/logs/error.log;\nevents {{}}\n"
+        f"http {{\n    access_log {tmp_path}/logs/access.log;\n    include {NGINX_CONF};\n}}\n"
+    )
+    result = subprocess.run(
+        [nginx, "-t", "-c", str(main), "-p", str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "test is successful" in result.stderr, result.stderr
 
 
 def _climbs(source: str, depth: int) -> list[tuple[int, str]]:

@@ -25,7 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from observatory import formatting, indicators, portrait, search, secrecy, settings
-from observatory.dashboards import launch
+from observatory.dashboards import launch, limits
 from observatory.dashboards.launch import preheating, served_by_voila
 from observatory.warehouse import Warehouse, WarehouseMissingError
 
@@ -53,6 +53,8 @@ LEVEL_ALIASES = {
     "commune": "commune",
 }
 MAX_PARAM = 60
+# Seconds a preheated kernel waits for its visitor on one connection before asking again.
+REQUEST_RECHECK = 15
 UNAVAILABLE = (
     "Les chiffres de l'observatoire sont momentanément indisponibles : l'entrepôt de "
     "données est absent ou endommagé. Réessayez dans quelques minutes ; si le problème "
@@ -233,15 +235,17 @@ FAILED_HTML = (
 )
 
 
-def show(widget, make_outputs) -> None:
-    """Fill ``widget`` with ``make_outputs()``; a failure shows a French message on the page
-    and its traceback in the server's log only."""
+def show(widget, make_outputs) -> list[dict] | None:
+    """Fill ``widget`` with ``make_outputs()`` and return them; a failure shows a French
+    message on the page and its traceback in the server's log only, and returns None."""
     try:
         outputs = make_outputs()
     except Exception:
         traceback.print_exc(file=sys.__stderr__)
-        outputs = [html_output(FAILED_HTML)]
+        set_outputs(widget, [html_output(FAILED_HTML)])
+        return None
     set_outputs(widget, outputs)
+    return outputs
 
 
 STEP_PAUSE = 0.02  # seconds left to the kernel between two background steps
@@ -491,17 +495,43 @@ def resolve_year(wh: Warehouse, text) -> int | None:
 def wait_for_request() -> None:
     """With a preheated kernel, wait until a visitor's request (and its URL) has arrived.
 
-    Voilà gives up connecting back to its server after 5 s, which a server starting many
-    kernels at once can exceed; the kernel would then show the default page to the next
-    visitor, whatever the address asked for. So it tries again until the request arrives."""
+    The kernel asks its own server, on ``/voila/query/<kernel id>``, with the token that shows
+    it is one of the server's kernels (``observatory.dashboards.server.QueryHandler``). It
+    waits ``REQUEST_RECHECK`` seconds on one connection, then asks again on a new one: the
+    server keeps the request for its kernel, so a request lost with a socket (a connection
+    refused or cut, the server's waiter lost to Voilà's bug) arrives on the next connection
+    instead of leaving the visitor's page unfinished for ever, as with Voilà's own helper."""
     if not preheating():
         return
-    from voila.utils import wait_for_request as wait  # imports Voilà's server: 7 s cold
+    from websockets.exceptions import WebSocketException
+    from websockets.sync.client import connect
 
-    wait()
-    while "QUERY_STRING" not in os.environ:
-        time.sleep(1)
-        wait()
+    headers = {limits.QUERY_TOKEN_HEADER: os.environ.get(limits.QUERY_TOKEN_ENV, "")}
+    url, failures = _query_url(), 0
+    while True:
+        try:
+            # proxy=None: the server is this machine, whatever http_proxy says.
+            with connect(url, additional_headers=headers, proxy=None, open_timeout=10) as socket:
+                request = socket.recv(timeout=REQUEST_RECHECK)
+        except TimeoutError:
+            continue
+        except (OSError, WebSocketException) as exc:
+            failures += 1
+            if failures in (1, 10, 100):
+                print(f"Requête du visiteur : {url} injoignable ({exc})", file=sys.__stderr__)
+            time.sleep(1)
+            continue
+        os.environ.update(json.loads(request))
+        return
+
+
+def _query_url() -> str:
+    """Where Voilà's server gives a preheated kernel its request (as ``voila.utils`` builds it)."""
+    protocol = os.environ.get("VOILA_WS_PROTOCOL", "ws")
+    host = os.environ.get("VOILA_APP_IP", "127.0.0.1")
+    port = os.environ.get("VOILA_APP_PORT", "8866")
+    base = os.environ.get("VOILA_WS_BASE_URL", os.environ.get("VOILA_SERVER_URL", "/"))
+    return f"{protocol}://{host}:{port}{base}voila/query/{os.environ.get('VOILA_KERNEL_ID', '')}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,6 +17,9 @@ import sys
 import traceback
 
 FAILED_PAGE = "Cette page n'a pas pu être calculée ; rechargez-la ou revenez dans quelques minutes."
+# What a browser reads when one of its messages to the kernel fails (a widget value out of
+# range, a widget that does not exist); the traceback goes to the server's log only.
+REFUSED = "Cette action n'a pas pu être prise en compte ; la page reste telle qu'elle était."
 LOADING_HTML = "<p class='obs-alt' role='status'>Chargement de la page…</p>"
 # An empty plotly figure: displayed hidden among the cell's outputs, it makes the browser
 # evaluate plotly.js early (see ``common.display_shown``).
@@ -29,6 +32,8 @@ LOADER = {
 
 def show(dashboard: str, **parameters) -> None:
     """Display ``observatory.dashboards.<dashboard>``, built by its ``build(**parameters)``."""
+    if served_by_voila() or preheating():
+        keep_errors_in_the_log()
     if served_by_voila() and not preheating():
         _show_later(dashboard, parameters)
         return
@@ -85,6 +90,39 @@ def report_failure(box, children: tuple) -> None:
 
     traceback.print_exc(file=sys.__stderr__)
     box.children = (ipywidgets.HTML(message_html(FAILED_PAGE)), *children)
+
+
+def keep_errors_in_the_log() -> None:
+    """In a kernel serving visitors, an error caused by a browser's message is written to the
+    server's log, and the browser gets ``REFUSED``, not a Python traceback naming the server's
+    files. Two paths lead there outside any cell (Voilà's ``show_tracebacks`` covers cells
+    only): ipywidgets reports a failed widget update through the shell's ``showtraceback``,
+    and the comm managers log to ``sys.stderr``, which ipykernel forwards to the browser.
+
+    The shell's ``showtraceback`` is replaced on this kernel's shell alone (IPython has no
+    setting for it); formatting only the plain traceback also saves the half second IPython's
+    coloured one took for each refused message."""
+    import logging
+
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None or getattr(shell, "_errors_in_log", False):
+        return
+    refused = type("Erreur", (Exception,), {})
+
+    def showtraceback(exc_tuple=None, *args, **kwargs) -> None:
+        kind, value, trace = exc_tuple or sys.exc_info()
+        traceback.print_exception(kind, value, trace, file=sys.__stderr__)
+        shell._showtraceback(refused, REFUSED, [REFUSED])
+
+    shell.showtraceback = showtraceback
+    shell._errors_in_log = True
+    # Logging with no handler writes to sys.stderr (Python's last resort): give it one that
+    # writes to the process's own stderr, the server's log.
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler(sys.__stderr__))
 
 
 def message_html(text: str) -> str:

@@ -3,6 +3,7 @@ type selector or through the URL (``?territoire=34``), compared with a reference
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlencode
@@ -14,6 +15,8 @@ from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
 
 PARAMETERS = ("territoire", "niveau", "annee", "reference")
+# Views (territory, year, reference) whose outputs a page keeps to show them again at once.
+VIEWS_KEPT = 6
 
 
 @dataclass
@@ -117,6 +120,7 @@ class PortraitPage:
         self.territory, self.year = request.territory, request.year
         self.reference = request.reference
         self.generation = 0
+        self._kept: OrderedDict[tuple, dict[int, list[dict]]] = OrderedDict()  # views shown lately
         years = indicators.years(wh) or [indicators.resolve_year(wh, None)]
         self.selector = w.Combobox(
             value=self.territory.label,
@@ -206,31 +210,49 @@ class PortraitPage:
 
     def update(self) -> None:
         """Show the key figures and the first chart at once; the other charts, the map of the
-        territories inside and the page address follow, one at a time."""
+        territories inside and the page address follow, one at a time. A view seen lately
+        (``VIEWS_KEPT``) is shown again from what it showed, without computing anything: a
+        browser flipping between two years costs the kernel almost nothing."""
         self.generation += 1
         generation, territory = self.generation, self.territory
         frame, ref = blocks.view_frame(self.wh, territory, self.year, self.reference)
         year, territory_slug = int(frame.attrs["year"]), blocks.slug(territory)
+        reference = (self.reference.level, self.reference.code) if self.reference else None
+        key = (territory.level, territory.code, year, reference)
+        if self._show_kept(key):
+            return
         steps = blocks.block_steps(self.wh, territory, frame, ref)
         link = share_link(territory, year, self.reference)
         summary = messages.section_html(self.wh, frame, territory, ref, heading="h3")
-        common.set_outputs(
+        self._fill(
+            key,
             self.header,
             [common.html_output(header_html(territory, ref, year, frame, link, summary))],
         )
         if steps:
-            common.show(self.charts[0], lambda: blocks.block_outputs(steps[0](), territory_slug))
+            self._show(
+                key, self.charts[0], lambda: blocks.block_outputs(steps[0](), territory_slug)
+            )
+        else:
+            self._fill(key, self.charts[0], [])
         # A year without ESS facts has no map of them.
         levels = blocks.CHILDREN.get(territory.level, ())[:1] if frame.attrs["facts"] else ()
         pending = [common.html_output(common.PENDING_HTML)]
         for i, output in enumerate(self.charts[1:], start=1):
-            common.set_outputs(output, pending if i < len(steps) else [])
-        if not steps:
-            common.set_outputs(self.charts[0], [])
-        common.set_outputs(self.maps, pending if levels else [])
+            if i < len(steps):
+                common.set_outputs(output, pending)
+            else:
+                self._fill(key, output, [])
+        if levels:
+            common.set_outputs(self.maps, pending)
+        else:
+            self._fill(key, self.maps, [])
         later = [
             partial(
-                common.show, output, lambda step=step: blocks.block_outputs(step(), territory_slug)
+                self._show,
+                key,
+                output,
+                lambda step=step: blocks.block_outputs(step(), territory_slug),
             )
             for output, step in zip(self.charts[1:], steps[1:])
         ]
@@ -238,19 +260,53 @@ class PortraitPage:
             later += blocks.map_prefetch(self.wh, territory, level, year)
             later.append(
                 partial(
-                    common.show,
+                    self._show,
+                    key,
                     self.maps,
                     lambda level=level: blocks.block_outputs(
                         blocks.map_block(self.wh, territory, level, year), territory_slug
                     ),
                 )
             )
-        later.append(lambda: common.set_outputs(self.address, [common.address_output(link)]))
+        later.append(lambda: self._fill(key, self.address, [common.address_output(link)]))
         if not self.selector.options:  # choices before any typing (the index is built once)
             later.append(
                 lambda: setattr(self.selector, "options", self.index.search(self.territory.name))
             )
         common.in_background(later, lambda: self.generation == generation)
+
+    @property
+    def _outputs(self) -> list:
+        """The widgets a view fills."""
+        return [self.header, *self.charts, self.maps, self.address]
+
+    def _show_kept(self, key) -> bool:
+        """Show the view ``key`` as it was last shown, if it was shown whole and lately."""
+        kept = self._kept.get(key)
+        if kept is None or len(kept) < len(self._outputs):
+            self._kept[key] = {}
+            while len(self._kept) > VIEWS_KEPT:
+                self._kept.popitem(last=False)
+            return False
+        self._kept.move_to_end(key)
+        for widget in self._outputs:
+            common.set_outputs(widget, kept[id(widget)])
+        return True
+
+    def _fill(self, key, widget, outputs: list[dict]) -> None:
+        """``widget`` shows ``outputs``, kept for the view ``key``."""
+        common.set_outputs(widget, outputs)
+        if key in self._kept:
+            self._kept[key][id(widget)] = outputs
+
+    def _show(self, key, widget, make_outputs) -> None:
+        """``common.show`` kept for the view ``key``; a failure is not kept, so that the view
+        is computed again the next time."""
+        outputs = common.show(widget, make_outputs)
+        if outputs is None:
+            self._kept.pop(key, None)
+        elif key in self._kept:
+            self._kept[key][id(widget)] = outputs
 
 
 def warm_up(wh) -> None:

@@ -1,15 +1,30 @@
-"""Several visitors at once on a real Voilà server: each gets its own portrait and its charts.
-(Timings for 5, 10 and 20 visitors are measured by ``make bench``: benchmarks/bench_load.py.)"""
+"""Several visitors at once on a real Voilà server: each gets its own portrait and its charts;
+beyond the cap on visitors' kernels, a French page offers the static portrait at once; kernels
+that are never used, too old or too big are stopped. (Timings for 5, 10 and 20 visitors are
+measured by ``make bench``: benchmarks/bench_load.py.)"""
+
+import contextlib
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import websocket
+from conftest import dashboard_server, log_tail, preheated_kernels
 
 from observatory.dashboards.common import CHARTS
 
 TIMEOUT = 300_000  # ms: kernels started together on 2 cores
 VISITORS = {"34": "Hérault", "31": "Haute-Garonne", "66": "Pyrénées-Orientales"}
-pytestmark = [pytest.mark.browser, pytest.mark.load]
 
 
+@pytest.mark.browser
+@pytest.mark.load
 def test_simultaneous_visitors_all_get_their_own_portrait(voila_url, browser):
     pages = {}
     for code in VISITORS:  # every request leaves before any page is drawn
@@ -33,3 +48,149 @@ def test_simultaneous_visitors_all_get_their_own_portrait(voila_url, browser):
     assert len(kernels) == len(VISITORS)  # one kernel per visitor
     for page in pages.values():
         page.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The cap on visitors' kernels (browser-free clients: curl-like requests that never run the
+# page's JavaScript, as in issue 25)
+
+CAP = 4
+CAP_RESERVE = 2
+PORTRAIT = "/voila/render/portrait.ipynb?territoire=34"
+BUSY = "Trop de visiteurs en ce moment"
+
+
+def fetch(url: str) -> tuple[int, str, float]:
+    """GET ``url``: status, body and seconds to the last byte (0 and the error on a failure)."""
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=600) as response:
+            status, body = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read().decode()
+    except OSError as error:
+        status, body = 0, repr(error)
+    return status, body, time.monotonic() - started
+
+
+def burst(server, visitors: int) -> tuple[list[tuple[int, str, float]], int]:
+    """``visitors`` requests for the same portrait at once; their answers, and the most
+    kernels the server ran meanwhile."""
+    most, done = len(server.kernels()), threading.Event()
+
+    def count() -> None:
+        nonlocal most
+        while not done.wait(0.2):
+            most = max(most, len(server.kernels()))
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    try:
+        with ThreadPoolExecutor(max_workers=visitors) as pool:
+            answers = list(pool.map(fetch, [server.url + PORTRAIT] * visitors))
+    finally:
+        done.set()
+        counter.join()
+    return answers, most
+
+
+def check_burst(answers, most: int, visitors: int) -> list[float]:
+    """Every request answered: ``CAP`` whole pages, a French page for the others within 1 s;
+    never more kernels than the preheated ones and ``CAP``. The busy pages' seconds."""
+    served = [a for a in answers if a[0] == 200]
+    busy = [a for a in answers if a[0] == 503]
+    assert len(served) + len(busy) == visitors, [a[:1] + a[2:] for a in answers]  # 0 failures
+    assert len(served) == CAP
+    assert all('"kernelId"' in body and body.rstrip().endswith("</html>") for _, body, _ in served)
+    assert all(BUSY in body for _, body, _ in busy)
+    assert max(seconds for *_, seconds in busy) < 1.0
+    assert most <= preheated_kernels(CAP_RESERVE) + CAP, most
+    return sorted(seconds for *_, seconds in busy)
+
+
+@pytest.mark.load
+def test_above_the_cap_visitors_get_the_static_portrait_at_once(warehouse_path, tmp_path):
+    """30 simultaneous requests once gave 30 pages and 35 kernels (11,9 GB); clients that never
+    run the page's JavaScript held their kernels for 15 minutes. With a cap of 4: 4 pages, 26
+    French pages at once that offer the static portrait, and the kernels of pages that never
+    connected stop after a minute, so that the next 50 find the cap free again."""
+    site = tmp_path / "site"
+    (site / "departement").mkdir(parents=True)
+    (site / "departement" / "34.html").write_text("<title>Hérault</title>", encoding="utf-8")
+    with dashboard_server(
+        warehouse_path,
+        reserve=CAP_RESERVE,
+        args=("--max-visitors", str(CAP)),
+        env={"OBSERVATORY_SITE": str(site)},
+    ) as server:
+        answers, most = burst(server, 30)
+        first = check_burst(answers, most, 30)
+        busy_page = next(body for status, body, _ in answers if status == 503)
+        assert '<html lang="fr">' in busy_page
+        link = re.search(r'<a href="([^"]+)">Voir le portrait du département 34</a>', busy_page)
+        assert link and link.group(1) == "/portraits/departement/34.html"
+        assert fetch(server.url + link.group(1))[:2] == (200, "<title>Hérault</title>")
+
+        deadline = time.monotonic() + 180  # 60 s after their pages, then the next check
+        while len(server.kernels()) > preheated_kernels(CAP_RESERVE):
+            assert time.monotonic() < deadline, log_tail(server.log)
+            time.sleep(2)
+        assert "sa page ne s'y est pas connectée" in server.log.read_text()
+
+        answers, most = burst(server, 50)
+        second = check_burst(answers, most, 50)
+    served = sorted(seconds for status, _, seconds in answers if status == 200)
+    print(
+        f"\n30 visiteurs, plafond {CAP} : pages refusées en {first[0]:.3f} à {first[-1]:.3f} s"
+        f"\n50 visiteurs, plafond {CAP} : pages refusées en {second[0]:.3f} à {second[-1]:.3f} s"
+        f" (médiane {second[len(second) // 2]:.3f} s), pages servies en "
+        + ", ".join(f"{s:.1f}" for s in served)
+        + " s"
+    )
+
+
+@pytest.mark.load
+def test_a_kernel_kept_busy_with_messages_stops_at_its_age_limit(warehouse_path):
+    """One tiny message every 14 minutes, even to a widget that does not exist, kept a kernel
+    from ever being culled: a visitor's kernel now stops at ``max_kernel_age`` whatever it
+    receives (here 30 s instead of an hour, to keep the test short)."""
+    with dashboard_server(
+        warehouse_path, reserve=0, args=("--DashboardServer.max_kernel_age=30",)
+    ) as server:
+        status, body, _ = fetch(server.url + PORTRAIT)
+        assert status == 200
+        kernel = re.search(r'"kernelId": "([0-9a-f-]{36})"', body).group(1)
+        socket = websocket.create_connection(
+            f"ws://127.0.0.1:{server.port}/api/kernels/{kernel}/channels?session_id=x", timeout=30
+        )
+        try:
+            started = time.monotonic()
+            while any(kernel in " ".join(k.cmdline()) for k in server.kernels()):
+                assert time.monotonic() - started < 90, log_tail(server.log)
+                message = {
+                    "header": {"msg_id": uuid.uuid4().hex, "msg_type": "comm_msg",
+                               "session": "x", "username": "", "date": "", "version": "5.3"},
+                    "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+                    "content": {"comm_id": uuid.uuid4().hex, "data": {}},
+                }  # fmt: skip
+                with contextlib.suppress(websocket.WebSocketException):
+                    socket.send(json.dumps(message))
+                time.sleep(3)
+        finally:
+            socket.close()
+        assert "ouvert depuis plus de 30 s" in server.log.read_text()
+
+
+@pytest.mark.load
+def test_a_kernel_beyond_its_memory_limit_is_stopped(warehouse_path):
+    """Widgets sent by a client grew one kernel from 302 to 532 MB for good: a visitor's kernel
+    above ``kernel_memory_mb`` is stopped (here 150 MB, below any kernel, for the test)."""
+    with dashboard_server(
+        warehouse_path, reserve=0, args=("--DashboardServer.kernel_memory_mb=150",)
+    ) as server:
+        assert fetch(server.url + PORTRAIT)[0] == 200
+        started = time.monotonic()
+        while server.kernels():
+            assert time.monotonic() - started < 60, log_tail(server.log)
+            time.sleep(1)
+        assert re.search(r"\d+ Mo de mémoire, plus que les 150 permis", server.log.read_text())

@@ -1,8 +1,11 @@
 """Hostile requests to a real ``observatory serve`` on loopback: code sent through the kernel
-websocket, files outside the allow-list, SQL injected through URL parameters and widget values.
+websocket, files outside the allow-list, SQL injected through URL parameters and widget values,
+and the ways found to take the server down or slow it (issue 25): made-up sockets on Voilà's
+``/voila/query/`` route, ``?template=`` and ``?theme=``, hundreds of websockets to one kernel,
+widget values out of range and floods of widget messages.
 
 Every one is refused: no code runs, no file leaves the server, the visitor reads a friendly French
-message and the warehouse is byte for byte unchanged.
+message, the warehouse is byte for byte unchanged, and the next visitors get their pages.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import time
 import uuid
 from urllib.parse import quote, urlsplit
 
+import psutil
 import pytest
 import websocket
 from conftest import BROWSER_TIMEOUT as TIMEOUT
+from conftest import dashboard_server, preheated_kernels
 
 from observatory.dashboards.common import CHARTS
 
@@ -159,18 +164,30 @@ def test_the_kernel_websocket_refuses_code(server, portrait_page, tmp_path):
     assert not any("root:" in json.dumps(m) for m in answers)
 
 
-def receive(ws, seconds: float = 60, until=None) -> list[dict]:
-    """Messages received until ``until`` holds for one, or for ``seconds``."""
+def receive(ws, seconds: float = 60, until=None, binary: bool = False) -> list[dict]:
+    """Messages received until ``until`` holds for one, or for ``seconds``; with ``binary``,
+    messages with buffers too (their buffers left out)."""
+    from jupyter_server.services.kernels.connection.base import deserialize_binary_message
+
     messages, deadline = [], time.monotonic() + seconds
     while time.monotonic() < deadline:
-        ws.settimeout(max(deadline - time.monotonic(), 0.1))
+        # At most 1 s per wait: websocket-client answers the server's pings (every 30 s) inside
+        # recv() and waits again for as long, so a longer wait could last for ever.
+        ws.settimeout(min(max(deadline - time.monotonic(), 0.1), 1.0))
         try:
             raw = ws.recv()
         except websocket.WebSocketTimeoutException:
-            break
-        if isinstance(raw, bytes):  # binary frames carry widget buffers only
+            if until is None and messages:
+                break  # nothing more for a second: the answers are in
             continue
-        messages.append(json.loads(raw))
+        if isinstance(raw, bytes):  # binary frames carry messages with widget buffers
+            if not binary:
+                continue
+            message = deserialize_binary_message(raw)
+            message.pop("buffers", None)
+            messages.append(message)
+        else:
+            messages.append(json.loads(raw))
         if until is not None and until(messages[-1]):
             break
     return messages
@@ -363,3 +380,218 @@ def test_sql_in_the_search_box_gets_the_friendly_message(server, browser, wh):
     )
     assert wh.sql("SELECT count(*) AS n FROM territories")["n"].iloc[0] > 30_000
     page.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# (d) Taking the server down (issue 25)
+
+
+def kernel_of(page: bytes) -> str:
+    return re.search(r'"kernelId": "([0-9a-f-]{36})"', page.decode()).group(1)
+
+
+def kernel_process(kernel_id: str) -> psutil.Process:
+    for proc in psutil.process_iter(["cmdline"]):
+        if any(f"kernel-{kernel_id}.json" in part for part in proc.info["cmdline"] or []):
+            return proc
+    raise LookupError(kernel_id)
+
+
+def query_socket(host: str, kernel_id: str):
+    """A websocket on Voilà's /voila/query/ route, or the HTTP status that refused it."""
+    try:
+        return websocket.create_connection(f"ws://{host}/voila/query/{kernel_id}", timeout=10)
+    except websocket.WebSocketBadStatusException as refused:
+        return refused.status_code
+
+
+def test_made_up_query_sockets_cannot_cut_off_a_preheated_kernel(warehouse_path):
+    """Voilà 0.5.13, replayed on a real server: two websockets on /voila/query/<made-up id>, a
+    visitor takes the preheated portrait kernel so that a new one starts waiting, the first
+    socket closes. Voilà then deleted the new kernel's waiter: the next visitor's page never
+    came, and its kernel stayed busy for ever. Now the sockets are refused (only the server's
+    kernels may open that route), and the next visitor gets the page."""
+    with dashboard_server(warehouse_path, reserve=1) as server:
+        host = urlsplit(server.url).netloc
+        made_up = str(uuid.uuid4())
+        sockets = [query_socket(host, made_up) for _ in range(2)]
+        status, _ = get(server.url, "/voila/render/portrait.ipynb?territoire=34", timeout=180)
+        assert status == 200
+        time.sleep(5)  # the taken kernel's own socket closes; its replacement starts 20 s later
+        server.wait_for_preheated(preheated_kernels(1))
+        for opened in sockets[:1]:
+            if not isinstance(opened, int):
+                opened.close()
+        time.sleep(2)
+        started = time.monotonic()
+        status, page = get(server.url, "/voila/render/portrait.ipynb?territoire=31", timeout=120)
+        waited = time.monotonic() - started
+        assert status == 200 and page.rstrip().endswith(b"</html>") and waited < 60, waited
+        for opened in sockets[1:]:
+            if not isinstance(opened, int):
+                opened.close()
+        assert sockets == [403, 403]
+
+
+@pytest.mark.parametrize(
+    "query", ["template=lab", "template=classic", "template=reveal", "theme=dark"]
+)
+def test_template_and_theme_in_the_address_change_nothing(server, browser, query):
+    """``?template=`` and ``?theme=`` once made Voilà start a kernel outside the preheated pool
+    for each request and load a template whose scripts come from three CDNs: the page is
+    now the observatory's own, from a preheated kernel, and its browser asks no other host."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{server}/voila/render/portrait.ipynb?territoire=34&{query}", timeout=TIMEOUT)
+    page.wait_for_selector(CHARTS, timeout=TIMEOUT)
+    kernel = page.evaluate(
+        "JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"
+    )
+    page.close()
+    assert [u for u in requested if not u.startswith((server + "/", "data:", "blob:"))] == []
+    assert kernel_process(kernel).environ().get("VOILA_PREHEAT") == "True"
+
+
+def server_process(url: str) -> psutil.Process:
+    """The process listening on ``url``'s port (the Voilà server)."""
+    port = int(url.rsplit(":", 1)[1])
+    for connection in psutil.net_connections("tcp"):
+        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+            return psutil.Process(connection.pid)
+    raise LookupError(url)
+
+
+def test_a_kernel_takes_a_few_websockets_and_the_server_keeps_its_open_files(server):
+    """200 websockets opened on one kernel took the server from 176 to 1 984 open files (100
+    exhaust the usual limit of 1 024): each kernel takes 3, the others are refused."""
+    status, page = get(server, "/voila/render/portrait.ipynb?territoire=12", timeout=180)
+    assert status == 200
+    kernel, voila = kernel_of(page), server_process(server)
+    files = voila.num_fds()
+    url = f"ws://{urlsplit(server).netloc}/api/kernels/{kernel}/channels"
+    opened, refused = [], []
+    try:
+        for _ in range(200):
+            try:
+                opened.append(
+                    websocket.create_connection(f"{url}?session_id={uuid.uuid4().hex}", timeout=30)
+                )
+            except websocket.WebSocketBadStatusException as exc:
+                refused.append(exc.status_code)
+        grown = voila.num_fds() - files
+    finally:
+        for socket in opened:
+            socket.close()
+    print(f"\n200 WebSockets sur un noyau : {len(opened)} ouvertes, fichiers ouverts +{grown}")
+    assert len(opened) == 3 and refused == [429] * 197
+    assert grown < 60, grown
+    time.sleep(1)  # the closed sockets are counted off: the kernel takes new ones
+    again = websocket.create_connection(f"{url}?session_id={uuid.uuid4().hex}", timeout=30)
+    again.close()
+
+
+def widget_states(ws, session: str) -> dict:
+    """The widgets' states, as a page asks for them (ipywidgets' control comm)."""
+    control = uuid.uuid4().hex
+    for msg_type, content in (
+        ("comm_open", {"comm_id": control, "target_name": "jupyter.widget.control", "data": {}}),
+        ("comm_msg", {"comm_id": control, "data": {"method": "request_states"}}),
+    ):
+        message = kernel_message(session, msg_type, content)
+        message["metadata"] = {"version": "1.0.0"}
+        ws.send(json.dumps(message))
+
+    def states(message: dict) -> dict | None:
+        data = message["content"].get("data") or {}
+        return data.get("states") if data.get("method") == "update_states" else None
+
+    answers = receive(ws, seconds=60, binary=True, until=states)
+    assert answers and states(answers[-1]), "no widget state"
+    return states(answers[-1])
+
+
+def drain(ws, seconds: float) -> list[dict]:
+    """Every message of the next ``seconds``."""
+    return receive(ws, seconds=seconds, binary=True, until=lambda message: False)
+
+
+def test_a_widget_value_out_of_range_is_answered_in_french_and_floods_cost_little(server):
+    """Index 999 for the year answered a Python traceback with the server's paths (Voilà's
+    show_tracebacks covers cells only), and 100 year changes cost 7,8 s of processor: the
+    browser now reads one French line (the traceback goes to the server's log), the views
+    already drawn are shown again from the kernel's cache, and a kernel takes 30 messages at
+    once, then 5 per second."""
+    status, page = get(server, "/voila/render/portrait.ipynb?territoire=46", timeout=180)
+    assert status == 200
+    kernel, session = kernel_of(page), uuid.uuid4().hex
+    ws = websocket.create_connection(
+        f"ws://{urlsplit(server).netloc}/api/kernels/{kernel}/channels?session_id={session}",
+        timeout=60,
+    )
+    try:
+        year = next(
+            comm
+            for comm, model in widget_states(ws, session).items()
+            if model["state"].get("description") == "Année :"
+        )
+
+        def set_year(index: int, comm: str = year) -> None:
+            content = {"comm_id": comm, "data": {"method": "update", "state": {"index": index}}}
+            ws.send(json.dumps(kernel_message(session, "comm_msg", content)))
+
+        set_year(999)
+        set_year(1, comm=uuid.uuid4().hex)  # a widget that does not exist
+        answers = drain(ws, 10)
+        text = json.dumps(answers, ensure_ascii=False)
+        assert "Traceback" not in text and ".py" not in text and "site-packages" not in text
+        errors = [m["content"] for m in answers if m["header"]["msg_type"] == "error"]
+        assert [e["traceback"] for e in errors] == [
+            ["Cette action n'a pas pu être prise en compte ; la page reste telle qu'elle était."]
+        ]
+
+        process = kernel_process(kernel)
+        for index in (1, 0):  # two views drawn once, as a visitor would
+            set_year(index)
+            drain(ws, 12)
+        before = sum(process.cpu_times()[:2])  # the burst allowance has refilled meanwhile
+        for index in range(100):
+            set_year(index % 2)
+        drain(ws, 10)
+        spent = sum(process.cpu_times()[:2]) - before
+        hello = kernel_message(session, "kernel_info_request", {})
+        ws.send(json.dumps(hello))
+        reply = receive(
+            ws,
+            until=lambda m: (
+                m["parent_header"].get("msg_id") == hello["header"]["msg_id"]
+                and m["header"]["msg_type"] == "kernel_info_reply"
+            ),
+        )
+        assert reply[-1]["header"]["msg_type"] == "kernel_info_reply"  # the page still works
+    finally:
+        ws.close()
+    print(f"\n100 changements d'année : {spent:.2f} s de processeur du noyau")
+    assert spent < 1.0, spent
+
+
+def test_a_message_announcing_endless_parts_does_not_freeze_the_server(server):
+    """Jupyter's v1 websocket protocol begins with the count of the message's parts, and its
+    reader lists every announced offset first, on the server's one thread: 2**24 announced in
+    8 bytes took 5,2 s (every page of every visitor waiting), 2**40 would take for ever. Such a
+    message is dropped unread. Here 2**25, about 10 s and 0,5 GB on a server without the fix
+    (last in this file, since it freezes that server)."""
+    status, page = get(server, "/voila/render/portrait.ipynb?territoire=81", timeout=180)
+    assert status == 200
+    url = f"ws://{urlsplit(server).netloc}/api/kernels/{kernel_of(page)}/channels?session_id=x"
+    ws = websocket.create_connection(
+        url, timeout=30, subprotocols=["v1.kernel.websocket.jupyter.org"]
+    )
+    try:
+        ws.send_binary((2**25).to_bytes(8, "little") + b"shell{}{}{}{}")
+        time.sleep(0.5)
+        started = time.monotonic()
+        status, _ = get(server, "/voila/api/contents", timeout=60)
+        assert status == 200 and time.monotonic() - started < 3, time.monotonic() - started
+    finally:
+        ws.close()
