@@ -29,7 +29,7 @@ import shutil
 import socket
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -198,6 +198,7 @@ class _Refresh:
         self.version = paths.versions / self.run_id
         self.started = time.perf_counter()
         self.log = _logger(paths.runs / f"{self.run_id}.log")
+        self.zone = ExitStack()  # the drop zone, held from the scan to the end of the loads
 
     def run(self) -> RunRecord:
         self._clean_leftovers()
@@ -220,6 +221,7 @@ class _Refresh:
             self._fail(exc)
             raise
         finally:
+            self.zone.close()
             shutil.rmtree(self.workdir, ignore_errors=True)
             for handler in self.log.handlers:
                 handler.close()
@@ -260,7 +262,24 @@ class _Refresh:
 
     # -- steps -------------------------------------------------------------------------------
 
+    def _hold_drop_zone(self) -> None:
+        """Keep downloads out of the drop zone while its files are listed and loaded."""
+        raw = self.paths.raw
+        if not raw.is_dir():
+            return
+        try:
+            self.zone.enter_context(manifest.hold(raw, manifest.REFRESH))
+        except manifest.ZoneBusy as busy:
+            raise ValueError(
+                f"un téléchargement remplit la zone de dépôt {raw} "
+                f"({busy.holder or 'observatory download'}) : ses fichiers ne sont pas lus tant "
+                "qu'ils arrivent ; relancez l'actualisation quand il sera fini"
+            ) from None
+        except OSError as exc:  # a zone no one can write to: no download can change it either
+            self.log.info("zone de dépôt non verrouillée (%s) : elle est en lecture seule", exc)
+
     def _scan(self) -> None:
+        self._hold_drop_zone()
         known = _read_manifest(self.paths.raw)
         self.inputs = scan_raw(self.paths.raw, known)
         self.record.inputs = [i.__dict__ for i in self.inputs]
@@ -280,6 +299,10 @@ class _Refresh:
         )
 
     def _build(self) -> None:
+        with self.zone:  # released once every raw file is loaded
+            self._load()
+
+    def _load(self) -> None:
         self.workdir.mkdir(parents=True)
         report = build.build(self.new_db, with_demo=self.record.demo)
         self.record.counts["ess_facts"] = report.rows.get("ess_facts", 0)

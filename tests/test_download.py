@@ -380,3 +380,37 @@ def read_csv(body: bytes, delimiter: str = ",") -> list[dict]:
 def unzip(body: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         return archive.read(archive.namelist()[0])
+
+
+def test_no_download_moves_files_while_a_refresh_loads_them(server, tmp_path):
+    """A refresh holds the drop zone from its scan to the end of its loads: a download started
+    meanwhile is refused at once with one French line, and runs once the loads are over."""
+    zone = tmp_path / "raw"
+    download(["essfrance"], zone)
+    refused = []
+
+    class Stop(Exception):
+        pass
+
+    def on_step(step: str) -> None:
+        if step == "entrepôt":  # the files are listed, their loading starts
+            with pytest.raises(DownloadError) as error:
+                download(["urssaf"], zone)
+            refused.append(str(error.value))
+            raise Stop  # enough: the refresh ends here, as a failed one
+
+    paths = refresh.Paths(tmp_path / "observatory.duckdb", tmp_path / "site", zone)
+    with pytest.raises(Stop):
+        refresh.run_refresh(paths, refresh.Options(only=["departement:34"]), on_step)
+    assert len(refused) == 1
+    assert re.fullmatch(
+        rf"une actualisation lit la zone de dépôt {re.escape(str(zone))} \(actualisation : pid "
+        r"\d+ sur .+, depuis le \d\d/\d\d/\d{4} à \d\d:\d\d:\d\d\) ; réessayez quand elle aura "
+        r"chargé les fichiers",
+        refused[0],
+    ), refused[0]
+    assert not (zone / "urssaf").exists()
+    download(["urssaf"], zone)  # the refresh let go of the zone
+    assert sorted(p.name for p in (zone / "urssaf" / "2025-09").iterdir()) == sorted(
+        f"{dataset}.csv" for dataset in (URSSAF_ID, URSSAF_FRANCE_ID)
+    )
