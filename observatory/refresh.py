@@ -38,6 +38,7 @@ import duckdb
 
 from observatory import audit, build, manifest, settings, site
 from observatory.ingest import ingest
+from observatory.ingest.files import vintage_order
 from observatory.ingest.pipeline import LOAD_ORDER, READERS
 
 MANIFEST = manifest.MANIFEST
@@ -311,7 +312,7 @@ class _Refresh:
             order = LOAD_ORDER + [s for s in READERS if s not in LOAD_ORDER]
             groups = sorted(
                 {(i.source, i.vintage) for i in self.inputs},
-                key=lambda g: (order.index(g[0]), g[1]),
+                key=lambda g: (order.index(g[0]), vintage_order(g[1])),
             )
             for source, vintage in groups:  # one atomic load per folder, in loading order
                 files = [

@@ -555,6 +555,18 @@ def test_a_newer_stock_replaces_the_stock_of_its_vintage(db, tmp_path, real_head
     assert [r.file.parent.name for r in reports] == ["2024-01", "2024-03"]
 
 
+def test_months_written_without_their_zero_are_ordered_as_months(db, tmp_path, real_header):
+    """``2024-9/`` and ``2024-10/`` (by hand, without the zero ``observatory download`` writes):
+    October is the newer stock, although « 2024-10 » sorts before « 2024-9 » as text."""
+    raw = tmp_path / "raw" / "sirene"
+    name = "StockEtablissement_utf8.csv"
+    september = stock(raw / "2024-9", name, real_header, {"10000000000001": "A"})
+    october = stock(raw / "2024-10", name, real_header, {"10000000000002": "A"})
+    reports = ingest([september, october], db_path=db)
+    assert stored_sirets(db) == [10000000000002]
+    assert [r.file.parent.name for r in reports] == ["2024-9", "2024-10"]
+
+
 def test_the_parts_of_one_stock_add_up(db, tmp_path, real_header):
     """A stock in parts (``…_part1.csv``, ``…_part2.csv``), loaded one after the other or in
     one call, or several files in one call, make one stock."""
