@@ -485,6 +485,25 @@ def test_broken_rows_are_rejected_with_file_line_column_and_reason(db, tmp_path,
     assert (report.rows_read, report.in_scope, report.rows_rejected) == (205, 205, 5)
 
 
+def test_a_last_line_cut_off_is_rejected_even_out_of_scope(db, tmp_path, real_header):
+    """A closed establishment on the last line, cut after its last comma: out of scope by its
+    values, it is still rejected (the line may have lost anything), at its line number."""
+    good = [sirene_line(real_header, siret=f"1234567890{i:04d}") for i in range(300)]
+    closed = sirene_line(real_header, siret="99999999900005", etatAdministratifEtablissement="F")
+    path = write(
+        tmp_path / "StockEtablissement_2024.csv",
+        ",".join(real_header) + "\n" + "".join(good) + closed.rstrip("\n")[:-1],
+    )
+    report = ingest([path], db_path=db, max_reject_rate=0.01)[0]
+    rejects = query(db, 'SELECT line, "column", reason FROM rejects')
+    assert rejects.values.tolist() == [
+        [302, real_header[-1], "dernière ligne coupée : dernière valeur vide et pas de fin de "
+         "ligne (fichier tronqué ?)"]
+    ]  # fmt: skip
+    assert (report.rows_read, report.in_scope, report.rows_rejected) == (301, 301, 1)
+    assert len(query(db, "SELECT siret FROM sirene_establishments")) == 300
+
+
 def test_the_reject_threshold_applies_to_the_rows_in_scope(db, tmp_path, real_header):
     """2 rejected of 20 active employer establishments is 10 %, not 2 of 1 020 rows read
     (0.2 %): the load is refused and the warehouse unchanged."""
