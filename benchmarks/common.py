@@ -28,39 +28,60 @@ os.environ.update(proxy_exemptions("127.0.0.1"))
 
 @dataclass(frozen=True)
 class Measure:
-    """Wall time (s) and peak resident memory (MB) of one command."""
+    """Wall time (s), peak resident memory (MB: the command's own high-water mark, or the sum
+    over it and its children sampled every 0.1 s, whichever is higher) and CPU time (s, user
+    and system, children included) of one command."""
 
     seconds: float
     peak_mb: float
+    cpu_seconds: float = 0.0
 
 
 # A child forked from a large process inherits its memory high-water mark, so commands are
-# started from this small launcher, which reports its own child's exit code and peak RSS.
+# started from this small launcher, which reports its own child's exit code, peak RSS and
+# CPU time.
 LAUNCHER = """
 import os, subprocess, sys
 proc = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL)
 _, status, usage = os.wait4(proc.pid, 0)
 with open(sys.argv[1], "w") as out:
-    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss} "
+              f"{usage.ru_utime + usage.ru_stime}")
 """
 
 
 def measure(command: list[str], check: bool = True, **popen) -> Measure:
-    """Run ``command`` to completion and return its wall time and peak RSS (``check``: fail
-    if it exits with an error)."""
+    """Run ``command`` to completion and return its wall time, peak RSS and CPU time
+    (``check``: fail if it exits with an error)."""
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as report:
         started = time.perf_counter()
-        subprocess.run(
+        launcher = subprocess.Popen(
             [sys.executable, "-c", LAUNCHER, report.name, *command],
-            check=True,
             stdout=subprocess.DEVNULL,
             **popen,
         )
+        tree_bytes = 0
+        while launcher.poll() is None:
+            tree_bytes = max(tree_bytes, _tree_rss(launcher.pid))
+            time.sleep(0.1)
         seconds = time.perf_counter() - started
-        code, maxrss_kb = (int(x) for x in Path(report.name).read_text().split())
-    if code != 0 and check:
+        if launcher.returncode != 0:
+            raise subprocess.CalledProcessError(launcher.returncode, command)
+        code, maxrss_kb, cpu = Path(report.name).read_text().split()
+    if int(code) != 0 and check:
         raise RuntimeError(f"{' '.join(command)} exited with {code}")
-    return Measure(seconds=seconds, peak_mb=maxrss_kb / 1024)
+    peak_mb = max(int(maxrss_kb) / 1024, tree_bytes / 2**20)
+    return Measure(seconds=seconds, peak_mb=peak_mb, cpu_seconds=float(cpu))
+
+
+def _tree_rss(launcher: int) -> int:
+    """Resident bytes of the launcher's children and all their descendants (0 once gone)."""
+    total = 0
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process(launcher).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                total += child.memory_info().rss
+    return total
 
 
 def timed(function, repeat: int = 3) -> float:

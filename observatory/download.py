@@ -16,7 +16,6 @@ each came from. Any failure leaves the drop zone as it was. API bases and datase
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import http.client
 import json
@@ -42,7 +41,7 @@ from observatory import formatting, manifest, settings
 SOURCES = ("sirene", "essfrance", "urssaf")
 SIRENE_FILES = ("StockUniteLegale", "StockEtablissement")
 SIRENE_FORMATS = ("zip", "parquet")
-STAGING = ".downloads"
+STAGING = manifest.ZONE_LOCK.parent.name  # .downloads, which the refresh ignores
 ATTEMPTS = 3  # tries of one request, transient errors only
 BACKOFF = 2.0  # seconds before the second try, doubled before each next one
 TIMEOUT = 60  # seconds without a byte before a request is given up
@@ -542,7 +541,7 @@ def download(
     console = console or Console(stderr=True)
     fetched = []
     with (
-        _only_one(staging),
+        _only_one(raw),
         Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -566,18 +565,21 @@ def download(
 
 
 @contextmanager
-def _only_one(staging: Path) -> Iterator[None]:
-    """One download at a time in a drop zone: two would write the same ``.part`` files."""
-    staging.mkdir(parents=True, exist_ok=True)
-    with (staging / ".lock").open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+def _only_one(raw: Path) -> Iterator[None]:
+    """One download at a time in a drop zone (two would write the same ``.part`` files), and
+    none while a refresh lists and loads its files."""
+    try:
+        with manifest.hold(raw, manifest.DOWNLOAD):
+            yield
+    except manifest.ZoneBusy as busy:
+        if busy.by_refresh:
             raise DownloadError(
-                f"un autre téléchargement est en cours dans {staging.parent} ; réessayez quand "
-                "il sera fini"
+                f"une actualisation lit la zone de dépôt {raw} ({busy.holder}) ; réessayez "
+                "quand elle aura chargé les fichiers"
             ) from None
-        yield  # the lock goes with the file, even if the process is killed
+        raise DownloadError(
+            f"un autre téléchargement est en cours dans {raw} ; réessayez quand il sera fini"
+        ) from None
 
 
 def _up_to_date(raw: Path, remote: Remote, entry: dict | None) -> bool:

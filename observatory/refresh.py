@@ -35,7 +35,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -44,6 +44,7 @@ import duckdb
 
 from observatory import audit, build, manifest, settings, site
 from observatory.ingest import ingest
+from observatory.ingest.files import vintage_order
 from observatory.ingest.pipeline import LOAD_ORDER, READERS
 
 MANIFEST = manifest.MANIFEST
@@ -235,6 +236,7 @@ class _Refresh:
         self.log = _logger(paths.runs / f"{self.run_id}.log")
         self.finishing = False  # from the swap on, or failing: a stop signal waits for the end
         self.stop_pending: int | None = None
+        self.zone = ExitStack()  # the drop zone, held from the scan to the end of the loads
 
     def run(self) -> RunRecord:
         with self._stop_signals():
@@ -270,6 +272,7 @@ class _Refresh:
             self._fail(exc)
             raise
         finally:
+            self.zone.close()
             shutil.rmtree(self.workdir, ignore_errors=True)
             for handler in self.log.handlers:
                 handler.close()
@@ -355,7 +358,24 @@ class _Refresh:
 
     # -- steps -------------------------------------------------------------------------------
 
+    def _hold_drop_zone(self) -> None:
+        """Keep downloads out of the drop zone while its files are listed and loaded."""
+        raw = self.paths.raw
+        if not raw.is_dir():
+            return
+        try:
+            self.zone.enter_context(manifest.hold(raw, manifest.REFRESH))
+        except manifest.ZoneBusy as busy:
+            raise ValueError(
+                f"un téléchargement remplit la zone de dépôt {raw} "
+                f"({busy.holder or 'observatory download'}) : ses fichiers ne sont pas lus tant "
+                "qu'ils arrivent ; relancez l'actualisation quand il sera fini"
+            ) from None
+        except OSError as exc:  # a zone no one can write to: no download can change it either
+            self.log.info("zone de dépôt non verrouillée (%s) : elle est en lecture seule", exc)
+
     def _scan(self) -> None:
+        self._hold_drop_zone()
         known = _read_manifest(self.paths.raw)
         self.inputs = scan_raw(self.paths.raw, known)
         self.record.inputs = [i.__dict__ for i in self.inputs]
@@ -375,6 +395,10 @@ class _Refresh:
         )
 
     def _build(self) -> None:
+        with self.zone:  # released once every raw file is loaded
+            self._load()
+
+    def _load(self) -> None:
         self.workdir.mkdir(parents=True)
         report = build.build(self.new_db, with_demo=self.record.demo)
         self.record.counts["ess_facts"] = report.rows.get("ess_facts", 0)
@@ -383,7 +407,7 @@ class _Refresh:
             order = LOAD_ORDER + [s for s in READERS if s not in LOAD_ORDER]
             groups = sorted(
                 {(i.source, i.vintage) for i in self.inputs},
-                key=lambda g: (order.index(g[0]), g[1]),
+                key=lambda g: (order.index(g[0]), vintage_order(g[1])),
             )
             for source, vintage in groups:  # one atomic load per folder, in loading order
                 files = [

@@ -56,8 +56,12 @@ URSSAF_API = "https://open.urssaf.fr/api/explore/v2.1"
 SIRENE_DATASET = "5b7ffc618b4c4169d30727e0"
 # « Liste des entreprises de l'ESS », ESS France (liste-des-entreprises-de-less).
 ESSFRANCE_DATASET = "646c8d45de96cc3428092c6b"
-# Urssaf: establishments, average employees and wage bill by région × ESS family × NA88 × year.
-URSSAF_ESS_DATASETS = "nombre-etab-effectifs-salaries-et-masse-salariale-ess-regions-x-na88"
+# Urssaf: establishments, average employees and wage bill by ESS family × NA88 × year, by
+# région and for France.
+URSSAF_ESS_DATASETS = (
+    "nombre-etab-effectifs-salaries-et-masse-salariale-ess-regions-x-na88,"
+    "nombre-etab-effectifs-salaries-et-masse-salariale-ess-france-x-na88"
+)
 
 
 def datagouv_api() -> str:

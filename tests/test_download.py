@@ -29,10 +29,13 @@ SIRENE_API = "/api/1/datasets/5b7ffc618b4c4169d30727e0/"
 ESS_API = "/api/1/datasets/646c8d45de96cc3428092c6b/"
 URSSAF_ID = "nombre-etab-effectifs-salaries-et-masse-salariale-ess-regions-x-na88"
 URSSAF_API = f"/api/explore/v2.1/catalog/datasets/{URSSAF_ID}"
+URSSAF_FRANCE_ID = "nombre-etab-effectifs-salaries-et-masse-salariale-ess-france-x-na88"
+URSSAF_FRANCE_API = f"/api/explore/v2.1/catalog/datasets/{URSSAF_FRANCE_ID}"
 STOCK = "/data-pipeline-open/siren/stock/"
 ETAB_ZIP = STOCK + "StockEtablissement_utf8.zip"
 ESS_CSV = "/resources/liste-des-entreprises-de-less/20231120-102604/entreprisesess.csv"
 URSSAF_CSV = URSSAF_API + "/exports/csv"
+URSSAF_FRANCE_CSV = URSSAF_FRANCE_API + "/exports/csv"
 # Where each recorded file lands in the drop zone, and the URL path it comes from.
 EXPECTED = {
     "sirene": {
@@ -40,7 +43,10 @@ EXPECTED = {
         "sirene/2026-03/StockEtablissement_utf8.zip": ETAB_ZIP,
     },
     "essfrance": {"essfrance/2023-11/entreprisesess.csv": ESS_CSV},
-    "urssaf": {f"urssaf/2025-09/{URSSAF_ID}.csv": URSSAF_CSV},
+    "urssaf": {  # by région and for France, as the issue asks
+        f"urssaf/2025-09/{URSSAF_ID}.csv": URSSAF_CSV,
+        f"urssaf/2025-09/{URSSAF_FRANCE_ID}.csv": URSSAF_FRANCE_CSV,
+    },
 }
 
 
@@ -120,10 +126,13 @@ def test_the_manifest_records_url_dates_and_checksums_and_a_refresh_keeps_them(s
     assert urssaf["checksum"] is None and urssaf["checked"] == []  # Urssaf publishes neither
     assert urssaf["url"].startswith(server.base + URSSAF_CSV + "?")
     assert "delimiter=%3B" in urssaf["url"] and "use_labels=false" in urssaf["url"]
+    france = entries[f"urssaf/2025-09/{URSSAF_FRANCE_ID}.csv"]
+    assert france["url"].startswith(server.base + URSSAF_FRANCE_CSV + "?")
+    assert france["dataset"] == URSSAF_FRANCE_ID
     # a refresh rewrites the list of loaded files and keeps the record of downloads
     refresh._write_manifest(raw, refresh.scan_raw(raw), "run-1")
     document = json.loads((raw / "manifest.json").read_text(encoding="utf-8"))
-    assert document["run_id"] == "run-1" and len(document["files"]) == 5
+    assert document["run_id"] == "run-1" and len(document["files"]) == 6
     assert {e["file"]: e for e in document["downloads"]} == entries
 
 
@@ -133,7 +142,12 @@ def test_a_second_download_fetches_only_the_metadata_when_nothing_changed(server
     server.requests.clear()
     fetched = download(None, raw)
     assert all(f.up_to_date for f in fetched)
-    assert {path for path, _ in server.requests} == {SIRENE_API, ESS_API, URSSAF_API}
+    assert {path for path, _ in server.requests} == {
+        SIRENE_API,
+        ESS_API,
+        URSSAF_API,
+        URSSAF_FRANCE_API,
+    }
     assert state(raw) == before
 
 
@@ -328,6 +342,16 @@ def test_the_downloaded_files_are_what_the_loaders_read(server, tmp_path, db):
         [year, sum(float(r["nombre_d_etablissements"]) for r in rows if r["annee"] == str(year))]
         for year in (2022, 2023)
     ]
+    france = query(
+        db,
+        "SELECT year, sum(value) AS n FROM published_indicators WHERE indicator = "
+        "'urssaf_establishments' AND level = 'france' GROUP BY 1 ORDER BY 1",
+    )
+    rows = [r for r in read_csv(recorded(URSSAF_FRANCE_CSV), ";") if r["champ_ess"] == "OUI"]
+    assert france.values.tolist() == [
+        [year, sum(float(r["nombre_d_etablissements"]) for r in rows if r["annee"] == str(year))]
+        for year in (2022, 2023)
+    ]
 
 
 def test_the_parquet_stock_files_are_fetched_and_read_too(server, tmp_path, db):
@@ -356,3 +380,37 @@ def read_csv(body: bytes, delimiter: str = ",") -> list[dict]:
 def unzip(body: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         return archive.read(archive.namelist()[0])
+
+
+def test_no_download_moves_files_while_a_refresh_loads_them(server, tmp_path):
+    """A refresh holds the drop zone from its scan to the end of its loads: a download started
+    meanwhile is refused at once with one French line, and runs once the loads are over."""
+    zone = tmp_path / "raw"
+    download(["essfrance"], zone)
+    refused = []
+
+    class Stop(Exception):
+        pass
+
+    def on_step(step: str) -> None:
+        if step == "entrepôt":  # the files are listed, their loading starts
+            with pytest.raises(DownloadError) as error:
+                download(["urssaf"], zone)
+            refused.append(str(error.value))
+            raise Stop  # enough: the refresh ends here, as a failed one
+
+    paths = refresh.Paths(tmp_path / "observatory.duckdb", tmp_path / "site", zone)
+    with pytest.raises(Stop):
+        refresh.run_refresh(paths, refresh.Options(only=["departement:34"]), on_step)
+    assert len(refused) == 1
+    assert re.fullmatch(
+        rf"une actualisation lit la zone de dépôt {re.escape(str(zone))} \(actualisation : pid "
+        r"\d+ sur .+, depuis le \d\d/\d\d/\d{4} à \d\d:\d\d:\d\d\) ; réessayez quand elle aura "
+        r"chargé les fichiers",
+        refused[0],
+    ), refused[0]
+    assert not (zone / "urssaf").exists()
+    download(["urssaf"], zone)  # the refresh let go of the zone
+    assert sorted(p.name for p in (zone / "urssaf" / "2025-09").iterdir()) == sorted(
+        f"{dataset}.csv" for dataset in (URSSAF_ID, URSSAF_FRANCE_ID)
+    )

@@ -298,6 +298,118 @@ def test_a_refresh_without_chromium_says_so_and_keeps_the_previous_warehouse_and
     assert last_record(home)["error"]["step"] == "portraits"
 
 
+HOLD_LOCK = """
+import fcntl, sys, time
+handle = open(sys.argv[1], "a")
+fcntl.flock(handle, fcntl.LOCK_EX)  # as observatory download holds it while it runs
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_refresh_does_not_read_a_drop_zone_that_a_download_is_filling(tmp_path):
+    """While a download holds the drop zone (it may be moving files in), the refresh reads
+    nothing, changes nothing and says why; once it is over, the refresh runs."""
+    add_sirene(tmp_path, "2023", establishments=2_000)
+    lock = tmp_path / "raw" / ".downloads" / ".lock"
+    lock.parent.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        done = refresh(tmp_path, "--only", "departement:34")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 1
+    assert (
+        "Erreur : actualisation interrompue à l'étape « fichiers bruts » : un téléchargement "
+        f"remplit la zone de dépôt {tmp_path / 'raw'}"
+    ) in done.stderr
+    assert not (tmp_path / "observatory.duckdb").exists() and not (tmp_path / "site").exists()
+    record = last_record(tmp_path)
+    assert record["error"]["step"] == "fichiers bruts" and record["inputs"] == []
+    done = refresh(tmp_path, "--only", "departement:34")
+    assert done.returncode == 0, done.stderr
+    assert lock.read_text(encoding="utf-8") == ""  # released, with no holder left named
+
+
+UNIT_HEADER = ROOT / "tests" / "data" / "real" / "sirene" / "StockUniteLegale_v3_2019_sample.csv"
+ESTABLISHMENT_HEADER = (
+    ROOT / "tests" / "data" / "real" / "sirene" / "StockEtablissement_extract_2021-11_part1.csv"
+)
+
+
+def sirene_month(folder: Path, states: dict[str, str]) -> None:
+    """StockUniteLegale and StockEtablissement of one month: one association (9220) per
+    establishment (SIRET → state), each an employer of 10 to 19 employees in Montpellier."""
+    folder.mkdir(parents=True)
+    for header_file, name, rows in (
+        (
+            UNIT_HEADER,
+            "StockUniteLegale_utf8.csv",
+            [
+                dict(
+                    siren=siret[:9],
+                    etatAdministratifUniteLegale="A",
+                    categorieJuridiqueUniteLegale="9220",
+                    economieSocialeSolidaireUniteLegale="O",
+                )
+                for siret in states
+            ],
+        ),
+        (
+            ESTABLISHMENT_HEADER,
+            "StockEtablissement_utf8.csv",
+            [
+                dict(
+                    siren=siret[:9],
+                    siret=siret,
+                    etatAdministratifEtablissement=state,
+                    caractereEmployeurEtablissement="O",
+                    trancheEffectifsEtablissement="11",
+                    codeCommuneEtablissement="34172",
+                    activitePrincipaleEtablissement="88.10A",
+                    nomenclatureActivitePrincipaleEtablissement="NAFRev2",
+                )
+                for siret, state in states.items()
+            ],
+        ),
+    ):
+        header = header_file.open(encoding="utf-8").readline().strip().split(",")
+        with (folder / name).open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, header, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def test_two_months_of_one_year_in_the_drop_zone_the_newest_stock_wins(tmp_path):
+    """``sirene/2024-01/`` and ``sirene/2024-03/``: the refresh loads January, then March, whose
+    stock replaces January's (an establishment closed since is gone, a new one is there)."""
+    january = {"10000000100001": "A", "10000000200001": "A", "10000000300001": "A"}
+    march = {"10000000100001": "A", "10000000200001": "A", "10000000300001": "F"}
+    march["10000000400001"] = "A"
+    sirene_month(tmp_path / "raw" / "sirene" / "2024-01", january)
+    sirene_month(tmp_path / "raw" / "sirene" / "2024-03", march)
+    done = refresh(tmp_path, "--only", "departement:34")
+    assert done.returncode == 0, done.stderr
+    active = sorted(int(siret) for siret, state in march.items() if state == "A")
+    with duckdb.connect(str(tmp_path / "observatory.duckdb"), read_only=True) as con:
+        stored = con.execute(
+            "SELECT siret, file FROM sirene_establishments WHERE vintage = 2024 ORDER BY 1"
+        ).fetchall()
+        counted = con.execute(
+            "SELECT year, sum(establishments) FROM ess_by_territory "
+            "WHERE level = 'departement' AND code = '34' GROUP BY 1"
+        ).fetchall()
+    assert [siret for siret, _ in stored] == active
+    assert {Path(file).parent.name for _, file in stored} == {"2024-03"}
+    assert counted == [(2024, len(active))]
+    record = last_record(tmp_path)
+    assert [i["vintage"] for i in record["inputs"]] == ["2024-01"] * 2 + ["2024-03"] * 2
+
+
 @pytest.mark.fault
 def test_two_refreshes_at_once_one_runs_and_readers_never_see_an_error_or_a_mix(home):
     db = home / "observatory.duckdb"

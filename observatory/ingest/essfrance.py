@@ -1,5 +1,7 @@
 """ESS France's list of ESS companies: a SIREN list (a ``siren`` column, or one column of
-SIREN numbers) used to flag unités légales as ESS (rule « liste ESS France »)."""
+SIREN numbers) used to flag unités légales as ESS (rule « liste ESS France »). The published
+list, ``entreprisesess.csv``, has 8 columns (SIREN, name, legal family, postcode, commune,
+département, région); a list of one's own has up to 6."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from observatory.ingest.sql import run_sql
 
 SOURCE = "essfrance"
 NEEDS_VINTAGE = False
+# The column of the published list that no other file has: the company's family in the ESS.
+LIST_FAMILY_COLUMN = "famille juridique de l'entreprise"
 
 
 def _siren_column(header: list[str]) -> str | None:
@@ -18,8 +22,10 @@ def _siren_column(header: list[str]) -> str | None:
 
 
 def matches(header: list[str]) -> bool:
-    column = _siren_column(header)
-    return column is not None and len(header) <= 6 and "categorieJuridiqueUniteLegale" not in header
+    if _siren_column(header) is None or "categorieJuridiqueUniteLegale" in header:
+        return False
+    names = {name.lower().strip().replace("\u2019", "'") for name in header}
+    return len(header) <= 6 or LIST_FAMILY_COLUMN in names
 
 
 def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:

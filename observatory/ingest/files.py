@@ -127,6 +127,12 @@ def vintage_folder(path: Path) -> str | None:
     return folder if VINTAGE_FOLDER.match(folder) else None
 
 
+def vintage_order(folder: str) -> tuple:
+    """Sort key of vintage folders, oldest first: their numbers as numbers (``2024-9`` before
+    ``2024-10``), then their name."""
+    return tuple(int(n) for n in re.findall(r"\d+", folder)), folder
+
+
 def open_raw(path: Path, workdir: Path) -> RawFile:
     """Inspect ``path`` and prepare it for reading; ``workdir`` holds temporary copies."""
     if not path.is_file():

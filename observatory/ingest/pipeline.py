@@ -35,6 +35,7 @@ from observatory.ingest.files import (
     open_raw,
     transcode_late_latin1,
     vintage_folder,
+    vintage_order,
 )
 from observatory.ingest.sql import run_sql
 from observatory.warehouse import missing_units_note, note_text, open_warehouse
@@ -190,7 +191,10 @@ def ingest(
             # folder first, so that the newest stock replaces the others.
             stock = (0, "")
             if units_first:
-                stock = (_vintage(raw.path, vintage) or 0, vintage_folder(raw.path) or "")
+                stock = (
+                    _vintage(raw.path, vintage) or 0,
+                    vintage_order(vintage_folder(raw.path) or ""),
+                )
             plan.append((LOAD_ORDER.index(name), units_first, stock, number, raw, name))
         plan.sort(key=lambda item: item[:4])
         # The files' SHA-256 are computed in two threads, in loading order (hashlib releases

@@ -485,6 +485,25 @@ def test_broken_rows_are_rejected_with_file_line_column_and_reason(db, tmp_path,
     assert (report.rows_read, report.in_scope, report.rows_rejected) == (205, 205, 5)
 
 
+def test_a_last_line_cut_off_is_rejected_even_out_of_scope(db, tmp_path, real_header):
+    """A closed establishment on the last line, cut after its last comma: out of scope by its
+    values, it is still rejected (the line may have lost anything), at its line number."""
+    good = [sirene_line(real_header, siret=f"1234567890{i:04d}") for i in range(300)]
+    closed = sirene_line(real_header, siret="99999999900005", etatAdministratifEtablissement="F")
+    path = write(
+        tmp_path / "StockEtablissement_2024.csv",
+        ",".join(real_header) + "\n" + "".join(good) + closed.rstrip("\n")[:-1],
+    )
+    report = ingest([path], db_path=db, max_reject_rate=0.01)[0]
+    rejects = query(db, 'SELECT line, "column", reason FROM rejects')
+    assert rejects.values.tolist() == [
+        [302, real_header[-1], "dernière ligne coupée : dernière valeur vide et pas de fin de "
+         "ligne (fichier tronqué ?)"]
+    ]  # fmt: skip
+    assert (report.rows_read, report.in_scope, report.rows_rejected) == (301, 301, 1)
+    assert len(query(db, "SELECT siret FROM sirene_establishments")) == 300
+
+
 def test_the_reject_threshold_applies_to_the_rows_in_scope(db, tmp_path, real_header):
     """2 rejected of 20 active employer establishments is 10 %, not 2 of 1 020 rows read
     (0.2 %): the load is refused and the warehouse unchanged."""
@@ -553,6 +572,18 @@ def test_a_newer_stock_replaces_the_stock_of_its_vintage(db, tmp_path, real_head
     reports = ingest([march, january], db_path=other)  # in the same call, any order
     assert stored_sirets(other) == [10000000000001, 10000000000002]
     assert [r.file.parent.name for r in reports] == ["2024-01", "2024-03"]
+
+
+def test_months_written_without_their_zero_are_ordered_as_months(db, tmp_path, real_header):
+    """``2024-9/`` and ``2024-10/`` (by hand, without the zero ``observatory download`` writes):
+    October is the newer stock, although « 2024-10 » sorts before « 2024-9 » as text."""
+    raw = tmp_path / "raw" / "sirene"
+    name = "StockEtablissement_utf8.csv"
+    september = stock(raw / "2024-9", name, real_header, {"10000000000001": "A"})
+    october = stock(raw / "2024-10", name, real_header, {"10000000000002": "A"})
+    reports = ingest([september, october], db_path=db)
+    assert stored_sirets(db) == [10000000000002]
+    assert [r.file.parent.name for r in reports] == ["2024-9", "2024-10"]
 
 
 def test_the_parts_of_one_stock_add_up(db, tmp_path, real_header):

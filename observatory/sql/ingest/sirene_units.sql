@@ -93,6 +93,12 @@ SELECT (SELECT count(*) FROM units_rows) AS rows_read,
            + (SELECT count(*) FILTER (out_of_scope) FROM units_rejected) AS in_scope,
        (SELECT count(*) FILTER (length(trim(siren_given)) < 9) FROM units_kept) AS padded;
 
+-- The rows of the file are no longer needed: their memory goes to the establishments' load.
+DROP VIEW units_kept;
+DROP TABLE units_rows;
+DROP TABLE units_duplicates;
+DROP TABLE units_rejected;
+
 INSERT INTO load_stats
 SELECT c.source, c.file, item, n FROM load_context AS c, (
     SELECT 'dans le champ (unités légales actives)' AS item, in_scope AS n FROM units_counts

@@ -30,6 +30,7 @@ ESS_FILE = (
     / "entreprisesess.csv"
 )
 URSSAF_ID = "nombre-etab-effectifs-salaries-et-masse-salariale-ess-regions-x-na88"
+URSSAF_NATIONAL_ID = "nombre-etab-effectifs-salaries-et-masse-salariale-ess-france-x-na88"
 URSSAF = HERE / "open.urssaf.fr" / "api" / "explore" / "v2.1" / "catalog" / "datasets"
 
 # Columns and types of the stock files as published since the 3.11 layout (2024) with the NAF
@@ -184,6 +185,18 @@ URSSAF_FIELDS = [
     ("effectifs_salaries_moyens", "Effectifs salariés moyens", "double"),
     ("masse_salariale", "Masse salariale (brute)", "double"),
 ]
+# The national dataset: no région, a « Grand secteur d'activité » (labels read by La Société
+# Nouvelle's R code; names as open.urssaf.fr derives them from labels, as in its other datasets).
+URSSAF_NATIONAL_FIELDS = [
+    ("champ_ess", "« Champ ESS »", "text"),
+    ("famille_ess", "Famille ESS", "text"),
+    ("grand_secteur_d_activite", "Grand secteur d'activité", "text"),
+    ("secteur_na88", "Secteur NA88", "text"),
+    ("annee", "Année", "date"),
+    ("nombre_d_etablissements", "Nombre d'établissements", "double"),
+    ("effectifs_salaries_moyens", "Effectifs salariés moyens", "double"),
+    ("masse_salariale", "Masse salariale (brute)", "double"),
+]
 VINTAGE_DAY = "2026-03-01"
 SIRENE_TITLE_DATE = "01 Mars 2026"
 
@@ -210,6 +223,8 @@ def main() -> None:
     write_json(DATAGOUV / "646c8d45de96cc3428092c6b.json", essfrance_dataset(ess))
     export = write(URSSAF / URSSAF_ID / "exports" / "csv", urssaf_export())
     write_json(URSSAF / f"{URSSAF_ID}.json", urssaf_dataset(export))
+    export = write(URSSAF / URSSAF_NATIONAL_ID / "exports" / "csv", urssaf_national_export())
+    write_json(URSSAF / f"{URSSAF_NATIONAL_ID}.json", urssaf_national_dataset(export))
     write_json(HERE / "routes.json", routes())
 
 
@@ -225,19 +240,18 @@ def routes() -> dict:
             "www.data.gouv.fr/api/1/datasets/646c8d45de96cc3428092c6b.json",
             "application/json",
         ),
-        f"/api/explore/v2.1/catalog/datasets/{URSSAF_ID}": (
-            f"open.urssaf.fr/api/explore/v2.1/catalog/datasets/{URSSAF_ID}.json",
-            "application/json; charset=utf-8",
-        ),
-        f"/api/explore/v2.1/catalog/datasets/{URSSAF_ID}/exports/csv": (
-            f"open.urssaf.fr/api/explore/v2.1/catalog/datasets/{URSSAF_ID}/exports/csv",
-            "text/csv; charset=utf-8",
-        ),
         "/resources/liste-des-entreprises-de-less/20231120-102604/entreprisesess.csv": (
             str(ESS_FILE.relative_to(HERE)),
             "text/csv",
         ),
     }
+    for dataset in (URSSAF_ID, URSSAF_NATIONAL_ID):
+        path = f"/api/explore/v2.1/catalog/datasets/{dataset}"
+        table[path] = (f"open.urssaf.fr{path}.json", "application/json; charset=utf-8")
+        table[path + "/exports/csv"] = (
+            f"open.urssaf.fr{path}/exports/csv",
+            "text/csv; charset=utf-8",
+        )
     for stock in ("StockEtablissement", "StockUniteLegale"):
         for kind, mime in (("zip", "application/zip"), ("parquet", "application/octet-stream")):
             path = SIRENE_FILES / f"{stock}_utf8.{kind}"
@@ -349,6 +363,33 @@ def urssaf_export() -> bytes:
                 ]
             )
     text = csv_text([name for name, _, _ in URSSAF_FIELDS], rows, delimiter=";")
+    return "\ufeff".encode() + text.encode("utf-8")
+
+
+def urssaf_national_export() -> bytes:
+    """France, 2022 and 2023: the families of the ESS (« OUI »), outside the ESS (« NON »)."""
+    rows = []
+    for year, scale in (("2022", 1.0), ("2023", 1.02)):
+        for champ, family, big, sector, etabs, staff, wages in (
+            ("OUI", "Associations", "GS5 Autres services", "88 Action sociale sans hébergement", 61200, 1.02e6, 2.6e10),
+            ("OUI", "Coopératives", "GS5 Autres services", "64 Activités des services financiers", 11900, 1.83e5, 9.1e9),
+            ("OUI", "Mutuelles", "GS5 Autres services", "65 Assurance", 5300, 1.05e5, 4.9e9),
+            ("OUI", "Fondations", "GS5 Autres services", "86 Activités pour la santé humaine", 1500, 8.4e4, 3.0e9),
+            ("NON", "Hors ESS", "GS5 Autres services", "88 Action sociale sans hébergement", 14800, 2.3e5, 6.0e9),
+        ):  # fmt: skip
+            rows.append(
+                [
+                    champ,
+                    family,
+                    big,
+                    sector,
+                    year,
+                    str(round(etabs * scale)),
+                    str(round(staff * scale, 2)),
+                    str(round(wages * scale)),
+                ]
+            )
+    text = csv_text([name for name, _, _ in URSSAF_NATIONAL_FIELDS], rows, delimiter=";")
     return "\ufeff".encode() + text.encode("utf-8")
 
 
@@ -481,13 +522,19 @@ def essfrance_dataset(body: dict) -> dict:
     }
 
 
-def urssaf_dataset(export: dict) -> dict:
+def urssaf_dataset(
+    export: dict,
+    dataset: str = URSSAF_ID,
+    fields: list = URSSAF_FIELDS,
+    title: str = "Nombre d'établissements employeurs, effectifs salariés et masse salariale du "
+    "secteur privé, par région x familles ESS x NA88 et par an",
+) -> dict:
     """Opendatasoft Explore API v2.1, GET /api/explore/v2.1/catalog/datasets/<id> (shape: the
     published OpenAPI 'dataset' schema; field names: the regional export's columns)."""
-    base = f"https://open.urssaf.fr/api/explore/v2.1/catalog/datasets/{URSSAF_ID}"
+    base = f"https://open.urssaf.fr/api/explore/v2.1/catalog/datasets/{dataset}"
     return {
         "_links": [{"rel": "self", "href": base}],
-        "dataset_id": URSSAF_ID,
+        "dataset_id": dataset,
         "dataset_uid": "da_stand-in",
         "attachments": [],
         "has_records": True,
@@ -495,8 +542,7 @@ def urssaf_dataset(export: dict) -> dict:
         "features": ["analyze", "timeserie"],
         "metas": {
             "default": {
-                "title": "Nombre d'établissements employeurs, effectifs salariés et masse "
-                "salariale du secteur privé, par région x familles ESS x NA88 et par an",
+                "title": title,
                 "publisher": "Urssaf",
                 "license": "Open Database License (ODbL)",
                 "language": "fr",
@@ -508,9 +554,20 @@ def urssaf_dataset(export: dict) -> dict:
         },
         "fields": [
             {"name": name, "label": label, "type": kind, "annotations": {}, "description": None}
-            for name, label, kind in URSSAF_FIELDS
+            for name, label, kind in fields
         ],
     }
+
+
+def urssaf_national_dataset(export: dict) -> dict:
+    """The same, for the national dataset (its title is a stand-in, built like the regional)."""
+    return urssaf_dataset(
+        export,
+        URSSAF_NATIONAL_ID,
+        URSSAF_NATIONAL_FIELDS,
+        "Nombre d'établissements employeurs, effectifs salariés et masse salariale du secteur "
+        "privé, France entière x familles ESS x NA88 et par an",
+    )
 
 
 def write(path: Path, body: bytes) -> dict:
