@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import ctypes
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -173,7 +174,7 @@ def render_site(
                 if on_page:
                     on_page(result)
     except BaseException:  # a failed portrait, or the refresh stopped by a signal
-        _stop_workers(pool)
+        _stop_workers()
         raise
     finally:
         pool.shutdown(cancel_futures=True)
@@ -199,12 +200,13 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
+def _stop_workers() -> None:
     """Terminate the workers and their kernels now, and wait for them: ``shutdown`` would wait
     for the portraits under way (ProcessPoolExecutor has no public way to stop its workers
-    before Python 3.14's ``terminate_workers``)."""
+    before Python 3.14's ``terminate_workers``). The pool's workers are this process's only
+    multiprocessing children."""
     processes = []
-    for worker in list((pool._processes or {}).values()):
+    for worker in multiprocessing.active_children():
         with suppress(psutil.NoSuchProcess):
             process = psutil.Process(worker.pid)
             processes += [process, *process.children(recursive=True)]

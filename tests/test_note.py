@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pypdf import PdfReader
@@ -50,7 +51,9 @@ def test_a_note_prints_from_a_running_event_loop_as_in_a_jupyter_kernel(demo_db,
         with note.Printer() as printer:
             printer.print(page, page.with_name("48.pdf"))
 
-    asyncio.run(in_a_kernel())
+    # In a thread of its own: this one may already run a loop (the browser tests' Playwright).
+    with ThreadPoolExecutor(max_workers=1) as kernel:
+        kernel.submit(asyncio.run, in_a_kernel()).result()
     title = PdfReader(page.with_name("48.pdf")).metadata.title
     assert title == f"L'économie sociale et solidaire {place('48')}, 2022"
 
