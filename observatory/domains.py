@@ -58,3 +58,9 @@ RULES: list[tuple[str, str]] = [
     ("T", "autres"),
     ("U", "autres"),
 ]
+
+
+def domain_of(naf_code: str, a88_code: str, a21_code: str) -> str | None:
+    """The domain of a NAF sous-classe by the rules above (as the warehouse's ``sectors``)."""
+    rules = dict(RULES)
+    return rules.get(naf_code) or rules.get(a88_code) or rules.get(a21_code)
