@@ -482,9 +482,11 @@ def comparison(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
     year = int(frame.attrs["year"])
     columns = comparison_columns(frame, territory)
     labels = [label for _, _, label in COMPARED_ROWS]
-    shown = lambda r: "n.d." if r is None else r["display"]  # noqa: E731
     table = pd.DataFrame(
-        {"Indicateur": labels, **{k: [shown(r) for r in v] for k, v in columns.items()}}
+        {
+            "Indicateur": labels,
+            **{k: ["n.d." if r is None else r["display"] for r in v] for k, v in columns.items()},
+        }
     )
     download = pd.DataFrame(
         {
