@@ -9,7 +9,9 @@ independently of :mod:`observatory.secrecy`:
 2. **charts and tables**: no chart point or table row labelled like a masked cell carries its
    true value, in the pages or in the rows of the PDF's tables (its text laid out as printed);
 3. **subtraction**: solving every additive relation of the published figures (a total and its
-   families, size classes or sectors; a région and its départements) never yields a masked cell.
+   families, size classes, sectors or activity domains; a domain and its divisions; a région
+   and its départements; France and « France de province » with Île-de-France) never yields a
+   masked cell.
 
 The CRESS's figures shown in the block « Les chiffres publiés » are checked the same way (no
 count of 1 or 2 establishments, no other measure of such a cell, no share beside masked posts,
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatory import formatting, indicators, reference, secrecy
+from observatory import domains, formatting, indicators, reference, secrecy
 from observatory import published as published_module
 from observatory.families import FAMILY_CODES
 from observatory.warehouse import open_warehouse
@@ -49,6 +51,15 @@ DERIVED = {
         "sector_specialisation_region",
     ],
     "cress_employees": [published_module.CRESS_SHARE],
+    "domain_employees": ["domain_share_employees"],
+    "ess_fte": ["ess_average_wage_fte"],
+    "ess_gross_wages": ["ess_average_wage_fte"],
+    "compared_ess_employees": [
+        "compared_ess_share_employees",
+        "compared_ess_share_private_employees",
+    ],
+    "compared_ess_fte": ["compared_average_wage_fte"],
+    "compared_ess_gross_wages": ["compared_average_wage_fte"],
 }
 KEY = ["page", "indicateur", "categorie", "annee"]  # a published cell
 PLOTLY_CALL = re.compile(r'Plotly\.newPlot\(\s*"[^"]*",\s*(\[.*?\]),\s*\{', re.S)
@@ -320,6 +331,11 @@ def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
     key = cells.set_index(KEY)["known"].to_dict()
     secret = set(cells.loc[cells["secret"] == "True", KEY].itertuples(index=False, name=None))
     relations = _cress_relations(cells)
+    groups = _domain_groups()
+    territories = cells.drop_duplicates("page")
+    idf = territories.loc[
+        (territories["niveau"] == "region") & (territories["code"] == indicators.IDF), "page"
+    ]
     for (page, year), frame in cells.groupby(["page", "annee"]):
         for measure in MEASURES:
             total = (page, f"ess_{measure}", "", year)
@@ -327,6 +343,30 @@ def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
             relations.append(
                 (total, [(page, f"family_{measure}", c, year) for c in family["categorie"]])
             )
+            domain = frame[frame["indicateur"] == f"domain_{measure}"]
+            if len(domain):
+                relations.append(
+                    (total, [(page, f"domain_{measure}", c, year) for c in domain["categorie"]])
+                )
+            for names, divisions in groups:  # a domain (or two) and its divisions
+                parts = [
+                    *[(page, f"domain_{measure}", c, year) for c in names],
+                    *[(page, f"sector_{measure}", d, year) for d in divisions],
+                ]
+                parts = [p for p in parts if p in key]  # the others are zero: not shown
+                if len(parts) > 1 and parts[0][1].startswith("domain_"):
+                    relations.append((parts[0], parts[1:]))
+            if len(idf):  # France = « France de province » + Île-de-France
+                compared = f"compared_ess_{measure}"
+                relations.append(
+                    (
+                        (page, compared, "FR", year),
+                        [
+                            (page, compared, indicators.PROVINCE[1], year),
+                            (idf.iloc[0], f"ess_{measure}", "", year),
+                        ],
+                    )
+                )
             size = frame[frame["indicateur"] == f"size_{measure}"]
             if len(size):
                 relations.append(
@@ -337,16 +377,18 @@ def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
                 relations.append(
                     (total, [(page, f"sector_{measure}", c, year) for c in group["categorie"]])
                 )
-    territories = cells.drop_duplicates("page")
     for region in territories[territories["niveau"] == "region"].itertuples():
         children = _departements_of(published, region.code)
         for indicator, category, year in cells.loc[
             cells["page"] == region.page, ["indicateur", "categorie", "annee"]
         ].itertuples(index=False):
             if (
-                not indicator.startswith(("ess_", "family_", "sector_", "size_", "cress_"))
+                not indicator.startswith(
+                    ("ess_", "family_", "sector_", "size_", "domain_", "cress_")
+                )
                 or indicator.split("_")[-1] not in ("establishments", "employees", "fte", "wages")
-                or indicator == published_module.CRESS_SHARE
+                or indicator
+                in (published_module.CRESS_SHARE, "domain_share_employees", "ess_average_wage_fte")
             ):
                 continue
             parts = [(p, indicator, category, year) for p in children]
@@ -371,6 +413,25 @@ def _subtraction(published: pd.DataFrame, findings: Findings) -> None:
                     f"{page} : {indicator} {category} ({year}) masqué mais "
                     "retrouvable par soustraction"
                 )
+
+
+def _domain_groups() -> list[tuple[list[str], list[str]]]:
+    """(domains, divisions) whose sums are equal, from the published NAF mapping
+    (observatory/domains.py): a domain and its divisions, or, where a division is split
+    between domains (94: 94.99Z apart), those domains together and all their divisions."""
+    naf = reference.naf()
+    naf["domain"] = [
+        domains.domain_of(n, a88, a21)
+        for n, a88, a21 in zip(naf["naf_code"], naf["a88_code"], naf["a21_code"])
+    ]
+    merged: list[tuple[set, set]] = []
+    for a88, names in naf.groupby("a88_code")["domain"]:
+        group = (set(names), {a88})
+        for other in [g for g in merged if g[0] & group[0]]:
+            merged.remove(other)
+            group = (group[0] | other[0], group[1] | other[1])
+        merged.append(group)
+    return [(sorted(names), sorted(divisions)) for names, divisions in merged]
 
 
 def _cress_relations(cells: pd.DataFrame) -> list[tuple]:

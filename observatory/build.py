@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from observatory import settings
+from observatory.domains import DOMAINS, RULES
 from observatory.families import FAMILIES
 from observatory.sirene_codes import LEGAL_CATEGORIES, STAFF_BANDS
 from observatory.size_classes import SIZE_CLASSES
@@ -47,6 +48,11 @@ CODE_LISTS = {
         "staff_band VARCHAR, label VARCHAR, estimated_employees DOUBLE",
         STAFF_BANDS,
     ),
+    "raw_ref_domains": (
+        "domain_code VARCHAR, label VARCHAR, naf_codes VARCHAR, sort_order BIGINT",
+        [(code, label, naf, i + 1) for i, (code, label, naf) in enumerate(DOMAINS)],
+    ),
+    "raw_ref_domain_rules": ("naf VARCHAR, domain_code VARCHAR", RULES),
     "raw_ref_size_classes": (
         "size_class VARCHAR, label VARCHAR, min_employees BIGINT, sort_order BIGINT",
         [(code, label, low, i + 1) for i, (code, label, low) in enumerate(SIZE_CLASSES)],

@@ -60,16 +60,20 @@ URSSAF_SOURCE = "Urssaf, données ouvertes de l'économie sociale et solidaire"
 CRESS_SOURCE = "CRESS, chiffres de la CRESS (modèle de l'observatoire)"
 NOT_LOADED = "non disponible dans les sources chargées"
 NO_SOURCE = "aucune source chargée pour cette année"
-# Indicators built on a measure some sources do not give (SIRENE: neither FTE nor wages).
+# Indicators built on measures some sources do not give (SIRENE: neither FTE nor wages).
 MEASURE_OF = {
-    "ess_fte": "fte",
-    "ess_share_fte": "fte",
-    "ess_share_private_fte": "fte",
-    "family_fte": "fte",
-    "ess_gross_wages": "gross_wages",
-    "ess_share_gross_wages": "gross_wages",
-    "ess_share_private_gross_wages": "gross_wages",
-    "family_gross_wages": "gross_wages",
+    "ess_fte": ("fte",),
+    "ess_share_fte": ("fte",),
+    "ess_share_private_fte": ("fte",),
+    "family_fte": ("fte",),
+    "compared_ess_fte": ("fte",),
+    "ess_gross_wages": ("gross_wages",),
+    "ess_share_gross_wages": ("gross_wages",),
+    "ess_share_private_gross_wages": ("gross_wages",),
+    "family_gross_wages": ("gross_wages",),
+    "compared_ess_gross_wages": ("gross_wages",),
+    "ess_average_wage_fte": ("gross_wages", "fte"),
+    "compared_average_wage_fte": ("gross_wages", "fte"),
 }
 UNKNOWN_MEASURE = {
     "fte": "non disponible : la source de cette année ne donne pas les équivalents temps plein",
@@ -148,6 +152,16 @@ def _registry() -> dict[str, Indicator]:
             "postes salariés",
             EMPLOYMENT_SOURCE,
             "number",
+        ),
+        (
+            "ess_average_wage_fte",
+            "key_figures",
+            "Salaire brut annuel moyen par ETP dans l'ESS",
+            "Rémunérations brutes annuelles versées par l'ESS rapportées à ses équivalents temps "
+            "plein (masse salariale brute / ETP).",
+            "euros par ETP",
+            ESS_SOURCE,
+            "euros",
         ),
     ]
     for measure, label, noun in (
@@ -276,6 +290,39 @@ def _registry() -> dict[str, Indicator]:
             "decimal",
         ),
     ]
+    rows += [
+        # Activity domains.
+        (
+            "domain_establishments",
+            "domains",
+            "Établissements employeurs de l'ESS par domaine d'activité",
+            "Établissements employeurs de l'ESS par domaine d'activité : regroupements de "
+            "sous-classes de la NAF rév. 2 (action sociale, santé, enseignement, sport et "
+            "loisirs…) définis par l'observatoire.",
+            "établissements",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "domain_employees",
+            "domains",
+            "Postes salariés de l'ESS par domaine d'activité",
+            "Postes salariés au 31 décembre de l'ESS par domaine d'activité (regroupements de "
+            "sous-classes de la NAF rév. 2).",
+            "postes salariés",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "domain_share_employees",
+            "domains",
+            "Poids de chaque domaine d'activité dans l'emploi de l'ESS",
+            "Postes salariés de l'ESS du domaine rapportés à l'ensemble des postes de l'ESS.",
+            "%",
+            ESS_SOURCE,
+            "percent",
+        ),
+    ]
     for measure, label in (
         ("employees", "postes salariés"),
         ("establishments", "établissements employeurs"),
@@ -368,6 +415,77 @@ def _registry() -> dict[str, Indicator]:
             "postes pour 1 000 habitants",
             POPULATION_SOURCE,
             "decimal",
+        ),
+        # The territory's key figures beside those of its reference, France and « France de
+        # province » (France less Île-de-France).
+        (
+            "compared_ess_establishments",
+            "comparison",
+            "Établissements employeurs de l'ESS des territoires de comparaison",
+            "Établissements employeurs de l'ESS du territoire de référence, de la France et de "
+            "la France de province (France hors Île-de-France).",
+            "établissements",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "compared_ess_employees",
+            "comparison",
+            "Postes salariés de l'ESS des territoires de comparaison",
+            "Postes salariés de l'ESS au 31 décembre du territoire de référence, de la France et "
+            "de la France de province (France hors Île-de-France).",
+            "postes salariés",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "compared_ess_share_employees",
+            "comparison",
+            "Part de l'ESS dans l'emploi salarié des territoires de comparaison",
+            "Postes salariés de l'ESS rapportés à l'ensemble des postes salariés (ESS, privé hors "
+            "ESS et public) de chaque territoire de comparaison.",
+            "%",
+            EMPLOYMENT_SOURCE,
+            "percent",
+        ),
+        (
+            "compared_ess_share_private_employees",
+            "comparison",
+            "Part de l'ESS dans l'emploi salarié privé des territoires de comparaison",
+            "Postes salariés de l'ESS rapportés aux postes salariés du privé (ESS et privé hors "
+            "ESS) de chaque territoire de comparaison.",
+            "%",
+            EMPLOYMENT_SOURCE,
+            "percent",
+        ),
+        (
+            "compared_ess_fte",
+            "comparison",
+            "Équivalents temps plein de l'ESS des territoires de comparaison",
+            "Volume de travail salarié de l'ESS en équivalents temps plein de chaque territoire "
+            "de comparaison.",
+            "ETP",
+            ESS_SOURCE,
+            "number",
+        ),
+        (
+            "compared_ess_gross_wages",
+            "comparison",
+            "Rémunérations brutes versées par l'ESS des territoires de comparaison",
+            "Rémunérations brutes annuelles versées par l'ESS de chaque territoire de comparaison.",
+            "euros",
+            ESS_SOURCE,
+            "euros",
+        ),
+        (
+            "compared_average_wage_fte",
+            "comparison",
+            "Salaire brut annuel moyen par ETP dans l'ESS des territoires de comparaison",
+            "Rémunérations brutes annuelles de l'ESS rapportées à ses équivalents temps plein, "
+            "pour chaque territoire de comparaison.",
+            "euros par ETP",
+            ESS_SOURCE,
+            "euros",
         ),
         # Density and size.
         (
@@ -581,6 +699,7 @@ THEMES = (
     "key_figures",
     "families",
     "sectors",
+    "domains",
     "trends",
     "rankings",
     "comparison",
@@ -600,6 +719,15 @@ CELL_MEASURES = ", ".join(
     [f"sum({m})::DOUBLE AS {m}" for m in MEASURES]
     + [f"max({t})::DOUBLE AS {t}" for t in TOPS.values()]
 )
+# The columns of employment_by_territory holding the ESS total of each measure.
+ESS_COLUMNS = {
+    "establishments": "ess_establishments",
+    "employees": "ess_employees",
+    "fte": "ess_fte",
+    "gross_wages": "ess_wages",
+}
+# The fine unit (A88 division within an activity domain, ``_Static.fine``) of a row.
+FINE_INDEX = "list_position($fine, a88_code || '|' || domain_code) - 1"
 # The same read row by row (a missing value as 0), for sums and maxima taken in numpy.
 RAW_MEASURES = ", ".join(f"coalesce({c}, 0)::DOUBLE AS {c}" for c in (*MEASURES, *TOPS.values()))
 COLUMNS = [
@@ -629,6 +757,10 @@ LEVEL_LABELS = {
     "epci": "EPCI",
     "commune": "commune",
 }
+# « France de province »: France less Île-de-France (région 11), beside France in comparisons.
+IDF = "11"
+PROVINCE = ("province", "FRP")
+PROVINCE_LABEL = "France de province (hors Île-de-France)"
 # Parent used for secondary secrecy and rankings: level → (parent level, column of territories).
 PARENT = {
     "region": ("france", None),
@@ -805,7 +937,18 @@ class _Static:
             self.labels.update(
                 {("a88", a88): a88_label, ("a38", a38): a38_label, ("a21", a21): a21_label}
             )
-        self.france_sectors = {year: self.by_a88(con, "france", "FR", year) for year in self.years}
+        self._domains(con)
+        # ESS employees of France by fine unit, every year; fine units present in France (any
+        # establishment or employee), the sectors of every block and the national solution.
+        self.france_fine = {year: self.by_fine(con, "france", "FR", year) for year in self.years}
+        self.france_present = {
+            year: (self.by_fine(con, "france", "FR", year, "establishments") > 0) | (fine > 0)
+            for year, fine in self.france_fine.items()
+        }
+        self.france_sectors = {
+            year: self.fine_rollup_rows(fine[None, :])["a88"][0]
+            for year, fine in self.france_fine.items()
+        }
         self.whole_epcis = {
             code
             for (code,) in con.execute(
@@ -865,6 +1008,132 @@ class _Static:
             else (self.all_years[-1] if self.all_years else _latest_vintage(con))
         )
 
+    def _domains(self, con) -> None:
+        """The activity domains and the finest units of the ESS cells: each A88 division within
+        each of its domains (``fine``, sorted by division). A division split between domains
+        (94: 94.99Z apart) has one unit per domain, its ``pieces``: cells of the secrecy
+        relations (domain = its divisions and pieces, division = its pieces), never published.
+        """
+        fine = con.execute(
+            "SELECT DISTINCT a88_code, domain_code FROM sectors ORDER BY a88_code, domain_code"
+        ).fetchall()
+        self.fine = [f"{a88}|{domain}" for a88, domain in fine]
+        domains = con.execute(
+            "SELECT domain_code, label, naf_codes FROM domains "
+            "WHERE domain_code IN (SELECT domain_code FROM sectors) ORDER BY sort_order"
+        ).fetchall()
+        self.domains = [code for code, _, _ in domains]
+        self.domain_naf = {code: naf for code, _, naf in domains}
+        self.labels.update({("domain", code): label for code, label, _ in domains})
+        fine_a88 = np.array([self.a88.index(a88) for a88, _ in fine], dtype=np.int64)
+        fine_domain = np.array([self.domains.index(d) for _, d in fine], dtype=np.int64)
+        self.fine_a88, self.fine_domain = fine_a88, fine_domain
+        self.fine_starts = np.searchsorted(fine_a88, np.arange(len(self.a88)))
+        self.domain_groups = (
+            np.argsort(fine_domain, kind="stable"),
+            np.searchsorted(np.sort(fine_domain), np.arange(len(self.domains))),
+        )
+        split = np.bincount(fine_a88, minlength=len(self.a88)) > 1
+        self.pieces = np.flatnonzero(split[fine_a88])
+        # A domain's cells in its sum: the largest sectors lying wholly inside it (a section,
+        # else an A38 group, else a division), else the pieces of its split divisions. The sum
+        # of its divisions follows from the sectors' own relations; these few relations leave
+        # fewer cells alone than one cell per division would.
+        a88_domains = [set(fine_domain[fine_a88 == a]) for a in range(len(self.a88))]
+        a88_of = {
+            "a88": [[a] for a in range(len(self.a88))],
+            "a38": [np.flatnonzero(self.a88_to["a38"] == u) for u in range(len(self.a38))],
+            "a21": [np.flatnonzero(self.a88_to["a21"] == u) for u in range(len(self.a21))],
+        }
+        self.domain_parts = []
+        for d in range(len(self.domains)):
+            parts = []
+            for f in np.flatnonzero(fine_domain == d):
+                a = int(fine_a88[f])
+                if split[a]:
+                    parts.append(("piece", int(np.flatnonzero(self.pieces == f)[0])))
+                    continue
+                for level in ("a21", "a38", "a88"):
+                    upper = a if level == "a88" else int(self.a88_to[level][a])
+                    if all(a88_domains[b] == {d} for b in a88_of[level][upper]):
+                        parts.append((level, upper))
+                        break
+            self.domain_parts.append(list(dict.fromkeys(parts)))
+        # Slots free in the domains' layer: the pieces and the domains that are not one sector
+        # under another name (« Santé humaine » is QA: masked with it, never instead of it).
+        self.free_slots = {("piece", p) for p in range(len(self.pieces))} | {
+            ("domain", d)
+            for d, parts in enumerate(self.domain_parts)
+            if len(parts) > 1 or parts[0][0] == "piece"
+        }
+        self.split_a88 = {
+            int(a): [int(p) for p in np.flatnonzero(fine_a88[self.pieces] == a)]
+            for a in np.flatnonzero(split)
+        }
+
+    def present_slots(self, fine: np.ndarray) -> set[tuple[str, int]]:
+        """The sector slots (``_Block.SLOT_LEVELS``) holding one of the fine units ``fine``
+        (booleans in ``self.fine`` order)."""
+        rolled = self.fine_rollup_rows(np.asarray(fine, dtype=float)[None, :])
+        return {(level, int(i)) for level, row in rolled.items() for i in np.flatnonzero(row[0])}
+
+    def slot_sizes(self) -> dict[str, int]:
+        """How many sector slots of each level (``_Block.SLOT_LEVELS``)."""
+        return {
+            "a21": len(self.a21),
+            "a38": len(self.a38),
+            "a88": len(self.a88),
+            "domain": len(self.domains),
+            "piece": len(self.pieces),
+        }
+
+    def sector_sums(
+        self, present: set, domains: bool = False
+    ) -> list[tuple[tuple[str, int] | None, list]]:
+        """(whole, parts) of the additive relations between a territory's sector slots, as
+        slot keys (``None`` for its total): total = its A21 sections, a section = its A38, an
+        A38 = its divisions; or, with ``domains``, total = its domains, a domain = its largest
+        sectors and pieces (``domain_parts``), a split division = its pieces. Only the
+        ``present`` slots (the others are zero everywhere)."""
+        groups = (
+            [
+                (None, [("domain", d) for d in range(len(self.domains))]),
+                *[(("domain", d), parts) for d, parts in enumerate(self.domain_parts)],
+                *[
+                    (("a88", a), [("piece", p) for p in parts])
+                    for a, parts in self.split_a88.items()
+                ],
+            ]
+            if domains
+            else [
+                (None, [("a21", i) for i in range(len(self.a21))]),
+                *[
+                    (("a21", u), [("a38", j) for j in np.flatnonzero(self.a38_to_a21 == u)])
+                    for u in range(len(self.a21))
+                ],
+                *[
+                    (("a38", u), [("a88", j) for j in np.flatnonzero(self.a88_to["a38"] == u)])
+                    for u in range(len(self.a38))
+                ],
+            ]
+        )
+        sums = []
+        for whole, parts in groups:
+            parts = [(level, int(i)) for level, i in parts if (level, int(i)) in present]
+            if (whole is None or whole in present) and parts:
+                sums.append((whole, parts))
+        return sums
+
+    def fine_rollup_rows(self, grid: np.ndarray, how: str = "sum") -> dict[str, np.ndarray]:
+        """Rows of fine-unit vectors summed (or maxed) up to A88, A38, A21 and the domains, with
+        the pieces (one row per territory)."""
+        reduce = np.add.reduceat if how == "sum" else np.maximum.reduceat
+        out = self.rollup_rows(reduce(grid, self.fine_starts, axis=1), how)
+        order, starts = self.domain_groups
+        out["domain"] = reduce(grid[:, order], starts, axis=1)
+        out["piece"] = grid[:, self.pieces]
+        return out
+
     def source(self, meta: Indicator, year: int) -> str:
         """The source of an indicator's value for a year: the demo's, SIRENE's estimate of
         that year (with INSEE's population or geography where the indicator uses them), or
@@ -913,7 +1182,7 @@ class _Static:
         query = f"""
             SELECT m, list_position($years, year) - 1 AS y,
                    $first + list_position($categories, {column}) - 1 AS k,
-                   {"list_position($a88, a88_code) - 1" if by_a88 else "-1"} AS i,
+                   {FINE_INDEX if by_a88 else "-1"} AS i,
                    {RAW_MEASURES}
             FROM {table}
             JOIN (SELECT unnest($codes) AS code, unnest(range(len($codes))) AS m) USING (code)
@@ -928,7 +1197,7 @@ class _Static:
             years=self.years,
             categories=categories,
             first=first,
-            **({"a88": self.a88} if by_a88 else {}),
+            **({"fine": self.fine} if by_a88 else {}),
         )
         return _kept(
             self._member_rows,
@@ -1048,6 +1317,18 @@ class _Static:
             self._employment[key] = by_year
         return by_year
 
+    def province_employment(self, con) -> dict[int, dict]:
+        """« France de province »'s rows of ``employment_by_territory``: France's less
+        Île-de-France's, by year."""
+        france = self.employment(con, self.territories[("france", "FR")])
+        idf = self.employment(con, self.territories[("region", IDF)])
+        return {
+            year: {
+                column: value - idf.get(year, {}).get(column, 0.0) for column, value in row.items()
+            }
+            for year, row in france.items()
+        }
+
     def region_sectors(self, con, region: str, year: int) -> np.ndarray:
         """ESS employees of a région by A88 division (kept: every portrait inside it)."""
         if (region, year) not in self._region_sectors:
@@ -1056,13 +1337,20 @@ class _Static:
 
     def by_a88(self, con, level: str, code: str, year: int) -> np.ndarray:
         """ESS employees of a territory by A88 division (in ``self.a88`` order)."""
+        return self.fine_rollup_rows(self.by_fine(con, level, code, year)[None, :])["a88"][0]
+
+    def by_fine(
+        self, con, level: str, code: str, year: int, measure: str = "employees"
+    ) -> np.ndarray:
+        """ESS employees (or another measure) of a territory by fine unit (in ``self.fine``
+        order)."""
         rows = con.execute(
-            "SELECT list_position($a88, a88_code) - 1 AS i, sum(employees)::DOUBLE AS n "
+            f"SELECT {FINE_INDEX} AS i, sum({measure})::DOUBLE AS n "
             "FROM ess_by_territory WHERE level = $level AND code = $code AND year = $year "
             "GROUP BY ALL",
-            dict(a88=self.a88, level=level, code=code, year=year),
+            dict(fine=self.fine, level=level, code=code, year=year),
         ).fetchnumpy()
-        vector = np.zeros(len(self.a88))
+        vector = np.zeros(len(self.fine))
         vector[rows["i"]] = rows["n"]
         return vector
 
@@ -1200,10 +1488,16 @@ def _latest_vintage(con) -> int:
 
 class _NationalMasks:
     """One secrecy solution for France, the régions and the départements: their totals and
-    families for every year and their sectors (A21 ⊃ A38 ⊃ A88), protected together in every
-    additive relation (total = families = sections, parent = children). Every block starts from
-    it, so a figure masked on one page is masked on all of them and no combination of pages
-    (a région beside its départements, a département beside France) gives a masked cell away.
+    families for every year and their sectors (A21 ⊃ A38 ⊃ A88) and activity domains, protected
+    together in every additive relation (total = families = sections = domains, parent =
+    children). Every block starts from it, so a figure masked on one page is masked on all of
+    them and no combination of pages (a région beside its départements, a département beside
+    France) gives a masked cell away.
+
+    « France de province » (France less Île-de-France) is one more territory of the solution:
+    its totals are published beside France's and Île-de-France's, so France = province +
+    Île-de-France for each of them (its other cells are published nowhere, and a reader who
+    subtracts Île-de-France's from France's learns nothing the relations do not hold).
     """
 
     LEVELS = ("france", "region", "departement")
@@ -1217,26 +1511,29 @@ class _NationalMasks:
             if lvl == level
         ]
         self.index = {(t.level, t.code): i for i, t in enumerate(territories)}
+        others = [i for (level, code), i in self.index.items() if level == "region" and code != IDF]
+        if ("region", IDF) in self.index and ("france", "FR") in self.index and others:
+            self.index[PROVINCE] = len(territories)
         years, kinds = static.years, _Block.KINDS
-        sizes = {"a21": len(static.a21), "a38": len(static.a38), "a88": len(static.a88)}
+        sizes = static.slot_sizes()
         self.slots = {
             slot: n
             for n, slot in enumerate(
-                (level, i) for level in _Block.SECTOR_LEVELS for i in range(sizes[level])
+                (level, i) for level in _Block.SLOT_LEVELS for i in range(sizes[level])
             )
         }
-        n_t, n_y, n_k, n_s = len(territories), len(years), kinds, len(self.slots)
+        n_t, n_y, n_k, n_s = len(self.index), len(years), kinds, len(self.slots)
         self.grid_size = n_t * n_y * n_k
         columns = (*MEASURES, *TOPS.values())
         grid = {column: np.zeros((n_t, n_y, n_k)) for column in columns}
-        a88 = {column: np.zeros((n_t, n_y, len(static.a88))) for column in columns}
+        fine = {column: np.zeros((n_t, n_y, len(static.fine))) for column in columns}
         for table, column, categories, first in static.breakdowns():
-            by_a88 = column == "family_code"  # the families' cells also give the sectors
+            by_fine = column == "family_code"  # the families' cells also give the sectors
             rows = wh.connection.execute(
                 f"""
                 SELECT level, code, list_position($years, year) - 1 AS y,
                        $first + list_position($categories, {column}) - 1 AS k,
-                       {"list_position($a88, a88_code) - 1" if by_a88 else "-1"} AS i,
+                       {FINE_INDEX if by_fine else "-1"} AS i,
                        {CELL_MEASURES}
                 FROM {table}
                 WHERE list_contains($levels, level) AND list_contains($years, year)
@@ -1247,7 +1544,7 @@ class _NationalMasks:
                     categories=categories,
                     first=first,
                     levels=list(self.LEVELS),
-                    **({"a88": static.a88} if by_a88 else {}),
+                    **({"fine": static.fine} if by_fine else {}),
                 ),
             ).fetchnumpy()
             t = np.array(
@@ -1258,32 +1555,37 @@ class _NationalMasks:
                 accumulate = np.maximum.at if name in TOPS.values() else np.add.at
                 values = np.asarray(rows[name], dtype=float)
                 accumulate(grid[name], (t, y, k), values)
-                if by_a88:
-                    accumulate(a88[name], (t, y, i), values)
+                if by_fine:
+                    accumulate(fine[name], (t, y, i), values)
+        if PROVINCE in self.index:  # the régions but Île-de-France
+            for name in columns:
+                combine = np.max if name in TOPS.values() else np.sum
+                for cells in (grid, fine):
+                    cells[name][self.index[PROVINCE]] = combine(cells[name][others], axis=0)
         self.data = {}
         for name in columns:
             how = "max" if name in TOPS.values() else "sum"
             families = grid[name][:, :, _Block.FAMILIES]
             grid[name][:, :, 0] = families.max(2) if how == "max" else families.sum(2)
-            rolled = static.rollup_rows(a88[name].reshape(n_t * n_y, -1), how)
-            sectors = np.concatenate([rolled[level] for level in _Block.SECTOR_LEVELS], axis=1)
+            rolled = static.fine_rollup_rows(fine[name].reshape(n_t * n_y, -1), how)
+            sectors = np.concatenate([rolled[level] for level in _Block.SLOT_LEVELS], axis=1)
             self.data[name] = np.concatenate([grid[name].ravel(), sectors.ravel()])
         relations = secrecy.Relations()
         grid_cells = np.arange(self.grid_size).reshape(n_t, n_y, n_k)
         sector_cells = self.grid_size + np.arange(n_t * n_y * n_s).reshape(n_t, n_y, n_s)
+        domains = secrecy.Relations()
+        if PROVINCE in self.index:  # only its totals are published
+            grid_cells, sector_cells, province = grid_cells[:-1], sector_cells[:-1], grid_cells[-1]
+            domains.add(
+                grid_cells[self.index[("france", "FR")], :, 0],
+                np.stack([province[:, 0], grid_cells[self.index[("region", IDF)], :, 0]], axis=1),
+            )
+        n_sectors = sum(level in _Block.SECTOR_LEVELS for level, _ in self.slots)
         relations.add(grid_cells[:, :, 0], grid_cells[:, :, _Block.FAMILIES])  # total = families
         if static.has_sizes:
             relations.add(grid_cells[:, :, 0], grid_cells[:, :, _Block.SIZES])  # total = sizes
-        a21 = [self.slots[("a21", i)] for i in range(len(static.a21))]
-        relations.add(grid_cells[:, :, 0], sector_cells[:, :, a21])  # total = sum of sections
-        for upper, lower, index in (
-            ("a21", "a38", static.a38_to_a21),
-            ("a38", "a88", static.a88_to["a38"]),
-        ):
-            for u in range(sizes[upper]):
-                parts = [self.slots[(lower, j)] for j in np.flatnonzero(index == u)]
-                relations.add(sector_cells[:, :, self.slots[(upper, u)]], sector_cells[:, :, parts])
-        for (level, code), p in self.index.items():  # parent = sum of its children
+        families = []  # (parent, children) of every parent = sum of its children
+        for (level, code), p in self.index.items():
             child_level = {"france": "region", "region": "departement"}.get(level)
             parent_code = code if level == "region" else None  # régions have no parent code
             children = [
@@ -1291,9 +1593,40 @@ class _NationalMasks:
                 for c in static.children.get((child_level, parent_code), [])
             ]
             if children:
-                for cells in (grid_cells, sector_cells):
-                    relations.add(cells[p].ravel(), cells[children].reshape(len(children), -1).T)
-        self.masks = _solve(self.data, relations)
+                families.append((p, children))
+                relations.add(
+                    grid_cells[p].ravel(), grid_cells[children].reshape(len(children), -1).T
+                )
+        # The sectors of each year present in France, as in every block: a sector absent
+        # there is zero everywhere, and a mask the blocks cannot see would protect nothing.
+        for y, year in enumerate(years):
+            present = static.present_slots(static.france_present[year])
+            for layer, in_layer in ((relations, False), (domains, True)):
+                for whole, parts in static.sector_sums(present, in_layer):
+                    total = (
+                        grid_cells[:, y, 0]
+                        if whole is None
+                        else sector_cells[:, y, self.slots[whole]]
+                    )
+                    layer.add(total, sector_cells[:, y, [self.slots[p] for p in parts]])
+                slots = [self.slots[slot] for slot in sorted(present, key=self.slots.get)]
+                slots = [n for n in slots if (n >= n_sectors) == in_layer]
+                for p, children in families:
+                    cells = sector_cells[:, y, slots]
+                    layer.add(cells[p], cells[children].T)
+        # The sectors first, then the domains and « France de province » with every other
+        # mask fixed: a sector's mask is the same with or without them, unless no domain (or
+        # province) cell can protect a relation.
+        first = _solve(self.data, relations)
+        free = np.zeros(len(self.data["employees"]), bool)
+        free[sector_cells[:, :, [self.slots[slot] for slot in static.free_slots]].ravel()] = True
+        free[self.grid_size - n_y * n_k * int(PROVINCE in self.index) : self.grid_size] = True
+        self.masks = _solve(
+            self.data,
+            _merged(relations, domains),
+            first,
+            frozen={measure: ~free for measure in MEASURES},
+        )
         del self.data  # only the masks serve from now on (seeds of every block)
 
     def grid_cells(self, keys: list[tuple[str, str]], years: list[int]) -> np.ndarray:
@@ -1366,6 +1699,8 @@ class _Block:
     SIZES = slice(FAMILIES.stop, FAMILIES.stop + len(SIZE_CLASS_CODES))
     KINDS = SIZES.stop
     SECTOR_LEVELS = ("a21", "a38", "a88")
+    # Every sector slot of a member: the published sectors and domains, the unpublished pieces.
+    SLOT_LEVELS = (*SECTOR_LEVELS, "domain", "piece")
 
     def __init__(
         self,
@@ -1507,10 +1842,12 @@ class _Block:
         keys = self.members  # siblings, parent, EPCIs: row m is member m
         n_m = len(keys)
         sums = self._sums()
-        grids = {column: np.zeros((n_m, len(static.a88))) for column in (*MEASURES, *TOPS.values())}
+        grids = {
+            column: np.zeros((n_m, len(static.fine))) for column in (*MEASURES, *TOPS.values())
+        }
         _accumulate(
             {column: grid.reshape(-1) for column, grid in grids.items()},
-            rows["m"] * len(static.a88) + rows["i"],
+            rows["m"] * len(static.fine) + rows["i"],
             rows,
         )
         sectors = {}  # column → level → (member, sector) grid
@@ -1519,20 +1856,25 @@ class _Block:
                 grid[whole] = (
                     grid[parts].max(axis=0) if column in TOPS.values() else grid[parts].sum(axis=0)
                 )
-            sectors[column] = static.rollup_rows(grid, "max" if column in TOPS.values() else "sum")
+            sectors[column] = static.fine_rollup_rows(
+                grid, "max" if column in TOPS.values() else "sum"
+            )
         self.member_sectors = sectors
-        scope = sectors["establishments"]["a88"][self.siblings if self.parent else 0]
-        present = static.rollup(((scope > 0) | (static.france_sectors[year] > 0)).astype(float))
-        self.present = {level: np.flatnonzero(present[level]) for level in self.SECTOR_LEVELS}
-        # Cell of member m's sector slot p: size + m * n_p + p (slots: A21, A38, A88 in order).
-        slots = [(level, i) for level in self.SECTOR_LEVELS for i in self.present[level]]
+        scope = grids["establishments"][self.siblings if self.parent else 0]
+        present = static.fine_rollup_rows(
+            ((scope > 0) | static.france_present[year]).astype(float)[None, :]
+        )
+        self.present = {level: np.flatnonzero(present[level][0]) for level in self.SLOT_LEVELS}
+        # Cell of member m's sector slot p: size + m * n_p + p (slots: A21, A38, A88, domains,
+        # pieces, in order).
+        slots = [(level, int(i)) for level in self.SLOT_LEVELS for i in self.present[level]]
         position = {slot: p for p, slot in enumerate(slots)}
         n_p = len(slots)
         size = self.grid_size
         base = size + n_p * np.arange(n_m)
         extra = {
             column: np.concatenate(
-                [sectors[column][level][:, self.present[level]] for level in self.SECTOR_LEVELS],
+                [sectors[column][level][:, self.present[level]] for level in self.SLOT_LEVELS],
                 axis=1,
             ).ravel()
             for column in data
@@ -1564,34 +1906,35 @@ class _Block:
                 extra[column] = np.concatenate([extra[column], pair])
         return {c: np.concatenate([data[c], extra[c]]) for c in data}
 
-    def _local_relations(self, territory: Territory, year: int) -> secrecy.Relations:
+    def _local_relations(
+        self, territory: Territory, year: int, domains: bool = False
+    ) -> secrecy.Relations:
         """Relations of the year's sectors: each member's total = its A21 sections, a section
-        = its A38 groups, a group = its A88 divisions; a sector of a sum of members = the sum
-        of their sectors. Sectors are protected together with the siblings: a région's sector
-        published beside all but one of its départements' would otherwise give the last one
-        away by subtraction."""
-        static, position, base = self.static, self.slot_position, self.sector_base
+        = its A38 groups, a group = its A88 divisions; or, with ``domains``, its total = its
+        activity domains, a domain = its sectors and pieces, a split division = its pieces;
+        a sector (domain, piece) of a sum of members = the sum of their sectors. Sectors are
+        protected together with the siblings: a région's sector published beside all but one
+        of its départements' would otherwise give the last one away by subtraction."""
+        position, base = self.slot_position, self.sector_base
         relations = secrecy.Relations()
         totals = np.array([self.cell(key, year) for key in self.members])
-        a21 = np.array([position[("a21", i)] for i in self.present["a21"]])
-        relations.add(totals, base[:, None] + a21[None, :])
-        for upper, lower in (("a21", "a38"), ("a38", "a88")):
-            index = static.a88_to["a38"] if lower == "a88" else static.a38_to_a21
-            groups = [
-                [position[(lower, j)] for j in self.present[lower] if index[j] == i]
-                for i in self.present[upper]
-            ]
-            width = max((len(g) for g in groups), default=0)
-            parts = np.full((len(groups), width), -1)
-            for row, group in enumerate(groups):
-                parts[row, : len(group)] = group
-            heads = np.array([position[(upper, i)] for i in self.present[upper]])
-            cells = np.where(parts[None, :, :] >= 0, base[:, None, None] + parts[None, :, :], -1)
-            relations.add(
-                (base[:, None] + heads[None, :]).ravel(),
-                cells.reshape(len(base) * len(groups), width),
-            )
-        offsets = np.arange(len(position))
+        sums = self.static.sector_sums(set(position), domains)
+        if not sums:
+            return relations
+        width = max(len(parts) for _, parts in sums)
+        parts = np.full((len(sums), width), -1)
+        for row, (_, group) in enumerate(sums):
+            parts[row, : len(group)] = [position[p] for p in group]
+        cells = np.where(parts[None, :, :] >= 0, base[:, None, None] + parts[None, :, :], -1)
+        heads = np.array(
+            [-1 if whole is None else position[whole] for whole, _ in sums], dtype=np.int64
+        )
+        wholes = np.where(heads[None, :] >= 0, base[:, None] + heads[None, :], totals[:, None])
+        relations.add(wholes.ravel(), cells.reshape(len(base) * len(sums), width))
+        offsets = np.array(
+            [p for slot, p in position.items() if (slot[0] in ("domain", "piece")) == domains],
+            dtype=np.int64,
+        )
         for whole, parts in self._sums():
             relations.add(base[whole] + offsets, (base[parts][:, None] + offsets[None, :]).T)
         return relations
@@ -1645,8 +1988,9 @@ class _Block:
         year: int,
         grid_masks: dict[str, np.ndarray] | None,
     ) -> dict[str, np.ndarray]:
-        """Two layers: the totals, families and size classes of every year first, then the
-        local year's sectors and métropole split with those masks fixed. The first layer does
+        """Three layers: the totals, families and size classes of every year first, then the
+        local year's sectors and métropole split with those masks fixed, then its activity
+        domains with every other mask fixed. The first layer does
         not depend on the local year, so a cell shown in one year's portrait is masked alike in
         every other year's. Cells of the national solution are published on other pages: they
         are masked only when nothing else protects a relation.
@@ -1685,7 +2029,17 @@ class _Block:
                 [self.cell((territory.level, territory.code), year)],
                 [[self.metro_cells["metro"], self.metro_cells["other"]]],
             )
-        return _solve(self.data, self._local_relations(territory, year), grid, metro, frozen=frozen)
+        sectors = self._local_relations(territory, year)
+        local = _solve(self.data, sectors, grid, metro, frozen=frozen)
+        # Last, the activity domains, with every other cell fixed (``free_slots``): a sector's
+        # mask is the same with or without them, unless no domain cell can protect a relation.
+        domains = self._local_relations(territory, year, domains=True)
+        free = np.zeros(len(self.data["employees"]), bool)
+        slots = [p for slot, p in self.slot_position.items() if slot in self.static.free_slots]
+        free[(self.sector_base[:, None] + np.array(slots, dtype=np.int64)).ravel()] = True
+        for measure in MEASURES:
+            frozen[measure] |= ~free
+        return _solve(self.data, _merged(sectors, domains), local, metro, frozen=frozen)
 
     def get(self, measure: str, cell: int) -> tuple[float, bool]:
         return float(self.data[measure][cell]), bool(self.masks[measure][cell])
@@ -1769,18 +2123,19 @@ class _Portrait:
     def ess(self, measure: str, year: int | None = None, kind: int = 0) -> tuple[float, bool]:
         return self.block.get(measure, self.block.cell(self.key_protected, year or self.year, kind))
 
-    def total_employees(self) -> tuple[float, bool]:
-        """ESS employees of the year, masked as on the territory's own portrait, without
-        building its block when the national solution holds the cell (France, régions,
-        départements): a block leaves those cells' masks as they are, since every relation
-        of their totals is a national one but the métropole split, whose own two cells are
-        always there to mask first."""
+    def total(self, measure: str = "employees") -> tuple[float, bool]:
+        """The ESS total of a measure for the year, masked as on the territory's own portrait,
+        without building its block when the national solution holds the cell (France,
+        régions, départements): a block leaves those cells' masks as they are, since every
+        relation of their totals is a national one but the métropole split, whose own two
+        cells are always there to mask first."""
         national = self.static.national_masks(self.wh)
         if self.key_protected not in national.index:
-            return self.ess("employees")
+            return self.ess(measure)
         row = self.employment.get(self.year)
         cell = national.grid_cells([self.key_protected], [self.year])[0]
-        return (row["ess_employees"] if row else 0.0), bool(national.masks["employees"][cell])
+        value = row[ESS_COLUMNS[measure]] if row else 0.0
+        return value, bool(national.masks[measure][cell])
 
     # Output -------------------------------------------------------------------------------
 
@@ -1805,9 +2160,11 @@ class _Portrait:
         value = float(value) if value is not None and not pd.isna(value) else np.nan
         if not np.isfinite(value):
             value = np.nan
-        measure = MEASURE_OF.get(indicator)
-        if measure in self.static.unknown.get(year, ()):
-            value, secret, available, note = np.nan, False, False, UNKNOWN_MEASURE[measure]
+        unknown = [
+            m for m in MEASURE_OF.get(indicator, ()) if m in self.static.unknown.get(year, ())
+        ]
+        if unknown:
+            value, secret, available, note = np.nan, False, False, UNKNOWN_MEASURE[unknown[0]]
         self.rows.append(
             dict(
                 indicator=indicator,
@@ -1833,6 +2190,8 @@ class _Portrait:
             MEASURES, ("ess_establishments", "ess_employees", "ess_fte", "ess_gross_wages")
         ):
             self.add(code, *ess[measure])
+        (wages, wages_secret), (fte, fte_secret) = ess["gross_wages"], ess["fte"]
+        self.add("ess_average_wage_fte", wages / fte if fte else np.nan, wages_secret or fte_secret)
         columns = {
             "establishments": "establishments",
             "employees": "employees",
@@ -2045,10 +2404,11 @@ class _Portrait:
 
     def comparison(self) -> None:
         reference = self.reference or parent_of(self.wh, self.t)
+        self._compared(reference)
         if reference is None:
             return
         ref = _Portrait(self.wh, reference, self.year, None, None)
-        employees, secret = ref.total_employees()
+        employees, secret = ref.total()
         row = ref.employment.get(self.year)
         total = (
             employees + row["private_non_ess_employees"] + row["public_employees"]
@@ -2084,6 +2444,76 @@ class _Portrait:
             **keys,
             note=None if reference.population else "population non disponible",
         )
+
+    def _compared(self, reference: Territory | None) -> None:
+        """The key figures of the reference, France and « France de province » (France less
+        Île-de-France), each masked as its own portrait (the province: as the national
+        solution protects it)."""
+        static = self.static
+        territories = [t for t in (reference,) if t is not None and t.level != "france"]
+        if self.t.level != "france":
+            territories.append(static.territories[("france", "FR")])
+        compared = []
+        for territory in territories:
+            other = _Portrait(self.wh, territory, self.year, None, None)
+            cells = {measure: other.total(measure) for measure in MEASURES}
+            compared.append((territory.code, territory.label, cells, other.employment))
+        national = static.national_masks(self.wh)
+        if PROVINCE in national.index:
+            employment = static.province_employment(self.wh.connection)
+            row = employment.get(self.year)
+            cell = national.grid_cells([PROVINCE], [self.year])[0]
+            cells = {
+                measure: (
+                    row[ESS_COLUMNS[measure]] if row else 0.0,
+                    bool(national.masks[measure][cell]),
+                )
+                for measure in MEASURES
+            }
+            compared.append((PROVINCE[1], PROVINCE_LABEL, cells, employment))
+        for code, label, cells, employment in compared:
+            row = employment.get(self.year)
+            keys = dict(breakdown="territoire de comparaison", category=code, category_label=label)
+            employees, secret = cells["employees"]
+            private = employees + row["private_non_ess_employees"] if row else np.nan
+            total = private + row["public_employees"] if row else np.nan
+            fte, fte_secret = cells["fte"]
+            wages, wages_secret = cells["gross_wages"]
+            self.add("compared_ess_establishments", *cells["establishments"], **keys)
+            self.add("compared_ess_employees", employees, secret, **keys)
+            self.add("compared_ess_share_employees", _pct(employees, total), secret, **keys)
+            self.add(
+                "compared_ess_share_private_employees", _pct(employees, private), secret, **keys
+            )
+            self.add("compared_ess_fte", fte, fte_secret, **keys)
+            self.add("compared_ess_gross_wages", wages, wages_secret, **keys)
+            self.add(
+                "compared_average_wage_fte",
+                wages / fte if fte else np.nan,
+                wages_secret or fte_secret,
+                **keys,
+            )
+
+    def domains(self) -> None:
+        """The ESS by activity domain (groups of NAF sous-classes, observatory/domains.py),
+        masked together with the sectors."""
+        block, static = self.block, self.static
+        total, total_secret = self.ess("employees")
+        for d in block.present["domain"]:
+            code = static.domains[d]
+            cell = block.sector_cell(self.key_protected, ("domain", int(d)))
+            keys = dict(
+                breakdown="domaine d'activité",
+                category=code,
+                category_label=static.labels[("domain", code)],
+                note=f"codes NAF : {static.domain_naf[code]}",
+            )
+            employees, secret = block.get("employees", cell)
+            self.add("domain_establishments", *block.get("establishments", cell), **keys)
+            self.add("domain_employees", employees, secret, **keys)
+            self.add(
+                "domain_share_employees", _pct(employees, total), secret or total_secret, **keys
+            )
 
     def density(self) -> None:
         population = self.t.population

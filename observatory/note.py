@@ -24,14 +24,14 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import formatting, indicators, messages, settings
+from observatory import domains, formatting, indicators, messages, settings
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
 
 PLOTLY_SRC = "../assets/plotly-basic.min.js"  # the note sits in a level's folder of the site
 WIDTH = 680  # pixels: an A4 page's text (186 mm at 96 dpi) less a margin
 MAX_HEIGHT = 480  # pixels: a chart and its table share a page
-NOTE_BLOCKS = ("familles", "secteurs", "evolution")  # after the map, in this order
+NOTE_BLOCKS = ("familles", "secteurs", "domaines", "evolution")  # after the map, in this order
 # The flags that work in a container (as in the browser tests).
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -122,22 +122,24 @@ def _figure_html(figure: go.Figure, div_id: str) -> str:
 
 
 def _comparison_html(wh, portrait) -> str:
-    """Key figures of the territory beside its reference's and France's (secrecy applied)."""
+    """Key figures of the territory beside its reference's, France's and « France de
+    province »'s (secrecy applied), with the change of its posts beside theirs."""
     view, territory = portrait.view, portrait.territory
-    series = blocks.comparison_series(wh, territory, view.frame, view.reference)
     year = view.year
-    rows = (
-        ("Postes salariés de l'ESS", "ess_employees", None),
-        ("Établissements employeurs de l'ESS", "ess_establishments", None),
-        (blocks.SHARE_LABEL, "ess_share_employees", None),
-        (f"Évolution des postes de l'ESS, {year - 1}-{year}", "employees_annual_change", str(year)),
-    )
-    columns = {"Indicateur": [label for label, _, _ in rows]}
-    for place, frame in series:
-        cells = [common.row(frame, code, category) for _, code, category in rows]
-        columns[place.label] = [formatting.MISSING if c is None else c["display"] for c in cells]
+    columns = blocks.comparison_columns(view.frame, territory)
+    change = f"Évolution des postes de l'ESS, {year - 1}-{year}"
+    changes = {
+        place.label: common.row(frame, "employees_annual_change", str(year))
+        for place, frame in blocks.comparison_series(wh, territory, view.frame, view.reference)
+    }
+    table = {"Indicateur": [label for _, _, label in blocks.COMPARED_ROWS] + [change]}
+    for label, cells in columns.items():
+        table[label] = [
+            *["n.d." if c is None else c["display"] for c in cells],
+            formatting.MISSING if changes.get(label) is None else changes[label]["display"],
+        ]
     return common.table_html(
-        pd.DataFrame(columns), f"Comparaison, {year} : {territory.label} et ses références"
+        pd.DataFrame(table), f"Comparaison, {year} : {territory.label} et ses références"
     )
 
 
@@ -154,9 +156,14 @@ def _sources_html(frame, year: int, demo: bool) -> str:
             "ess_employees",
             "ess_establishments",
             "ess_share_employees",
+            "ess_share_private_employees",
+            "ess_fte",
+            "ess_gross_wages",
+            "ess_average_wage_fte",
             "family_employees",
             "family_share_employees",
             "sector_ess_share",
+            "domain_employees",
             "employees_index",
             "employees_annual_change",
             "rank_ess_share_employees",
@@ -170,6 +177,11 @@ def _sources_html(frame, year: int, demo: bool) -> str:
         "Géographie : INSEE, Code officiel géographique ; contours IGN Admin Express "
         "simplifiés. Les EPCI sont rattachés au département où vit la plus grande partie de "
         "leur population.",
+        f"{indicators.PROVINCE_LABEL} : la France entière moins la région Île-de-France.",
+        "Domaines d'activité : regroupements de sous-classes NAF définis par l'observatoire "
+        "d'après les notes des observatoires de l'ESS ; "
+        + " ; ".join(f"{label} : {naf}" for _, label, naf in domains.DOMAINS)
+        + ".",
         "Classes de la carte : seuils naturels de Jenks.",
         "La série Clap (jusqu'en 2015) et la série Flores (depuis 2016) ne sont pas "
         "comparables : les évolutions qui franchissent 2015-2016 ne le sont pas non plus.",

@@ -87,7 +87,9 @@ def test_a_masked_value_drawn_in_a_chart_or_a_table_row_is_found(copy, warehouse
     )
 
 
-@pytest.mark.parametrize("indicator", ["family_employees", "size_establishments"])
+@pytest.mark.parametrize(
+    "indicator", ["family_employees", "size_establishments", "domain_employees"]
+)
 def test_a_lone_masked_cell_recovered_by_subtraction_is_found(copy, warehouse_path, indicator):
     path = copy / "departement" / "48.csv"
     table = pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -3,7 +3,9 @@
 import math
 import warnings
 
+import pandas as pd
 import pytest
+from domain_helpers import documented_domain
 from tiny_warehouse import PRIVATE, PUBLIC, build_tiny, facts, size_facts, territories
 
 from observatory import indicators, open_warehouse
@@ -248,3 +250,166 @@ def test_epci_metropole_is_recognised_by_its_insee_code(tiny):
         100 * 290 / (290 + 2 * (PRIVATE + PUBLIC))
     )
     assert territories().query("epci_type == 'ME'")["code"].tolist()[0] == "200000001"
+
+
+def test_average_wage_per_fte_is_the_wage_bill_over_fte(tiny):
+    frame = indicators.compute(tiny, "departement", "34", 2016)
+    f = hérault_facts()
+    assert values(frame, "ess_average_wage_fte") == pytest.approx(
+        f["gross_wages"].sum() / f["fte"].sum()
+    )
+    row = frame[frame["indicator"] == "ess_average_wage_fte"].iloc[0]
+    assert row["display"] == "33\u202f333\u00a0€" and row["unit"] == "euros par ETP"
+
+
+def test_average_wage_is_masked_with_the_wage_bill_or_the_fte(tiny):
+    # Lodève: one establishment, every measure masked; so is its average wage.
+    frame = indicators.compute(tiny, "commune", "34003", 2016)
+    rows = frame[frame["indicator"].isin(["ess_fte", "ess_gross_wages", "ess_average_wage_fte"])]
+    assert rows["secret"].all() and (rows["display"] == "s").all()
+
+
+def test_domains_match_pandas_without_secrecy(tiny):
+    frame = unprotected(tiny, "departement", "34")
+    f = hérault_facts()
+    # The documented mapping (docs/domains.md): 88.10A lies in division 88, « Action sociale »;
+    # 94.99Z is « Associations non classées ailleurs ».
+    domain = f["naf_code"].map({"88.10A": "action_sociale", "94.99Z": "non_classes"})
+    expected = f.assign(domain=domain).groupby("domain")[["establishments", "employees"]].sum()
+    assert values(frame, "domain_employees") == expected["employees"].to_dict()
+    assert values(frame, "domain_establishments") == expected["establishments"].to_dict()
+    shares = values(frame, "domain_share_employees")
+    assert shares["action_sociale"] == pytest.approx(100 * 240 / 320)
+    rows = frame[frame["indicator"] == "domain_employees"].set_index("category")
+    assert rows.loc["action_sociale", "category_label"] == "Action sociale"
+    assert rows.loc["action_sociale", "note"] == "codes NAF : 87, 88"
+    assert rows.loc["non_classes", "note"] == "codes NAF : 94.99Z"
+
+
+def test_domains_are_masked_with_the_sectors_they_equal(tiny):
+    # Lodève's only establishment is in 94.99Z: its division, section and domain are masked.
+    frame = indicators.compute(tiny, "commune", "34003", 2016)
+    sector = frame[frame["indicator"] == "sector_employees"].set_index("category")
+    domain = frame[frame["indicator"] == "domain_employees"].set_index("category")
+    assert sector.loc["94", "secret"] and domain.loc["non_classes", "secret"]
+    assert domain.loc["non_classes", "display"] == "s"
+
+
+def test_compared_with_the_parent_and_france(tiny):
+    frame = indicators.compute(tiny, "departement", "34", 2016)
+    rows = frame[frame["indicator"].str.startswith("compared_")]
+    assert set(rows["category"]) == {"76", "FR"}  # no Île-de-France: no « France de province »
+    assert set(rows["breakdown"]) == {"territoire de comparaison"}
+    f = facts()[facts()["year"] == 2016]
+    france = {
+        "compared_ess_employees": f["employees"].sum(),
+        "compared_ess_establishments": f["establishments"].sum(),
+        "compared_ess_fte": f["fte"].sum(),
+        "compared_ess_gross_wages": f["gross_wages"].sum(),
+        "compared_average_wage_fte": f["gross_wages"].sum() / f["fte"].sum(),
+        "compared_ess_share_employees": 100
+        * f["employees"].sum()
+        / (f["employees"].sum() + 5 * (PRIVATE + PUBLIC)),
+        "compared_ess_share_private_employees": 100
+        * f["employees"].sum()
+        / (f["employees"].sum() + 5 * PRIVATE),
+    }
+    for indicator, expected in france.items():
+        assert values(rows, indicator)["FR"] == pytest.approx(expected), indicator
+    labels = rows.drop_duplicates("category").set_index("category")["category_label"]
+    assert labels["FR"] == "France" and labels["76"] == "Occitanie (région 76)"
+
+
+def demo_facts(wh, level: str, code: str, year: int) -> pd.DataFrame:
+    """The demo's ESS facts of a territory and year, with each sous-classe's documented domain."""
+    f = wh.sql(
+        "SELECT f.* FROM ess_facts AS f JOIN territory_communes AS t USING (commune_code) "
+        "WHERE t.level = $level AND t.code = $code AND f.year = $year",
+        dict(level=level, code=code, year=year),
+    )
+    return f.assign(domain=f["naf_code"].map(documented_domain))
+
+
+@pytest.mark.parametrize(
+    "level, code", [("departement", "48"), ("departement", "34"), ("region", "76")]
+)
+def test_demo_domains_match_pandas_over_the_facts(wh, level, code):
+    year = wh.years()[-1]
+    f = demo_facts(wh, level, code, year)
+    expected = f.groupby("domain")[["establishments", "employees"]].sum()
+    frame = unprotected(wh, level, code, year, themes=["domains"])
+    assert values(frame, "domain_employees") == pytest.approx(expected["employees"].to_dict())
+    assert values(frame, "domain_establishments") == expected["establishments"].to_dict()
+    shares = values(frame, "domain_share_employees")
+    for domain, employees in expected["employees"].items():
+        assert shares[domain] == pytest.approx(100 * employees / f["employees"].sum())
+    # With secrecy: the same figures where published, « s » where masked.
+    shown = indicators.compute(wh, level, code, year, themes=["domains"])
+    rows = shown[shown["indicator"] == "domain_employees"].set_index("category")
+    published = rows[~rows["secret"]]
+    assert published["value"].to_dict() == pytest.approx(
+        expected["employees"][published.index].to_dict()
+    )
+    assert (rows.loc[rows["secret"], "display"] == "s").all()
+
+
+def employment_of(wh, communes: pd.Series, year: int) -> dict:
+    """ESS (facts) and salaried employment outside the ESS (totals) of a set of communes."""
+    facts_ = wh.sql("SELECT * FROM ess_facts WHERE year = $year", dict(year=year))
+    facts_ = facts_[facts_["commune_code"].isin(communes)]
+    totals = wh.sql("SELECT * FROM employment_totals WHERE year = $year", dict(year=year))
+    totals = totals[totals["commune_code"].isin(communes)]
+    ess = facts_["employees"].sum()
+    private = ess + totals["private_non_ess_employees"].sum()
+    return {
+        "compared_ess_establishments": facts_["establishments"].sum(),
+        "compared_ess_employees": ess,
+        "compared_ess_fte": facts_["fte"].sum(),
+        "compared_ess_gross_wages": facts_["gross_wages"].sum(),
+        "compared_average_wage_fte": facts_["gross_wages"].sum() / facts_["fte"].sum(),
+        "compared_ess_share_private_employees": 100 * ess / private,
+        "compared_ess_share_employees": 100 * ess / (private + totals["public_employees"].sum()),
+    }
+
+
+def test_demo_comparison_with_france_and_france_de_province_matches_pandas(wh):
+    """« France de province » is France less Île-de-France (région 11): its figures from the
+    facts of every commune outside région 11, beside France's, in Lozère's portrait."""
+    year = wh.years()[-1]
+    communes = wh.territories("commune")
+    frame = unprotected(wh, "departement", "48", year, themes=["comparison"])
+    rows = frame[frame["indicator"].str.startswith("compared_")]
+    assert rows["category"].drop_duplicates().tolist() == ["76", "FR", "FRP"]
+    label = rows.loc[rows["category"] == "FRP", "category_label"].iloc[0]
+    assert label == "France de province (hors Île-de-France)"
+    expected = {
+        "FR": employment_of(wh, communes["code"], year),
+        "FRP": employment_of(wh, communes.loc[communes["region_code"] != "11", "code"], year),
+        "76": employment_of(wh, communes.loc[communes["region_code"] == "76", "code"], year),
+    }
+    for category, figures in expected.items():
+        for indicator, value in figures.items():
+            assert values(rows, indicator)[category] == pytest.approx(value), (category, indicator)
+    # Published as they are in France's and Occitanie's own portraits.
+    shown = indicators.compute(wh, "departement", "48", year, themes=["comparison"])
+    assert not shown.loc[shown["indicator"].str.startswith("compared_"), "secret"].any()
+    own = indicators.compute(wh, "france", "FR", year, themes=["key_figures"])
+    assert values(shown, "compared_ess_gross_wages")["FR"] == values(own, "ess_gross_wages")
+
+
+def test_demo_private_share_and_average_wage_match_pandas(wh):
+    year = wh.years()[-1]
+    communes = wh.territories("commune")
+    for level, code, column in (
+        ("departement", "48", "departement_code"),
+        ("region", "11", "region_code"),
+    ):
+        expected = employment_of(wh, communes.loc[communes[column] == code, "code"], year)
+        frame = indicators.compute(wh, level, code, year, themes=["key_figures"])
+        for own, compared in (
+            ("ess_share_private_employees", "compared_ess_share_private_employees"),
+            ("ess_share_employees", "compared_ess_share_employees"),
+            ("ess_average_wage_fte", "compared_average_wage_fte"),
+            ("ess_fte", "compared_ess_fte"),
+        ):
+            assert values(frame, own) == pytest.approx(expected[compared]), (code, own)

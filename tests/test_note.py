@@ -63,7 +63,7 @@ def test_notes_printed_one_after_the_other_each_hold_their_own_territory(demo_db
     body; its PDF holds its own title, messages and charts, and nothing of the first."""
     site._write_assets(tmp_path)
     (tmp_path / "departement").mkdir()
-    texts = {}
+    texts, pages = {}, {}
     with note.Printer() as printer:
         for code in ("48", "34"):
             page = tmp_path / "departement" / f"{code}-note.html"
@@ -71,12 +71,27 @@ def test_notes_printed_one_after_the_other_each_hold_their_own_territory(demo_db
             printer.print(page, page.with_name(f"{code}.pdf"))
             reader = PdfReader(page.with_name(f"{code}.pdf"))
             texts[code] = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
+            pages[code] = len(reader.pages)
             assert reader.metadata.title == f"L'économie sociale et solidaire {place(code)}, 2022"
     for code, other in (("48", "34"), ("34", "48")):
         assert f"L'économie sociale et solidaire {place(code)}" in texts[code]
         assert f"{capitalised(place(code))}, plus d'un salarié" in texts[code]
         assert f"par famille, {NAMES[code]}" in texts[code]  # a chart's title, drawn
         assert NAMES[other] not in texts[code]
+        # What published notes show beside the sectors and the reference: the activity domains
+        # (a chart and its NAF codes), France and « France de province », the private share,
+        # FTE and wages, with their definitions.
+        assert f"par domaine d'activité, {NAMES[code]}" in texts[code]
+        assert "France de province (hors Île-de-France)" in texts[code]
+        assert "la France entière moins la région Île-de-France" in texts[code]
+        for label in (
+            "Part de l'ESS dans l'emploi salarié privé",
+            "Masse salariale brute de l'ESS",
+            "Salaire brut annuel moyen par ETP",
+            "Associations non classées ailleurs : 94.99Z",
+        ):
+            assert label in texts[code], label
+        assert 4 <= pages[code] <= 8, pages[code]
 
 
 NAMES = {"48": "Lozère (département 48)", "34": "Hérault (département 34)"}

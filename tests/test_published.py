@@ -136,11 +136,28 @@ def test_sirene_figures_name_their_source_and_leave_fte_and_wages_unknown(one_so
     assert not own["source"].str.contains("Clap|Flores").any()
     by_code = frame[frame["category"].isna()].set_index("indicator")
     assert by_code.loc["ess_employees", "value"] == SIRENE_ESS_EMPLOYEES == 219
-    for code in ("ess_fte", "ess_gross_wages", "ess_share_fte", "ess_share_gross_wages"):
+    for code in (
+        "ess_fte",
+        "ess_gross_wages",
+        "ess_share_fte",
+        "ess_share_gross_wages",
+        "ess_average_wage_fte",
+    ):
         assert by_code.loc[code, "display"] == "n.d.", code
         assert pd.isna(by_code.loc[code, "value"]) and not by_code.loc[code, "available"]
-    families = frame[frame["indicator"].isin(["family_fte", "family_gross_wages"])]
+    families = frame[
+        frame["indicator"].isin(
+            [
+                "family_fte",
+                "family_gross_wages",
+                "compared_ess_fte",
+                "compared_ess_gross_wages",
+                "compared_average_wage_fte",
+            ]
+        )
+    ]
     assert (families["display"] == "n.d.").all() and families["value"].isna().all()
+    assert set(families["category"].dropna()) >= {"76", "FR", "FRP"}
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
+from domain_helpers import SPLIT, documented_domain
 from tiny_warehouse import build_tiny
 
 from observatory import indicators, open_warehouse, secrecy
@@ -240,16 +241,26 @@ def test_no_commune_of_lozere_recoverable_from_the_departement_total(wh):
 
 
 def _recovered(wh, pages: dict, parents: dict) -> list:
-    """What an attacker holding ``pages`` ((level, code) → portrait) solves from every additive
-    relation they publish: a territory's total is the sum of its families, of its size classes
-    and of its sections, a section the sum of its A38, an A38 the sum of its divisions, and each
-    parent page of ``parents`` the sum of its children pages (every measure, family, size class
-    and sector). Returns the masked cells solved."""
+    """What an attacker holding ``pages`` ((level, code) → portrait) solves from every relation
+    they publish: a territory's total is the sum of its families, of its size classes, of its
+    sections and of its activity domains, a section the sum of its A38, an A38 the sum of its
+    divisions, a domain the sum of its divisions as documented (« non classés » and « autres »
+    together with division 94), each parent page of ``parents`` the sum of its children pages
+    (every measure, family, size class, sector and domain), France the sum of « France de
+    province » and Île-de-France, a compared territory's figure its own page's; and every ratio
+    published beside its terms (a share and its count, an average wage and its FTE and wage
+    bill). Returns the masked cells solved."""
     known = {}
     for page, frame in pages.items():
         for row in frame.itertuples():
-            known[(page, row.indicator, row.category or "")] = not row.secret
+            # No category: NaN in a column of strings (pandas 3), None otherwise.
+            category = row.category if isinstance(row.category, str) else ""
+            known[(page, row.indicator, category)] = not row.secret
     sectors = wh.sql("SELECT DISTINCT a21_code, a38_code, a88_code FROM sectors")
+    divisions: dict[str, list] = {}  # domain → its whole divisions
+    for a88 in sectors["a88_code"].unique():
+        if a88 != SPLIT:
+            divisions.setdefault(documented_domain(a88), []).append(a88)
     relations = []
     for page in pages:
         for measure in ("establishments", "employees", "fte", "gross_wages"):
@@ -257,6 +268,49 @@ def _recovered(wh, pages: dict, parents: dict) -> list:
             family, sector = f"family_{measure}", f"sector_{measure}"
             relations.append([total, *[k for k in known if k[:2] == (page, family)]])
             relations.append([total, *[k for k in known if k[:2] == (page, f"size_{measure}")]])
+            domain = f"domain_{measure}"
+            relations.append([total, *[k for k in known if k[:2] == (page, domain)]])
+            for name, parts in divisions.items():
+                cells = [(page, sector, c) for c in parts]
+                if name == "autres":  # with « non classés » and the whole division 94
+                    cells += [(page, domain, "non_classes"), (page, sector, SPLIT)]
+                relations.append([(page, domain, name), *cells])
+            relations.append(  # what the comparison shows: France = province + Île-de-France
+                [
+                    (page, f"compared_ess_{measure}", "FR"),
+                    (page, f"compared_ess_{measure}", "FRP"),
+                    (("region", "11"), f"ess_{measure}", ""),
+                ]
+            )
+            for other in pages:  # the reference (the parent) is its own page's figure
+                if other[0] != {"departement": "region"}.get(page[0], "departement"):
+                    continue
+                relations.append(
+                    [(page, f"compared_ess_{measure}", other[1]), (other, f"ess_{measure}", "")]
+                )
+        # Ratios: any two of a ratio and its terms give the third (the denominators of the
+        # shares, total and private employment, are published).
+        relations.append([(page, "ess_share_employees", ""), (page, "ess_employees", "")])
+        relations.append([(page, "ess_share_private_employees", ""), (page, "ess_employees", "")])
+        relations.append(
+            [
+                (page, "ess_average_wage_fte", ""),
+                (page, "ess_fte", ""),
+                (page, "ess_gross_wages", ""),
+            ]
+        )
+        for key in [k for k in known if k[:2] == (page, "domain_share_employees")]:
+            relations.append([key, (page, "domain_employees", key[2]), (page, "ess_employees", "")])
+        for key in [k for k in known if k[:2] == (page, "compared_average_wage_fte")]:
+            relations.append(
+                [
+                    key,
+                    (page, "compared_ess_fte", key[2]),
+                    (page, "compared_ess_gross_wages", key[2]),
+                ]
+            )
+        for key in [k for k in known if k[:2] == (page, "compared_ess_share_employees")]:
+            relations.append([key, (page, "compared_ess_employees", key[2])])
             for level in ("a21_code", "a38_code", "a88_code"):
                 relations.append(
                     [
@@ -275,9 +329,11 @@ def _recovered(wh, pages: dict, parents: dict) -> list:
                     )
     for parent, children in parents.items():
         for page, indicator, category in [k for k in known if k[0] == parent]:
-            if indicator.startswith(("ess_", "family_", "sector_", "size_")) and indicator.split(
-                "_"
-            )[-1] in ("establishments", "employees", "fte", "wages"):
+            if (
+                indicator.startswith(("ess_", "family_", "sector_", "size_", "domain_"))
+                and indicator.split("_")[-1] in ("establishments", "employees", "fte", "wages")
+                and indicator not in ("domain_share_employees", "ess_average_wage_fte")
+            ):
                 relations.append(
                     [
                         (page, indicator, category),
@@ -287,6 +343,7 @@ def _recovered(wh, pages: dict, parents: dict) -> list:
     relations = [
         [cell for cell in cells if cell in known] for cells in relations if cells[0] in known
     ]
+    relations = [cells for cells in relations if len(cells) > 1]
     solved = []
     while True:
         lone = [cells for cells in relations if sum(not known[c] for c in cells) == 1]
@@ -302,7 +359,7 @@ def test_no_cell_of_any_region_or_departement_recoverable_across_portraits(wh):
     """Every région's and département's portrait of the demo's last year, in the hands of one
     attacker (a région is the sum of its départements): no masked cell is solved."""
     year = wh.years()[-1]
-    themes = ["key_figures", "families", "sectors", "size"]
+    themes = ["key_figures", "families", "sectors", "domains", "size", "comparison"]
     departements = wh.territories("departement")
     pages = {
         ("region", code): indicators.compute(wh, "region", code, year, themes=themes)
@@ -331,7 +388,7 @@ def test_no_cell_of_any_commune_of_a_departement_recoverable_across_portraits(wh
     communes). Commune portraits share one block per département: the same masks on every
     commune's page."""
     year = wh.years()[-1]
-    themes = ["key_figures", "families", "sectors", "size"]
+    themes = ["key_figures", "families", "sectors", "domains", "size", "comparison"]
     communes = wh.territories("commune", departement="48")
     pages = {
         ("commune", code): indicators.compute(wh, "commune", code, year, themes=themes)
@@ -364,6 +421,8 @@ def test_blocks_above_the_communes_keep_the_national_masks(wh):
     masked = 0
     for year in (wh.years()[0], wh.years()[-1]):
         for level, code in national.index:
+            if (level, code) == indicators.PROVINCE:  # no portrait, no block
+                continue
             block = indicators._Portrait(
                 wh, indicators.resolve(wh, code, level), year, None, None
             ).block
@@ -447,7 +506,7 @@ def test_no_cell_of_an_epci_straddling_departements_or_its_communes_recoverable(
     départements' blocks. Its portrait and all of its communes' portraits: no masked cell is
     solved, by subtraction (the EPCI's figure less the published communes) or by addition."""
     year = wh.years()[-1]
-    themes = ["key_figures", "families", "sectors", "size"]
+    themes = ["key_figures", "families", "sectors", "domains", "size", "comparison"]
     communes = wh.sql(
         "SELECT commune_code FROM territory_communes WHERE level = 'epci' AND code = $epci",
         dict(epci=epci),

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from observatory.build import SQL_DIR
+from observatory.domains import DOMAINS
 from observatory.size_classes import SIZE_CLASSES
 
 # commune, year, family, naf, establishments, employees, fte, wages, top employees/fte/wages
@@ -101,6 +102,7 @@ SECTORS = [
         "Hébergement médico-social et action sociale",
         "Q",
         "Santé humaine et action sociale",
+        "action_sociale",
     ),
     (
         "94.99Z",
@@ -113,6 +115,7 @@ SECTORS = [
         "Autres activités de services",
         "S",
         "Autres activités de services",
+        "non_classes",
     ),
 ]
 # Every commune and year: 10 private non-ESS establishments with 100 employees and 2 public
@@ -196,7 +199,12 @@ def build_tiny(path: Path, sizes: bool = True) -> Path:
                 "a38_label",
                 "a21_code",
                 "a21_label",
+                "domain_code",
             ],
+        ),
+        raw_domains=pd.DataFrame(
+            [(code, label, naf, i + 1) for i, (code, label, naf) in enumerate(DOMAINS)],
+            columns=["domain_code", "label", "naf_codes", "sort_order"],
         ),
         raw_facts=fact_rows,
         raw_totals=totals,
@@ -213,6 +221,7 @@ def build_tiny(path: Path, sizes: bool = True) -> Path:
             epci_code, epci_type, population::BIGINT AS population FROM raw_territories;
         CREATE TABLE territory_communes AS SELECT * FROM raw_members;
         CREATE TABLE sectors AS SELECT * FROM raw_sectors;
+        CREATE TABLE domains AS SELECT * FROM raw_domains;
         CREATE TABLE families AS SELECT * FROM (VALUES
             ('ASSO', 'Associations', 'Associations', 1), ('COOP', 'Coopératives', 'Coopératives', 2),
             ('MUT', 'Mutuelles', 'Mutuelles', 3), ('FOND', 'Fondations', 'Fondations', 4),

@@ -32,6 +32,7 @@ THEMES = (
     "key_figures",
     "families",
     "sectors",
+    "domains",
     "size",
     "trends",
     "rankings",
@@ -156,7 +157,36 @@ def key_figures(frame: pd.DataFrame, territory: indicators.Territory) -> list[tu
         for _, r in frame[frame["indicator"] == "rank_ess_share_employees"].iterrows()
     ]
     cards.append((SHARE_LABEL + suffix, share["display"], " · ".join(notes)))
-    return cards + published_cards(frame)
+    return cards + work_cards(frame) + published_cards(frame)
+
+
+# The cards beside the share of all salaried employment: the share of private employment, the
+# FTE, the wage bill and the average wage (« n.d. » with its reason where the source lacks them).
+WORK_CARDS = (
+    ("ess_share_private_employees", "Part de l'ESS dans l'emploi salarié privé"),
+    ("ess_fte", "Équivalents temps plein (ETP) de l'ESS"),
+    ("ess_gross_wages", "Masse salariale brute de l'ESS"),
+    ("ess_average_wage_fte", "Salaire brut annuel moyen par ETP"),
+)
+
+
+def work_cards(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """Cards of the ESS share of private employment, its FTE, wage bill and average wage."""
+    suffix = ESTIMATE if estimated(frame) else ""
+    cards = []
+    for code, title in WORK_CARDS:
+        row = common.row(frame, code)
+        if row is None:
+            continue
+        note = row["note"] if isinstance(row["note"], str) else ""
+        if code == "ess_share_private_employees":
+            title += suffix
+            note = "dénominateur : postes salariés du privé (ESS et privé hors ESS)"
+            france = common.row(frame, "compared_ess_share_private_employees", "FR")
+            if france is not None:
+                note += f" · France : {france['display']}"
+        cards.append((title, row["display"], note))
+    return cards
 
 
 def published_cards(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
@@ -186,8 +216,14 @@ def key_figures_html(frame: pd.DataFrame, territory: indicators.Territory) -> st
         frame["source"].iloc[0],
         year,
         [
-            indicators.REGISTRY["ess_employees"].definition,
-            indicators.REGISTRY["ess_share_employees"].definition,
+            indicators.REGISTRY[code].definition
+            for code in (
+                "ess_employees",
+                "ess_share_employees",
+                "ess_share_private_employees",
+                "ess_fte",
+                "ess_average_wage_fte",
+            )
         ],
     )
 
@@ -340,6 +376,190 @@ def sectors(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
         secret=bool(masked),
     )
     return Block("secteurs", "Les secteurs d'activité", fig, alt, table, download, source)
+
+
+def domains(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
+    """ESS employees by activity domain (groups of NAF sous-classes, with their codes)."""
+    year = int(frame.attrs["year"])
+    rows = []
+    for code in dict.fromkeys(frame.loc[frame["indicator"] == "domain_employees", "category"]):
+        emp = common.row(frame, "domain_employees", code)
+        rows.append(
+            dict(
+                label=emp["category_label"],
+                naf=str(emp["note"]).removeprefix("codes NAF : "),
+                emp=emp,
+                est=common.row(frame, "domain_establishments", code),
+                share=common.row(frame, "domain_share_employees", code),
+            )
+        )
+    # Largest first, masked ones last in the documented order (their size is not said).
+    rows.sort(key=lambda r: -r["emp"]["value"] if not r["emp"]["secret"] else np.inf)
+    suffix = ESTIMATE if estimated(frame) else ""
+    table = pd.DataFrame(
+        {
+            "Domaine d'activité": [r["label"] for r in rows],
+            "Codes NAF": [r["naf"] for r in rows],
+            "Établissements employeurs": [r["est"]["display"] for r in rows],
+            "Postes salariés" + suffix: [r["emp"]["display"] for r in rows],
+            "Part dans l'emploi de l'ESS": [r["share"]["display"] for r in rows],
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "domaine": [r["label"] for r in rows],
+            "codes_naf": [r["naf"] for r in rows],
+            "etablissements_employeurs": [common.value_or_mark(r["est"]) for r in rows],
+            "postes_salaries": [common.value_or_mark(r["emp"]) for r in rows],
+            "part_emploi_ess_pct": [common.value_or_mark(r["share"]) for r in rows],
+        }
+    )
+    shown = [r for r in rows if not r["emp"]["secret"] and r["emp"]["value"] > 0]
+    data = pd.DataFrame(
+        {
+            "domaine": [r["label"] for r in shown],
+            "postes": [r["emp"]["value"] for r in shown],
+            "texte": [f"{r['emp']['display']} ({r['share']['display']})" for r in shown],
+        }
+    )
+    masked = [r["label"] for r in rows if r["emp"]["secret"]]
+    title = f"Postes salariés de l'ESS{suffix} par domaine d'activité, {territory.label}, {year}"
+    fig = _bar(data, "postes", "domaine", "texte", title, "Postes salariés" + suffix, False)
+    alt = (
+        "; ".join(
+            f"{r['label']} : {r['emp']['display']} postes ({r['share']['display']})" for r in shown
+        )
+        + "."
+        if shown
+        else "Aucune valeur publiable."
+    )
+    if masked:
+        alt += f" Couvert par le secret statistique : {', '.join(masked)}."
+    source = common.source_html(
+        frame["source"].iloc[0],
+        year,
+        [
+            indicators.REGISTRY["domain_employees"].definition,
+            "Chaque domaine regroupe les sous-classes NAF dont les codes sont donnés dans le "
+            "tableau ; « Associations non classées ailleurs » : sous-classe 94.99Z (autres "
+            "organisations fonctionnant par adhésion volontaire).",
+            indicators.REGISTRY["domain_share_employees"].definition,
+        ],
+        secret=bool(masked),
+    )
+    return Block("domaines", "Les domaines d'activité de l'ESS", fig, alt, table, download, source)
+
+
+# Rows of the comparison: (indicator of the territory, of the territories compared, label).
+COMPARED_ROWS = (
+    ("ess_establishments", "compared_ess_establishments", "Établissements employeurs de l'ESS"),
+    ("ess_employees", "compared_ess_employees", "Postes salariés de l'ESS"),
+    ("ess_share_employees", "compared_ess_share_employees", SHARE_LABEL),
+    (
+        "ess_share_private_employees",
+        "compared_ess_share_private_employees",
+        "Part de l'ESS dans l'emploi salarié privé",
+    ),
+    ("ess_fte", "compared_ess_fte", "Équivalents temps plein (ETP) de l'ESS"),
+    ("ess_gross_wages", "compared_ess_gross_wages", "Masse salariale brute de l'ESS"),
+    ("ess_average_wage_fte", "compared_average_wage_fte", "Salaire brut annuel moyen par ETP"),
+)
+
+
+def comparison_columns(frame: pd.DataFrame, territory: indicators.Territory) -> dict:
+    """Label → (code, rows of ``COMPARED_ROWS``) for the territory, then its reference, France
+    and « France de province » (France less Île-de-France)."""
+    columns = {territory.label: [common.row(frame, own) for own, _, _ in COMPARED_ROWS]}
+    compared = frame[frame["indicator"] == "compared_ess_employees"]
+    for code, label in zip(compared["category"], compared["category_label"]):
+        columns[label] = [common.row(frame, other, code) for _, other, _ in COMPARED_ROWS]
+    return columns
+
+
+def comparison(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
+    """The territory's key figures beside its reference's, France's and « France de province »'s:
+    ESS shares of all and of private salaried employment, FTE, wage bill, average wage."""
+    year = int(frame.attrs["year"])
+    columns = comparison_columns(frame, territory)
+    labels = [label for _, _, label in COMPARED_ROWS]
+    table = pd.DataFrame(
+        {
+            "Indicateur": labels,
+            **{k: ["n.d." if r is None else r["display"] for r in v] for k, v in columns.items()},
+        }
+    )
+    download = pd.DataFrame(
+        {
+            "indicateur": labels,
+            **{
+                k: [None if r is None else common.value_or_mark(r) for r in v]
+                for k, v in columns.items()
+            },
+        }
+    )
+    fig = go.Figure()
+    shares = (2, 3)  # the two shares: comparable from one territory to the next
+    for i, (label, rows) in enumerate(columns.items()):
+        points = [
+            (labels[j], rows[j])
+            for j in shares
+            if rows[j] is not None and not rows[j]["secret"] and pd.notna(rows[j]["value"])
+        ]
+        fig.add_trace(
+            go.Bar(
+                y=[name for name, _ in points],
+                x=[r["value"] for _, r in points],
+                orientation="h",
+                name=label,
+                text=[r["display"] for _, r in points],
+                textposition="outside",
+                marker=dict(
+                    color=common.PALETTE[i % len(common.PALETTE)],
+                    pattern_shape=["", "/", ".", "x"][i % 4],
+                ),
+                cliponaxis=False,
+                hovertemplate=f"{esc(label)}<br>%{{y}} : %{{text}}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=f"Part de l'ESS dans l'emploi salarié, {year} : comparaison",
+        barmode="group",
+        yaxis=dict(autorange="reversed", title=None, automargin=True),
+        xaxis=dict(
+            title="Part de l'ESS (%)", ticksuffix="\u202f%", automargin=True, gridcolor="#e5e5e5"
+        ),
+        legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
+    )
+    common.french_layout(fig, height=380)
+    masked = any(r is not None and r["secret"] for rows in columns.values() for r in rows)
+    alt = (
+        " ; ".join(
+            f"{label} : part de l'ESS {rows[2]['display'] if rows[2] is not None else 'n.d.'} "
+            f"de l'emploi salarié, {rows[3]['display'] if rows[3] is not None else 'n.d.'} "
+            "de l'emploi privé"
+            for label, rows in columns.items()
+        )
+        + "."
+    )
+    source = common.source_html(
+        frame["source"].iloc[0],
+        year,
+        [
+            indicators.REGISTRY["ess_share_private_employees"].definition,
+            indicators.REGISTRY["ess_average_wage_fte"].definition,
+            f"{indicators.PROVINCE_LABEL} : la France entière moins la région Île-de-France.",
+        ],
+        secret=masked,
+    )
+    return Block(
+        "comparaison",
+        "Comparaison avec la France et la France de province",
+        fig,
+        alt,
+        table,
+        download,
+        source,
+    )
 
 
 def sizes(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
@@ -1175,14 +1395,15 @@ def comparison_series(
     return series
 
 
-MAX_BLOCKS = 6  # blocks of a view at most: the five built on ESS facts, the published figures
+MAX_BLOCKS = 8  # blocks of a view at most: the seven built on ESS facts, the published figures
 
 
 def block_steps(
     wh, territory: indicators.Territory, frame: pd.DataFrame, ref: indicators.Territory | None
 ) -> list:
-    """The blocks of a view in page order (families, sectors, sizes, trends, métropoles, then
-    the published figures), each built when called, so that a page can show the first one
+    """The blocks of a view in page order (families, sectors, domains, sizes, trends,
+    métropoles, the comparison with France and « France de province », then the published
+    figures), each built when called, so that a page can show the first one
     before building the others. A year without ESS facts has only the published figures;
     a territory without published figures, only the others."""
     series = lru_cache(maxsize=1)(lambda: comparison_series(wh, territory, frame, ref))
@@ -1191,9 +1412,11 @@ def block_steps(
         steps += [
             lambda: families(frame, territory),
             lambda: sectors(frame, territory),
+            lambda: domains(frame, territory),
             lambda: sizes(frame, territory),
             lambda: trends(series()),
             lambda: metropolitan(series()),
+            lambda: comparison(frame, territory),
         ]
     if not published_rows(frame).empty:
         steps.append(lambda: published_block(frame, territory))

@@ -127,10 +127,23 @@ def test_key_figures_are_the_indicators_with_change_and_rank(demo_db):
     assert [b.slug for b in view.blocks] == [
         "familles",
         "secteurs",
+        "domaines",
         "tailles",
         "evolution",
         "metropoles",
+        "comparaison",
     ]
+    # Beside the share of all salaried employment: the share of private employment, the FTE,
+    # the wage bill and the average wage per FTE, as the indicators give them.
+    shown = expected.set_index("indicator")["display"]
+    assert (
+        cards["Part de l'ESS dans l'emploi salarié privé"][0]
+        == shown["ess_share_private_employees"]
+    )
+    assert cards["Équivalents temps plein (ETP) de l'ESS"][0] == shown["ess_fte"]
+    assert cards["Masse salariale brute de l'ESS"][0] == shown["ess_gross_wages"]
+    assert cards["Salaire brut annuel moyen par ETP"][0] == shown["ess_average_wage_fte"]
+    assert "France : " in cards["Part de l'ESS dans l'emploi salarié privé"][1]
 
 
 def test_masked_cells_are_s_in_tables_and_absent_from_charts_and_downloads(demo_db):
@@ -146,7 +159,7 @@ def test_masked_cells_are_s_in_tables_and_absent_from_charts_and_downloads(demo_
         row = fam.download[fam.download["famille"] == label].iloc[0]
         assert row["postes_salaries"] == "s"
         assert fam.table.set_index("Famille").loc[label, "Postes salariés"] == "s"
-    trend = view.blocks[3].figure.data[0]
+    trend = next(b for b in view.blocks if b.slug == "evolution").figure.data[0]
     index = view.frame[view.frame["indicator"] == "employees_index"].sort_values("year")
     assert index["secret"].any()
     assert all(pd.isna(y) for y, s in zip(trend.y, index["secret"]) if s)
@@ -154,7 +167,9 @@ def test_masked_cells_are_s_in_tables_and_absent_from_charts_and_downloads(demo_
 
 def test_size_block_gives_the_share_of_establishments_by_size_from_the_warehouse(demo_db):
     herault = indicators.resolve(demo_db, "34")
-    block = blocks.territory_view(demo_db, herault, 2022).blocks[2]
+    block = next(
+        b for b in blocks.territory_view(demo_db, herault, 2022).blocks if b.slug == "tailles"
+    )
     counts = demo_db.sql(
         "SELECT f.size_class, sum(f.establishments) AS n FROM ess_size_facts AS f "
         "JOIN territories AS t ON t.level = 'commune' AND t.code = f.commune_code "
@@ -309,3 +324,56 @@ def test_links_follow_what_the_visitor_sees(demo_db):
     assert again["annee"] == "2021"
     script = common.address_output("?territoire=34&annee=2022")["data"]["text/html"]
     assert "history.replaceState" in script and '"?territoire=34&annee=2022"' in script
+
+
+def test_domains_block_shows_each_domain_with_its_naf_codes_and_hides_masked_ones(demo_db):
+    lozere = indicators.resolve(demo_db, "48")
+    frame = common.compute("departement", "48", 2022, blocks.THEMES, None)
+    block = blocks.domains(frame, lozere)
+    rows = frame[frame["indicator"] == "domain_employees"].set_index("category_label")
+    table = block.table.set_index("Domaine d'activité")
+    assert set(table.index) == set(rows.index)
+    assert (table["Postes salariés"] == rows.loc[table.index, "display"]).all()
+    assert table.loc["Action sociale", "Codes NAF"] == "87, 88"
+    assert table.loc["Associations non classées ailleurs", "Codes NAF"] == "94.99Z"
+    masked = set(rows.index[rows["secret"]])
+    assert masked  # the demo's Lozère has masked domains
+    assert masked.isdisjoint(block.figure.data[0].y)
+    assert (table.loc[sorted(masked), "Postes salariés"] == "s").all()
+    download = block.download.set_index("domaine")
+    assert (download.loc[sorted(masked), "postes_salaries"] == "s").all()
+    drawn = dict(zip(block.figure.data[0].y, block.figure.data[0].x))
+    assert drawn == {k: v for k, v in rows["value"].items() if k not in masked and v > 0}
+    assert "94.99Z" in block.source and "secret statistique" in block.alt
+
+
+def test_comparison_block_sets_the_territory_beside_france_and_france_de_province(demo_db):
+    herault = indicators.resolve(demo_db, "34")
+    frame = common.compute("departement", "34", 2022, blocks.THEMES, None)
+    block = blocks.comparison(frame, herault)
+    table = block.table.set_index("Indicateur")
+    assert list(table.columns) == [
+        "Hérault (département 34)",
+        "Occitanie (région 76)",
+        "France",
+        "France de province (hors Île-de-France)",
+    ]
+    for code, label in (("76", "Occitanie (région 76)"), ("FRP", table.columns[-1])):
+        shown = frame[frame["category"] == code].set_index("indicator")["display"]
+        assert (
+            table.loc["Salaire brut annuel moyen par ETP", label]
+            == shown["compared_average_wage_fte"]
+        )
+        assert (
+            table.loc["Part de l'ESS dans l'emploi salarié privé", label]
+            == shown["compared_ess_share_private_employees"]
+        )
+    own = frame[frame["category"].isna()].set_index("indicator")["display"]
+    assert (
+        table.loc["Masse salariale brute de l'ESS", "Hérault (département 34)"]
+        == own["ess_gross_wages"]
+    )
+    # The chart: both shares for each of the four territories.
+    assert [trace.name for trace in block.figure.data] == list(table.columns)
+    assert all(len(trace.x) == 2 for trace in block.figure.data)
+    assert "France entière moins la région Île-de-France" in block.source

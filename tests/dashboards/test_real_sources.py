@@ -104,8 +104,28 @@ def test_sirene_estimates_are_labelled_in_every_block(sirene_and_cress):
         source = unescape(block.source)
         assert "estimation d'après le répertoire SIRENE" in source, block.slug
         assert "série Flores" not in source and "Clap / Flores" not in source
-    trends = view.blocks[3]
+    trends = next(b for b in view.blocks if b.slug == "evolution")
     assert not trends.figure.layout.shapes  # no Clap / Flores break in SIRENE's series
+    # SIRENE gives neither FTE nor wages: « n.d. » and why, never 0.
+    cards = {title: (value, note) for title, value, note in blocks.key_figures(view.frame, herault)}
+    for title in (
+        "Équivalents temps plein (ETP) de l'ESS",
+        "Masse salariale brute de l'ESS",
+        "Salaire brut annuel moyen par ETP",
+    ):
+        assert cards[title][0] == "n.d." and "ne donne pas" in cards[title][1], title
+    assert cards["Part de l'ESS dans l'emploi salarié privé (estimation)"][0].endswith("%")
+    compared = next(b for b in view.blocks if b.slug == "comparaison").table
+    rows = compared.set_index("Indicateur")
+    assert list(rows.columns) == [
+        "Hérault (département 34)",
+        "Occitanie (région 76)",
+        "France",
+        "France de province (hors Île-de-France)",
+    ]
+    for row in ("Équivalents temps plein (ETP) de l'ESS", "Salaire brut annuel moyen par ETP"):
+        assert (rows.loc[row] == "n.d.").all(), row
+    assert (rows.loc["Postes salariés de l'ESS"] != "n.d.").all()
 
 
 def test_sirene_estimate_and_cress_figure_side_by_side(sirene_and_cress):

@@ -11,6 +11,10 @@ UNION ALL
 SELECT 'ess_facts: unknown NAF code ' || naf_code
 FROM ess_facts WHERE naf_code NOT IN (SELECT naf_code FROM sectors)
 UNION ALL
+-- Every NAF sous-classe has a known activity domain (observatory/domains.py).
+SELECT 'sectors: no known activity domain for NAF code ' || naf_code
+FROM sectors WHERE domain_code IS NULL OR domain_code NOT IN (SELECT domain_code FROM domains)
+UNION ALL
 SELECT 'employment_totals: unknown commune ' || commune_code
 FROM employment_totals WHERE commune_code NOT IN (SELECT code FROM territories WHERE level = 'commune')
 UNION ALL

@@ -21,7 +21,12 @@ CREATE OR REPLACE TABLE size_classes AS SELECT * FROM stg_size_classes ORDER BY 
 COMMENT ON TABLE size_classes IS 'Tranches de taille des établissements (postes salariés au 31 décembre) : moins de 10, 10 à 49, 50 à 249, 250 ou plus.';
 
 CREATE OR REPLACE TABLE sectors AS SELECT * FROM stg_sectors ORDER BY naf_code;
-COMMENT ON TABLE sectors IS 'NAF rév. 2 : sous-classe, classe, groupe, division (A88), A38, section (A21).';
+COMMENT ON TABLE sectors IS 'NAF rév. 2 : sous-classe, classe, groupe, division (A88), A38, section (A21), domaine d''activité de l''ESS.';
+COMMENT ON COLUMN sectors.domain_code IS 'Domaine d''activité de l''ESS de la sous-classe (table domains ; docs/domains.md).';
+
+CREATE OR REPLACE TABLE domains AS SELECT * FROM stg_domains ORDER BY sort_order;
+COMMENT ON TABLE domains IS 'Domaines d''activité de l''ESS (action sociale, santé, enseignement, sport et loisirs…) : regroupements de sous-classes NAF définis par l''observatoire (docs/domains.md).';
+COMMENT ON COLUMN domains.naf_codes IS 'Codes NAF du domaine, tels qu''un lecteur les lit (divisions, sous-classes).';
 
 CREATE OR REPLACE TABLE years AS
 SELECT DISTINCT year,

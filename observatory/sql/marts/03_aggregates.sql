@@ -1,8 +1,9 @@
 -- Marts: aggregation to every territory level, done once in the warehouse.
 
--- ESS by territory × year × family × A88 division.
+-- ESS by territory × year × family × A88 division × activity domain (a division split between
+-- domains, such as 94, has one row per domain).
 CREATE OR REPLACE TABLE ess_by_territory AS
-SELECT tc.level, tc.code, f.year, f.family_code, s.a88_code,
+SELECT tc.level, tc.code, f.year, f.family_code, s.a88_code, s.domain_code,
        sum(f.establishments)::INTEGER AS establishments,
        sum(f.employees)::DOUBLE AS employees,
        sum(f.fte) AS fte,
@@ -14,8 +15,8 @@ FROM ess_facts AS f
 JOIN sectors AS s USING (naf_code)
 JOIN territory_communes AS tc USING (commune_code)
 GROUP BY ALL
-ORDER BY tc.level, tc.code, f.year, f.family_code, s.a88_code;
-COMMENT ON TABLE ess_by_territory IS 'ESS agrégée par territoire (tous niveaux), année, famille et division A88, avec les valeurs du plus grand établissement.';
+ORDER BY tc.level, tc.code, f.year, f.family_code, s.a88_code, s.domain_code;
+COMMENT ON TABLE ess_by_territory IS 'ESS agrégée par territoire (tous niveaux), année, famille, division A88 et domaine d''activité, avec les valeurs du plus grand établissement.';
 
 -- ESS by territory × year × size class.
 CREATE OR REPLACE TABLE ess_size_by_territory AS
