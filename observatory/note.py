@@ -291,6 +291,7 @@ class Printer:
                 'page <span class="pageNumber"></span> sur <span class="totalPages"></span>',
             ),
             margin=dict(top="20mm", bottom="20mm", left="12mm", right="12mm"),
+            scale=0.9,
         )
         temporary.replace(pdf)
 
@@ -331,7 +332,8 @@ body{font-family:Arial,sans-serif;color:#1a1a1a;margin:0;font-size:11pt}
 h1{font-size:20pt;margin:.2em 0}h2{font-size:14pt;margin:.8em 0 .3em}
 .note-kicker,.note-sub{color:#333;margin:.2em 0}
 .obs-messages ul{padding-left:1.2em}.obs-messages li{margin:.35em 0}
-.obs-card{min-width:0}.obs-card-value{font-size:1.5em}
+.obs-key-figures{display:grid;grid-template-columns:repeat(4,1fr);gap:.5em;margin:.6em 0}
+.obs-card{min-width:0;padding:.4em .6em}.obs-card-value{font-size:1.4em}.obs-card-note{font-size:8pt}
 .obs-table{font-size:9pt;break-inside:auto}.obs-table tr{break-inside:avoid}
 .note-block .obs-table{font-size:8pt}.note-block .obs-table td,.note-block .obs-table th{padding:.15em .4em}
 .note-block .obs-alt,.note-block .obs-source{font-size:9pt}
