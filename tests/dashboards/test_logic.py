@@ -1,7 +1,6 @@
 """Unit tests of the dashboards' logic (observatory/dashboards), on the demo warehouse."""
 
 import base64
-import io
 import itertools
 import os
 import re
@@ -13,7 +12,7 @@ import pandas as pd
 import pytest
 from tiny_warehouse import build_tiny
 
-from observatory import indicators, open_warehouse
+from observatory import exports, indicators, open_warehouse
 from observatory.dashboards import blocks, common, comparison, portrait
 
 
@@ -217,12 +216,13 @@ def test_map_table_takes_figures_from_indicators(demo_db):
 
 def test_downloads_are_csv_and_xlsx_data_uris(demo_db):
     table = pd.DataFrame({"territoire": ["A", "B"], "valeur": [1.5, "s"]})
-    html = common.downloads_html(table, "essai", "Essai")
+    html = common.downloads_html(exports.Table(table, "Essai"), "essai")
     csv_uri, xlsx_uri = re.findall(r'href="data:[^;]+;(?:charset=utf-8;)?base64,([^"]+)"', html)
     csv = base64.b64decode(csv_uri).decode("utf-8-sig")
-    assert csv.splitlines() == ["territoire;valeur", "A;1,5", "B;s"]
-    back = pd.read_excel(io.BytesIO(base64.b64decode(xlsx_uri)))
-    assert back["valeur"].tolist() == [1.5, "s"]
+    assert csv.splitlines()[-3:] == ["Territoire;Valeur", "A;1,5", "B;s"]
+    assert csv.splitlines()[0] == "# Titre : Essai"
+    _, back = exports.read_xlsx(base64.b64decode(xlsx_uri))
+    assert back["Valeur"].tolist() == [1.5, "s"]
 
 
 def test_comparison_parses_codes_and_sorts_with_masked_values_last(demo_db):
