@@ -29,7 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from observatory import reference, secrecy, settings
+from observatory import formatting, reference, secrecy, settings
 
 # The directory's code lists: code → French label, in display order.
 TYPES = {
@@ -433,7 +433,7 @@ def demo_structures(communes: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             dict(
                 structure_id=f"DEMO-{len(rows) + 1:04d}",
-                name=f"{what} de {commune['name']} (démo)",
+                name=f"{what} {formatting.of_name(commune['name'])} (démo)",
                 structure_type=kind,
                 commune_code=commune["code"],
                 latitude=None,

@@ -92,6 +92,8 @@ def finish(block: Block, place: str, year: int | None, demo: bool) -> Block:
     """The block told what it shows (territory, year, demo data or not): its chart then says
     its source, or the demonstration label, under its title (and in its PNG)."""
     block.place, block.year, block.demo = place, year, demo
+    if block.figure is not None and not block.empty and not drawn(block.figure):
+        block.empty = NOTHING_TO_SHOW.format(place=place, year=year) if year else NOTHING_AT_ALL
     if block.figure is not None and block.figure.layout.meta != STAMPED:
         exports.stamp(block.figure, _source_parts(block.source)[0], year, demo)
         block.figure.layout.meta = STAMPED
@@ -99,6 +101,28 @@ def finish(block: Block, place: str, year: int | None, demo: bool) -> Block:
 
 
 STAMPED = "source"  # a chart's layout.meta once its source is drawn in
+NOTHING_TO_SHOW = (
+    "Rien à montrer ici pour {place} en {year} : aucun chiffre publiable (trop peu "
+    "d'établissements de l'ESS, ou chiffres couverts par le secret statistique)."
+)
+NOTHING_AT_ALL = "Rien à montrer ici : aucun chiffre publiable."
+
+
+def drawn(figure: go.Figure) -> bool:
+    """True when some trace of the chart has a number to draw (a bar, a point, an area)."""
+    for trace in figure.data:
+        if "z" in trace and trace.z is not None:
+            name = "z"
+        elif "lat" in trace and trace.lat is not None:
+            name = "lat"
+        else:
+            name = "x" if getattr(trace, "orientation", None) == "h" else "y"
+        values = getattr(trace, name, None)
+        for value in () if values is None else values:
+            number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+            if number and not math.isnan(float(value)):
+                return True
+    return False
 
 
 def _source_parts(source: str) -> tuple[str, list[str]]:
