@@ -442,7 +442,7 @@ def sectors(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
         else "Aucune valeur publiable."
     )
     if masked:
-        alt += f" {len(masked)} secteur(s) couvert(s) par le secret statistique."
+        alt += f" {_counted(len(masked), 'secteur couvert', 'secteurs couverts')} par le secret statistique."
     source = common.source_html(
         frame["source"].iloc[0],
         year,

@@ -133,6 +133,7 @@ def plotly_config(filename: str) -> dict:
         "locales": {"fr": PLOTLY_LOCALE_FR},
         "displaylogo": False,
         "displayModeBar": True,
+        "responsive": True,  # redrawn at its box's width (a phone's, or once its output shows)
         "modeBarButtons": [["toImage"]],
         "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
     }

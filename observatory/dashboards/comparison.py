@@ -75,7 +75,8 @@ def comparison_table(
     """(values, displays, secret flags): one row per territory, one column per indicator
     (``columns``: ``COLUMNS`` by default, or ``PUBLISHED_COLUMNS``)."""
     columns = COLUMNS if columns is None else columns
-    themes = THEMES if columns is COLUMNS else ("published",)
+    published = all(indicators.REGISTRY[code].theme == "published" for code, _, _ in columns)
+    themes = ("published",) if published else THEMES
     values, displays, secret = [], [], []
     for t in territories:
         frame = common.compute(t.level, t.code, year, themes)
@@ -318,7 +319,8 @@ def outputs(wh, territories, year: int, sort: str, ascending: bool) -> list[dict
     )
     first = territories[0]
     frame = common.compute(first.level, first.code, year, THEMES)
-    source = frame["source"].iloc[0] if columns is not PUBLISHED_COLUMNS else ""
+    own = not all(indicators.REGISTRY[code].theme == "published" for code in codes)
+    source = frame["source"].iloc[0] if own else ""
     block = comparison_block(values, displays, secret, order, chart, year, source, columns)
     block = blocks.finish(block, places(territories), year, wh.is_demo())
     summary = summary_sentence(
@@ -336,14 +338,14 @@ def places(territories: list[indicators.Territory]) -> str:
 
 
 def summary_sentence(values, displays, secret, code: str, heading: str) -> str:
-    """« Part de l'ESS dans l'emploi salarié : la plus forte en Lozère (26,2 %), la plus faible
-    en Haute-Garonne (8,1 %). », on the figures published."""
+    """« Part de l'ESS dans l'emploi salarié : valeur la plus élevée, Lozère (26,2 %) ; la plus
+    faible, Haute-Garonne (8,1 %). », on the figures published."""
     shown = values[code][~secret[code] & values[code].notna()].sort_values(ascending=False)
     if len(shown) < 2:
         return ""
     high, low = shown.index[0], shown.index[-1]
     return (
-        f"{heading} : le plus élevé, {high} ({displays.loc[high, code]}) ; le plus faible, "
+        f"{heading} : valeur la plus élevée, {high} ({displays.loc[high, code]}) ; la plus faible, "
         f"{low} ({displays.loc[low, code]})."
     )
 

@@ -380,3 +380,17 @@ def test_a_block_with_nothing_to_draw_says_so_in_one_sentence(demo_db):
             assert blocks.drawn(block.figure), block.title
             assert " : ." not in block.alt and "( )" not in block.alt
     assert any(b.empty for b in built), [b.title for b in built]
+
+
+def test_the_comparison_draws_the_observatorys_own_figures(demo_db):
+    """The columns with the growth's period once made the table ask for published figures
+    only: every cell « n.d. » and no chart."""
+    territories, _ = comparison.parse_codes(demo_db, "34,31")
+    year = demo_db.years()[-1]
+    shown = comparison.outputs(demo_db, territories, year, "name", True)
+    charts = [o for o in shown if "application/vnd.plotly.v1+json" in o["data"]]
+    assert len(charts) == 1
+    herault = indicators.compute(demo_db, "departement", "34", year, themes=["key_figures"])
+    share = herault[(herault["indicator"] == "ess_share_employees")]["display"].iloc[0]
+    assert share in shown[0]["data"]["text/html"]
+    assert "valeur la plus élevée" in shown[0]["data"]["text/html"]
