@@ -97,10 +97,9 @@ ZONE_EPSG = {
 
 EMBEDDED_FILE = "support_structures.csv"
 DEMO_SEED = 7
-DEMO_SOURCE = (
-    f"{settings.DEMO_LABEL} : structure fictive placée par observatory/support.py "
-    f"(graine {DEMO_SEED}), à ne pas citer"
-)
+# What a visitor reads of a demo structure (its provenance, in `observatory sources`, keeps
+# the module and the seed that placed it).
+DEMO_SOURCE = f"{settings.DEMO_LABEL} : structure fictive, placée au hasard, à ne pas citer"
 DEMO_PHASES = {
     "incubateur": ("emergence", "creation"),
     "pepiniere": ("creation", "post_creation"),

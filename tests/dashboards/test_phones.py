@@ -130,7 +130,9 @@ def downloaded(page, link):
     return info.value
 
 
-def test_every_file_of_a_portrait_carries_its_context_and_the_demo_label(voila_url, browser):
+def test_every_file_of_a_portrait_carries_its_context_and_the_demo_label(
+    voila_url, browser, tmp_path
+):
     page = open_page(browser, f"{voila_url}/voila/render/portrait.ipynb?territoire=34", 390, 4)
     page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
     csv_links, xlsx_links = page.locator("a.obs-csv"), page.locator("a.obs-xlsx")
@@ -143,7 +145,10 @@ def test_every_file_of_a_portrait_carries_its_context_and_the_demo_label(voila_u
         assert not [c for c in table.columns if "_" in c], table.columns
         numbers = [v for v in table.to_numpy().ravel() if isinstance(v, float)]
         assert all(round(v, 2) == v for v in numbers), numbers  # no 15 decimals
-        path = downloaded(page, xlsx_links.nth(i)).path()
+        download = downloaded(page, xlsx_links.nth(i))
+        path = tmp_path / download.suggested_filename
+        download.save_as(path)
+        assert path.suffix == ".xlsx"
         context, table = exports.read_xlsx(path)
         assert context[0].startswith(f"Avertissement : {settings.DEMO_LABEL}"), context
         from openpyxl import load_workbook
@@ -189,7 +194,10 @@ def test_a_static_portrait_fits_a_phone(warehouse_path, browser, tmp_path):
     for width in WIDTHS:
         page = browser.new_page(viewport={"width": width, "height": 900}, locale="fr-FR")
         page.goto((tmp_path / "departement" / "48.html").as_uri(), timeout=TIMEOUT)
-        page.wait_for_function(f"document.querySelectorAll('{CHARTS}').length >= 3")
+        page.wait_for_function(
+            f"document.querySelectorAll('{CHARTS}').length >= 1", timeout=TIMEOUT
+        )
+        page.wait_for_timeout(1000)
         assert settings.DEMO_LABEL in page.inner_text("body")
         check_layout(page, width)
         page.close()
@@ -219,11 +227,12 @@ def test_the_epci_map_and_an_accompaniment_filter_come_in_about_a_second(
         lambda: page.locator("select").nth(1).select_option(label="Pépinière"),
         "document.querySelector('h2.obs-title').innerText.includes('pépinière')",
     )
-    assert "type=pepiniere" in page.url or "pepiniere" in page.evaluate("() => location.search")
-    page.close()
     record_property("epci_map_s", round(epci, 2))
     record_property("accompaniment_filter_s", round(choice, 2))
     print(f"EPCI map: {epci:.2f} s, accompaniment filter: {choice:.2f} s")
+    # The filter is kept in the page's address (a link or a reload keeps it).
+    page.wait_for_function("() => location.search.includes('type=pepiniere')", timeout=30_000)
+    page.close()
     # Targets are under 1 s (make bench); a loaded 2-core machine gets five times that.
     assert epci < 5 and choice < 5, (epci, choice)
 
