@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import indicators
+from observatory import exports, indicators
 from observatory.warehouse import Warehouse
 
 # Indicators of a comparison table: code → French column title.
@@ -130,18 +130,29 @@ def secrecy_share(
     return table.sort_values("part_masquee_pct", ascending=False, ignore_index=True)
 
 
-def export(table: pd.DataFrame, path: Path | str) -> Path:
-    """Write a table to .csv (UTF-8, « ; », decimal comma, for French spreadsheets) or .xlsx."""
-    path = Path(path)
-    if path.suffix.lower() == ".xlsx":
-        table.to_excel(path, index=table.index.name is not None)
-    elif path.suffix.lower() == ".csv":
-        table.to_csv(
-            path, sep=";", decimal=",", encoding="utf-8-sig", index=table.index.name is not None
-        )
-    else:
-        raise ValueError(f"format de sortie « {path.suffix} » non pris en charge : .csv ou .xlsx")
-    return path
+def export(
+    table: pd.DataFrame,
+    path: Path | str,
+    *,
+    wh: Warehouse,
+    title: str = "Tableau de l'observatoire",
+    year: int | None = None,
+) -> Path:
+    """Write a table to .csv or .xlsx as every file of the observatory (:mod:`exports`): its
+    title, year and the source of the warehouse's figures, the demonstration label on demo
+    data, French numbers (« ; » and decimal comma in a CSV)."""
+    year = indicators.resolve_year(wh, year)
+    data = table.reset_index() if table.index.name is not None else table
+    return exports.write(
+        exports.Table(
+            data,
+            title,
+            year=year,
+            source=indicators.facts_source(wh, year),
+            demo=wh.is_demo(),
+        ),
+        path,
+    )
 
 
 def region_map(

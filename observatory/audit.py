@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatory import domains, formatting, indicators, reference, secrecy
+from observatory import domains, formatting, indicators, portrait, reference, secrecy
 from observatory import published as published_module
 from observatory.families import FAMILY_CODES
 from observatory.warehouse import open_warehouse
@@ -64,8 +64,9 @@ DERIVED = {
 KEY = ["page", "indicateur", "categorie", "annee"]  # a published cell
 PLOTLY_CALL = re.compile(r'Plotly\.newPlot\(\s*"[^"]*",\s*(\[.*?\]),\s*\{', re.S)
 TABLE_ROW = re.compile(r"<tr><th scope='row'>(.*?)</th>(.*?)</tr>", re.S)
-CELL = re.compile(r"<td>(.*?)</td>", re.S)
+CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
 SPACES = re.compile(r"[\s\u202f\u00a0]+")
+BREAK = re.compile(r"\s*<br>\s*")
 
 
 @dataclass
@@ -79,7 +80,7 @@ class Findings:
 def read_published(site_dir: Path) -> pd.DataFrame:
     """Every portrait table of the site, one row per published cell."""
     frames = [
-        pd.read_csv(path, dtype=str, keep_default_na=False).assign(
+        portrait.read_table(path, text=True).assign(
             page=str(path.relative_to(site_dir).with_suffix(""))
         )
         for path in sorted(site_dir.glob("*/*.csv"))
@@ -265,7 +266,7 @@ def _labelled_values(html: str) -> dict[str, set]:
         except ValueError:
             continue
         for trace in traces:
-            labels = next(
+            keys = next(
                 (
                     trace[k]
                     for k in ("y", "x", "locations", "ids")
@@ -275,9 +276,10 @@ def _labelled_values(html: str) -> dict[str, set]:
                 ),
                 [],
             )
+            labels = [BREAK.sub(" ", label) for label in keys]  # labels wrapped in lines
             for key in ("x", "y", "text", "customdata", "z"):
                 values = trace.get(key)
-                if not isinstance(values, list) or values is labels:
+                if not isinstance(values, list) or values is keys:
                     continue
                 for label, value in zip(labels, values):
                     items = value if isinstance(value, list) else [value]

@@ -8,6 +8,7 @@ space groups thousands and a comma marks decimals, so ``214000`` reads ``214 000
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import date, datetime
 
 from babel.dates import format_date as _babel_date
@@ -78,3 +79,15 @@ def duration(seconds: float) -> str:
 
 
 PLOTLY_SEPARATORS = ",\u202f"  # decimal comma, narrow no-break space for thousands
+
+
+def of_name(name: str) -> str:
+    """« de » before a proper name, as French writes it: « d'Agen », « du Havre », « des
+    Mées », « de La Rochelle », « de Mende » (no elision before « h », aspirated or not:
+    « de Hendaye »)."""
+    if name.startswith("Le "):
+        return "du " + name[3:]
+    if name.startswith("Les "):
+        return "des " + name[4:]
+    first = unicodedata.normalize("NFD", name[:1])[:1].lower()
+    return ("d'" if first and first in "aeiouy" else "de ") + name

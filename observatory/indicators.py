@@ -551,7 +551,7 @@ def _registry() -> dict[str, Indicator]:
             "metropolitan",
             "Part de l'ESS dans l'emploi salarié des métropoles",
             "Part de l'ESS dans l'emploi salarié des communes du territoire membres d'une métropole "
-            "(EPCI de nature ME).",
+            "(intercommunalité au statut de métropole).",
             "%",
             GEOGRAPHY_SOURCE,
             "percent",

@@ -79,7 +79,7 @@ def note_html(portrait) -> str:
         ),
         produced=esc(formatting.long_date(date.today())),
         messages=messages.section_html(wh, frame, territory, view.reference),
-        key_figures=blocks.key_figures_html(frame, territory),
+        key_figures=blocks.key_figures_html(frame, territory, indicators.parent_of(wh, territory)),
         comparison=_comparison_html(wh, portrait),
         sections=sections,
         sources=_sources_html(frame, year, demo),
@@ -89,6 +89,8 @@ def note_html(portrait) -> str:
 def _block_html(block: blocks.Block) -> str:
     """A chart of the portrait, at the width of the page, with its description, source and
     data table."""
+    if block.empty:
+        return f'<section class="note-block"><h2>{esc(block.title)}</h2><p>{esc(block.empty)}</p></section>'
     figure = "" if block.figure is None else _figure_html(block.figure, f"{block.slug}-note")
     return (
         f'<section class="note-block"><h2>{esc(block.title)}</h2>'

@@ -19,7 +19,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
-from observatory import indicators, secrecy, settings
+from observatory import exports, indicators, secrecy, settings
 from observatory.warehouse import Warehouse
 
 FORMATS = ("json", "csv", "xlsx")
@@ -116,10 +116,126 @@ def output_format(path: Path | str) -> str:
     return suffix
 
 
+# Headings of the columns in a CSV or XLSX file, and how their cells are written.
+HEADINGS = {
+    "theme": "Thème",
+    "indicateur": "Code de l'indicateur",
+    "libelle": "Indicateur",
+    "niveau": "Niveau",
+    "code": "Code du territoire",
+    "territoire": "Territoire",
+    "annee": "Année",
+    "ventilation": "Ventilation",
+    "categorie": "Code de la catégorie",
+    "libelle_categorie": "Catégorie",
+    "valeur": "Valeur",
+    "unite": "Unité",
+    "affichage": "Valeur affichée",
+    "secret": "Secret statistique",
+    "disponible": "Disponible",
+    "rupture_de_serie": "Rupture de série",
+    "note": "Note",
+    "source": "Source",
+}
+FLAGS = ("secret", "disponible", "rupture_de_serie")  # written « oui » or « non »
+THEME_LABELS = {
+    "key_figures": "chiffres clés",
+    "families": "familles",
+    "sectors": "secteurs",
+    "trends": "évolutions",
+    "rankings": "classements",
+    "comparison": "comparaison",
+    "density": "densité",
+    "size": "taille des établissements",
+    "metropolitan": "métropoles",
+    "workforce": "effectifs",
+    "published": "chiffres publiés",
+}
+
+
+def export_table(frame: pd.DataFrame) -> exports.Table:
+    """The portrait as a file: its table under French headings, with its context (territory,
+    year, sources, demo label) and the indicators' definitions."""
+    data = table(frame)
+    data["theme"] = data["theme"].map(lambda t: THEME_LABELS.get(t, t))
+    for flag in FLAGS:
+        data[flag] = data[flag].map({True: "oui", False: "non"})
+    first = frame.iloc[0] if len(frame) else None
+    territory = (
+        indicators.Territory(first["level"], first["code"], first["name"], *[None] * 5).label
+        if first is not None
+        else ""
+    )
+    columns = {key: exports.Column(heading) for key, heading in HEADINGS.items()}
+    columns["valeur"] = exports.Column("Valeur", "number", 2)
+    sources = list(dict.fromkeys(s for s in frame["source"].dropna() if s))
+    return exports.Table(
+        data,
+        "Portrait de territoire : tous les indicateurs",
+        territory=territory,
+        year=frame.attrs.get("year"),
+        source=" ; ".join(sources),
+        notes=[
+            "« s » : valeur couverte par le secret statistique ; « n.d. » : non disponible.",
+            "Secret statistique appliqué."
+            if frame.attrs.get("secrecy", True)
+            else "Secret statistique désactivé : usage interne, ne pas diffuser.",
+        ],
+        demo=any(str(s).startswith(settings.DEMO_LABEL) for s in frame["source"]),
+        columns=columns,
+        sheet="Portrait",
+        glossary=definitions(frame),
+    )
+
+
+def definitions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every indicator with its definition, unit and source as in the portrait (demo, SIRENE
+    estimate, published file)."""
+    shown = frame.groupby("indicator", sort=False)["source"].agg(
+        lambda sources: " ; ".join(dict.fromkeys(sources))
+    )
+    catalogue = indicators.catalogue()
+    catalogue["source"] = catalogue["code"].map(shown).fillna(catalogue["source"])
+    return catalogue.drop(columns="fmt").rename(
+        columns={
+            "code": "indicateur",
+            "theme": "theme",
+            "label": "libelle",
+            "definition": "definition",
+            "unit": "unite",
+            "source": "source",
+        }
+    )
+
+
+def read_table(path: Path | str, text: bool = False) -> pd.DataFrame:
+    """A portrait written as CSV or XLSX, back under the columns of :func:`table`: numbers,
+    « s », booleans and theme codes; with ``text``, every cell as text, as in a CSV of
+    :func:`table` (``"True"``, ``"12.5"``, ``""``)."""
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        _, data = exports.read_xlsx(path)
+    else:  # every cell as text (codes keep their zeros), then the values as numbers
+        _, data = exports.read_csv(path, raw=True)
+        data = data.astype(object).map(lambda v: v if isinstance(v, str) and v else None)
+        data["Valeur"] = data["Valeur"].map(exports.parsed)
+    data = data.rename(columns={heading: key for key, heading in HEADINGS.items()})
+    themes = {label: code for code, label in THEME_LABELS.items()}
+    data["theme"] = data["theme"].map(lambda t: themes.get(t, t))
+    for flag in FLAGS:
+        data[flag] = data[flag].map({"oui": True, "non": False})
+    for key in ("code", "categorie", "annee"):
+        data[key] = data[key].map(lambda v: None if v is None or v != v else str(v))
+    if text:
+        data = data.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v))
+    return data
+
+
 def write(
     frame: pd.DataFrame, path: Path | str | None = None, stdout: TextIO | None = None
 ) -> None:
-    """Write the portrait to ``path`` (format from its extension) or as JSON to stdout."""
+    """Write the portrait to ``path`` (format from its extension: JSON, or CSV and XLSX with
+    their context, :mod:`observatory.exports`) or as JSON to stdout."""
     if path is None:
         json.dump(to_json(frame), stdout or sys.stdout, ensure_ascii=False, indent=2)
         (stdout or sys.stdout).write("\n")
@@ -130,26 +246,5 @@ def write(
         path.write_text(
             json.dumps(to_json(frame), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
-    elif kind == "csv":
-        table(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     else:
-        # Each indicator's source as in the portrait (demo, SIRENE estimate, published file).
-        shown = frame.groupby("indicator", sort=False)["source"].agg(
-            lambda sources: " ; ".join(dict.fromkeys(sources))
-        )
-        catalogue = indicators.catalogue()
-        catalogue["source"] = catalogue["code"].map(shown).fillna(catalogue["source"])
-        definitions = catalogue.rename(
-            columns={
-                "code": "indicateur",
-                "theme": "theme",
-                "label": "libelle",
-                "definition": "definition",
-                "unit": "unite",
-                "source": "source",
-                "fmt": "format",
-            }
-        )
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            table(frame).to_excel(writer, sheet_name="Portrait", index=False)
-            definitions.to_excel(writer, sheet_name="Définitions", index=False)
+        exports.write(export_table(frame), path)

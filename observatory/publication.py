@@ -123,7 +123,17 @@ class Portrait:
         _display_html(self.header_html())
 
     def show_key_figures(self) -> None:
-        _display_html(blocks.key_figures_html(self.view.frame, self.territory))
+        """The key figures, ranked within the territory's parent, and the page's contents."""
+        parent = indicators.parent_of(common.warehouse(), self.territory)
+        _display_html(
+            blocks.key_figures_html(self.view.frame, self.territory, parent)
+            + blocks.navigation_html(
+                [
+                    (blocks.anchor(b.slug), "La carte" if b.slug.startswith("carte") else b.title)
+                    for b in self.blocks()
+                ]
+            )
+        )
 
     def show_note(self) -> None:
         """The printable note's page as an output: the refresh, which runs the notebook, asks

@@ -29,7 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from observatory import reference, secrecy, settings
+from observatory import formatting, reference, secrecy, settings
 
 # The directory's code lists: code → French label, in display order.
 TYPES = {
@@ -97,10 +97,9 @@ ZONE_EPSG = {
 
 EMBEDDED_FILE = "support_structures.csv"
 DEMO_SEED = 7
-DEMO_SOURCE = (
-    f"{settings.DEMO_LABEL} : structure fictive placée par observatory/support.py "
-    f"(graine {DEMO_SEED}), à ne pas citer"
-)
+# What a visitor reads of a demo structure (its provenance, in `observatory sources`, keeps
+# the module and the seed that placed it).
+DEMO_SOURCE = f"{settings.DEMO_LABEL} : structure fictive, placée au hasard, à ne pas citer"
 DEMO_PHASES = {
     "incubateur": ("emergence", "creation"),
     "pepiniere": ("creation", "post_creation"),
@@ -433,7 +432,7 @@ def demo_structures(communes: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             dict(
                 structure_id=f"DEMO-{len(rows) + 1:04d}",
-                name=f"{what} de {commune['name']} (démo)",
+                name=f"{what} {formatting.of_name(commune['name'])} (démo)",
                 structure_type=kind,
                 commune_code=commune["code"],
                 latitude=None,

@@ -4,7 +4,10 @@ left alone so that subtraction from its total recovers it."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
+import re
 import shutil
 import warnings
 
@@ -12,7 +15,7 @@ import pandas as pd
 import pytest
 from real_sources import CRESS_SECRET, cress_file, sirene_files, warehouse_with
 
-from observatory import audit, indicators, open_warehouse, secrecy, site
+from observatory import audit, exports, indicators, open_warehouse, portrait, secrecy, site
 from observatory import note as note_module
 
 
@@ -40,9 +43,30 @@ def true_values(warehouse_path) -> pd.DataFrame:
         return indicators.compute(wh, "departement", "48", None, secrecy=False)
 
 
-def masked_cells(site_dir, indicator="family_employees") -> pd.DataFrame:
-    table = pd.read_csv(site_dir / "departement" / "48.csv", dtype=str, keep_default_na=False)
+def masked_cells(site_dir, indicator="family_employees", code="48") -> pd.DataFrame:
+    table = portrait.read_table(site_dir / "departement" / f"{code}.csv", text=True)
     return table[(table["indicateur"] == indicator) & (table["secret"] == "True")]
+
+
+def read(site_dir, code="48") -> tuple:
+    """(path, context lines, table) of a portrait's CSV, its cells as the file's text, under
+    the file's headings: what a careless hand would edit."""
+    path = site_dir / "departement" / f"{code}.csv"
+    context, table = exports.read_csv(path, raw=True)
+    return path, context, table
+
+
+def save(path, context: list[str], table: pd.DataFrame) -> None:
+    """Write an edited portrait CSV back in the site's convention (BOM, « ; », CRLF)."""
+    out = io.StringIO()
+    out.writelines(f"# {line}\r\n" for line in context)
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(
+        [list(table.columns), *table.itertuples(index=False)]
+    )
+    path.write_bytes(("\ufeff" + out.getvalue()).encode("utf-8"))
+
+
+VALUE, SECRET = portrait.HEADINGS["valeur"], portrait.HEADINGS["secret"]
 
 
 def test_a_real_render_has_no_leak(rendered, warehouse_path):
@@ -52,11 +76,10 @@ def test_a_real_render_has_no_leak(rendered, warehouse_path):
 
 
 def test_a_masked_value_written_in_the_table_is_found(copy, warehouse_path):
-    path = copy / "departement" / "48.csv"
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    path, context, table = read(copy)
     row = masked_cells(copy).index[0]
-    table.loc[row, "valeur"] = "123"
-    table.to_csv(path, index=False)
+    table.loc[row, VALUE] = "123"
+    save(path, context, table)
     problems = audit.audit_site(warehouse_path, copy).problems
     assert any(
         "family_employees" in p and "marqué secret mais publié « 123 »" in p for p in problems
@@ -91,8 +114,7 @@ def test_a_masked_value_drawn_in_a_chart_or_a_table_row_is_found(copy, warehouse
     "indicator", ["family_employees", "size_establishments", "domain_employees"]
 )
 def test_a_lone_masked_cell_recovered_by_subtraction_is_found(copy, warehouse_path, indicator):
-    path = copy / "departement" / "48.csv"
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    path, context, table = read(copy)
     masked = masked_cells(copy, indicator)
     assert len(masked) >= 2
     truth = true_values(warehouse_path)
@@ -101,23 +123,23 @@ def test_a_lone_masked_cell_recovered_by_subtraction_is_found(copy, warehouse_pa
         value = truth[(truth["indicator"] == indicator) & (truth["category"] == row["categorie"])][
             "value"
         ].iloc[0]
-        table.loc[index, ["valeur", "secret"]] = [str(value), "False"]
-    table.to_csv(path, index=False)
+        table.loc[index, [VALUE, SECRET]] = [str(value).replace(".", ","), "non"]
+    save(path, context, table)
     lone = masked.iloc[0]["categorie"]
     problems = audit.audit_site(warehouse_path, copy).problems
     assert any(f"{indicator} {lone}" in p and "retrouvable par soustraction" in p for p in problems)
 
 
 def test_a_published_count_of_two_establishments_is_found(copy, warehouse_path):
-    path = copy / "departement" / "48.csv"
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    row = table[
-        (table["indicateur"] == "sector_establishments")
-        & (table["secret"] == "False")
-        & (table["valeur"] != "")
+    path, context, table = read(copy)
+    cells = portrait.read_table(path, text=True)
+    row = cells[
+        (cells["indicateur"] == "sector_establishments")
+        & (cells["secret"] == "False")
+        & (cells["valeur"] != "")
     ].index[0]
-    table.loc[row, "valeur"] = "2.0"
-    table.to_csv(path, index=False)
+    table.loc[row, VALUE] = "2,0"
+    save(path, context, table)
     problems = audit.audit_site(warehouse_path, copy).problems
     assert any("2.0 établissement(s) publié (moins de 3)" in p for p in problems)
 
@@ -157,12 +179,12 @@ def test_a_masked_value_printed_in_the_pdf_is_found(copy, warehouse_path, tmp_pa
     note = copy / "departement" / "48-note.html"
     page = note.read_text(encoding="utf-8")
     head = f"<tr><th scope='row'>{html.escape(label)}</th>"
-    row = head + "<td>s</td>" * 3 + "</tr>"
-    assert page.count(row) == 1
+    rows = re.findall(re.escape(head) + r"(?:<td[^>]*>s</td>){3}</tr>", page)
+    assert len(rows) == 1
     leaked = tmp_path / "departement" / "48-note.html"
     leaked.parent.mkdir()
     leaked.write_text(
-        page.replace(row, head + "".join(f"<td>{v}</td>" for v in shown) + "</tr>"),
+        page.replace(rows[0], head + "".join(f"<td>{v}</td>" for v in shown) + "</tr>"),
         encoding="utf-8",
     )
     shutil.copytree(copy / "assets", tmp_path / "assets")
@@ -206,17 +228,19 @@ def cress_copy(cress_site, tmp_path):
 
 
 def cress_rows(site_dir) -> tuple:
-    path = site_dir / "departement" / "34.csv"
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    cells = table[table["indicateur"] == "cress_establishments"].set_index("categorie")
-    return path, table, cells
+    """(path, context, table as in the file, the cells as text under their keys), and the
+    CRESS's establishments by category."""
+    path, context, table = read(site_dir, "34")
+    keys = portrait.read_table(path, text=True)
+    cells = keys[keys["indicateur"] == "cress_establishments"].set_index("categorie")
+    return path, context, table, keys, cells
 
 
 def test_the_published_block_is_rendered_and_audited_without_leak(cress_site):
     db, out = cress_site
     page = (out / "departement" / "34.html").read_text(encoding="utf-8")
     assert "Les chiffres publiés" in page and "CRESS, chiffres de la CRESS, 2023" in page
-    _, _, cells = cress_rows(out)
+    *_, cells = cress_rows(out)
     assert cells.loc["MUT", "valeur"] == "s" and cells.loc["COOP", "valeur"] == "s"
     findings = audit.audit_site(db, out)
     assert findings.problems == []
@@ -225,10 +249,10 @@ def test_the_published_block_is_rendered_and_audited_without_leak(cress_site):
 
 def test_a_cress_cell_unmasked_beside_its_total_is_found(cress_copy):
     db, copy = cress_copy
-    path, table, _ = cress_rows(copy)
-    coop = table[(table["indicateur"] == "cress_establishments") & (table["categorie"] == "COOP")]
-    table.loc[coop.index, ["valeur", "secret"]] = ["8", "False"]  # as a careless export would
-    table.to_csv(path, index=False)
+    path, context, table, keys, _ = cress_rows(copy)
+    coop = keys[(keys["indicateur"] == "cress_establishments") & (keys["categorie"] == "COOP")]
+    table.loc[coop.index, [VALUE, SECRET]] = ["8", "non"]  # as a careless export would
+    save(path, context, table)
     problems = audit.audit_site(db, copy).problems
     assert any(
         "cress_establishments MUT (2023) masqué mais retrouvable par soustraction" in p
@@ -238,16 +262,16 @@ def test_a_cress_cell_unmasked_beside_its_total_is_found(cress_copy):
 
 def test_a_cress_count_of_two_establishments_published_is_found(cress_copy):
     db, copy = cress_copy
-    path, table, _ = cress_rows(copy)
+    path, context, table, keys, _ = cress_rows(copy)
     true = {
         "cress_establishments": "2",
         "cress_employees": "20",
-        "cress_ess_share_employees": "0.1",
+        "cress_ess_share_employees": "0,1",
     }
     for indicator, value in true.items():
-        row = table[(table["categorie"] == "MUT") & (table["indicateur"] == indicator)].index
-        table.loc[row, ["valeur", "secret"]] = [value, "False"]
-    table.to_csv(path, index=False)
+        row = keys[(keys["categorie"] == "MUT") & (keys["indicateur"] == indicator)].index
+        table.loc[row, [VALUE, SECRET]] = [value, "non"]
+    save(path, context, table)
     problems = audit.audit_site(db, copy).problems
     assert any("cress_establishments MUT = 2 établissement(s) publié" in p for p in problems), (
         problems

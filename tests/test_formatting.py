@@ -42,3 +42,13 @@ def test_file_sizes_and_durations_read_in_french_units():
     assert fmt.duration(4.23) == "4,2\u00a0s"
     assert fmt.duration(192) == "3\u00a0min 12\u00a0s"
     assert fmt.duration(4_000) == "1\u00a0h 06\u00a0min"
+
+
+def test_de_before_a_proper_name_elides_and_contracts():
+    assert fmt.of_name("Agen") == "d'Agen"
+    assert fmt.of_name("Occitanie") == "d'Occitanie"
+    assert fmt.of_name("Le Havre") == "du Havre"
+    assert fmt.of_name("Les Mées") == "des Mées"
+    assert fmt.of_name("La Rochelle") == "de La Rochelle"
+    assert fmt.of_name("Mende") == "de Mende"
+    assert fmt.of_name("Hendaye") == "de Hendaye"

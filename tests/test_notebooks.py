@@ -4,12 +4,11 @@ show what they promise."""
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-import pandas as pd
 import papermill as pm
 import pytest
 from conftest import ROOT
 
-from observatory import settings
+from observatory import exports, settings
 
 NOTEBOOKS = sorted(settings.NOTEBOOKS_DIR.glob("*.ipynb"))
 # Parameters given to each notebook and texts its outputs must hold.
@@ -74,5 +73,6 @@ def test_notebook_runs_top_to_bottom(path, runs):
     for expected in texts:
         assert expected in text, expected
     if path.name.startswith("01"):  # the guided tour exported the départements' table
-        table = pd.read_excel(parameters["export_path"], dtype={"code": str})
-        assert len(table) == 13 and {"34", "48", "31"} <= set(table["code"])
+        context, table = exports.read_xlsx(parameters["export_path"])
+        assert context[0].startswith(f"Avertissement : {settings.DEMO_LABEL}")
+        assert len(table) == 13 and {"34", "48", "31"} <= set(table["Code"].astype(str))

@@ -85,11 +85,7 @@ def test_cli_writes_csv_and_xlsx_read_back(warehouse_path, wh, tmp_path):
         result = run_cli("portrait", "34", "--output", str(target), "--db", str(warehouse_path))
         assert result.returncode == 0, result.stderr
         assert "Portrait écrit" in result.stderr
-        frame = (
-            pd.read_csv(target, dtype={"code": str, "categorie": str})
-            if name.endswith("csv")
-            else pd.read_excel(target, sheet_name="Portrait", dtype={"code": str})
-        )
+        frame = portrait.read_table(target)
         row = frame[frame["indicateur"] == "ess_employees"].iloc[0]
         assert float(row["valeur"]) == expected["ess_employees"]
         assert row["code"] == "34" and row["territoire"] == "Hérault"

@@ -26,7 +26,7 @@ import pytest
 from conftest import OBSERVATORY, ROOT, in_background
 
 from benchmarks.bench_ingest import generate
-from observatory import indicators, messages, open_warehouse
+from observatory import indicators, messages, open_warehouse, portrait
 from observatory.dashboards import blocks
 from observatory.refresh import Options, Paths, RefreshStopped, _Refresh, scan_raw
 
@@ -239,8 +239,8 @@ def test_a_sirene_site_says_its_figures_are_estimates(base):
     assert "Postes salariés de l'ESS (estimation)" in page
     assert "estimation d'après le répertoire SIRENE (INSEE), stock de 2023" in page
     assert "Clap (jusqu'en 2015) puis Flores" not in page and "série Flores" not in page
-    with (base / "site" / "departement" / "34.csv").open(encoding="utf-8") as handle:
-        rows = {r["indicateur"]: r for r in csv.DictReader(handle) if not r["categorie"]}
+    table = portrait.read_table(base / "site" / "departement" / "34.csv", text=True)
+    rows = {r["indicateur"]: r for _, r in table.iterrows() if not r["categorie"]}
     for code in ("ess_fte", "ess_gross_wages"):  # SIRENE gives neither
         assert (rows[code]["valeur"], rows[code]["affichage"]) == ("", "n.d."), code
 

@@ -289,9 +289,9 @@ def test_unknown_page_parameters_fall_back_with_a_french_message(wh):
     request = page.parse(wh, {"region": "Occitanie", "type": "Pépinière", "phase": "couveuse"})
     assert (request.region, request.structure_type, request.phase) == ("76", "pepiniere", None)
     assert request.messages == [
-        "Phase « couveuse » inconnu(e) : toutes les structures sont prises "
-        "en compte (valeurs possibles : emergence, creation, "
-        "post_creation, changement_echelle)."
+        "Phase « couveuse » inconnue : toutes les structures sont prises "
+        "en compte (valeurs possibles : émergence, création, "
+        "post-création (0-3 ans), changement d'échelle)."
     ]
     request = page.parse(wh, {"region": "99"})
     assert request.region == "76" and "Région « 99 » non trouvée" in request.messages[0]

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import html
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import time
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -24,7 +28,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import formatting, indicators, published, secrecy, settings
+from observatory import exports, formatting, indicators, messages, published, secrecy, settings
 from observatory.dashboards import common
 from observatory.dashboards.common import esc
 
@@ -65,6 +69,7 @@ FAMILY_COUNTERPARTS = {
 CHILDREN = {"france": ("region",), "region": ("departement", "epci"), "departement": ("epci",)}
 CHILD_LABELS = {"region": "région", "departement": "département", "epci": "EPCI"}
 CHILD_PLURALS = {"region": "régions", "departement": "départements", "epci": "EPCI"}
+CHILD_HEADINGS = {"region": "Région", "departement": "Département", "epci": "EPCI"}
 
 
 @dataclass
@@ -78,25 +83,116 @@ class Block:
     table: pd.DataFrame  # display strings, « s » for masked values
     download: pd.DataFrame  # raw values, « s » for masked values
     source: str  # HTML: source, vintage, definitions
+    place: str = ""  # the territory (or territories) shown, for the block's files
+    year: int | None = None
+    demo: bool = False
+    empty: str = ""  # the one sentence shown instead, when there is nothing to show
+
+
+def finish(block: Block, place: str, year: int | None, demo: bool) -> Block:
+    """The block told what it shows (territory, year, demo data or not): its chart then says
+    its source, or the demonstration label, under its title (and in its PNG)."""
+    block.place, block.year, block.demo = place, year, demo
+    if block.figure is not None and not block.empty and not drawn(block.figure):
+        block.empty = NOTHING_TO_SHOW.format(place=place, year=year) if year else NOTHING_AT_ALL
+    if block.figure is not None and block.figure.layout.meta != STAMPED:
+        exports.stamp(block.figure, _source_parts(block.source)[0], year, demo)
+        block.figure.layout.meta = STAMPED
+    return block
+
+
+STAMPED = "source"  # a chart's layout.meta once its source is drawn in
+NOTHING_TO_SHOW = (
+    "Rien à montrer ici pour {place} en {year} : aucun chiffre publiable (trop peu "
+    "d'établissements de l'ESS, ou chiffres couverts par le secret statistique)."
+)
+NOTHING_AT_ALL = "Rien à montrer ici : aucun chiffre publiable."
+
+
+def drawn(figure: go.Figure) -> bool:
+    """True when some trace of the chart has a number to draw (a bar, a point, an area)."""
+    for trace in figure.data:
+        if "z" in trace and trace.z is not None:
+            name = "z"
+        elif "lat" in trace and trace.lat is not None:
+            name = "lat"
+        else:
+            name = "x" if getattr(trace, "orientation", None) == "h" else "y"
+        values = getattr(trace, name, None)
+        for value in () if values is None else values:
+            number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+            if number and not math.isnan(float(value)):
+                return True
+    return False
+
+
+def _source_parts(source: str) -> tuple[str, list[str]]:
+    """(source, definitions) of a block's source paragraph."""
+    if isinstance(source, common.SourceNote):
+        return source.source, list(source.definitions)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", source))
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"^Sources? : ", "", text)
+    first, _, rest = text.partition(". ")
+    return first.rstrip("."), [s if s.endswith(".") else s + "." for s in _sentences(rest)]
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=\.) (?=[A-ZÀ-Ý«])", text) if s.strip()]
+
+
+def export_table(block: Block) -> exports.Table:
+    """The block's data as a file: its table, what it shows, source, definitions and label."""
+    source, definitions = _source_parts(block.source)
+    masked = bool((block.download.astype(str) == secrecy.MARK).to_numpy().any())
+    secret = isinstance(block.source, common.SourceNote) and block.source.secret
+    return exports.Table(
+        block.download,
+        block.title,
+        territory=block.place,
+        year=block.year,
+        source=source,
+        definitions=definitions,
+        notes=[common.SECRET_NOTE] if masked and not secret else [],
+        demo=block.demo,
+    )
 
 
 def block_outputs(block: Block, territory_slug: str) -> list[dict]:
-    """The block as outputs: title and text alternative, chart, source, table and downloads."""
+    """The block as outputs: its title and chart (or the sentence saying there is nothing to
+    show), then, folded until asked for, its description, source, table and files."""
     filename = f"{block.slug}-{territory_slug}"
-    before = (
-        f'<section class="obs-block" aria-label="{esc(block.title)}"><h2>{esc(block.title)}</h2>'
-        f'<p class="obs-alt">Description du graphique : {esc(block.alt)}</p></section>'
+    section = anchor(block.slug)
+    head = (
+        f'<section class="obs-block" id="{section}" aria-labelledby="{section}-titre">'
+        f'<h2 id="{section}-titre">{esc(block.title)}</h2>'
     )
-    after = (
-        f'<div class="obs-block-data">{block.source}'
-        + common.table_html(block.table, f"Données du graphique : {block.title}")
-        + common.downloads_html(block.download, filename, block.title)
-        + "</div>"
-    )
-    outputs = [common.html_output(before)]
-    if block.figure is not None:
+    if block.empty:
+        return [common.html_output(head + f'<p class="obs-empty">{esc(block.empty)}</p></section>')]
+    chart = block.figure is not None
+    if not chart:  # a table alone: its description shows, the table is folded
+        head += f'<p class="obs-alt">{esc(block.alt)}</p>'
+    outputs = [common.html_output(head + "</section>")]
+    if chart:
         outputs.append(common.figure_output(block.figure, filename))
-    return [*outputs, common.html_output(after)]
+    rows = len(block.table)
+    summary = (
+        "Description, données et téléchargements"
+        if chart
+        else f"Afficher le tableau ({formatting.number(rows)} ligne{'s' if rows > 1 else ''}) "
+        "et le télécharger"
+    )
+    details = (
+        f'<details class="obs-details"><summary>{summary}</summary>'
+        + (f'<p class="obs-alt">Description du graphique : {esc(block.alt)}</p>' if chart else "")
+        + block.source
+        + common.table_html(
+            block.table, f"Données du graphique : {block.title}" if chart else block.title
+        )
+        + common.downloads_html(export_table(block), filename, chart)
+        + "</details>"
+    )
+    return [*outputs, common.html_output(details)]
 
 
 def estimated(frame: pd.DataFrame) -> bool:
@@ -112,9 +208,34 @@ def slug(territory: indicators.Territory) -> str:
 # Key figures
 
 
-def key_figures(frame: pd.DataFrame, territory: indicators.Territory) -> list[tuple[str, str, str]]:
-    """Cards: ESS employees and establishments with change and rank, ESS share with the
-    reference territory's."""
+def rank_note(
+    row: pd.Series, territory: indicators.Territory, parent: indicators.Territory | None
+) -> str | None:
+    """« rang : 13e sur 100 départements en France », « rang : 1er sur 13 en Occitanie »; None
+    for a masked rank or a scope of one territory (nothing to rank)."""
+    if row["secret"] or pd.isna(row["value"]):
+        return None
+    size = re.search(r"sur ([\d\s\u202f\u00a0]+)", str(row["note"]))
+    total = int(re.sub(r"\D", "", size.group(1))) if size else 0
+    if total < 2:
+        return None
+    plural = messages.PLURALS[territory.level]
+    if row["category"] == "france":
+        scope = f"{plural} en France"
+    elif parent is not None and row["category"] == parent.code:
+        scope = messages.place(parent).at
+    else:
+        scope = f"{plural} ({row['category_label']})"
+    return f"rang : {messages.ordinal(int(row['value']))} sur {formatting.number(total)} {scope}"
+
+
+def key_figures(
+    frame: pd.DataFrame,
+    territory: indicators.Territory,
+    parent: indicators.Territory | None = None,
+) -> list[tuple[str, str, str]]:
+    """Cards: ESS employees and establishments with change and rank (within France and
+    within ``parent``), ESS share with the reference territory's."""
     row = lambda code, cat=None: common.row(frame, code, cat)  # noqa: E731
     year = int(frame.attrs["year"])
     suffix = ESTIMATE if estimated(frame) else ""
@@ -141,10 +262,7 @@ def key_figures(frame: pd.DataFrame, territory: indicators.Territory) -> list[tu
                 + (" (rupture de série)" if evolution["series_break"] else "")
             )
         if code == "ess_employees":
-            notes += [
-                f"rang {r['display']} {r['note']} ({r['category_label']})"
-                for _, r in frame[frame["indicator"] == "rank_ess_employees"].iterrows()
-            ]
+            notes += _ranks(frame, "rank_ess_employees", territory, parent)
         cards.append((title, row(code)["display"], " · ".join(notes)))
     share = row("ess_share_employees")
     notes = []
@@ -152,10 +270,7 @@ def key_figures(frame: pd.DataFrame, territory: indicators.Territory) -> list[tu
     if ref is not None:
         gap = row("gap_ess_share_employees")
         notes.append(f"{ref['category_label']} : {ref['display']} (écart {gap['display']})")
-    notes += [
-        f"rang {r['display']} {r['note']} ({r['category_label']})"
-        for _, r in frame[frame["indicator"] == "rank_ess_share_employees"].iterrows()
-    ]
+    notes += _ranks(frame, "rank_ess_share_employees", territory, parent)
     cards.append((SHARE_LABEL + suffix, share["display"], " · ".join(notes)))
     return cards + work_cards(frame) + published_cards(frame)
 
@@ -189,6 +304,11 @@ def work_cards(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
     return cards
 
 
+def _ranks(frame, indicator, territory, parent) -> list[str]:
+    rows = frame[frame["indicator"] == indicator]
+    return [n for _, r in rows.iterrows() if (n := rank_note(r, territory, parent))]
+
+
 def published_cards(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
     """Cards of the ESS as others publish it for the portrait's year (beside, never added to,
     the observatory's own): one per published indicator giving the whole ESS that year."""
@@ -201,9 +321,13 @@ def published_cards(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
     ]
 
 
-def key_figures_html(frame: pd.DataFrame, territory: indicators.Territory) -> str:
+def key_figures_html(
+    frame: pd.DataFrame,
+    territory: indicators.Territory,
+    parent: indicators.Territory | None = None,
+) -> str:
     year = frame.attrs["year"]
-    cards = key_figures(frame, territory)
+    cards = key_figures(frame, territory, parent)
     html = common.cards_html(cards, f"Chiffres clés, {territory.label}, {year}")
     if any(value == secrecy.MARK for _, value, _ in cards):
         html += f'<p class="obs-source">{esc(common.SECRET_NOTE)}</p>'
@@ -232,35 +356,21 @@ def key_figures_html(frame: pd.DataFrame, territory: indicators.Territory) -> st
 # Families and sectors
 
 
-def _bar(
-    data: pd.DataFrame, x: str, y: str, text: str, title: str, x_title: str, percent: bool
-) -> go.Figure:
+def _bar(data: pd.DataFrame, x: str, y: str, text: str, title: str, x_title: str) -> go.Figure:
+    """Horizontal bars, each labelled above it and with its value (``x_title``: the unit of
+    the values, in the bars' tooltips)."""
     fig = go.Figure(
         go.Bar(
             x=data[x],
             y=data[y],
             orientation="h",
             text=data[text],
-            textposition="outside",
             marker_color=common.PALETTE[0],
-            cliponaxis=False,
-            hovertemplate="%{y} : %{text}<extra></extra>",
+            hovertemplate=f"%{{y}} : %{{text}} ({esc(x_title)})<extra></extra>",
         )
     )
-    top = float(data[x].max()) if len(data) else 1.0
-    fig.update_layout(
-        title=title,
-        yaxis=dict(autorange="reversed", title=None, automargin=True),
-        xaxis=dict(
-            title=x_title,
-            ticksuffix="\u202f%" if percent else "",
-            tickformat=",~r",
-            range=[0, top * 1.3],
-            gridcolor="#e5e5e5",
-            automargin=True,
-        ),
-    )
-    return common.french_layout(fig, height=max(260, 60 + 32 * len(data)))
+    fig.update_layout(title=title)
+    return common.label_bars(fig, float(data[x].max()) if len(data) else 1.0)
 
 
 def families(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
@@ -299,7 +409,7 @@ def families(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
     )
     masked = [r["label"] for r in rows if r["emp"]["secret"]]
     title = f"Postes salariés de l'ESS{suffix} par famille, {territory.label}, {year}"
-    fig = _bar(data, "postes", "famille", "texte", title, "Postes salariés" + suffix, False)
+    fig = _bar(data, "postes", "famille", "texte", title, "Postes salariés" + suffix)
     alt = (
         "; ".join(
             f"{r['label']} : {r['emp']['display']} postes ({r['share']['display']})" for r in shown
@@ -359,7 +469,7 @@ def sectors(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
     )
     masked = [lb for lb, v in zip(labels, visible) if not v]
     title = f"Part de l'ESS dans l'emploi salarié de chaque secteur, {territory.label}, {year}"
-    fig = _bar(data, "part", "secteur", "texte", title, "Part de l'ESS (%)", True)
+    fig = _bar(data, "part", "secteur", "texte", title, "Part de l'ESS")
     alt = (
         "Secteurs où l'ESS pèse le plus dans l'emploi salarié : "
         + "; ".join(f"{s} : {t}" for s, t in zip(data["secteur"][:5], data["texte"][:5]))
@@ -368,7 +478,7 @@ def sectors(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
         else "Aucune valeur publiable."
     )
     if masked:
-        alt += f" {len(masked)} secteur(s) couvert(s) par le secret statistique."
+        alt += f" {_counted(len(masked), 'secteur couvert', 'secteurs couverts')} par le secret statistique."
     source = common.source_html(
         frame["source"].iloc[0],
         year,
@@ -630,8 +740,7 @@ def sizes(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
         "taille",
         "texte",
         f"Établissements de l'ESS par taille, {territory.label}, {year}",
-        "Part des établissements (%)",
-        True,
+        "Part des établissements",
     )
     alt = (
         "Répartition des établissements de l'ESS par taille : "
@@ -691,8 +800,13 @@ def trends(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Block:
     fig.update_layout(
         title=f"Postes salariés de l'ESS{ESTIMATE if not clap_flores else ''}, indice base 100 "
         f"en {first}",
-        xaxis=dict(title=None, dtick=1, tickformat="d", gridcolor="#e5e5e5"),
-        yaxis=dict(title=f"Indice (base 100 en {first})", gridcolor="#e5e5e5"),
+        xaxis=dict(title=None, tickformat="d", nticks=10, gridcolor="#e5e5e5", automargin=True),
+        yaxis=dict(
+            title="Indice",
+            gridcolor="#e5e5e5",
+            automargin=True,
+            range=index_range([t.y for t in fig.data]),
+        ),
         legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
     )
     common.french_layout(fig, height=420)
@@ -722,6 +836,17 @@ def trends(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Block:
         secret=masked,
     )
     return Block("evolution", "L'évolution de l'emploi de l'ESS", fig, alt, table, download, source)
+
+
+INDEX_SPAN = 10  # an index chart spans at least 100 ± 10: a small change looks small
+
+
+def index_range(series) -> list[float]:
+    """The y range of an index chart: its values, and at least 90 to 110 around base 100."""
+    values = [float(v) for ys in series for v in ys if v is not None and not pd.isna(v)]
+    low, high = min(values, default=100.0), max(values, default=100.0)
+    pad = 0.08 * (high - low)
+    return [min(100 - INDEX_SPAN, low - pad), max(100 + INDEX_SPAN, high + pad)]
 
 
 METRO_ROWS = (
@@ -768,11 +893,15 @@ def metropolitan(series: list[tuple[indicators.Territory, pd.DataFrame]]) -> Blo
         barmode="group",
         yaxis=dict(autorange="reversed", title=None, automargin=True),
         xaxis=dict(
-            title="Part de l'ESS (%)", ticksuffix="\u202f%", automargin=True, gridcolor="#e5e5e5"
+            ticksuffix="\u202f%",
+            automargin=True,
+            gridcolor="#e5e5e5",
+            nticks=6,
+            range=[0, 1.25 * max([v for t in fig.data for v in t.x] or [1])],
         ),
-        legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
+        legend=dict(orientation="h", yanchor="top", y=-0.1, x=0),
     )
-    common.french_layout(fig, height=360)
+    common.french_layout(fig, height=400)
     labels = [lb for _, lb in METRO_ROWS]
     table = pd.DataFrame({"Périmètre": labels, **columns})
     download = pd.DataFrame({"perimetre": labels, **raw})
@@ -979,7 +1108,7 @@ def _published_chart(
         described.append(f"{label[0].lower()}{label[1:]} pour {year} : {own}")
     fig.update_layout(
         title=f"{meta.label}, {territory.label}",
-        xaxis=dict(title=None, dtick=1, tickformat="d", gridcolor="#e5e5e5"),
+        xaxis=dict(title=None, tickformat="d", nticks=10, gridcolor="#e5e5e5", automargin=True),
         yaxis=dict(
             title=meta.unit,
             ticksuffix="\u202f%" if percent else "",
@@ -1030,7 +1159,7 @@ class Shapes:
     text: dict[str, str]
 
     def features(self, codes) -> list[dict]:
-        return [json.loads(self.text[code]) for code in codes]
+        return [common.compact(json.loads(self.text[code])) for code in codes]
 
 
 def shapes_cache_dir() -> Path:
@@ -1176,7 +1305,80 @@ MISSING_CLASS = "n.d. : non disponible"  # no salaried employment known (sparse 
 
 
 def map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd.DataFrame:
-    """ESS employees and share of each child territory, secrecy applied, with its class."""
+    """ESS employees and share of each child territory, secrecy applied, with its class.
+
+    Kept on disk for every kernel of the machine (``map_cache``): the map of a région's 160
+    EPCI took 3 s to compute in each visitor's kernel (13 s in the browser on a busy server)."""
+    path = map_cache(territory, level, year)
+    if path.is_file():
+        try:
+            return _read_map(path)
+        except (OSError, ValueError, KeyError):
+            pass  # half-written by a kernel killed meanwhile: computed again
+    data = _map_table(wh, territory, level, year)
+    _write_map(data, path)
+    return data
+
+
+MAP_COLUMNS = {
+    "code": str,
+    "name": str,
+    "ess_employees": float,
+    "ess_share_pct": float,
+    "secret": bool,
+    "employees_display": str,
+    "share_display": str,
+    "source": str,
+    "classe": str,
+}
+# What the maps' figures depend on besides the warehouse: the code computing them.
+MAP_CODE = ("indicators.py", "secrecy.py", "dashboards/blocks.py", "dashboards/common.py")
+MAP_CACHE_DAYS = 7  # maps of older warehouses are removed after this many days
+
+
+def map_cache(territory: indicators.Territory, level: str, year: int) -> Path:
+    """Where a map's table is kept: named after the warehouse's contents (its sources, with
+    their checksums and load times) and the code computing it, so that a new warehouse or a
+    new version never reads an old map."""
+    return shapes_cache_dir() / (
+        f"carte-{_warehouse_key(common.warehouse())}-{territory.level}-{territory.code}-"
+        f"{level}-{year}.json"
+    )
+
+
+@lru_cache(maxsize=4)
+def _warehouse_key(wh) -> str:
+    digest = hashlib.sha1(wh.sql("SELECT * FROM sources ORDER BY ALL").to_csv().encode())
+    for name in MAP_CODE:
+        digest.update((Path(__file__).parents[1] / name).read_bytes())
+    _remove_old_maps()
+    return digest.hexdigest()[:16]
+
+
+def _remove_old_maps() -> None:
+    limit = time.time() - MAP_CACHE_DAYS * 86400
+    for old in shapes_cache_dir().glob("carte-*.json"):
+        with suppress(OSError):
+            if old.stat().st_mtime < limit:
+                old.unlink()
+
+
+def _read_map(path: Path) -> pd.DataFrame:
+    data = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")), columns=list(MAP_COLUMNS))
+    for column, kind in MAP_COLUMNS.items():
+        data[column] = pd.to_numeric(data[column]) if kind is float else data[column].astype(kind)
+    return data
+
+
+def _write_map(data: pd.DataFrame, path: Path) -> None:
+    records = data[list(MAP_COLUMNS)].to_json(orient="records", force_ascii=False)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    with suppress(OSError):  # a cache that cannot be written: computed again next time
+        tmp.write_text(records, encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd.DataFrame:
     rows = []
     for child in children(wh, territory, level):
         frame = common.compute(child.level, child.code, year, ("key_figures",))
@@ -1257,7 +1459,7 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
         title=title,
         separators=formatting.PLOTLY_SEPARATORS,
         template="none",
-        height=520,
+        height=600,
         margin=dict(l=0, r=0, t=50, b=0),
         font=dict(size=14, family="Arial, sans-serif"),
         map=dict(
@@ -1266,12 +1468,12 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
             zoom=_zoom(maxx - minx, maxy - miny, (miny + maxy) / 2),
         ),
         legend=dict(
-            title=dict(text=SHARE_LABEL),
+            title=dict(text=SHARE_LABEL, side="top"),
+            orientation="h",
             yanchor="top",
-            y=0.98,
+            y=-0.02,
             xanchor="left",
-            x=0.01,
-            bgcolor="rgba(255,255,255,0.85)",
+            x=0,
         ),
     )
     return fig
@@ -1279,7 +1481,10 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
 
 def map_prefetch(wh, territory: indicators.Territory, level: str, year: int) -> list:
     """One step per territory of the map computing its figures (kept in the cache), so that a
-    page can spread the work of a map between its answers to the browser."""
+    page can spread the work of a map between its answers to the browser; none when the
+    map's table is on disk already."""
+    if map_cache(territory, level, year).is_file():
+        return []
     return [
         partial(common.compute, child.level, child.code, year, ("key_figures",))
         for child in children(wh, territory, level)
@@ -1291,14 +1496,22 @@ def map_block(wh, territory: indicators.Territory, level: str, year: int, draw=s
     ``draw(data, level, title)`` (pages that travel use ``flat_map.share_map``)."""
     data = map_table(wh, territory, level, year)
     plural = CHILD_PLURALS[level]
+    demo = str(data["source"].iloc[0]).startswith(settings.DEMO_LABEL) if len(data) else False
+    heading = f"Carte par {CHILD_LABELS[level]}"
+    if len(data) < 2:  # one territory (a région of one département): nothing to compare
+        empty = Block(f"carte-{level}", heading, None, "", pd.DataFrame(), pd.DataFrame(), "")
+        empty.empty = f"{messages.capitalised(messages.place(territory).at)}, " + (
+            f"un seul {CHILD_LABELS[level]} : pas de carte à comparer."
+            if len(data)
+            else f"aucun {CHILD_LABELS[level]} à cartographier."
+        )
+        return finish(empty, territory.label, year, demo)
     title = f"{SHARE_LABEL} par {CHILD_LABELS[level]}, {territory.name}, {year}"
     fig = draw(data, level, title)
     data = data.sort_values("code")
     table = pd.DataFrame(
         {
-            CHILD_LABELS[level].capitalize(): [
-                f"{n} ({c})" for n, c in zip(data["name"], data["code"])
-            ],
+            CHILD_HEADINGS[level]: [f"{n} ({c})" for n, c in zip(data["name"], data["code"])],
             "Postes salariés de l'ESS": data["employees_display"],
             SHARE_LABEL: data["share_display"],
             "Classe de la carte": data["classe"],
@@ -1327,10 +1540,16 @@ def map_block(wh, territory: indicators.Territory, level: str, year: int, draw=s
         )
     masked = int(data["secret"].sum())
     if masked:
-        alt += f" {masked} {plural} couvert(s) par le secret statistique, en gris sur la carte."
+        alt += (
+            f" {_counted(masked, CHILD_LABELS[level], plural)} couvert"
+            f"{'s' if masked > 1 else ''} par le secret statistique, en gris sur la carte."
+        )
     missing = int((data["classe"] == MISSING_CLASS).sum())
     if missing:
-        alt += f" {missing} {plural} sans emploi salarié connu (n.d.), en gris clair."
+        alt += (
+            f" {_counted(missing, CHILD_LABELS[level], plural)} sans emploi salarié connu "
+            "(n.d.), en gris clair."
+        )
     source = common.source_html(
         data["source"].iloc[0],
         year,
@@ -1344,9 +1563,13 @@ def map_block(wh, territory: indicators.Territory, level: str, year: int, draw=s
         ],
         secret=bool(masked),
     )
-    return Block(
-        f"carte-{level}", f"Carte par {CHILD_LABELS[level]}", fig, alt, table, download, source
-    )
+    block = Block(f"carte-{level}", heading, fig, alt, table, download, source)
+    return finish(block, territory.label, year, demo)
+
+
+def _counted(count: int, singular: str, plural: str) -> str:
+    """« 1 département », « 3 départements », « 2 EPCI »."""
+    return f"{formatting.number(count)} {singular if count < 2 else plural}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1398,29 +1621,89 @@ def comparison_series(
 MAX_BLOCKS = 8  # blocks of a view at most: the seven built on ESS facts, the published figures
 
 
+@dataclass
+class Step:
+    """A block of a view, built when called; its anchor and title are known before."""
+
+    slug: str
+    title: str
+    make: object  # () -> Block
+
+    def __call__(self) -> Block:
+        return self.make()
+
+
+# The blocks of a territory's view: anchor, title (as in the page's navigation).
+VIEW_BLOCKS = {
+    "familles": "Les familles de l'ESS",
+    "secteurs": "Les secteurs d'activité",
+    "domaines": "Les domaines d'activité de l'ESS",
+    "tailles": "La taille des établissements",
+    "evolution": "L'évolution de l'emploi de l'ESS",
+    "metropoles": "Métropoles et autres territoires",
+    "comparaison": "Comparaison avec la France et la France de province",
+    "chiffres-publies": "Les chiffres publiés",
+}
+
+
+def is_demo(frame: pd.DataFrame) -> bool:
+    """True when the frame's figures are demonstration ones."""
+    return bool(frame["source"].astype(str).str.startswith(settings.DEMO_LABEL).any())
+
+
 def block_steps(
     wh, territory: indicators.Territory, frame: pd.DataFrame, ref: indicators.Territory | None
-) -> list:
+) -> list[Step]:
     """The blocks of a view in page order (families, sectors, domains, sizes, trends,
     métropoles, the comparison with France and « France de province », then the published
     figures), each built when called, so that a page can show the first one
     before building the others. A year without ESS facts has only the published figures;
     a territory without published figures, only the others."""
     series = lru_cache(maxsize=1)(lambda: comparison_series(wh, territory, frame, ref))
-    steps = []
+    makers = {}
     if frame.attrs.get("facts", True):
-        steps += [
-            lambda: families(frame, territory),
-            lambda: sectors(frame, territory),
-            lambda: domains(frame, territory),
-            lambda: sizes(frame, territory),
-            lambda: trends(series()),
-            lambda: metropolitan(series()),
-            lambda: comparison(frame, territory),
-        ]
+        makers.update(
+            familles=lambda: families(frame, territory),
+            secteurs=lambda: sectors(frame, territory),
+            domaines=lambda: domains(frame, territory),
+            tailles=lambda: sizes(frame, territory),
+            evolution=lambda: trends(series()),
+            metropoles=lambda: metropolitan(series()),
+            comparaison=lambda: comparison(frame, territory),
+        )
     if not published_rows(frame).empty:
-        steps.append(lambda: published_block(frame, territory))
-    return steps
+        makers["chiffres-publies"] = lambda: published_block(frame, territory)
+    year, demo = int(frame.attrs["year"]), is_demo(frame)
+    return [
+        Step(slug, VIEW_BLOCKS[slug], lambda make=make: finish(make(), territory.label, year, demo))
+        for slug, make in makers.items()
+    ]
+
+
+def view_links(
+    frame: pd.DataFrame, territory: indicators.Territory, map_first: bool = False
+) -> list[tuple[str, str]]:
+    """(anchor, title) of the blocks a view of ``frame`` shows, in page order (the map first
+    or last), as :func:`block_steps` and the pages make them."""
+    facts = frame.attrs.get("facts", True)
+    slugs = [s for s in VIEW_BLOCKS if s != "chiffres-publies"] if facts else []
+    if not published_rows(frame).empty:
+        slugs.append("chiffres-publies")
+    links = [(anchor(s), VIEW_BLOCKS[s]) for s in slugs]
+    if territory.level in CHILDREN and frame.attrs.get("facts", True):
+        links.insert(0 if map_first else len(links), (anchor("carte"), "La carte"))
+    return links
+
+
+def anchor(slug: str) -> str:
+    """The id of a block's section in its page (one for a map, whatever its level)."""
+    return "bloc-carte" if slug.startswith("carte") else f"bloc-{slug}"
+
+
+def navigation_html(links: list[tuple[str, str]]) -> str:
+    """The page's table of contents: (anchor, title) of its parts, in page order."""
+    items = "".join(f'<li><a href="#{esc(a)}">{esc(t)}</a></li>' for a, t in links)
+    return f'<nav class="obs-toc" aria-label="Sur cette page"><ul>{items}</ul></nav>'
 
 
 def territory_view(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import html
-import io
 import json
 import os
 import re
@@ -24,7 +23,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import formatting, indicators, portrait, search, secrecy, settings
+from observatory import exports, formatting, indicators, portrait, search, secrecy, settings
 from observatory.dashboards import launch, limits
 from observatory.dashboards.launch import preheating, served_by_voila
 from observatory.warehouse import Warehouse, WarehouseMissingError
@@ -136,6 +135,7 @@ def plotly_config(filename: str) -> dict:
         "locales": {"fr": PLOTLY_LOCALE_FR},
         "displaylogo": False,
         "displayModeBar": True,
+        "responsive": True,  # redrawn at its box's width (a phone's, or once its output shows)
         "modeBarButtons": [["toImage"]],
         "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
     }
@@ -153,6 +153,65 @@ def french_layout(fig: go.Figure, height: int = 380) -> go.Figure:
         hoverlabel=dict(font_size=14),
     )
     return fig
+
+
+BAR_THICKNESS = 22  # pixels of a labelled bar; its row adds BAR_SPACE and LABEL_LINE per line
+BAR_SPACE = 10
+LABEL_LINE = 16
+LABEL_WIDTH = 46  # characters per line of a bar's label (a phone shows about 48)
+
+
+def label_bars(fig: go.Figure, top: float, low: float = 0.0) -> go.Figure:
+    """Horizontal bars a phone shows whole: each bar's label above it, the chart's width left
+    to the bars, each value at its bar's end (inside a long bar), no axis. ``top``: the largest
+    value drawn, ``low`` the smallest (below 0). Sets the chart's height (call before
+    ``exports.stamp``)."""
+    labels = list(dict.fromkeys(y for trace in fig.data for y in trace.y))
+    wrapped = {label: exports.wrap(label, LABEL_WIDTH) for label in labels}
+    lines = max([text.count("<br>") + 1 for text in wrapped.values()], default=1)
+    slot = BAR_THICKNESS + BAR_SPACE + LABEL_LINE * lines
+    fig.update_traces(
+        textposition="auto",
+        insidetextanchor="end",
+        insidetextfont=dict(color="white"),
+        outsidetextfont=dict(color="#1a1a1a"),
+        constraintext="none",
+        textangle=0,
+        cliponaxis=False,
+    )
+    for label in labels:
+        fig.add_annotation(
+            x=0,
+            xref="paper",
+            y=label,
+            yref="y",
+            text=wrapped[label],
+            showarrow=False,
+            xanchor="left",
+            yanchor="bottom",
+            align="left",
+            yshift=BAR_THICKNESS / 2 + 1,
+            font=dict(size=13),
+        )
+    french_layout(fig, height=50 + 20 + slot * max(1, len(labels)))  # margins and rows
+    fig.update_layout(bargap=1 - BAR_THICKNESS / slot, margin=dict(l=10, r=10, t=50, b=20))
+    fig.update_yaxes(showticklabels=False, title=None, autorange="reversed", automargin=False)
+    fig.update_xaxes(visible=False, range=[low * 1.2, float(top or 1) * 1.2])
+    return fig
+
+
+def compact(geojson):
+    """GeoJSON whose coordinates are numpy arrays, one per ring or line: plotly copies a
+    figure's data several times, and a map's nested lists of points made most of the time of a
+    map (0,3 s of the 0,5 s of a map of 160 EPCI); the JSON sent is the same."""
+    if isinstance(geojson, dict):
+        return {key: compact(value) for key, value in geojson.items()}
+    if isinstance(geojson, (list, tuple)):
+        first = geojson[0] if geojson else None
+        if isinstance(first, (list, tuple)) and first and isinstance(first[0], (int, float)):
+            return np.asarray(geojson, dtype=float)
+        return [compact(value) for value in geojson]
+    return geojson
 
 
 def figure_output(fig: go.Figure, filename: str) -> dict:
@@ -432,6 +491,72 @@ def territory_index() -> TerritoryIndex:
     return TerritoryIndex(warehouse())
 
 
+SUGGESTIONS = 8  # suggestions shown under a search box at most
+
+
+class TerritorySearch:
+    """A search box for territories whose suggestions are the server's own, as buttons under
+    the box: « Saint-Etienne » or « rochelle » offer « Saint-Étienne » and « La Rochelle »
+    (a browser filters an input's list of options again by what was typed, accents included,
+    and would hide them). Choosing a suggestion, or typing a label whole, calls
+    ``on_choose(label)``."""
+
+    def __init__(self, index: TerritoryIndex, on_choose, value: str = "", **text_options):
+        import ipywidgets as w
+
+        self.index, self.on_choose = index, on_choose
+        self.text = w.Text(value=value, continuous_update=True, **text_options)
+        self.text.add_class("obs-territory")
+        self.buttons = [
+            w.Button(layout=w.Layout(width="auto", max_width="100%", display="none"))
+            for _ in range(SUGGESTIONS)
+        ]
+        for button in self.buttons:
+            button.add_class("obs-suggestion")
+            button.on_click(lambda b: self.choose(b.tooltip))
+        self.suggestions = w.Box(self.buttons)
+        self.suggestions.add_class("obs-suggestions")
+        self.status = w.HTML()
+        self.widget = w.VBox([self.text, self.suggestions, self.status])
+        self.text.observe(self._typed, "value")
+
+    @property
+    def value(self) -> str:
+        return self.text.value
+
+    def set_value(self, label: str) -> None:
+        """Show ``label`` in the box without searching or choosing."""
+        self.text.unobserve(self._typed, "value")
+        self.text.value = label
+        self.text.observe(self._typed, "value")
+        self.show([])
+
+    def choose(self, label: str) -> None:
+        self.set_value(label)
+        self.status.value = ""
+        self.on_choose(label)
+
+    def _typed(self, change) -> None:
+        text = change["new"] or ""
+        if text in self.index.by_label:
+            self.choose(text)
+            return
+        matches = self.index.search(text) if text.strip() else []
+        self.show(matches)
+        self.status.value = (
+            message_html([f"Aucun territoire ne correspond à « {text[:MAX_PARAM]} »."])
+            if text.strip() and not matches
+            else ""
+        )
+
+    def show(self, labels: list[str]) -> None:
+        """Suggest ``labels`` (the first ``SUGGESTIONS``)."""
+        for i, button in enumerate(self.buttons):
+            label = labels[i] if i < len(labels) else ""
+            button.description = button.tooltip = label
+            button.layout.display = "" if label else "none"
+
+
 # ---------------------------------------------------------------------------------------------
 # URL parameters
 
@@ -584,16 +709,34 @@ STYLE = """<style>
 .obs-card{border:1px solid #575d6d;border-radius:6px;padding:.8em 1.2em;min-width:14em;flex:1}
 .obs-card-label{font-size:.95em}.obs-card-value{font-size:2em;font-weight:bold}
 .obs-card-note{font-size:.85em;color:#333}
-.obs-block{margin:1.5em 0 2em 0;border-top:1px solid #ccc;padding-top:.5em}
+.obs-block{margin:1.5em 0 .5em 0;border-top:1px solid #ccc;padding-top:.5em}
 .obs-block h2{font-size:1.3em;margin:.3em 0}
 .obs-alt{font-style:italic;color:#333}
+.obs-empty{color:#333;margin:.5em 0 1.5em}
 .obs-table{border-collapse:collapse;margin-top:.5em}.obs-table caption{text-align:left;font-weight:bold}
 .obs-table th,.obs-table td{border:1px solid #ccc;padding:.3em .6em}.obs-table td{text-align:right}
 .obs-table th[scope=row]{text-align:left;font-weight:normal}
 .obs-source{font-size:.85em;color:#333;margin-top:.5em}
 .obs-downloads a{margin-right:1em}
-.obs-details summary{cursor:pointer;color:#00325a;text-decoration:underline}
+.obs-details{margin:.3em 0 1.5em}
+.obs-details summary{cursor:pointer;color:#00325a;text-decoration:underline;padding:.3em 0}
+.obs-toc ul{list-style:none;padding:0;margin:.5em 0 1em;display:flex;flex-wrap:wrap;gap:.3em 1.2em}
+.obs-messages ul{padding-left:1.2em}
 .jp-Cell-outputArea>.jp-OutputArea-child:has(>.jp-RenderedPlotly){display:none}
+.widget-hbox{flex-wrap:wrap}
+.widget-inline-hbox,.widget-select-multiple,.widget-toggle-buttons{max-width:calc(100% - 2 * var(--jp-widgets-margin, 2px))}
+.widget-inline-hbox select,.widget-inline-hbox input{min-width:0}
+.obs-suggestions{display:flex;flex-wrap:wrap;gap:.2em .4em;max-width:100%}
+@media (max-width:600px){
+ .obs-card{min-width:0;flex-basis:100%}
+ .obs-table,.obs-table caption,.obs-table tbody,.obs-table tr,.obs-table th,.obs-table td{display:block}
+ .obs-table thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
+ .obs-table tr{border-top:1px solid #ccc;padding:.3em 0}
+ .obs-table th,.obs-table td{border:none;text-align:left;padding:.1em 0;overflow-wrap:anywhere}
+ .obs-table th[scope=row]{font-weight:bold}
+ .obs-table td::before{content:attr(data-label) " : "}
+ .widget-inline-hbox .widget-label{width:auto;min-width:0}
+}
 </style>"""
 
 
@@ -626,7 +769,16 @@ def cards_html(cards: list[tuple[str, str, str]], label: str) -> str:
     return f'<section class="obs-key-figures" aria-label="{esc(label)}">{items}</section>'
 
 
-def source_html(source: str, year: int, definitions: list[str], secret: bool = False) -> str:
+class SourceNote(str):
+    """A block's source paragraph (HTML) that remembers its parts, for the block's files."""
+
+    source: str = ""
+    year: int | None = None
+    definitions: tuple[str, ...] = ()
+    secret: bool = False
+
+
+def source_html(source: str, year: int, definitions: list[str], secret: bool = False) -> SourceNote:
     """Source, vintage and definitions under a chart (and the secrecy note when needed); the
     Clap or Flores series of the year unless the figures are SIRENE estimates."""
     insee_series = not indicators.is_estimate(source) and source != indicators.NO_SOURCE
@@ -636,7 +788,10 @@ def source_html(source: str, year: int, definitions: list[str], secret: bool = F
     )
     if secret:
         text += " " + esc(SECRET_NOTE)
-    return f'<p class="obs-source">{text}</p>'
+    note = SourceNote(f'<p class="obs-source">{text}</p>')
+    note.source, note.year = f"{source} ; millésime {year}{series}", year
+    note.definitions, note.secret = tuple(d for d in definitions if d), secret
+    return note
 
 
 def table_html(
@@ -647,10 +802,11 @@ def table_html(
         f"<th scope='col'{_aria_sort(c, sort_column, ascending)}>{esc(c)}</th>"
         for c in table.columns
     )
+    labels = [esc(c) for c in table.columns[1:]]
     body = "".join(
         "<tr>"
         + f"<th scope='row'>{esc(r[0])}</th>"
-        + "".join(f"<td>{esc(v)}</td>" for v in r[1:])
+        + "".join(f"<td data-label='{lb}'>{esc(v)}</td>" for lb, v in zip(labels, r[1:]))
         + "</tr>"
         for r in table.itertuples(index=False)
     )
@@ -666,34 +822,22 @@ def _aria_sort(column, sort_column, ascending) -> str:
     return f" aria-sort='{'ascending' if ascending else 'descending'}'"
 
 
-def downloads_html(table: pd.DataFrame, filename: str, title: str) -> str:
-    """Links downloading the table as CSV and XLSX (data: URIs, nothing stored on the server)."""
-    french = table.map(lambda v: _french_number(v) if isinstance(v, float) else v)
-    csv = french.to_csv(index=False, sep=";", lineterminator="\r\n")
-    csv_uri = (
-        "data:text/csv;charset=utf-8;base64,"
-        + base64.b64encode(("\ufeff" + csv).encode("utf-8")).decode()
-    )
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, sheet_name="Données", index=False)
-    xlsx_uri = (
-        "data:application/vnd.openxmlformats-officedocument.spreadsheetml.sheet;base64,"
-        + base64.b64encode(buffer.getvalue()).decode()
-    )
+def downloads_html(table: exports.Table, filename: str, chart: bool = True) -> str:
+    """Links downloading the table as CSV and XLSX with its context (:mod:`observatory.exports`;
+    data: URIs, nothing stored on the server), and where to get the chart as PNG."""
+    csv_uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(
+        exports.to_csv(table)
+    ).decode("ascii")
+    xlsx_uri = f"data:{exports.XLSX_TYPE};base64," + base64.b64encode(
+        exports.to_xlsx(table)
+    ).decode("ascii")
+    png = " ; le graphique : icône d'appareil photo au-dessus de lui (PNG)" if chart else ""
     return (
-        f'<p class="obs-downloads">Télécharger le tableau « {esc(title)} » : '
-        f'<a class="obs-csv" download="{esc(filename)}.csv" href="{csv_uri}">CSV</a>'
+        f'<p class="obs-downloads">Télécharger le tableau avec sa source : '
+        f'<a class="obs-csv" download="{esc(filename)}.csv" href="{csv_uri}">CSV</a> '
         f'<a class="obs-xlsx" download="{esc(filename)}.xlsx" href="{xlsx_uri}">XLSX</a>'
-        "(le graphique se télécharge en PNG avec l'icône d'appareil photo au-dessus de lui)</p>"
+        f"{png}.</p>"
     )
-
-
-def _french_number(value: float) -> str:
-    """A raw number for a French spreadsheet: decimal comma, no thousands separator."""
-    if value != value:
-        return ""
-    return str(int(value)) if float(value).is_integer() else repr(float(value)).replace(".", ",")
 
 
 def value_or_mark(row: pd.Series):

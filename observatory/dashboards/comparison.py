@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from observatory import indicators, search, settings
 from observatory.dashboards import blocks, common
+from observatory.dashboards.common import esc
 
 PARAMETERS = ("territoires", "annee")
 MAX_TERRITORIES = 30
@@ -49,24 +50,74 @@ def default_territories(wh) -> list[indicators.Territory]:
     return blocks.children(wh, region, "departement")
 
 
+# Published figures compared when the year has no figures of the observatory's own (a
+# warehouse of published figures alone): the ESS as INSEE, the CRESS or Urssaf publish it.
+PUBLISHED_COLUMNS = [
+    (code, indicators.REGISTRY[code].label, code)
+    for code in (
+        "insee_ess_share_employees",
+        "cress_ess_share_employees",
+        "cress_employees",
+        "urssaf_average_employees",
+        "cress_establishments",
+        "urssaf_establishments",
+    )
+]
+NOTHING = (
+    "Ni l'observatoire ni les chiffres publiés chargés ne donnent de chiffre de l'ESS pour ces "
+    "territoires en {year} : il n'y a rien à comparer. Choisissez une autre année."
+)
+
+
 def comparison_table(
-    territories: list[indicators.Territory], year: int | None
+    territories: list[indicators.Territory], year: int | None, columns=None
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(values, displays, secret flags): one row per territory, one column per indicator."""
+    """(values, displays, secret flags): one row per territory, one column per indicator
+    (``columns``: ``COLUMNS`` by default, or ``PUBLISHED_COLUMNS``)."""
+    columns = COLUMNS if columns is None else columns
+    published = all(indicators.REGISTRY[code].theme == "published" for code, _, _ in columns)
+    themes = ("published",) if published else THEMES
     values, displays, secret = [], [], []
     for t in territories:
-        frame = common.compute(t.level, t.code, year, THEMES)
-        rows = [common.row(frame, code) for code, _, _ in COLUMNS]
-        values.append([r["value"] for r in rows])
-        displays.append([r["display"] for r in rows])
-        secret.append([bool(r["secret"]) for r in rows])
+        frame = common.compute(t.level, t.code, year, themes)
+        rows = [_row(frame, code) for code, _, _ in columns]
+        values.append([r["value"] if r is not None else float("nan") for r in rows])
+        displays.append([r["display"] if r is not None else "n.d." for r in rows])
+        secret.append([bool(r["secret"]) if r is not None else False for r in rows])
     index = pd.Index([t.label for t in territories], name="Territoire")
-    names = [code for code, _, _ in COLUMNS]
+    names = [code for code, _, _ in columns]
     return (
         pd.DataFrame(values, index=index, columns=names),
         pd.DataFrame(displays, index=index, columns=names),
         pd.DataFrame(secret, index=index, columns=names),
     )
+
+
+def _row(frame: pd.DataFrame, code: str) -> pd.Series | None:
+    """The figure of the whole ESS for the frame's year (a published one: of that year)."""
+    if indicators.REGISTRY[code].theme != "published":
+        return common.row(frame, code)
+    rows = frame[
+        (frame["indicator"] == code)
+        & frame["category"].isna()
+        & (frame["year"] == int(frame.attrs["year"]))
+    ]
+    return rows.iloc[0] if len(rows) else None
+
+
+def growth_heading(territories: list[indicators.Territory], year: int | None) -> str:
+    """The growth column's heading, with its period: « Croissance annuelle moyenne des postes,
+    2014 à 2022 »."""
+    heading = dict((c, h) for c, h, _ in COLUMNS)["employees_average_growth"]
+    if not territories:
+        return heading
+    first = territories[0]
+    row = common.row(
+        common.compute(first.level, first.code, year, THEMES), "employees_average_growth"
+    )
+    if row is None or pd.isna(row["category_label"]):
+        return heading
+    return f"{heading}, {row['category_label']}"
 
 
 def sort_order(values: pd.DataFrame, column: str, ascending: bool) -> list[str]:
@@ -78,10 +129,19 @@ def sort_order(values: pd.DataFrame, column: str, ascending: bool) -> list[str]:
 
 
 def comparison_block(
-    values, displays, secret, order: list[str], column: str, year: int, source: str
+    values,
+    displays,
+    secret,
+    order: list[str],
+    column: str,
+    year: int,
+    source: str,
+    columns=None,
 ) -> blocks.Block:
-    """Bar chart of one indicator across the territories, with the whole table."""
-    code, heading = column, dict((c, h) for c, h, _ in COLUMNS)[column]
+    """Bar chart of one indicator across the territories, with the whole table (``columns``:
+    code, heading and download name of each column; ``COLUMNS`` by default)."""
+    columns = COLUMNS if columns is None else columns
+    code, heading = column, dict((c, h) for c, h, _ in columns)[column]
     visible = [t for t in order if not secret.loc[t, code] and pd.notna(values.loc[t, code])]
     fig = go.Figure(
         go.Bar(
@@ -89,43 +149,35 @@ def comparison_block(
             x=values.loc[visible, code],
             orientation="h",
             text=displays.loc[visible, code],
-            textposition="outside",
-            cliponaxis=False,
             marker_color=common.PALETTE[0],
             hovertemplate="%{y} : %{text}<extra></extra>",
         )
     )
-    percent = code in ("ess_share_employees", "employees_average_growth")
-    fig.update_layout(
-        title=f"{heading}, {year}",
-        yaxis=dict(autorange="reversed", title=None, automargin=True),
-        xaxis=dict(
-            title=heading,
-            ticksuffix="\u202f%" if percent else "",
-            tickformat=",~r",
-            gridcolor="#e5e5e5",
-            automargin=True,
-        ),
+    fig.update_layout(title=f"{heading}, {year}")
+    shown = values.loc[visible, code]
+    common.label_bars(
+        fig,
+        float(shown.max()) if len(shown) else 1.0,
+        float(min(0, shown.min())) if len(shown) else 0.0,
     )
-    common.french_layout(fig, height=max(280, 70 + 30 * len(visible)))
-    table = displays.loc[order].rename(columns={c: h for c, h, _ in COLUMNS}).reset_index()
+    table = displays.loc[order].rename(columns={c: h for c, h, _ in columns}).reset_index()
     raw = values.loc[order].astype(object).where(~secret.loc[order], "s")
     download = (
-        raw.rename(columns={c: d for c, _, d in COLUMNS})
+        raw.rename(columns={c: d for c, _, d in columns})
         .reset_index()
         .rename(columns={"Territoire": "territoire"})
     )
     masked = [t for t in order if secret.loc[t, code]]
     ranked = values.loc[visible, code].sort_values(ascending=False)
-    alt = f"{heading} de {len(order)} territoires."
+    alt = f"{heading} : {len(order)} territoire{'s' if len(order) > 1 else ''}."
     if len(ranked):
         alt += (
             f" Le plus élevé : {ranked.index[0]} ({displays.loc[ranked.index[0], code]}) ;"
             f" le plus faible : {ranked.index[-1]} ({displays.loc[ranked.index[-1], code]})."
         )
     if masked:
-        alt += f" Couvert(s) par le secret statistique : {', '.join(masked)}."
-    defs = [indicators.REGISTRY[c].definition for c, _, _ in COLUMNS]
+        alt += f" Couvert{'s' if len(masked) > 1 else ''} par le secret statistique : {', '.join(masked)}."
+    defs = [indicators.REGISTRY[c].definition for c, _, _ in columns]
     return blocks.Block(
         "comparaison",
         "Territoires comparés",
@@ -144,14 +196,13 @@ class ComparisonPage:
         self.wh, self.index = wh, common.territory_index()
         self.territories = territories
         years = indicators.years(wh) or [indicators.resolve_year(wh, None)]
-        self.adder = w.Combobox(
+        self.adder = common.TerritorySearch(
+            self.index,
+            self._add,
             placeholder="Nom ou code : Hérault, 34, Montpellier…",
-            options=self.index.search(""),
-            ensure_option=False,
             description="Ajouter :",
             layout=w.Layout(width="30em"),
         )
-        self.adder.add_class("obs-territory")
         self.add_button = w.Button(description="Ajouter", tooltip="Ajouter ce territoire")
         self.chosen = w.SelectMultiple(
             description="Comparés :", rows=6, layout=w.Layout(width="30em")
@@ -175,14 +226,13 @@ class ComparisonPage:
         self.status = w.HTML()
         self.content = w.Output()
         self.address = w.Output(layout=w.Layout(display="none"))
-        self.adder.observe(self._typed, "value")
-        self.add_button.on_click(lambda _: self._add(self.adder.value))
+        self.add_button.on_click(lambda _: self._add_typed())
         self.remove_button.on_click(lambda _: self._remove())
         for widget in (self.year_select, self.sort_select, self.order):
             widget.observe(lambda _: self.update(), "value")
         self.widget = w.VBox(
             [
-                w.HBox([self.adder, self.add_button], layout=w.Layout(flex_flow="row wrap")),
+                w.HBox([self.adder.widget, self.add_button], layout=w.Layout(flex_flow="row wrap")),
                 w.HBox([self.chosen, self.remove_button], layout=w.Layout(flex_flow="row wrap")),
                 w.HBox(
                     [self.year_select, self.sort_select, self.order],
@@ -194,25 +244,27 @@ class ComparisonPage:
             ]
         )
 
-    def _typed(self, change) -> None:
-        text = change["new"] or ""
-        if text in self.index.by_label:
-            self._add(text)
+    def _add_typed(self) -> None:
+        """« Ajouter »: the territory typed (its label, or the best match of what was typed);
+        a word only when nothing matches, nothing at all for an empty box."""
+        text = self.adder.value.strip()
+        if not text:
             return
-        self.adder.options = self.index.search(text)
-
-    def _add(self, label: str) -> None:
-        if label not in self.index.by_label:
+        matches = [text] if text in self.index.by_label else self.index.search(text)
+        if not matches:
             self.status.value = common.message_html(
-                [f"Choisissez un territoire dans la liste (« {label} » n'en est pas un)."]
+                [f"Aucun territoire ne correspond à « {text[: common.MAX_PARAM]} »."]
             )
             return
+        self._add(matches[0])
+
+    def _add(self, label: str) -> None:
         level, code = self.index.by_label[label]
         territory = indicators.resolve(self.wh, code, level)
         if territory not in self.territories and len(self.territories) < MAX_TERRITORIES:
             self.territories.append(territory)
         self.status.value = ""
-        self.adder.value = ""
+        self.adder.set_value("")
         self.update()
 
     def _remove(self) -> None:
@@ -228,20 +280,74 @@ class ComparisonPage:
             )
             return
         year = common.resolve_year(self.wh, self.year_select.value)
-        values, displays, secret = comparison_table(self.territories, year)
-        order = sort_order(values, self.sort_select.value, self.order.value)
-        chart = (
-            self.sort_select.value if self.sort_select.value != "name" else "ess_share_employees"
-        )
-        first = self.territories[0]
-        source = common.compute(first.level, first.code, year, THEMES)["source"].iloc[0]
-        block = comparison_block(values, displays, secret, order, chart, year, source)
         common.set_outputs(
-            self.content, blocks.block_outputs(block, f"{len(order)}-territoires-{year}")
+            self.content,
+            outputs(self.wh, self.territories, year, self.sort_select.value, self.order.value),
         )
         common.set_outputs(
             self.address, [common.address_output(share_link(self.territories, year))]
         )
+
+
+def columns_for(wh, territories: list[indicators.Territory], year: int):
+    """The columns compared: the observatory's own figures (the growth with its period), or,
+    for a year without them, the published figures some territory has; None for nothing."""
+    if indicators.has_facts(wh, year):
+        growth = growth_heading(territories, year)
+        return [(c, growth if c == "employees_average_growth" else h, d) for c, h, d in COLUMNS]
+    values, _, _ = comparison_table(territories, year, PUBLISHED_COLUMNS)
+    known = [column for column in PUBLISHED_COLUMNS if values[column[0]].notna().any()]
+    return known or None
+
+
+def outputs(wh, territories, year: int, sort: str, ascending: bool) -> list[dict]:
+    """The comparison as outputs: its summary, chart and table, or the sentence saying why
+    nothing can be compared."""
+    columns = columns_for(wh, territories, year)
+    if columns is None:
+        return [common.html_output(f"<p class='obs-empty'>{esc(NOTHING.format(year=year))}</p>")]
+    values, displays, secret = comparison_table(territories, year, columns)
+    codes = [c for c, _, _ in columns]
+    sort = sort if sort in codes or sort == "name" else codes[0]
+    order = sort_order(values, sort, ascending)
+    chart = (
+        sort
+        if sort != "name"
+        else codes[0]
+        if "ess_share_employees" not in codes
+        else "ess_share_employees"
+    )
+    first = territories[0]
+    frame = common.compute(first.level, first.code, year, THEMES)
+    own = not all(indicators.REGISTRY[code].theme == "published" for code in codes)
+    source = frame["source"].iloc[0] if own else ""
+    block = comparison_block(values, displays, secret, order, chart, year, source, columns)
+    block = blocks.finish(block, places(territories), year, wh.is_demo())
+    summary = summary_sentence(
+        values, displays, secret, chart, dict((c, h) for c, h, _ in columns)[chart]
+    )
+    head = common.html_output(f"<p class='obs-summary'>{esc(summary)}</p>" if summary else "")
+    return [head, *blocks.block_outputs(block, f"{len(order)}-territoires-{year}")]
+
+
+def places(territories: list[indicators.Territory]) -> str:
+    """The territories compared, for the files: their names, or their number when many."""
+    if len(territories) <= 5:
+        return ", ".join(t.label for t in territories)
+    return f"{len(territories)} territoires"
+
+
+def summary_sentence(values, displays, secret, code: str, heading: str) -> str:
+    """« Part de l'ESS dans l'emploi salarié : valeur la plus élevée, Lozère (26,2 %) ; la plus
+    faible, Haute-Garonne (8,1 %). », on the figures published."""
+    shown = values[code][~secret[code] & values[code].notna()].sort_values(ascending=False)
+    if len(shown) < 2:
+        return ""
+    high, low = shown.index[0], shown.index[-1]
+    return (
+        f"{heading} : valeur la plus élevée, {high} ({displays.loc[high, code]}) ; la plus faible, "
+        f"{low} ({displays.loc[low, code]})."
+    )
 
 
 def share_link(territories: list[indicators.Territory], year: int) -> str:

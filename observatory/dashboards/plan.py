@@ -4,6 +4,7 @@ indicators against targets, events by département on a map, and the list of act
 from __future__ import annotations
 
 import warnings
+from urllib.parse import urlencode
 
 import mapclassify
 import numpy as np
@@ -11,17 +12,25 @@ import pandas as pd
 import plotly.graph_objects as go
 from babel.dates import format_date
 
-from observatory import formatting, plan, reference, settings
+from observatory import formatting, indicators, messages, plan, reference, settings
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
-from observatory.dashboards.support import OLD_WAREHOUSE, block_outputs, fit_view, hover, outlines
+from observatory.dashboards.support import MAP_LEGEND, OLD_WAREHOUSE, fit_view, hover, outlines
 
 PARAMETERS = ("axe",)
-PLAN_SOURCE = (
-    "Plan régional de l'ESS : tables plan_axes, plan_actions, plan_indicators et plan_events"
-)
+PLAN_SOURCE = "Plan régional de l'ESS : ses axes, actions, indicateurs et événements"
+# A count of actions with its status: « 1 réalisée », « 3 réalisées », « 5 à venir ».
+STATUS_COUNTED = {
+    "a_venir": ("à venir", "à venir"),
+    "en_cours": ("en cours", "en cours"),
+    "realisee": ("réalisée", "réalisées"),
+    "reportee": ("reportée", "reportées"),
+    "abandonnee": ("abandonnée", "abandonnées"),
+}
+NO_PLAN = "Aucun plan régional de l'ESS n'est encore publié sur ce site."
 STATUS_PATTERNS = ["", "/", ".", "x", "-"]
 NO_EVENT = "aucun événement"
+LEGEND_SPACE = 70  # pixels under a chart for its legend (wrapping on a phone)
 
 
 def month_year(value) -> str:
@@ -32,13 +41,40 @@ def month_year(value) -> str:
 
 
 def source_paragraph(wh, extra: list[str] | None = None) -> str:
-    demo = bool(wh.sql("SELECT coalesce(bool_or(synthetic), false) AS d FROM plan_axes")["d"][0])
+    demo = plan_is_demo(wh)
     text = (
         f"Source : {PLAN_SOURCE}"
         + (f" ; exemple de plan ({settings.DEMO_LABEL}), à ne pas citer" if demo else "")
         + "."
     )
     return f'<p class="obs-source">{esc(" ".join([text, *(extra or [])]))}</p>'
+
+
+def counted(n: int, singular: str, plural: str) -> str:
+    """« 1 action », « 23 actions »."""
+    return f"{formatting.number(n)} {singular if n < 2 else plural}"
+
+
+def status_counted(status: str, n) -> str:
+    """« 1 réalisée », « 3 réalisées », « 12 en cours »."""
+    singular, plural = STATUS_COUNTED[status]
+    return counted(int(n), singular, plural)
+
+
+def with_unit(value, unit) -> str:
+    """A measure with its unit, agreed in number: « 1 fabrique », « 4 fabriques », « 65 % »."""
+    if pd.isna(value):
+        return ""
+    text = formatting.number(value, 0 if float(value).is_integer() else 1)
+    if not unit or pd.isna(unit):
+        return text
+    if unit == "%":
+        return f"{text}\u202f%"
+    if abs(float(value)) < 2:
+        first, _, rest = str(unit).partition(" ")
+        if first.endswith("s") and len(first) > 2:
+            unit = " ".join(filter(None, [first[:-1], rest]))
+    return f"{text} {unit}"
 
 
 def axis_label(code: str, title: str) -> str:
@@ -74,17 +110,21 @@ def cards(wh, axis: str | None) -> list[tuple[str, str, str]]:
         (
             "Actions",
             formatting.number(len(actions)),
-            f"{formatting.number(done)} réalisées, {formatting.number(running)} en cours",
+            f"{status_counted('realisee', done)}, {status_counted('en_cours', running)}",
         ),
         (
             "Indicateurs à la cible",
             f"{formatting.number(reached)} sur {formatting.number(len(progress))}",
-            f"{formatting.number(progress['progress_pct'].notna().sum())} indicateurs mesurés",
+            counted(
+                int(progress["progress_pct"].notna().sum()),
+                "indicateur mesuré",
+                "indicateurs mesurés",
+            ),
         ),
         (
             "Budget connu",
             formatting.euros(budget.sum()),
-            f"pour {formatting.number(len(budget))} actions sur {formatting.number(len(actions))}",
+            f"pour {counted(len(budget), 'action', 'actions')} sur {formatting.number(len(actions))}",
         ),
         ("Événements", formatting.number(events), "tous axes confondus"),
     ]
@@ -104,18 +144,18 @@ def status_block(wh, axis: str | None) -> blocks.Block:
                 orientation="h",
                 marker=dict(color=common.PALETTE[i], pattern_shape=STATUS_PATTERNS[i]),
                 text=[formatting.number(v) if v else "" for v in counts[status]],
-                textposition="inside",
                 hovertemplate=f"%{{y}}<br>{hover(label)} : %{{x}}<extra></extra>",
             )
         )
+    fig.update_layout(title="Actions du plan par axe et par statut", barmode="stack")
+    common.label_bars(fig, float(counts[list(plan.STATUSES)].sum(axis=1).max() or 1))
+    # The statuses' legend under the bars, where it covers none of them.
+    fig.update_traces(textposition="inside", insidetextanchor="middle")
     fig.update_layout(
-        title="Actions du plan par axe et par statut",
-        barmode="stack",
-        yaxis=dict(autorange="reversed", automargin=True, title=None),
-        xaxis=dict(title="Nombre d'actions", gridcolor="#e5e5e5", dtick=1),
-        legend=dict(orientation="h", yanchor="top", y=-0.2, x=0, traceorder="normal"),
+        legend=dict(orientation="h", yanchor="top", y=-0.02, x=0, traceorder="normal"),
+        height=fig.layout.height + LEGEND_SPACE,
+        margin=dict(b=20 + LEGEND_SPACE),
     )
-    common.french_layout(fig, height=max(340, 130 + 44 * len(labels)))
     table = pd.DataFrame(
         {
             "Axe": labels,
@@ -135,13 +175,11 @@ def status_block(wh, axis: str | None) -> blocks.Block:
     )
     totals = counts[list(plan.STATUSES)].sum()
     alt = (
-        f"{int(totals.sum())} actions : "
-        + ", ".join(
-            f"{formatting.number(totals[s])} {label.lower()}" for s, label in plan.STATUSES.items()
-        )
+        f"{counted(int(totals.sum()), 'action', 'actions')} : "
+        + ", ".join(status_counted(s, totals[s]) for s in plan.STATUSES)
         + ". "
-        + "; ".join(
-            f"{lb} : {int(n)} actions"
+        + " ; ".join(
+            f"{lb} : {counted(int(n), 'action', 'actions')}"
             for lb, n in zip(labels, counts[list(plan.STATUSES)].sum(axis=1))
         )
         + "."
@@ -175,11 +213,13 @@ def progress_block(wh, axis: str | None) -> blocks.Block:
                 ]
             ),
             text=[formatting.percent(v, 0) for v in shown["progress_pct"]],
-            textposition="outside",
-            cliponaxis=False,
             hovertemplate="%{y} : %{text} de la cible<extra></extra>",
         )
     )
+    top = max(120.0, float(shown["progress_pct"].max() * 1.15) if len(shown) else 120.0)
+    low = min(0.0, float(shown["progress_pct"].min()) if len(shown) else 0.0)
+    fig.update_layout(title="Avancement des indicateurs vers leur cible")
+    common.label_bars(fig, top / 1.2, low)
     fig.add_vline(x=100, line_dash="dash", line_color="#000000")
     fig.add_annotation(
         x=100,
@@ -191,27 +231,8 @@ def progress_block(wh, axis: str | None) -> blocks.Block:
         yanchor="bottom",
         font=dict(size=12),
     )
-    top = max(120.0, float(shown["progress_pct"].max() * 1.15) if len(shown) else 120.0)
-    fig.update_layout(
-        title="Avancement des indicateurs vers leur cible",
-        yaxis=dict(autorange="reversed", automargin=True, title=None),
-        xaxis=dict(
-            title="Avancement (% du chemin entre valeur initiale et cible)",
-            ticksuffix="\u202f%",
-            range=[min(0.0, float(shown["progress_pct"].min()) if len(shown) else 0.0), top],
-            gridcolor="#e5e5e5",
-        ),
-    )
-    common.french_layout(fig, height=max(320, 80 + 28 * int(measured.sum())))
 
-    def value(v, unit):
-        return (
-            ""
-            if pd.isna(v)
-            else f"{formatting.number(v, 0 if float(v).is_integer() else 1)}"
-            + (f" {unit}" if unit and unit != "%" else (" %" if unit == "%" else ""))
-        )
-
+    value = with_unit
     table = pd.DataFrame(
         {
             "Action et indicateur": names,
@@ -246,8 +267,10 @@ def progress_block(wh, axis: str | None) -> blocks.Block:
     )
     reached = int((shown["progress_pct"] >= 100).sum())
     alt = (
-        f"{len(data)} indicateurs, {len(shown)} mesurés, {reached} à la cible ou au-delà. "
-        + "; ".join(
+        f"{counted(len(data), 'indicateur', 'indicateurs')}, "
+        f"{counted(len(shown), 'mesuré', 'mesurés')}, {formatting.number(reached)} à la cible "
+        "ou au-delà. "
+        + " ; ".join(
             f"{n} : {formatting.percent(v, 0)}"
             for n, v in zip(np.array(names)[measured], shown["progress_pct"])
         )
@@ -336,7 +359,7 @@ def events_block(wh) -> blocks.Block:
             continue
         fig.add_trace(
             go.Choroplethmap(
-                geojson=shapes.loc[codes].__geo_interface__,
+                geojson=common.compact(shapes.loc[codes].__geo_interface__),
                 locations=list(codes),
                 z=[1] * len(codes),
                 colorscale=[[0, colour], [1, colour]],
@@ -345,8 +368,8 @@ def events_block(wh) -> blocks.Block:
                 showlegend=True,
                 marker=dict(line=dict(width=1, color="white")),
                 text=[
-                    f"<b>{hover(deps.loc[c, 'name'])}</b><br>{formatting.number(counts[c])} "
-                    "événements"
+                    f"<b>{hover(deps.loc[c, 'name'])}</b><br>"
+                    + counted(int(counts[c]), "événement", "événements")
                     for c in codes
                 ],
                 hovertemplate="%{text}<extra></extra>",
@@ -363,9 +386,9 @@ def events_block(wh) -> blocks.Block:
         separators=formatting.PLOTLY_SEPARATORS,
         margin=dict(l=0, r=0, t=60, b=0),
         template="none",
-        height=520,
+        height=600,
         font=dict(size=14, family="Arial, sans-serif"),
-        legend=dict(title="Nombre d'événements", yanchor="top", y=1, xanchor="left", x=1.01),
+        legend=dict(MAP_LEGEND, title=dict(text="Nombre d'événements", side="top")),
     )
     table = pd.DataFrame(
         {
@@ -384,8 +407,8 @@ def events_block(wh) -> blocks.Block:
     )
     top = counts.sort_values(ascending=False)
     alt = (
-        f"{formatting.number(counts.sum())} événements dans les {len(counts)} départements "
-        f"de {region_name}"
+        f"{counted(int(counts.sum()), 'événement', 'événements')} dans les "
+        f"{len(counts)} départements {messages.place(indicators.resolve(wh, region, 'region')).of}"
         + (
             f", plus {formatting.number(region_wide)} à l'échelle de la région"
             if region_wide
@@ -451,9 +474,38 @@ def actions_block(wh, axis: str | None) -> blocks.Block:
             "budget_eur": data["budget_eur"],
         }
     )
-    alt = f"{len(data)} actions" + (f" de l'axe {axis}" if axis else "") + "."
+    alt = counted(len(data), "action", "actions") + (f" de l'axe {axis}" if axis else "") + "."
     return blocks.Block(
         "actions", "La liste des actions", None, alt, table, download, source_paragraph(wh)
+    )
+
+
+def plan_is_demo(wh) -> bool:
+    """True when the plan is the demonstration's example."""
+    return bool(wh.sql("SELECT coalesce(bool_or(synthetic), false) AS d FROM plan_axes")["d"][0])
+
+
+# The page's blocks: anchor (slug) and title in the table of contents.
+BLOCKS = [
+    ("actions-statut", "Les actions par statut"),
+    ("avancement", "L'avancement vers les cibles"),
+    ("evenements", "Les événements"),
+    ("actions", "La liste des actions"),
+]
+
+
+def summary_sentence(wh, axis: str | None) -> str:
+    """« 23 actions : 3 réalisées, 12 en cours ; 3 indicateurs sur 22 ont atteint leur cible. »"""
+    actions = plan.actions(wh, axis)
+    progress = plan.progress(wh, axis)
+    reached = int((progress["progress_pct"] >= 100).sum())
+    return (
+        f"{counted(len(actions), 'action', 'actions')} : "
+        f"{status_counted('realisee', (actions['status'] == 'realisee').sum())}, "
+        f"{status_counted('en_cours', (actions['status'] == 'en_cours').sum())} ; "
+        f"{formatting.number(reached)} indicateur{'s' if reached > 1 else ''} sur "
+        f"{formatting.number(len(progress))} "
+        f"{'ont' if reached > 1 else 'a'} atteint leur cible."
     )
 
 
@@ -464,25 +516,30 @@ def view_outputs(wh, axis: str | None) -> list[dict]:
         if axis is None
         else axis_label(axis, plan.axes(wh).set_index("axis_code").loc[axis, "title"])
     )
+    region = plan_region(wh)
+    place = indicators.resolve(wh, region, "region").name if region else ""
     outputs = [
         common.html_output(
             f"<h2 class='obs-title'>{esc(title)}</h2>"
+            + f"<p class='obs-summary'>{esc(summary_sentence(wh, axis))}</p>"
             + common.cards_html(cards(wh, axis), "Chiffres clés du plan")
+            + blocks.navigation_html([(blocks.anchor(slug), name) for slug, name in BLOCKS])
         )
     ]
     slug = "plan" if axis is None else f"plan-axe-{axis}"
+    demo = plan_is_demo(wh)
     for block in (
         status_block(wh, axis),
         progress_block(wh, axis),
         events_block(wh),
         actions_block(wh, axis),
     ):
-        outputs += block_outputs(block, slug)
+        outputs += blocks.block_outputs(blocks.finish(block, place, None, demo), slug)
     return outputs
 
 
 class PlanPage:
-    """The axis filter and its updates."""
+    """The axis filter and its updates; the page address follows the axis."""
 
     def __init__(self, wh, axis: str | None):
         import ipywidgets as w
@@ -496,11 +553,15 @@ class PlanPage:
             options=options, value=axis or "", description="Axe :", layout=w.Layout(width="48em")
         )
         self.content = w.Output()
+        self.address = w.Output(layout=w.Layout(display="none"))
         self.axis_select.observe(lambda _: self.update(), "value")
-        self.widget = w.VBox([self.axis_select, self.content])
+        self.widget = w.VBox([self.axis_select, self.content, self.address])
 
     def update(self) -> None:
-        common.set_outputs(self.content, view_outputs(self.wh, self.axis_select.value or None))
+        axis = self.axis_select.value or None
+        common.set_outputs(self.content, view_outputs(self.wh, axis))
+        link = "?" + urlencode({"axe": axis}) if axis else "?"
+        common.set_outputs(self.address, [common.address_output(link)])
 
 
 @common.page
@@ -514,15 +575,6 @@ def build(axe: str | None = None) -> common.Shown:
     if not wh.has_table("plan_axes"):
         return common.Shown(head + common.message_html([OLD_WAREHOUSE]))
     if plan.axes(wh).empty:
-        return common.Shown(
-            head
-            + common.message_html(
-                [
-                    *params.messages,
-                    "Aucun plan chargé dans l'entrepôt : chargez les fichiers du plan (modèles "
-                    "data/templates/plan_*.csv, voir docs/support.md) avec « observatory ingest ».",
-                ]
-            )
-        )
+        return common.Shown(head + common.message_html([*params.messages, NO_PLAN]))
     axis, messages = parse_axis(wh, axe if axe is not None else params.values.get("axe"))
     return common.Shown(head + common.message_html(params.messages + messages), PlanPage(wh, axis))

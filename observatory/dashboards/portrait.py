@@ -100,15 +100,17 @@ def header_html(
     link: str,
     summary: str = "",
 ) -> str:
-    """Title, reference territory, link to this portrait, key messages (``summary``) and key
-    figures."""
+    """Title, reference territory, link to this portrait, key messages (``summary``), key
+    figures and the page's table of contents."""
     ref = reference.label if reference else "aucun"
+    parent = indicators.parent_of(common.warehouse(), territory)
     return (
         f"<h2 class='obs-title'>{esc(territory.label)}, {year}</h2>"
         f"<p>Territoire de référence : {esc(ref)}. "
         f"<a class='obs-permalink' href='{esc(link)}'>Lien vers ce portrait</a></p>"
         + summary
-        + blocks.key_figures_html(frame, territory)
+        + blocks.key_figures_html(frame, territory, parent)
+        + blocks.navigation_html(blocks.view_links(frame, territory))
     )
 
 
@@ -122,15 +124,15 @@ class PortraitPage:
         self.generation = 0
         self._kept: OrderedDict[tuple, dict[int, list[dict]]] = OrderedDict()  # views shown lately
         years = indicators.years(wh) or [indicators.resolve_year(wh, None)]
-        self.selector = w.Combobox(
+        self.search = common.TerritorySearch(
+            self.index,
+            self._chosen,
             value=self.territory.label,
-            ensure_option=False,
             placeholder="Nom ou code : Hérault, 34, Montpellier…",
             description="Territoire :",
             layout=w.Layout(width="34em"),
             style={"description_width": "initial"},
         )
-        self.selector.add_class("obs-territory")
         self.year_select = w.Dropdown(
             options=[(str(y), y) for y in reversed(years)],
             value=self.year or indicators.resolve_year(wh, None),
@@ -141,22 +143,20 @@ class PortraitPage:
             style={"description_width": "initial"},
             layout=w.Layout(width="30em"),
         )
-        self.status = w.HTML()
         self.header = w.Output()
         self.charts = [w.Output() for _ in range(blocks.MAX_BLOCKS)]  # one per block at most
         self.maps = w.Output()
         self.address = w.Output(layout=w.Layout(display="none"))
         self._set_reference_options()
-        self.selector.observe(self._typed, "value")
         self.year_select.observe(self._changed, "value")
         self.reference_select.observe(self._changed, "value")
         self.widget = w.VBox(
             [
+                self.search.widget,
                 w.HBox(
-                    [self.selector, self.year_select, self.reference_select],
+                    [self.year_select, self.reference_select],
                     layout=w.Layout(flex_flow="row wrap"),
                 ),
-                self.status,
                 self.header,
                 *self.charts,
                 self.maps,
@@ -176,25 +176,13 @@ class PortraitPage:
         self.reference_select.value = value if value in [v for _, v in options] else "parent"
         self._quiet = False
 
-    def _typed(self, change) -> None:
-        """Search as you type; a label from the list (validated against the territory table)
-        selects its territory."""
-        text = change["new"] or ""
-        if text in self.index.by_label:
-            level, code = self.index.by_label[text]
-            self.territory = indicators.resolve(self.wh, code, level)
-            self.reference = None
-            self._set_reference_options()
-            self.status.value = ""
-            self.update()
-            return
-        matches = self.index.search(text)
-        self.selector.options = matches
-        self.status.value = (
-            ""
-            if matches or not text.strip()
-            else common.message_html([f"Aucun territoire ne correspond à « {text} »."])
-        )
+    def _chosen(self, label: str) -> None:
+        """A territory chosen in the search box (its label, checked against the territories)."""
+        level, code = self.index.by_label[label]
+        self.territory = indicators.resolve(self.wh, code, level)
+        self.reference = None
+        self._set_reference_options()
+        self.update()
 
     def _changed(self, change) -> None:
         if getattr(self, "_quiet", False):
@@ -269,10 +257,6 @@ class PortraitPage:
                 )
             )
         later.append(lambda: self._fill(key, self.address, [common.address_output(link)]))
-        if not self.selector.options:  # choices before any typing (the index is built once)
-            later.append(
-                lambda: setattr(self.selector, "options", self.index.search(self.territory.name))
-            )
         common.in_background(later, lambda: self.generation == generation)
 
     @property

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import ipywidgets as w
 
-from observatory import indicators, settings
+from observatory import indicators, messages, settings
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
 
@@ -49,7 +49,9 @@ class RegionalPage:
         self.map_level.observe(lambda _: self.update_map(), "value")
         self.widget = w.VBox(
             [
-                w.HBox([self.region_select, self.year_select]),
+                w.HBox(
+                    [self.region_select, self.year_select], layout=w.Layout(flex_flow="row wrap")
+                ),
                 self.content,
                 self.map_level,
                 self.map_output,
@@ -73,8 +75,10 @@ class RegionalPage:
             self.content,
             [
                 common.html_output(
-                    f"<h1>L'ESS en {esc(region.name)} ({year})</h1>"
-                    + blocks.key_figures_html(frame, region)
+                    f"<h1>L'ESS {esc(messages.place(region).at)} ({year})</h1>"
+                    + messages.section_html(self.wh, frame, region, france, heading="h2")
+                    + blocks.key_figures_html(frame, region, france)
+                    + blocks.navigation_html(blocks.view_links(frame, region, map_first=True))
                 )
             ],
         )

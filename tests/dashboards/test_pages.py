@@ -3,11 +3,10 @@
 import urllib.error
 import urllib.request
 
-import pandas as pd
 import pytest
 from conftest import BROWSER_TIMEOUT as TIMEOUT
 
-from observatory import indicators
+from observatory import exports, indicators, settings
 from observatory.dashboards.common import CHARTS
 
 pytestmark = pytest.mark.browser
@@ -144,22 +143,25 @@ def test_masked_cell_is_shown_as_s_and_download_matches(voila_url, browser, wh):
     card = page.locator(".obs-card-value").first.inner_text()
     assert card == "s"
     assert "secret statistique" in page.inner_text("body")
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
     with page.expect_download() as info:
         page.locator("a.obs-csv").first.click()
-    download = pd.read_csv(info.value.path(), sep=";", dtype=str, encoding="utf-8-sig")
+    context, download = exports.read_csv(info.value.path())
+    assert context[0].startswith(f"Avertissement : {settings.DEMO_LABEL}")
     expected = indicators.compute(wh, "commune", "34002", None, themes=["families"])
     expected = expected[expected["indicator"] == "family_employees"]
-    got = download.set_index("famille")["postes_salaries"]
+    got = download.set_index("Famille")["Postes salariés"]
     for _, row in expected.iterrows():
         if row["secret"]:
             assert got[row["category_label"]] == "s"
         else:
-            assert float(got[row["category_label"]].replace(",", ".")) == row["value"]
+            assert got[row["category_label"]] == row["value"]
     page.close()
 
 
 def test_comparison_renders_a_sortable_table_and_chart(voila_url, browser, screens):
     page = open_page(browser, voila_url + "/voila/render/comparaison.ipynb?territoires=34,31,34002")
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
     table = page.inner_text("table.obs-table")
     assert "Hérault (département 34)" in table and "Haute-Garonne (département 31)" in table
     rows = page.locator("table.obs-table tbody tr")

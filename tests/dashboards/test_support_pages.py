@@ -30,9 +30,10 @@ def french_int(n) -> str:
 
 
 def table(page, caption: str) -> pd.DataFrame:
-    """A data table of the page, as the user reads it."""
+    """A data table of the page, as the user reads it once its fold is open."""
     rows = page.evaluate(
         """caption => {
+            document.querySelectorAll('details').forEach(d => d.open = true);
             const t = [...document.querySelectorAll('table.obs-table')]
                 .find(t => t.caption && t.caption.innerText.trim() === caption);
             return t ? [...t.rows].map(r => [...r.cells].map(c => c.innerText.trim())) : null;
