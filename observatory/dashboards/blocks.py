@@ -534,7 +534,7 @@ def domains(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
     )
     masked = [r["label"] for r in rows if r["emp"]["secret"]]
     title = f"Postes salariés de l'ESS{suffix} par domaine d'activité, {territory.label}, {year}"
-    fig = _bar(data, "postes", "domaine", "texte", title, "Postes salariés" + suffix, False)
+    fig = _bar(data, "postes", "domaine", "texte", title, "Postes salariés" + suffix)
     alt = (
         "; ".join(
             f"{r['label']} : {r['emp']['display']} postes ({r['share']['display']})" for r in shown
