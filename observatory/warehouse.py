@@ -388,5 +388,15 @@ def missing_units_note(count: int) -> str:
 
 def open_warehouse(path: Path | str | None = None, *, external_access: bool = False) -> Warehouse:
     """Open the warehouse read-only (``$OBSERVATORY_DB`` or ``data/observatory.duckdb``), locked
-    down; ``external_access=True`` lets an analyst's own session read files (with a warning)."""
+    down; ``external_access=True`` lets an analyst's own session read files (with a warning).
+
+    Opening the file with DuckDB directly, pass ``read_only=True``
+    (``duckdb.connect(path, read_only=True)``): a plain ``duckdb.connect(path)`` opens it for
+    writing and locks every other reader (dashboards, refresh, colleagues) out while it is open.
+
+    Examples
+    --------
+    >>> wh = open_warehouse()
+    >>> observatory.table(wh, "ess_employees", "departement", within="region:76")
+    """
     return Warehouse(path, external_access=external_access)
