@@ -4,7 +4,6 @@ paste it into JupyterLab."""
 import re
 import warnings
 
-import pytest
 from conftest import ROOT
 
 COOKBOOK = ROOT / "docs" / "cookbook.md"
@@ -15,23 +14,23 @@ def test_the_cookbook_has_ten_recipes():
     assert len(RECIPES) == 10
 
 
-@pytest.fixture(scope="module")
-def session(warehouse_path, tmp_path_factory):
-    """One namespace for the recipes (they build on each other), files written in a folder."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("OBSERVATORY_DB", str(warehouse_path))
-        mp.chdir(tmp_path_factory.mktemp("recettes"))
-        yield {}
-
-
-@pytest.mark.parametrize("number", range(1, len(RECIPES) + 1))
-def test_recipe_runs(number, session, capsys):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # recipe 10 is warned, on purpose
-        exec(compile(RECIPES[number - 1], f"recette {number}", "exec"), session)
-    if number == 5:
-        assert "Seine-Maritime" in capsys.readouterr().out
-    if number == 8:
-        assert (session["departements"]["code"] == "48").any()
-    if number == 10:
-        assert "sans secret statistique" in capsys.readouterr().out
+def test_the_recipes_run_in_order(warehouse_path, tmp_path, monkeypatch, capsys):
+    """One namespace for all ten (they build on each other, as in a notebook), in one test so
+    that test workers never split them; files are written in a folder of the test."""
+    monkeypatch.setenv("OBSERVATORY_DB", str(warehouse_path))
+    monkeypatch.chdir(tmp_path)
+    session = {}
+    for number, recipe in enumerate(RECIPES, start=1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # recipe 10 is warned, on purpose
+            exec(compile(recipe, f"recette {number}", "exec"), session)
+        printed = capsys.readouterr().out
+        if number == 5:
+            assert "Seine-Maritime" in printed and "Occitanie" in printed
+        if number == 10:
+            assert "sans secret statistique" in printed
+    assert (session["departements"]["code"] == "48").any()
+    assert {"departements.xlsx", "comparaison.csv", "brut-interne.csv"} <= {
+        p.name for p in tmp_path.iterdir()
+    }
+    assert not (tmp_path / "brut.csv").exists()

@@ -42,3 +42,11 @@ def test_file_sizes_and_durations_read_in_french_units():
     assert fmt.duration(4.23) == "4,2\u00a0s"
     assert fmt.duration(192) == "3\u00a0min 12\u00a0s"
     assert fmt.duration(4_000) == "1\u00a0h 06\u00a0min"
+
+
+def test_pandas_missing_values_read_as_missing():
+    """Nullable Int64 and Float64 columns (observatory.table, key_figures) hold pd.NA."""
+    import pandas as pd
+
+    assert fmt.number(pd.NA) == fmt.MISSING and fmt.percent(pd.NA) == fmt.MISSING
+    assert fmt.number(pd.array([4333], dtype="Int64")[0]) == "4\u202f333"
