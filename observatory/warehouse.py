@@ -323,15 +323,18 @@ class Warehouse:
         return frame
 
     def _checked_year(self, year) -> int:
-        """``year`` as an int, or a French error naming the years the warehouse holds."""
+        """``year`` as an int, or a French error naming the years the warehouse holds (a
+        warehouse without any ESS facts, only published figures, takes any year: its view is
+        empty, as indicators.resolve_year allows)."""
         years = self.years()
         try:
             wanted = int(year)
         except (TypeError, ValueError):
-            wanted = None
-        if wanted not in years:
-            span = f"{years[0]} à {years[-1]}" if years else "aucune"
-            raise ValueError(f"année « {year} » non disponible dans l'entrepôt ({span})")
+            raise ValueError(f"année « {year} » illisible : un nombre, comme 2022") from None
+        if years and wanted not in years:
+            raise ValueError(
+                f"année « {year} » non disponible dans l'entrepôt ({years[0]} à {years[-1]})"
+            )
         return wanted
 
     def sources(self) -> pd.DataFrame:
