@@ -1,13 +1,43 @@
-"""Observatoire régional de l'économie sociale et solidaire (ESS)."""
+"""Observatoire régional de l'économie sociale et solidaire (ESS).
 
-__all__ = ["Warehouse", "open_warehouse"]
+What an analyst uses, secrecy first (:mod:`observatory.api`):
+
+    >>> import observatory
+    >>> wh = observatory.open_warehouse()
+    >>> frame = observatory.table(wh, "ess_employees", "departement", within="region:76")
+    >>> observatory.to_excel(frame, "departements.xlsx")
+"""
+
+# Name → module holding it, imported on first use: importing the package alone (as a
+# dashboard's kernel does before its page is on screen) leaves pandas out.
+_HOMES = {
+    "Warehouse": "warehouse",
+    "open_warehouse": "warehouse",
+    "table": "api",
+    "map": "api",
+    "to_excel": "api",
+    "Map": "api",
+    "parse_territory": "territories",
+    "TerritoryError": "territories",
+}
+_NAMES = {"parse_territory": "parse"}
+_MODULES = ["analysis", "api", "indicators", "territories"]
+
+__all__ = [*_HOMES, *_MODULES]
 
 
 def __getattr__(name: str):
-    """``Warehouse`` and ``open_warehouse``, imported on first use: importing the package alone
-    (as a dashboard's kernel does before its page is on screen) leaves pandas out."""
-    if name in __all__:
-        from observatory import warehouse
+    """The API's names and modules, imported on first use."""
+    import importlib
 
-        return getattr(warehouse, name)
+    if name in _HOMES:
+        module = importlib.import_module(f"observatory.{_HOMES[name]}")
+        return getattr(module, _NAMES.get(name, name))
+    if name in _MODULES:
+        return importlib.import_module(f"observatory.{name}")
     raise AttributeError(f"module 'observatory' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """Tab completion lists the API (``dir(observatory)``)."""
+    return sorted(__all__)

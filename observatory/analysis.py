@@ -4,16 +4,21 @@ export a table. Secrecy is applied to every figure they return.
     >>> from observatory import analysis, open_warehouse
     >>> wh = open_warehouse()
     >>> analysis.compare(wh, "region:76,region:84,FR")
+
+A bare code borne by a région and a département (« 76 ») is refused: write ``region:76`` or
+``departement:76``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import exports, indicators
+from observatory import api, indicators, secrecy
+from observatory import territories as territory_parser
 from observatory.warehouse import Warehouse
 
 # Indicators of a comparison table: code → French column title.
@@ -26,43 +31,54 @@ COMPARED = {
 }
 
 
-def territories(wh: Warehouse, codes: str) -> list[indicators.Territory]:
-    """``"region:76,34,FR"``: explicit ``niveau:code`` or bare codes (portrait rules)."""
-    found = []
-    for item in (c.strip() for c in codes.split(",") if c.strip()):
-        level, sep, code = item.partition(":")
-        found.append(indicators.resolve(wh, code if sep else level, level if sep else None))
-    return found
+def territories(wh: Warehouse, codes) -> list[indicators.Territory]:
+    """``"region:76,34,FR"`` or a list (``["34", 31]``): each read by
+    :func:`observatory.territories.parse` (a bare « 76 » is ambiguous: ``region:76``)."""
+    return territory_parser.parse_many(wh, codes)
 
 
-def compare(
-    wh: Warehouse, codes: str, year: int | None = None, display: bool = True
-) -> pd.DataFrame:
-    """One row per territory, one column per indicator: French display strings (« s » when
-    masked), or values (NaN when masked) with ``display=False``."""
-    rows = {}
-    for territory in territories(wh, codes):
-        frame = indicators.compute(
-            wh, territory.level, territory.code, year, themes=("key_figures", "density", "trends")
-        )
-        picked = frame[frame["indicator"].isin(list(COMPARED)) & frame["category"].isna()]
-        picked = picked.set_index("indicator")
-        column = "display" if display else "value"
-        rows[territory.label] = picked[column].reindex(list(COMPARED))
-    table = pd.DataFrame(rows).T.rename(columns=COMPARED)
-    table.index.name = "Territoire"
+def compare(wh: Warehouse, codes, year: int | None = None, display: bool = True) -> pd.DataFrame:
+    """One row per territory, one column per indicator, secrecy applied: French display
+    strings, or numbers with ``display=False``; « s » in a masked cell either way.
+
+    Examples
+    --------
+    >>> compare(wh, ["region:76", "region:84", "FR"])
+    """
+    year = indicators.resolve_year(wh, year)
+    places = territories(wh, codes)
+    tidy = pd.concat(
+        [
+            indicators.compute(
+                wh, place.level, place.code, year, themes=("key_figures", "density", "trends")
+            )
+            for place in places
+        ],
+        ignore_index=True,
+    )
+    values = api.wide(tidy, list(COMPARED), demo=wh.is_demo())
+    table = pd.DataFrame(index=pd.Index([p.label for p in places], name="Territoire"))
+    for code, title in COMPARED.items():
+        fmt = indicators.REGISTRY[code].fmt
+        numbers = values[code].astype(float).fillna(np.nan).to_numpy()
+        table[title] = [
+            secrecy.MARK if secret else (indicators.display(v, fmt) if display else v)
+            for v, secret in zip(numbers, values[code + api.SECRET_SUFFIX])
+        ]
+    table.attrs = {**values.attrs, "labels": {}}
     return table
 
 
-def compare_chart(wh: Warehouse, codes: str, year: int | None = None) -> go.Figure:
+def compare_chart(wh: Warehouse, codes, year: int | None = None) -> go.Figure:
     """Bar chart of the ESS share of salaried jobs of each territory (masked ones left out)."""
     values = compare(wh, codes, year, display=False)
     shown = compare(wh, codes, year)
     column = COMPARED["ess_share_employees"]
-    visible = values[column].notna()
+    numbers = pd.to_numeric(values[column], errors="coerce")
+    visible = numbers.notna()
     fig = go.Figure(
         go.Bar(
-            x=values.loc[visible, column],
+            x=numbers[visible],
             y=values.index[visible],
             orientation="h",
             text=shown.loc[visible, column],
@@ -72,7 +88,7 @@ def compare_chart(wh: Warehouse, codes: str, year: int | None = None) -> go.Figu
     )
     fig.update_layout(
         title=column,
-        yaxis=dict(autorange="reversed"),
+        yaxis=dict(autorange="reversed", automargin=True),
         template="none",
         xaxis=dict(ticksuffix="\u202f%"),
         separators=", ",
@@ -130,36 +146,39 @@ def secrecy_share(
     return table.sort_values("part_masquee_pct", ascending=False, ignore_index=True)
 
 
-def export(
-    table: pd.DataFrame,
-    path: Path | str,
-    *,
-    wh: Warehouse,
-    title: str = "Tableau de l'observatoire",
-    year: int | None = None,
-) -> Path:
-    """Write a table to .csv or .xlsx as every file of the observatory (:mod:`exports`): its
-    title, year and the source of the warehouse's figures, the demonstration label on demo
-    data, French numbers (« ; » and decimal comma in a CSV)."""
-    year = indicators.resolve_year(wh, year)
-    data = table.reset_index() if table.index.name is not None else table
-    return exports.write(
-        exports.Table(
-            data,
-            title,
-            year=year,
-            source=indicators.facts_source(wh, year),
-            demo=wh.is_demo(),
-        ),
-        path,
-    )
+def export(table: pd.DataFrame, path: Path | str, *, publication: bool = True) -> Path:
+    """Write a table to .xlsx (:func:`observatory.to_excel`: title, sources, numbers as
+    numbers, « s » in masked cells) or .csv (UTF-8, « ; », decimal comma, « s » in masked
+    cells, for French spreadsheets).
+
+    A raw view (``wh.key_figures``, ``wh.sql``: not secrecy-checked) is refused, unless
+    ``publication=False`` for internal work (with a warning).
+
+    Examples
+    --------
+    >>> export(observatory.table(wh, "ess_employees", "departement", "region:76"), "dep.csv")
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        return api.to_excel(table, path, publication=publication)
+    if path.suffix.lower() != ".csv":
+        raise ValueError(f"format de sortie « {path.suffix} » non pris en charge : .csv ou .xlsx")
+    cells = api.published_cells(table, publication).map(_csv_cell)
+    cells.to_csv(path, sep=";", encoding="utf-8-sig", index=False)
+    return path
+
+
+def _csv_cell(value):
+    """A number as a French spreadsheet reads it (decimal comma, no thousands separator)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return str(int(value)) if float(value).is_integer() else repr(float(value)).replace(".", ",")
 
 
 def region_map(
-    wh: Warehouse, region: str, year: int | None = None, level: str = "departement"
+    wh: Warehouse, region, year: int | None = None, level: str = "departement"
 ) -> go.Figure:
-    """Choropleth of the ESS share by département (or EPCI) of a région, secrecy applied."""
-    from observatory.dashboards import blocks
-
-    territory = indicators.resolve(wh, region, "region")
-    return blocks.map_block(wh, territory, level, indicators.resolve_year(wh, year)).figure
+    """Map of the ESS share by département, EPCI or commune (points) of a région, secrecy
+    applied (:func:`observatory.map`)."""
+    within = territory_parser.parse(wh, region, "region")
+    return api.map(wh, "ess_share_employees", level, within, year).figure

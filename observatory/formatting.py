@@ -19,7 +19,13 @@ MISSING = "–"
 
 
 def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN, or pandas' NA (nullable Int64 and Float64 columns), told by its type's name
+    so that this module needs no pandas."""
+    return (
+        value is None
+        or type(value).__name__ == "NAType"
+        or (isinstance(value, float) and math.isnan(value))
+    )
 
 
 def number(value, decimals: int = 0) -> str:

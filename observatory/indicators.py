@@ -31,10 +31,10 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from observatory import formatting, published, search, secrecy, settings
+from observatory import formatting, published, search, secrecy, settings, territories
 from observatory.families import FAMILY_CODES
 from observatory.size_classes import SIZE_CLASS_CODES
-from observatory.warehouse import LEVELS, Warehouse
+from observatory.warehouse import Warehouse
 
 ESS_SOURCE = "INSEE, Clap (jusqu'en 2015) puis Flores ; établissements employeurs de l'ESS"
 DEMO_SOURCE = (
@@ -770,8 +770,7 @@ PARENT = {
 }
 
 
-class TerritoryError(ValueError):
-    """An unknown or ambiguous territory (message in French, for users)."""
+TerritoryError = territories.TerritoryError
 
 
 class YearError(ValueError):
@@ -827,9 +826,10 @@ def resolve(wh: Warehouse, code: str | None, level: str | None = None) -> Territ
     """The territory named by ``code`` (and ``level``, guessed from the code when omitted), or
     by its name, with or without its article, accents or capitals (« La Canourgue »,
     « canourgue »): a name shared by several territories of the largest level it names
-    is refused with their codes."""
-    if level is not None and level not in LEVELS:
-        raise TerritoryError(f"niveau « {level} » inconnu : {', '.join(LEVELS)}")
+    is refused with their codes. Codes may be numbers (``48``) and levels carry their accent
+    or not (« département »)."""
+    level = territories.level_name(level)
+    code = territories.code_text(code, level)
     try:
         return _resolve_code(wh, code, level)
     except TerritoryError:
@@ -2723,9 +2723,12 @@ def compute(
     ``secrecy=False`` is for private work only and warns.
     """
     territory = resolve(wh, code, level)
+    themes = (themes,) if isinstance(themes, str) else themes
     unknown = set(themes or ()) - set(THEMES)
     if unknown:
-        raise ValueError(f"unknown themes: {', '.join(sorted(unknown))}")
+        raise ValueError(
+            f"thème(s) inconnu(s) : {', '.join(sorted(unknown))} ; thèmes : {', '.join(THEMES)}"
+        )
     portrait = _Portrait(wh, territory, resolve_year(wh, year), reference, start)
     return portrait.frame(themes or THEMES, secrecy)
 

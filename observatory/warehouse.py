@@ -46,6 +46,13 @@ TABLE_BLOCKS = (
 CORRUPTION = ("Corrupt database file", "Could not read enough bytes", "not a valid DuckDB database")
 
 
+# What a raw view's frame says of itself (``attrs["note"]``).
+NOT_SECRECY_CHECKED = (
+    "Données brutes de l'entrepôt, sans secret statistique : à ne pas publier telles quelles "
+    "(observatory.table applique le secret)."
+)
+
+
 class WarehouseMissingError(FileNotFoundError):
     """No warehouse file at the configured path."""
 
@@ -211,15 +218,25 @@ class Warehouse:
         return self._con
 
     def sql(self, query: str, params: list | dict | None = None) -> pd.DataFrame:
-        """Run a query (with ``?`` or ``$name`` parameters) and return a DataFrame."""
+        """Run a query (with ``?`` or ``$name`` parameters) and return a DataFrame.
+
+        **Not secrecy-checked**: the rows as stored (``result.attrs["secrecy"]`` is ``False``);
+        figures for publication come from :func:`observatory.table`.
+
+        Examples
+        --------
+        >>> wh.sql("SELECT * FROM key_figures WHERE code = $code", dict(code="48"))
+        """
         try:
-            return self._con.execute(query, params).df()
+            frame = self._con.execute(query, params).df()
         except duckdb.Error as exc:
             if _damaged(exc):
                 raise WarehouseCorruptError(self.path, str(exc).splitlines()[0]) from exc
             if refused := _refused(exc):
                 raise refused from exc
             raise
+        frame.attrs = {"secrecy": False, "note": NOT_SECRECY_CHECKED}
+        return frame
 
     def territories(
         self,
@@ -230,8 +247,9 @@ class Warehouse:
         epci: str | None = None,
     ) -> pd.DataFrame:
         """Territories, optionally of one level and inside one région, département or EPCI."""
-        if level is not None and level not in LEVELS:
-            raise ValueError(f"unknown level {level!r}: expected one of {', '.join(LEVELS)}")
+        from observatory import territories
+
+        level = territories.level_name(level)
         return self.sql(
             """
             SELECT * FROM territories
@@ -246,13 +264,44 @@ class Warehouse:
     def key_figures(
         self,
         level: str | None = None,
-        code: str | None = None,
+        code: str | int | None = None,
         year: int | None = None,
         *,
-        region: str | None = None,
+        region: str | int | None = None,
     ) -> pd.DataFrame:
-        """Rows of the ``key_figures`` view, filtered by level, code, year and région."""
-        return self.sql(
+        """Rows of the ``key_figures`` view, filtered by level, territory, year and région.
+
+        **Not secrecy-checked**: raw sums, for exploring; figures for publication come from
+        :func:`observatory.table` (``result.attrs["secrecy"]`` is ``False`` here, and
+        ``analysis.export`` refuses this frame for publication).
+
+        Parameters
+        ----------
+        level : str, optional
+            « région », ``"departement"``, ``"epci"``, ``"commune"``, ``"france"``.
+        code : str or int, optional
+            A territory as :func:`observatory.territories.parse` reads it (``48``, ``"2A"``,
+            ``"region:76"``; a bare « 76 » is ambiguous without ``level``).
+        year : int, optional
+            A year of the warehouse (every year when omitted).
+        region : str or int, optional
+            Only the territories inside this région (``76``).
+
+        Examples
+        --------
+        >>> wh.key_figures("département", region=76, year=2022)
+        """
+        from observatory import territories
+
+        level = territories.level_name(level)
+        if code is not None:
+            found = territories.parse(self, code, level)
+            level, code = found.level, found.code
+        if region is not None:
+            region = territories.parse(self, region, "region").code
+        if year is not None:
+            year = self._checked_year(year)
+        frame = self.sql(
             """
             SELECT k.* FROM key_figures AS k
             JOIN territories AS t USING (level, code)
@@ -264,6 +313,29 @@ class Warehouse:
             """,
             dict(level=level, code=code, year=year, region=region),
         )
+        frame = frame.astype(
+            {"year": "int64", "ess_establishments": "Int64", "ess_share_pct": "Float64"}
+        )
+        for column in ("ess_employees", "total_employees"):  # SIRENE estimates are not whole
+            whole = frame[column].dropna().mod(1).eq(0).all()
+            frame[column] = frame[column].astype("Int64" if whole else "Float64")
+        frame.attrs = {"secrecy": False, "note": NOT_SECRECY_CHECKED}
+        return frame
+
+    def _checked_year(self, year) -> int:
+        """``year`` as an int, or a French error naming the years the warehouse holds (a
+        warehouse without any ESS facts, only published figures, takes any year: its view is
+        empty, as indicators.resolve_year allows)."""
+        years = self.years()
+        try:
+            wanted = int(year)
+        except (TypeError, ValueError):
+            raise ValueError(f"année « {year} » illisible : un nombre, comme 2022") from None
+        if years and wanted not in years:
+            raise ValueError(
+                f"année « {year} » non disponible dans l'entrepôt ({years[0]} à {years[-1]})"
+            )
+        return wanted
 
     def sources(self) -> pd.DataFrame:
         """The ``sources`` table: every input of the build with its checksum and row counts,
@@ -319,5 +391,15 @@ def missing_units_note(count: int) -> str:
 
 def open_warehouse(path: Path | str | None = None, *, external_access: bool = False) -> Warehouse:
     """Open the warehouse read-only (``$OBSERVATORY_DB`` or ``data/observatory.duckdb``), locked
-    down; ``external_access=True`` lets an analyst's own session read files (with a warning)."""
+    down; ``external_access=True`` lets an analyst's own session read files (with a warning).
+
+    Opening the file with DuckDB directly, pass ``read_only=True``
+    (``duckdb.connect(path, read_only=True)``): a plain ``duckdb.connect(path)`` opens it for
+    writing and locks every other reader (dashboards, refresh, colleagues) out while it is open.
+
+    Examples
+    --------
+    >>> wh = open_warehouse()
+    >>> observatory.table(wh, "ess_employees", "departement", within="region:76")
+    """
     return Warehouse(path, external_access=external_access)

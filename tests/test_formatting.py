@@ -52,3 +52,11 @@ def test_de_before_a_proper_name_elides_and_contracts():
     assert fmt.of_name("La Rochelle") == "de La Rochelle"
     assert fmt.of_name("Mende") == "de Mende"
     assert fmt.of_name("Hendaye") == "de Hendaye"
+
+
+def test_pandas_missing_values_read_as_missing():
+    """Nullable Int64 and Float64 columns (observatory.table, key_figures) hold pd.NA."""
+    import pandas as pd
+
+    assert fmt.number(pd.NA) == fmt.MISSING and fmt.percent(pd.NA) == fmt.MISSING
+    assert fmt.number(pd.array([4333], dtype="Int64")[0]) == "4\u202f333"

@@ -30,7 +30,7 @@ def test_territories_by_level_and_parent(wh):
     herault_communes = wh.territories("commune", departement="34")
     assert "34172" in set(herault_communes["code"])  # Montpellier
     assert (herault_communes["region_code"] == "76").all()
-    with pytest.raises(ValueError, match="unknown level"):
+    with pytest.raises(ValueError, match="niveau « canton » inconnu"):
         wh.territories("canton")
 
 
@@ -207,3 +207,33 @@ def test_a_dashboard_kernel_warehouse_reaches_no_file_network_extension_or_setti
     assert not out.exists()
     assert result["external"] is False and result["threads"] == 1
     assert result["years"] > 0  # the dashboards still read their warehouse
+
+
+def test_key_figures_checks_its_input_in_french(wh):
+    """« département », a number, an unknown year and a bare « 76 » (issue 24, items 3, 4)."""
+    accented = wh.key_figures("département", region=76, year=2022)
+    assert set(accented["code"]) == OCCITANIE
+    lozere = wh.key_figures("departement", 48)
+    assert set(lozere["code"]) == {"48"} and list(lozere["year"]) == wh.years()
+    with pytest.raises(ValueError, match=r"année « 2030 » non disponible .*2014 à 2022"):
+        wh.key_figures("departement", year=2030)
+    with pytest.raises(ValueError, match=r"Occitanie.*Seine-Maritime"):
+        wh.key_figures(code="76")
+    assert set(wh.key_figures(code="region:76")["level"]) == {"region"}
+
+
+def test_raw_views_say_they_are_not_secrecy_checked(wh):
+    """The easiest route showed a commune's single establishment (issue 24, item 1): the raw
+    views say so in their docstring and their frame."""
+    for frame in (wh.key_figures("commune", "48001", 2022), wh.sql("SELECT 1 AS x")):
+        assert frame.attrs["secrecy"] is False
+        assert "sans secret statistique" in frame.attrs["note"]
+    for method in (type(wh).key_figures, type(wh).sql):
+        assert "Not secrecy-checked" in method.__doc__
+
+
+def test_key_figures_types(wh):
+    frame = wh.key_figures("region", year=2022)
+    assert frame["year"].dtype == "int64"
+    assert str(frame["ess_establishments"].dtype) == "Int64"
+    assert str(frame["ess_employees"].dtype) == "Int64"

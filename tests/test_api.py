@@ -1,0 +1,146 @@
+"""The analyst API (issue 24): observatory.table, observatory.map, observatory.to_excel, and
+the package's names for tab completion."""
+
+import warnings
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import observatory
+from observatory import api, indicators
+from observatory.territories import TerritoryError
+
+OCCITANIE = {"09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"}
+
+
+def test_dir_lists_the_api():
+    """dir(observatory) was empty: no tab completion."""
+    names = dir(observatory)
+    assert {"open_warehouse", "table", "map", "to_excel", "indicators"} <= set(names)
+    assert callable(observatory.table) and callable(observatory.to_excel)
+
+
+@pytest.fixture(scope="module")
+def lozere_communes(wh):
+    return observatory.table(
+        wh, ["ess_establishments", "ess_employees", "ess_share_employees"], "commune", 48, 2022
+    )
+
+
+def test_table_applies_secrecy_cell_by_cell(wh, lozere_communes):
+    """Each cell agrees with indicators.compute, masked cells are <NA> with their flag set."""
+    frame = lozere_communes.set_index("code")
+    assert len(frame) == len(wh.territories("commune", departement="48"))
+    masked = 0
+    for code in ["48001", "48095", "48034", *frame.index[:20]]:
+        truth = indicators.compute(wh, "commune", code, 2022, themes=("key_figures",))
+        truth = truth.set_index("indicator")
+        for column in ("ess_establishments", "ess_employees", "ess_share_employees"):
+            secret = bool(truth.at[column, "secret"])
+            assert frame.at[code, f"{column}_secret"] == secret
+            if secret:
+                masked += 1
+                assert pd.isna(frame.at[code, column])
+            elif not pd.isna(truth.at[column, "value"]):
+                assert frame.at[code, column] == pytest.approx(truth.at[column, "value"])
+    assert masked  # Lozère's small communes are masked
+    assert frame.attrs["secrecy"] is True and frame.attrs["demo"] is True
+
+
+def test_table_types_and_shape(wh, lozere_communes):
+    assert str(lozere_communes["ess_employees"].dtype) == "Int64"
+    assert str(lozere_communes["ess_establishments"].dtype) == "Int64"
+    assert str(lozere_communes["ess_share_employees"].dtype) == "Float64"
+    assert lozere_communes["year"].dtype == "int64"
+    several = observatory.table(
+        wh, ["ess_employees", "family_employees"], "département", "region:76", [2018, 2022]
+    )
+    assert set(several["code"]) == OCCITANIE and set(several["year"]) == {2018, 2022}
+    family = [
+        c
+        for c in several.columns
+        if c.startswith("family_employees:") and not c.endswith("_secret")
+    ]
+    assert family == [f"family_employees:{code}" for code in api.FAMILY_DTYPE.categories]
+    assert len(several) == 26
+
+
+def test_table_never_answers_an_empty_frame(wh):
+    with pytest.raises(indicators.YearError, match="année 2030 non disponible"):
+        observatory.table(wh, "ess_employees", "departement", "region:76", 2030)
+    with pytest.raises(KeyError, match="vouliez-vous dire : ess_employees"):
+        observatory.table(wh, "ess_employes", "departement", "region:76")
+    with pytest.raises(TerritoryError, match="aucun territoire de niveau département"):
+        observatory.table(wh, "ess_employees", "departement", "commune:48001")
+    with pytest.raises(TerritoryError, match="Seine-Maritime"):
+        observatory.table(wh, "ess_employees", "departement", "76")
+
+
+def test_map_gives_a_geodataframe_and_a_figure(wh):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    drawn = observatory.map(wh, "ess_share_employees", "departement", "region:76", 2022)
+    assert set(drawn.data["code"]) == OCCITANIE and drawn.data.geometry.notna().all()
+    assert drawn.data.crs.to_epsg() == 4326
+    shares = drawn.data.set_index("code")["ess_share_employees"]
+    assert shares["48"] == pytest.approx(
+        observatory.table(wh, "ess_share_employees", "departement", 48, 2022)[
+            "ess_share_employees"
+        ].item()
+    )
+    drawn.data.plot(column=drawn.data["ess_share_employees"].astype(float))  # matplotlib
+    names = [trace.name for trace in drawn.figure.data]
+    assert all(trace.type == "choroplethmap" for trace in drawn.figure.data)
+    assert sum(len(trace.locations) for trace in drawn.figure.data) == 13 and names
+    communes = observatory.map(wh, "ess_share_employees", "commune", 48, 2022)
+    grey = [t for t in communes.figure.data if t.name.startswith("s ")]
+    masked = communes.data["ess_share_employees_secret"].sum()
+    assert grey and len(grey[0].lon) == masked
+    assert {c[1] for c in grey[0].customdata} == {"s"}  # no value of a masked commune
+
+
+def test_to_excel_writes_numbers_marks_and_context(wh, tmp_path):
+    frame = observatory.table(
+        wh, ["ess_establishments", "ess_share_employees"], "commune", 48, 2022
+    )
+    path = observatory.to_excel(frame, tmp_path / "communes.xlsx", title="Communes de Lozère")
+    book = openpyxl.load_workbook(path)
+    sheet = book["Données"]
+    lines = [row[0] for row in sheet.iter_rows(max_row=4, values_only=True)]
+    assert lines[0] == "Communes de Lozère" and "Données de démonstration" in lines[1]
+    assert any(line.startswith("Source : ") for line in lines)
+    rows = list(sheet.iter_rows(min_row=6, values_only=True))
+    header, body = rows[0], rows[1:]
+    assert "Établissements employeurs de l'ESS" in header and "Code" in header
+    assert len(body) == len(frame)
+    establishments = header.index("Établissements employeurs de l'ESS")
+    truth = frame.set_index("code")
+    for row in body:
+        code = row[header.index("Code")]
+        assert isinstance(code, str) and code.startswith("48")
+        if truth.at[code, "ess_establishments_secret"]:
+            assert row[establishments] == "s"
+        else:
+            assert row[establishments] == truth.at[code, "ess_establishments"]
+            assert isinstance(row[establishments], int)
+    assert "Définitions" in book.sheetnames
+
+
+def test_to_excel_refuses_a_raw_view_for_publication(wh, tmp_path):
+    raw = wh.key_figures("commune", "48001", 2022)
+    with pytest.raises(api.RawTableError, match="sans secret statistique"):
+        observatory.to_excel(raw, tmp_path / "brut.xlsx")
+    assert not (tmp_path / "brut.xlsx").exists()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        observatory.to_excel(raw, tmp_path / "brut.xlsx", publication=False)
+    assert any(issubclass(w.category, api.SecrecyWarning) for w in caught)
+    first = [
+        row[0]
+        for row in openpyxl.load_workbook(tmp_path / "brut.xlsx")["Données"].iter_rows(
+            max_row=4, values_only=True
+        )
+    ]
+    assert api.RAW_LINE in first
