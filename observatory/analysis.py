@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import api, indicators, secrecy
+from observatory import api, exports, indicators, secrecy
 from observatory import territories as territory_parser
 from observatory.warehouse import Warehouse
 
@@ -146,10 +146,19 @@ def secrecy_share(
     return table.sort_values("part_masquee_pct", ascending=False, ignore_index=True)
 
 
-def export(table: pd.DataFrame, path: Path | str, *, publication: bool = True) -> Path:
+def export(
+    table: pd.DataFrame,
+    path: Path | str,
+    *,
+    publication: bool = True,
+    title: str = "Tableau de l'observatoire de l'ESS",
+    wh: Warehouse | None = None,
+    year: int | None = None,
+) -> Path:
     """Write a table to .xlsx (:func:`observatory.to_excel`: title, sources, numbers as
-    numbers, « s » in masked cells) or .csv (UTF-8, « ; », decimal comma, « s » in masked
-    cells, for French spreadsheets).
+    numbers, « s » in masked cells) or .csv (:mod:`observatory.exports`' convention, as every
+    file of the observatory: context lines, « ; », decimal comma, « s » in masked cells).
+    Given ``wh``, the CSV's context names the warehouse's source, year and demo label.
 
     A raw view (``wh.key_figures``, ``wh.sql``: not secrecy-checked) is refused, unless
     ``publication=False`` for internal work (with a warning).
@@ -160,19 +169,17 @@ def export(table: pd.DataFrame, path: Path | str, *, publication: bool = True) -
     """
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
-        return api.to_excel(table, path, publication=publication)
-    if path.suffix.lower() != ".csv":
-        raise ValueError(f"format de sortie « {path.suffix} » non pris en charge : .csv ou .xlsx")
-    cells = api.published_cells(table, publication).map(_csv_cell)
-    cells.to_csv(path, sep=";", encoding="utf-8-sig", index=False)
-    return path
-
-
-def _csv_cell(value):
-    """A number as a French spreadsheet reads it (decimal comma, no thousands separator)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return value
-    return str(int(value)) if float(value).is_integer() else repr(float(value)).replace(".", ",")
+        return api.to_excel(table, path, title=title, publication=publication)
+    cells = api.published_cells(table, publication)
+    demo, sources = bool(table.attrs.get("demo")), list(table.attrs.get("sources") or [])
+    if wh is not None:
+        year = indicators.resolve_year(wh, year)
+        demo, sources = demo or wh.is_demo(), sources or [indicators.facts_source(wh, year)]
+    notes = [api.RAW_LINE] if table.attrs.get("secrecy") is False else []
+    return exports.write(
+        exports.Table(cells, title, year=year, source=" ; ".join(sources), demo=demo, notes=notes),
+        path,
+    )
 
 
 def region_map(

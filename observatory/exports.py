@@ -72,6 +72,8 @@ COLUMNS = {
     "postes_salaries_ess": Column("Postes salariés de l'ESS", "integer"),
     "part_emploi_ess_pct": _percent("Part dans l'emploi de l'ESS"),
     "section_naf": Column("Section NAF"),
+    "domaine": Column("Domaine d'activité"),
+    "codes_naf": Column("Codes NAF"),
     "libelle": Column("Libellé"),
     "part_ess_emploi_secteur_pct": _percent("Part de l'ESS dans l'emploi du secteur"),
     "part_ess_emploi_salarie_pct": _percent("Part de l'ESS dans l'emploi salarié"),

@@ -2,10 +2,9 @@
 meets them in JupyterLab (issue 24, items 1, 2 and 6)."""
 
 import openpyxl
-import pandas as pd
 import pytest
 
-from observatory import analysis, api, indicators
+from observatory import analysis, api, exports, indicators
 
 
 def test_compare_gives_the_average_growth_and_takes_lists(wh):
@@ -32,11 +31,11 @@ def test_export_writes_numbers_and_s_not_blanks(wh, tmp_path):
     """Masked cells came out blank with display=False, numbers as text ('4\u202f333')."""
     table = analysis.compare(wh, "48001,48", 2022, display=False)
     path = analysis.export(table, tmp_path / "comparaison.csv")
-    read = pd.read_csv(path, sep=";", decimal=",", dtype={"Territoire": str})
+    _, read = exports.read_csv(path)  # the observatory's one CSV convention
     commune = read.iloc[0]
     assert commune["Postes salariés de l'ESS"] == "s"
     lozere = indicators.indicator(wh, "ess_employees", "departement", "48", 2022)
-    assert read.iloc[1]["Postes salariés de l'ESS"] == str(int(lozere["value"].item()))
+    assert read.iloc[1]["Postes salariés de l'ESS"] == int(lozere["value"].item())
     xlsx = analysis.export(analysis.compare(wh, "48001,48", 2022), tmp_path / "c.xlsx")
     rows = list(openpyxl.load_workbook(xlsx)["Données"].iter_rows(values_only=True))
     body = [row for row in rows if row[0] and str(row[0]).startswith(("Albaret", "Lozère"))]
