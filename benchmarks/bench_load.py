@@ -1,4 +1,5 @@
-"""Load test on the loopback: 5, 10 and 20 visitors opening portraits at once.
+"""Load test on the loopback: 5, 10, 20 and 50 visitors opening portraits at once, and the
+processor time of one preheated portrait page.
 
 Each visitor is a client doing what Voilà's page does, without drawing: it loads the page
 (which runs the notebook in a kernel), opens the kernel's websocket, asks for the widgets'
@@ -6,10 +7,14 @@ state (``request_states`` on the ``jupyter.widget.control`` comm) and waits unti
 holds a plotly chart. Real browsers are not used here: on this 2-core machine their own work
 (about 3 s of processor per page) would be counted against the server.
 
+The portrait views are stored first, as ``observatory serve`` does at its first start on a
+warehouse. Then a server on which ``PAGES`` preheated portraits are opened one after the other,
+each until its kernel is idle: processor time of that kernel and of the server, its memory.
 For each level: a fresh ``observatory serve`` (the repository's ``voila.json``), warmed up, then
 every visitor at once with a hard deadline; time to first chart (median, 95th percentile),
-failed sessions, memory of each visitor's kernel and of the whole server; then everything is
-stopped. ``run(workdir)`` returns a Markdown section.
+failed sessions, French busy pages above the cap (and their time), memory of each visitor's
+kernel and of the whole server; then everything is stopped. ``run(workdir)`` returns a
+Markdown section.
 """
 
 from __future__ import annotations
