@@ -142,10 +142,12 @@ def precompute(db: Path, levels: tuple[str, ...] = STORED_LEVELS) -> int:
 
 
 def _remove_older(current: Path, db: Path) -> None:
-    """Remove the other versions of the views of the warehouse ``db`` (older builds)."""
+    """Remove the other versions of the views of the warehouse ``db`` (older builds), and the
+    views of warehouses that no longer exist (a test's, a removed copy)."""
     for other in current.parent.glob("vues-*"):
         with contextlib.suppress(OSError):
-            if other != current and (other / WAREHOUSE).read_text(encoding="utf-8") == str(db):
+            owner = Path((other / WAREHOUSE).read_text(encoding="utf-8"))
+            if other != current and (owner == db or not owner.exists()):
                 shutil.rmtree(other)
 
 

@@ -123,6 +123,9 @@ def test_views_belong_to_one_build_of_the_warehouse(warehouse_path, tmp_path):
     with open_warehouse(db) as wh:
         second = views.version(wh)
     assert second != first
+    gone = tmp_path / "cache" / "observatory" / "vues-0123456789abcdef0123"  # a removed test's
+    gone.mkdir()
+    (gone / views.WAREHOUSE).write_text(str(tmp_path / "supprime.duckdb"), encoding="utf-8")
     precompute(db, tmp_path / "cache", ("france",))
     stored = list((tmp_path / "cache" / "observatory").glob("vues-*"))
     assert [p.name for p in stored] == [f"vues-{second}"]
