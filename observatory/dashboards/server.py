@@ -105,7 +105,6 @@ class Guard:
         self.sockets_by_address: Counter[str] = Counter()
         # Per kernel: every message, and widget changes (the messages that make it compute).
         self.buckets: dict[str, tuple[limits.TokenBucket, limits.TokenBucket]] = {}
-        self.views = ViewsMaker(settings.db_path()) if app.precompute_views else None
 
     @property
     def manager(self):
@@ -164,10 +163,7 @@ class Guard:
         return buckets[0].allow() and (not change or buckets[1].allow())
 
     async def sweep(self) -> None:
-        """Forget what ended; stop the visitors' kernels past a limit; store the views of a
-        new warehouse."""
-        if self.views is not None:
-            self.views.check()
+        """Forget what ended; stop the visitors' kernels past a limit."""
         now = time.monotonic()
         for visit in list(self.visits):
             kernel_id = visit.kernel_id
@@ -534,8 +530,10 @@ class DashboardServer(Voila):
         app_settings[GUARD] = Guard(self)
         app_settings["websocket_max_message_size"] = self.max_message_bytes
         PeriodicCallback(app_settings[GUARD].sweep, self.sweep_interval * 1000).start()
-        if app_settings[GUARD].views is not None:
-            app_settings[GUARD].views.check()  # now, before the pools fill
+        if self.precompute_views:
+            views = ViewsMaker(settings.db_path())
+            views.check()  # now, before the pools fill
+            PeriodicCallback(views.check, self.sweep_interval * 1000).start()
         self.log.info(
             "Au plus %d visiteurs à la fois ; site statique : %s", self.max_visitors, self.site_url
         )
