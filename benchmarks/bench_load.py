@@ -1,4 +1,5 @@
-"""Load test on the loopback: 5, 10 and 20 visitors opening portraits at once.
+"""Load test on the loopback: 5, 10, 20 and 50 visitors opening portraits at once, and the
+processor time of one preheated portrait page.
 
 Each visitor is a client doing what Voilà's page does, without drawing: it loads the page
 (which runs the notebook in a kernel), opens the kernel's websocket, asks for the widgets'
@@ -6,10 +7,14 @@ state (``request_states`` on the ``jupyter.widget.control`` comm) and waits unti
 holds a plotly chart. Real browsers are not used here: on this 2-core machine their own work
 (about 3 s of processor per page) would be counted against the server.
 
+The portrait views are stored first, as ``observatory serve`` does at its first start on a
+warehouse. Then a server on which ``PAGES`` preheated portraits are opened one after the other,
+each until its kernel is idle: processor time of that kernel and of the server, its memory.
 For each level: a fresh ``observatory serve`` (the repository's ``voila.json``), warmed up, then
 every visitor at once with a hard deadline; time to first chart (median, 95th percentile),
-failed sessions, memory of each visitor's kernel and of the whole server; then everything is
-stopped. ``run(workdir)`` returns a Markdown section.
+failed sessions, French busy pages above the cap (and their time), memory of each visitor's
+kernel and of the whole server; then everything is stopped. ``run(workdir)`` returns a
+Markdown section.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from pathlib import Path
 from benchmarks.common import Server, pool_sizes
 from observatory import formatting
 
-LEVELS = {5: 180.0, 10: 240.0, 20: 360.0}  # visitors: hard deadline of the level (s)
+LEVELS = {5: 180.0, 10: 240.0, 20: 360.0, 50: 360.0}  # visitors: hard deadline of the level (s)
+BUSY = "Trop de visiteurs en ce moment"  # the French page above the cap on visitors
+PAGES = 6  # preheated portraits opened one after the other to measure their processor time
 # Départements of several régions, so that visitors do not all ask for cached figures.
 CODES = [
     "34",
@@ -66,6 +73,7 @@ class Visit:
     kernel_id: str | None
     error: str | None = None
     page: float | None = None
+    busy: bool = False  # answered at once by the French page (above the cap)
 
 
 def _decode(frame) -> dict:
@@ -117,9 +125,11 @@ async def visit(base: str, path: str, sockets: list) -> Visit:
 
     started = time.monotonic()
     response = await AsyncHTTPClient().fetch(
-        base + path, connect_timeout=3600, request_timeout=3600
+        base + path, connect_timeout=3600, request_timeout=3600, raise_error=False
     )
     page, page_seconds = response.body.decode("utf-8"), time.monotonic() - started
+    if response.code == 503 and BUSY in page:
+        return Visit(None, None, None, page_seconds, busy=True)
     found = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', page)
     if found is None:
         return Visit(None, None, "page sans noyau", page_seconds)
@@ -221,6 +231,61 @@ def measure_level(db: Path, workdir: Path, visitors: int, deadline: float) -> di
     }
 
 
+def _processor(process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+async def _settled(process, quiet: float = 2.0, limit: float = 60.0) -> None:
+    """Until ``process`` has used no processor for ``quiet`` seconds (at most ``limit``)."""
+    last, since, started = _processor(process), time.monotonic(), time.monotonic()
+    while time.monotonic() - started < limit and time.monotonic() - since < quiet:
+        await asyncio.sleep(0.5)
+        now = _processor(process)
+        if now - last > 0.02:
+            last, since = now, time.monotonic()
+
+
+def measure_pages(db: Path, workdir: Path) -> list[dict]:
+    """Processor time of preheated portrait pages opened one after the other (each waited
+    for until its kernel is idle: every block, the map): the visitor's kernel and the server."""
+    import psutil
+
+    server = Server.start(db, workdir / "voila-pages.log")
+    pages = []
+    try:
+        server.wait_until_ready(sum(pool_sizes().values()), timeout=900)
+        time.sleep(5)
+        loop = asyncio.new_event_loop()
+        main = psutil.Process(server.process.pid)
+        own = lambda: sum(_processor(p) for p in [main, *main.children()])  # noqa: E731
+        try:
+            for code in CODES[:PAGES]:
+                before = {k: _processor(p) for k, p in server.kernels().items()}
+                server_before, sockets = own(), []
+                visit_ = loop.run_until_complete(
+                    visit(server.url, "/voila/render/portrait.ipynb?territoire=" + code, sockets)
+                )
+                kernel = server.kernels()[visit_.kernel_id]
+                loop.run_until_complete(_settled(kernel))
+                memory = server.memory()[visit_.kernel_id]
+                pages.append(
+                    {
+                        "kernel": _processor(kernel) - before.get(visit_.kernel_id, 0.0),
+                        "server": own() - server_before,
+                        "preheated": visit_.kernel_id in before,
+                        **memory,
+                    }
+                )
+                for socket in sockets:
+                    socket.close()
+        finally:
+            loop.close()
+    finally:
+        server.stop()
+    return pages
+
+
 def _p95(values: list[float]) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, max(0, round(0.95 * len(values) + 0.5) - 1))]
@@ -234,24 +299,50 @@ def run(workdir) -> str:
         check=True,
         capture_output=True,
     )
+    # What observatory serve does at its first start on a warehouse: store the portrait views.
+    subprocess.run(
+        [sys.executable, "-m", "observatory.dashboards.views", str(db)],
+        check=True,
+        capture_output=True,
+    )
+    pages = measure_pages(db, workdir)
     results = [
         measure_level(db, workdir, visitors, deadline) for visitors, deadline in LEVELS.items()
     ]
     fmt = lambda s: formatting.number(s, 1)  # noqa: E731
+    fmt2 = lambda s: formatting.number(s, 2)  # noqa: E731
     rows = []
     for r in results:
         times = [v.seconds for v in r["visits"] if v.error is None and v.seconds is not None]
-        failed = len(r["visits"]) - len(times)
+        busy = [v.page for v in r["visits"] if v.busy]
+        failed = len(r["visits"]) - len(times) - len(busy)
         total = sum(m["pss"] for m in r["memory"].values())
         rows.append(
             f"| {r['visitors']} | {fmt(statistics.median(times)) if times else '–'} s | "
             f"{fmt(_p95(times)) if times else '–'} s | {failed} | "
+            f"{len(busy)}{f' (au plus {fmt2(max(busy))} s)' if busy else ''} | "
             f"{formatting.number(statistics.mean(k['pss'] for k in r['kernels'])) if r['kernels'] else '–'} Mo | "
             f"{formatting.number(max(k['rss'] for k in r['kernels'])) if r['kernels'] else '–'} Mo | "
             f"{formatting.number(total)} Mo |"
         )
+    preheated = [p for p in pages if p["preheated"]]
+    page_rows = (
+        f"| médiane de {len(preheated)} pages | {fmt2(statistics.median(p['kernel'] for p in preheated))} s | "
+        f"{fmt2(statistics.median(p['server'] for p in preheated))} s | "
+        f"{formatting.number(max(p['rss'] for p in preheated))} Mo | "
+        f"{formatting.number(max(p['pss'] for p in preheated))} Mo |"
+        if preheated
+        else "| aucune page préchauffée | – | – | – | – |"
+    )
     return (
         "## Montée en charge (Voilà, visiteurs simultanés)\n\n"
+        "Vues du portrait de la France, des régions et des départements enregistrées d'avance "
+        "(`observatory.dashboards.views`, comme `observatory serve` le fait à son premier "
+        f"démarrage sur un entrepôt). Temps de processeur de {PAGES} pages de portrait "
+        "préchauffées ouvertes l'une après l'autre, chacune jusqu'à ce que son noyau soit "
+        "inactif (tous les blocs et la carte), et mémoire de ce noyau :\n\n"
+        "| pages | processeur du noyau | processeur du serveur | RSS maximal | PSS maximal |\n"
+        "| --- | ---: | ---: | ---: | ---: |\n" + page_rows + "\n\n"
         "Chaque visiteur ouvre un portrait de département au même instant, sur la boucle "
         "locale, comme le fait la page de Voilà sans dessiner : chargement de la page (le "
         "carnet s'exécute dans un noyau), websocket du noyau, état des widgets, jusqu'au "
@@ -261,7 +352,8 @@ def run(workdir) -> str:
         + ". Mémoire en PSS (la part de chaque processus dans la mémoire partagée : les "
         "chiffres s'additionnent) et RSS. Chiffres provisoires : la machine est partagée.\n\n"
         "| visiteurs | premier graphique, médiane | 95e centile | sessions en échec | "
+        "page « trop de visiteurs » (plafond) | "
         "mémoire par noyau de visiteur (PSS moyen) | RSS maximal d'un noyau | "
         "mémoire totale du serveur (PSS) |\n"
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n" + "\n".join(rows) + "\n"
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n" + "\n".join(rows) + "\n"
     )

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import ipywidgets as w
 
 from observatory import indicators, messages, settings
-from observatory.dashboards import blocks, common
+from observatory.dashboards import blocks, common, views
 from observatory.dashboards.common import esc
 
 PARAMETERS = ("territoire", "niveau", "annee", "reference")
@@ -203,12 +203,11 @@ class PortraitPage:
         browser flipping between two years costs the kernel almost nothing."""
         self.generation += 1
         generation, territory = self.generation, self.territory
-        frame, ref = blocks.view_frame(self.wh, territory, self.year, self.reference)
-        year, territory_slug = int(frame.attrs["year"]), blocks.slug(territory)
-        reference = (self.reference.level, self.reference.code) if self.reference else None
-        key = (territory.level, territory.code, year, reference)
-        if self._show_kept(key):
+        key = self.view_key()
+        if self._show_kept(key) or self._show_stored(key, generation):
             return
+        frame, ref = blocks.view_frame(self.wh, territory, self.year, self.reference)
+        year, territory_slug = key[2], blocks.slug(territory)
         steps = blocks.block_steps(self.wh, territory, frame, ref)
         link = share_link(territory, year, self.reference)
         summary = messages.section_html(self.wh, frame, territory, ref, heading="h3")
@@ -259,6 +258,38 @@ class PortraitPage:
         later.append(lambda: self._fill(key, self.address, [common.address_output(link)]))
         common.in_background(later, lambda: self.generation == generation)
 
+    def view_key(self) -> tuple:
+        """(level, code, year, reference) of the view the page shows now."""
+        reference = (self.reference.level, self.reference.code) if self.reference else None
+        year = indicators.resolve_year(self.wh, self.year)
+        return (self.territory.level, self.territory.code, year, reference)
+
+    def _show_stored(self, key, generation: int) -> bool:
+        """In a visitor's kernel, show the view ``key`` from the views stored ahead of
+        visitors (:mod:`observatory.dashboards.views`), if it is there: the key figures and
+        the first chart at once, the other widgets one at a time, as when computed."""
+        store = views.kernel_store() if common.served_by_voila() else None
+        stored = store.load(key) if store is not None else None
+        if stored is None or len(stored) != len(self._outputs):
+            return False
+        pairs = list(zip(self._outputs, stored))
+        for widget, outputs in pairs[:2]:
+            self._fill(key, widget, outputs)
+        pending = [common.html_output(common.PENDING_HTML)]
+        for widget, outputs in pairs[2:]:
+            if outputs and widget is not self.address:
+                common.set_outputs(widget, pending)
+        later = [partial(self._fill, key, widget, outputs) for widget, outputs in pairs[2:]]
+        common.in_background(later, lambda: self.generation == generation)
+        return True
+
+    def kept_outputs(self, key) -> list[list[dict]] | None:
+        """The outputs of each widget for the view ``key`` once shown whole, or None."""
+        kept = self._kept.get(key)
+        if kept is None or len(kept) < len(self._outputs):
+            return None
+        return [list(kept[id(widget)]) for widget in self._outputs]
+
     @property
     def _outputs(self) -> list:
         """The widgets a view fills."""
@@ -297,12 +328,19 @@ def warm_up(wh) -> None:
     """Work done by a preheated kernel before any visitor, what every portrait needs once: the
     territories and their search index, France's figures (every portrait compares with them),
     the first use of plotly and openpyxl (through the default portrait's charts) and the map
-    shapes. Kept short: a pool refilled during a rush competes with the visitors."""
+    shapes. Kept short: a pool refilled during a rush competes with the visitors.
+
+    When the views of this warehouse are stored (:mod:`observatory.dashboards.views`), only the
+    territories and their index: most visitors' views are then read, not computed, and the
+    kernel stays about 90 MB smaller; the first view computed warms the rest."""
     region = indicators.resolve(wh, settings.DEFAULT_REGION, "region")
+    common.territory_index()
+    store = views.kernel_store()
+    if store is not None and store.complete():
+        return
     for block in blocks.territory_view(wh, region, None).blocks:
         blocks.block_outputs(block, blocks.slug(region))
     blocks.warm_maps()
-    common.territory_index()
 
 
 @common.page

@@ -12,6 +12,9 @@ and the limits a public server needs, which Voilà has no setting for.
 - Kernel websockets are limited per kernel and per address, and the messages and widget
   changes each kernel receives per second; ``?template=`` and ``?theme=`` no longer bypass
   the preheated kernels.
+- The portrait views of France, the régions and the départements are stored ahead of visitors
+  (``observatory.dashboards.views``, a process of its own, again when the warehouse changes):
+  a preheated kernel shows them without computing.
 
 Run as ``python -m observatory.dashboards.server dashboards/ [Voilà options]``; settings in
 ``voila.json`` (section ``DashboardServer``) or as ``--DashboardServer.<name>=…``.
@@ -25,6 +28,8 @@ import json
 import os
 import resource
 import secrets
+import subprocess
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -40,7 +45,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import PeriodicCallback
 from tornado.websocket import WebSocketClosedError
-from traitlets import Float, Integer, Unicode, default
+from traitlets import Bool, Float, Integer, Unicode, default
 from voila.app import Voila
 from voila.request_info_handler import RequestInfoSocketHandler
 from voila.tornado.handler import TornadoVoilaHandler
@@ -195,6 +200,32 @@ class Guard:
         if megabytes > app.kernel_memory_mb:
             return f"{megabytes:.0f} Mo de mémoire, plus que les {app.kernel_memory_mb} permis"
         return None
+
+
+class ViewsMaker:
+    """The process storing the portrait views of the warehouse (``observatory.dashboards.views``),
+    started with the server and again whenever the warehouse file is replaced (a refresh)."""
+
+    def __init__(self, db: Path):
+        self.db = db
+        self.process: subprocess.Popen | None = None
+        self.seen: tuple | None = None
+
+    def check(self) -> None:
+        """Start the process if the warehouse changed since it last ran and none runs now."""
+        try:
+            stat = self.db.stat()
+        except OSError:
+            return
+        seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if seen == self.seen or (self.process is not None and self.process.poll() is None):
+            return
+        self.seen = seen
+        # Its output goes to the server's log; it dies with the server.
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "observatory.dashboards.views", str(self.db)],
+            stdin=subprocess.DEVNULL,
+        )
 
 
 def kernel_memory_mb(manager, kernel_id: str) -> float:
@@ -464,6 +495,12 @@ class DashboardServer(Voila):
         64 * 1024, config=True, help="Largest websocket message a browser may send."
     )
     sweep_interval = Float(10, config=True, help="Seconds between two checks of the kernels.")
+    precompute_views = Bool(
+        True,
+        config=True,
+        help="Store the portrait views of France, the régions and the départements ahead of "
+        "visitors (observatory.dashboards.views), again after each refresh.",
+    )
     site_url = Unicode(
         config=True,
         help="Address of the static site (default: served by this server, below portraits/).",
@@ -493,6 +530,10 @@ class DashboardServer(Voila):
         app_settings[GUARD] = Guard(self)
         app_settings["websocket_max_message_size"] = self.max_message_bytes
         PeriodicCallback(app_settings[GUARD].sweep, self.sweep_interval * 1000).start()
+        if self.precompute_views:
+            views = ViewsMaker(settings.db_path())
+            views.check()  # now, before the pools fill
+            PeriodicCallback(views.check, self.sweep_interval * 1000).start()
         self.log.info(
             "Au plus %d visiteurs à la fois ; site statique : %s", self.max_visitors, self.site_url
         )

@@ -1,0 +1,171 @@
+"""Portrait views computed ahead of visitors and stored: a visitor's kernel shows a stored view
+instead of computing it (about 0,3 s of processor a page, most of a preheated page's work).
+
+A view is what the portrait page shows for one territory, year and reference: the outputs of
+its widgets (key figures, charts, map, address), secrecy already applied, exactly as the page
+computed them. Views are stored in the cache folder (``blocks.shapes_cache_dir()``), one
+folder per *version*: the warehouse's ``sources`` table (every input with its checksum and the
+build's time: each build is a new version) and the observatory's code. A kernel reads the
+version through its own warehouse connection, so that it never shows another warehouse's
+figures; a new build or a new code leaves the old views unused.
+
+``observatory serve`` stores the views of France, the régions and the départements for the
+latest year (``precompute``, a background process of the server, again after each refresh);
+any other view is computed by the page as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from observatory import settings
+
+STORED_LEVELS = ("france", "region", "departement")
+COMPLETE = "complet"  # marker written once every view of a version is stored
+WAREHOUSE = "entrepot"  # the warehouse's path, to remove the older versions of its views
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Digest of the observatory's code and SQL: views computed by another code are not used."""
+    digest = hashlib.sha1()
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".sql") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def version(wh) -> str:
+    """The version of the views of the warehouse ``wh`` (read through its own connection)."""
+    rows = wh.connection.execute(
+        "SELECT * FROM sources ORDER BY ALL"  # every input, checksum and build time
+    ).fetchall()
+    return hashlib.sha1((repr(rows) + code_version()).encode()).hexdigest()[:20]
+
+
+def folder(wh) -> Path:
+    from observatory.dashboards import blocks
+
+    return blocks.shapes_cache_dir() / f"vues-{version(wh)}"
+
+
+def file_name(key: tuple) -> str:
+    """``departement-34-2022-parent.json`` for the view (level, code, year, reference)."""
+    level, code, year, reference = key
+    ref = "parent" if reference is None else "-".join(reference)
+    return f"{level}-{code}-{year}-{ref}.json"
+
+
+class Store:
+    """The stored views of one warehouse version."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self, key: tuple) -> list[list[dict]] | None:
+        """The outputs of each widget of the view ``key``, or None when it is not stored."""
+        try:
+            return json.loads((self.path / file_name(key)).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def save(self, key: tuple, outputs: list[list[dict]]) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        target = self.path / file_name(key)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(outputs, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, target)
+
+    def complete(self) -> bool:
+        return (self.path / COMPLETE).is_file()
+
+
+@lru_cache(maxsize=1)
+def kernel_store() -> Store | None:
+    """The store of this kernel's warehouse, or None when it cannot be read."""
+    from observatory.dashboards import common
+
+    try:
+        return Store(folder(common.warehouse()))
+    except Exception:  # no store is no worse than before: the page computes its views
+        return None
+
+
+def precompute(db: Path, levels: tuple[str, ...] = STORED_LEVELS) -> int:
+    """Store the views of the territories of ``levels`` (France, the régions and the
+    départements) for the latest year (those not stored yet), then mark the version complete
+    and remove the older versions of this warehouse's views. Returns the number of views
+    computed. One process at a time per cache folder (a lock); run in its own process (it
+    imports what the pages need)."""
+    os.environ["OBSERVATORY_DB"] = str(db)
+    import ipywidgets
+
+    from observatory import indicators
+    from observatory.dashboards import blocks, common, portrait
+
+    wh = common.warehouse()
+    store = Store(folder(wh))
+    with open(blocks.shapes_cache_dir() / "vues.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if store.complete():
+            return 0
+        computed = 0
+        for level in levels:
+            for code in wh.territories(level)["code"]:
+                territory = indicators.resolve(wh, code, level)
+                page = portrait.PortraitPage(wh, portrait.Request(territory, None, None))
+                key = page.view_key()
+                if store.load(key) is not None:
+                    continue
+                page.update()  # outside Voilà: every step at once
+                outputs = page.kept_outputs(key)
+                if outputs is not None:  # a failed block is not stored
+                    store.save(key, outputs)
+                    computed += 1
+                ipywidgets.Widget.close_all()  # the page's widgets, kept by ipywidgets otherwise
+        (store.path / WAREHOUSE).write_text(str(Path(db).resolve()), encoding="utf-8")
+        (store.path / COMPLETE).write_text("", encoding="utf-8")
+        _remove_older(store.path, Path(db).resolve())
+    return computed
+
+
+def _remove_older(current: Path, db: Path) -> None:
+    """Remove the other versions of the views of the warehouse ``db`` (older builds), and the
+    views of warehouses that no longer exist (a test's, a removed copy)."""
+    for other in current.parent.glob("vues-*"):
+        with contextlib.suppress(OSError):
+            owner = Path((other / WAREHOUSE).read_text(encoding="utf-8"))
+            if other != current and (owner == db or not owner.exists()):
+                shutil.rmtree(other)
+
+
+def _die_with_parent() -> None:
+    """Linux kills this process when the server that started it dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def main() -> None:
+    """``python -m observatory.dashboards.views [DB]``: precompute the views (default warehouse:
+    ``$OBSERVATORY_DB``), at low priority."""
+    _die_with_parent()
+    os.nice(10)
+    db = Path(sys.argv[1]) if len(sys.argv) > 1 else settings.db_path()
+    computed = precompute(db)
+    print(f"Vues du portrait calculées d'avance : {computed}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
