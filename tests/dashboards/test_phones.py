@@ -125,8 +125,8 @@ def test_every_dashboard_fits_the_screen_and_speaks_plain_french(
 
 
 def downloaded(page, link):
-    with page.expect_download() as info:
-        link.click()
+    with page.expect_download(timeout=TIMEOUT) as info:
+        link.click(timeout=TIMEOUT)
     return info.value
 
 

@@ -3,6 +3,7 @@
 computed independently (hand Lambert-93, brute-force nearest structure, the plan's CSV)."""
 
 import re
+import time
 
 import numpy as np
 import pandas as pd
@@ -177,7 +178,12 @@ def test_accompagnement_filters_by_type_and_phase_from_the_url_and_the_menus(
         "document.querySelector('h2.obs-title').innerText.includes('tiers-lieu')", timeout=60_000
     )
     # No tiers-lieu serves the post-creation phase: every EPCI is out of reach, and says so.
-    shown = table(page, "Données du graphique : Les EPCI les moins bien desservis")
+    # (The title changes first; the table follows.)
+    shown = eventually(
+        page,
+        lambda: table(page, "Données du graphique : Les EPCI les moins bien desservis"),
+        lambda t: set(t["Distance moyenne"]) == {"aucune structure accessible"},
+    )
     assert set(shown["Distance moyenne"]) == {"aucune structure accessible"}
     page.locator("select").nth(2).select_option(label="Création")
     page.wait_for_function(
@@ -185,6 +191,26 @@ def test_accompagnement_filters_by_type_and_phase_from_the_url_and_the_menus(
         timeout=60_000,
     )
     expected, _ = least_served(wh, "tiers_lieu", "creation")
-    shown = table(page, "Données du graphique : Les EPCI les moins bien desservis")
+    shown = eventually(
+        page,
+        lambda: table(page, "Données du graphique : Les EPCI les moins bien desservis"),
+        lambda t: codes_of(t["EPCI"]) == expected,
+    )
     assert codes_of(shown["EPCI"]) == expected
     page.close()
+
+
+def eventually(page, read, ok, seconds: float = 60):
+    """``read()`` again until ``ok`` of it, or ``seconds`` have passed: its last value."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            value = read()
+            if ok(value):
+                return value
+        except AssertionError:  # the block is being drawn again: not there for a moment
+            if time.monotonic() >= deadline:
+                raise
+        if time.monotonic() >= deadline:
+            return value
+        page.wait_for_timeout(500)

