@@ -373,15 +373,50 @@ def _bar(data: pd.DataFrame, x: str, y: str, text: str, title: str, x_title: str
     return common.label_bars(fig, float(data[x].max()) if len(data) else 1.0)
 
 
+def _category_rows(frame: pd.DataFrame, kind: str) -> list[dict]:
+    """Employees, employer establishments and share of the ESS's employees of each category
+    of ``kind`` (``family``, ``domain``), in the frame's order."""
+    rows = []
+    for category in dict.fromkeys(frame.loc[frame["indicator"] == f"{kind}_employees", "category"]):
+        emp = common.row(frame, f"{kind}_employees", category)
+        est = common.row(frame, f"{kind}_establishments", category)
+        share = common.row(frame, f"{kind}_share_employees", category)
+        rows.append(dict(label=emp["category_label"], emp=emp, est=est, share=share))
+    return rows
+
+
+def _employees_bars(
+    rows: list[dict], y: str, title: str, suffix: str
+) -> tuple[go.Figure, str, list[str]]:
+    """Bars of the employees of each row of :func:`_category_rows` that is neither masked nor
+    empty (with its share), the chart's text alternative, and the labels of the masked rows."""
+    shown = [r for r in rows if not r["emp"]["secret"] and r["emp"]["value"] > 0]
+    data = pd.DataFrame(
+        {
+            y: [r["label"] for r in shown],
+            "postes": [r["emp"]["value"] for r in shown],
+            "texte": [f"{r['emp']['display']} ({r['share']['display']})" for r in shown],
+        }
+    )
+    masked = [r["label"] for r in rows if r["emp"]["secret"]]
+    fig = _bar(data, "postes", y, "texte", title, "Postes salariés" + suffix)
+    alt = (
+        "; ".join(
+            f"{r['label']} : {r['emp']['display']} postes ({r['share']['display']})" for r in shown
+        )
+        + "."
+        if shown
+        else "Aucune valeur publiable."
+    )
+    if masked:
+        alt += f" Couvert par le secret statistique : {', '.join(masked)}."
+    return fig, alt, masked
+
+
 def families(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
     """ESS employees by family (associations, coopératives…)."""
     year = int(frame.attrs["year"])
-    rows = []
-    for family in dict.fromkeys(frame.loc[frame["indicator"] == "family_employees", "category"]):
-        emp = common.row(frame, "family_employees", family)
-        est = common.row(frame, "family_establishments", family)
-        share = common.row(frame, "family_share_employees", family)
-        rows.append(dict(label=emp["category_label"], emp=emp, est=est, share=share))
+    rows = _category_rows(frame, "family")
     suffix = ESTIMATE if estimated(frame) else ""
     table = pd.DataFrame(
         {
@@ -399,27 +434,12 @@ def families(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
             "part_emploi_ess_pct": [common.value_or_mark(r["share"]) for r in rows],
         }
     )
-    shown = [r for r in rows if not r["emp"]["secret"] and r["emp"]["value"] > 0]
-    data = pd.DataFrame(
-        {
-            "famille": [r["label"] for r in shown],
-            "postes": [r["emp"]["value"] for r in shown],
-            "texte": [f"{r['emp']['display']} ({r['share']['display']})" for r in shown],
-        }
+    fig, alt, masked = _employees_bars(
+        rows,
+        "famille",
+        f"Postes salariés de l'ESS{suffix} par famille, {territory.label}, {year}",
+        suffix,
     )
-    masked = [r["label"] for r in rows if r["emp"]["secret"]]
-    title = f"Postes salariés de l'ESS{suffix} par famille, {territory.label}, {year}"
-    fig = _bar(data, "postes", "famille", "texte", title, "Postes salariés" + suffix)
-    alt = (
-        "; ".join(
-            f"{r['label']} : {r['emp']['display']} postes ({r['share']['display']})" for r in shown
-        )
-        + "."
-        if shown
-        else "Aucune valeur publiable."
-    )
-    if masked:
-        alt += f" Couvert par le secret statistique : {', '.join(masked)}."
     source = common.source_html(
         frame["source"].iloc[0],
         year,
@@ -491,18 +511,9 @@ def sectors(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
 def domains(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
     """ESS employees by activity domain (groups of NAF sous-classes, with their codes)."""
     year = int(frame.attrs["year"])
-    rows = []
-    for code in dict.fromkeys(frame.loc[frame["indicator"] == "domain_employees", "category"]):
-        emp = common.row(frame, "domain_employees", code)
-        rows.append(
-            dict(
-                label=emp["category_label"],
-                naf=str(emp["note"]).removeprefix("codes NAF : "),
-                emp=emp,
-                est=common.row(frame, "domain_establishments", code),
-                share=common.row(frame, "domain_share_employees", code),
-            )
-        )
+    rows = _category_rows(frame, "domain")
+    for r in rows:
+        r["naf"] = str(r["emp"]["note"]).removeprefix("codes NAF : ")
     # Largest first, masked ones last in the documented order (their size is not said).
     rows.sort(key=lambda r: -r["emp"]["value"] if not r["emp"]["secret"] else np.inf)
     suffix = ESTIMATE if estimated(frame) else ""
@@ -524,27 +535,12 @@ def domains(frame: pd.DataFrame, territory: indicators.Territory) -> Block:
             "part_emploi_ess_pct": [common.value_or_mark(r["share"]) for r in rows],
         }
     )
-    shown = [r for r in rows if not r["emp"]["secret"] and r["emp"]["value"] > 0]
-    data = pd.DataFrame(
-        {
-            "domaine": [r["label"] for r in shown],
-            "postes": [r["emp"]["value"] for r in shown],
-            "texte": [f"{r['emp']['display']} ({r['share']['display']})" for r in shown],
-        }
+    fig, alt, masked = _employees_bars(
+        rows,
+        "domaine",
+        f"Postes salariés de l'ESS{suffix} par domaine d'activité, {territory.label}, {year}",
+        suffix,
     )
-    masked = [r["label"] for r in rows if r["emp"]["secret"]]
-    title = f"Postes salariés de l'ESS{suffix} par domaine d'activité, {territory.label}, {year}"
-    fig = _bar(data, "postes", "domaine", "texte", title, "Postes salariés" + suffix)
-    alt = (
-        "; ".join(
-            f"{r['label']} : {r['emp']['display']} postes ({r['share']['display']})" for r in shown
-        )
-        + "."
-        if shown
-        else "Aucune valeur publiable."
-    )
-    if masked:
-        alt += f" Couvert par le secret statistique : {', '.join(masked)}."
     source = common.source_html(
         frame["source"].iloc[0],
         year,
