@@ -60,6 +60,24 @@ def warehouse_path(tmp_path_factory, request) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def demo_db(warehouse_path):
+    """Point the dashboards' kernel-wide warehouse (``common.warehouse``) and its caches at
+    the session's demo warehouse for the module's tests; yield that connection."""
+    from observatory.dashboards import common
+
+    caches = (common.warehouse, common.territory_index, common._compute)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OBSERVATORY_DB", str(warehouse_path))
+    for cached in caches:
+        cached.cache_clear()
+    yield common.warehouse()
+    common.warehouse().close()
+    for cached in caches:
+        cached.cache_clear()
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def second_build(tmp_path_factory, empty_warehouse_path):
     """``observatory build`` (demo data) run as a user would, over a good warehouse (the empty

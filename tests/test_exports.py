@@ -17,17 +17,7 @@ from observatory.dashboards import blocks, common
 CODE_NAME = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")  # part_emploi_ess_pct and the like
 
 
-@pytest.fixture(scope="module", autouse=True)
-def demo_db(warehouse_path):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("OBSERVATORY_DB", str(warehouse_path))
-    for cached in (common.warehouse, common.territory_index, common._compute):
-        cached.cache_clear()
-    yield common.warehouse()
-    common.warehouse().close()
-    for cached in (common.warehouse, common.territory_index, common._compute):
-        cached.cache_clear()
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("demo_db")  # the dashboards' warehouse (conftest)
 
 
 def families_of(wh, column: str, code: str, year: int) -> pd.Series:

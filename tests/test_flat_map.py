@@ -11,19 +11,7 @@ import shapely
 from observatory import flat_map, indicators
 from observatory.dashboards import blocks, common
 
-
-@pytest.fixture(scope="module", autouse=True)
-def demo_db(warehouse_path):
-    """Point the dashboards' kernel-wide warehouse at the session's demo warehouse."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("OBSERVATORY_DB", str(warehouse_path))
-    for cached in (common.warehouse, common._compute):
-        cached.cache_clear()
-    yield common.warehouse()
-    common.warehouse().close()
-    for cached in (common.warehouse, common._compute):
-        cached.cache_clear()
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("demo_db")  # the dashboards' warehouse (conftest)
 
 
 def segments(trace) -> list[list[tuple[float, float]]]:

@@ -10,7 +10,6 @@ import pytest
 from pypdf import PdfReader
 
 from observatory import note, site
-from observatory.dashboards import common
 from observatory.publication import Portrait
 
 
@@ -23,20 +22,6 @@ def test_a_missing_chromium_stops_with_one_french_sentence(monkeypatch, tmp_path
         "Debian : apt-get install chromium, ou make chromium ; ailleurs, indiquez son chemin "
         "dans OBSERVATORY_CHROMIUM)"
     )
-
-
-@pytest.fixture(scope="module")
-def demo_db(warehouse_path):
-    """Point the kernel-wide warehouse (``common.warehouse``) at the session's demo warehouse."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("OBSERVATORY_DB", str(warehouse_path))
-    for cached in (common.warehouse, common._compute):
-        cached.cache_clear()
-    yield common.warehouse()
-    common.warehouse().close()
-    for cached in (common.warehouse, common._compute):
-        cached.cache_clear()
-    mp.undo()
 
 
 def test_a_note_prints_from_a_running_event_loop_as_in_a_jupyter_kernel(demo_db, tmp_path):

@@ -15,19 +15,7 @@ from tiny_warehouse import build_tiny
 from observatory import exports, indicators, open_warehouse
 from observatory.dashboards import blocks, common, comparison, portrait
 
-
-@pytest.fixture(scope="module", autouse=True)
-def demo_db(warehouse_path):
-    """Point the dashboards' kernel-wide warehouse at the session's demo warehouse."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("OBSERVATORY_DB", str(warehouse_path))
-    for cached in (common.warehouse, common.territory_index, common._compute):
-        cached.cache_clear()
-    yield common.warehouse()
-    common.warehouse().close()
-    for cached in (common.warehouse, common.territory_index, common._compute):
-        cached.cache_clear()
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("demo_db")  # the dashboards' warehouse (conftest)
 
 
 def optimal_classes(values, k):
