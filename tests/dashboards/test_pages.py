@@ -72,15 +72,15 @@ def test_portrait_url_opens_herault_and_selector_changes_territory(voila_url, br
     page.wait_for_function(
         f"document.querySelectorAll('{CHARTS}').length >= 6", timeout=TIMEOUT
     )  # five blocks and the map
-    # The empty plot that loads plotly.js early (outside the widgets) takes no room.
-    assert (
-        page.evaluate(
-            "() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => "
-            "!p.closest('.widget-output') && p.getBoundingClientRect().height > 0)"
-            ".length"
-        )
-        == 0
+    # The empty plot that loads plotly.js early (among the cell's own outputs, outside the
+    # widgets) takes no room. (The renderer's off-screen copies of each chart, made for its
+    # PNG snapshot and appended to the body for a moment, are not among the cell's outputs.)
+    loader_heights = page.evaluate(
+        "() => [...document.querySelectorAll('.jp-Cell-outputArea > .jp-OutputArea-child')]"
+        ".filter(c => c.querySelector(':scope > .jp-RenderedPlotly'))"
+        ".map(c => c.getBoundingClientRect().height)"
     )
+    assert loader_heights == [0]
     page.screenshot(path=str(screens / "portrait.png"), full_page=True)
     selector = page.locator(".obs-territory input")
     selector.fill("Haute-Garonne (département 31)")

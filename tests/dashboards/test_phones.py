@@ -124,7 +124,15 @@ def test_every_dashboard_fits_the_screen_and_speaks_plain_french(
     page.close()
 
 
+OPEN_FOLDS = """a => {
+    for (let d = a.closest('details'); d; d = d.parentElement?.closest('details')) d.open = true;
+}"""
+
+
 def downloaded(page, link):
+    """The file behind ``link``, its folds opened first (a block filled after the test opened
+    every fold arrives folded)."""
+    link.evaluate(OPEN_FOLDS)
     with page.expect_download(timeout=TIMEOUT) as info:
         link.click(timeout=TIMEOUT)
     return info.value
@@ -133,8 +141,7 @@ def downloaded(page, link):
 def test_every_file_of_a_portrait_carries_its_context_and_the_demo_label(
     voila_url, browser, tmp_path
 ):
-    page = open_page(browser, f"{voila_url}/voila/render/portrait.ipynb?territoire=34", 390, 4)
-    page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+    page = open_page(browser, f"{voila_url}/voila/render/portrait.ipynb?territoire=34", 390, 6)
     csv_links, xlsx_links = page.locator("a.obs-csv"), page.locator("a.obs-xlsx")
     assert csv_links.count() >= 4 and csv_links.count() == xlsx_links.count()
     for i in range(csv_links.count()):
