@@ -9,6 +9,9 @@ DB := data/observatory.duckdb
 KERNEL := observatory
 # Tests left out of the daily loop: a real browser, many visitors, killed processes.
 SLOW_MARKERS := not browser and not load and not fault
+# Two workers; a file's tests stay together on one, and so do the tests of the session's Voilà
+# server, in groups handed out slow ones first (tests/conftest.py).
+WORKERS := -n 2 --dist loadgroup --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
 .PHONY: help demo real test test-fast lint format bench setup setup-dev build serve chromium reference clean
@@ -61,11 +64,11 @@ chromium: ## Install Debian's chromium if it is missing (browser tests, notes' P
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: setup-dev chromium ## Run the whole test suite (CI's command)
-	$(BIN)/python -m pytest
+test: setup-dev chromium ## Run the whole test suite on two workers (CI's command)
+	$(BIN)/python -m pytest $(WORKERS)
 
 test-fast: setup-dev chromium ## Daily loop: all but browser, load and fault tests, on two workers
-	$(BIN)/python -m pytest -m "$(SLOW_MARKERS)" -n 2
+	$(BIN)/python -m pytest -m "$(SLOW_MARKERS)" $(WORKERS)
 
 lint: setup-dev ## ruff check and ruff format --check (configuration in pyproject.toml)
 	$(BIN)/ruff check .

@@ -360,6 +360,32 @@ def _connected_to(process: psutil.Process, port: int) -> bool:
         return False
 
 
+SLOW = ("browser", "load", "fault")  # the marks make test-fast leaves out (Makefile)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test``, ``make test-fast``): a
+    file's tests run on one worker, in their order, so that its module fixtures (a refresh, the
+    notebooks' runs, a server) are made once; every test of the session's Voilà server
+    (``voila_url``) runs on one worker, which alone starts that server. Without xdist, nothing
+    changes.
+
+    xdist hands the groups out in the order of their first test (``--no-loadscope-reorder``):
+    the groups holding slow tests (browser, load, fault) go first, so that the other worker
+    is not left idle at the end while one of them runs."""
+    groups = {}
+    for item in items:
+        mark = item.get_closest_marker("xdist_group")
+        if mark is None:
+            name = "voila" if "voila_url" in item.fixturenames else item.nodeid.split("::")[0]
+            mark = pytest.mark.xdist_group(name)
+            item.add_marker(mark)
+        groups[item] = mark.args[0]
+    if config.getoption("dist", "no") == "loadgroup":
+        slow = {groups[item] for item in items if any(map(item.get_closest_marker, SLOW))}
+        items.sort(key=lambda item: groups[item] not in slow)  # stable: each group's order kept
+
+
 @pytest.fixture(scope="session")
 def voila_url(warehouse_path):
     """One server for all dashboard tests on the session's demo warehouse."""
