@@ -281,6 +281,26 @@ def open_portrait(browser_or_page, base: str, territory: str = "34", wait: bool 
     return page
 
 
+@contextlib.contextmanager
+def page_explained(page):
+    """When the block fails, prints what the page shows, the kernel its address names and the
+    end of its console (the server's log is printed by ``serving``): a page that never draws
+    says whether it waits for its kernel, shows an error or was refused."""
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    try:
+        yield page
+    except BaseException:
+        shown = {"kernel": lambda: page_kernel(page), "text": lambda: page.inner_text("body")}
+        for name, read in shown.items():
+            try:
+                print(f"--- page {page.url}, {name} ---\n{read()[:3000]}")
+            except Exception as error:  # the page may be closed or elsewhere
+                print(f"--- page {page.url}, {name} unreadable: {error!r}")
+        print("--- end of its console ---\n" + "\n".join(console[-40:]))
+        raise
+
+
 def kernel_process(kernel_id: str) -> psutil.Process:
     for proc in psutil.process_iter(["cmdline"]):
         if any(f"kernel-{kernel_id}.json" in part for part in proc.info["cmdline"] or []):
@@ -339,7 +359,7 @@ def test_killed_server_and_kernel_recover_by_restart_and_reload(warehouse_path, 
         _, alive = psutil.wait_procs(kernels, timeout=30)
         assert alive == []  # no orphan kernel keeps its memory
         assert page.inner_text("h2.obs-title").startswith("Hérault")  # what the visitor still sees
-    with serving(warehouse_path, port) as (_, base):  # `observatory serve` again, same address
+    with serving(warehouse_path, port) as (_, base), page_explained(page):  # same address
         page.reload(timeout=TIMEOUT)
         page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
         assert page.inner_text("h2.obs-title").startswith("Hérault")
@@ -350,9 +370,10 @@ def test_killed_server_and_kernel_recover_by_restart_and_reload(warehouse_path, 
         kernel.wait(timeout=30)
         # Another visitor arrives meanwhile, and the visitor reloads: both kernels start together.
         other = open_portrait(browser, base, "31", wait=False)
-        page.reload(timeout=TIMEOUT, wait_until="commit")
-        other.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
-        assert other.inner_text("h2.obs-title").startswith("Haute-Garonne")
+        with page_explained(other):
+            page.reload(timeout=TIMEOUT, wait_until="commit")
+            other.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
+            assert other.inner_text("h2.obs-title").startswith("Haute-Garonne")
         page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
         assert page.inner_text("h2.obs-title").startswith("Hérault")
         assert page_kernel(page) != killed
