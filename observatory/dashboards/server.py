@@ -418,6 +418,10 @@ class DashboardHandler(TornadoVoilaHandler):
         if self.visit is None:
             self.busy(path or "")
             return
+        # The page stops its kernel as it unloads (reload, closed tab) with the token of the
+        # ``_xsrf`` cookie, which Voilà never sets: refused (403), every kernel outlived its
+        # page until culled 15 minutes later, with its memory and a visitor's place.
+        _ = self.xsrf_token  # sets the cookie
         try:
             await super().get(path)
         finally:

@@ -55,6 +55,53 @@ def test_simultaneous_visitors_all_get_their_own_portrait(voila_url, browser):
         page.close()
 
 
+def kernel_alive(kernel_id: str) -> bool:
+    """Whether a kernel process with this id runs (its connection file is on its command line)."""
+    for process in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if any(f"kernel-{kernel_id}.json" in part for part in process.info["cmdline"] or []):
+                return process.status() != psutil.STATUS_ZOMBIE
+    return False
+
+
+def wait_until_stopped(kernel_id: str, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while kernel_alive(kernel_id):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+@pytest.mark.browser
+@pytest.mark.load
+def test_a_visitor_who_reloads_or_leaves_frees_the_kernel_of_the_page_left(voila_url, browser):
+    """Leaving a page (a reload, another address) stops its kernel at once: it no longer holds
+    its memory and a visitor's place for the 15 minutes after which an idle kernel is culled.
+    The page asks Voilà to stop it as it unloads, with the token of the ``_xsrf`` cookie.
+    (A tab closed by Playwright sends nothing as it unloads: the other two ways are tested.)"""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    url = f"{voila_url}/voila/render/portrait.ipynb?territoire=34"
+    page.goto(url, timeout=TIMEOUT)
+    page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
+    first = page_kernel(page)
+    assert kernel_alive(first)
+    page.reload(timeout=TIMEOUT)
+    page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
+    second = page_kernel(page)
+    assert second != first and kernel_alive(second)
+    assert wait_until_stopped(first), f"the kernel {first} of the page reloaded still runs"
+    page.goto(f"{voila_url}/portraits/", timeout=TIMEOUT)  # the static site, say
+    assert wait_until_stopped(second), f"the kernel {second} of the page left still runs"
+    page.close()
+
+
+def page_kernel(page) -> str:
+    return page.evaluate(
+        "JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # The cap on visitors' kernels (browser-free clients: curl-like requests that never run the
 # page's JavaScript, as in issue 25)
