@@ -234,6 +234,31 @@ def test_a_kernel_kept_busy_with_messages_stops_at_its_age_limit(warehouse_path)
 
 
 @pytest.mark.load
+def test_a_kernel_whose_page_is_gone_stops_and_one_that_reconnects_stays(warehouse_path):
+    """A tab closed without a word (a phone's browser, a crash: nothing asks Voilà to stop
+    the kernel) left the kernel 15 minutes until culled: it now stops once its page has had
+    no socket for ``disconnect_timeout`` (here 10 s instead of 120, to keep the test short).
+    A page that reconnects within it (a network blip) keeps its kernel."""
+    with dashboard_server(
+        warehouse_path,
+        reserve=0,
+        args=("--DashboardServer.disconnect_timeout=10", "--DashboardServer.sweep_interval=1"),
+    ) as server:
+        status, body, _ = fetch(server.url + PORTRAIT)
+        assert status == 200
+        kernel = re.search(r'"kernelId": "([0-9a-f-]{36})"', body).group(1)
+        channels = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel}/channels?session_id=x"
+        websocket.create_connection(channels, timeout=120).close()
+        time.sleep(5)
+        socket = websocket.create_connection(channels, timeout=120)  # back within 10 s
+        time.sleep(15)
+        assert kernel_alive(kernel), log_tail(server.log)
+        socket.close()  # gone for good
+        assert wait_until_stopped(kernel, 60), log_tail(server.log)
+        assert "n'y est plus connectée depuis 10 s" in server.log.read_text()
+
+
+@pytest.mark.load
 def test_a_kernel_beyond_its_memory_limit_is_stopped(warehouse_path):
     """Widgets sent by a client grew one kernel from 302 to 532 MB for good: a visitor's kernel
     above ``kernel_memory_mb`` is stopped (here 150 MB, below any kernel, for the test)."""
