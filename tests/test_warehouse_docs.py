@@ -18,19 +18,22 @@ SELECT view_name, 'view', comment FROM duckdb_views() WHERE NOT temporary AND NO
 COLUMNS = "SELECT table_name, column_name, comment FROM duckdb_columns()"
 
 
-def catalogue(path) -> tuple[dict[str, str | None], dict[str, str | None]]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        relations = {name: comment for name, _, comment in con.execute(STORED).fetchall()}
-        columns = {
-            f"{table}.{column}": comment
-            for table, column, comment in con.execute(COLUMNS).fetchall()
-            if table in relations
-        }
+def catalogue(source) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """The stored relations and their columns → comment, of a warehouse file or connection."""
+    if not isinstance(source, duckdb.DuckDBPyConnection):
+        with duckdb.connect(str(source), read_only=True) as con:
+            return catalogue(con)
+    relations = {name: comment for name, _, comment in source.execute(STORED).fetchall()}
+    columns = {
+        f"{table}.{column}": comment
+        for table, column, comment in source.execute(COLUMNS).fetchall()
+        if table in relations
+    }
     return relations, columns
 
 
-def assert_all_explained(path) -> None:
-    relations, columns = catalogue(path)
+def assert_all_explained(source) -> None:
+    relations, columns = catalogue(source)
     assert len(relations) >= 37 and len(columns) >= 300  # the warehouse of December 2026
     missing = [name for name, text in {**relations, **columns}.items() if not (text or "").strip()]
     assert missing == [], f"{len(missing)} sans commentaire : {missing[:10]}"
@@ -40,9 +43,11 @@ def assert_all_explained(path) -> None:
         assert "`" not in text and "::" not in text, (name, text)
 
 
-def test_every_table_view_and_column_of_a_demo_build_has_a_french_comment(warehouse_path):
-    assert_all_explained(warehouse_path)
-    _, columns = catalogue(warehouse_path)
+def test_every_table_view_and_column_of_a_demo_build_has_a_french_comment(wh):
+    # The session's demo warehouse, through its open connection (a second connection to the
+    # same file with another configuration is refused by DuckDB).
+    assert_all_explained(wh.connection)
+    _, columns = catalogue(wh.connection)
     assert columns["ess_facts.employees"] == "Postes salariés au 31 décembre."
     assert "secret statistique" in columns["key_figures.ess_share_pct"]
 
