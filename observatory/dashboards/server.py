@@ -484,7 +484,7 @@ class DashboardServer(Voila):
         60, config=True, help="Seconds a page has, once sent, to connect to its kernel."
     )
     disconnect_timeout = Float(
-        120,
+        300,
         config=True,
         help="Seconds a visitor's kernel is kept once its page has no socket left (a tab "
         "closed without a word, a phone asleep): its page reconnects within them if it can.",

@@ -237,7 +237,7 @@ def test_a_kernel_kept_busy_with_messages_stops_at_its_age_limit(warehouse_path)
 def test_a_kernel_whose_page_is_gone_stops_and_one_that_reconnects_stays(warehouse_path):
     """A tab closed without a word (a phone's browser, a crash: nothing asks Voilà to stop
     the kernel) left the kernel 15 minutes until culled: it now stops once its page has had
-    no socket for ``disconnect_timeout`` (here 10 s instead of 120, to keep the test short).
+    no socket for ``disconnect_timeout`` (here 10 s instead of 300, to keep the test short).
     A page that reconnects within it (a network blip) keeps its kernel."""
     with dashboard_server(
         warehouse_path,
