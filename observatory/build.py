@@ -10,7 +10,6 @@ previous warehouse exactly as it was.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from observatory import settings
+from observatory import fsutil, settings
 from observatory.domains import DOMAINS, RULES
 from observatory.families import FAMILIES
 from observatory.sirene_codes import LEGAL_CATEGORIES, STAFF_BANDS
@@ -132,15 +131,6 @@ class BuildReport:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def sha256(path: Path) -> str:
-    """SHA-256 of a file, read by blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def run_sql_layers(con: duckdb.DuckDBPyConnection) -> None:
     """Run the landing, staging and marts SQL files in order (marts are recomputed)."""
     for layer in LAYERS:
@@ -204,7 +194,7 @@ def _load_reference(con: duckdb.DuckDBPyConnection) -> list[dict]:
                 source=f"reference:{name}",
                 file=str(path),
                 vintage="données de référence",
-                file_sha256=sha256(path),
+                file_sha256=fsutil.sha256(path),
                 rows_read=rows,
                 rows_loaded=rows,
                 rows_rejected=0,
@@ -324,7 +314,7 @@ def atomic_update(target: Path, *, from_current: bool) -> Iterator[duckdb.DuckDB
         with scratch.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(scratch, target)
-        _fsync_dir(target.parent)
+        fsutil.fsync_dir(target.parent)
     except BuildError as exc:
         _remove(scratch)
         disk = _disk_problem(target, exc)
@@ -433,11 +423,3 @@ def _remove(path: Path) -> None:
         if candidate.exists():  # unlink fails on a read-only disk even for a missing file
             candidate.unlink()
     shutil.rmtree(path.with_name(path.name + ".tmp"), ignore_errors=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

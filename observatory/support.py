@@ -29,7 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from observatory import formatting, reference, secrecy, settings
+from observatory import formatting, fsutil, reference, secrecy, settings
 
 # The directory's code lists: code → French label, in display order.
 TYPES = {
@@ -368,7 +368,7 @@ def embedded() -> pd.DataFrame:
 def seed(con, with_demo: bool) -> list[dict]:
     """At build time: create the landing tables, store the embedded structures (and the demo
     ones), and return their rows for ``sources``."""
-    from observatory.build import SQL_DIR, sha256
+    from observatory.build import SQL_DIR
 
     con.execute((SQL_DIR / "landing" / "03_support.sql").read_text(encoding="utf-8"))
     now = datetime.now(UTC)
@@ -380,7 +380,7 @@ def seed(con, with_demo: bool) -> list[dict]:
             source="reference:support_structures",
             file=str(path),
             vintage="annuaire intégré",
-            file_sha256=sha256(path),
+            file_sha256=fsutil.sha256(path),
             rows_read=len(real),
             rows_loaded=len(real),
             rows_rejected=0,

@@ -28,7 +28,16 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import exports, formatting, indicators, messages, published, secrecy, settings
+from observatory import (
+    exports,
+    formatting,
+    fsutil,
+    indicators,
+    messages,
+    published,
+    secrecy,
+    settings,
+)
 from observatory.dashboards import common
 from observatory.dashboards.common import esc
 
@@ -1214,9 +1223,7 @@ def write_shapes() -> None:
             for code, geom in zip(frame["code"], geometry)
             if not geom.is_empty
         ]
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        fsutil.write_atomic(path, "\n".join(lines) + "\n")
 
 
 @lru_cache(maxsize=8)
@@ -1368,10 +1375,8 @@ def _read_map(path: Path) -> pd.DataFrame:
 
 def _write_map(data: pd.DataFrame, path: Path) -> None:
     records = data[list(MAP_COLUMNS)].to_json(orient="records", force_ascii=False)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with suppress(OSError):  # a cache that cannot be written: computed again next time
-        tmp.write_text(records, encoding="utf-8")
-        os.replace(tmp, path)
+        fsutil.write_atomic(path, records)
 
 
 def _map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd.DataFrame:

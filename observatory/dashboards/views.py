@@ -28,7 +28,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from observatory import settings
+from observatory import fsutil, settings
 
 STORED_LEVELS = ("france", "region", "departement")
 COMPLETE = "complet"  # marker written once every view of a version is stored
@@ -84,9 +84,7 @@ class Store:
     def save(self, key: tuple, outputs: list[list[dict]]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         target = self.path / file_name(key)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(outputs, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, target)
+        fsutil.write_atomic(target, json.dumps(outputs, separators=(",", ":")))
 
     def complete(self) -> bool:
         return (self.path / COMPLETE).is_file()

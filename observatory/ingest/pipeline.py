@@ -26,9 +26,9 @@ from observatory.build import (
     atomic_update,
     recompute_marts,
     register_reference,
-    sha256,
     upgrade_landing,
 )
+from observatory.fsutil import sha256
 from observatory.ingest.files import (
     IngestError,
     RawFile,
