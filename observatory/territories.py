@@ -27,7 +27,7 @@ from observatory import search
 from observatory.warehouse import LEVELS
 
 if TYPE_CHECKING:
-    from observatory.indicators import Territory
+    from observatory.indicators.definitions import Territory
     from observatory.warehouse import Warehouse
 
 # How a level may be written (after search.normalise): the warehouse's names and their French.
@@ -113,9 +113,10 @@ def parse(wh: Warehouse, territory, level: str | None = None) -> Territory:
     >>> parse(wh, "region:76").name
     'Occitanie'
     """
-    from observatory import indicators
+    from observatory.indicators.definitions import Territory
+    from observatory.indicators.territory import resolve
 
-    if isinstance(territory, indicators.Territory):
+    if isinstance(territory, Territory):
         return territory
     level = level_name(level)
     if isinstance(territory, str) and ":" in territory and level is None:
@@ -127,7 +128,7 @@ def parse(wh: Warehouse, territory, level: str | None = None) -> Territory:
     if level is None:
         _refuse_ambiguous(wh, code)
     try:
-        return indicators.resolve(wh, code, level)
+        return resolve(wh, code, level)
     except TerritoryError as exc:
         close = suggestions(wh, code, level)
         hint = f" ; vouliez-vous dire : {', '.join(close)} ?" if close else ""
@@ -149,9 +150,9 @@ def parse_many(wh: Warehouse, territories) -> list[Territory]:
 
 def _refuse_ambiguous(wh: Warehouse, code: str) -> None:
     """Refuse a bare code that is both a région's and a département's."""
-    from observatory import indicators
+    from observatory.indicators.static import _static
 
-    known = indicators._static(wh).territories
+    known = _static(wh).territories
     region, departement = known.get(("region", code)), known.get(("departement", code))
     if region and departement:
         raise TerritoryError(
@@ -164,9 +165,9 @@ def _refuse_ambiguous(wh: Warehouse, code: str) -> None:
 def suggestions(wh: Warehouse, text: str, level: str | None = None, n: int = 3) -> list[str]:
     """The territories whose name or code is closest to ``text`` (« Hérault (département
     34) »), at ``level`` when given: the ones containing it first, then close spellings."""
-    from observatory import indicators
+    from observatory.indicators.static import _static
 
-    named = indicators._static(wh).search_index
+    named = _static(wh).search_index
     if level is not None:
         named = named[named["level"] == level]
     hits = search.find(named, text)
@@ -178,5 +179,5 @@ def suggestions(wh: Warehouse, text: str, level: str | None = None, n: int = 3) 
     picked = named[named["key"].isin(keys) | named["code"].isin(codes)].sort_values(
         ["order", "population"], ascending=[True, False]
     )
-    known = indicators._static(wh).territories
+    known = _static(wh).territories
     return [known[(lv, c)].label for lv, c in picked[["level", "code"]].head(n).values]

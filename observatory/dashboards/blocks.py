@@ -1335,7 +1335,7 @@ MAP_COLUMNS = {
     "classe": str,
 }
 # What the maps' figures depend on besides the warehouse: the code computing them.
-MAP_CODE = ("indicators.py", "secrecy.py", "dashboards/blocks.py", "dashboards/common.py")
+MAP_CODE = ("indicators", "secrecy", "dashboards/blocks.py", "dashboards/common.py")
 MAP_CACHE_DAYS = 7  # maps of older warehouses are removed after this many days
 
 
@@ -1353,7 +1353,11 @@ def map_cache(territory: indicators.Territory, level: str, year: int) -> Path:
 def _warehouse_key(wh) -> str:
     digest = hashlib.sha1(wh.sql("SELECT * FROM sources ORDER BY ALL").to_csv().encode())
     for name in MAP_CODE:
-        digest.update((Path(__file__).parents[1] / name).read_bytes())
+        code = Path(__file__).parents[1] / name
+        for path in (
+            sorted(code.rglob("*.py")) + sorted(code.rglob("*.toml")) if code.is_dir() else [code]
+        ):
+            digest.update(path.read_bytes())
     _remove_old_maps()
     return digest.hexdigest()[:16]
 

@@ -42,7 +42,7 @@ def code_version() -> str:
     digest = hashlib.sha1()
     package = Path(__file__).resolve().parents[1]
     for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".sql") and "__pycache__" not in path.parts:
+        if path.suffix in (".py", ".sql", ".toml") and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
