@@ -42,10 +42,12 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
-from observatory import audit, build, fsutil, manifest, settings, site
+from observatory import audit, fsutil, manifest, settings, site
 from observatory.ingest import ingest
 from observatory.ingest.files import vintage_order
 from observatory.ingest.pipeline import LOAD_ORDER, READERS
+from observatory.warehouse import build
+from observatory.warehouse.sql import check_problems
 
 MANIFEST = manifest.MANIFEST
 IGNORED_FILES = {"README.md", MANIFEST}
@@ -548,11 +550,7 @@ class _Refresh:
 def check_warehouse(db_path: Path) -> list[str]:
     """Problems of a finished warehouse: the build checks and the row accounting of loads."""
     with duckdb.connect(str(db_path), read_only=True) as con:
-        problems = []
-        for script in sorted((build.SQL_DIR / "checks").glob("*.sql")):
-            problems += [
-                row[0] for row in con.execute(script.read_text(encoding="utf-8")).fetchall()
-            ]
+        problems = check_problems(con)
         problems += [
             f"{source} {file} : {read} lignes lues ≠ {loaded} chargées + {rejected} rejetées"
             for source, file, read, loaded, rejected in con.execute(

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from observatory import formatting, fsutil, reference, secrecy, settings
+from observatory.warehouse import sql
 
 # The directory's code lists: code → French label, in display order.
 TYPES = {
@@ -368,9 +369,7 @@ def embedded() -> pd.DataFrame:
 def seed(con, with_demo: bool) -> list[dict]:
     """At build time: create the landing tables, store the embedded structures (and the demo
     ones), and return their rows for ``sources``."""
-    from observatory.build import SQL_DIR
-
-    con.execute((SQL_DIR / "landing" / "03_support.sql").read_text(encoding="utf-8"))
+    sql.run_file(con, "landing/03_support.sql")
     now = datetime.now(UTC)
     real = embedded()
     path = embedded_path()

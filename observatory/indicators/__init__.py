@@ -13,7 +13,7 @@ reader sees, in French; « s » for a masked value). The metadata of every indic
 ``REGISTRY`` (read from ``catalogue.toml``); ``df.attrs`` carries the metadata of the indicators
 in the frame.
 
-The room: :mod:`.definitions` (what each indicator is, read from ``catalogue.toml``), :mod:`.territory` (territories and years),
+The room: :mod:`.definitions` (what each indicator is, read from ``catalogue.toml``), :mod:`.years` (the years of the warehouse; territories are resolved by :mod:`observatory.territories`),
 :mod:`.static` (what never changes for one warehouse), :mod:`.portrait` and :mod:`.themes` (the
 figures of one territory and year), :mod:`.engine` (the entry points). Secrecy is applied by
 :mod:`observatory.secrecy` before anything leaves this package.
@@ -53,19 +53,16 @@ from observatory.indicators.engine import (
     indicator,
     store_commune_masks,
 )
-from observatory.indicators.territory import (
+from observatory.indicators.years import (
     facts_source,
-    guess_level,
     has_facts,
     is_estimate,
-    parent_of,
-    resolve,
     resolve_year,
     whole_epcis,
     years,
 )
 from observatory.secrecy.masks import IDF, MEASURES, PARENT, PROVINCE, TOPS
-from observatory.territories import TerritoryError
+from observatory.territories import TerritoryError, guess_level, parent_of, resolve
 
 __all__ = [
     "COLUMNS",

@@ -4,6 +4,7 @@ indicator (``indicator``), and the commune masks stored at build."""
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,10 +12,13 @@ import pandas as pd
 from observatory.indicators.definitions import REGISTRY, THEMES, Territory
 from observatory.indicators.portrait import _Portrait
 from observatory.indicators.static import _static
-from observatory.indicators.territory import resolve, resolve_year
+from observatory.indicators.years import resolve_year
 from observatory.secrecy.cells import _Block
 from observatory.secrecy.masks import MEASURES
-from observatory.warehouse import Warehouse
+from observatory.territories import resolve
+
+if TYPE_CHECKING:
+    from observatory.warehouse import Warehouse
 
 
 def compute(

@@ -4,6 +4,7 @@ indicator, and their assembly into the tidy frame, secrecy applied."""
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,10 +24,12 @@ from observatory.indicators.definitions import (
     display,
 )
 from observatory.indicators.static import _static
-from observatory.indicators.territory import resolve
 from observatory.indicators.themes import _Themes
 from observatory.secrecy.cells import _Block
-from observatory.warehouse import Warehouse
+from observatory.territories import resolve
+
+if TYPE_CHECKING:
+    from observatory.warehouse import Warehouse
 
 
 class _Portrait(_Themes):

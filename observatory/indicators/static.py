@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,9 @@ from observatory.indicators.definitions import (
 from observatory.secrecy.cells import _Block, _NationalMasks
 from observatory.secrecy.masks import FINE_INDEX, IDF, MEASURES, PARENT, RAW_MEASURES
 from observatory.size_classes import SIZE_CLASS_CODES
-from observatory.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from observatory.warehouse import Warehouse
 
 
 class _Static:

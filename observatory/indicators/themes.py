@@ -17,9 +17,9 @@ from observatory.indicators.definitions import (
     REGISTRY,
     Territory,
 )
-from observatory.indicators.territory import parent_of
 from observatory.secrecy.masks import MEASURES, PARENT, PROVINCE
 from observatory.size_classes import SIZE_CLASS_CODES
+from observatory.territories import parent_of
 
 
 class _Themes:

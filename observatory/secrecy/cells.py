@@ -23,11 +23,11 @@ from observatory.secrecy.masks import (
     _solve,
 )
 from observatory.size_classes import SIZE_CLASS_CODES
-from observatory.warehouse import Warehouse
 
 if TYPE_CHECKING:
     from observatory.indicators.definitions import Territory
     from observatory.indicators.static import _Static
+    from observatory.warehouse import Warehouse
 
 
 class _NationalMasks:

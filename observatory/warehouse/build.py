@@ -26,8 +26,8 @@ from observatory.domains import DOMAINS, RULES
 from observatory.families import FAMILIES
 from observatory.sirene_codes import LEGAL_CATEGORIES, STAFF_BANDS
 from observatory.size_classes import SIZE_CLASSES
+from observatory.warehouse.sql import SQL_DIR, check_problems
 
-SQL_DIR = Path(__file__).parent / "sql"
 # landing: stored tables kept across loads (created if missing); staging: temporary views;
 # marts: tables recomputed from scratch at every build and every load.
 LAYERS = ("landing", "staging", "marts")
@@ -159,9 +159,7 @@ def upgrade_landing(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _check(con: duckdb.DuckDBPyConnection) -> None:
-    problems: list[str] = []
-    for script in sorted((SQL_DIR / "checks").glob("*.sql")):
-        problems += [row[0] for row in con.execute(script.read_text(encoding="utf-8")).fetchall()]
+    problems = check_problems(con)
     if problems:
         shown = "; ".join(problems[:5])
         raise BuildError(f"{len(problems)} contrôle(s) de cohérence en échec : {shown}")
