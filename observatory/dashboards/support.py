@@ -826,6 +826,7 @@ def build(
         access = support.access(wh, region or settings.DEFAULT_REGION)
         support.distances_by_kind(wh, access.region)
         outlines("epci", access.epcis["code"])
+        header_html(wh, access)  # the indicators' dimensions, read once per kernel
     common.wait_for_request()
     params = common.query_parameters(PARAMETERS)
     given = dict(region=region, type=type_structure, phase=phase)

@@ -11,7 +11,9 @@ figures; a new build or a new code leaves the old views unused.
 
 ``observatory serve`` stores the views of France, the régions and the départements for the
 latest year (``precompute``, a background process of the server, again after each refresh);
-any other view is computed by the page as before.
+any other view is computed by the page as before. The same process computes the tables of the
+regional overview's maps by EPCI (``blocks.map_table``, kept on disk for every kernel): the
+first visitor to ask for a région's map by EPCI no longer waits for its 160 territories.
 """
 
 from __future__ import annotations
@@ -32,12 +34,15 @@ STORED_LEVELS = ("france", "region", "departement")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def precompute(db: Path, levels: tuple[str, ...] = STORED_LEVELS) -> int:
+def precompute(
+    db: Path, levels: tuple[str, ...] = STORED_LEVELS, map_regions: tuple[str, ...] | None = None
+) -> int:
     """Store the views of the territories of ``levels`` (France, the régions and the
-    départements) for the latest year (those not stored yet), then mark the version complete
-    and remove the older versions of this warehouse's views. Returns the number of views
-    computed. One process at a time per cache folder (a lock); run in its own process (it
-    imports what the pages need)."""
+    départements) for the latest year (those not stored yet) and the tables of the maps by EPCI
+    of ``map_regions`` (every région by default), then mark the version complete and remove the
+    older versions of this warehouse's views. Returns the number of views computed. One process
+    at a time per cache folder (a lock); run in its own process (it imports what the pages
+    need)."""
     os.environ["OBSERVATORY_DB"] = str(db)
     import ipywidgets
 
@@ -64,6 +69,15 @@ def precompute(db: Path, levels: tuple[str, ...] = STORED_LEVELS) -> int:
                     store.save(key, outputs)
                     computed += 1
                 ipywidgets.Widget.close_all()  # the page's widgets, kept by ipywidgets otherwise
+        year = indicators.resolve_year(wh, None)
+        if indicators.has_facts(wh, year):
+            regions = map_regions
+            if regions is None:  # the default région's first: its overview is the one shown
+                codes = list(wh.territories("region")["code"])
+                regions = sorted(codes, key=lambda code: code != settings.DEFAULT_REGION)
+            for code in regions:
+                blocks.map_table(wh, indicators.resolve(wh, code, "region"), "epci", year)
+        store.path.mkdir(parents=True, exist_ok=True)
         (store.path / WAREHOUSE).write_text(str(Path(db).resolve()), encoding="utf-8")
         (store.path / COMPLETE).write_text("", encoding="utf-8")
         _remove_older(store.path, Path(db).resolve())
