@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -1287,20 +1288,25 @@ def fisher_jenks_bins(values: np.ndarray, k: int) -> np.ndarray:
     return np.array(bins[::-1])
 
 
-def share_classes(shares: pd.Series, k: int = 5) -> pd.Series:
-    """Class label of each share (Fisher-Jenks classes), from the smallest to the largest value
-    of the class, e.g. « 11,2 % à 13,9 % » (or « 27,9 % » for a class of one value)."""
-    k = max(1, min(k, shares.nunique()))
-    bins = fisher_jenks_bins(shares.to_numpy(), k)
-    classes = pd.Series(np.searchsorted(bins, shares.to_numpy()), index=shares.index)
-    bounds = shares.groupby(classes).agg(["min", "max"])
+def natural_classes(values: pd.Series, k: int, shown: Callable[[float], str]) -> pd.Series:
+    """Class label of each value (at most ``k`` Fisher-Jenks classes), from the smallest to the
+    largest value of the class as ``shown`` writes them, e.g. « 11,2 % à 13,9 % » (or « 27,9 % »
+    for a class of one value). The one classifier of every map (dashboards, static pages,
+    ``observatory.map``, the plan's events)."""
+    k = max(1, min(k, values.nunique()))
+    bins = fisher_jenks_bins(values.to_numpy(), k)
+    classes = pd.Series(np.searchsorted(bins, values.to_numpy()), index=values.index)
+    bounds = values.groupby(classes).agg(["min", "max"])
     labels = {
-        c: formatting.percent(lo)
-        if formatting.percent(lo) == formatting.percent(hi)
-        else f"{formatting.percent(lo)} à {formatting.percent(hi)}"
+        c: shown(lo) if shown(lo) == shown(hi) else f"{shown(lo)} à {shown(hi)}"
         for c, (lo, hi) in bounds.iterrows()
     }
     return classes.map(labels)
+
+
+def share_classes(shares: pd.Series, k: int = 5) -> pd.Series:
+    """Class label of each share (:func:`natural_classes` in percent)."""
+    return natural_classes(shares, k, formatting.percent)
 
 
 SECRET_CLASS = "s : secret statistique"
@@ -1409,12 +1415,16 @@ def _map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd
     return data
 
 
-def _zoom(width_deg: float, height_deg: float, mid_lat: float) -> float:
-    """MapLibre zoom (512-pixel tiles) fitting a box in degrees into about 800 × 460 pixels."""
-    stretch = 1 / math.cos(math.radians(mid_lat))  # Web Mercator stretches latitudes
-    fit_x = 800 * 360 / (512 * max(width_deg, 1e-6))
-    fit_y = 460 * 360 / (512 * max(height_deg * stretch, 1e-6))
-    return max(1.0, min(12.0, math.log2(min(fit_x, fit_y))))
+def fit_view(bounds) -> tuple[dict, float]:
+    """Centre and MapLibre zoom (512-pixel tiles) fitting ``bounds`` (degrees: min x, min y,
+    max x, max y) into about 800 × 460 pixels: the one view of every MapLibre map."""
+    minx, miny, maxx, maxy = bounds
+    mid = (miny + maxy) / 2
+    stretch = 1 / math.cos(math.radians(mid))  # Web Mercator stretches latitudes
+    fit_x = 800 * 360 / (512 * max(maxx - minx, 1e-6))
+    fit_y = 460 * 360 / (512 * max((maxy - miny) * stretch, 1e-6))
+    zoom = max(1.0, min(12.0, math.log2(min(fit_x, fit_y))))
+    return {"lat": mid, "lon": (minx + maxx) / 2}, zoom
 
 
 def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
@@ -1468,9 +1478,7 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
         margin=dict(l=0, r=0, t=50, b=0),
         font=dict(size=14, family="Arial, sans-serif"),
         map=dict(
-            style="white-bg",
-            center=dict(lat=(miny + maxy) / 2, lon=(minx + maxx) / 2),
-            zoom=_zoom(maxx - minx, maxy - miny, (miny + maxy) / 2),
+            style="white-bg", **dict(zip(("center", "zoom"), fit_view((minx, miny, maxx, maxy))))
         ),
         legend=dict(
             title=dict(text=SHARE_LABEL, side="top"),
