@@ -1333,7 +1333,7 @@ MAP_COLUMNS = {
     "code": str,
     "name": str,
     "ess_employees": float,
-    "ess_share_pct": float,
+    "ess_share_employees": float,
     "secret": bool,
     "employees_display": str,
     "share_display": str,
@@ -1401,17 +1401,17 @@ def _map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd
             "code": [r["code"] for r in rows],
             "name": [r["name"] for r in rows],
             "ess_employees": [r["employees"]["value"] for r in rows],
-            "ess_share_pct": [r["share"]["value"] for r in rows],
+            "ess_share_employees": [r["share"]["value"] for r in rows],
             "secret": [bool(r["share"]["secret"]) for r in rows],
             "employees_display": [r["employees"]["display"] for r in rows],
             "share_display": [r["share"]["display"] for r in rows],
             "source": frame["source"].iloc[0] if rows else "",
         }
     )
-    visible = ~data["secret"] & data["ess_share_pct"].notna()
+    visible = ~data["secret"] & data["ess_share_employees"].notna()
     data["classe"] = np.where(data["secret"], SECRET_CLASS, MISSING_CLASS)
     if visible.any():
-        data.loc[visible, "classe"] = share_classes(data.loc[visible, "ess_share_pct"])
+        data.loc[visible, "classe"] = share_classes(data.loc[visible, "ess_share_employees"])
     return data
 
 
@@ -1437,7 +1437,7 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
     visible = data[~data["classe"].isin([SECRET_CLASS, MISSING_CLASS])]
     order = sorted(
         visible["classe"].unique(),
-        key=lambda c: visible.loc[visible["classe"] == c, "ess_share_pct"].min(),
+        key=lambda c: visible.loc[visible["classe"] == c, "ess_share_employees"].min(),
     )
     colours = dict(
         zip(order, common.CLASS_COLOURS[-len(order) :] if len(order) < 5 else common.CLASS_COLOURS)
@@ -1538,12 +1538,15 @@ def map_block(wh, territory: indicators.Territory, level: str, year: int, draw=s
                 secrecy.MARK if s else v for s, v in zip(data["secret"], data["ess_employees"])
             ],
             "part_ess_emploi_salarie_pct": [
-                secrecy.MARK if s else v for s, v in zip(data["secret"], data["ess_share_pct"])
+                secrecy.MARK if s else v
+                for s, v in zip(data["secret"], data["ess_share_employees"])
             ],
             "classe": data["classe"],
         }
     )
-    visible = data[~data["secret"] & data["ess_share_pct"].notna()].sort_values("ess_share_pct")
+    visible = data[~data["secret"] & data["ess_share_employees"].notna()].sort_values(
+        "ess_share_employees"
+    )
     alt = f"Carte des {len(data)} {plural} en classes de part de l'ESS (méthode de Jenks). "
     if len(visible):
         low, high = visible.iloc[0], visible.iloc[-1]
