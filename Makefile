@@ -92,7 +92,7 @@ reference: setup ## Rebuild data/reference from its published sources (needs PyP
 
 # The column reference at the end of docs/warehouse.md, from the comments of a fresh build.
 docs: setup ## Regenerate the table and column reference of docs/warehouse.md
-	$(BIN)/python -m observatory.warehouse_docs
+	$(BIN)/python -m observatory.warehouse.docs
 
 clean: ## Remove .venv, the warehouse and pytest's cache
 	rm -rf $(VENV) $(DB) .pytest_cache

@@ -259,17 +259,9 @@ def map(wh: Warehouse, indicator: str, level: str, within=None, year=None) -> Ma
     frame["classe"] = np.where(secret, blocks.SECRET_CLASS, blocks.MISSING_CLASS)
     if visible.any():
         shown = values[visible].astype(float)
-        k = max(1, min(5, shown.nunique()))
-        bins = blocks.fisher_jenks_bins(shown.to_numpy(), k)
-        classes = pd.Series(np.searchsorted(bins, shown.to_numpy()), index=shown.index)
-        bounds = shown.groupby(classes).agg(["min", "max"])
-        label = {
-            c: engine.display(lo, meta.fmt)
-            if engine.display(lo, meta.fmt) == engine.display(hi, meta.fmt)
-            else f"{engine.display(lo, meta.fmt)} à {engine.display(hi, meta.fmt)}"
-            for c, (lo, hi) in bounds.iterrows()
-        }
-        frame.loc[visible, "classe"] = classes.map(label)
+        frame.loc[visible, "classe"] = blocks.natural_classes(
+            shown, 5, lambda v: engine.display(v, meta.fmt)
+        )
     frame["affichage"] = [
         secrecy.MARK if s else engine.display(v, meta.fmt)
         for v, s in zip(values.astype(float).fillna(np.nan), secret)
@@ -375,8 +367,7 @@ def _figure(data, indicator: str, meta, title: str) -> go.Figure:
         margin=dict(l=0, r=0, t=50, b=30 if note else 0),
         map=dict(
             style="white-bg",
-            center=dict(lat=(miny + maxy) / 2, lon=(minx + maxx) / 2),
-            zoom=blocks._zoom(maxx - minx, maxy - miny, (miny + maxy) / 2),
+            **dict(zip(("center", "zoom"), blocks.fit_view((minx, miny, maxx, maxy)))),
         ),
         legend=dict(title=dict(text=meta.label), x=0.01, y=0.98, bgcolor="rgba(255,255,255,0.85)"),
     )

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 from real_sources import SOURCES, source_files, warehouse_with
 
-from observatory import warehouse_docs
+from observatory.warehouse import docs as warehouse_docs
 
 # Read from DuckDB's catalogue directly, not through the module under test.
 STORED = """

@@ -210,7 +210,7 @@ def test_map_table_takes_figures_from_indicators(demo_db):
     assert len(data) == 13 and not data["secret"].any()
     herault = data.set_index("code").loc["34"]
     expected = indicators.compute(demo_db, "departement", "34", 2022, themes=["key_figures"])
-    assert herault["ess_share_pct"] == pytest.approx(
+    assert herault["ess_share_employees"] == pytest.approx(
         expected.set_index("indicator").loc["ess_share_employees", "value"]
     )
     block = blocks.map_block(demo_db, region, "departement", 2022)

@@ -1,8 +1,8 @@
 """The reference of every warehouse table, view and column in docs/warehouse.md, generated from
 the French comments the SQL layers give them (``COMMENT ON``), as DuckDB reports them.
 
-    python -m observatory.warehouse_docs           # rewrite the generated part (make docs)
-    python -m observatory.warehouse_docs --check   # exit 1 if docs/warehouse.md is stale
+    python -m observatory.warehouse.docs           # rewrite the generated part (make docs)
+    python -m observatory.warehouse.docs --check   # exit 1 if docs/warehouse.md is stale
 
 A build without demo data is written in a temporary folder, its marts are recomputed in one
 connection (so that the staging layer's temporary views exist too), and the comments read from
@@ -21,7 +21,8 @@ from pathlib import Path
 
 import duckdb
 
-from observatory import build, settings
+from observatory import settings
+from observatory.warehouse import build
 
 DOC_PATH = settings.PROJECT_ROOT / "docs" / "warehouse.md"
 BEGIN = "<!-- début de la référence générée par make docs : ne pas modifier à la main -->"
