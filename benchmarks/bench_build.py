@@ -12,7 +12,7 @@ import pandas as pd
 
 from benchmarks.common import measure, timed
 from observatory import formatting
-from observatory.build import SQL_DIR
+from observatory.warehouse.sql import SQL_DIR
 
 AGGREGATES = SQL_DIR / "marts" / "03_aggregates.sql"
 

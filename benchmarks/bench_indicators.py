@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from observatory import formatting, indicators, open_warehouse
+from observatory.indicators.static import _static
 
 COMMUNE_SAMPLE = 200
 TARGET_MS = 100
@@ -76,7 +77,7 @@ def run(workdir) -> str:
             "SELECT code FROM territories WHERE level = 'commune' "
             "AND departement_code = '34' ORDER BY code"
         )["code"].tolist()
-        static = indicators._static(wh)
+        static = _static(wh)
         rows = []
         for label, level, codes, first, stored in (
             ("Départements (101)", "departement", departements, False, True),

@@ -185,7 +185,7 @@ def export(
 def region_map(
     wh: Warehouse, region, year: int | None = None, level: str = "departement"
 ) -> go.Figure:
-    """Map of the ESS share by département, EPCI or commune (points) of a région, secrecy
+    """Map of the ESS share by département, EPCI or commune (polygons) of a région, secrecy
     applied (:func:`observatory.map`)."""
     within = territory_parser.parse(wh, region, "region")
     return api.map(wh, "ess_share_employees", level, within, year).figure

@@ -220,8 +220,9 @@ def map(wh: Warehouse, indicator: str, level: str, within=None, year=None) -> Ma
     indicator : str
         An indicator without breakdown (``"ess_share_employees"``, ``"ess_employees"``…).
     level : str
-        ``"region"``, ``"departement"``, ``"epci"`` (polygons) or ``"commune"`` (points:
-        commune polygons are not shipped).
+        ``"region"``, ``"departement"``, ``"epci"`` or ``"commune"`` (polygons; a commune
+        without an outline in the reference is drawn as a point, said in the figure's note
+        and in ``attrs["note"]``).
     within : str, int or Territory, optional
         The territory mapped (``"region:76"``); all of France when omitted.
     year : int, optional
@@ -249,7 +250,7 @@ def map(wh: Warehouse, indicator: str, level: str, within=None, year=None) -> Ma
         "region": reference.regions,
         "departement": reference.departements,
         "epci": reference.epcis,
-        "commune": reference.communes,
+        "commune": _commune_shapes,
     }[level]()[["code", "geometry"]]
     meta = engine.REGISTRY[indicator]
     values = frame[indicator].astype("Float64")
@@ -258,17 +259,9 @@ def map(wh: Warehouse, indicator: str, level: str, within=None, year=None) -> Ma
     frame["classe"] = np.where(secret, blocks.SECRET_CLASS, blocks.MISSING_CLASS)
     if visible.any():
         shown = values[visible].astype(float)
-        k = max(1, min(5, shown.nunique()))
-        bins = blocks.fisher_jenks_bins(shown.to_numpy(), k)
-        classes = pd.Series(np.searchsorted(bins, shown.to_numpy()), index=shown.index)
-        bounds = shown.groupby(classes).agg(["min", "max"])
-        label = {
-            c: engine.display(lo, meta.fmt)
-            if engine.display(lo, meta.fmt) == engine.display(hi, meta.fmt)
-            else f"{engine.display(lo, meta.fmt)} à {engine.display(hi, meta.fmt)}"
-            for c, (lo, hi) in bounds.iterrows()
-        }
-        frame.loc[visible, "classe"] = classes.map(label)
+        frame.loc[visible, "classe"] = blocks.natural_classes(
+            shown, 5, lambda v: engine.display(v, meta.fmt)
+        )
     frame["affichage"] = [
         secrecy.MARK if s else engine.display(v, meta.fmt)
         for v, s in zip(values.astype(float).fillna(np.nan), secret)
@@ -276,9 +269,26 @@ def map(wh: Warehouse, indicator: str, level: str, within=None, year=None) -> Ma
     import geopandas as gpd
 
     data = gpd.GeoDataFrame(frame.merge(shapes, on="code", how="left"), crs="EPSG:4326")
-    data.attrs = frame.attrs
+    data.attrs = dict(frame.attrs)
+    points = data[data.geometry.geom_type.eq("Point")]
+    if level == "commune" and len(points):
+        several = len(points) > 1
+        data.attrs["note"] = (
+            f"{'Communes' if several else 'Commune'} sans contour dans la géographie de "
+            f"référence, {'représentées' if several else 'représentée'} par un point : "
+            f"{', '.join(points['name'])}."
+        )
     title = f"{meta.label}, {_place_title(wh, within)}, {int(frame['year'].iloc[0])}"
     return Map(data, _figure(data, indicator, meta, title))
+
+
+def _commune_shapes() -> gpd.GeoDataFrame:
+    """Every commune's outline (``reference.commune_polygons``), its point where it has none."""
+    from observatory import reference
+
+    points = reference.communes()[["code", "geometry"]]
+    outlines = reference.commune_polygons().set_index("code").geometry
+    return points.assign(geometry=points["code"].map(outlines).fillna(points.geometry))
 
 
 def _place_title(wh: Warehouse, within) -> str:
@@ -286,7 +296,8 @@ def _place_title(wh: Warehouse, within) -> str:
 
 
 def _figure(data, indicator: str, meta, title: str) -> go.Figure:
-    """One trace per class (polygons, or points for communes), legend from low to high."""
+    """One trace per class (polygons; points for communes without an outline, in the same
+    legend entry), legend from low to high."""
     import plotly.graph_objects as go
 
     from observatory.dashboards import blocks, common
@@ -305,54 +316,73 @@ def _figure(data, indicator: str, meta, title: str) -> go.Figure:
         if (plain["classe"] == special).any():
             order.append(special)
             colours[special] = colour
-    points = bool(len(plain)) and plain.geometry.geom_type.eq("Point").all()
     fig = go.Figure()
     for classe in order:
         rows = plain[plain["classe"] == classe]
-        common_args = dict(
-            name=classe,
-            customdata=rows[["name", "affichage"]].to_numpy().tolist(),
-            hovertemplate=f"<b>%{{customdata[0]}}</b><br>{meta.label} : "
-            "%{customdata[1]}<extra></extra>",
-        )
-        if points:
-            fig.add_trace(
-                go.Scattermap(
-                    lon=rows.geometry.x,
-                    lat=rows.geometry.y,
-                    mode="markers",
-                    marker=dict(size=7, color=colours[classe]),
-                    **common_args,
-                )
-            )
-        else:
+        is_point = rows.geometry.geom_type.eq("Point").to_numpy()
+        outlined, points = rows[~is_point], rows[is_point]
+        if len(outlined):
             fig.add_trace(
                 go.Choroplethmap(
-                    geojson=rows[["code", "geometry"]].set_index("code").__geo_interface__,
-                    locations=rows["code"].tolist(),
-                    z=[1] * len(rows),
+                    geojson=outlined[["code", "geometry"]].set_index("code").__geo_interface__,
+                    locations=outlined["code"].tolist(),
+                    z=[1] * len(outlined),
                     colorscale=[[0, colours[classe]], [1, colours[classe]]],
                     showscale=False,
-                    showlegend=True,
-                    marker=dict(line=dict(width=1, color="white")),
-                    **common_args,
+                    marker=dict(line=dict(width=0.5 if len(plain) > 200 else 1, color="white")),
+                    **_trace_args(outlined, classe, meta.label, legend=True),
                 )
             )
+        if len(points):
+            fig.add_trace(
+                go.Scattermap(
+                    lon=points.geometry.x,
+                    lat=points.geometry.y,
+                    mode="markers",
+                    marker=dict(size=7, color=colours[classe]),
+                    **_trace_args(points, classe, meta.label, legend=not len(outlined)),
+                )
+            )
+    note = data.attrs.get("note")
+    if note:
+        fig.add_annotation(
+            text=note,
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=0,
+            xanchor="left",
+            yanchor="top",
+            yshift=-4,
+            showarrow=False,
+            align="left",
+            font=dict(size=11),
+        )
     minx, miny, maxx, maxy = plain.total_bounds if len(plain) else (-5.0, 41.0, 10.0, 51.0)
     fig.update_layout(
         title=title,
         separators=formatting.PLOTLY_SEPARATORS,
         template="none",
         height=520,
-        margin=dict(l=0, r=0, t=50, b=0),
+        margin=dict(l=0, r=0, t=50, b=30 if note else 0),
         map=dict(
             style="white-bg",
-            center=dict(lat=(miny + maxy) / 2, lon=(minx + maxx) / 2),
-            zoom=blocks._zoom(maxx - minx, maxy - miny, (miny + maxy) / 2),
+            **dict(zip(("center", "zoom"), blocks.fit_view((minx, miny, maxx, maxy)))),
         ),
         legend=dict(title=dict(text=meta.label), x=0.01, y=0.98, bgcolor="rgba(255,255,255,0.85)"),
     )
     return fig
+
+
+def _trace_args(rows, classe: str, label: str, legend: bool) -> dict:
+    """A class's name, legend entry (one per class, polygons and points together) and hover."""
+    return dict(
+        name=classe,
+        legendgroup=classe,
+        showlegend=legend,
+        customdata=rows[["name", "affichage"]].to_numpy().tolist(),
+        hovertemplate=f"<b>%{{customdata[0]}}</b><br>{label} : %{{customdata[1]}}<extra></extra>",
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 from observatory import formatting, settings
-from observatory.build import BuildError
-from observatory.build import build as build_warehouse
 from observatory.warehouse import WarehouseMissingError, open_warehouse
+from observatory.warehouse.build import BuildError
+from observatory.warehouse.build import build as build_warehouse
 
 app = typer.Typer(
     help="Observatoire régional de l'ESS : entrepôt, indicateurs et tableaux de bord.",

@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn
 from rich.text import Text
 
-from observatory import formatting, manifest, settings
+from observatory import formatting, fsutil, manifest, settings
 
 SOURCES = ("sirene", "essfrance", "urssaf")
 SIRENE_FILES = ("StockUniteLegale", "StockEtablissement")
@@ -612,7 +612,7 @@ def _install(raw: Path, fetched: list[Fetched]) -> None:
             os.fsync(handle.fileno())
         os.replace(item.staged, target)
         item.staged.with_name(item.staged.name + ".json").unlink(missing_ok=True)
-        _fsync_dir(target.parent)
+        fsutil.fsync_dir(target.parent)
         with suppress(OSError):  # the source's staging folder, once empty
             item.staged.parent.rmdir()
     changed = [item for item in fetched if not item.up_to_date]
@@ -646,14 +646,6 @@ def _install(raw: Path, fetched: list[Fetched]) -> None:
             )
         document["downloads"] = sorted(entries.values(), key=lambda e: e["file"])
         manifest.write(raw, document)
-
-
-def _fsync_dir(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 class _SizeColumn(ProgressColumn):

@@ -98,7 +98,7 @@ def class_colours(data: pd.DataFrame) -> dict[str, str]:
     visible = data[data["classe"] != blocks.SECRET_CLASS]
     order = sorted(
         visible["classe"].unique(),
-        key=lambda c: visible.loc[visible["classe"] == c, "ess_share_pct"].min(),
+        key=lambda c: visible.loc[visible["classe"] == c, "ess_share_employees"].min(),
     )
     palette = common.CLASS_COLOURS[-len(order) :] if len(order) < 5 else common.CLASS_COLOURS
     colours = dict(zip(order, palette))

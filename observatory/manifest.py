@@ -18,6 +18,8 @@ from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 
+from observatory import fsutil
+
 MANIFEST = "manifest.json"
 ZONE_LOCK = Path(".downloads") / ".lock"  # in the staging folder of observatory download
 DOWNLOAD, REFRESH = "téléchargement", "actualisation"
@@ -80,8 +82,4 @@ def read(raw: Path) -> dict:
 def write(raw: Path, document: dict) -> None:
     """Replace the manifest in one rename."""
     path = raw / MANIFEST
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(
-        json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-    )
-    os.replace(temporary, path)
+    fsutil.write_atomic(path, json.dumps(document, ensure_ascii=False, indent=1) + "\n")

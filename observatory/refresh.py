@@ -42,10 +42,12 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
-from observatory import audit, build, manifest, settings, site
+from observatory import audit, fsutil, manifest, settings, site
 from observatory.ingest import ingest
 from observatory.ingest.files import vintage_order
 from observatory.ingest.pipeline import LOAD_ORDER, READERS
+from observatory.warehouse import build
+from observatory.warehouse.sql import check_problems
 
 MANIFEST = manifest.MANIFEST
 IGNORED_FILES = {"README.md", MANIFEST}
@@ -166,7 +168,7 @@ class RunRecord:
     def write(self, runs: Path) -> Path:
         runs.mkdir(parents=True, exist_ok=True)
         path = runs / f"{self.run_id}.json"
-        _write_atomic(path, json.dumps(self.__dict__, ensure_ascii=False, indent=1) + "\n")
+        fsutil.write_atomic(path, json.dumps(self.__dict__, ensure_ascii=False, indent=1) + "\n")
         return path
 
 
@@ -468,7 +470,7 @@ class _Refresh:
             ),
         )
         site.write_release(self.version, report, self.run_id)
-        _swap_symlink(self.version / "runs", self.paths.summaries)
+        fsutil.swap_symlink(self.version / "runs", self.paths.summaries)
         self.record.counts.update(portraits=len(report.pages), workers=report.workers)
         self.record.portraits = [
             dict(level=r.page.level, code=r.page.code, seconds=round(r.seconds, 3))
@@ -485,11 +487,11 @@ class _Refresh:
             )
 
     def _swap(self) -> None:
-        _fsync_tree(self.version)
+        fsutil.fsync_tree(self.version)
         self.finishing = True
         os.replace(self.new_db, self.paths.db)
-        build._fsync_dir(self.paths.db.parent)
-        _swap_symlink(self.paths.site, self.version)
+        fsutil.fsync_dir(self.paths.db.parent)
+        fsutil.swap_symlink(self.paths.site, self.version)
         _write_manifest(self.paths.raw, self.inputs, self.run_id)
 
     # -- housekeeping ------------------------------------------------------------------------
@@ -506,7 +508,7 @@ class _Refresh:
                 if version != current and not (version / "release.json").is_file():
                     shutil.rmtree(version, ignore_errors=True)
                 elif (version / "runs").is_symlink() or not (version / "runs").exists():
-                    _swap_symlink(version / "runs", self.paths.summaries)
+                    fsutil.swap_symlink(version / "runs", self.paths.summaries)
         for record_path in self.paths.runs.glob("*.json") if self.paths.runs.is_dir() else []:
             try:
                 record = json.loads(record_path.read_text(encoding="utf-8"))
@@ -530,7 +532,7 @@ class _Refresh:
                         "été modifié",
                     ),
                 )
-                _write_atomic(record_path, json.dumps(record, ensure_ascii=False, indent=1))
+                fsutil.write_atomic(record_path, json.dumps(record, ensure_ascii=False, indent=1))
                 publish_summary(record, self.paths.summaries)
         _adopt_plain_site(self.paths)
 
@@ -548,11 +550,7 @@ class _Refresh:
 def check_warehouse(db_path: Path) -> list[str]:
     """Problems of a finished warehouse: the build checks and the row accounting of loads."""
     with duckdb.connect(str(db_path), read_only=True) as con:
-        problems = []
-        for script in sorted((build.SQL_DIR / "checks").glob("*.sql")):
-            problems += [
-                row[0] for row in con.execute(script.read_text(encoding="utf-8")).fetchall()
-            ]
+        problems = check_problems(con)
         problems += [
             f"{source} {file} : {read} lignes lues ≠ {loaded} chargées + {rejected} rejetées"
             for source, file, read, loaded, rejected in con.execute(
@@ -683,7 +681,7 @@ def publish_summary(record: dict, summaries: Path) -> None:
     """Write a run's public summary and the summaries' index page (the latest runs)."""
     summaries.mkdir(parents=True, exist_ok=True)
     summary = public_summary(record)
-    _write_atomic(
+    fsutil.write_atomic(
         summaries / f"{summary['run_id']}.json",
         json.dumps(summary, ensure_ascii=False, indent=1) + "\n",
     )
@@ -691,7 +689,7 @@ def publish_summary(record: dict, summaries: Path) -> None:
     for path in sorted(summaries.glob("*.json"), reverse=True)[:SUMMARIES_IN_INDEX]:
         with suppress(OSError, ValueError):
             latest.append(json.loads(path.read_text(encoding="utf-8")))
-    _write_atomic(summaries / "index.html", site.runs_index_html(latest))
+    fsutil.write_atomic(summaries / "index.html", site.runs_index_html(latest))
 
 
 def _read_manifest(raw: Path) -> dict[str, str]:
@@ -745,30 +743,7 @@ def _adopt_plain_site(paths: Paths) -> None:
         target = paths.versions / f"initial-{datetime.now():%Y%m%dT%H%M%S}"
         paths.site.rename(target)
         (target / "release.json").touch()
-        _swap_symlink(paths.site, target)
-
-
-def _swap_symlink(link: Path, target: Path) -> None:
-    """Point ``link`` at ``target`` in one rename: readers see the old or the new version."""
-    temporary = link.with_name(f".{link.name}.swap-{os.getpid()}")
-    temporary.unlink(missing_ok=True)
-    temporary.symlink_to(os.path.relpath(target, link.parent))
-    os.replace(temporary, link)
-    build._fsync_dir(link.parent)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            with path.open("rb") as handle:
-                os.fsync(handle.fileno())
-    build._fsync_dir(folder)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+        fsutil.swap_symlink(paths.site, target)
 
 
 def _now() -> str:

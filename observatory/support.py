@@ -29,7 +29,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from observatory import formatting, reference, secrecy, settings
+from observatory import formatting, fsutil, reference, secrecy, settings
+from observatory.warehouse import sql
 
 # The directory's code lists: code → French label, in display order.
 TYPES = {
@@ -368,9 +369,7 @@ def embedded() -> pd.DataFrame:
 def seed(con, with_demo: bool) -> list[dict]:
     """At build time: create the landing tables, store the embedded structures (and the demo
     ones), and return their rows for ``sources``."""
-    from observatory.build import SQL_DIR, sha256
-
-    con.execute((SQL_DIR / "landing" / "03_support.sql").read_text(encoding="utf-8"))
+    sql.run_file(con, "landing/03_support.sql")
     now = datetime.now(UTC)
     real = embedded()
     path = embedded_path()
@@ -380,7 +379,7 @@ def seed(con, with_demo: bool) -> list[dict]:
             source="reference:support_structures",
             file=str(path),
             vintage="annuaire intégré",
-            file_sha256=sha256(path),
+            file_sha256=fsutil.sha256(path),
             rows_read=len(real),
             rows_loaded=len(real),
             rows_rejected=0,

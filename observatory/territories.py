@@ -24,10 +24,11 @@ import difflib
 from typing import TYPE_CHECKING
 
 from observatory import search
-from observatory.warehouse import LEVELS
+
+LEVELS = ("france", "region", "departement", "epci", "commune")
 
 if TYPE_CHECKING:
-    from observatory.indicators import Territory
+    from observatory.indicators.definitions import Territory
     from observatory.warehouse import Warehouse
 
 # How a level may be written (after search.normalise): the warehouse's names and their French.
@@ -113,9 +114,9 @@ def parse(wh: Warehouse, territory, level: str | None = None) -> Territory:
     >>> parse(wh, "region:76").name
     'Occitanie'
     """
-    from observatory import indicators
+    from observatory.indicators.definitions import Territory
 
-    if isinstance(territory, indicators.Territory):
+    if isinstance(territory, Territory):
         return territory
     level = level_name(level)
     if isinstance(territory, str) and ":" in territory and level is None:
@@ -127,7 +128,7 @@ def parse(wh: Warehouse, territory, level: str | None = None) -> Territory:
     if level is None:
         _refuse_ambiguous(wh, code)
     try:
-        return indicators.resolve(wh, code, level)
+        return resolve(wh, code, level)
     except TerritoryError as exc:
         close = suggestions(wh, code, level)
         hint = f" ; vouliez-vous dire : {', '.join(close)} ?" if close else ""
@@ -149,9 +150,9 @@ def parse_many(wh: Warehouse, territories) -> list[Territory]:
 
 def _refuse_ambiguous(wh: Warehouse, code: str) -> None:
     """Refuse a bare code that is both a région's and a département's."""
-    from observatory import indicators
+    from observatory.indicators.static import _static
 
-    known = indicators._static(wh).territories
+    known = _static(wh).territories
     region, departement = known.get(("region", code)), known.get(("departement", code))
     if region and departement:
         raise TerritoryError(
@@ -164,9 +165,9 @@ def _refuse_ambiguous(wh: Warehouse, code: str) -> None:
 def suggestions(wh: Warehouse, text: str, level: str | None = None, n: int = 3) -> list[str]:
     """The territories whose name or code is closest to ``text`` (« Hérault (département
     34) »), at ``level`` when given: the ones containing it first, then close spellings."""
-    from observatory import indicators
+    from observatory.indicators.static import _static
 
-    named = indicators._static(wh).search_index
+    named = _static(wh).search_index
     if level is not None:
         named = named[named["level"] == level]
     hits = search.find(named, text)
@@ -178,5 +179,95 @@ def suggestions(wh: Warehouse, text: str, level: str | None = None, n: int = 3) 
     picked = named[named["key"].isin(keys) | named["code"].isin(codes)].sort_values(
         ["order", "population"], ascending=[True, False]
     )
-    known = indicators._static(wh).territories
+    known = _static(wh).territories
     return [known[(lv, c)].label for lv, c in picked[["level", "code"]].head(n).values]
+
+
+def guess_level(code: str) -> str:
+    """Level of a bare code: FR = France, 2–3 characters = département, 5 = commune,
+    9 digits = EPCI; régions must be asked for explicitly."""
+    code = code.strip()
+    if code.upper() in ("FR", "FRANCE"):
+        return "france"
+    if len(code) in (2, 3):
+        return "departement"
+    if len(code) == 5:
+        return "commune"
+    if len(code) == 9 and code.isdigit():
+        return "epci"
+    raise TerritoryError(
+        f"code de territoire « {code} » non reconnu : 2 ou 3 caractères pour un département, "
+        "5 pour une commune, 9 chiffres pour un EPCI, ou --level region / --level france"
+    )
+
+
+def resolve(wh: Warehouse, code: str | None, level: str | None = None) -> Territory:
+    """The territory named by ``code`` (and ``level``, guessed from the code when omitted), or
+    by its name, with or without its article, accents or capitals (« La Canourgue »,
+    « canourgue »): a name shared by several territories of the largest level it names
+    is refused with their codes. Codes may be numbers (``48``) and levels carry their accent
+    or not (« département »)."""
+    level = level_name(level)
+    code = code_text(code, level)
+    try:
+        return _resolve_code(wh, code, level)
+    except TerritoryError:
+        named = _resolve_name(wh, code, level) if code else None
+        if named is None:
+            raise
+        return named
+
+
+def _resolve_code(wh: Warehouse, code: str | None, level: str | None) -> Territory:
+    from observatory.indicators.definitions import LEVEL_LABELS
+    from observatory.indicators.static import _static
+
+    if level is None:
+        if not code:
+            raise TerritoryError("aucun territoire indiqué")
+        level = guess_level(code)
+    if level == "france":
+        code = "FR"
+    elif not code:
+        raise TerritoryError(f"code de {LEVEL_LABELS[level]} manquant")
+    code = code.strip().upper() if level in ("france", "departement", "region") else code.strip()
+    territory = _static(wh).territories.get((level, code))
+    if territory is None:
+        raise TerritoryError(f"{LEVEL_LABELS[level]} « {code} » introuvable dans l'entrepôt")
+    return territory
+
+
+def _resolve_name(wh: Warehouse, name: str, level: str | None) -> Territory | None:
+    """The territory whose name is ``name`` (:func:`observatory.search.find`), at ``level``
+    when given, else at the largest level bearing it; ``None`` when no name is equal."""
+    from observatory.indicators.definitions import LEVEL_LABELS
+    from observatory.indicators.static import _static
+
+    named = _static(wh).search_index
+    if level is not None:
+        named = named[named["level"] == level]
+    hits = search.find(named, name)
+    hits = hits[hits["rank"] == 1]
+    hits = hits[hits["order"] == hits["order"].min()]
+    if len(hits) > 1:
+        shown = ", ".join(
+            f"{n} ({LEVEL_LABELS[lv]} {c})"
+            for lv, c, n in hits[["level", "code", "name"]].head(5).values
+        )
+        more = "…" if len(hits) > 5 else ""
+        raise TerritoryError(
+            f"« {name.strip()} » désigne {len(hits)} territoires : {shown}{more} ; indiquez son code"
+        )
+    return _static(wh).territories[tuple(hits.iloc[0][["level", "code"]])] if len(hits) else None
+
+
+def parent_of(wh: Warehouse, territory: Territory) -> Territory | None:
+    """The parent used for comparisons: France for a région, the région for a département,
+    the département for an EPCI or a commune."""
+    from observatory.secrecy.masks import PARENT
+
+    if territory.level == "france":
+        return None
+    level, column = PARENT[territory.level]
+    code = "FR" if column is None else getattr(territory, column)
+    return resolve(wh, code, level) if code else None

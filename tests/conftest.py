@@ -20,8 +20,8 @@ import psutil
 import pytest
 
 from observatory import settings
-from observatory.build import build
 from observatory.cli import proxy_exemptions
+from observatory.warehouse.build import build
 
 ROOT = settings.PROJECT_ROOT
 REAL_DATA = ROOT / "tests" / "data" / "real"  # real public files, described in its README

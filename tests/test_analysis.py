@@ -54,5 +54,6 @@ def test_region_map_by_commune_uses_the_given_warehouse(wh, monkeypatch):
     warehouse instead of the one given."""
     monkeypatch.setenv("OBSERVATORY_DB", "/nonexistent/observatory.duckdb")
     fig = analysis.region_map(wh, 76, 2022, level="commune")
-    assert sum(len(trace.lon) for trace in fig.data) == len(wh.territories("commune", region="76"))
+    drawn = sum(len(t.locations if t.type == "choroplethmap" else t.lon) for t in fig.data)
+    assert drawn == len(wh.territories("commune", region="76"))
     assert fig.layout.title.text.endswith("Occitanie, 2022")

@@ -6,9 +6,10 @@ import warnings
 import openpyxl
 import pandas as pd
 import pytest
+import shapely
 
 import observatory
-from observatory import api, indicators
+from observatory import api, indicators, reference
 from observatory.territories import TerritoryError
 
 OCCITANIE = {"09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"}
@@ -97,8 +98,71 @@ def test_map_gives_a_geodataframe_and_a_figure(wh):
     communes = observatory.map(wh, "ess_share_employees", "commune", 48, 2022)
     grey = [t for t in communes.figure.data if t.name.startswith("s ")]
     masked = communes.data["ess_share_employees_secret"].sum()
-    assert grey and len(grey[0].lon) == masked
+    assert grey and len(grey[0].locations) == masked
     assert {c[1] for c in grey[0].customdata} == {"s"}  # no value of a masked commune
+
+
+@pytest.fixture(scope="module")
+def lozere_map(wh):
+    return observatory.map(wh, "ess_share_employees", "commune", 48, 2022)
+
+
+def test_a_commune_map_draws_one_polygon_per_commune_of_the_departement(lozere_map):
+    """Communes were points only: the map now draws each commune's outline."""
+    communes = reference.communes()
+    lozere = set(communes.loc[communes["departement_code"] == "48", "code"])
+    assert len(lozere) == 152
+    data = lozere_map.data
+    assert set(data["code"]) == lozere and data["code"].is_unique
+    assert data.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    traces = lozere_map.figure.data
+    assert {trace.type for trace in traces} == {"choroplethmap"}
+    drawn = [code for trace in traces for code in trace.locations]
+    assert sorted(drawn) == sorted(lozere)  # each commune once
+    assert "note" not in data.attrs
+
+
+def test_the_communes_of_a_departement_cover_its_polygon(lozere_map):
+    """Tolerance: the département's polygon is simplified more (0.004°) than the communes'
+    (0.001°); in Lambert-93, each of the two differences is under 0.5 % of the département's
+    area (measured 0.17 % each way) and its border is within 1 km of theirs (measured 483 m)."""
+    departement = reference.departements().set_index("code").loc[["48"]].to_crs(2154).geometry
+    departement = departement.iloc[0]
+    union = shapely.union_all(lozere_map.data.to_crs(2154).geometry.to_numpy())
+    assert shapely.difference(departement, union).area < 0.005 * departement.area
+    assert shapely.difference(union, departement).area < 0.005 * departement.area
+    assert shapely.hausdorff_distance(departement.boundary, union.boundary) < 1000
+
+
+def test_masked_communes_stay_masked_on_the_commune_map(wh, lozere_map):
+    table = observatory.table(wh, "ess_share_employees", "commune", 48, 2022)
+    masked = set(table.loc[table["ess_share_employees_secret"], "code"])
+    assert masked  # Lozère has communes under statistical secrecy
+    data = lozere_map.data.set_index("code")
+    assert data.loc[sorted(masked), "ess_share_employees"].isna().all()
+    assert (data.loc[sorted(masked), "affichage"] == "s").all()
+    for trace in lozere_map.figure.data:
+        shown = dict(zip(trace.locations, (c[1] for c in trace.customdata)))
+        for code in masked & set(shown):
+            assert shown[code] == "s" and trace.name.startswith("s "), code
+    grey = [code for t in lozere_map.figure.data if t.name.startswith("s ") for code in t.locations]
+    assert sorted(grey) == sorted(masked)
+
+
+def test_a_commune_without_an_outline_is_a_point_said_in_the_note(wh):
+    """Four communes of the Cantal, restored from Neussargues en Pinatelle, have no outline."""
+    drawn = observatory.map(wh, "ess_establishments", "commune", 15, 2022)
+    points = drawn.data[drawn.data.geom_type == "Point"]
+    assert sorted(points["code"]) == ["15031", "15035", "15047", "15171"]
+    assert len(drawn.data) == 250 and drawn.data["code"].is_unique
+    note = drawn.data.attrs["note"]
+    assert note.startswith("Communes sans contour") and "Chalinargues" in note
+    assert any(note == annotation.text for annotation in drawn.figure.layout.annotations)
+    markers = [t for t in drawn.figure.data if t.type == "scattermap"]
+    assert sum(len(t.lon) for t in markers) == 4
+    assert not any(t.showlegend for t in markers)  # in the legend entry of their class
+    polygons = sum(len(t.locations) for t in drawn.figure.data if t.type == "choroplethmap")
+    assert polygons == 246
 
 
 def test_to_excel_writes_numbers_marks_and_context(wh, tmp_path):

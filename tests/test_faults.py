@@ -281,6 +281,26 @@ def open_portrait(browser_or_page, base: str, territory: str = "34", wait: bool 
     return page
 
 
+@contextlib.contextmanager
+def page_explained(page):
+    """When the block fails, prints what the page shows, the kernel its address names and the
+    end of its console (the server's log is printed by ``serving``): a page that never draws
+    says whether it waits for its kernel, shows an error or was refused."""
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    try:
+        yield page
+    except BaseException:
+        shown = {"kernel": lambda: page_kernel(page), "text": lambda: page.inner_text("body")}
+        for name, read in shown.items():
+            try:
+                print(f"--- page {page.url}, {name} ---\n{read()[:3000]}")
+            except Exception as error:  # the page may be closed or elsewhere
+                print(f"--- page {page.url}, {name} unreadable: {error!r}")
+        print("--- end of its console ---\n" + "\n".join(console[-40:]))
+        raise
+
+
 def kernel_process(kernel_id: str) -> psutil.Process:
     for proc in psutil.process_iter(["cmdline"]):
         if any(f"kernel-{kernel_id}.json" in part for part in proc.info["cmdline"] or []):
@@ -317,9 +337,12 @@ def test_a_corrupt_warehouse_gets_a_french_message_on_the_dashboards(
 
 @pytest.mark.browser
 @pytest.mark.xfail(
-    reason="open bug: in the full suite (never alone), the page reloaded after the server's "
-    "restart connects to its new kernel and then waits for ever (« No such comm » in the "
-    "server's log); CI failed on it on 2026-12-06; to be found before this test is strict again",
+    reason="open bug, not reproduced (issue 25): in CI's full suite on 2026-12-06, the page "
+    "reloaded after the server's restart connected to its new kernel and never drew. The log's "
+    "« No such comm » is not the cause: every page logs it (ipykernel 7.4's shell thread looks "
+    "up the comm of the browser's request_states before the comm_open just ahead is handled; "
+    "the request is answered). Suspected: the suite's memory, held by visitors' kernels that "
+    "outlived their pages (fixed since). A failure now prints the page's state",
     strict=False,
 )
 def test_killed_server_and_kernel_recover_by_restart_and_reload(warehouse_path, browser):
@@ -339,7 +362,7 @@ def test_killed_server_and_kernel_recover_by_restart_and_reload(warehouse_path, 
         _, alive = psutil.wait_procs(kernels, timeout=30)
         assert alive == []  # no orphan kernel keeps its memory
         assert page.inner_text("h2.obs-title").startswith("Hérault")  # what the visitor still sees
-    with serving(warehouse_path, port) as (_, base):  # `observatory serve` again, same address
+    with serving(warehouse_path, port) as (_, base), page_explained(page):  # same address
         page.reload(timeout=TIMEOUT)
         page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
         assert page.inner_text("h2.obs-title").startswith("Hérault")
@@ -350,9 +373,10 @@ def test_killed_server_and_kernel_recover_by_restart_and_reload(warehouse_path, 
         kernel.wait(timeout=30)
         # Another visitor arrives meanwhile, and the visitor reloads: both kernels start together.
         other = open_portrait(browser, base, "31", wait=False)
-        page.reload(timeout=TIMEOUT, wait_until="commit")
-        other.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
-        assert other.inner_text("h2.obs-title").startswith("Haute-Garonne")
+        with page_explained(other):
+            page.reload(timeout=TIMEOUT, wait_until="commit")
+            other.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
+            assert other.inner_text("h2.obs-title").startswith("Haute-Garonne")
         page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
         assert page.inner_text("h2.obs-title").startswith("Hérault")
         assert page_kernel(page) != killed

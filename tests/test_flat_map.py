@@ -32,7 +32,7 @@ def test_each_territory_is_drawn_in_its_class_colour_with_its_tooltip(demo_db):
     figure = flat_map.share_map(data, "departement", "Carte")
     *classes, points = figure.data
     assert sorted(points.ids) == sorted(data["code"]) and len(data) == 13
-    lowest_first = data.groupby("classe")["ess_share_pct"].min().sort_values().index
+    lowest_first = data.groupby("classe")["ess_share_employees"].min().sort_values().index
     expected = dict(zip(lowest_first, common.CLASS_COLOURS[-len(lowest_first) :]))
     assert {t.name: t.fillcolor for t in classes} == expected
     shapes = blocks.light_shapes("departement")

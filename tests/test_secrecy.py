@@ -10,6 +10,9 @@ from domain_helpers import SPLIT, documented_domain
 from tiny_warehouse import build_tiny
 
 from observatory import indicators, open_warehouse, secrecy
+from observatory.indicators.portrait import _Portrait
+from observatory.indicators.static import _static
+from observatory.secrecy.cells import _Block
 
 
 @pytest.fixture(scope="module")
@@ -416,16 +419,14 @@ def test_blocks_above_the_communes_keep_the_national_masks(wh):
     must not mask any of their cells further: a portrait's comparison reads its reference's
     mask from the national solution, and a figure must be masked alike on every page. Every
     measure, total, family, size class and sector, in a CLAP and a Flores year."""
-    static = indicators._static(wh)
+    static = _static(wh)
     national = static.national_masks(wh)
     masked = 0
     for year in (wh.years()[0], wh.years()[-1]):
         for level, code in national.index:
             if (level, code) == indicators.PROVINCE:  # no portrait, no block
                 continue
-            block = indicators._Portrait(
-                wh, indicators.resolve(wh, code, level), year, None, None
-            ).block
+            block = _Portrait(wh, indicators.resolve(wh, code, level), year, None, None).block
             grid = national.grid_cells(block.members, block.years)
             slots = list(block.slot_position)
             sectors = [
@@ -481,7 +482,7 @@ def test_a_commune_figure_is_masked_alike_in_every_years_portrait(wh):
     and in the trends of every later one: masked in one, masked in all (otherwise the year's
     own portrait, whose sectors add relations, gives a cell away beside another year's).
     Nord, where the sectors' relations made the masks of a year depend on the portrait's."""
-    static = indicators._static(wh)
+    static = _static(wh)
     years = static.years
     blocks = {year: static.commune_block(wh, "59", year) for year in years}
     for measure in ("establishments", "employees", "fte", "gross_wages"):
@@ -534,19 +535,19 @@ def test_commune_masks_stored_at_build_are_the_ones_solved_on_demand(wh, warehou
     assert set(zip(stored["departement_code"], stored["year"])) == {
         (code, year) for code in wh.territories("departement")["code"] for year in wh.years()
     }
-    static = indicators._static(wh)
+    static = _static(wh)
     years = static.years
     for departement in ("48", "2A", "971", "34", "59"):
         for year in (years[0], years[-1]):
-            solved = indicators._Block(
-                wh, static.children[("commune", departement)][0], years, local_year=year
+            solved = _Block(
+                wh, static.children[("commune", departement)][0], static, local_year=year
             )
             kept = static.commune_masks(wh.connection, departement, year)
             for measure in indicators.MEASURES:
                 assert (kept[measure] == solved.masks[measure]).all(), (departement, year, measure)
             assert solved.masks["employees"].any()
     with open_warehouse(warehouse_path) as unstored:
-        indicators._static(unstored).stored_masks = False  # as after an ingest
+        _static(unstored).stored_masks = False  # as after an ingest
         for code in ("48095", "34172", "59350", "2A004"):
             pd.testing.assert_frame_equal(
                 indicators.compute(wh, "commune", code, years[-1]),

@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from observatory.build import SQL_DIR
 from observatory.domains import DOMAINS
 from observatory.size_classes import SIZE_CLASSES
+from observatory.warehouse.sql import SQL_DIR
 
 # commune, year, family, naf, establishments, employees, fte, wages, top employees/fte/wages
 FACTS = [

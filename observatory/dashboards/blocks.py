@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -28,7 +29,16 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import exports, formatting, indicators, messages, published, secrecy, settings
+from observatory import (
+    exports,
+    formatting,
+    fsutil,
+    indicators,
+    messages,
+    published,
+    secrecy,
+    settings,
+)
 from observatory.dashboards import common
 from observatory.dashboards.common import esc
 
@@ -1214,9 +1224,7 @@ def write_shapes() -> None:
             for code, geom in zip(frame["code"], geometry)
             if not geom.is_empty
         ]
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        fsutil.write_atomic(path, "\n".join(lines) + "\n")
 
 
 @lru_cache(maxsize=8)
@@ -1280,20 +1288,25 @@ def fisher_jenks_bins(values: np.ndarray, k: int) -> np.ndarray:
     return np.array(bins[::-1])
 
 
-def share_classes(shares: pd.Series, k: int = 5) -> pd.Series:
-    """Class label of each share (Fisher-Jenks classes), from the smallest to the largest value
-    of the class, e.g. « 11,2 % à 13,9 % » (or « 27,9 % » for a class of one value)."""
-    k = max(1, min(k, shares.nunique()))
-    bins = fisher_jenks_bins(shares.to_numpy(), k)
-    classes = pd.Series(np.searchsorted(bins, shares.to_numpy()), index=shares.index)
-    bounds = shares.groupby(classes).agg(["min", "max"])
+def natural_classes(values: pd.Series, k: int, shown: Callable[[float], str]) -> pd.Series:
+    """Class label of each value (at most ``k`` Fisher-Jenks classes), from the smallest to the
+    largest value of the class as ``shown`` writes them, e.g. « 11,2 % à 13,9 % » (or « 27,9 % »
+    for a class of one value). The one classifier of every map (dashboards, static pages,
+    ``observatory.map``, the plan's events)."""
+    k = max(1, min(k, values.nunique()))
+    bins = fisher_jenks_bins(values.to_numpy(), k)
+    classes = pd.Series(np.searchsorted(bins, values.to_numpy()), index=values.index)
+    bounds = values.groupby(classes).agg(["min", "max"])
     labels = {
-        c: formatting.percent(lo)
-        if formatting.percent(lo) == formatting.percent(hi)
-        else f"{formatting.percent(lo)} à {formatting.percent(hi)}"
+        c: shown(lo) if shown(lo) == shown(hi) else f"{shown(lo)} à {shown(hi)}"
         for c, (lo, hi) in bounds.iterrows()
     }
     return classes.map(labels)
+
+
+def share_classes(shares: pd.Series, k: int = 5) -> pd.Series:
+    """Class label of each share (:func:`natural_classes` in percent)."""
+    return natural_classes(shares, k, formatting.percent)
 
 
 SECRET_CLASS = "s : secret statistique"
@@ -1320,7 +1333,7 @@ MAP_COLUMNS = {
     "code": str,
     "name": str,
     "ess_employees": float,
-    "ess_share_pct": float,
+    "ess_share_employees": float,
     "secret": bool,
     "employees_display": str,
     "share_display": str,
@@ -1328,7 +1341,7 @@ MAP_COLUMNS = {
     "classe": str,
 }
 # What the maps' figures depend on besides the warehouse: the code computing them.
-MAP_CODE = ("indicators.py", "secrecy.py", "dashboards/blocks.py", "dashboards/common.py")
+MAP_CODE = ("indicators", "secrecy", "dashboards/blocks.py", "dashboards/common.py")
 MAP_CACHE_DAYS = 7  # maps of older warehouses are removed after this many days
 
 
@@ -1346,7 +1359,11 @@ def map_cache(territory: indicators.Territory, level: str, year: int) -> Path:
 def _warehouse_key(wh) -> str:
     digest = hashlib.sha1(wh.sql("SELECT * FROM sources ORDER BY ALL").to_csv().encode())
     for name in MAP_CODE:
-        digest.update((Path(__file__).parents[1] / name).read_bytes())
+        code = Path(__file__).parents[1] / name
+        for path in (
+            sorted(code.rglob("*.py")) + sorted(code.rglob("*.toml")) if code.is_dir() else [code]
+        ):
+            digest.update(path.read_bytes())
     _remove_old_maps()
     return digest.hexdigest()[:16]
 
@@ -1368,10 +1385,8 @@ def _read_map(path: Path) -> pd.DataFrame:
 
 def _write_map(data: pd.DataFrame, path: Path) -> None:
     records = data[list(MAP_COLUMNS)].to_json(orient="records", force_ascii=False)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with suppress(OSError):  # a cache that cannot be written: computed again next time
-        tmp.write_text(records, encoding="utf-8")
-        os.replace(tmp, path)
+        fsutil.write_atomic(path, records)
 
 
 def _map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd.DataFrame:
@@ -1386,26 +1401,30 @@ def _map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd
             "code": [r["code"] for r in rows],
             "name": [r["name"] for r in rows],
             "ess_employees": [r["employees"]["value"] for r in rows],
-            "ess_share_pct": [r["share"]["value"] for r in rows],
+            "ess_share_employees": [r["share"]["value"] for r in rows],
             "secret": [bool(r["share"]["secret"]) for r in rows],
             "employees_display": [r["employees"]["display"] for r in rows],
             "share_display": [r["share"]["display"] for r in rows],
             "source": frame["source"].iloc[0] if rows else "",
         }
     )
-    visible = ~data["secret"] & data["ess_share_pct"].notna()
+    visible = ~data["secret"] & data["ess_share_employees"].notna()
     data["classe"] = np.where(data["secret"], SECRET_CLASS, MISSING_CLASS)
     if visible.any():
-        data.loc[visible, "classe"] = share_classes(data.loc[visible, "ess_share_pct"])
+        data.loc[visible, "classe"] = share_classes(data.loc[visible, "ess_share_employees"])
     return data
 
 
-def _zoom(width_deg: float, height_deg: float, mid_lat: float) -> float:
-    """MapLibre zoom (512-pixel tiles) fitting a box in degrees into about 800 × 460 pixels."""
-    stretch = 1 / math.cos(math.radians(mid_lat))  # Web Mercator stretches latitudes
-    fit_x = 800 * 360 / (512 * max(width_deg, 1e-6))
-    fit_y = 460 * 360 / (512 * max(height_deg * stretch, 1e-6))
-    return max(1.0, min(12.0, math.log2(min(fit_x, fit_y))))
+def fit_view(bounds) -> tuple[dict, float]:
+    """Centre and MapLibre zoom (512-pixel tiles) fitting ``bounds`` (degrees: min x, min y,
+    max x, max y) into about 800 × 460 pixels: the one view of every MapLibre map."""
+    minx, miny, maxx, maxy = bounds
+    mid = (miny + maxy) / 2
+    stretch = 1 / math.cos(math.radians(mid))  # Web Mercator stretches latitudes
+    fit_x = 800 * 360 / (512 * max(maxx - minx, 1e-6))
+    fit_y = 460 * 360 / (512 * max((maxy - miny) * stretch, 1e-6))
+    zoom = max(1.0, min(12.0, math.log2(min(fit_x, fit_y))))
+    return {"lat": mid, "lon": (minx + maxx) / 2}, zoom
 
 
 def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
@@ -1418,7 +1437,7 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
     visible = data[~data["classe"].isin([SECRET_CLASS, MISSING_CLASS])]
     order = sorted(
         visible["classe"].unique(),
-        key=lambda c: visible.loc[visible["classe"] == c, "ess_share_pct"].min(),
+        key=lambda c: visible.loc[visible["classe"] == c, "ess_share_employees"].min(),
     )
     colours = dict(
         zip(order, common.CLASS_COLOURS[-len(order) :] if len(order) < 5 else common.CLASS_COLOURS)
@@ -1459,9 +1478,7 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
         margin=dict(l=0, r=0, t=50, b=0),
         font=dict(size=14, family="Arial, sans-serif"),
         map=dict(
-            style="white-bg",
-            center=dict(lat=(miny + maxy) / 2, lon=(minx + maxx) / 2),
-            zoom=_zoom(maxx - minx, maxy - miny, (miny + maxy) / 2),
+            style="white-bg", **dict(zip(("center", "zoom"), fit_view((minx, miny, maxx, maxy))))
         ),
         legend=dict(
             title=dict(text=SHARE_LABEL, side="top"),
@@ -1521,12 +1538,15 @@ def map_block(wh, territory: indicators.Territory, level: str, year: int, draw=s
                 secrecy.MARK if s else v for s, v in zip(data["secret"], data["ess_employees"])
             ],
             "part_ess_emploi_salarie_pct": [
-                secrecy.MARK if s else v for s, v in zip(data["secret"], data["ess_share_pct"])
+                secrecy.MARK if s else v
+                for s, v in zip(data["secret"], data["ess_share_employees"])
             ],
             "classe": data["classe"],
         }
     )
-    visible = data[~data["secret"] & data["ess_share_pct"].notna()].sort_values("ess_share_pct")
+    visible = data[~data["secret"] & data["ess_share_employees"].notna()].sort_values(
+        "ess_share_employees"
+    )
     alt = f"Carte des {len(data)} {plural} en classes de part de l'ESS (méthode de Jenks). "
     if len(visible):
         low, high = visible.iloc[0], visible.iloc[-1]

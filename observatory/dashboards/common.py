@@ -238,40 +238,6 @@ class Shown:
     page: object = None
 
 
-def display_shown(shown: Shown) -> None:
-    """Display a dashboard in the cell's outputs, and fill its widgets.
-
-    First comes an empty plotly output (``launch.LOADER``), hidden (``STYLE``), among the cell's own
-    outputs: the browser draws those as soon as the page's scripts have loaded, while it
-    connects to the kernel, so plotly.js (about 0,5 s to evaluate on this machine) is ready
-    when the first chart comes instead of being evaluated then (first chart of a portrait:
-    median 3,2 s instead of 4,5 s over 5 preheated portraits).
-
-    On a page served by Voilà, the widgets are filled just after the cell has returned: Voilà
-    then ends the page's HTML, whose last script loads the browser's side, and the kernel
-    computes the key figures and the first chart while the browser loads it."""
-    from IPython.display import HTML, display
-
-    display(HTML(shown.head))
-    if shown.page is None:
-        return
-    launch.display_plotly_loader()
-    display(shown.page.widget)
-    if served_by_voila():
-        asyncio.get_running_loop().call_soon(fill, shown.page)
-    else:
-        shown.page.update()
-
-
-def fill(page) -> None:
-    """``page.update()`` after the cell: a failure puts a French message at the top of the
-    page, and its traceback in the server's log only."""
-    try:
-        page.update()
-    except Exception:
-        launch.report_failure(page.widget, page.widget.children)
-
-
 def html_output(text: str) -> dict:
     """HTML as an output."""
     return {

@@ -19,7 +19,18 @@ COLUMNS = [
     ("ess_employees", "Postes salariés de l'ESS", "postes_salaries_ess"),
     ("ess_establishments", "Établissements employeurs de l'ESS", "etablissements_employeurs_ess"),
     ("ess_share_employees", "Part de l'ESS dans l'emploi salarié", "part_ess_emploi_salarie_pct"),
+    (
+        "ess_share_private_employees",
+        "Part de l'ESS dans l'emploi salarié privé",
+        "part_ess_emploi_salarie_prive_pct",
+    ),
     ("density_employees", "Postes de l'ESS pour 1 000 habitants", "postes_ess_pour_1000_habitants"),
+    ("ess_fte", "Équivalents temps plein de l'ESS", "etp_ess"),
+    (
+        "ess_average_wage_fte",
+        "Rémunération brute annuelle par ETP dans l'ESS",
+        "remuneration_brute_par_etp_ess_euros",
+    ),
     (
         "employees_average_growth",
         "Croissance annuelle moyenne des postes",
@@ -307,6 +318,9 @@ def outputs(wh, territories, year: int, sort: str, ascending: bool) -> list[dict
     if columns is None:
         return [common.html_output(f"<p class='obs-empty'>{esc(NOTHING.format(year=year))}</p>")]
     values, displays, secret = comparison_table(territories, year, columns)
+    # A column the year's source does not give (FTE and wages: not in SIRENE) says nothing.
+    columns = [c for c in columns if values[c[0]].notna().any() or secret[c[0]].any()]
+    values, displays, secret = (t[[c for c, _, _ in columns]] for t in (values, displays, secret))
     codes = [c for c, _, _ in columns]
     sort = sort if sort in codes or sort == "name" else codes[0]
     order = sort_order(values, sort, ascending)

@@ -3,10 +3,8 @@ indicators against targets, events by département on a map, and the list of act
 
 from __future__ import annotations
 
-import warnings
 from urllib.parse import urlencode
 
-import mapclassify
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,7 +13,7 @@ from babel.dates import format_date
 from observatory import formatting, indicators, messages, plan, reference, settings
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
-from observatory.dashboards.support import MAP_LEGEND, OLD_WAREHOUSE, fit_view, hover, outlines
+from observatory.dashboards.support import MAP_LEGEND, OLD_WAREHOUSE, hover, outlines
 
 PARAMETERS = ("axe",)
 PLAN_SOURCE = "Plan régional de l'ESS : ses axes, actions, indicateurs et événements"
@@ -316,19 +314,7 @@ def event_classes(counts: pd.Series) -> pd.Series:
     some = counts[counts > 0]
     if some.empty:
         return labels
-    k = max(1, min(4, some.nunique()))
-    with warnings.catch_warnings():  # "Numba not installed": the pure Python path is enough
-        warnings.simplefilter("ignore")
-        bins = mapclassify.FisherJenks(some.to_numpy(), k=k).bins
-    classes = np.searchsorted(bins, some.to_numpy())
-    bounds = some.groupby(classes).agg(["min", "max"])
-    names = {
-        c: formatting.number(lo)
-        if lo == hi
-        else f"{formatting.number(lo)} à {formatting.number(hi)}"
-        for c, (lo, hi) in bounds.iterrows()
-    }
-    labels[some.index] = [names[c] for c in classes]
+    labels[some.index] = blocks.natural_classes(some, 4, formatting.number)
     return labels
 
 
@@ -375,7 +361,7 @@ def events_block(wh) -> blocks.Block:
                 hovertemplate="%{text}<extra></extra>",
             )
         )
-    centre, zoom = fit_view(shapes.total_bounds)
+    centre, zoom = blocks.fit_view(shapes.total_bounds)
     name = wh.sql(
         "SELECT name FROM territories WHERE level = 'region' AND code = $c", dict(c=region)
     )["name"]

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import ipywidgets as w
 
 from observatory import indicators, messages, settings
-from observatory.dashboards import blocks, common, views
+from observatory.dashboards import blocks, common, view_store
 from observatory.dashboards.common import esc
 
 PARAMETERS = ("territoire", "niveau", "annee", "reference")
@@ -268,7 +268,7 @@ class PortraitPage:
         """In a visitor's kernel, show the view ``key`` from the views stored ahead of
         visitors (:mod:`observatory.dashboards.views`), if it is there: the key figures and
         the first chart at once, the other widgets one at a time, as when computed."""
-        store = views.kernel_store() if common.served_by_voila() else None
+        store = view_store.kernel_store() if common.served_by_voila() else None
         stored = store.load(key) if store is not None else None
         if stored is None or len(stored) != len(self._outputs):
             return False
@@ -335,7 +335,7 @@ def warm_up(wh) -> None:
     kernel stays about 90 MB smaller; the first view computed warms the rest."""
     region = indicators.resolve(wh, settings.DEFAULT_REGION, "region")
     common.territory_index()
-    store = views.kernel_store()
+    store = view_store.kernel_store()
     if store is not None and store.complete():
         return
     for block in blocks.territory_view(wh, region, None).blocks:

@@ -7,7 +7,8 @@ and the limits a public server needs, which Voilà has no setting for.
 - At most ``max_visitors`` kernels serve visitors at once; above it a visitor gets at once a
   French page offering the static portrait of the same territory, without a kernel.
 - A visitor's kernel is stopped when its page never connected within ``connect_timeout``
-  seconds of being sent, when it is older than ``max_kernel_age``, or when it grows beyond
+  seconds of being sent, when its page has been gone (no socket) for ``disconnect_timeout``
+  seconds, when it is older than ``max_kernel_age``, or when it grows beyond
   ``kernel_memory_mb``.
 - Kernel websockets are limited per kernel and per address, and the messages and widget
   changes each kernel receives per second; ``?template=`` and ``?theme=`` no longer bypass
@@ -103,6 +104,7 @@ class Guard:
         self.visits: list[Visit] = []
         self.sockets_by_kernel: Counter[str] = Counter()
         self.sockets_by_address: Counter[str] = Counter()
+        self.left: dict[str, float] = {}  # kernel → when its last socket closed
         # Per kernel: every message, and widget changes (the messages that make it compute).
         self.buckets: dict[str, tuple[limits.TokenBucket, limits.TokenBucket]] = {}
 
@@ -140,6 +142,7 @@ class Guard:
             return False
         self.sockets_by_kernel[kernel_id] += 1
         self.sockets_by_address[address] += 1
+        self.left.pop(kernel_id, None)
         return True
 
     def release_socket(self, kernel_id: str, address: str) -> None:
@@ -150,6 +153,8 @@ class Guard:
             counter[key] -= 1
             if counter[key] <= 0:
                 del counter[key]
+        if kernel_id not in self.sockets_by_kernel:
+            self.left[kernel_id] = time.monotonic()
 
     def allow_message(self, kernel_id: str, change: bool) -> bool:
         """Whether a kernel may receive one more message (``change``: a widget change)."""
@@ -182,6 +187,8 @@ class Guard:
         alive = set(self.manager.list_kernel_ids())
         for kernel_id in set(self.buckets) - alive:
             del self.buckets[kernel_id]
+        for kernel_id in set(self.left) - alive:
+            del self.left[kernel_id]
         for kernel_id in set(RequestInfoSocketHandler._cache) - alive:
             del RequestInfoSocketHandler._cache[kernel_id]
 
@@ -194,6 +201,9 @@ class Guard:
             and now - visit.sent > app.connect_timeout
         ):
             return f"sa page ne s'y est pas connectée dans les {app.connect_timeout:.0f} s"
+        left = self.left.get(visit.kernel_id)
+        if visit.connected and left is not None and now - left > app.disconnect_timeout:
+            return f"sa page n'y est plus connectée depuis {app.disconnect_timeout:.0f} s"
         if now - visit.admitted > app.max_kernel_age:
             return f"ouvert depuis plus de {app.max_kernel_age:.0f} s"
         megabytes = kernel_memory_mb(self.manager, visit.kernel_id)
@@ -418,6 +428,10 @@ class DashboardHandler(TornadoVoilaHandler):
         if self.visit is None:
             self.busy(path or "")
             return
+        # The page stops its kernel as it unloads (reload, closed tab) with the token of the
+        # ``_xsrf`` cookie, which Voilà never sets: refused (403), every kernel outlived its
+        # page until culled 15 minutes later, with its memory and a visitor's place.
+        _ = self.xsrf_token  # sets the cookie
         try:
             await super().get(path)
         finally:
@@ -468,6 +482,12 @@ class DashboardServer(Voila):
     )
     connect_timeout = Float(
         60, config=True, help="Seconds a page has, once sent, to connect to its kernel."
+    )
+    disconnect_timeout = Float(
+        300,
+        config=True,
+        help="Seconds a visitor's kernel is kept once its page has no socket left (a tab "
+        "closed without a word, a phone asleep): its page reconnects within them if it can.",
     )
     max_kernel_age = Float(3600, config=True, help="Seconds after which a visitor's kernel stops.")
     kernel_memory_mb = Integer(

@@ -167,16 +167,6 @@ def _outlines(level: str, codes: tuple[str, ...]) -> gpd.GeoSeries:
     return gpd.GeoSeries(simplified, index=frame.index)
 
 
-def fit_view(bounds) -> tuple[dict, float]:
-    """Centre and MapLibre zoom fitting ``bounds`` (degrees) into about 800 × 460 pixels."""
-    minx, miny, maxx, maxy = bounds
-    mid = (miny + maxy) / 2
-    fit_x = 800 * 360 / (512 * max(maxx - minx, 1e-6))
-    fit_y = 460 * 360 / (512 * max((maxy - miny) / math.cos(math.radians(mid)), 1e-6))
-    zoom = max(1.0, min(12.0, math.log2(min(fit_x, fit_y))))
-    return {"lat": mid, "lon": (minx + maxx) / 2}, zoom
-
-
 def coverage_map(access: support.Access) -> go.Figure:
     """EPCIs in classes of mean distance (one trace per class, each with its own outlines),
     with the selected structures on top: one colour per type, a black ring so that each shows
@@ -240,7 +230,7 @@ def coverage_map(access: support.Access) -> go.Figure:
                 hovertemplate="%{text}<extra></extra>",
             )
         )
-    centre, zoom = fit_view(shapes.total_bounds)
+    centre, zoom = blocks.fit_view(shapes.total_bounds)
     fig.update_layout(
         title=f"{MAP_TITLE} par EPCI, et structures d'accompagnement "
         f"({hover(selection_label(access.structure_type, access.phase))}), "
@@ -826,6 +816,7 @@ def build(
         access = support.access(wh, region or settings.DEFAULT_REGION)
         support.distances_by_kind(wh, access.region)
         outlines("epci", access.epcis["code"])
+        header_html(wh, access)  # the indicators' dimensions, read once per kernel
     common.wait_for_request()
     params = common.query_parameters(PARAMETERS)
     given = dict(region=region, type=type_structure, phase=phase)

@@ -11,7 +11,9 @@ figures; a new build or a new code leaves the old views unused.
 
 ``observatory serve`` stores the views of France, the régions and the départements for the
 latest year (``precompute``, a background process of the server, again after each refresh);
-any other view is computed by the page as before.
+any other view is computed by the page as before. The same process computes the tables of the
+regional overview's maps by EPCI (``blocks.map_table``, kept on disk for every kernel): the
+first visitor to ask for a région's map by EPCI no longer waits for its 160 territories.
 """
 
 from __future__ import annotations
@@ -19,96 +21,28 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
-import hashlib
-import json
 import os
 import shutil
 import signal
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 from observatory import settings
+from observatory.dashboards.view_store import COMPLETE, WAREHOUSE, Store, folder
 
 STORED_LEVELS = ("france", "region", "departement")
-COMPLETE = "complet"  # marker written once every view of a version is stored
-WAREHOUSE = "entrepot"  # the warehouse's path, to remove the older versions of its views
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-@lru_cache(maxsize=1)
-def code_version() -> str:
-    """Digest of the observatory's code and SQL: views computed by another code are not used."""
-    digest = hashlib.sha1()
-    package = Path(__file__).resolve().parents[1]
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".sql") and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def version(wh) -> str:
-    """The version of the views of the warehouse ``wh`` (read through its own connection)."""
-    rows = wh.connection.execute(
-        "SELECT * FROM sources ORDER BY ALL"  # every input, checksum and build time
-    ).fetchall()
-    return hashlib.sha1((repr(rows) + code_version()).encode()).hexdigest()[:20]
-
-
-def folder(wh) -> Path:
-    from observatory.dashboards import blocks
-
-    return blocks.shapes_cache_dir() / f"vues-{version(wh)}"
-
-
-def file_name(key: tuple) -> str:
-    """``departement-34-2022-parent.json`` for the view (level, code, year, reference)."""
-    level, code, year, reference = key
-    ref = "parent" if reference is None else "-".join(reference)
-    return f"{level}-{code}-{year}-{ref}.json"
-
-
-class Store:
-    """The stored views of one warehouse version."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def load(self, key: tuple) -> list[list[dict]] | None:
-        """The outputs of each widget of the view ``key``, or None when it is not stored."""
-        try:
-            return json.loads((self.path / file_name(key)).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-
-    def save(self, key: tuple, outputs: list[list[dict]]) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        target = self.path / file_name(key)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(outputs, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, target)
-
-    def complete(self) -> bool:
-        return (self.path / COMPLETE).is_file()
-
-
-@lru_cache(maxsize=1)
-def kernel_store() -> Store | None:
-    """The store of this kernel's warehouse, or None when it cannot be read."""
-    from observatory.dashboards import common
-
-    try:
-        return Store(folder(common.warehouse()))
-    except Exception:  # no store is no worse than before: the page computes its views
-        return None
-
-
-def precompute(db: Path, levels: tuple[str, ...] = STORED_LEVELS) -> int:
+def precompute(
+    db: Path, levels: tuple[str, ...] = STORED_LEVELS, map_regions: tuple[str, ...] | None = None
+) -> int:
     """Store the views of the territories of ``levels`` (France, the régions and the
-    départements) for the latest year (those not stored yet), then mark the version complete
-    and remove the older versions of this warehouse's views. Returns the number of views
-    computed. One process at a time per cache folder (a lock); run in its own process (it
-    imports what the pages need)."""
+    départements) for the latest year (those not stored yet) and the tables of the maps by EPCI
+    of ``map_regions`` (every région by default), then mark the version complete and remove the
+    older versions of this warehouse's views. Returns the number of views computed. One process
+    at a time per cache folder (a lock); run in its own process (it imports what the pages
+    need)."""
     os.environ["OBSERVATORY_DB"] = str(db)
     import ipywidgets
 
@@ -135,6 +69,15 @@ def precompute(db: Path, levels: tuple[str, ...] = STORED_LEVELS) -> int:
                     store.save(key, outputs)
                     computed += 1
                 ipywidgets.Widget.close_all()  # the page's widgets, kept by ipywidgets otherwise
+        year = indicators.resolve_year(wh, None)
+        if indicators.has_facts(wh, year):
+            regions = map_regions
+            if regions is None:  # the default région's first: its overview is the one shown
+                codes = list(wh.territories("region")["code"])
+                regions = sorted(codes, key=lambda code: code != settings.DEFAULT_REGION)
+            for code in regions:
+                blocks.map_table(wh, indicators.resolve(wh, code, "region"), "epci", year)
+        store.path.mkdir(parents=True, exist_ok=True)
         (store.path / WAREHOUSE).write_text(str(Path(db).resolve()), encoding="utf-8")
         (store.path / COMPLETE).write_text("", encoding="utf-8")
         _remove_older(store.path, Path(db).resolve())

@@ -8,7 +8,7 @@ from __future__ import annotations
 import duckdb
 
 from observatory.ingest.files import IngestError, RawFile
-from observatory.ingest.sql import run_sql
+from observatory.warehouse.sql import run_ingest
 
 SOURCE = "essfrance"
 NEEDS_VINTAGE = False
@@ -47,7 +47,7 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> tuple[int, int]:
         "? AS last_line_cut, ? AS last_column",
         [raw.unterminated, raw.last_line_cut, raw.header[-1]],
     )
-    run_sql(con, "essfrance.sql")
+    run_ingest(con, "essfrance.sql")
     read, rejected = con.execute(
         "SELECT count(*), count(*) FILTER (problem IS NOT NULL) FROM essfrance_checked"
     ).fetchall()[0]

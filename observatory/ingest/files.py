@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from observatory.build import BuildError
+from observatory.warehouse.build import BuildError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -21,14 +21,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from observatory import formatting, settings
-from observatory.build import (
-    append_sources,
-    atomic_update,
-    recompute_marts,
-    register_reference,
-    sha256,
-    upgrade_landing,
-)
+from observatory.fsutil import sha256
 from observatory.ingest.files import (
     IngestError,
     RawFile,
@@ -37,8 +30,15 @@ from observatory.ingest.files import (
     vintage_folder,
     vintage_order,
 )
-from observatory.ingest.sql import run_sql
 from observatory.warehouse import missing_units_note, note_text, open_warehouse
+from observatory.warehouse.build import (
+    append_sources,
+    atomic_update,
+    recompute_marts,
+    register_reference,
+    upgrade_landing,
+)
+from observatory.warehouse.sql import run_ingest
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -177,7 +177,7 @@ def ingest(
         upgrade_landing(con)
         register_reference(con, "commune_aliases")
         register_reference(con, "commune_history")
-        run_sql(con, "00_macros.sql")
+        run_ingest(con, "00_macros.sql")
         plan = []
         for number, path in enumerate(paths):
             workdir = Path(tmp) / f"file-{number}"

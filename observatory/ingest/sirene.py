@@ -17,7 +17,7 @@ from typing import NamedTuple
 import duckdb
 
 from observatory.ingest.files import IngestError, RawFile, vintage_folder
-from observatory.ingest.sql import run_sql
+from observatory.warehouse.sql import run_ingest
 
 SOURCE = "sirene"
 NEEDS_VINTAGE = True
@@ -115,7 +115,7 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> Counts:
         "CREATE OR REPLACE TEMP TABLE sirene_file AS SELECT ? AS last_line_cut, ? AS last_column",
         [raw.last_line_cut, raw.header[-1]],
     )
-    run_sql(con, f"sirene_{kind}.sql")
+    run_ingest(con, f"sirene_{kind}.sql")
     counts = "sirene_counts" if kind == "establishments" else "units_counts"
     read, rejected, in_scope = con.execute(
         f"SELECT rows_read, rows_rejected, in_scope FROM {counts}"

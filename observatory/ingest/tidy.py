@@ -8,7 +8,7 @@ import pandas as pd
 
 from observatory.families import FAMILIES
 from observatory.ingest.files import EXTRA_COLUMN, IngestError, RawFile
-from observatory.ingest.sql import run_sql
+from observatory.warehouse.sql import run_ingest
 
 TIDY_COLUMNS = [
     "line",
@@ -108,8 +108,8 @@ def store(con: duckdb.DuckDBPyConnection, raw: RawFile, tidy: pd.DataFrame) -> t
         "max_value::DOUBLE AS max_value FROM tidy_frame"
     )
     con.unregister("tidy_frame")
-    run_sql(con, "published.sql")
-    run_sql(con, "published_store.sql")
+    run_ingest(con, "published.sql")
+    run_ingest(con, "published_store.sql")
     rejected = con.execute(
         "SELECT count(*) FROM tidy_checked WHERE problem IS NOT NULL"
     ).fetchall()[0][0]

@@ -45,6 +45,13 @@ def communes() -> gpd.GeoDataFrame:
     return _read("communes").copy()
 
 
+def commune_polygons() -> gpd.GeoDataFrame:
+    """Commune outlines, simplified as a coverage (neighbours share their borders): code,
+    geometry (MultiPolygon). The four communes restored from Neussargues en Pinatelle
+    (15031, 15035, 15047, 15171) have none: their territory is still in 15141's."""
+    return _read("commune_polygons").copy()
+
+
 def commune_aliases() -> pd.DataFrame:
     """Codes of arrondissements and communes déléguées or associées: code, kind, name,
     commune_code (the commune they belong to)."""

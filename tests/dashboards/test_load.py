@@ -54,6 +54,53 @@ def test_simultaneous_visitors_all_get_their_own_portrait(voila_url, browser):
         page.close()
 
 
+def kernel_alive(kernel_id: str) -> bool:
+    """Whether a kernel process with this id runs (its connection file is on its command line)."""
+    for process in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if any(f"kernel-{kernel_id}.json" in part for part in process.info["cmdline"] or []):
+                return process.status() != psutil.STATUS_ZOMBIE
+    return False
+
+
+def wait_until_stopped(kernel_id: str, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while kernel_alive(kernel_id):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+@pytest.mark.browser
+@pytest.mark.load
+def test_a_visitor_who_reloads_or_leaves_frees_the_kernel_of_the_page_left(voila_url, browser):
+    """Leaving a page (a reload, another address) stops its kernel at once: it no longer holds
+    its memory and a visitor's place for the 15 minutes after which an idle kernel is culled.
+    The page asks Voilà to stop it as it unloads, with the token of the ``_xsrf`` cookie.
+    (A tab closed by Playwright sends nothing as it unloads: the other two ways are tested.)"""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    url = f"{voila_url}/voila/render/portrait.ipynb?territoire=34"
+    page.goto(url, timeout=TIMEOUT)
+    page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
+    first = page_kernel(page)
+    assert kernel_alive(first)
+    page.reload(timeout=TIMEOUT)
+    page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
+    second = page_kernel(page)
+    assert second != first and kernel_alive(second)
+    assert wait_until_stopped(first), f"the kernel {first} of the page reloaded still runs"
+    page.goto(f"{voila_url}/portraits/", timeout=TIMEOUT)  # the static site, say
+    assert wait_until_stopped(second), f"the kernel {second} of the page left still runs"
+    page.close()
+
+
+def page_kernel(page) -> str:
+    return page.evaluate(
+        "JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # The cap on visitors' kernels (browser-free clients: curl-like requests that never run the
 # page's JavaScript, as in issue 25)
@@ -193,6 +240,31 @@ def test_a_kernel_kept_busy_with_messages_stops_at_its_age_limit(warehouse_path)
         finally:
             socket.close()
         assert "ouvert depuis plus de 30 s" in server.log.read_text()
+
+
+@pytest.mark.load
+def test_a_kernel_whose_page_is_gone_stops_and_one_that_reconnects_stays(warehouse_path):
+    """A tab closed without a word (a phone's browser, a crash: nothing asks Voilà to stop
+    the kernel) left the kernel 15 minutes until culled: it now stops once its page has had
+    no socket for ``disconnect_timeout`` (here 10 s instead of 300, to keep the test short).
+    A page that reconnects within it (a network blip) keeps its kernel."""
+    with dashboard_server(
+        warehouse_path,
+        reserve=0,
+        args=("--DashboardServer.disconnect_timeout=10", "--DashboardServer.sweep_interval=1"),
+    ) as server:
+        status, body, _ = fetch(server.url + PORTRAIT)
+        assert status == 200
+        kernel = re.search(r'"kernelId": "([0-9a-f-]{36})"', body).group(1)
+        channels = f"ws://127.0.0.1:{server.port}/api/kernels/{kernel}/channels?session_id=x"
+        websocket.create_connection(channels, timeout=120).close()
+        time.sleep(5)
+        socket = websocket.create_connection(channels, timeout=120)  # back within 10 s
+        time.sleep(15)
+        assert kernel_alive(kernel), log_tail(server.log)
+        socket.close()  # gone for good
+        assert wait_until_stopped(kernel, 60), log_tail(server.log)
+        assert "n'y est plus connectée depuis 10 s" in server.log.read_text()
 
 
 @pytest.mark.load

@@ -1,7 +1,9 @@
 """Unit tests of the dashboards' logic (observatory/dashboards), on the demo warehouse."""
 
 import base64
+import html
 import itertools
+import json
 import os
 import re
 import subprocess
@@ -208,7 +210,7 @@ def test_map_table_takes_figures_from_indicators(demo_db):
     assert len(data) == 13 and not data["secret"].any()
     herault = data.set_index("code").loc["34"]
     expected = indicators.compute(demo_db, "departement", "34", 2022, themes=["key_figures"])
-    assert herault["ess_share_pct"] == pytest.approx(
+    assert herault["ess_share_employees"] == pytest.approx(
         expected.set_index("indicator").loc["ess_share_employees", "value"]
     )
     block = blocks.map_block(demo_db, region, "departement", 2022)
@@ -450,3 +452,21 @@ def test_the_comparison_draws_the_observatorys_own_figures(demo_db):
     share = herault[(herault["indicator"] == "ess_share_employees")]["display"].iloc[0]
     assert share in shown[0]["data"]["text/html"]
     assert "valeur la plus élevée" in shown[0]["data"]["text/html"]
+
+
+def test_the_comparison_shows_private_share_fte_and_wage_per_fte(demo_db):
+    """The figures of published observatory notes, territory by territory, as the portrait
+    computes them."""
+    territories, _ = comparison.parse_codes(demo_db, "34,31")
+    year = demo_db.years()[-1]
+    outputs = comparison.outputs(demo_db, territories, year, "name", True)
+    shown = html.unescape(json.dumps(outputs, ensure_ascii=False))
+    herault = indicators.compute(demo_db, "departement", "34", year, themes=["key_figures"])
+    whole = herault[herault["category"].isna()].set_index("indicator")["display"]
+    for code, heading in (
+        ("ess_share_private_employees", "Part de l'ESS dans l'emploi salarié privé"),
+        ("ess_fte", "Équivalents temps plein de l'ESS"),
+        ("ess_average_wage_fte", "Rémunération brute annuelle par ETP dans l'ESS"),
+    ):
+        assert heading in shown, heading
+        assert whole[code] in shown, (code, whole[code])

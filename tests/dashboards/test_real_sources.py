@@ -129,6 +129,18 @@ def test_sirene_estimates_are_labelled_in_every_block(sirene_and_cress):
     assert (rows.loc["Postes salariés de l'ESS"] != "n.d.").all()
 
 
+def test_the_comparison_leaves_out_what_sirene_does_not_give(sirene_and_cress):
+    """FTE and wages: a column of « n.d. » alone says nothing; the private share stays."""
+    wh = sirene_and_cress
+    territories, _ = comparison.parse_codes(wh, "34,31")
+    outputs = comparison.outputs(wh, territories, 2023, "name", True)
+    shown = unescape(json.dumps(outputs, ensure_ascii=False))
+    assert "Part de l'ESS dans l'emploi salarié privé" in shown
+    assert "Postes salariés de l'ESS" in shown
+    for heading in ("Équivalents temps plein de l'ESS", "Rémunération brute annuelle par ETP"):
+        assert heading not in shown, heading
+
+
 def test_sirene_estimate_and_cress_figure_side_by_side(sirene_and_cress):
     wh = sirene_and_cress
     herault = indicators.resolve(wh, "34")

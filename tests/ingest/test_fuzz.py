@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ingest_helpers import query, write
 
-from observatory.build import BuildError
 from observatory.ingest import IngestError, ingest
+from observatory.warehouse.build import BuildError
 
 FUZZ = dict(
     deadline=None,

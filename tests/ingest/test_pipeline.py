@@ -13,8 +13,8 @@ from conftest import ROOT, run_cli, run_clis
 from ingest_helpers import query, write
 
 from observatory import indicators, open_warehouse
-from observatory.build import store_masks
 from observatory.ingest import IngestError, ingest
+from observatory.warehouse.build import store_masks
 
 
 def sha(path):

@@ -10,8 +10,8 @@ from conftest import run_cli
 from ingest_helpers import query, write
 
 from observatory import plan, settings
-from observatory.build import BuildError
 from observatory.ingest import ingest
+from observatory.warehouse.build import BuildError
 
 TEMPLATES = settings.DATA_DIR / "templates"
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import shapely
 
-from observatory import reference
+from observatory import reference, settings
 
 OCCITANIE = {"09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"}
 
@@ -136,7 +137,10 @@ def test_former_codes_lead_to_their_current_commune(communes):
     assert len(shared) == 1992 and (history[shared] == aliases[shared]).all()
 
 
-@pytest.mark.parametrize("loader", [reference.regions, reference.departements, reference.epcis])
+@pytest.mark.parametrize(
+    "loader",
+    [reference.regions, reference.departements, reference.epcis, reference.commune_polygons],
+)
 def test_polygons(loader):
     layer = loader()
     assert layer.crs.to_epsg() == 4326
@@ -144,6 +148,28 @@ def test_polygons(loader):
     assert layer.is_valid.all()
     assert not layer.is_empty.any()
     assert layer["code"].map(type).eq(str).all()
+
+
+def test_commune_polygons_cover_france_without_gap_or_overlap(communes, departements):
+    polygons = reference.commune_polygons()
+    restored = {"15031", "15035", "15047", "15171"}  # no outline (data/reference/README.md)
+    assert polygons["code"].is_unique
+    assert set(polygons["code"]) == set(communes["code"]) - restored
+    # A coverage: neighbours share their borders exactly, nothing overlaps.
+    assert shapely.coverage_is_valid(polygons.geometry.to_numpy())
+    # No gap between neighbours: the communes of each département together have the holes of
+    # the département (its enclaves) and no other.
+    by_departement = polygons.merge(communes[["code", "departement_code"]], on="code")
+    departement = departements.set_index("code").geometry
+    for code, members in by_departement.groupby("departement_code"):
+        union = shapely.coverage_union_all(members.geometry.to_numpy())
+        assert holes(union) == holes(departement[code]), code
+    size = (settings.REFERENCE_DIR / "commune_polygons.parquet").stat().st_size
+    assert size <= 15e6
+
+
+def holes(geometry) -> int:
+    return sum(len(part.interiors) for part in shapely.get_parts(geometry))
 
 
 def test_loaders_return_copies():

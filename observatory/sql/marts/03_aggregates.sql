@@ -17,6 +17,19 @@ JOIN territory_communes AS tc USING (commune_code)
 GROUP BY ALL
 ORDER BY tc.level, tc.code, f.year, f.family_code, s.a88_code, s.domain_code;
 COMMENT ON TABLE ess_by_territory IS 'ESS agrégée par territoire (tous niveaux), année, famille, division A88 et domaine d''activité, avec les valeurs du plus grand établissement.';
+COMMENT ON COLUMN ess_by_territory.level IS 'Niveau du territoire : france, region, departement, epci ou commune.';
+COMMENT ON COLUMN ess_by_territory.code IS 'Code officiel du territoire (texte).';
+COMMENT ON COLUMN ess_by_territory.year IS 'Année (au 31 décembre).';
+COMMENT ON COLUMN ess_by_territory.family_code IS 'Famille de l''ESS (ASSO, COOP, MUT, FOND, AUTRE, SCESS).';
+COMMENT ON COLUMN ess_by_territory.a88_code IS 'Division NAF (A88).';
+COMMENT ON COLUMN ess_by_territory.domain_code IS 'Domaine d''activité de l''ESS (la division 94 a deux lignes : 94.99Z et le reste).';
+COMMENT ON COLUMN ess_by_territory.establishments IS 'Établissements employeurs de l''ESS ; somme brute, avant secret statistique : à ne pas publier telle quelle.';
+COMMENT ON COLUMN ess_by_territory.employees IS 'Postes salariés de l''ESS au 31 décembre ; somme brute, avant secret statistique (pour SIRENE, estimée au milieu des tranches).';
+COMMENT ON COLUMN ess_by_territory.fte IS 'Équivalents temps plein de l''ESS ; somme brute, avant secret statistique ; vide si la source ne les donne pas.';
+COMMENT ON COLUMN ess_by_territory.gross_wages IS 'Rémunérations brutes annuelles de l''ESS, en euros ; somme brute, avant secret statistique ; vide si la source ne les donne pas.';
+COMMENT ON COLUMN ess_by_territory.top_employees IS 'Postes du plus grand établissement de la cellule : sert à la règle de dominance du secret statistique (plus de 85 % du total).';
+COMMENT ON COLUMN ess_by_territory.top_fte IS 'ETP du plus grand établissement de la cellule (règle de dominance du secret statistique).';
+COMMENT ON COLUMN ess_by_territory.top_wages IS 'Rémunérations brutes du plus grand établissement de la cellule, en euros (règle de dominance du secret statistique).';
 
 -- ESS by territory × year × size class.
 CREATE OR REPLACE TABLE ess_size_by_territory AS
@@ -33,6 +46,17 @@ JOIN territory_communes AS tc USING (commune_code)
 GROUP BY ALL
 ORDER BY tc.level, tc.code, f.year, f.size_class;
 COMMENT ON TABLE ess_size_by_territory IS 'ESS agrégée par territoire (tous niveaux), année et tranche de taille des établissements, avec les valeurs du plus grand établissement.';
+COMMENT ON COLUMN ess_size_by_territory.level IS 'Niveau du territoire : france, region, departement, epci ou commune.';
+COMMENT ON COLUMN ess_size_by_territory.code IS 'Code officiel du territoire (texte).';
+COMMENT ON COLUMN ess_size_by_territory.year IS 'Année (au 31 décembre).';
+COMMENT ON COLUMN ess_size_by_territory.size_class IS 'Tranche de taille des établissements (0-9, 10-49, 50-249, 250+ postes salariés).';
+COMMENT ON COLUMN ess_size_by_territory.establishments IS 'Établissements employeurs de l''ESS de la tranche ; somme brute, avant secret statistique.';
+COMMENT ON COLUMN ess_size_by_territory.employees IS 'Postes salariés au 31 décembre ; somme brute, avant secret statistique.';
+COMMENT ON COLUMN ess_size_by_territory.fte IS 'Équivalents temps plein ; somme brute, avant secret statistique ; vide si la source ne les donne pas.';
+COMMENT ON COLUMN ess_size_by_territory.gross_wages IS 'Rémunérations brutes annuelles, en euros ; somme brute, avant secret statistique ; vide si la source ne les donne pas.';
+COMMENT ON COLUMN ess_size_by_territory.top_employees IS 'Postes du plus grand établissement de la cellule (règle de dominance du secret statistique).';
+COMMENT ON COLUMN ess_size_by_territory.top_fte IS 'ETP du plus grand établissement de la cellule (règle de dominance du secret statistique).';
+COMMENT ON COLUMN ess_size_by_territory.top_wages IS 'Rémunérations brutes du plus grand établissement de la cellule, en euros (règle de dominance du secret statistique).';
 
 -- Employment of every territory and year, ESS and outside the ESS.
 CREATE OR REPLACE TEMP TABLE tmp_employment_by_territory AS
@@ -125,6 +149,21 @@ COMMENT ON COLUMN employment_by_territory.other_ess_top_employees IS 'Postes du 
 COMMENT ON COLUMN employment_by_territory.metro_total_employees IS 'Emploi salarié total (ESS, privé hors ESS, public) dans les communes du territoire membres d''une métropole.';
 COMMENT ON COLUMN employment_by_territory.communes IS 'Nombre de communes du territoire.';
 COMMENT ON COLUMN employment_by_territory.communes_with_ess IS 'Nombre de communes du territoire accueillant au moins un établissement employeur de l''ESS.';
+COMMENT ON COLUMN employment_by_territory.level IS 'Niveau du territoire : france, region, departement, epci ou commune.';
+COMMENT ON COLUMN employment_by_territory.code IS 'Code officiel du territoire (texte).';
+COMMENT ON COLUMN employment_by_territory.year IS 'Année (au 31 décembre).';
+COMMENT ON COLUMN employment_by_territory.ess_establishments IS 'Établissements employeurs de l''ESS ; somme brute, avant secret statistique.';
+COMMENT ON COLUMN employment_by_territory.ess_employees IS 'Postes salariés de l''ESS au 31 décembre ; somme brute, avant secret statistique.';
+COMMENT ON COLUMN employment_by_territory.ess_fte IS 'Équivalents temps plein de l''ESS ; somme brute, avant secret statistique (0 si la source ne les donne pas).';
+COMMENT ON COLUMN employment_by_territory.ess_wages IS 'Rémunérations brutes annuelles de l''ESS, en euros ; somme brute, avant secret statistique (0 si la source ne les donne pas).';
+COMMENT ON COLUMN employment_by_territory.private_non_ess_establishments IS 'Établissements employeurs privés hors ESS.';
+COMMENT ON COLUMN employment_by_territory.private_non_ess_employees IS 'Postes salariés privés hors ESS au 31 décembre.';
+COMMENT ON COLUMN employment_by_territory.private_non_ess_fte IS 'Équivalents temps plein privés hors ESS.';
+COMMENT ON COLUMN employment_by_territory.private_non_ess_wages IS 'Rémunérations brutes privées hors ESS, en euros.';
+COMMENT ON COLUMN employment_by_territory.public_establishments IS 'Établissements employeurs publics.';
+COMMENT ON COLUMN employment_by_territory.public_employees IS 'Postes salariés publics au 31 décembre.';
+COMMENT ON COLUMN employment_by_territory.public_fte IS 'Équivalents temps plein publics.';
+COMMENT ON COLUMN employment_by_territory.public_wages IS 'Rémunérations brutes publiques, en euros.';
 
 -- Employment by territory, year and A88 division, for the ESS share within each sector
 -- (communes excluded: query employment_totals and ess_facts for commune detail).
@@ -155,3 +194,12 @@ SELECT level, code, year, a88_code,
 FROM ess FULL OUTER JOIN other USING (level, code, year, a88_code)
 ORDER BY level, code, year, a88_code;
 COMMENT ON TABLE sector_employment_by_territory IS 'Emploi salarié par territoire (EPCI et au-dessus), année et division A88 : ESS, privé hors ESS, public.';
+COMMENT ON COLUMN sector_employment_by_territory.level IS 'Niveau du territoire : france, region, departement ou epci (pas les communes).';
+COMMENT ON COLUMN sector_employment_by_territory.code IS 'Code officiel du territoire (texte).';
+COMMENT ON COLUMN sector_employment_by_territory.year IS 'Année (au 31 décembre).';
+COMMENT ON COLUMN sector_employment_by_territory.a88_code IS 'Division NAF (A88).';
+COMMENT ON COLUMN sector_employment_by_territory.ess_establishments IS 'Établissements employeurs de l''ESS de la division ; somme brute, avant secret statistique.';
+COMMENT ON COLUMN sector_employment_by_territory.ess_employees IS 'Postes salariés de l''ESS de la division au 31 décembre ; somme brute, avant secret statistique.';
+COMMENT ON COLUMN sector_employment_by_territory.private_non_ess_employees IS 'Postes salariés privés hors ESS de la division.';
+COMMENT ON COLUMN sector_employment_by_territory.public_employees IS 'Postes salariés publics de la division.';
+COMMENT ON COLUMN sector_employment_by_territory.total_employees IS 'Emploi salarié total de la division (ESS, privé hors ESS et public) : dénominateur de la part de l''ESS dans le secteur.';

@@ -9,6 +9,13 @@ SELECT year, count(*) AS establishments,
 FROM stg_sirene_classified
 GROUP BY year ORDER BY year;
 COMMENT ON TABLE sirene_coverage IS 'Établissements SIRENE actifs employeurs par millésime : sans unité légale connue (non classés), ESS et règle d''appartenance utilisée (drapeau SIRENE, liste ESS France, statut juridique).';
+COMMENT ON COLUMN sirene_coverage.year IS 'Millésime du stock SIRENE.';
+COMMENT ON COLUMN sirene_coverage.establishments IS 'Établissements actifs employeurs chargés.';
+COMMENT ON COLUMN sirene_coverage.without_legal_unit IS 'Établissements dont l''unité légale n''est pas chargée : ils ne sont comptés dans aucun chiffre.';
+COMMENT ON COLUMN sirene_coverage.ess_establishments IS 'Établissements de l''ESS, toutes règles confondues.';
+COMMENT ON COLUMN sirene_coverage.ess_by_flag IS 'Établissements de l''ESS d''après le drapeau ESS de SIRENE.';
+COMMENT ON COLUMN sirene_coverage.ess_by_list IS 'Établissements de l''ESS d''après la liste d''ESS France seulement.';
+COMMENT ON COLUMN sirene_coverage.ess_by_status IS 'Établissements de l''ESS d''après leur statut juridique seulement.';
 
 CREATE OR REPLACE TABLE sirene_files AS
 SELECT file, year, count(*) AS establishments,
@@ -16,3 +23,7 @@ SELECT file, year, count(*) AS establishments,
 FROM stg_sirene_classified
 GROUP BY ALL ORDER BY ALL;
 COMMENT ON TABLE sirene_files IS 'Établissements SIRENE actifs employeurs de chaque fichier StockEtablissement du stock en place, et ceux dont l''unité légale est inconnue (non classés : chargez StockUniteLegale du même millésime).';
+COMMENT ON COLUMN sirene_files.file IS 'Fichier StockEtablissement.';
+COMMENT ON COLUMN sirene_files.year IS 'Millésime du stock.';
+COMMENT ON COLUMN sirene_files.establishments IS 'Établissements actifs employeurs du fichier.';
+COMMENT ON COLUMN sirene_files.without_legal_unit IS 'Établissements du fichier dont l''unité légale n''est pas chargée (non classés).';

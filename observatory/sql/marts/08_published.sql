@@ -49,3 +49,19 @@ LEFT JOIN sector_labels AS s USING (sector_code)
 WHERE m.indicator IS NOT NULL
 ORDER BY figure_id;
 COMMENT ON TABLE published_indicators IS 'Chiffres publiés montrés par l''observatoire (INSEE, Urssaf, CRESS) : indicateur, source, territoire, année, famille, secteur (et niveau : section A21, division A88 ou sous-classe NAF), valeur ou marqueur, fichier.';
+COMMENT ON COLUMN published_indicators.figure_id IS 'Numéro du chiffre, de 0 à n - 1 (sert au secret statistique des chiffres d''une CRESS).';
+COMMENT ON COLUMN published_indicators.indicator IS 'Indicateur de l''observatoire que le chiffre renseigne (part de l''ESS dans l''emploi salarié selon l''INSEE, établissements selon Urssaf…).';
+COMMENT ON COLUMN published_indicators.source IS 'Éditeur du chiffre : insee, urssaf ou cress.';
+COMMENT ON COLUMN published_indicators.level IS 'Niveau du territoire : france, region, departement, epci ou commune.';
+COMMENT ON COLUMN published_indicators.code IS 'Code officiel du territoire (texte).';
+COMMENT ON COLUMN published_indicators.year IS 'Année à laquelle se rapporte le chiffre.';
+COMMENT ON COLUMN published_indicators.family_code IS 'Famille de l''ESS (ASSO, COOP, MUT, FOND, AUTRE, SCESS) ; vide : toute l''ESS.';
+COMMENT ON COLUMN published_indicators.family_label IS 'Nom de la famille.';
+COMMENT ON COLUMN published_indicators.sector_code IS 'Secteur d''activité : section A21, division A88 ou sous-classe NAF ; vide : tous les secteurs.';
+COMMENT ON COLUMN published_indicators.sector_level IS 'Niveau du secteur : a21 (section), a88 (division) ou naf (sous-classe).';
+COMMENT ON COLUMN published_indicators.sector_label IS 'Libellé du secteur.';
+COMMENT ON COLUMN published_indicators.a21_code IS 'Section A21 du secteur.';
+COMMENT ON COLUMN published_indicators.a88_code IS 'Division A88 du secteur (vide pour une section).';
+COMMENT ON COLUMN published_indicators.value IS 'Valeur publiée, dans l''unité de l''indicateur ; vide quand la source ne la donne pas (voir le marqueur).';
+COMMENT ON COLUMN published_indicators.marker IS 'Sens d''une valeur absente : s (secret statistique), nd (non disponible), nc (non déterminé), ns (non significatif), - (néant) ou vide.';
+COMMENT ON COLUMN published_indicators.file IS 'Fichier d''où vient le chiffre.';

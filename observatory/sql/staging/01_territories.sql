@@ -30,3 +30,5 @@ UNION ALL
 SELECT 'region', region_code, code FROM raw_ref_communes
 UNION ALL
 SELECT 'france', 'FR', code FROM raw_ref_communes;
+COMMENT ON VIEW stg_territories IS 'Territoires de tous les niveaux tirés de la géographie de référence (France, régions, départements, EPCI, communes), codes en texte ; devient la table des territoires.';
+COMMENT ON VIEW stg_territory_communes IS 'Communes composant chaque territoire (une commune se compte elle-même) ; devient la table des communes des territoires.';

@@ -18,3 +18,7 @@ SELECT family_code, label, short_label, sort_order FROM raw_ref_families;
 
 CREATE OR REPLACE TEMP VIEW stg_size_classes AS
 SELECT size_class, label, min_employees, sort_order FROM raw_ref_size_classes;
+COMMENT ON VIEW stg_sectors IS 'NAF rév. 2 de la sous-classe à la section, avec les regroupements A38 et A88 et le domaine d''activité de l''ESS de chaque sous-classe.';
+COMMENT ON VIEW stg_domains IS 'Domaines d''activité de l''ESS définis par l''observatoire.';
+COMMENT ON VIEW stg_families IS 'Familles de l''ESS, dans leur ordre officiel.';
+COMMENT ON VIEW stg_size_classes IS 'Tranches de taille des établissements, de la plus petite à la plus grande.';

@@ -42,3 +42,6 @@ SELECT CAST(commune_code AS VARCHAR) AS commune_code,
        CAST(top_wages AS BIGINT) AS top_wages,
        'demo' AS source
 FROM raw_demo_ess_size_facts;
+COMMENT ON VIEW stg_demo_ess_facts IS 'Faits de l''ESS générés pour la démonstration (fictifs), typés comme l''entrepôt les attend ; vide dans un entrepôt de fichiers réels.';
+COMMENT ON VIEW stg_demo_employment_totals IS 'Emploi hors ESS généré pour la démonstration (fictif) ; vide dans un entrepôt de fichiers réels.';
+COMMENT ON VIEW stg_demo_ess_size_facts IS 'Faits de l''ESS par tranche de taille générés pour la démonstration (fictifs) ; vide dans un entrepôt de fichiers réels.';

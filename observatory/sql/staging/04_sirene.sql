@@ -56,3 +56,7 @@ SELECT commune_code, year::SMALLINT AS year, a88_code,
 FROM stg_sirene_classified
 WHERE unit_known AND ess_rule IS NULL
 GROUP BY ALL;
+COMMENT ON TABLE stg_sirene_classified IS 'Établissements SIRENE chargés, chacun classé : ESS ou non (et par quelle règle), famille, public ou privé, effectif estimé au milieu de sa tranche.';
+COMMENT ON VIEW stg_sirene_ess_facts IS 'Faits de l''ESS estimés d''après SIRENE, par commune, année, famille et sous-classe NAF (effectifs au milieu des tranches, sans ETP ni rémunérations).';
+COMMENT ON VIEW stg_sirene_ess_size_facts IS 'Faits de l''ESS estimés d''après SIRENE par commune, année et tranche de taille.';
+COMMENT ON VIEW stg_sirene_employment_totals IS 'Emploi hors ESS (privé et public) estimé d''après SIRENE, par commune, année et division A88.';

@@ -10,7 +10,6 @@ previous warehouse exactly as it was.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import shutil
 import time
@@ -22,13 +21,13 @@ from pathlib import Path
 
 import duckdb
 
-from observatory import settings
+from observatory import fsutil, settings
 from observatory.domains import DOMAINS, RULES
 from observatory.families import FAMILIES
 from observatory.sirene_codes import LEGAL_CATEGORIES, STAFF_BANDS
 from observatory.size_classes import SIZE_CLASSES
+from observatory.warehouse.sql import SQL_DIR, check_problems
 
-SQL_DIR = Path(__file__).parent / "sql"
 # landing: stored tables kept across loads (created if missing); staging: temporary views;
 # marts: tables recomputed from scratch at every build and every load.
 LAYERS = ("landing", "staging", "marts")
@@ -132,15 +131,6 @@ class BuildReport:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def sha256(path: Path) -> str:
-    """SHA-256 of a file, read by blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def run_sql_layers(con: duckdb.DuckDBPyConnection) -> None:
     """Run the landing, staging and marts SQL files in order (marts are recomputed)."""
     for layer in LAYERS:
@@ -169,9 +159,7 @@ def upgrade_landing(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _check(con: duckdb.DuckDBPyConnection) -> None:
-    problems: list[str] = []
-    for script in sorted((SQL_DIR / "checks").glob("*.sql")):
-        problems += [row[0] for row in con.execute(script.read_text(encoding="utf-8")).fetchall()]
+    problems = check_problems(con)
     if problems:
         shown = "; ".join(problems[:5])
         raise BuildError(f"{len(problems)} contrôle(s) de cohérence en échec : {shown}")
@@ -204,7 +192,7 @@ def _load_reference(con: duckdb.DuckDBPyConnection) -> list[dict]:
                 source=f"reference:{name}",
                 file=str(path),
                 vintage="données de référence",
-                file_sha256=sha256(path),
+                file_sha256=fsutil.sha256(path),
                 rows_read=rows,
                 rows_loaded=rows,
                 rows_rejected=0,
@@ -324,7 +312,7 @@ def atomic_update(target: Path, *, from_current: bool) -> Iterator[duckdb.DuckDB
         with scratch.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(scratch, target)
-        _fsync_dir(target.parent)
+        fsutil.fsync_dir(target.parent)
     except BuildError as exc:
         _remove(scratch)
         disk = _disk_problem(target, exc)
@@ -433,11 +421,3 @@ def _remove(path: Path) -> None:
         if candidate.exists():  # unlink fails on a read-only disk even for a missing file
             candidate.unlink()
     shutil.rmtree(path.with_name(path.name + ".tmp"), ignore_errors=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -24,8 +24,6 @@ from observatory import formatting, settings
 if TYPE_CHECKING:  # DuckDB's .df() imports pandas on first use
     import pandas as pd
 
-LEVELS = ("france", "region", "departement", "epci", "commune")
-
 
 # A DuckDB file is three header blocks of 4 KiB followed by its storage blocks.
 HEADER_BYTES = 3 * 4096

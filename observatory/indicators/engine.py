@@ -1,0 +1,103 @@
+"""The engine's entry points: every indicator of a territory and year (``compute``), one
+indicator (``indicator``), and the commune masks stored at build."""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from observatory.indicators.definitions import REGISTRY, THEMES, Territory
+from observatory.indicators.portrait import _Portrait
+from observatory.indicators.static import _static
+from observatory.indicators.years import resolve_year
+from observatory.secrecy.cells import _Block
+from observatory.secrecy.masks import MEASURES
+from observatory.territories import resolve
+
+if TYPE_CHECKING:
+    from observatory.warehouse import Warehouse
+
+
+def compute(
+    wh: Warehouse,
+    level: str | None,
+    code: str | None,
+    year: int | None = None,
+    *,
+    themes: list[str] | tuple[str, ...] | None = None,
+    reference: Territory | None = None,
+    start: int | None = None,
+    secrecy: bool = True,
+) -> pd.DataFrame:
+    """Every indicator (or those of ``themes``) of a territory for a year, secrecy applied.
+
+    ``reference`` (default: the parent territory) is the comparison territory; ``start`` the
+    first year of the change-over-time indicators (default: the first year loaded).
+    ``secrecy=False`` is for private work only and warns.
+    """
+    territory = resolve(wh, code, level)
+    themes = (themes,) if isinstance(themes, str) else themes
+    unknown = set(themes or ()) - set(THEMES)
+    if unknown:
+        raise ValueError(
+            f"thème(s) inconnu(s) : {', '.join(sorted(unknown))} ; thèmes : {', '.join(THEMES)}"
+        )
+    portrait = _Portrait(wh, territory, resolve_year(wh, year), reference, start)
+    return portrait.frame(themes or THEMES, secrecy)
+
+
+def indicator(
+    wh: Warehouse,
+    code: str,
+    level: str | None,
+    territory: str | None,
+    year: int | None = None,
+    **options,
+) -> pd.DataFrame:
+    """The rows of one indicator, with its metadata in ``df.attrs``."""
+    if code not in REGISTRY:
+        raise KeyError(f"unknown indicator {code!r}")
+    frame = compute(wh, level, territory, year, themes=[REGISTRY[code].theme], **options)
+    frame = frame[frame["indicator"] == code].reset_index(drop=True)
+    frame.attrs = {**frame.attrs, **vars(REGISTRY[code])}
+    return frame
+
+
+def store_commune_masks(wh: Warehouse) -> int:
+    """Solve the commune block of every département for every year and store its masks in
+    ``commune_masks`` (a build's last step, ``wh`` over its writable connection): a commune
+    portrait then reads them instead of solving them. Returns the number of blocks."""
+    static = _static(wh)
+    rows = []
+    for level, departement in sorted(
+        key for key in static.children if key[0] == "commune" and key[1] is not None
+    ):
+        grid_masks = None  # the first layer, solved with the first year's block
+        for year in static.years:
+            block = _Block(
+                wh,
+                static.children[(level, departement)][0],
+                static,
+                local_year=year,
+                grid_masks=grid_masks,
+            )
+            grid_masks = block.grid_masks
+            rows.append(
+                (
+                    departement,
+                    year,
+                    len(block.data["employees"]),
+                    *(
+                        zlib.compress(np.packbits(block.masks[measure]).tobytes(), 1)
+                        for measure in MEASURES
+                    ),
+                )
+            )
+    if rows:  # none in a warehouse without figures
+        wh.connection.executemany(
+            f"INSERT INTO commune_masks VALUES ({', '.join('?' * (3 + len(MEASURES)))})", rows
+        )
+    return len(rows)
