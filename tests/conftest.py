@@ -367,8 +367,9 @@ def pytest_collection_modifyitems(config, items):
     """Groups for pytest-xdist's ``--dist loadgroup`` (``make test``, ``make test-fast``): a
     file's tests run on one worker, in their order, so that its module fixtures (a refresh, the
     notebooks' runs, a server) are made once; every test of the session's Voilà server
-    (``voila_url``) runs on one worker, which alone starts that server. Without xdist, nothing
-    changes.
+    (``voila_url``) runs on one worker, which alone starts that server, and so does every load
+    test (many visitors, each with a server of its own), so that no two of them run at once.
+    Without xdist, nothing changes.
 
     xdist hands the groups out in the order of their first test (``--no-loadscope-reorder``):
     the groups holding slow tests (browser, load, fault) go first, so that the other worker
@@ -377,7 +378,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         mark = item.get_closest_marker("xdist_group")
         if mark is None:
-            name = "voila" if "voila_url" in item.fixturenames else item.nodeid.split("::")[0]
+            shared = "voila_url" in item.fixturenames or item.get_closest_marker("load")
+            name = "voila" if shared else item.nodeid.split("::")[0]
             mark = pytest.mark.xdist_group(name)
             item.add_marker(mark)
         groups[item] = mark.args[0]
