@@ -69,19 +69,28 @@ def precompute(
                     store.save(key, outputs)
                     computed += 1
                 ipywidgets.Widget.close_all()  # the page's widgets, kept by ipywidgets otherwise
-        year = indicators.resolve_year(wh, None)
-        if indicators.has_facts(wh, year):
-            regions = map_regions
-            if regions is None:  # the default région's first: its overview is the one shown
-                codes = list(wh.territories("region")["code"])
-                regions = sorted(codes, key=lambda code: code != settings.DEFAULT_REGION)
-            for code in regions:
-                blocks.map_table(wh, indicators.resolve(wh, code, "region"), "epci", year)
+        _store_epci_maps(wh, map_regions)
         store.path.mkdir(parents=True, exist_ok=True)
         (store.path / WAREHOUSE).write_text(str(Path(db).resolve()), encoding="utf-8")
         (store.path / COMPLETE).write_text("", encoding="utf-8")
         _remove_older(store.path, Path(db).resolve())
     return computed
+
+
+def _store_epci_maps(wh, regions: tuple[str, ...] | None) -> None:
+    """Compute the tables of the maps by EPCI of ``regions`` (every région, the default one
+    first: its overview is the one shown) for the latest year, into the maps' disk cache."""
+    from observatory import indicators
+    from observatory.dashboards import blocks
+
+    year = indicators.resolve_year(wh, None)
+    if not indicators.has_facts(wh, year):
+        return
+    if regions is None:
+        codes = list(wh.territories("region")["code"])
+        regions = sorted(codes, key=lambda code: code != settings.DEFAULT_REGION)
+    for code in regions:
+        blocks.map_table(wh, indicators.resolve(wh, code, "region"), "epci", year)
 
 
 def _remove_older(current: Path, db: Path) -> None:

@@ -49,6 +49,11 @@ def kernel(warehouse_path, tmp_path, monkeypatch):
         cached.cache_clear()
 
 
+def refused(*args, **kwargs):
+    """Stands in for ``indicators.compute`` where what was stored must not be computed again."""
+    raise AssertionError("a view or a map stored ahead was computed again")
+
+
 XLSX = re.compile(r'href="data:application/vnd\.openxmlformats[^"]*"')
 
 
@@ -84,9 +89,6 @@ def test_a_stored_view_is_shown_as_computed_without_computing(kernel, tmp_path, 
     monkeypatch.setenv("SERVER_SOFTWARE", "voila/0.5.13")  # a kernel serving a visitor
     common._compute.cache_clear()
 
-    def refused(*args, **kwargs):
-        raise AssertionError("a stored view was computed again")
-
     with monkeypatch.context() as patched:
         patched.setattr(indicators, "compute", refused)
         served = portrait.PortraitPage(kernel, portrait.Request(occitanie, None, None))
@@ -121,9 +123,6 @@ def test_a_regions_map_by_epci_is_computed_ahead_of_its_first_visitor(
     occitanie = indicators.resolve(kernel, "76", "region")
     year = indicators.resolve_year(kernel, None)
     assert blocks.map_prefetch(kernel, occitanie, "epci", year) == []  # nothing left to compute
-
-    def refused(*args, **kwargs):
-        raise AssertionError("a map computed ahead was computed again")
 
     with monkeypatch.context() as patched:
         patched.setattr(indicators, "compute", refused)
