@@ -216,8 +216,8 @@ def _climbs(source: str, depth: int) -> list[tuple[int, str]]:
 
 
 def test_the_path_check_catches_what_broke_fresh_clones():
-    assert _climbs('REAL = ROOT.parent / "shared" / "data"', 1)
-    assert _climbs('REAL = Path(__file__).resolve().parents[2] / "shared"', 1)
+    assert _climbs('REAL = ROOT.parent / "voisin" / "data"', 1)
+    assert _climbs('REAL = Path(__file__).resolve().parents[2] / "voisin"', 1)
     assert _climbs("HERE = Path(__file__).parent.parent.parent", 1)
     assert _climbs('DATA = settings.PROJECT_ROOT / ".." / "data"', 1)
     assert not _climbs("ROOT = Path(__file__).resolve().parents[1]", 1)
