@@ -16,6 +16,7 @@ import json
 import re
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import psutil
@@ -595,3 +596,27 @@ def test_a_message_announcing_endless_parts_does_not_freeze_the_server(server):
         assert status == 200 and time.monotonic() - started < 3, time.monotonic() - started
     finally:
         ws.close()
+
+
+def test_kernels_talk_to_the_server_over_private_sockets_not_network_ports(server):
+    """Each kernel listened on five TCP ports of the loopback, which any local user could reach,
+    chosen at random before the kernel bound them: with 24 kernels starting at once, one lost its
+    port to another (« Address already in use ») and died, and the portrait's pool stayed one
+    kernel short. Kernels now talk to the server over Unix sockets in its private folder (the one
+    TCP port left is ipykernel's pipe for subprocesses' output, bound with retries)."""
+    kernels = [k for k in server_process(server).children() if "ipykernel" in " ".join(k.cmdline())]
+    assert kernels
+    for kernel in kernels:
+        connection = json.loads(
+            Path(kernel.cmdline()[kernel.cmdline().index("-f") + 1]).read_text()
+        )
+        assert connection["transport"] == "ipc", connection
+        folder = Path(connection["ip"]).parent
+        assert folder.stat().st_mode & 0o077 == 0, folder  # private to the server's user
+        bound = {c.laddr for c in kernel.net_connections("unix") if c.laddr}
+        assert {f"{connection['ip']}-{connection[f'{name}_port']}" for name in CHANNELS} <= bound
+        listening = [c for c in kernel.net_connections("inet") if c.status == psutil.CONN_LISTEN]
+        assert len(listening) <= 1, (kernel.pid, listening)
+
+
+CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
