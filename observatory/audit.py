@@ -35,9 +35,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatory import domains, formatting, indicators, portrait, reference, secrecy
+from observatory import domains, formatting, indicators, reference, secrecy
 from observatory import published as published_module
 from observatory.families import FAMILY_CODES
+from observatory.publish import portrait
 from observatory.warehouse import open_warehouse
 
 MEASURES = ("establishments", "employees", "fte", "gross_wages")

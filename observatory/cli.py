@@ -349,7 +349,7 @@ def portrait(
 ) -> None:
     """Écrit le portrait complet d'un territoire (tous les indicateurs, secret statistique appliqué)."""
     from observatory import indicators
-    from observatory import portrait as portraits
+    from observatory.publish import portrait as portraits
 
     try:
         if output is not None:

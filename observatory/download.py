@@ -36,7 +36,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn
 from rich.text import Text
 
-from observatory import formatting, fsutil, manifest, settings
+from observatory import formatting, fsutil, settings
+from observatory.publish import manifest
 
 SOURCES = ("sirene", "essfrance", "urssaf")
 SIRENE_FILES = ("StockUniteLegale", "StockEtablissement")

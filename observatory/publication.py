@@ -112,8 +112,8 @@ class Portrait:
         return flat_map.share_map if self.publication else blocks.share_map
 
     def note_html(self) -> str:
-        """The printable note of this portrait (:mod:`observatory.note`)."""
-        from observatory import note
+        """The printable note of this portrait (:mod:`observatory.publish.note`)."""
+        from observatory.publish import note
 
         return note.note_html(self)
 

@@ -42,10 +42,11 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
-from observatory import audit, fsutil, manifest, settings, site
+from observatory import audit, fsutil, settings
 from observatory.ingest import ingest
 from observatory.ingest.files import vintage_order
 from observatory.ingest.pipeline import LOAD_ORDER, READERS
+from observatory.publish import manifest, site
 from observatory.warehouse import build
 from observatory.warehouse.sql import check_problems
 

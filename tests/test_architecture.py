@@ -216,7 +216,7 @@ NOT_YET = pytest.mark.xfail(strict=True, reason="room not moved yet")
         "secrecy",
         "warehouse",
         pytest.param("views", marks=NOT_YET),
-        pytest.param("publish", marks=NOT_YET),
+        "publish",
     ],
 )
 def test_the_target_rooms_exist(room):

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 from real_sources import CRESS_SECRET, cress_file, sirene_files, warehouse_with
 
-from observatory import audit, exports, indicators, open_warehouse, portrait, secrecy, site
-from observatory import note as note_module
+from observatory import audit, exports, indicators, open_warehouse, secrecy
+from observatory.publish import note as note_module
+from observatory.publish import portrait, site
 
 
 @pytest.fixture(scope="module")

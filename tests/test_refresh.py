@@ -26,8 +26,9 @@ import pytest
 from conftest import OBSERVATORY, ROOT, in_background
 
 from benchmarks.bench_ingest import generate
-from observatory import indicators, messages, open_warehouse, portrait
+from observatory import indicators, messages, open_warehouse
 from observatory.dashboards import blocks
+from observatory.publish import portrait
 from observatory.refresh import Options, Paths, RefreshStopped, _Refresh, scan_raw
 
 
