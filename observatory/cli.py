@@ -469,7 +469,7 @@ def refresh(
 ) -> None:
     """Actualise tout, sans surveillance : fichiers bruts, entrepôt, contrôles, portraits
     statiques, puis bascule atomique ; écrit un compte rendu JSON et un journal."""
-    from observatory.refresh import (
+    from observatory.publish.refresh import (
         Options,
         Paths,
         RefreshError,

@@ -29,7 +29,8 @@ from benchmarks.bench_ingest import generate
 from observatory import indicators, messages, open_warehouse
 from observatory.dashboards import blocks
 from observatory.publish import portrait
-from observatory.refresh import Options, Paths, RefreshStopped, _Refresh, scan_raw
+from observatory.publish.refresh import Options, Paths, RefreshStopped, _Refresh
+from observatory.publish.runs import scan_raw
 
 
 def french_int(n) -> str:
