@@ -410,7 +410,7 @@ def download_command(
 ) -> None:
     """Télécharge les fichiers ouverts officiels dans la zone de dépôt, prêts pour
     `observatory refresh` : reprise après interruption, taille et empreinte vérifiées."""
-    from observatory.download import DownloadError, download
+    from observatory.publish.download import DownloadError, download
 
     target = Path(raw or settings.raw_dir())
     unchanged = f"la zone de dépôt {target} est inchangée"

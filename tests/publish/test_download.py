@@ -20,10 +20,10 @@ import pytest
 from conftest import run_cli
 from recorded_server import RECORDED, RecordedServer
 
-from observatory.download import DownloadError, download
 from observatory.ingest import ingest
 from observatory.ingest.pipeline import LOAD_ORDER
 from observatory.publish import refresh, runs
+from observatory.publish.download import DownloadError, download
 
 SIRENE_API = "/api/1/datasets/5b7ffc618b4c4169d30727e0/"
 ESS_API = "/api/1/datasets/646c8d45de96cc3428092c6b/"
