@@ -38,11 +38,12 @@ from pathlib import Path
 
 import duckdb
 
-from observatory import audit, fsutil, settings
+from observatory import fsutil, settings
 from observatory.ingest import ingest
 from observatory.ingest.files import vintage_order
 from observatory.ingest.pipeline import LOAD_ORDER, READERS
-from observatory.publish import manifest, runs, site
+from observatory.publish import manifest, portrait, runs, site
+from observatory.secrecy import audit
 from observatory.warehouse import build
 from observatory.warehouse.sql import check_problems
 
@@ -425,7 +426,9 @@ class _Refresh:
         ]
 
     def _audit(self) -> None:
-        findings = audit.audit_site(self.new_db, self.version)
+        findings = audit.audit_site(
+            self.new_db, self.version, portrait.read_published(self.version)
+        )
         self.record.counts["secret_cells_checked"] = findings.checked
         if findings.problems:
             raise ValueError(
