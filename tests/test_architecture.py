@@ -166,10 +166,6 @@ def test_every_wh_argument_is_used():
     assert [f for name in MODULES for f in _unused_wh(name)] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="publication.py (55, 83, 94, 127) and note.py (54) call dashboards.common.warehouse()",
-)
 def test_the_dashboards_kernel_warehouse_is_used_only_inside_the_dashboards():
     # ``dashboards.common.warehouse()`` is a Voilà kernel's connection; everything else is handed
     # its ``wh``.
