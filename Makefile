@@ -43,7 +43,7 @@ $(VENV)/.setup-dev: pyproject.toml | $(BIN)/python
 	$(call install,.[dev])
 	touch $@ $(VENV)/.setup
 
-$(DB): $(VENV)/.setup $(wildcard observatory/*.py observatory/*/*.py observatory/sql/*/*.sql data/reference/* data/demo/plan/*.csv)
+$(DB): $(VENV)/.setup $(wildcard observatory/*.py observatory/*/*.py observatory/*/*.toml observatory/sql/*/*.sql data/reference/* data/demo/plan/*.csv)
 	$(BIN)/observatory build --db $@
 
 build: $(DB) ## Build data/observatory.duckdb from the embedded demo data

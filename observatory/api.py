@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from observatory import formatting, secrecy, settings, territories
+from observatory import exports, formatting, secrecy, territories
 from observatory import indicators as engine
 from observatory.families import FAMILY_CODES
 from observatory.size_classes import SIZE_CLASS_CODES
@@ -37,6 +37,12 @@ if TYPE_CHECKING:
 SECRET_SUFFIX = "_secret"
 KEYS = ["level", "code", "name", "year"]
 KEY_TITLES = {"level": "Niveau", "code": "Code", "name": "Territoire", "year": "Année"}
+KEY_DEFINITIONS = {
+    "level": "Niveau géographique : France, région, département, EPCI ou commune.",
+    "code": "Code du territoire : code officiel géographique (INSEE), SIREN d'un EPCI, « FR ».",
+    "name": "Nom du territoire.",
+    "year": "Année des chiffres.",
+}
 # Formats whose values are counts or sums (nullable integers when whole).
 WHOLE_FORMATS = ("number", "euros", "rank")
 # Ordered categories of the breakdowns an analyst sorts and groups by.
@@ -48,6 +54,7 @@ RAW_REFUSED = (
     "usage interne seulement, passez publication=False"
 )
 RAW_LINE = "Données brutes, sans secret statistique : usage interne, ne pas diffuser."
+SECRET_LINE = "« s » : secret statistique (chiffre masqué selon les règles de l'INSEE)."
 
 
 class SecrecyWarning(UserWarning):
@@ -447,12 +454,11 @@ def to_excel(
     title: str = "Tableau de l'observatoire de l'ESS",
     publication: bool = True,
 ) -> Path:
-    """Write a table to an .xlsx workbook for readers: a title, the demonstration label on
-    demo data, the sources, then the table (numbers as numbers in French formats, « s » in
-    masked cells), and a sheet « Définitions ».
-
-    Written on its own for now; the dashboards' downloads are being gathered into one export
-    module, to which this will delegate.
+    """Write a table to an .xlsx workbook for readers, with the observatory's one spreadsheet
+    writer (:mod:`observatory.exports`, as every download of the dashboards and the site): the
+    demonstration label on demo data, the title, territory, year, sources and notes, then the
+    table (numbers as numbers in French formats, « s » in masked cells), and a sheet
+    « Définitions ».
 
     Parameters
     ----------
@@ -462,7 +468,7 @@ def to_excel(
     path : str or Path
         Where to write (``.xlsx``).
     title : str
-        The sheet's first line.
+        The table's title.
     publication : bool
         ``False`` writes a raw view for internal work, with a warning.
 
@@ -470,65 +476,63 @@ def to_excel(
     --------
     >>> to_excel(table(wh, "ess_employees", "departement", within="region:76"), "dep.xlsx")
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     path = Path(path)
     cells = published_cells(frame, publication)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Données"
-    lines = [title]
-    if frame.attrs.get("demo"):
-        lines.append(f"{settings.DEMO_LABEL} : chiffres synthétiques, à ne pas citer.")
-    if frame.attrs.get("secrecy") is False:
-        lines.append(RAW_LINE)
-    else:
-        lines.append("« s » : secret statistique (chiffre masqué selon les règles de l'INSEE).")
     sources = frame.attrs.get("sources") or []
-    lines.append("Source : " + (" ; ".join(sources) if sources else "entrepôt de l'observatoire"))
-    for line in lines:
-        sheet.append([line])
-    sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append([])
-    sheet.append([str(c) for c in cells.columns])
-    formats = [_number_format(c, frame) for c in cells.columns]
-    for row in cells.itertuples(index=False):
-        sheet.append(list(row))
-        for cell, fmt in zip(sheet[sheet.max_row], formats):
-            if isinstance(cell.value, int | float) and fmt:
-                cell.number_format = fmt
-    definitions = book.create_sheet("Définitions")
-    definitions.append(["Colonne", "Définition"])
-    labels = frame.attrs.get("labels", {})
-    for column, text in frame.attrs.get("definitions", {}).items():
-        definitions.append([labels.get(column, column), text])
-    definitions.append(
-        [
-            "s",
-            "secret statistique : moins de 3 établissements, ou un seul au-delà "
-            "de 85 % du total, ou masqué pour qu'aucun chiffre ne se déduise",
-        ]
+    raw = frame.attrs.get("secrecy") is False
+    sheet = exports.Table(
+        cells,
+        title,
+        territory=_only(frame, "name"),
+        year=_years_shown(frame),
+        source=" ; ".join(sources) if sources else "entrepôt de l'observatoire",
+        notes=[RAW_LINE if raw else SECRET_LINE],
+        demo=bool(frame.attrs.get("demo")),
+        columns=_export_columns(frame, cells),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-    return path
+    return exports.write(sheet, path)
 
 
-def _number_format(title: str, frame: pd.DataFrame) -> str | None:
-    """Excel's format of a column by its title: whole numbers grouped, per cents with one
-    decimal (the French reader sees « 214 000 », « 12,1 % »)."""
-    labels = {v: k for k, v in frame.attrs.get("labels", {}).items()}
-    code = labels.get(title, title).split(":", 1)[0]
-    meta = engine.REGISTRY.get(code)
-    if code == "year" or title == "Année":
-        return "0"
-    if meta is None:
-        return "#,##0.##"
-    return {
-        "percent": '0.0" %"',
-        "signed": '+0.0" %";-0.0" %"',
-        "euros": '#,##0" €"',
-        "number": "#,##0",
-        "rank": "0",
-    }.get(meta.fmt, "#,##0.0#")
+# Excel's formats of the indicators' display formats (kind, decimals): « 214 000 », « 12,1 % ».
+EXPORT_KINDS = {
+    "percent": ("percent", 1),
+    "signed": ("signed", 1),
+    "euros": ("euros", 0),
+    "number": ("number", 2),
+    "rank": ("integer", 0),
+}
+
+
+def _export_columns(frame: pd.DataFrame, cells: pd.DataFrame) -> dict[str, exports.Column]:
+    """How each column of ``cells`` is written: the keys as text (codes keep their zeros, a
+    year is not grouped « 2 022 »), each indicator in its format, with its definition."""
+    codes = {v: k for k, v in frame.attrs.get("labels", {}).items()}
+    definitions = frame.attrs.get("definitions", {})
+    columns = {
+        title: exports.Column(title, definition=KEY_DEFINITIONS[key])
+        for key, title in KEY_TITLES.items()
+    }
+    for title in cells.columns:
+        column = codes.get(title, title)
+        meta = engine.REGISTRY.get(str(column).split(":", 1)[0])
+        if meta is not None:
+            kind, decimals = EXPORT_KINDS.get(meta.fmt, ("decimal", 2))
+            columns[title] = exports.Column(
+                title, kind, decimals, definitions.get(column, meta.definition)
+            )
+    return columns
+
+
+def _only(frame: pd.DataFrame, column: str) -> str:
+    """The one value of ``column`` (one territory), or nothing."""
+    values = frame[column].dropna().unique() if column in frame else []
+    return str(values[0]) if len(values) == 1 else ""
+
+
+def _years_shown(frame: pd.DataFrame) -> str:
+    """« 2022 », or « 2014 à 2022 » for a table over several years."""
+    years = sorted(frame["year"].dropna().unique()) if "year" in frame else []
+    if not years:
+        return ""
+    return str(years[0]) if len(years) == 1 else f"{years[0]} à {years[-1]}"

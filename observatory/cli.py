@@ -349,7 +349,7 @@ def portrait(
 ) -> None:
     """Écrit le portrait complet d'un territoire (tous les indicateurs, secret statistique appliqué)."""
     from observatory import indicators
-    from observatory import portrait as portraits
+    from observatory.publish import portrait as portraits
 
     try:
         if output is not None:
@@ -410,7 +410,7 @@ def download_command(
 ) -> None:
     """Télécharge les fichiers ouverts officiels dans la zone de dépôt, prêts pour
     `observatory refresh` : reprise après interruption, taille et empreinte vérifiées."""
-    from observatory.download import DownloadError, download
+    from observatory.publish.download import DownloadError, download
 
     target = Path(raw or settings.raw_dir())
     unchanged = f"la zone de dépôt {target} est inchangée"
@@ -469,7 +469,7 @@ def refresh(
 ) -> None:
     """Actualise tout, sans surveillance : fichiers bruts, entrepôt, contrôles, portraits
     statiques, puis bascule atomique ; écrit un compte rendu JSON et un journal."""
-    from observatory.refresh import (
+    from observatory.publish.refresh import (
         Options,
         Paths,
         RefreshError,

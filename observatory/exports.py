@@ -50,13 +50,15 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @dataclass(frozen=True)
 class Column:
-    """How a column is exported: its French heading and its kind (``text``, ``integer``,
-    ``decimal`` with ``decimals``, ``percent`` in per cent, ``number``: whole numbers as
-    integers, others with ``decimals``)."""
+    """How a column is exported: its French heading, its kind (``text``, ``integer``,
+    ``decimal`` with ``decimals``, ``percent`` in per cent, ``signed`` a change in per cent
+    with its sign, ``euros``, ``number``: whole numbers as integers, others with ``decimals``)
+    and what it holds, for the « Définitions » sheet."""
 
     heading: str
     kind: str = "text"
     decimals: int = 0
+    definition: str = ""
 
 
 def _percent(heading: str) -> Column:
@@ -197,13 +199,16 @@ def _is_number(value) -> bool:
     )
 
 
+ROUNDED_KINDS = ("decimal", "percent", "signed", "euros", "number")
+
+
 def _rounded(value, column: Column):
     """A number rounded as its column shows it; anything else as it is (« s », text, empty)."""
     if not _is_number(value):
         return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
     if column.kind in ("integer", "number") and float(value).is_integer():
         return int(value)
-    decimals = column.decimals if column.kind in ("decimal", "percent", "number") else 2
+    decimals = column.decimals if column.kind in ROUNDED_KINDS else 2
     rounded = round(float(value), decimals)
     return int(rounded) if rounded.is_integer() and column.kind == "integer" else rounded
 
@@ -286,6 +291,10 @@ def number_format(column: Column, value) -> str | None:
     decimals = "." + "0" * places if places else ""
     if column.kind == "percent":
         return f'#,##0{decimals}" %"'
+    if column.kind == "signed":
+        return f'+#,##0{decimals}" %";-#,##0{decimals}" %";0{decimals}" %"'
+    if column.kind == "euros":
+        return f'#,##0{decimals}" €"'
     if column.kind in ("integer", "decimal", "number"):
         return f"#,##0{decimals}"
     return None
@@ -378,11 +387,16 @@ def _column_definition(name, table: Table) -> str:
     column = table.column(name)
     unit = {
         "percent": "En pour cent.",
+        "signed": "En pour cent.",
+        "euros": "En euros.",
     }.get(column.kind, "")
     if column.heading.endswith("(km)"):
         unit = "En kilomètres, à vol d'oiseau."
     masked = bool((table.data[name].astype(str) == secrecy.MARK).any())
-    parts = [unit, "« s » : valeur couverte par le secret statistique." if masked else ""]
+    parts = [
+        column.definition or unit,
+        "« s » : valeur couverte par le secret statistique." if masked else "",
+    ]
     return " ".join(p for p in parts if p) or "Voir les définitions ci-dessous."
 
 

@@ -13,13 +13,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
-from observatory import flat_map, formatting, indicators, messages
+from observatory import flat_map, formatting, indicators, messages, settings
 from observatory.dashboards import blocks, common
 from observatory.dashboards.common import esc
+from observatory.warehouse import Warehouse
 
 # Child level mapped in a portrait: a région by département, a département by EPCI.
 MAP_LEVEL = {"france": "region", "region": "departement", "departement": "epci"}
+_WAREHOUSES: dict[Path, Warehouse] = {}  # this kernel's connections, by warehouse file
+
+
+def warehouse(path: Path | str | None = None) -> Warehouse:
+    """The kernel's read-only warehouse at ``path`` (default: the configured one), opened once
+    per kernel and file: the static site runs every portrait of a worker through one kernel,
+    where a warehouse opened per portrait would rebuild the engine's per-warehouse cache each
+    time."""
+    path = Path(path or settings.db_path()).resolve()
+    if path not in _WAREHOUSES:
+        _WAREHOUSES[path] = Warehouse(path, threads=1)
+    return _WAREHOUSES[path]
 
 
 def figure_html(figure, filename: str) -> str:
@@ -36,6 +50,7 @@ def figure_html(figure, filename: str) -> str:
 class Portrait:
     """Everything shown in a territory's portrait for one year."""
 
+    wh: Warehouse
     view: blocks.View
     demo: bool
     publication: bool = False
@@ -49,14 +64,16 @@ class Portrait:
         annee: int | None = None,
         reference: str | None = None,
         publication: bool = False,
+        wh: Warehouse | None = None,
     ) -> Portrait:
         """The portrait of ``territoire`` (codes as in ``observatory portrait``), compared with
-        ``reference`` (default: its parent territory, and France)."""
-        wh = common.warehouse()
+        ``reference`` (default: its parent territory, and France), from ``wh`` (default: the
+        kernel's warehouse, :func:`warehouse`)."""
+        wh = wh if wh is not None else warehouse()
         territory = indicators.resolve(wh, str(territoire), niveau)
         ref = None if reference in (None, "", "parent") else common.resolve_reference(wh, reference)
         view = blocks.territory_view(wh, territory, int(annee) if annee else None, ref)
-        return cls(view, wh.is_demo(), publication)
+        return cls(wh, view, wh.is_demo(), publication)
 
     @property
     def territory(self) -> indicators.Territory:
@@ -79,9 +96,7 @@ class Portrait:
             + f"<h1>L'ESS : {esc(self.territory.label)}, {self.view.year}</h1>"
             + f"<p class='obs-source'>Portrait produit le {formatting.long_date(date.today())}"
             + f"{parent}.</p>"
-            + messages.section_html(
-                common.warehouse(), self.view.frame, self.territory, self.view.reference
-            )
+            + messages.section_html(self.wh, self.view.frame, self.territory, self.view.reference)
         )
 
     def blocks(self) -> list[blocks.Block]:
@@ -91,7 +106,7 @@ class Portrait:
         return list(self._blocks)
 
     def _make_blocks(self) -> list[blocks.Block]:
-        wh = common.warehouse()
+        wh = self.wh
         level = MAP_LEVEL.get(self.territory.level)
         # Some départements hold no EPCI of their own (Paris and its inner ring belong to the
         # Métropole du Grand Paris, counted in Paris): no map then.
@@ -112,8 +127,8 @@ class Portrait:
         return flat_map.share_map if self.publication else blocks.share_map
 
     def note_html(self) -> str:
-        """The printable note of this portrait (:mod:`observatory.note`)."""
-        from observatory import note
+        """The printable note of this portrait (:mod:`observatory.publish.note`)."""
+        from observatory.publish import note
 
         return note.note_html(self)
 
@@ -124,7 +139,7 @@ class Portrait:
 
     def show_key_figures(self) -> None:
         """The key figures, ranked within the territory's parent, and the page's contents."""
-        parent = indicators.parent_of(common.warehouse(), self.territory)
+        parent = indicators.parent_of(self.wh, self.territory)
         _display_html(
             blocks.key_figures_html(self.view.frame, self.territory, parent)
             + blocks.navigation_html(

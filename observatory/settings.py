@@ -48,7 +48,7 @@ def raw_dir() -> Path:
     return Path(os.environ.get("OBSERVATORY_RAW", DEFAULT_RAW_DIR)).expanduser()
 
 
-# Publishers of the open files fetched by `observatory download` (observatory/download.py).
+# Publishers of the open files fetched by `observatory download` (observatory/publish/sources.py).
 # The API bases and dataset ids can be overridden, for the tests' local server or a mirror.
 DATAGOUV_API = "https://www.data.gouv.fr/api/1"
 URSSAF_API = "https://open.urssaf.fr/api/explore/v2.1"

@@ -165,18 +165,23 @@ def test_a_commune_without_an_outline_is_a_point_said_in_the_note(wh):
     assert polygons == 246
 
 
+def _workbook(path):
+    """(context lines as (name, text), header, body) of the sheet « Données », read with
+    openpyxl: the context ends at the first blank row, the table follows."""
+    rows = list(openpyxl.load_workbook(path)["Données"].iter_rows(values_only=True))
+    blank = next(i for i, row in enumerate(rows) if all(v is None for v in row))
+    return [row[:2] for row in rows[:blank]], rows[blank + 1], rows[blank + 2 :]
+
+
 def test_to_excel_writes_numbers_marks_and_context(wh, tmp_path):
     frame = observatory.table(
         wh, ["ess_establishments", "ess_share_employees"], "commune", 48, 2022
     )
     path = observatory.to_excel(frame, tmp_path / "communes.xlsx", title="Communes de Lozère")
-    book = openpyxl.load_workbook(path)
-    sheet = book["Données"]
-    lines = [row[0] for row in sheet.iter_rows(max_row=4, values_only=True)]
-    assert lines[0] == "Communes de Lozère" and "Données de démonstration" in lines[1]
-    assert any(line.startswith("Source : ") for line in lines)
-    rows = list(sheet.iter_rows(min_row=6, values_only=True))
-    header, body = rows[0], rows[1:]
+    context, header, body = _workbook(path)
+    assert ("Titre", "Communes de Lozère") in context and ("Année", "2022") in context
+    assert "Données de démonstration" in context[0][1]  # the label first of all
+    assert any(name == "Source" and text for name, text in context)
     assert "Établissements employeurs de l'ESS" in header and "Code" in header
     assert len(body) == len(frame)
     establishments = header.index("Établissements employeurs de l'ESS")
@@ -189,7 +194,38 @@ def test_to_excel_writes_numbers_marks_and_context(wh, tmp_path):
         else:
             assert row[establishments] == truth.at[code, "ess_establishments"]
             assert isinstance(row[establishments], int)
+    book = openpyxl.load_workbook(path)
     assert "Définitions" in book.sheetnames
+
+
+def test_to_excel_is_the_one_spreadsheet_writer(wh, tmp_path):
+    """api.to_excel wrote its own workbook (title in A1, no territory or year, no definition of
+    the keys); it now writes the observatory's one layout (observatory/exports.py, as every
+    download): « Nom » | text lines, French number formats by indicator, definitions."""
+    frame = observatory.table(
+        wh, ["ess_employees", "ess_share_employees", "ess_average_wage_fte"], "departement", 34
+    )
+    path = observatory.to_excel(frame, tmp_path / "herault.xlsx", title="Hérault")
+    context, header, _body = _workbook(path)
+    names = [name for name, _ in context]
+    assert names[:2] == ["Avertissement", "Titre"] and "Produit par" in names
+    assert ("Territoire", "Hérault") in context
+    sheet = openpyxl.load_workbook(path)["Données"]
+    formats = {
+        heading: sheet.cell(sheet.max_row, column).number_format
+        for column, heading in enumerate(header, start=1)
+    }
+    assert formats["Postes salariés de l'ESS"] == "#,##0"  # « 214 000 »
+    assert formats["Part de l'ESS dans les postes salariés"] == '#,##0.0" %"'  # « 12,1 % »
+    assert formats["Salaire brut annuel moyen par ETP dans l'ESS"] == '#,##0" €"'
+    assert formats["Année"] == "General"  # 2022, not « 2 022 »
+    definitions = {
+        row[0]: row[1]
+        for row in openpyxl.load_workbook(path)["Définitions"].iter_rows(values_only=True)
+    }
+    share = indicators.REGISTRY["ess_share_employees"].definition
+    assert share in definitions["Part de l'ESS dans les postes salariés"]
+    assert definitions["Code"] and definitions["Source"]
 
 
 def test_to_excel_refuses_a_raw_view_for_publication(wh, tmp_path):
@@ -201,10 +237,5 @@ def test_to_excel_refuses_a_raw_view_for_publication(wh, tmp_path):
         warnings.simplefilter("always")
         observatory.to_excel(raw, tmp_path / "brut.xlsx", publication=False)
     assert any(issubclass(w.category, api.SecrecyWarning) for w in caught)
-    first = [
-        row[0]
-        for row in openpyxl.load_workbook(tmp_path / "brut.xlsx")["Données"].iter_rows(
-            max_row=4, values_only=True
-        )
-    ]
-    assert api.RAW_LINE in first
+    context, _header, _body = _workbook(tmp_path / "brut.xlsx")
+    assert ("Note", api.RAW_LINE) in context

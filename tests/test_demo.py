@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from observatory import demo, reference
+from observatory import reference
+from observatory.warehouse import demo
 
 # INSEE, Clap 2014: ESS share of salaried employment (%).
 OCCITANIE_DEPARTEMENTS_2014 = {

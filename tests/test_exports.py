@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from observatory import analysis, exports, indicators, portrait, settings
+from observatory import analysis, exports, indicators, settings
 from observatory.dashboards import blocks, common
+from observatory.publish import portrait
 
 CODE_NAME = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")  # part_emploi_ess_pct and the like
 

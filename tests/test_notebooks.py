@@ -74,7 +74,9 @@ def test_notebook_runs_top_to_bottom(path, runs):
     for expected in texts:
         assert expected in text, expected
     if path.name.startswith("01"):  # the guided tour exported the départements' table
-        table = pd.read_excel(parameters["export_path"], skiprows=5, dtype={"Code": str})
+        sheet = pd.read_excel(parameters["export_path"], header=None, dtype=str)
+        header = sheet.index[sheet.isna().all(axis=1)][0] + 1  # the table after its context
+        table = pd.read_excel(parameters["export_path"], skiprows=header, dtype={"Code": str})
         assert len(table) == 13 and {"34", "48", "31"} <= set(table["Code"])
         assert table["Postes salariés de l'ESS"].map(type).eq(int).all()  # numbers, not text
 

@@ -22,7 +22,8 @@ from real_sources import (
     warehouse_with,
 )
 
-from observatory import indicators, open_warehouse, portrait, secrecy
+from observatory import indicators, open_warehouse, secrecy
+from observatory.publish import portrait
 
 
 def itdd_share(code: str, year: int) -> float:

@@ -23,9 +23,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import exports, formatting, indicators, portrait, search, secrecy, settings
+from observatory import exports, formatting, indicators, search, secrecy, settings
 from observatory.dashboards import launch, limits
 from observatory.dashboards.launch import preheating, served_by_voila
+from observatory.publish import portrait
 from observatory.warehouse import Warehouse, WarehouseMissingError
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency.

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from observatory import manifest
+from observatory.ingest import manifest
 from observatory.ingest.files import Staged
 from observatory.ingest.pipeline import READERS
 

@@ -228,7 +228,8 @@ def _load_demo(con: duckdb.DuckDBPyConnection, seed: int | None) -> list[dict]:
     relations."""
     import pandas as pd
 
-    from observatory import demo, reference
+    from observatory import reference
+    from observatory.warehouse import demo
 
     seed = demo.SEED if seed is None else seed
     communes = pd.DataFrame(reference.communes()).drop(columns="geometry")
@@ -244,7 +245,7 @@ def _load_demo(con: duckdb.DuckDBPyConnection, seed: int | None) -> list[dict]:
         sources.append(
             dict(
                 source=f"demo:{table.removeprefix('demo_')}",
-                file=f"observatory/demo.py (seed {seed})",
+                file=f"observatory/warehouse/demo.py (seed {seed})",
                 vintage=vintage,
                 file_sha256=data.fingerprint,
                 rows_read=len(frame),

@@ -15,8 +15,9 @@ import pytest
 from conftest import BROWSER_TIMEOUT as TIMEOUT
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from observatory import exports, settings, site
+from observatory import exports, settings
 from observatory.dashboards.common import CHARTS
+from observatory.publish import site
 
 pytestmark = pytest.mark.browser
 

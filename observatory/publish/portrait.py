@@ -248,3 +248,14 @@ def write(
         )
     else:
         exports.write(export_table(frame), path)
+
+
+def read_published(site_dir: Path) -> pd.DataFrame:
+    """Every portrait table of the site, one row per published cell, every value as text, with
+    its ``page`` (``departement/34``): what the secrecy audit reads
+    (:func:`observatory.secrecy.audit.audit_site`)."""
+    frames = [
+        read_table(path, text=True).assign(page=str(path.relative_to(site_dir).with_suffix("")))
+        for path in sorted(site_dir.glob("*/*.csv"))
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

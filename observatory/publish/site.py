@@ -6,7 +6,7 @@ executed notebook to HTML with nbconvert, without code. Each page carries its st
 plotly.js's basic bundle (``observatory/assets/plotly-basic.min.js``, 1,2 Mo) and draws its map
 with plain shapes (:mod:`observatory.flat_map`): copied alone anywhere, sent by email or opened
 from disk, it draws every chart offline, and it prints on A4. Beside each page, the portrait's
-table (secrecy applied) as CSV, and its printable note (:mod:`observatory.note`): the kernel that
+table (secrecy applied) as CSV, and its printable note (:mod:`observatory.publish.note`): the kernel that
 ran the notebook writes the note's page, and the worker's headless Chromium prints it to PDF.
 
 Layout of a site folder::
@@ -48,9 +48,10 @@ from pathlib import Path
 
 import psutil
 
-from observatory import formatting, indicators, note, portrait, settings
+from observatory import formatting, indicators, settings
 from observatory.dashboards import common
 from observatory.dashboards.common import esc
+from observatory.publish import note, portrait
 from observatory.warehouse import open_warehouse
 
 LEVELS = ("region", "departement", "epci")
@@ -63,7 +64,7 @@ NOTE_CELL = "portrait.show_note()"
 CELL_TIMEOUT = 600
 ANSI_COLOURS = re.compile(r"\x1b\[[0-9;]*m")  # in kernel tracebacks
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-PLOTLY_BASIC = Path(__file__).parent / "assets" / "plotly-basic.min.js"
+PLOTLY_BASIC = Path(__file__).parents[1] / "assets" / "plotly-basic.min.js"
 
 
 class SiteError(RuntimeError):

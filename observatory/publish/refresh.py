@@ -23,8 +23,6 @@ text) in ``<site>.summaries/``, which the site shows as ``runs/``.
 from __future__ import annotations
 
 import fcntl
-import json
-import logging
 import os
 import re
 import shutil
@@ -33,32 +31,25 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import duckdb
 
-from observatory import audit, fsutil, manifest, settings, site
-from observatory.ingest import ingest
-from observatory.ingest.dropzone import RawInput, scan_raw, staged
+from observatory import fsutil, settings
+from observatory.ingest import ingest, manifest
+from observatory.ingest.dropzone import scan_raw, staged
 from observatory.ingest.files import vintage_order
 from observatory.ingest.pipeline import LOAD_ORDER, READERS
+from observatory.publish import portrait, runs, site
+from observatory.secrecy import audit
 from observatory.warehouse import build
 from observatory.warehouse.sql import check_problems
 
-MANIFEST = manifest.MANIFEST
 KEEP_VERSIONS = 2  # site versions kept: the current one and the one before
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-# What the public summary says of a run that did not succeed, whatever the reason.
-PUBLIC_ERRORS = {
-    "échec": "l'actualisation a échoué",
-    "interrompue": "l'actualisation s'est interrompue avant la fin",
-    "arrêtée": "l'actualisation a été arrêtée avant la fin",
-}
-PUBLIC_ERROR_END = " ; les données et le site publiés auparavant restent en ligne"
-SUMMARIES_IN_INDEX = 200
 
 
 class RefreshError(RuntimeError):
@@ -131,33 +122,6 @@ class Paths:
 
 
 @dataclass
-class RunRecord:
-    """The JSON record of a refresh."""
-
-    run_id: str
-    started: str
-    host: str = field(default_factory=socket.gethostname)
-    pid: int = field(default_factory=os.getpid)
-    outcome: str = "en cours"
-    ended: str | None = None
-    seconds: float | None = None
-    warehouse: str = ""
-    site: str = ""
-    demo: bool = False
-    steps: list[dict] = field(default_factory=list)
-    inputs: list[dict] = field(default_factory=list)
-    counts: dict = field(default_factory=dict)
-    portraits: list[dict] = field(default_factory=list)
-    error: dict | None = None
-
-    def write(self, runs: Path) -> Path:
-        runs.mkdir(parents=True, exist_ok=True)
-        path = runs / f"{self.run_id}.json"
-        fsutil.write_atomic(path, json.dumps(self.__dict__, ensure_ascii=False, indent=1) + "\n")
-        return path
-
-
-@dataclass
 class Options:
     """What to publish."""
 
@@ -171,7 +135,7 @@ def run_refresh(
     paths: Paths | None = None,
     options: Options | None = None,
     on_step: Callable[[str], None] | None = None,
-) -> RunRecord:
+) -> runs.RunRecord:
     """One refresh, start to end; raises ``RefreshLocked`` or ``RefreshError``."""
     paths = paths or Paths.from_settings()
     options = options or Options()
@@ -210,7 +174,7 @@ class _Refresh:
         self.paths, self.options, self.on_step = paths, options, on_step
         now = datetime.now().astimezone()
         self.run_id = f"{now:%Y%m%dT%H%M%S}-{os.getpid()}"
-        self.record = RunRecord(
+        self.record = runs.RunRecord(
             run_id=self.run_id,
             started=now.isoformat(timespec="seconds"),
             warehouse=str(paths.db),
@@ -220,16 +184,16 @@ class _Refresh:
         self.new_db = self.workdir / paths.db.name
         self.version = paths.versions / self.run_id
         self.started = time.perf_counter()
-        self.log = _logger(paths.runs / f"{self.run_id}.log")
+        self.log = runs.logger(paths.runs / f"{self.run_id}.log")
         self.finishing = False  # from the swap on, or failing: a stop signal waits for the end
         self.stop_pending: int | None = None
         self.zone = ExitStack()  # the drop zone, held from the scan to the end of the loads
 
-    def run(self) -> RunRecord:
+    def run(self) -> runs.RunRecord:
         with self._stop_signals():
             return self._run()
 
-    def _run(self) -> RunRecord:
+    def _run(self) -> runs.RunRecord:
         self._clean_leftovers()
         self._save()
         steps = [
@@ -270,7 +234,7 @@ class _Refresh:
             self.on_step(name)
         self.log.info("début de l'étape « %s »", name)
         started = time.perf_counter()
-        entry = dict(step=name, started=_now(), seconds=None, outcome="en cours")
+        entry = dict(step=name, started=runs.now(), seconds=None, outcome="en cours")
         self.record.steps.append(entry)
         self._save()  # a kill now leaves a record that names the step
         try:
@@ -312,14 +276,14 @@ class _Refresh:
 
     def _finish(self, outcome: str) -> None:
         self.record.outcome = outcome
-        self.record.ended = _now()
+        self.record.ended = runs.now()
         self.record.seconds = round(time.perf_counter() - self.started, 3)
         self._save()
 
     def _save(self) -> None:
         """The full record, and its public summary."""
         self.record.write(self.paths.runs)
-        publish_summary(self.record.__dict__, self.paths.summaries)
+        runs.publish_summary(self.record.__dict__, self.paths.summaries)
 
     @contextmanager
     def _stop_signals(self) -> Iterator[None]:
@@ -363,7 +327,7 @@ class _Refresh:
 
     def _scan(self) -> None:
         self._hold_drop_zone()
-        known = _read_manifest(self.paths.raw)
+        known = runs.read_manifest(self.paths.raw)
         self.inputs = scan_raw(self.paths.raw, known, self.workdir)
         self.record.inputs = [i.__dict__ for i in self.inputs]
         demo = self.options.demo if self.options.demo is not None else not self.inputs
@@ -463,7 +427,9 @@ class _Refresh:
         ]
 
     def _audit(self) -> None:
-        findings = audit.audit_site(self.new_db, self.version)
+        findings = audit.audit_site(
+            self.new_db, self.version, portrait.read_published(self.version)
+        )
         self.record.counts["secret_cells_checked"] = findings.checked
         if findings.problems:
             raise ValueError(
@@ -477,7 +443,7 @@ class _Refresh:
         os.replace(self.new_db, self.paths.db)
         fsutil.fsync_dir(self.paths.db.parent)
         fsutil.swap_symlink(self.paths.site, self.version)
-        _write_manifest(self.paths.raw, self.inputs, self.run_id)
+        runs.write_manifest(self.paths.raw, self.inputs, self.run_id)
 
     # -- housekeeping ------------------------------------------------------------------------
 
@@ -494,31 +460,7 @@ class _Refresh:
                     shutil.rmtree(version, ignore_errors=True)
                 elif (version / "runs").is_symlink() or not (version / "runs").exists():
                     fsutil.swap_symlink(version / "runs", self.paths.summaries)
-        for record_path in self.paths.runs.glob("*.json") if self.paths.runs.is_dir() else []:
-            try:
-                record = json.loads(record_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if not (self.paths.summaries / record_path.name).is_file():
-                publish_summary(record, self.paths.summaries)
-            if record.get("outcome") == "en cours":
-                record.update(
-                    outcome="interrompue",
-                    error=dict(
-                        step=next(
-                            (
-                                s["step"]
-                                for s in record.get("steps", [])
-                                if s.get("outcome") == "en cours"
-                            ),
-                            "?",
-                        ),
-                        message="processus arrêté avant la fin (tué ou machine arrêtée) ; rien n'a "
-                        "été modifié",
-                    ),
-                )
-                fsutil.write_atomic(record_path, json.dumps(record, ensure_ascii=False, indent=1))
-                publish_summary(record, self.paths.summaries)
+        runs.close_interrupted(self.paths.runs, self.paths.summaries)
         _adopt_plain_site(self.paths)
 
     def _prune_versions(self) -> None:
@@ -546,99 +488,6 @@ def check_warehouse(db_path: Path) -> list[str]:
     return problems
 
 
-def public_summary(record: dict) -> dict:
-    """What the public site shows of a run record: outcome, dates, the steps and their
-    durations, counts, and each input's file name, source, vintage and checksum. No host, no
-    path, no rejected row, and for a run that did not succeed, one generic sentence."""
-    error, outcome = record.get("error"), record.get("outcome")
-    return dict(
-        run_id=record["run_id"],
-        outcome=outcome,
-        started=record.get("started"),
-        ended=record.get("ended"),
-        seconds=record.get("seconds"),
-        demo=bool(record.get("demo")),
-        steps=[
-            dict(step=s.get("step"), seconds=s.get("seconds"), outcome=s.get("outcome"))
-            for s in record.get("steps", [])
-        ],
-        counts={
-            name: value
-            for name, value in record.get("counts", {}).items()
-            if isinstance(value, int | float)
-        },
-        inputs=[
-            dict(
-                file=PurePosixPath(i.get("file", "")).name,
-                source=i.get("source"),
-                vintage=i.get("vintage"),
-                sha256=i.get("sha256"),
-            )
-            for i in record.get("inputs", [])
-        ],
-        error=(
-            dict(
-                step=error.get("step"),
-                message=PUBLIC_ERRORS.get(outcome, PUBLIC_ERRORS["échec"]) + PUBLIC_ERROR_END,
-            )
-            if error
-            else None
-        ),
-    )
-
-
-def publish_summary(record: dict, summaries: Path) -> None:
-    """Write a run's public summary and the summaries' index page (the latest runs)."""
-    summaries.mkdir(parents=True, exist_ok=True)
-    summary = public_summary(record)
-    fsutil.write_atomic(
-        summaries / f"{summary['run_id']}.json",
-        json.dumps(summary, ensure_ascii=False, indent=1) + "\n",
-    )
-    latest = []
-    for path in sorted(summaries.glob("*.json"), reverse=True)[:SUMMARIES_IN_INDEX]:
-        with suppress(OSError, ValueError):
-            latest.append(json.loads(path.read_text(encoding="utf-8")))
-    fsutil.write_atomic(summaries / "index.html", site.runs_index_html(latest))
-
-
-def _read_manifest(raw: Path) -> dict[str, str]:
-    try:
-        entries = json.loads((raw / MANIFEST).read_text(encoding="utf-8"))["files"]
-    except (OSError, ValueError, KeyError):
-        return {}
-    return {e["file"]: e["sha256"] for e in entries}
-
-
-def _write_manifest(raw: Path, inputs: list[RawInput], run_id: str) -> None:
-    """The manifest of the raw files the published warehouse was built from; the record of
-    downloads (``observatory download``) is kept as it is."""
-    if not raw.is_dir():
-        return
-    with manifest.lock(raw):
-        document = manifest.read(raw)
-        previous = {
-            e["file"]: e for e in document.get("files", []) if isinstance(e, dict) and "file" in e
-        }
-        files = []
-        for item in inputs:
-            before = previous.get(item.file, {})
-            first = before.get("first_loaded") if before.get("sha256") == item.sha256 else None
-            files.append(
-                dict(
-                    file=item.file,
-                    source=item.source,
-                    vintage=item.vintage,
-                    sha256=item.sha256,
-                    bytes=item.bytes,
-                    modified=item.modified,
-                    first_loaded=first or run_id,
-                    last_loaded=run_id,
-                )
-            )
-        manifest.write(raw, {**document, "run_id": run_id, "files": files})
-
-
 def _current_version(site_path: Path) -> Path | None:
     if site_path.is_symlink():
         return (site_path.parent / os.readlink(site_path)).resolve()
@@ -654,20 +503,3 @@ def _adopt_plain_site(paths: Paths) -> None:
         paths.site.rename(target)
         (target / "release.json").touch()
         fsutil.swap_symlink(paths.site, target)
-
-
-def _now() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def _logger(path: Path) -> logging.Logger:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    log = logging.getLogger(f"observatory.refresh.{path.stem}")
-    log.setLevel(logging.INFO)
-    log.propagate = False
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
-    )
-    log.addHandler(handler)
-    return log

@@ -6,7 +6,7 @@ import re
 
 from plotly.offline import get_plotlyjs_version
 
-from observatory import site
+from observatory.publish import site
 
 
 def test_the_vendored_plotly_bundle_is_plotly_py_s_own_version():

@@ -20,10 +20,11 @@ import pytest
 from conftest import run_cli
 from recorded_server import RECORDED, RecordedServer
 
-from observatory import refresh
-from observatory.download import DownloadError, download
 from observatory.ingest import ingest
+from observatory.ingest.dropzone import scan_raw
 from observatory.ingest.pipeline import LOAD_ORDER
+from observatory.publish import refresh, runs
+from observatory.publish.download import DownloadError, download
 
 SIRENE_API = "/api/1/datasets/5b7ffc618b4c4169d30727e0/"
 ESS_API = "/api/1/datasets/646c8d45de96cc3428092c6b/"
@@ -102,7 +103,7 @@ def test_each_source_lands_whole_and_checked_in_its_vintage_folder(server, raw, 
     assert added == set(EXPECTED[source])
     assert not list((raw / ".downloads").rglob("*.part"))
     # the refresh sees them where it looks, with their source and vintage
-    found = {(i.file, i.source, i.vintage) for i in refresh.scan_raw(raw)}
+    found = {(i.file, i.source, i.vintage) for i in scan_raw(raw)}
     assert {(f, source, f.split("/")[1]) for f in EXPECTED[source]} <= found
 
 
@@ -130,7 +131,7 @@ def test_the_manifest_records_url_dates_and_checksums_and_a_refresh_keeps_them(s
     assert france["url"].startswith(server.base + URSSAF_FRANCE_CSV + "?")
     assert france["dataset"] == URSSAF_FRANCE_ID
     # a refresh rewrites the list of loaded files and keeps the record of downloads
-    refresh._write_manifest(raw, refresh.scan_raw(raw), "run-1")
+    runs.write_manifest(raw, scan_raw(raw), "run-1")
     document = json.loads((raw / "manifest.json").read_text(encoding="utf-8"))
     assert document["run_id"] == "run-1" and len(document["files"]) == 6
     assert {e["file"]: e for e in document["downloads"]} == entries
@@ -301,7 +302,7 @@ def test_the_command_prints_one_line_per_file_or_one_error_line(server, raw):
 def test_the_downloaded_files_are_what_the_loaders_read(server, tmp_path, db):
     zone = tmp_path / "raw"
     download(None, zone)
-    inputs = refresh.scan_raw(zone)
+    inputs = scan_raw(zone)
     for source in sorted({i.source for i in inputs}, key=LOAD_ORDER.index):  # as the refresh
         files = [zone / i.file for i in inputs if i.source == source]
         vintage = int(next(i.vintage for i in inputs if i.source == source)[:4])

@@ -26,16 +26,17 @@ import pytest
 from conftest import OBSERVATORY, ROOT, in_background
 
 from benchmarks.bench_ingest import generate
-from observatory import indicators, messages, open_warehouse, portrait
+from observatory import indicators, messages, open_warehouse
 from observatory.dashboards import blocks
-from observatory.refresh import (
+from observatory.ingest.dropzone import scan_raw
+from observatory.publish import portrait
+from observatory.publish.refresh import (
     Options,
     Paths,
     RefreshError,
     RefreshStopped,
     _Refresh,
     run_refresh,
-    scan_raw,
 )
 
 

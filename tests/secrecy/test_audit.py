@@ -15,8 +15,10 @@ import pandas as pd
 import pytest
 from real_sources import CRESS_SECRET, cress_file, sirene_files, warehouse_with
 
-from observatory import audit, exports, indicators, open_warehouse, portrait, secrecy, site
-from observatory import note as note_module
+from observatory import exports, indicators, open_warehouse, secrecy
+from observatory.publish import note as note_module
+from observatory.publish import portrait, site
+from observatory.secrecy import audit
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,7 @@ VALUE, SECRET = portrait.HEADINGS["valeur"], portrait.HEADINGS["secret"]
 
 
 def test_a_real_render_has_no_leak(rendered, warehouse_path):
-    findings = audit.audit_site(warehouse_path, rendered)
+    findings = audit.audit_site(warehouse_path, rendered, portrait.read_published(rendered))
     assert findings.problems == []
     assert findings.checked >= 10  # Lozère has masked families and sectors
 
@@ -80,7 +82,7 @@ def test_a_masked_value_written_in_the_table_is_found(copy, warehouse_path):
     row = masked_cells(copy).index[0]
     table.loc[row, VALUE] = "123"
     save(path, context, table)
-    problems = audit.audit_site(warehouse_path, copy).problems
+    problems = audit.audit_site(warehouse_path, copy, portrait.read_published(copy)).problems
     assert any(
         "family_employees" in p and "marqué secret mais publié « 123 »" in p for p in problems
     )
@@ -102,7 +104,7 @@ def test_a_masked_value_drawn_in_a_chart_or_a_table_row_is_found(copy, warehouse
         ),
         encoding="utf-8",
     )
-    problems = audit.audit_site(warehouse_path, copy).problems
+    problems = audit.audit_site(warehouse_path, copy, portrait.read_published(copy)).problems
     assert any(label in p and "visible dans la page" in p for p in problems), (
         label,
         value,
@@ -126,7 +128,7 @@ def test_a_lone_masked_cell_recovered_by_subtraction_is_found(copy, warehouse_pa
         table.loc[index, [VALUE, SECRET]] = [str(value).replace(".", ","), "non"]
     save(path, context, table)
     lone = masked.iloc[0]["categorie"]
-    problems = audit.audit_site(warehouse_path, copy).problems
+    problems = audit.audit_site(warehouse_path, copy, portrait.read_published(copy)).problems
     assert any(f"{indicator} {lone}" in p and "retrouvable par soustraction" in p for p in problems)
 
 
@@ -140,7 +142,7 @@ def test_a_published_count_of_two_establishments_is_found(copy, warehouse_path):
     ].index[0]
     table.loc[row, VALUE] = "2,0"
     save(path, context, table)
-    problems = audit.audit_site(warehouse_path, copy).problems
+    problems = audit.audit_site(warehouse_path, copy, portrait.read_published(copy)).problems
     assert any("2.0 établissement(s) publié (moins de 3)" in p for p in problems)
 
 
@@ -160,7 +162,7 @@ def test_a_masked_value_drawn_in_the_printable_note_is_found(copy, warehouse_pat
         ),
         encoding="utf-8",
     )
-    problems = audit.audit_site(warehouse_path, copy).problems
+    problems = audit.audit_site(warehouse_path, copy, portrait.read_published(copy)).problems
     assert any(p.startswith("departement/48-note.html : ") and label in p for p in problems), (
         problems
     )
@@ -190,7 +192,7 @@ def test_a_masked_value_printed_in_the_pdf_is_found(copy, warehouse_path, tmp_pa
     shutil.copytree(copy / "assets", tmp_path / "assets")
     with note_module.Printer() as printer:
         printer.print(leaked, copy / "departement" / "48.pdf")
-    problems = audit.audit_site(warehouse_path, copy).problems
+    problems = audit.audit_site(warehouse_path, copy, portrait.read_published(copy)).problems
     assert [p for p in problems if not p.startswith("departement/48.pdf : ")] == []
     assert any(label in p and "visible dans la page" in p for p in problems), problems
 
@@ -242,7 +244,7 @@ def test_the_published_block_is_rendered_and_audited_without_leak(cress_site):
     assert "Les chiffres publiés" in page and "CRESS, chiffres de la CRESS, 2023" in page
     *_, cells = cress_rows(out)
     assert cells.loc["MUT", "valeur"] == "s" and cells.loc["COOP", "valeur"] == "s"
-    findings = audit.audit_site(db, out)
+    findings = audit.audit_site(db, out, portrait.read_published(out))
     assert findings.problems == []
     assert findings.checked >= 6  # the CRESS's masked cells are among those checked
 
@@ -253,7 +255,7 @@ def test_a_cress_cell_unmasked_beside_its_total_is_found(cress_copy):
     coop = keys[(keys["indicateur"] == "cress_establishments") & (keys["categorie"] == "COOP")]
     table.loc[coop.index, [VALUE, SECRET]] = ["8", "non"]  # as a careless export would
     save(path, context, table)
-    problems = audit.audit_site(db, copy).problems
+    problems = audit.audit_site(db, copy, portrait.read_published(copy)).problems
     assert any(
         "cress_establishments MUT (2023) masqué mais retrouvable par soustraction" in p
         for p in problems
@@ -272,7 +274,7 @@ def test_a_cress_count_of_two_establishments_published_is_found(cress_copy):
         row = keys[(keys["categorie"] == "MUT") & (keys["indicateur"] == indicator)].index
         table.loc[row, [VALUE, SECRET]] = [value, "non"]
     save(path, context, table)
-    problems = audit.audit_site(db, copy).problems
+    problems = audit.audit_site(db, copy, portrait.read_published(copy)).problems
     assert any("cress_establishments MUT = 2 établissement(s) publié" in p for p in problems), (
         problems
     )

@@ -50,8 +50,9 @@ class NoteError(RuntimeError):
 
 
 def note_html(portrait) -> str:
-    """The note of ``portrait`` as an HTML page that prints on A4."""
-    wh = common.warehouse()
+    """The note of ``portrait`` as an HTML page that prints on A4, from the portrait's own
+    warehouse."""
+    wh = portrait.wh
     view, territory = portrait.view, portrait.territory
     frame, year = view.frame, view.year
     here = messages.place(territory)

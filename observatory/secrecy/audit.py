@@ -1,8 +1,9 @@
 """Secrecy audit of a published site: no masked cell may be read, directly or by subtraction.
 
-The audit reads only what was published (each portrait's CSV table, its HTML page, its
-printable note's page and the note's PDF) and the warehouse's unmasked values, and checks,
-independently of :mod:`observatory.secrecy`:
+The audit reads only what was published (each portrait's CSV table, handed in as read by
+:func:`observatory.publish.portrait.read_published`, its HTML page, its printable note's page and
+the note's PDF) and the warehouse's unmasked values, and checks, independently of the rules that
+masked them (:mod:`.rules`, :mod:`.cells`, :mod:`.masks`):
 
 1. **direct**: a cell the table marks secret shows « s » and no value; no published count of
    establishments is 1 or 2 (the primary rule); a masked count hides the ratios built on it;
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from observatory import domains, formatting, indicators, portrait, reference, secrecy
+from observatory import domains, formatting, indicators, reference, secrecy
 from observatory import published as published_module
 from observatory.families import FAMILY_CODES
 from observatory.warehouse import open_warehouse
@@ -77,21 +78,13 @@ class Findings:
     problems: list[str] = field(default_factory=list)
 
 
-def read_published(site_dir: Path) -> pd.DataFrame:
-    """Every portrait table of the site, one row per published cell."""
-    frames = [
-        portrait.read_table(path, text=True).assign(
-            page=str(path.relative_to(site_dir).with_suffix(""))
-        )
-        for path in sorted(site_dir.glob("*/*.csv"))
-    ]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def audit_site(db_path: Path, site_dir: Path, workers: int | None = None) -> Findings:
-    """Audit every published page of ``site_dir`` against the warehouse at ``db_path``; the
-    pages are checked against the warehouse in ``workers`` processes (one per core)."""
-    published = read_published(site_dir)
+def audit_site(
+    db_path: Path, site_dir: Path, published: pd.DataFrame, workers: int | None = None
+) -> Findings:
+    """Audit every published page of ``site_dir`` against the warehouse at ``db_path``:
+    ``published`` holds the cells of its portrait tables, one row per cell, every value as
+    text, with its ``page`` (:func:`observatory.publish.portrait.read_published`); the pages
+    are checked against the warehouse in ``workers`` processes (one per core)."""
     findings = Findings()
     if published.empty:
         return findings

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from pypdf import PdfReader
 
-from observatory import note, site
 from observatory.publication import Portrait
+from observatory.publish import note, site
 
 
 def test_a_missing_chromium_stops_with_one_french_sentence(monkeypatch, tmp_path):

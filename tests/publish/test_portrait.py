@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 
-from observatory import indicators, portrait
+from observatory import indicators
+from observatory.publish import portrait
 
 OCCITANIE = ["09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"]
 
