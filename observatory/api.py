@@ -240,7 +240,7 @@ def map(wh: Warehouse, indicator: str, level: str, within=None, year=None) -> Ma
     >>> drawn.data.plot(column=drawn.data["ess_share_employees"].astype(float))
     """
     from observatory import reference
-    from observatory.dashboards import blocks
+    from observatory.views import maps
 
     frame = table(wh, indicator, level, within, year)
     if len(frame.columns) != len(KEYS) + 2:
@@ -256,10 +256,10 @@ def map(wh: Warehouse, indicator: str, level: str, within=None, year=None) -> Ma
     values = frame[indicator].astype("Float64")
     secret = frame[indicator + SECRET_SUFFIX]
     visible = ~secret & values.notna()
-    frame["classe"] = np.where(secret, blocks.SECRET_CLASS, blocks.MISSING_CLASS)
+    frame["classe"] = np.where(secret, maps.SECRET_CLASS, maps.MISSING_CLASS)
     if visible.any():
         shown = values[visible].astype(float)
-        frame.loc[visible, "classe"] = blocks.natural_classes(
+        frame.loc[visible, "classe"] = maps.natural_classes(
             shown, 5, lambda v: engine.display(v, meta.fmt)
         )
     frame["affichage"] = [
@@ -300,18 +300,18 @@ def _figure(data, indicator: str, meta, title: str) -> go.Figure:
     legend entry), legend from low to high."""
     import plotly.graph_objects as go
 
-    from observatory.dashboards import blocks, common
+    from observatory.views import charts, maps
 
     plain = data.dropna(subset=["geometry"])
-    visible = plain[~plain["classe"].isin([blocks.SECRET_CLASS, blocks.MISSING_CLASS])]
+    visible = plain[~plain["classe"].isin([maps.SECRET_CLASS, maps.MISSING_CLASS])]
     order = sorted(
         visible["classe"].unique(),
         key=lambda c: visible.loc[visible["classe"] == c, indicator].astype(float).min(),
     )
-    colours = dict(zip(order, common.CLASS_COLOURS[-len(order) :] if order else []))
+    colours = dict(zip(order, charts.CLASS_COLOURS[-len(order) :] if order else []))
     for special, colour in (
-        (blocks.SECRET_CLASS, common.SECRET_COLOUR),
-        (blocks.MISSING_CLASS, common.MISSING_COLOUR),
+        (maps.SECRET_CLASS, charts.SECRET_COLOUR),
+        (maps.MISSING_CLASS, charts.MISSING_COLOUR),
     ):
         if (plain["classe"] == special).any():
             order.append(special)
@@ -367,7 +367,7 @@ def _figure(data, indicator: str, meta, title: str) -> go.Figure:
         margin=dict(l=0, r=0, t=50, b=30 if note else 0),
         map=dict(
             style="white-bg",
-            **dict(zip(("center", "zoom"), blocks.fit_view((minx, miny, maxx, maxy)))),
+            **dict(zip(("center", "zoom"), maps.fit_view((minx, miny, maxx, maxy)))),
         ),
         legend=dict(title=dict(text=meta.label), x=0.01, y=0.98, bgcolor="rgba(255,255,255,0.85)"),
     )

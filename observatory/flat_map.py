@@ -4,7 +4,7 @@ and the printable notes.
 Each territory's polygons are filled ``Scatter`` paths on equal axes (longitude, latitude
 stretched by the cosine of the map's middle latitude), with no base map, tile server or WebGL.
 Such a map draws from a page opened from disk (file://), prints, and goes into a PDF, where the
-MapLibre map of the dashboards (``blocks.share_map``) stays blank. The classes, colours and
+MapLibre map of the dashboards (``maps.share_map``) stays blank. The classes, colours and
 tooltips are those of the dashboards' map; masked territories are grey, with « s ».
 """
 
@@ -18,12 +18,12 @@ import plotly.graph_objects as go
 import shapely
 
 from observatory import formatting
-from observatory.dashboards import blocks, common
+from observatory.views import blocks, charts, maps
 
 
 def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
-    """The map of ``blocks.map_table``'s ``data`` (one row per territory of ``level``)."""
-    shapes = blocks.light_shapes(level)
+    """The map of ``maps.map_table``'s ``data`` (one row per territory of ``level``)."""
+    shapes = maps.light_shapes(level)
     data = data[data["code"].isin(list(shapes.text))]
     if level == "region":
         data = data[data["code"] >= "11"]  # metropolitan France only, as on the dashboards
@@ -95,15 +95,15 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
 def class_colours(data: pd.DataFrame) -> dict[str, str]:
     """Colour of each class, from the lowest shares (light) to the highest (dark), then the
     grey of masked territories: the dashboards' palette."""
-    visible = data[data["classe"] != blocks.SECRET_CLASS]
+    visible = data[data["classe"] != maps.SECRET_CLASS]
     order = sorted(
         visible["classe"].unique(),
         key=lambda c: visible.loc[visible["classe"] == c, "ess_share_employees"].min(),
     )
-    palette = common.CLASS_COLOURS[-len(order) :] if len(order) < 5 else common.CLASS_COLOURS
+    palette = charts.CLASS_COLOURS[-len(order) :] if len(order) < 5 else charts.CLASS_COLOURS
     colours = dict(zip(order, palette))
-    if (data["classe"] == blocks.SECRET_CLASS).any():
-        colours[blocks.SECRET_CLASS] = common.SECRET_COLOUR
+    if (data["classe"] == maps.SECRET_CLASS).any():
+        colours[maps.SECRET_CLASS] = charts.SECRET_COLOUR
     return colours
 
 

@@ -49,8 +49,8 @@ from pathlib import Path
 import psutil
 
 from observatory import formatting, indicators, note, portrait, settings
-from observatory.dashboards import common
-from observatory.dashboards.common import esc
+from observatory.views import frames, html
+from observatory.views.html import esc
 from observatory.warehouse import open_warehouse
 
 LEVELS = ("region", "departement", "epci")
@@ -227,7 +227,7 @@ def _write_assets(out_dir: Path) -> None:
 
 
 def site_css() -> str:
-    return common.STYLE.removeprefix("<style>").removesuffix("</style>") + SITE_CSS
+    return html.STYLE.removeprefix("<style>").removesuffix("</style>") + SITE_CSS
 
 
 @lru_cache(maxsize=1)
@@ -300,8 +300,8 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
                 raise SiteError(
                     f"note imprimable {page.level} {page.code} ({page.name}) : {exc}"
                 ) from exc
-            employees = common.row(frame, "ess_employees")
-            share = common.row(frame, "ess_share_employees")
+            employees = frames.row(frame, "ess_employees")
+            share = frames.row(frame, "ess_share_employees")
             results.append(
                 PageResult(
                     page, time.perf_counter() - started, employees["display"], share["display"]
@@ -347,7 +347,7 @@ def index_html(report: SiteReport) -> str:
             "<th scope='col'>Note imprimable</th></tr></thead>"
             f"<tbody>{body}</tbody></table>"
         )
-    banner = common.banner_html() if report.demo else ""
+    banner = html.banner_html() if report.demo else ""
     body = (
         banner + "<h1>Portraits de l'économie sociale et solidaire</h1>"
         f"<p class='obs-source'>{formatting.number(len(report.pages))} portraits, données "

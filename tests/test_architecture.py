@@ -215,7 +215,7 @@ NOT_YET = pytest.mark.xfail(strict=True, reason="room not moved yet")
         "indicators",
         "secrecy",
         "warehouse",
-        pytest.param("views", marks=NOT_YET),
+        "views",
         pytest.param("publish", marks=NOT_YET),
     ],
 )

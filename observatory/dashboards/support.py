@@ -5,10 +5,10 @@ type and phase, the least-served EPCIs and the directory."""
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+from html import escape
 from urllib.parse import urlencode
 
 import geopandas as gpd
@@ -18,8 +18,9 @@ import plotly.graph_objects as go
 import shapely
 
 from observatory import formatting, indicators, messages, reference, secrecy, settings, support
-from observatory.dashboards import blocks, common
-from observatory.dashboards.common import esc
+from observatory.dashboards import common
+from observatory.views import blocks, charts, html, maps
+from observatory.views.html import esc
 
 PARAMETERS = ("region", "type", "phase")
 LEAST_SERVED = 10
@@ -174,7 +175,7 @@ def coverage_map(access: support.Access) -> go.Figure:
     data = access.epcis.assign(classe=distance_class(access.epcis["mean_km"]))
     shapes = outlines("epci", data["code"])
     order = [lb for _, lb in DISTANCE_CLASSES] + [NO_STRUCTURE]
-    colours = dict(zip(order, [*common.CLASS_COLOURS, common.SECRET_COLOUR]))
+    colours = dict(zip(order, [*charts.CLASS_COLOURS, charts.SECRET_COLOUR]))
     fig = go.Figure()
     for label in [c for c in order if c in set(data["classe"])]:
         rows = data[data["classe"] == label]
@@ -185,7 +186,7 @@ def coverage_map(access: support.Access) -> go.Figure:
         ]
         fig.add_trace(
             go.Choroplethmap(
-                geojson=common.compact(shapes.loc[rows["code"]].__geo_interface__),
+                geojson=charts.compact(shapes.loc[rows["code"]].__geo_interface__),
                 locations=rows["code"],
                 z=[1] * len(rows),
                 colorscale=[[0, colours[label]], [1, colours[label]]],
@@ -230,7 +231,7 @@ def coverage_map(access: support.Access) -> go.Figure:
                 hovertemplate="%{text}<extra></extra>",
             )
         )
-    centre, zoom = blocks.fit_view(shapes.total_bounds)
+    centre, zoom = maps.fit_view(shapes.total_bounds)
     fig.update_layout(
         title=f"{MAP_TITLE} par EPCI, et structures d'accompagnement "
         f"({hover(selection_label(access.structure_type, access.phase))}), "
@@ -248,7 +249,7 @@ def coverage_map(access: support.Access) -> go.Figure:
 
 def hover(text) -> str:
     """Text for a plotly tooltip: markup characters escaped, apostrophes kept as they are."""
-    return html.escape(str(text), quote=False)
+    return escape(str(text), quote=False)
 
 
 def spread(points: pd.DataFrame, radius: float = 0.03) -> pd.DataFrame:
@@ -429,7 +430,7 @@ def remoteness_block(wh, access: support.Access) -> blocks.Block:
                 text=[formatting.percent(v) for v in rows["population_share"]],
                 textposition="outside",
                 cliponaxis=False,
-                marker=dict(color=common.PALETTE[i], pattern_shape=["", "/", "."][i]),
+                marker=dict(color=charts.PALETTE[i], pattern_shape=["", "/", "."][i]),
                 hovertemplate=f"{hover(label)}<br>%{{x}} : %{{text}}<extra></extra>",
             )
         )
@@ -446,7 +447,7 @@ def remoteness_block(wh, access: support.Access) -> blocks.Block:
         ),
         legend=dict(orientation="h", yanchor="top", y=-0.15, x=0),
     )
-    common.french_layout(fig, height=420)
+    charts.french_layout(fig, height=420)
     table = pd.DataFrame(
         {
             "Périmètre": data["scope_label"],
@@ -491,7 +492,7 @@ def remoteness_block(wh, access: support.Access) -> blocks.Block:
         wh,
         ["Une commune sans structure dans sa zone (mer) compte au-delà de toutes les distances."],
     ) + (
-        common.source_html(
+        html.source_html(
             ess_source(wh, access.year),
             access.year,
             [
@@ -529,7 +530,7 @@ def kinds_block(wh, region: str, region_name: str) -> blocks.Block:
             orientation="h",
             text=[_km(v) for v in data["mean_km"][shown]],
             marker_color=[
-                common.PALETTE[0] if k == "type" else common.PALETTE[1] for k in data["kind"][shown]
+                charts.PALETTE[0] if k == "type" else charts.PALETTE[1] for k in data["kind"][shown]
             ],
             hovertemplate="%{y} : %{text}<extra></extra>",
         )
@@ -538,7 +539,7 @@ def kinds_block(wh, region: str, region_name: str) -> blocks.Block:
         title=f"Distance moyenne (pondérée par la population) à la structure la plus proche, "
         f"par type et par phase, {region_name}"
     )
-    common.label_bars(fig, float(data["mean_km"].max() or 1))
+    charts.label_bars(fig, float(data["mean_km"].max() or 1))
     table = pd.DataFrame(
         {
             "Type ou phase": labels,
@@ -584,7 +585,7 @@ def least_served_block(wh, access: support.Access) -> blocks.Block:
             y=names,
             orientation="h",
             text=[_km(v) for v in data["mean_km"]],
-            marker_color=common.PALETTE[5],
+            marker_color=charts.PALETTE[5],
             hovertemplate="%{y} : %{text}<extra></extra>",
         )
     )
@@ -593,7 +594,7 @@ def least_served_block(wh, access: support.Access) -> blocks.Block:
         f"({selection_label(access.structure_type, access.phase)}) : distance moyenne, "
         "pondérée par la population, à la structure la plus proche"
     )
-    common.label_bars(fig, float(data["mean_km"].max() or 1))
+    charts.label_bars(fig, float(data["mean_km"].max() or 1))
     table = pd.DataFrame(
         {
             "EPCI": names,
@@ -659,9 +660,7 @@ def header_html(wh, access: support.Access) -> str:
         f"<h2 class='obs-title'>Accompagnement {esc(here.at)} : "
         f"{esc(selection_label(access.structure_type, access.phase))}</h2>"
         + f"<p class='obs-summary'>{esc(summary_sentence(access, here))}</p>"
-        + common.cards_html(
-            cards(access), f"Chiffres clés de l'accompagnement, {access.region_name}"
-        )
+        + html.cards_html(cards(access), f"Chiffres clés de l'accompagnement, {access.region_name}")
         + blocks.navigation_html([(blocks.anchor(slug), title) for slug, title in BLOCKS])
     )
 
@@ -717,7 +716,7 @@ def block_makers(wh, access: support.Access) -> list:
 def view_outputs(wh, access: support.Access) -> list[dict]:
     """Everything below the filters, as outputs."""
     slug = f"region-{access.region}"
-    outputs = [common.html_output(header_html(wh, access))]
+    outputs = [html.html_output(header_html(wh, access))]
     for make in block_makers(wh, access):
         outputs += blocks.block_outputs(make(), slug)
     return outputs
@@ -786,9 +785,9 @@ class SupportPage:
         access = support.access(self.wh, region, structure_type, phase)
         slug = f"region-{region}"
         makers = block_makers(self.wh, access)
-        common.set_outputs(self.header, [common.html_output(header_html(self.wh, access))])
+        common.set_outputs(self.header, [html.html_output(header_html(self.wh, access))])
         common.show(self.outputs[0], lambda: blocks.block_outputs(makers[0](), slug))
-        pending = [common.html_output(common.PENDING_HTML)]
+        pending = [html.html_output(common.PENDING_HTML)]
         later = []
         for index, (output, make) in enumerate(zip(self.outputs, makers)):
             if index == 0 or (index == KINDS and self._kinds_region == region):
@@ -822,8 +821,8 @@ def build(
     given = dict(region=region, type=type_structure, phase=phase)
     values = {**params.values, **{k: str(v) for k, v in given.items() if v is not None}}
     head = (
-        common.STYLE
-        + (common.banner_html() if wh.is_demo() else "")
+        html.STYLE
+        + (html.banner_html() if wh.is_demo() else "")
         + "<h1>Accompagnement de l'ESS dans les territoires</h1>"
     )
     if not ready:
