@@ -2,8 +2,8 @@
 elected official, in 4 to 8 A4 pages.
 
 The note is an HTML page made from a portrait (:class:`observatory.publication.Portrait`): key
-messages in sentences (:mod:`observatory.messages`), key figures, the comparison with the
-reference territory and France, the map (plain shapes, :mod:`observatory.flat_map`), families,
+messages in sentences (:mod:`observatory.views.messages`), key figures, the comparison with the
+reference territory and France, the map (plain shapes, :mod:`observatory.views.flat_map`), families,
 sectors, the evolution, then sources and definitions. Headless Chromium prints it to PDF with
 its print style (A4) and, on every page, a header and a footer naming the note, the territory,
 the year, the source, the page number and, on demo data, « Données de démonstration ».
@@ -24,9 +24,9 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import domains, formatting, indicators, messages, settings
+from observatory import domains, formatting, indicators, settings
 from observatory.dashboards import common
-from observatory.views import blocks, charts, frames, html, key_figures, territory_view
+from observatory.views import blocks, charts, frames, html, key_figures, messages, territory_view
 from observatory.views.html import esc
 
 PLOTLY_SRC = "../assets/plotly-basic.min.js"  # the note sits in a level's folder of the site

@@ -3,7 +3,7 @@
 The same calls serve two uses: in JupyterLab the charts are interactive plotly outputs; when
 the refresh publishes the static site (``publication=True``) each chart is written as HTML
 that draws itself with the plotly.js each page carries, and the map is drawn with plain shapes
-(:mod:`observatory.flat_map`), so pages work offline, from disk, alone, and in print.
+(:mod:`observatory.views.flat_map`), so pages work offline, from disk, alone, and in print.
 
     >>> portrait = Portrait.load("34")            # Hérault, latest year, compared with Occitanie
     >>> portrait.show_header(); portrait.show_key_figures(); portrait.show_blocks()
@@ -14,9 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from observatory import flat_map, formatting, indicators, messages
+from observatory import formatting, indicators
 from observatory.dashboards import common
-from observatory.views import blocks, charts, html, key_figures, maps, territory_view
+from observatory.views import (
+    blocks,
+    charts,
+    flat_map,
+    html,
+    key_figures,
+    maps,
+    messages,
+    territory_view,
+)
 from observatory.views.html import esc
 
 # Child level mapped in a portrait: a région by département, a département by EPCI.
@@ -107,7 +116,7 @@ class Portrait:
     @property
     def _map_drawing(self):
         """The dashboards' map in JupyterLab; for the static site, a map of plain shapes that
-        draws from disk and prints (:mod:`observatory.flat_map`)."""
+        draws from disk and prints (:mod:`observatory.views.flat_map`)."""
         return flat_map.share_map if self.publication else maps.share_map
 
     def note_html(self) -> str:

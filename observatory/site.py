@@ -4,7 +4,7 @@ Each worker process starts **one** Jupyter kernel and runs the portrait notebook
 territory (papermill's parameter injection, nbclient's cell execution), then converts the
 executed notebook to HTML with nbconvert, without code. Each page carries its style and
 plotly.js's basic bundle (``observatory/assets/plotly-basic.min.js``, 1,2 Mo) and draws its map
-with plain shapes (:mod:`observatory.flat_map`): copied alone anywhere, sent by email or opened
+with plain shapes (:mod:`observatory.views.flat_map`): copied alone anywhere, sent by email or opened
 from disk, it draws every chart offline, and it prints on A4. Beside each page, the portrait's
 table (secrecy applied) as CSV, and its printable note (:mod:`observatory.note`): the kernel that
 ran the notebook writes the note's page, and the worker's headless Chromium prints it to PDF.

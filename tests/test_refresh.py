@@ -26,9 +26,9 @@ import pytest
 from conftest import OBSERVATORY, ROOT, in_background
 
 from benchmarks.bench_ingest import generate
-from observatory import indicators, messages, open_warehouse, portrait
+from observatory import indicators, open_warehouse, portrait
 from observatory.refresh import Options, Paths, RefreshStopped, _Refresh, scan_raw
-from observatory.views import territory_view
+from observatory.views import messages, territory_view
 
 
 def french_int(n) -> str:

@@ -10,10 +10,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from babel.dates import format_date
 
-from observatory import formatting, indicators, messages, plan, reference, settings
+from observatory import formatting, indicators, plan, reference, settings
 from observatory.dashboards import common
 from observatory.dashboards.support import MAP_LEGEND, OLD_WAREHOUSE, hover, outlines
-from observatory.views import blocks, charts, html, maps
+from observatory.views import blocks, charts, html, maps, messages
 from observatory.views.html import esc
 
 PARAMETERS = ("axe",)

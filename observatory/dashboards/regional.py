@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 import ipywidgets as w
 
-from observatory import indicators, messages, settings
+from observatory import indicators, settings
 from observatory.dashboards import common
-from observatory.views import blocks, html, key_figures, maps, territory_view
+from observatory.views import blocks, html, key_figures, maps, messages, territory_view
 from observatory.views.html import esc
 
 PARAMETERS = ("region", "annee")

@@ -17,9 +17,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import shapely
 
-from observatory import formatting, indicators, messages, reference, secrecy, settings, support
+from observatory import formatting, indicators, reference, secrecy, settings, support
 from observatory.dashboards import common
-from observatory.views import blocks, charts, html, maps
+from observatory.views import blocks, charts, html, maps, messages
 from observatory.views.html import esc
 
 PARAMETERS = ("region", "type", "phase")

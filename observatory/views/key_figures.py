@@ -7,8 +7,8 @@ import re
 
 import pandas as pd
 
-from observatory import formatting, indicators, messages, secrecy
-from observatory.views import frames, html
+from observatory import formatting, indicators, secrecy
+from observatory.views import frames, html, messages
 from observatory.views.blocks import ESTIMATE, SHARE_LABEL, estimated
 from observatory.views.html import esc
 from observatory.views.series import HEADLINES, published_rows

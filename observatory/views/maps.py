@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import formatting, fsutil, indicators, messages, secrecy, settings
-from observatory.views import charts, frames, html
+from observatory import formatting, fsutil, indicators, secrecy, settings
+from observatory.views import charts, frames, html, messages
 from observatory.views.blocks import SHARE_LABEL, Block, counted, finish
 
 # Map of the territories inside a territory: level → possible child levels.

@@ -8,8 +8,8 @@ import json
 import pytest
 import shapely
 
-from observatory import flat_map, indicators
-from observatory.views import charts, maps
+from observatory import indicators
+from observatory.views import charts, flat_map, maps
 
 pytestmark = pytest.mark.usefixtures("demo_db")  # the dashboards' warehouse (conftest)
 

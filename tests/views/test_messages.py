@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from observatory import indicators, messages, secrecy, settings
+from observatory import indicators, secrecy, settings
 from observatory.dashboards import common
 from observatory.dashboards import portrait as portrait_page
 from observatory.formatting import number, percent
-from observatory.views import territory_view
+from observatory.views import messages, territory_view
 
 
 def territory(level: str, code: str, name: str) -> indicators.Territory:
