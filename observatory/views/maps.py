@@ -331,59 +331,127 @@ def fit_view(bounds) -> tuple[dict, float]:
     return {"lat": mid, "lon": (minx + maxx) / 2}, zoom
 
 
-def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
-    """Choropleth in classes, rendered without any tile server; masked areas in grey with « s »
-    and no value in the tooltip. One trace per class, each carrying only its own shapes."""
-    shapes = light_shapes(level)
-    shown = [
-        c for c in data["code"] if c in shapes.text and (level != "region" or c >= "11")
-    ]  # régions: metropolitan France only
+def class_colours(data: pd.DataFrame, value: str) -> dict[str, str]:
+    """Colour of each class of ``data["classe"]`` in the legend's order: the classes of
+    ``value`` from the lowest (light) to the highest (dark), then masked territories (grey,
+    « s ») and those without a figure (light grey, « n.d. »). The one palette of the maps in
+    classes of a value, whichever draws them."""
     visible = data[~data["classe"].isin([SECRET_CLASS, MISSING_CLASS])]
     order = sorted(
         visible["classe"].unique(),
-        key=lambda c: visible.loc[visible["classe"] == c, "ess_share_employees"].min(),
+        key=lambda c: visible.loc[visible["classe"] == c, value].astype(float).min(),
     )
-    colours = dict(
-        zip(order, charts.CLASS_COLOURS[-len(order) :] if len(order) < 5 else charts.CLASS_COLOURS)
-    )
-    if (data["classe"] == SECRET_CLASS).any():
-        order.append(SECRET_CLASS)
-        colours[SECRET_CLASS] = charts.SECRET_COLOUR
-    if (data["classe"] == MISSING_CLASS).any():
-        order.append(MISSING_CLASS)
-        colours[MISSING_CLASS] = charts.MISSING_COLOUR
+    colours = dict(zip(order, charts.CLASS_COLOURS[-len(order) :] if order else []))
+    for special, colour in (
+        (SECRET_CLASS, charts.SECRET_COLOUR),
+        (MISSING_CLASS, charts.MISSING_COLOUR),
+    ):
+        if (data["classe"] == special).any():
+            colours[special] = colour
+    return colours
+
+
+def features(shapes) -> dict[str, dict]:
+    """Code → light GeoJSON feature of a GeoSeries or GeoDataFrame indexed by code."""
+    return {f["id"]: charts.compact(f) for f in shapes.__geo_interface__["features"]}
+
+
+def choropleth(
+    data: pd.DataFrame,
+    colours: dict[str, str],
+    shapes: dict[str, dict],
+    hover: tuple[list[str], str],
+    title: str,
+    bounds,
+    points: pd.DataFrame | None = None,
+    **layout,
+) -> go.Figure:
+    """The one choropleth, drawn by MapLibre without any tile server: one trace per class of
+    ``data["classe"]`` in the order of ``colours`` (class → colour), each carrying only the
+    shapes of its territories (``shapes``: code → GeoJSON feature; a territory without one is
+    not drawn). ``points`` (``code``, ``lon``, ``lat``): territories drawn as a dot of their
+    class's colour under the same legend entry (communes without an outline). ``hover``: the
+    columns of the tooltip and its template; ``bounds``: what the view fits
+    (:func:`fit_view`); ``layout``: the figure's own height, legend, margins."""
+    points = pd.DataFrame(columns=["code", "lon", "lat"]) if points is None else points
+    line = dict(width=0.5 if len(data) > 200 else 1, color="white")
+    columns, template = hover
     fig = go.Figure()
-    for classe in order:
-        rows = data[(data["classe"] == classe) & data["code"].isin(shown)]
-        fig.add_trace(
-            go.Choroplethmap(
-                geojson={"type": "FeatureCollection", "features": shapes.features(rows["code"])},
-                locations=rows["code"].tolist(),
-                z=[1] * len(rows),
-                name=classe,
-                legendgroup=classe,
-                colorscale=[[0, colours[classe]], [1, colours[classe]]],
-                showscale=False,
-                showlegend=True,
-                marker=dict(line=dict(width=1, color="white")),
-                customdata=rows[["name", "share_display", "employees_display"]].to_numpy().tolist(),
-                hovertemplate="<b>%{customdata[0]}</b><br>Part de l'ESS : %{customdata[1]}<br>"
-                "Postes salariés de l'ESS : %{customdata[2]}<extra></extra>",
+    for classe, colour in colours.items():
+        rows = data[data["classe"] == classe]
+        outlined = rows[rows["code"].isin(list(shapes))]
+        dots = rows[["code", *columns]].merge(points, on="code")
+        legend = dict(name=classe, legendgroup=classe, hovertemplate=template)
+        if len(outlined) or dots.empty:
+            fig.add_trace(
+                go.Choroplethmap(
+                    geojson={
+                        "type": "FeatureCollection",
+                        "features": [shapes[c] for c in outlined["code"]],
+                    },
+                    locations=outlined["code"].tolist(),
+                    z=[1] * len(outlined),
+                    colorscale=[[0, colour], [1, colour]],
+                    showscale=False,
+                    showlegend=True,
+                    marker=dict(line=line),
+                    customdata=outlined[columns].to_numpy().tolist(),
+                    **legend,
+                )
             )
-        )
-    boxes = np.array([shapes.bounds[c] for c in shown]).reshape(-1, 4)
-    minx, miny = boxes[:, :2].min(axis=0) if len(boxes) else (-5.0, 41.0)
-    maxx, maxy = boxes[:, 2:].max(axis=0) if len(boxes) else (10.0, 51.0)
+        if len(dots):
+            fig.add_trace(
+                go.Scattermap(
+                    lon=dots["lon"],
+                    lat=dots["lat"],
+                    mode="markers",
+                    marker=dict(size=7, color=colour),
+                    showlegend=not len(outlined),
+                    customdata=dots[columns].to_numpy().tolist(),
+                    **legend,
+                )
+            )
+    centre, zoom = fit_view(bounds)
     fig.update_layout(
         title=title,
         separators=formatting.PLOTLY_SEPARATORS,
         template="none",
-        height=600,
         margin=dict(l=0, r=0, t=50, b=0),
         font=dict(size=14, family="Arial, sans-serif"),
-        map=dict(
-            style="white-bg", **dict(zip(("center", "zoom"), fit_view((minx, miny, maxx, maxy))))
-        ),
+        map=dict(style="white-bg", center=centre, zoom=zoom),
+    )
+    return fig.update_layout(**layout)
+
+
+SHARE_HOVER = (
+    ["name", "share_display", "employees_display"],
+    "<b>%{customdata[0]}</b><br>Part de l'ESS : %{customdata[1]}<br>"
+    "Postes salariés de l'ESS : %{customdata[2]}<extra></extra>",
+)
+
+
+def shown_codes(data: pd.DataFrame, level: str) -> list[str]:
+    """The territories of a share map that have a shape (régions: metropolitan France only)."""
+    shapes = light_shapes(level)
+    return [c for c in data["code"] if c in shapes.text and (level != "region" or c >= "11")]
+
+
+def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
+    """The ESS share of ``map_table``'s territories in classes (:func:`choropleth`); masked
+    areas in grey with « s » and no value in the tooltip."""
+    shapes = light_shapes(level)
+    shown = shown_codes(data, level)
+    boxes = np.array([shapes.bounds[c] for c in shown]).reshape(-1, 4)
+    minx, miny = boxes[:, :2].min(axis=0) if len(boxes) else (-5.0, 41.0)
+    maxx, maxy = boxes[:, 2:].max(axis=0) if len(boxes) else (10.0, 51.0)
+    return choropleth(
+        data,
+        class_colours(data, "ess_share_employees"),
+        dict(zip(shown, shapes.features(shown))),
+        SHARE_HOVER,
+        title,
+        (minx, miny, maxx, maxy),
+        height=600,
         legend=dict(
             title=dict(text=SHARE_LABEL, side="top"),
             orientation="h",
@@ -393,7 +461,6 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
             x=0,
         ),
     )
-    return fig
 
 
 def map_prefetch(wh, territory: indicators.Territory, level: str, year: int) -> list:
