@@ -12,9 +12,10 @@ from babel.dates import format_date
 
 from observatory import formatting, indicators, plan, reference, settings
 from observatory.dashboards import common
-from observatory.dashboards.support import MAP_LEGEND, OLD_WAREHOUSE, hover, outlines
+from observatory.dashboards.support import OLD_WAREHOUSE
 from observatory.views import blocks, charts, html, maps, messages
 from observatory.views.html import esc
+from observatory.views.support_map import MAP_LEGEND, hover, outlines
 
 PARAMETERS = ("axe",)
 PLAN_SOURCE = "Plan régional de l'ESS : ses axes, actions, indicateurs et événements"
