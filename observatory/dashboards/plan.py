@@ -340,42 +340,25 @@ def events_block(wh) -> blocks.Block:
         if len(ordered) > 1
         else [charts.SECRET_COLOUR]
     )
-    fig = go.Figure()
-    for label, colour in zip(ordered, colours):
-        codes = classes.index[classes == label]
-        if not len(codes):
-            continue
-        fig.add_trace(
-            go.Choroplethmap(
-                geojson=charts.compact(shapes.loc[codes].__geo_interface__),
-                locations=list(codes),
-                z=[1] * len(codes),
-                colorscale=[[0, colour], [1, colour]],
-                showscale=False,
-                name=label,
-                showlegend=True,
-                marker=dict(line=dict(width=1, color="white")),
-                text=[
-                    f"<b>{hover(deps.loc[c, 'name'])}</b><br>"
-                    + counted(int(counts[c]), "événement", "événements")
-                    for c in codes
-                ],
-                hovertemplate="%{text}<extra></extra>",
-            )
-        )
-    centre, zoom = maps.fit_view(shapes.total_bounds)
     name = wh.sql(
         "SELECT name FROM territories WHERE level = 'region' AND code = $c", dict(c=region)
     )["name"]
     region_name = name.iloc[0] if len(name) else region
-    fig.update_layout(
-        title=f"Événements par département, {region_name}",
-        map=dict(style="white-bg", center=centre, zoom=zoom),
-        separators=formatting.PLOTLY_SEPARATORS,
-        margin=dict(l=0, r=0, t=60, b=0),
-        template="none",
+    data = pd.DataFrame({"code": classes.index, "classe": classes.to_numpy()})
+    data["survol"] = [
+        f"<b>{hover(deps.loc[c, 'name'])}</b><br>"
+        + counted(int(counts[c]), "événement", "événements")
+        for c in data["code"]
+    ]
+    fig = maps.choropleth(
+        data,
+        {label: colour for label, colour in zip(ordered, colours) if (classes == label).any()},
+        maps.features(shapes),
+        (["survol"], "%{customdata[0]}<extra></extra>"),
+        f"Événements par département, {region_name}",
+        shapes.total_bounds,
         height=600,
-        font=dict(size=14, family="Arial, sans-serif"),
+        margin=dict(l=0, r=0, t=60, b=0),
         legend=dict(MAP_LEGEND, title=dict(text="Nombre d'événements", side="top")),
     )
     table = pd.DataFrame(
