@@ -39,11 +39,7 @@ LEVEL_ALIASES = {
 MAX_PARAM = 60
 # Seconds a preheated kernel waits for its visitor on one connection before asking again.
 REQUEST_RECHECK = 15
-UNAVAILABLE = (
-    "Les chiffres de l'observatoire sont momentanément indisponibles : l'entrepôt de "
-    "données est absent ou endommagé. Réessayez dans quelques minutes ; si le problème "
-    "persiste, prévenez l'équipe de l'observatoire."
-)
+UNAVAILABLE = launch.UNAVAILABLE
 
 CHARTS = ".widget-output .js-plotly-plot"  # a page's charts, without the hidden plotly loader
 

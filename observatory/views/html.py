@@ -9,6 +9,7 @@ import html
 import pandas as pd
 
 from observatory import exports, indicators, settings
+from observatory.views.style import MESSAGE_CSS
 
 SECRET_NOTE = (
     "« s » : valeur couverte par le secret statistique (moins de 3 établissements, ou "
@@ -26,11 +27,14 @@ def html_output(text: str) -> dict:
     }
 
 
-STYLE = """<style>
+STYLE = (
+    """<style>
 .obs-page{max-width:1200px;font-family:Arial,sans-serif;color:#1a1a1a}
 .obs-demo-banner{background:#fff3cd;border:2px solid #8a6d00;color:#3d3000;padding:.6em 1em;
  font-weight:bold;margin-bottom:1em}
-.obs-message{background:#e8f1fb;border:2px solid #0072B2;color:#00325a;padding:.6em 1em;margin:.5em 0}
+"""
+    + MESSAGE_CSS
+    + """
 .obs-key-figures{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}
 .obs-card{border:1px solid #575d6d;border-radius:6px;padding:.8em 1.2em;min-width:14em;flex:1}
 .obs-card-label{font-size:.95em}.obs-card-value{font-size:2em;font-weight:bold}
@@ -64,6 +68,7 @@ STYLE = """<style>
  .widget-inline-hbox .widget-label{width:auto;min-width:0}
 }
 </style>"""
+)
 
 
 def esc(value) -> str:
