@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from observatory import exports, formatting, secrecy, territories
+from observatory import exports, secrecy, territories
 from observatory import indicators as engine
 from observatory.families import FAMILY_CODES
 from observatory.size_classes import SIZE_CLASS_CODES
@@ -247,7 +247,7 @@ def map(wh: Warehouse, indicator: str, level: str, within=None, year=None) -> Ma
     >>> drawn.data.plot(column=drawn.data["ess_share_employees"].astype(float))
     """
     from observatory import reference
-    from observatory.dashboards import blocks
+    from observatory.views import maps
 
     frame = table(wh, indicator, level, within, year)
     if len(frame.columns) != len(KEYS) + 2:
@@ -263,10 +263,10 @@ def map(wh: Warehouse, indicator: str, level: str, within=None, year=None) -> Ma
     values = frame[indicator].astype("Float64")
     secret = frame[indicator + SECRET_SUFFIX]
     visible = ~secret & values.notna()
-    frame["classe"] = np.where(secret, blocks.SECRET_CLASS, blocks.MISSING_CLASS)
+    frame["classe"] = np.where(secret, maps.SECRET_CLASS, maps.MISSING_CLASS)
     if visible.any():
         shown = values[visible].astype(float)
-        frame.loc[visible, "classe"] = blocks.natural_classes(
+        frame.loc[visible, "classe"] = maps.natural_classes(
             shown, 5, lambda v: engine.display(v, meta.fmt)
         )
     frame["affichage"] = [
@@ -303,54 +303,29 @@ def _place_title(wh: Warehouse, within) -> str:
 
 
 def _figure(data, indicator: str, meta, title: str) -> go.Figure:
-    """One trace per class (polygons; points for communes without an outline, in the same
+    """The views' choropleth (polygons; points for communes without an outline, in the same
     legend entry), legend from low to high."""
-    import plotly.graph_objects as go
-
-    from observatory.dashboards import blocks, common
+    from observatory.views import maps
 
     plain = data.dropna(subset=["geometry"])
-    visible = plain[~plain["classe"].isin([blocks.SECRET_CLASS, blocks.MISSING_CLASS])]
-    order = sorted(
-        visible["classe"].unique(),
-        key=lambda c: visible.loc[visible["classe"] == c, indicator].astype(float).min(),
-    )
-    colours = dict(zip(order, common.CLASS_COLOURS[-len(order) :] if order else []))
-    for special, colour in (
-        (blocks.SECRET_CLASS, common.SECRET_COLOUR),
-        (blocks.MISSING_CLASS, common.MISSING_COLOUR),
-    ):
-        if (plain["classe"] == special).any():
-            order.append(special)
-            colours[special] = colour
-    fig = go.Figure()
-    for classe in order:
-        rows = plain[plain["classe"] == classe]
-        is_point = rows.geometry.geom_type.eq("Point").to_numpy()
-        outlined, points = rows[~is_point], rows[is_point]
-        if len(outlined):
-            fig.add_trace(
-                go.Choroplethmap(
-                    geojson=outlined[["code", "geometry"]].set_index("code").__geo_interface__,
-                    locations=outlined["code"].tolist(),
-                    z=[1] * len(outlined),
-                    colorscale=[[0, colours[classe]], [1, colours[classe]]],
-                    showscale=False,
-                    marker=dict(line=dict(width=0.5 if len(plain) > 200 else 1, color="white")),
-                    **_trace_args(outlined, classe, meta.label, legend=True),
-                )
-            )
-        if len(points):
-            fig.add_trace(
-                go.Scattermap(
-                    lon=points.geometry.x,
-                    lat=points.geometry.y,
-                    mode="markers",
-                    marker=dict(size=7, color=colours[classe]),
-                    **_trace_args(points, classe, meta.label, legend=not len(outlined)),
-                )
-            )
+    is_point = plain.geometry.geom_type.eq("Point").to_numpy()
+    dots = plain[is_point]
     note = data.attrs.get("note")
+    fig = maps.choropleth(
+        plain,
+        maps.class_colours(plain, indicator),
+        maps.features(plain[~is_point].set_index("code")[["geometry"]]),
+        (
+            ["name", "affichage"],
+            f"<b>%{{customdata[0]}}</b><br>{meta.label} : %{{customdata[1]}}<extra></extra>",
+        ),
+        title,
+        plain.total_bounds if len(plain) else (-5.0, 41.0, 10.0, 51.0),
+        points=pd.DataFrame({"code": dots["code"], "lon": dots.geometry.x, "lat": dots.geometry.y}),
+        height=520,
+        margin=dict(l=0, r=0, t=50, b=30 if note else 0),
+        legend=dict(title=dict(text=meta.label), x=0.01, y=0.98, bgcolor="rgba(255,255,255,0.85)"),
+    )
     if note:
         fig.add_annotation(
             text=note,
@@ -365,31 +340,7 @@ def _figure(data, indicator: str, meta, title: str) -> go.Figure:
             align="left",
             font=dict(size=11),
         )
-    minx, miny, maxx, maxy = plain.total_bounds if len(plain) else (-5.0, 41.0, 10.0, 51.0)
-    fig.update_layout(
-        title=title,
-        separators=formatting.PLOTLY_SEPARATORS,
-        template="none",
-        height=520,
-        margin=dict(l=0, r=0, t=50, b=30 if note else 0),
-        map=dict(
-            style="white-bg",
-            **dict(zip(("center", "zoom"), blocks.fit_view((minx, miny, maxx, maxy)))),
-        ),
-        legend=dict(title=dict(text=meta.label), x=0.01, y=0.98, bgcolor="rgba(255,255,255,0.85)"),
-    )
     return fig
-
-
-def _trace_args(rows, classe: str, label: str, legend: bool) -> dict:
-    """A class's name, legend entry (one per class, polygons and points together) and hover."""
-    return dict(
-        name=classe,
-        legendgroup=classe,
-        showlegend=legend,
-        customdata=rows[["name", "affichage"]].to_numpy().tolist(),
-        hovertemplate=f"<b>%{{customdata[0]}}</b><br>{label} : %{{customdata[1]}}<extra></extra>",
-    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 The same calls serve two uses: in JupyterLab the charts are interactive plotly outputs; when
 the refresh publishes the static site (``publication=True``) each chart is written as HTML
 that draws itself with the plotly.js each page carries, and the map is drawn with plain shapes
-(:mod:`observatory.flat_map`), so pages work offline, from disk, alone, and in print.
+(:mod:`observatory.views.flat_map`), so pages work offline, from disk, alone, and in print.
 
     >>> portrait = Portrait.load("34")            # Hérault, latest year, compared with Occitanie
     >>> portrait.show_header(); portrait.show_key_figures(); portrait.show_blocks()
@@ -15,9 +15,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from observatory import flat_map, formatting, indicators, messages, settings
-from observatory.dashboards import blocks, common
-from observatory.dashboards.common import esc
+from observatory import formatting, indicators, settings
+from observatory.dashboards import common
+from observatory.views import (
+    blocks,
+    charts,
+    flat_map,
+    html,
+    key_figures,
+    maps,
+    messages,
+    territory_view,
+)
+from observatory.views.html import esc
 from observatory.warehouse import Warehouse
 
 # Child level mapped in a portrait: a région by département, a département by EPCI.
@@ -42,7 +52,7 @@ def figure_html(figure, filename: str) -> str:
         full_html=False,
         include_plotlyjs=False,
         div_id=filename,
-        config=common.plotly_config(filename),
+        config=charts.plotly_config(filename),
     )
 
 
@@ -51,7 +61,7 @@ class Portrait:
     """Everything shown in a territory's portrait for one year."""
 
     wh: Warehouse
-    view: blocks.View
+    view: territory_view.View
     demo: bool
     publication: bool = False
     _blocks: list | None = field(default=None, init=False, repr=False)  # made once
@@ -72,7 +82,7 @@ class Portrait:
         wh = wh if wh is not None else warehouse()
         territory = indicators.resolve(wh, str(territoire), niveau)
         ref = None if reference in (None, "", "parent") else common.resolve_reference(wh, reference)
-        view = blocks.territory_view(wh, territory, int(annee) if annee else None, ref)
+        view = territory_view.territory_view(wh, territory, int(annee) if annee else None, ref)
         return cls(wh, view, wh.is_demo(), publication)
 
     @property
@@ -91,8 +101,8 @@ class Portrait:
             else ""
         )
         return (
-            common.STYLE
-            + (common.banner_html() if self.demo else "")
+            html.STYLE
+            + (html.banner_html() if self.demo else "")
             + f"<h1>L'ESS : {esc(self.territory.label)}, {self.view.year}</h1>"
             + f"<p class='obs-source'>Portrait produit le {formatting.long_date(date.today())}"
             + f"{parent}.</p>"
@@ -111,20 +121,18 @@ class Portrait:
         # Some départements hold no EPCI of their own (Paris and its inner ring belong to the
         # Métropole du Grand Paris, counted in Paris): no map then.
         # No map in a year without ESS facts.
-        maps = (
-            [blocks.map_block(wh, self.territory, level, self.view.year, self._map_drawing)]
-            if level
-            and self.view.frame.attrs["facts"]
-            and blocks.children(wh, self.territory, level)
+        drawn = (
+            [maps.map_block(wh, self.territory, level, self.view.year, self._map_drawing)]
+            if level and self.view.frame.attrs["facts"] and maps.children(wh, self.territory, level)
             else []
         )
-        return maps + self.view.blocks
+        return drawn + self.view.blocks
 
     @property
     def _map_drawing(self):
         """The dashboards' map in JupyterLab; for the static site, a map of plain shapes that
-        draws from disk and prints (:mod:`observatory.flat_map`)."""
-        return flat_map.share_map if self.publication else blocks.share_map
+        draws from disk and prints (:mod:`observatory.views.flat_map`)."""
+        return flat_map.share_map if self.publication else maps.share_map
 
     def note_html(self) -> str:
         """The printable note of this portrait (:mod:`observatory.publish.note`)."""
@@ -141,7 +149,7 @@ class Portrait:
         """The key figures, ranked within the territory's parent, and the page's contents."""
         parent = indicators.parent_of(self.wh, self.territory)
         _display_html(
-            blocks.key_figures_html(self.view.frame, self.territory, parent)
+            key_figures.key_figures_html(self.view.frame, self.territory, parent)
             + blocks.navigation_html(
                 [
                     (blocks.anchor(b.slug), "La carte" if b.slug.startswith("carte") else b.title)

@@ -66,7 +66,7 @@ def demo_db(warehouse_path):
     the session's demo warehouse for the module's tests; yield that connection."""
     from observatory.dashboards import common
 
-    caches = (common.warehouse, common.territory_index, common._compute)
+    caches = (common.warehouse, common.territory_index)
     mp = pytest.MonkeyPatch()
     mp.setenv("OBSERVATORY_DB", str(warehouse_path))
     for cached in caches:

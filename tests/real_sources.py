@@ -134,7 +134,7 @@ def dashboards_on(db: Path):
     """The dashboards' kernel-wide warehouse pointed at ``db`` for the block."""
     from observatory.dashboards import common
 
-    cached = (common.warehouse, common.territory_index, common._compute)
+    cached = (common.warehouse, common.territory_index)
     before = os.environ.get("OBSERVATORY_DB")
     os.environ["OBSERVATORY_DB"] = str(db)
     for function in cached:

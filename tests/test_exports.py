@@ -12,8 +12,9 @@ import pytest
 from openpyxl import load_workbook
 
 from observatory import analysis, exports, indicators, settings
-from observatory.dashboards import blocks, common
+from observatory.dashboards import common
 from observatory.publish import portrait
+from observatory.views import blocks, maps, territory_view
 
 CODE_NAME = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")  # part_emploi_ess_pct and the like
 
@@ -41,7 +42,7 @@ def block_files(block: blocks.Block) -> tuple[str, bytes]:
 
 def test_a_block_csv_says_what_it_is_in_french_with_french_numbers(demo_db):
     herault = indicators.resolve(demo_db, "34")
-    block = blocks.territory_view(demo_db, herault, 2022).blocks[0]  # families
+    block = territory_view.territory_view(demo_db, herault, 2022).blocks[0]  # families
     text, _ = block_files(block)
     assert text.startswith("\ufeff# Avertissement : Données de démonstration")
     assert "à ne pas citer" in text.splitlines()[0]
@@ -73,7 +74,9 @@ def test_a_block_csv_says_what_it_is_in_french_with_french_numbers(demo_db):
 def test_a_block_xlsx_has_its_context_numbers_formats_and_definitions(demo_db):
     adissan = indicators.resolve(demo_db, "34002", "commune")  # 2 establishments: masked
     # On screen the block says it has nothing to show; its file, made all the same, says « s ».
-    block = blocks.families(common.compute("commune", "34002", 2022, blocks.THEMES), adissan)
+    block = blocks.families(
+        common.compute("commune", "34002", 2022, territory_view.THEMES), adissan
+    )
     block.place, block.year, block.demo = adissan.label, 2022, True
     data = exports.to_xlsx(blocks.export_table(block))
     path = demo_db.path.parent / "adissan.xlsx"
@@ -115,8 +118,8 @@ def test_a_block_xlsx_has_its_context_numbers_formats_and_definitions(demo_db):
 
 def test_every_download_column_has_a_french_heading(demo_db):
     occitanie = indicators.resolve(demo_db, "76", "region")
-    view = blocks.territory_view(demo_db, occitanie, 2022)
-    made = [*view.blocks, blocks.map_block(demo_db, occitanie, "epci", 2022)]
+    view = territory_view.territory_view(demo_db, occitanie, 2022)
+    made = [*view.blocks, maps.map_block(demo_db, occitanie, "epci", 2022)]
     for block in made:
         headings = blocks.export_table(block).headings()
         assert not [h for h in headings if CODE_NAME.match(h)], (block.slug, headings)
@@ -154,7 +157,7 @@ def test_a_portrait_file_reads_back_whole_with_masked_cells_as_s(demo_db, tmp_pa
 
 def test_a_chart_carries_its_source_or_the_demo_label_under_its_title(demo_db):
     herault = indicators.resolve(demo_db, "34")
-    block = blocks.territory_view(demo_db, herault, 2022).blocks[1]  # sectors
+    block = territory_view.territory_view(demo_db, herault, 2022).blocks[1]  # sectors
     title = block.figure.layout.title.text
     lines = title.split("<br>")
     assert all(len(re.sub(r"<[^>]+>", "", line)) <= exports.SUBTITLE_WIDTH for line in lines)

@@ -121,3 +121,21 @@ def test_plan_dashboard_logic(wh):
     assert classes["12"] == page.NO_EVENT
     assert classes[["31", "34"]].tolist() == ["36 à 38", "36 à 38"]
     assert classes[["46", "09", "30"]].tolist() == ["9 à 10", "9 à 10", "18"]
+
+
+def test_the_events_map_draws_each_departement_once_in_its_class(wh):
+    figure = page.events_block(wh).figure
+    events = plan.events_by_departement(wh).dropna(subset=["departement_code"])
+    counts = events.set_index("departement_code")["events"]
+    occitanie = [
+        "09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82",
+    ]  # fmt: skip
+    counts = counts.reindex(occitanie).fillna(0).astype(int)
+    drawn = {code: trace.name for trace in figure.data for code in trace.locations}
+    assert sorted(drawn) == occitanie  # each département once
+    assert all((drawn[c] == page.NO_EVENT) == (counts[c] == 0) for c in occitanie)
+    # Legend: « aucun » first in grey, then classes of more and more events, light to dark.
+    names = [t.name for t in figure.data]
+    lowest = [min(counts[c] for c in occitanie if drawn[c] == n) for n in names]
+    assert lowest == sorted(lowest)
+    assert figure.layout.title.text == "Événements par département, Occitanie"

@@ -1,11 +1,10 @@
-"""What every dashboard shares: warehouse access, territory search, URL parameters, French
-plotly settings, accessible HTML (banner, cards, tables, sources) and downloads."""
+"""What every dashboard shares: the kernel's warehouse and its indicators, territory search,
+URL parameters, pages filled in the background, messages. Charts and HTML are the views'
+(:mod:`observatory.views`)."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import html
 import json
 import os
 import re
@@ -19,29 +18,15 @@ from typing import ClassVar
 from urllib.parse import parse_qsl
 
 import duckdb
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
-from observatory import exports, formatting, indicators, search, secrecy, settings
+from observatory import indicators, search
 from observatory.dashboards import launch, limits
 from observatory.dashboards.launch import preheating, served_by_voila
 from observatory.publish import portrait
+from observatory.views import frames, html
 from observatory.warehouse import Warehouse, WarehouseMissingError
 
-# Okabe-Ito: distinguishable with every common colour-vision deficiency.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000"]
-# Sequential cividis classes, light to dark; grey for masked areas.
-CLASS_COLOURS = ["#fde838", "#c4b56c", "#8d8a76", "#575d6d", "#00224e"]
-SECRET_COLOUR = "#d9d9d9"
-MISSING_COLOUR = "#f2f2f2"  # no figure known: lighter than masked
-DASHES = ["solid", "dash", "dot", "dashdot"]
-SYMBOLS = ["circle", "square", "diamond", "triangle-up"]
-SECRET_NOTE = (
-    "« s » : valeur couverte par le secret statistique (moins de 3 établissements, ou "
-    "un établissement représentant plus de 85 % du total, ou secret induit) ; elle "
-    "n'apparaît ni dans les graphiques ni dans les téléchargements."
-)
 LEVEL_ALIASES = {
     "france": "france",
     "fr": "france",
@@ -57,171 +42,6 @@ MAX_PARAM = 60
 REQUEST_RECHECK = 15
 UNAVAILABLE = launch.UNAVAILABLE
 
-# plotly.js's French locale (plotly.js lib/locales/fr.js, MIT), passed with each figure so that
-# it works offline with the plotly renderer bundled in Voilà.
-PLOTLY_LOCALE_FR = {
-    "dictionary": {
-        "Autoscale": "Échelle automatique",
-        "Box Select": "Sélection rectangulaire",
-        "Double-click to zoom back out": "Double-cliquer pour dézoomer",
-        "Download plot as a PNG": "Télécharger le graphique en fichier PNG",
-        "Download plot": "Télécharger le graphique",
-        "Lasso Select": "Sélection lasso",
-        "Pan": "Translation",
-        "Produced with Plotly.js": "Généré avec Plotly.js",
-        "Reset": "Réinitialiser",
-        "Reset axes": "Réinitialiser les axes",
-        "Reset view": "Réinitialiser",
-        "Reset views": "Réinitialiser",
-        "Snapshot succeeded": "Conversion réussie",
-        "Sorry, there was a problem downloading your snapshot!": "Désolé, un problème est survenu lors du téléchargement de votre graphique",
-        "Taking snapshot - this may take a few seconds": "Conversion en cours, ceci peut prendre quelques secondes",
-        "Zoom": "Zoom",
-        "Zoom in": "Zoom intérieur",
-        "Zoom out": "Zoom extérieur",
-        "trace": "série",
-        "lat:": "lat. :",
-        "lon:": "lon. :",
-    },
-    "format": {
-        "days": ["Dimanche", "Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi"],
-        "shortDays": ["Dim", "Lun", "Mar", "Mer", "Jeu", "Ven", "Sam"],
-        "months": [
-            "Janvier",
-            "Février",
-            "Mars",
-            "Avril",
-            "Mai",
-            "Juin",
-            "Juillet",
-            "Août",
-            "Septembre",
-            "Octobre",
-            "Novembre",
-            "Décembre",
-        ],
-        "shortMonths": [
-            "Jan",
-            "Fév",
-            "Mar",
-            "Avr",
-            "Mai",
-            "Jun",
-            "Jul",
-            "Aoû",
-            "Sep",
-            "Oct",
-            "Nov",
-            "Déc",
-        ],
-        "date": "%d/%m/%Y",
-        "decimal": ",",
-        "thousands": "\u202f",
-        "year": "%Y",
-        "month": "%b %Y",
-        "dayMonth": "%-d %b",
-        "dayMonthYear": "%-d %b %Y",
-    },
-}
-
-
-def plotly_config(filename: str) -> dict:
-    """plotly config: French locale, only the PNG download button, always visible."""
-    return {
-        "locale": "fr",
-        "locales": {"fr": PLOTLY_LOCALE_FR},
-        "displaylogo": False,
-        "displayModeBar": True,
-        "responsive": True,  # redrawn at its box's width (a phone's, or once its output shows)
-        "modeBarButtons": [["toImage"]],
-        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
-    }
-
-
-def french_layout(fig: go.Figure, height: int = 380) -> go.Figure:
-    """French separators, readable fonts and margins."""
-    fig.update_layout(
-        separators=formatting.PLOTLY_SEPARATORS,
-        height=height,
-        template="none",
-        font=dict(size=14, family="Arial, sans-serif"),
-        margin=dict(l=10, r=30, t=50, b=40),
-        plot_bgcolor="white",
-        hoverlabel=dict(font_size=14),
-    )
-    return fig
-
-
-BAR_THICKNESS = 22  # pixels of a labelled bar; its row adds BAR_SPACE and LABEL_LINE per line
-BAR_SPACE = 10
-LABEL_LINE = 16
-LABEL_WIDTH = 46  # characters per line of a bar's label (a phone shows about 48)
-
-
-def label_bars(fig: go.Figure, top: float, low: float = 0.0) -> go.Figure:
-    """Horizontal bars a phone shows whole: each bar's label above it, the chart's width left
-    to the bars, each value at its bar's end (inside a long bar), no axis. ``top``: the largest
-    value drawn, ``low`` the smallest (below 0). Sets the chart's height (call before
-    ``exports.stamp``)."""
-    labels = list(dict.fromkeys(y for trace in fig.data for y in trace.y))
-    wrapped = {label: exports.wrap(label, LABEL_WIDTH) for label in labels}
-    lines = max([text.count("<br>") + 1 for text in wrapped.values()], default=1)
-    slot = BAR_THICKNESS + BAR_SPACE + LABEL_LINE * lines
-    fig.update_traces(
-        textposition="auto",
-        insidetextanchor="end",
-        insidetextfont=dict(color="white"),
-        outsidetextfont=dict(color="#1a1a1a"),
-        constraintext="none",
-        textangle=0,
-        cliponaxis=False,
-    )
-    for label in labels:
-        fig.add_annotation(
-            x=0,
-            xref="paper",
-            y=label,
-            yref="y",
-            text=wrapped[label],
-            showarrow=False,
-            xanchor="left",
-            yanchor="bottom",
-            align="left",
-            yshift=BAR_THICKNESS / 2 + 1,
-            font=dict(size=13),
-        )
-    french_layout(fig, height=50 + 20 + slot * max(1, len(labels)))  # margins and rows
-    fig.update_layout(bargap=1 - BAR_THICKNESS / slot, margin=dict(l=10, r=10, t=50, b=20))
-    fig.update_yaxes(showticklabels=False, title=None, autorange="reversed", automargin=False)
-    fig.update_xaxes(visible=False, range=[low * 1.2, float(top or 1) * 1.2])
-    return fig
-
-
-def compact(geojson):
-    """GeoJSON whose coordinates are numpy arrays, one per ring or line: plotly copies a
-    figure's data several times, and a map's nested lists of points made most of the time of a
-    map (0,3 s of the 0,5 s of a map of 160 EPCI); the JSON sent is the same."""
-    if isinstance(geojson, dict):
-        return {key: compact(value) for key, value in geojson.items()}
-    if isinstance(geojson, (list, tuple)):
-        first = geojson[0] if geojson else None
-        if isinstance(first, (list, tuple)) and first and isinstance(first[0], (int, float)):
-            return np.asarray(geojson, dtype=float)
-        return [compact(value) for value in geojson]
-    return geojson
-
-
-def figure_output(fig: go.Figure, filename: str) -> dict:
-    """A figure as an output for the plotly MIME renderer, with the French config."""
-    bundle = json.loads(fig.to_json())
-    bundle["config"] = plotly_config(filename)
-    return {
-        "output_type": "display_data",
-        "metadata": {},
-        "data": {"application/vnd.plotly.v1+json": bundle, "text/plain": ""},
-    }
-
-
 CHARTS = ".widget-output .js-plotly-plot"  # a page's charts, without the hidden plotly loader
 
 
@@ -233,15 +53,6 @@ class Shown:
 
     head: str
     page: object = None
-
-
-def html_output(text: str) -> dict:
-    """HTML as an output."""
-    return {
-        "output_type": "display_data",
-        "metadata": {},
-        "data": {"text/html": text, "text/plain": ""},
-    }
 
 
 def set_outputs(widget, outputs: list[dict]) -> None:
@@ -264,7 +75,7 @@ def show(widget, make_outputs) -> list[dict] | None:
         outputs = make_outputs()
     except Exception:
         traceback.print_exc(file=sys.__stderr__)
-        set_outputs(widget, [html_output(FAILED_HTML)])
+        set_outputs(widget, [html.html_output(FAILED_HTML)])
         return None
     set_outputs(widget, outputs)
     return outputs
@@ -350,7 +161,7 @@ def address_output(query: str) -> dict:
     """An output putting ``query`` (``?territoire=34…``) in the page address without reloading,
     so that a copied link opens what the visitor sees."""
     target = json.dumps(query).replace("<", "\\u003c")
-    return html_output(f"<script>history.replaceState(history.state, '', {target});</script>")
+    return html.html_output(f"<script>history.replaceState(history.state, '', {target});</script>")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,7 +177,7 @@ def page(build):
         try:
             return build(*args, **kwargs)
         except (WarehouseMissingError, duckdb.Error):
-            return Shown(STYLE + message_html([UNAVAILABLE]))
+            return Shown(html.STYLE + message_html([UNAVAILABLE]))
 
     return guarded
 
@@ -622,6 +433,11 @@ def _query_url() -> str:
     return f"{protocol}://{host}:{port}{base}voila/query/{os.environ.get('VOILA_KERNEL_ID', '')}"
 
 
+def message_html(messages: list[str]) -> str:
+    """Friendly messages (unknown parameters and the like)."""
+    return "".join(launch.message_html(m) for m in messages)
+
+
 # ---------------------------------------------------------------------------------------------
 # Indicators
 
@@ -633,180 +449,5 @@ def compute(
     themes: tuple[str, ...],
     reference: tuple[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Indicators of a territory (secrecy applied by :mod:`observatory.indicators`), cached.
-
-    ``attrs`` keep the territory, year and secrecy flag; each indicator's metadata is in
-    ``indicators.REGISTRY`` (pandas deep-copies ``attrs`` in every operation, which made the
-    pages several times slower)."""
-    return _compute(level, code, year, tuple(themes), reference).copy()
-
-
-@lru_cache(maxsize=2048)
-def _compute(level, code, year, themes, reference) -> pd.DataFrame:
-    wh = warehouse()
-    ref = indicators.resolve(wh, reference[1], reference[0]) if reference else None
-    frame = indicators.compute(wh, level, code, year, themes=list(themes), reference=ref)
-    frame.attrs = {k: v for k, v in frame.attrs.items() if k != "indicators"}
-    return frame
-
-
-def row(frame: pd.DataFrame, indicator: str, category: str | None = None) -> pd.Series | None:
-    """The row of one indicator (and category), or ``None``. Matches positions on the key
-    columns only: filtering the whole frame for each card and bar took most of a redraw."""
-    hits = np.flatnonzero(frame["indicator"].to_numpy() == indicator)
-    if category is not None:
-        hits = hits[frame["category"].to_numpy()[hits] == category]
-    return frame.iloc[hits[0]] if len(hits) else None
-
-
-# ---------------------------------------------------------------------------------------------
-# HTML
-
-
-STYLE = (
-    """<style>
-.obs-page{max-width:1200px;font-family:Arial,sans-serif;color:#1a1a1a}
-.obs-demo-banner{background:#fff3cd;border:2px solid #8a6d00;color:#3d3000;padding:.6em 1em;
- font-weight:bold;margin-bottom:1em}
-"""
-    + launch.MESSAGE_CSS
-    + """
-.obs-key-figures{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}
-.obs-card{border:1px solid #575d6d;border-radius:6px;padding:.8em 1.2em;min-width:14em;flex:1}
-.obs-card-label{font-size:.95em}.obs-card-value{font-size:2em;font-weight:bold}
-.obs-card-note{font-size:.85em;color:#333}
-.obs-block{margin:1.5em 0 .5em 0;border-top:1px solid #ccc;padding-top:.5em}
-.obs-block h2{font-size:1.3em;margin:.3em 0}
-.obs-alt{font-style:italic;color:#333}
-.obs-empty{color:#333;margin:.5em 0 1.5em}
-.obs-table{border-collapse:collapse;margin-top:.5em}.obs-table caption{text-align:left;font-weight:bold}
-.obs-table th,.obs-table td{border:1px solid #ccc;padding:.3em .6em}.obs-table td{text-align:right}
-.obs-table th[scope=row]{text-align:left;font-weight:normal}
-.obs-source{font-size:.85em;color:#333;margin-top:.5em}
-.obs-downloads a{margin-right:1em}
-.obs-details{margin:.3em 0 1.5em}
-.obs-details summary{cursor:pointer;color:#00325a;text-decoration:underline;padding:.3em 0}
-.obs-toc ul{list-style:none;padding:0;margin:.5em 0 1em;display:flex;flex-wrap:wrap;gap:.3em 1.2em}
-.obs-messages ul{padding-left:1.2em}
-.jp-Cell-outputArea>.jp-OutputArea-child:has(>.jp-RenderedPlotly){display:none}
-.widget-hbox{flex-wrap:wrap}
-.widget-inline-hbox,.widget-select-multiple,.widget-toggle-buttons{max-width:calc(100% - 2 * var(--jp-widgets-margin, 2px))}
-.widget-inline-hbox select,.widget-inline-hbox input{min-width:0}
-.obs-suggestions{display:flex;flex-wrap:wrap;gap:.2em .4em;max-width:100%}
-@media (max-width:600px){
- .obs-card{min-width:0;flex-basis:100%}
- .obs-table,.obs-table caption,.obs-table tbody,.obs-table tr,.obs-table th,.obs-table td{display:block}
- .obs-table thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
- .obs-table tr{border-top:1px solid #ccc;padding:.3em 0}
- .obs-table th,.obs-table td{border:none;text-align:left;padding:.1em 0;overflow-wrap:anywhere}
- .obs-table th[scope=row]{font-weight:bold}
- .obs-table td::before{content:attr(data-label) " : "}
- .widget-inline-hbox .widget-label{width:auto;min-width:0}
-}
-</style>"""
-)
-
-
-def esc(value) -> str:
-    return html.escape(str(value))
-
-
-def banner_html() -> str:
-    """The banner shown on every view built from demo data."""
-    return (
-        f'<div class="obs-demo-banner" role="note">{settings.DEMO_LABEL} : chiffres '
-        "synthétiques calibrés sur des données publiées (INSEE, Clap 2014), à ne pas citer.</div>"
-    )
-
-
-def message_html(messages: list[str]) -> str:
-    """Friendly messages (unknown parameters and the like)."""
-    return "".join(launch.message_html(m) for m in messages)
-
-
-def cards_html(cards: list[tuple[str, str, str]], label: str) -> str:
-    """Key figure cards (label, value, note): each figure is text, not colour."""
-    items = "".join(
-        f'<div class="obs-card" role="group" aria-label="{esc(title)}">'
-        f'<div class="obs-card-label">{esc(title)}</div>'
-        f'<div class="obs-card-value">{esc(value)}</div>'
-        f'<div class="obs-card-note">{esc(note)}</div></div>'
-        for title, value, note in cards
-    )
-    return f'<section class="obs-key-figures" aria-label="{esc(label)}">{items}</section>'
-
-
-class SourceNote(str):
-    """A block's source paragraph (HTML) that remembers its parts, for the block's files."""
-
-    source: str = ""
-    year: int | None = None
-    definitions: tuple[str, ...] = ()
-    secret: bool = False
-
-
-def source_html(source: str, year: int, definitions: list[str], secret: bool = False) -> SourceNote:
-    """Source, vintage and definitions under a chart (and the secrecy note when needed); the
-    Clap or Flores series of the year unless the figures are SIRENE estimates."""
-    insee_series = not indicators.is_estimate(source) and source != indicators.NO_SOURCE
-    series = f" (série {'Clap' if year <= 2015 else 'Flores'})" if insee_series else ""
-    text = f"Source : {esc(source)} ; millésime {year}{series}. " + " ".join(
-        esc(d) for d in definitions
-    )
-    if secret:
-        text += " " + esc(SECRET_NOTE)
-    note = SourceNote(f'<p class="obs-source">{text}</p>')
-    note.source, note.year = f"{source} ; millésime {year}{series}", year
-    note.definitions, note.secret = tuple(d for d in definitions if d), secret
-    return note
-
-
-def table_html(
-    table: pd.DataFrame, caption: str, sort_column: str | None = None, ascending: bool = True
-) -> str:
-    """A data table of display strings; the first column heads each row."""
-    head = "".join(
-        f"<th scope='col'{_aria_sort(c, sort_column, ascending)}>{esc(c)}</th>"
-        for c in table.columns
-    )
-    labels = [esc(c) for c in table.columns[1:]]
-    body = "".join(
-        "<tr>"
-        + f"<th scope='row'>{esc(r[0])}</th>"
-        + "".join(f"<td data-label='{lb}'>{esc(v)}</td>" for lb, v in zip(labels, r[1:]))
-        + "</tr>"
-        for r in table.itertuples(index=False)
-    )
-    return (
-        f'<table class="obs-table"><caption>{esc(caption)}</caption><thead><tr>{head}</tr>'
-        f"</thead><tbody>{body}</tbody></table>"
-    )
-
-
-def _aria_sort(column, sort_column, ascending) -> str:
-    if column != sort_column:
-        return ""
-    return f" aria-sort='{'ascending' if ascending else 'descending'}'"
-
-
-def downloads_html(table: exports.Table, filename: str, chart: bool = True) -> str:
-    """Links downloading the table as CSV and XLSX with its context (:mod:`observatory.exports`;
-    data: URIs, nothing stored on the server), and where to get the chart as PNG."""
-    csv_uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(
-        exports.to_csv(table)
-    ).decode("ascii")
-    xlsx_uri = f"data:{exports.XLSX_TYPE};base64," + base64.b64encode(
-        exports.to_xlsx(table)
-    ).decode("ascii")
-    png = " ; le graphique : icône d'appareil photo au-dessus de lui (PNG)" if chart else ""
-    return (
-        f'<p class="obs-downloads">Télécharger le tableau avec sa source : '
-        f'<a class="obs-csv" download="{esc(filename)}.csv" href="{csv_uri}">CSV</a> '
-        f'<a class="obs-xlsx" download="{esc(filename)}.xlsx" href="{xlsx_uri}">XLSX</a>'
-        f"{png}.</p>"
-    )
-
-
-def value_or_mark(row: pd.Series):
-    """What a download carries: the value, or « s » for a masked one."""
-    return secrecy.MARK if row["secret"] else (None if pd.isna(row["value"]) else row["value"])
+    """Indicators of a territory of the kernel's warehouse (:func:`views.frames.compute`)."""
+    return frames.compute(warehouse(), level, code, year, themes, reference)

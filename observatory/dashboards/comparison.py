@@ -9,8 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from observatory import indicators, search, settings
-from observatory.dashboards import blocks, common
-from observatory.dashboards.common import esc
+from observatory.dashboards import common
+from observatory.views import blocks, charts, frames, html, maps
+from observatory.views.html import esc
 
 PARAMETERS = ("territoires", "annee")
 MAX_TERRITORIES = 30
@@ -58,7 +59,7 @@ def parse_codes(wh, text: str | None) -> tuple[list[indicators.Territory], list[
 def default_territories(wh) -> list[indicators.Territory]:
     """The départements of the default région."""
     region = indicators.resolve(wh, settings.DEFAULT_REGION, "region")
-    return blocks.children(wh, region, "departement")
+    return maps.children(wh, region, "departement")
 
 
 # Published figures compared when the year has no figures of the observatory's own (a
@@ -107,7 +108,7 @@ def comparison_table(
 def _row(frame: pd.DataFrame, code: str) -> pd.Series | None:
     """The figure of the whole ESS for the frame's year (a published one: of that year)."""
     if indicators.REGISTRY[code].theme != "published":
-        return common.row(frame, code)
+        return frames.row(frame, code)
     rows = frame[
         (frame["indicator"] == code)
         & frame["category"].isna()
@@ -123,7 +124,7 @@ def growth_heading(territories: list[indicators.Territory], year: int | None) ->
     if not territories:
         return heading
     first = territories[0]
-    row = common.row(
+    row = frames.row(
         common.compute(first.level, first.code, year, THEMES), "employees_average_growth"
     )
     if row is None or pd.isna(row["category_label"]):
@@ -160,13 +161,13 @@ def comparison_block(
             x=values.loc[visible, code],
             orientation="h",
             text=displays.loc[visible, code],
-            marker_color=common.PALETTE[0],
+            marker_color=charts.PALETTE[0],
             hovertemplate="%{y} : %{text}<extra></extra>",
         )
     )
     fig.update_layout(title=f"{heading}, {year}")
     shown = values.loc[visible, code]
-    common.label_bars(
+    charts.label_bars(
         fig,
         float(shown.max()) if len(shown) else 1.0,
         float(min(0, shown.min())) if len(shown) else 0.0,
@@ -196,7 +197,7 @@ def comparison_block(
         alt,
         table,
         download,
-        common.source_html(source, year, defs, secret=bool(secret.any().any())),
+        html.source_html(source, year, defs, secret=bool(secret.any().any())),
     )
 
 
@@ -287,7 +288,7 @@ class ComparisonPage:
         if not self.territories:
             common.set_outputs(
                 self.content,
-                [common.html_output(common.message_html(["Ajoutez au moins un territoire."]))],
+                [html.html_output(common.message_html(["Ajoutez au moins un territoire."]))],
             )
             return
         year = common.resolve_year(self.wh, self.year_select.value)
@@ -316,7 +317,7 @@ def outputs(wh, territories, year: int, sort: str, ascending: bool) -> list[dict
     nothing can be compared."""
     columns = columns_for(wh, territories, year)
     if columns is None:
-        return [common.html_output(f"<p class='obs-empty'>{esc(NOTHING.format(year=year))}</p>")]
+        return [html.html_output(f"<p class='obs-empty'>{esc(NOTHING.format(year=year))}</p>")]
     values, displays, secret = comparison_table(territories, year, columns)
     # A column the year's source does not give (FTE and wages: not in SIRENE) says nothing.
     columns = [c for c in columns if values[c[0]].notna().any() or secret[c[0]].any()]
@@ -340,7 +341,7 @@ def outputs(wh, territories, year: int, sort: str, ascending: bool) -> list[dict
     summary = summary_sentence(
         values, displays, secret, chart, dict((c, h) for c, h, _ in columns)[chart]
     )
-    head = common.html_output(f"<p class='obs-summary'>{esc(summary)}</p>" if summary else "")
+    head = html.html_output(f"<p class='obs-summary'>{esc(summary)}</p>" if summary else "")
     return [head, *blocks.block_outputs(block, f"{len(order)}-territoires-{year}")]
 
 
@@ -408,7 +409,7 @@ def build(territoires: str | None = None, annee=None) -> common.Shown:
         year = common.resolve_year(wh, annee or params.values.get("annee"))
     except indicators.YearError as exc:
         messages.append(f"Année demandée non disponible ({exc}) : dernière année affichée.")
-    head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
+    head = html.STYLE + (html.banner_html() if wh.is_demo() else "")
     return common.Shown(
         head
         + "<h1>Comparaison de territoires</h1>"

@@ -17,6 +17,8 @@ import sys
 import traceback
 from typing import TYPE_CHECKING
 
+from observatory.views.style import MESSAGE_CSS
+
 if TYPE_CHECKING:
     from observatory.dashboards.common import Shown
 
@@ -29,10 +31,6 @@ UNAVAILABLE = (
     "Les chiffres de l'observatoire sont momentanément indisponibles : l'entrepôt de "
     "données est absent ou endommagé. Réessayez dans quelques minutes ; si le problème "
     "persiste, prévenez l'équipe de l'observatoire."
-)
-MESSAGE_CSS = (
-    ".obs-message{background:#e8f1fb;border:2px solid #0072B2;color:#00325a;"
-    "padding:.6em 1em;margin:.5em 0}"
 )
 # An empty plotly figure: displayed hidden among the cell's outputs, it makes the browser
 # evaluate plotly.js early (see ``display_shown``).

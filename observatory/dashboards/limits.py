@@ -97,6 +97,33 @@ class StaticPortrait:
 
 
 INDEX = StaticPortrait("", "les portraits de tous les territoires")
+# The page a visitor gets above the cap, with the static page standing in for the one asked.
+BUSY_PAGE = """<!doctype html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Trop de visiteurs en ce moment – Observatoire régional de l'ESS</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 42em; margin: 3em auto; padding: 0 1em;
+       line-height: 1.5; color: #1a1a1a; }}
+a {{ color: #0050a0; }}
+.obs-static {{ font-size: 1.2em; font-weight: bold; }}
+</style>
+</head>
+<body>
+<main>
+<h1>Trop de visiteurs en ce moment</h1>
+<p>Les tableaux de bord interactifs de l'observatoire accueillent déjà autant de visiteurs
+qu'ils peuvent en servir. Plutôt que de vous faire attendre, voici la version statique des
+portraits, qui s'affiche tout de suite :</p>
+<p class="obs-static"><a href="{static_url}">Voir {static_label}</a></p>
+<p>Vous pouvez aussi <a href="{retry_url}">réessayer le tableau de bord interactif</a> dans
+quelques minutes.</p>
+</main>
+</body>
+</html>
+"""
 
 
 def static_portrait(

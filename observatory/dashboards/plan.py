@@ -10,10 +10,12 @@ import pandas as pd
 import plotly.graph_objects as go
 from babel.dates import format_date
 
-from observatory import formatting, indicators, messages, plan, reference, settings
-from observatory.dashboards import blocks, common
-from observatory.dashboards.common import esc
-from observatory.dashboards.support import MAP_LEGEND, OLD_WAREHOUSE, hover, outlines
+from observatory import formatting, indicators, plan, reference, settings
+from observatory.dashboards import common
+from observatory.dashboards.support import OLD_WAREHOUSE
+from observatory.views import blocks, charts, html, maps, messages
+from observatory.views.html import esc
+from observatory.views.support_map import MAP_LEGEND, hover, outlines
 
 PARAMETERS = ("axe",)
 PLAN_SOURCE = "Plan régional de l'ESS : ses axes, actions, indicateurs et événements"
@@ -140,13 +142,13 @@ def status_block(wh, axis: str | None) -> blocks.Block:
                 x=counts[status],
                 name=label,
                 orientation="h",
-                marker=dict(color=common.PALETTE[i], pattern_shape=STATUS_PATTERNS[i]),
+                marker=dict(color=charts.PALETTE[i], pattern_shape=STATUS_PATTERNS[i]),
                 text=[formatting.number(v) if v else "" for v in counts[status]],
                 hovertemplate=f"%{{y}}<br>{hover(label)} : %{{x}}<extra></extra>",
             )
         )
     fig.update_layout(title="Actions du plan par axe et par statut", barmode="stack")
-    common.label_bars(fig, float(counts[list(plan.STATUSES)].sum(axis=1).max() or 1))
+    charts.label_bars(fig, float(counts[list(plan.STATUSES)].sum(axis=1).max() or 1))
     # The statuses' legend under the bars, where it covers none of them.
     fig.update_traces(textposition="inside", insidetextanchor="middle")
     fig.update_layout(
@@ -206,7 +208,7 @@ def progress_block(wh, axis: str | None) -> blocks.Block:
             orientation="h",
             marker=dict(
                 color=[
-                    common.PALETTE[2] if v >= 100 else common.PALETTE[0]
+                    charts.PALETTE[2] if v >= 100 else charts.PALETTE[0]
                     for v in shown["progress_pct"]
                 ]
             ),
@@ -217,7 +219,7 @@ def progress_block(wh, axis: str | None) -> blocks.Block:
     top = max(120.0, float(shown["progress_pct"].max() * 1.15) if len(shown) else 120.0)
     low = min(0.0, float(shown["progress_pct"].min()) if len(shown) else 0.0)
     fig.update_layout(title="Avancement des indicateurs vers leur cible")
-    common.label_bars(fig, top / 1.2, low)
+    charts.label_bars(fig, top / 1.2, low)
     fig.add_vline(x=100, line_dash="dash", line_color="#000000")
     fig.add_annotation(
         x=100,
@@ -314,7 +316,7 @@ def event_classes(counts: pd.Series) -> pd.Series:
     some = counts[counts > 0]
     if some.empty:
         return labels
-    labels[some.index] = blocks.natural_classes(some, 4, formatting.number)
+    labels[some.index] = maps.natural_classes(some, 4, formatting.number)
     return labels
 
 
@@ -334,46 +336,29 @@ def events_block(wh) -> blocks.Block:
         *list(dict.fromkeys(classes[counts.sort_values().index][counts.sort_values() > 0])),
     ]
     colours = (
-        [common.SECRET_COLOUR, *common.CLASS_COLOURS[-(len(ordered) - 1) :]]
+        [charts.SECRET_COLOUR, *charts.CLASS_COLOURS[-(len(ordered) - 1) :]]
         if len(ordered) > 1
-        else [common.SECRET_COLOUR]
+        else [charts.SECRET_COLOUR]
     )
-    fig = go.Figure()
-    for label, colour in zip(ordered, colours):
-        codes = classes.index[classes == label]
-        if not len(codes):
-            continue
-        fig.add_trace(
-            go.Choroplethmap(
-                geojson=common.compact(shapes.loc[codes].__geo_interface__),
-                locations=list(codes),
-                z=[1] * len(codes),
-                colorscale=[[0, colour], [1, colour]],
-                showscale=False,
-                name=label,
-                showlegend=True,
-                marker=dict(line=dict(width=1, color="white")),
-                text=[
-                    f"<b>{hover(deps.loc[c, 'name'])}</b><br>"
-                    + counted(int(counts[c]), "événement", "événements")
-                    for c in codes
-                ],
-                hovertemplate="%{text}<extra></extra>",
-            )
-        )
-    centre, zoom = blocks.fit_view(shapes.total_bounds)
     name = wh.sql(
         "SELECT name FROM territories WHERE level = 'region' AND code = $c", dict(c=region)
     )["name"]
     region_name = name.iloc[0] if len(name) else region
-    fig.update_layout(
-        title=f"Événements par département, {region_name}",
-        map=dict(style="white-bg", center=centre, zoom=zoom),
-        separators=formatting.PLOTLY_SEPARATORS,
-        margin=dict(l=0, r=0, t=60, b=0),
-        template="none",
+    data = pd.DataFrame({"code": classes.index, "classe": classes.to_numpy()})
+    data["survol"] = [
+        f"<b>{hover(deps.loc[c, 'name'])}</b><br>"
+        + counted(int(counts[c]), "événement", "événements")
+        for c in data["code"]
+    ]
+    fig = maps.choropleth(
+        data,
+        {label: colour for label, colour in zip(ordered, colours) if (classes == label).any()},
+        maps.features(shapes),
+        (["survol"], "%{customdata[0]}<extra></extra>"),
+        f"Événements par département, {region_name}",
+        shapes.total_bounds,
         height=600,
-        font=dict(size=14, family="Arial, sans-serif"),
+        margin=dict(l=0, r=0, t=60, b=0),
         legend=dict(MAP_LEGEND, title=dict(text="Nombre d'événements", side="top")),
     )
     table = pd.DataFrame(
@@ -505,10 +490,10 @@ def view_outputs(wh, axis: str | None) -> list[dict]:
     region = plan_region(wh)
     place = indicators.resolve(wh, region, "region").name if region else ""
     outputs = [
-        common.html_output(
+        html.html_output(
             f"<h2 class='obs-title'>{esc(title)}</h2>"
             + f"<p class='obs-summary'>{esc(summary_sentence(wh, axis))}</p>"
-            + common.cards_html(cards(wh, axis), "Chiffres clés du plan")
+            + html.cards_html(cards(wh, axis), "Chiffres clés du plan")
             + blocks.navigation_html([(blocks.anchor(slug), name) for slug, name in BLOCKS])
         )
     ]
@@ -556,7 +541,7 @@ def build(axe: str | None = None) -> common.Shown:
     wh = common.warehouse()
     common.wait_for_request()
     params = common.query_parameters(PARAMETERS)
-    head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
+    head = html.STYLE + (html.banner_html() if wh.is_demo() else "")
     head += "<h1>Suivi du plan régional de l'ESS</h1>"
     if not wh.has_table("plan_axes"):
         return common.Shown(head + common.message_html([OLD_WAREHOUSE]))

@@ -10,9 +10,10 @@ from urllib.parse import urlencode
 
 import ipywidgets as w
 
-from observatory import indicators, messages, settings
-from observatory.dashboards import blocks, common, view_store
-from observatory.dashboards.common import esc
+from observatory import indicators, settings
+from observatory.dashboards import common, view_store
+from observatory.views import blocks, html, key_figures, maps, messages, territory_view
+from observatory.views.html import esc
 
 PARAMETERS = ("territoire", "niveau", "annee", "reference")
 # Views (territory, year, reference) whose outputs a page keeps to show them again at once.
@@ -109,8 +110,8 @@ def header_html(
         f"<p>Territoire de référence : {esc(ref)}. "
         f"<a class='obs-permalink' href='{esc(link)}'>Lien vers ce portrait</a></p>"
         + summary
-        + blocks.key_figures_html(frame, territory, parent)
-        + blocks.navigation_html(blocks.view_links(frame, territory))
+        + key_figures.key_figures_html(frame, territory, parent)
+        + blocks.navigation_html(territory_view.view_links(frame, territory))
     )
 
 
@@ -144,7 +145,9 @@ class PortraitPage:
             layout=w.Layout(width="30em"),
         )
         self.header = w.Output()
-        self.charts = [w.Output() for _ in range(blocks.MAX_BLOCKS)]  # one per block at most
+        self.charts = [
+            w.Output() for _ in range(territory_view.MAX_BLOCKS)
+        ]  # one per block at most
         self.maps = w.Output()
         self.address = w.Output(layout=w.Layout(display="none"))
         self._set_reference_options()
@@ -206,15 +209,15 @@ class PortraitPage:
         key = self.view_key()
         if self._show_kept(key) or self._show_stored(key, generation):
             return
-        frame, ref = blocks.view_frame(self.wh, territory, self.year, self.reference)
+        frame, ref = territory_view.view_frame(self.wh, territory, self.year, self.reference)
         year, territory_slug = key[2], blocks.slug(territory)
-        steps = blocks.block_steps(self.wh, territory, frame, ref)
+        steps = territory_view.block_steps(self.wh, territory, frame, ref)
         link = share_link(territory, year, self.reference)
         summary = messages.section_html(self.wh, frame, territory, ref, heading="h3")
         self._fill(
             key,
             self.header,
-            [common.html_output(header_html(territory, ref, year, frame, link, summary))],
+            [html.html_output(header_html(territory, ref, year, frame, link, summary))],
         )
         if steps:
             self._show(
@@ -223,8 +226,8 @@ class PortraitPage:
         else:
             self._fill(key, self.charts[0], [])
         # A year without ESS facts has no map of them.
-        levels = blocks.CHILDREN.get(territory.level, ())[:1] if frame.attrs["facts"] else ()
-        pending = [common.html_output(common.PENDING_HTML)]
+        levels = maps.CHILDREN.get(territory.level, ())[:1] if frame.attrs["facts"] else ()
+        pending = [html.html_output(common.PENDING_HTML)]
         for i, output in enumerate(self.charts[1:], start=1):
             if i < len(steps):
                 common.set_outputs(output, pending)
@@ -244,14 +247,14 @@ class PortraitPage:
             for output, step in zip(self.charts[1:], steps[1:])
         ]
         for level in levels:
-            later += blocks.map_prefetch(self.wh, territory, level, year)
+            later += maps.map_prefetch(self.wh, territory, level, year)
             later.append(
                 partial(
                     self._show,
                     key,
                     self.maps,
                     lambda level=level: blocks.block_outputs(
-                        blocks.map_block(self.wh, territory, level, year), territory_slug
+                        maps.map_block(self.wh, territory, level, year), territory_slug
                     ),
                 )
             )
@@ -275,7 +278,7 @@ class PortraitPage:
         pairs = list(zip(self._outputs, stored))
         for widget, outputs in pairs[:2]:
             self._fill(key, widget, outputs)
-        pending = [common.html_output(common.PENDING_HTML)]
+        pending = [html.html_output(common.PENDING_HTML)]
         for widget, outputs in pairs[2:]:
             if outputs and widget is not self.address:
                 common.set_outputs(widget, pending)
@@ -338,9 +341,9 @@ def warm_up(wh) -> None:
     store = view_store.kernel_store()
     if store is not None and store.complete():
         return
-    for block in blocks.territory_view(wh, region, None).blocks:
+    for block in territory_view.territory_view(wh, region, None).blocks:
         blocks.block_outputs(block, blocks.slug(region))
-    blocks.warm_maps()
+    maps.warm_maps()
 
 
 @common.page
@@ -359,7 +362,7 @@ def build(
     given = dict(territoire=territoire, niveau=niveau, annee=annee, reference=reference)
     values = {**params.values, **{k: str(v) for k, v in given.items() if v is not None}}
     request = parse(wh, values, params.messages)
-    head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
+    head = html.STYLE + (html.banner_html() if wh.is_demo() else "")
     return common.Shown(
         head + "<h1>Portrait de territoire</h1>" + common.message_html(request.messages),
         PortraitPage(wh, request),

@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 
 import ipywidgets as w
 
-from observatory import indicators, messages, settings
-from observatory.dashboards import blocks, common
-from observatory.dashboards.common import esc
+from observatory import indicators, settings
+from observatory.dashboards import common
+from observatory.views import blocks, html, key_figures, maps, messages, territory_view
+from observatory.views.html import esc
 
 PARAMETERS = ("region", "annee")
 MAP_LEVELS = [("Départements", "departement"), ("EPCI", "epci")]
@@ -42,7 +43,9 @@ class RegionalPage:
         )
         self.content = w.Output()
         self.map_output = w.Output()
-        self.charts = [w.Output() for _ in range(blocks.MAX_BLOCKS)]  # one per block at most
+        self.charts = [
+            w.Output() for _ in range(territory_view.MAX_BLOCKS)
+        ]  # one per block at most
         self.address = w.Output(layout=w.Layout(display="none"))
         for widget in (self.region_select, self.year_select):
             widget.observe(lambda _: self.update(), "value")
@@ -69,27 +72,29 @@ class RegionalPage:
         self.generation += 1
         generation, region = self.generation, self.region
         france = indicators.resolve(self.wh, "FR", "france")
-        frame, ref = blocks.view_frame(self.wh, region, self.year_select.value, france)
+        frame, ref = territory_view.view_frame(self.wh, region, self.year_select.value, france)
         year = int(frame.attrs["year"])
         common.set_outputs(
             self.content,
             [
-                common.html_output(
+                html.html_output(
                     f"<h1>L'ESS {esc(messages.place(region).at)} ({year})</h1>"
                     + messages.section_html(self.wh, frame, region, france, heading="h2")
-                    + blocks.key_figures_html(frame, region, france)
-                    + blocks.navigation_html(blocks.view_links(frame, region, map_first=True))
+                    + key_figures.key_figures_html(frame, region, france)
+                    + blocks.navigation_html(
+                        territory_view.view_links(frame, region, map_first=True)
+                    )
                 )
             ],
         )
-        steps = blocks.block_steps(self.wh, region, frame, ref)
+        steps = territory_view.block_steps(self.wh, region, frame, ref)
         facts = frame.attrs["facts"]  # a year without ESS facts has no map of them
-        pending = [common.html_output(common.PENDING_HTML)]
+        pending = [html.html_output(common.PENDING_HTML)]
         common.set_outputs(self.map_output, pending if facts else [])
         for i, output in enumerate(self.charts):
             common.set_outputs(output, pending if i < len(steps) else [])
-        maps = [*blocks.map_prefetch(self.wh, region, self.map_level.value, year), self._draw_map]
-        later = (maps if facts else []) + [
+        drawing = [*maps.map_prefetch(self.wh, region, self.map_level.value, year), self._draw_map]
+        later = (drawing if facts else []) + [
             partial(
                 common.show,
                 output,
@@ -105,9 +110,9 @@ class RegionalPage:
         year = common.resolve_year(self.wh, self.year_select.value)
         if not indicators.has_facts(self.wh, year):
             return
-        common.set_outputs(self.map_output, [common.html_output(common.PENDING_HTML)])
+        common.set_outputs(self.map_output, [html.html_output(common.PENDING_HTML)])
         common.in_background(
-            [*blocks.map_prefetch(self.wh, self.region, self.map_level.value, year), self._draw_map]
+            [*maps.map_prefetch(self.wh, self.region, self.map_level.value, year), self._draw_map]
         )
 
     def _draw_map(self) -> None:
@@ -117,7 +122,7 @@ class RegionalPage:
         common.show(
             self.map_output,
             lambda: blocks.block_outputs(
-                blocks.map_block(self.wh, region, level, year), blocks.slug(region)
+                maps.map_block(self.wh, region, level, year), blocks.slug(region)
             ),
         )
 
@@ -127,15 +132,17 @@ def warm_up(wh, region: str) -> None:
     département (the map by EPCI, about 160 territories, is computed when asked for: a pool
     refilled during a rush competes with the visitors)."""
     territory = indicators.resolve(wh, region, "region")
-    view = blocks.territory_view(wh, territory, None, indicators.resolve(wh, "FR", "france"))
-    maps = (
-        [blocks.map_block(wh, territory, "departement", view.year)]
+    view = territory_view.territory_view(
+        wh, territory, None, indicators.resolve(wh, "FR", "france")
+    )
+    drawn = (
+        [maps.map_block(wh, territory, "departement", view.year)]
         if view.frame.attrs["facts"]
         else []
     )
-    for block in [*view.blocks, *maps]:
+    for block in [*view.blocks, *drawn]:
         blocks.block_outputs(block, blocks.slug(territory))
-    blocks.warm_maps()
+    maps.warm_maps()
 
 
 @common.page
@@ -159,5 +166,5 @@ def build(region: str | None = None, year: int | None = None) -> common.Shown:
     except indicators.YearError as exc:
         messages.append(f"Année demandée non disponible ({exc}) : dernière année affichée.")
         year = None
-    head = common.STYLE + (common.banner_html() if wh.is_demo() else "")
+    head = html.STYLE + (html.banner_html() if wh.is_demo() else "")
     return common.Shown(head + common.message_html(messages), RegionalPage(wh, region, year))

@@ -58,33 +58,6 @@ from observatory.dashboards import limits
 GUARD = "observatory_guard"  # the Guard, in the tornado application's settings
 SITE_ROUTE = "portraits/"  # the static site, served below the base URL
 
-BUSY_PAGE = """<!doctype html>
-<html lang="fr">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Trop de visiteurs en ce moment – Observatoire régional de l'ESS</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 42em; margin: 3em auto; padding: 0 1em;
-       line-height: 1.5; color: #1a1a1a; }}
-a {{ color: #0050a0; }}
-.obs-static {{ font-size: 1.2em; font-weight: bold; }}
-</style>
-</head>
-<body>
-<main>
-<h1>Trop de visiteurs en ce moment</h1>
-<p>Les tableaux de bord interactifs de l'observatoire accueillent déjà autant de visiteurs
-qu'ils peuvent en servir. Plutôt que de vous faire attendre, voici la version statique des
-portraits, qui s'affiche tout de suite :</p>
-<p class="obs-static"><a href="{static_url}">Voir {static_label}</a></p>
-<p>Vous pouvez aussi <a href="{retry_url}">réessayer le tableau de bord interactif</a> dans
-quelques minutes.</p>
-</main>
-</body>
-</html>
-"""
-
 
 @dataclass
 class Visit:
@@ -453,7 +426,7 @@ class DashboardHandler(TornadoVoilaHandler):
         self.set_header("Cache-Control", "no-store")
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.finish(
-            BUSY_PAGE.format(
+            limits.BUSY_PAGE.format(
                 static_url=html.escape(app.site_url + page.path),
                 static_label=html.escape(page.label),
                 retry_url=html.escape(self.request.uri),

@@ -35,9 +35,9 @@ def version(wh) -> str:
 
 
 def folder(wh) -> Path:
-    from observatory.dashboards import blocks
+    from observatory.views import maps
 
-    return blocks.shapes_cache_dir() / f"vues-{version(wh)}"
+    return maps.shapes_cache_dir() / f"vues-{version(wh)}"
 
 
 def file_name(key: tuple) -> str:

@@ -3,7 +3,7 @@ instead of computing it (about 0,3 s of processor a page, most of a preheated pa
 
 A view is what the portrait page shows for one territory, year and reference: the outputs of
 its widgets (key figures, charts, map, address), secrecy already applied, exactly as the page
-computed them. Views are stored in the cache folder (``blocks.shapes_cache_dir()``), one
+computed them. Views are stored in the cache folder (``maps.shapes_cache_dir()``), one
 folder per *version*: the warehouse's ``sources`` table (every input with its checksum and the
 build's time: each build is a new version) and the observatory's code. A kernel reads the
 version through its own warehouse connection, so that it never shows another warehouse's
@@ -12,7 +12,7 @@ figures; a new build or a new code leaves the old views unused.
 ``observatory serve`` stores the views of France, the régions and the départements for the
 latest year (``precompute``, a background process of the server, again after each refresh);
 any other view is computed by the page as before. The same process computes the tables of the
-regional overview's maps by EPCI (``blocks.map_table``, kept on disk for every kernel): the
+regional overview's maps by EPCI (``maps.map_table``, kept on disk for every kernel): the
 first visitor to ask for a région's map by EPCI no longer waits for its 160 territories.
 """
 
@@ -47,11 +47,12 @@ def precompute(
     import ipywidgets
 
     from observatory import indicators
-    from observatory.dashboards import blocks, common, portrait
+    from observatory.dashboards import common, portrait
+    from observatory.views import maps
 
     wh = common.warehouse()
     store = Store(folder(wh))
-    with open(blocks.shapes_cache_dir() / "vues.lock", "w") as lock:
+    with open(maps.shapes_cache_dir() / "vues.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if store.complete():
             return 0
@@ -81,7 +82,7 @@ def _store_epci_maps(wh, regions: tuple[str, ...] | None) -> None:
     """Compute the tables of the maps by EPCI of ``regions`` (every région, the default one
     first: its overview is the one shown) for the latest year, into the maps' disk cache."""
     from observatory import indicators
-    from observatory.dashboards import blocks
+    from observatory.views import maps
 
     year = indicators.resolve_year(wh, None)
     if not indicators.has_facts(wh, year):
@@ -90,7 +91,7 @@ def _store_epci_maps(wh, regions: tuple[str, ...] | None) -> None:
         codes = list(wh.territories("region")["code"])
         regions = sorted(codes, key=lambda code: code != settings.DEFAULT_REGION)
     for code in regions:
-        blocks.map_table(wh, indicators.resolve(wh, code, "region"), "epci", year)
+        maps.map_table(wh, indicators.resolve(wh, code, "region"), "epci", year)
 
 
 def _remove_older(current: Path, db: Path) -> None:

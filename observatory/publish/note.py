@@ -2,8 +2,8 @@
 elected official, in 4 to 8 A4 pages.
 
 The note is an HTML page made from a portrait (:class:`observatory.publication.Portrait`): key
-messages in sentences (:mod:`observatory.messages`), key figures, the comparison with the
-reference territory and France, the map (plain shapes, :mod:`observatory.flat_map`), families,
+messages in sentences (:mod:`observatory.views.messages`), key figures, the comparison with the
+reference territory and France, the map (plain shapes, :mod:`observatory.views.flat_map`), families,
 sectors, the evolution, then sources and definitions. Headless Chromium prints it to PDF with
 its print style (A4) and, on every page, a header and a footer naming the note, the territory,
 the year, the source, the page number and, on demo data, « Données de démonstration ».
@@ -14,19 +14,19 @@ The refresh writes ``<niveau>/<code>-note.html`` beside each static portrait, wi
 
 from __future__ import annotations
 
-import html
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
+from html import unescape
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from observatory import domains, formatting, indicators, messages, settings
-from observatory.dashboards import blocks, common
-from observatory.dashboards.common import esc
+from observatory import domains, formatting, indicators, settings
+from observatory.views import blocks, charts, frames, html, key_figures, messages, territory_view
+from observatory.views.html import esc
 
 PLOTLY_SRC = "../assets/plotly-basic.min.js"  # the note sits in a level's folder of the site
 WIDTH = 680  # pixels: an A4 page's text (186 mm at 96 dpi) less a margin
@@ -72,7 +72,7 @@ def note_html(portrait) -> str:
         header=esc(header),
         footer=esc(f"Source : {source}"),
         demo=esc(settings.DEMO_LABEL if demo else ""),
-        banner=common.banner_html() if demo else "",
+        banner=html.banner_html() if demo else "",
         h1=esc(f"L'économie sociale et solidaire {here.at}"),
         subtitle=esc(
             f"Note de l'Observatoire régional de l'ESS · chiffres {year}"
@@ -80,7 +80,9 @@ def note_html(portrait) -> str:
         ),
         produced=esc(formatting.long_date(date.today())),
         messages=messages.section_html(wh, frame, territory, view.reference),
-        key_figures=blocks.key_figures_html(frame, territory, indicators.parent_of(wh, territory)),
+        key_figures=key_figures.key_figures_html(
+            frame, territory, indicators.parent_of(wh, territory)
+        ),
         comparison=_comparison_html(wh, portrait),
         sections=sections,
         sources=_sources_html(frame, year, demo),
@@ -96,7 +98,7 @@ def _block_html(block: blocks.Block) -> str:
     return (
         f'<section class="note-block"><h2>{esc(block.title)}</h2>'
         f'<p class="obs-alt">{esc(block.alt)}</p>{figure}{block.source}'
-        + common.table_html(block.table, f"Données du graphique : {block.title}")
+        + html.table_html(block.table, f"Données du graphique : {block.title}")
         + "</section>"
     )
 
@@ -119,7 +121,7 @@ def _figure_html(figure: go.Figure, div_id: str) -> str:
         config={
             "staticPlot": True,
             "locale": "fr",
-            "locales": {"fr": common.PLOTLY_LOCALE_FR},
+            "locales": {"fr": charts.PLOTLY_LOCALE_FR},
         },
     )
 
@@ -132,8 +134,10 @@ def _comparison_html(wh, portrait) -> str:
     columns = blocks.comparison_columns(view.frame, territory)
     change = f"Évolution des postes de l'ESS, {year - 1}-{year}"
     changes = {
-        place.label: common.row(frame, "employees_annual_change", str(year))
-        for place, frame in blocks.comparison_series(wh, territory, view.frame, view.reference)
+        place.label: frames.row(frame, "employees_annual_change", str(year))
+        for place, frame in territory_view.comparison_series(
+            wh, territory, view.frame, view.reference
+        )
     }
     table = {"Indicateur": [label for _, _, label in blocks.COMPARED_ROWS] + [change]}
     for label, cells in columns.items():
@@ -141,7 +145,7 @@ def _comparison_html(wh, portrait) -> str:
             *["n.d." if c is None else c["display"] for c in cells],
             formatting.MISSING if changes.get(label) is None else changes[label]["display"],
         ]
-    return common.table_html(
+    return html.table_html(
         pd.DataFrame(table), f"Comparaison, {year} : {territory.label} et ses références"
     )
 
@@ -188,7 +192,7 @@ def _sources_html(frame, year: int, demo: bool) -> str:
         "Classes de la carte : seuils naturels de Jenks.",
         "La série Clap (jusqu'en 2015) et la série Flores (depuis 2016) ne sont pas "
         "comparables : les évolutions qui franchissent 2015-2016 ne le sont pas non plus.",
-        common.SECRET_NOTE,
+        html.SECRET_NOTE,
     ]
     if demo:
         notes.insert(
@@ -269,8 +273,8 @@ class Printer:
 
     def _print(self, note: Path, pdf: Path) -> None:
         text = note.read_text(encoding="utf-8")
-        meta = {name: html.unescape(value) for name, value in META.findall(text)}
-        title = html.unescape(TITLE.search(text).group(1))
+        meta = {name: unescape(value) for name, value in META.findall(text)}
+        title = unescape(TITLE.search(text).group(1))
         page = self._page
         if self._folder != note.parent:
             page.goto(note.absolute().as_uri(), wait_until="load", timeout=PRINT_TIMEOUT)
@@ -279,7 +283,7 @@ class Printer:
             page.evaluate(SWAP_BODY, dict(body=BODY.search(text).group(1), title=title))
         page.wait_for_function(CHARTS_DRAWN, timeout=PRINT_TIMEOUT)
         shown = page.evaluate("document.querySelector('h1').textContent")
-        if shown != html.unescape(H1.search(text).group(1)):
+        if shown != unescape(H1.search(text).group(1)):
             raise NoteError(f"{note} : la page imprimée montre « {shown} », pas cette note")
         temporary = pdf.with_name(f".{pdf.name}.tmp")
         page.pdf(
@@ -328,7 +332,7 @@ def _band(text: str, demo: str, right: str = "") -> str:
 
 
 NOTE_CSS = (
-    common.STYLE.removeprefix("<style>").removesuffix("</style>")
+    html.STYLE.removeprefix("<style>").removesuffix("</style>")
     + """
 @page{size:A4}
 body{font-family:Arial,sans-serif;color:#1a1a1a;margin:0;font-size:11pt}

@@ -4,7 +4,7 @@ Each worker process starts **one** Jupyter kernel and runs the portrait notebook
 territory (papermill's parameter injection, nbclient's cell execution), then converts the
 executed notebook to HTML with nbconvert, without code. Each page carries its style and
 plotly.js's basic bundle (``observatory/assets/plotly-basic.min.js``, 1,2 Mo) and draws its map
-with plain shapes (:mod:`observatory.flat_map`): copied alone anywhere, sent by email or opened
+with plain shapes (:mod:`observatory.views.flat_map`): copied alone anywhere, sent by email or opened
 from disk, it draws every chart offline, and it prints on A4. Beside each page, the portrait's
 table (secrecy applied) as CSV, and its printable note (:mod:`observatory.publish.note`): the kernel that
 ran the notebook writes the note's page, and the worker's headless Chromium prints it to PDF.
@@ -49,9 +49,9 @@ from pathlib import Path
 import psutil
 
 from observatory import formatting, indicators, settings
-from observatory.dashboards import common
-from observatory.dashboards.common import esc
 from observatory.publish import note, portrait
+from observatory.views import frames, html
+from observatory.views.html import esc
 from observatory.warehouse import open_warehouse
 
 LEVELS = ("region", "departement", "epci")
@@ -228,7 +228,7 @@ def _write_assets(out_dir: Path) -> None:
 
 
 def site_css() -> str:
-    return common.STYLE.removeprefix("<style>").removesuffix("</style>") + SITE_CSS
+    return html.STYLE.removeprefix("<style>").removesuffix("</style>") + SITE_CSS
 
 
 @lru_cache(maxsize=1)
@@ -301,8 +301,8 @@ def _render_chunk(pages: list[Page], job: dict) -> list[PageResult]:
                 raise SiteError(
                     f"note imprimable {page.level} {page.code} ({page.name}) : {exc}"
                 ) from exc
-            employees = common.row(frame, "ess_employees")
-            share = common.row(frame, "ess_share_employees")
+            employees = frames.row(frame, "ess_employees")
+            share = frames.row(frame, "ess_share_employees")
             results.append(
                 PageResult(
                     page, time.perf_counter() - started, employees["display"], share["display"]
@@ -348,7 +348,7 @@ def index_html(report: SiteReport) -> str:
             "<th scope='col'>Note imprimable</th></tr></thead>"
             f"<tbody>{body}</tbody></table>"
         )
-    banner = common.banner_html() if report.demo else ""
+    banner = html.banner_html() if report.demo else ""
     body = (
         banner + "<h1>Portraits de l'économie sociale et solidaire</h1>"
         f"<p class='obs-source'>{formatting.number(len(report.pages))} portraits, données "

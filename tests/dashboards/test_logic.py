@@ -1,13 +1,13 @@
 """Unit tests of the dashboards' logic (observatory/dashboards), on the demo warehouse."""
 
 import base64
-import html
 import itertools
 import json
 import os
 import re
 import subprocess
 import sys
+from html import unescape
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,8 @@ import pytest
 from tiny_warehouse import build_tiny
 
 from observatory import exports, indicators, open_warehouse
-from observatory.dashboards import blocks, common, comparison, portrait
+from observatory.dashboards import common, comparison, portrait
+from observatory.views import blocks, charts, html, key_figures, maps, series, territory_view
 
 pytestmark = pytest.mark.usefixtures("demo_db")  # the dashboards' warehouse (conftest)
 
@@ -33,7 +34,7 @@ def optimal_classes(values, k):
 
 def test_share_classes_are_the_optimal_fisher_jenks_classes_in_french():
     values = [8.8, 11.2, 11.9, 12.8, 13.3, 13.5, 13.9, 14.0, 14.3, 15.7, 16.8, 17.3, 27.9]
-    labels = blocks.share_classes(pd.Series(values))
+    labels = maps.share_classes(pd.Series(values))
     expected = []
     for run in optimal_classes(values, 5):
         low, high = (f"{v:.1f}".replace(".", ",") + "\u202f%" for v in (run[0], run[-1]))
@@ -104,9 +105,10 @@ def test_share_link_reopens_the_same_portrait(demo_db):
 
 def test_key_figures_are_the_indicators_with_change_and_rank(demo_db):
     herault = indicators.resolve(demo_db, "34")
-    view = blocks.territory_view(demo_db, herault, 2022)
+    view = territory_view.territory_view(demo_db, herault, 2022)
     cards = dict(
-        (title, (value, note)) for title, value, note in blocks.key_figures(view.frame, herault)
+        (title, (value, note))
+        for title, value, note in key_figures.key_figures(view.frame, herault)
     )
     expected = indicators.compute(demo_db, "departement", "34", 2022, themes=["key_figures"])
     employees = expected.set_index("indicator").loc["ess_employees", "display"]
@@ -137,8 +139,8 @@ def test_key_figures_are_the_indicators_with_change_and_rank(demo_db):
 
 def test_masked_cells_are_s_in_tables_and_absent_from_charts_and_downloads(demo_db):
     commune = indicators.resolve(demo_db, "34002", "commune")  # Adissan: 2 establishments
-    view = blocks.territory_view(demo_db, commune, 2022)
-    cards = blocks.key_figures(view.frame, commune)
+    view = territory_view.territory_view(demo_db, commune, 2022)
+    cards = key_figures.key_figures(view.frame, commune)
     assert cards[0][1] == "s"
     fam = view.blocks[0]
     secret = view.frame[(view.frame["indicator"] == "family_employees") & view.frame["secret"]]
@@ -157,7 +159,9 @@ def test_masked_cells_are_s_in_tables_and_absent_from_charts_and_downloads(demo_
 def test_size_block_gives_the_share_of_establishments_by_size_from_the_warehouse(demo_db):
     herault = indicators.resolve(demo_db, "34")
     block = next(
-        b for b in blocks.territory_view(demo_db, herault, 2022).blocks if b.slug == "tailles"
+        b
+        for b in territory_view.territory_view(demo_db, herault, 2022).blocks
+        if b.slug == "tailles"
     )
     counts = demo_db.sql(
         "SELECT f.size_class, sum(f.establishments) AS n FROM ess_size_facts AS f "
@@ -177,8 +181,8 @@ def test_size_block_gives_the_share_of_establishments_by_size_from_the_warehouse
 
 
 def test_masked_size_classes_are_s_and_out_of_the_chart(demo_db):
-    for commune in blocks.children(demo_db, indicators.resolve(demo_db, "34"), "commune")[:80]:
-        frame = common.compute("commune", commune.code, 2022, blocks.THEMES, None)
+    for commune in maps.children(demo_db, indicators.resolve(demo_db, "34"), "commune")[:80]:
+        frame = common.compute("commune", commune.code, 2022, territory_view.THEMES, None)
         rows = frame[frame["indicator"] == "size_share_establishments"]
         if rows["secret"].any() and (~rows["secret"] & (rows["value"] > 0)).any():
             break
@@ -206,14 +210,14 @@ def test_size_block_says_when_no_source_gives_sizes(tmp_path):
 
 def test_map_table_takes_figures_from_indicators(demo_db):
     region = indicators.resolve(demo_db, "76", "region")
-    data = blocks.map_table(demo_db, region, "departement", 2022)
+    data = maps.map_table(demo_db, region, "departement", 2022)
     assert len(data) == 13 and not data["secret"].any()
     herault = data.set_index("code").loc["34"]
     expected = indicators.compute(demo_db, "departement", "34", 2022, themes=["key_figures"])
     assert herault["ess_share_employees"] == pytest.approx(
         expected.set_index("indicator").loc["ess_share_employees", "value"]
     )
-    block = blocks.map_block(demo_db, region, "departement", 2022)
+    block = maps.map_block(demo_db, region, "departement", 2022)
     assert set(block.figure.data[0].locations) | set(
         loc for trace in block.figure.data for loc in trace.locations
     ) == set(data["code"])
@@ -221,8 +225,8 @@ def test_map_table_takes_figures_from_indicators(demo_db):
 
 def test_downloads_are_csv_and_xlsx_data_uris(demo_db):
     table = pd.DataFrame({"territoire": ["A", "B"], "valeur": [1.5, "s"]})
-    html = common.downloads_html(exports.Table(table, "Essai"), "essai")
-    csv_uri, xlsx_uri = re.findall(r'href="data:[^;]+;(?:charset=utf-8;)?base64,([^"]+)"', html)
+    links = html.downloads_html(exports.Table(table, "Essai"), "essai")
+    csv_uri, xlsx_uri = re.findall(r'href="data:[^;]+;(?:charset=utf-8;)?base64,([^"]+)"', links)
     csv = base64.b64decode(csv_uri).decode("utf-8-sig")
     assert csv.splitlines()[-3:] == ["Territoire;Valeur", "A;1,5", "B;s"]
     assert csv.splitlines()[0] == "# Titre : Essai"
@@ -248,20 +252,20 @@ def test_comparison_parses_codes_and_sorts_with_masked_values_last(demo_db):
 
 
 def test_plotly_config_is_french_with_png_download():
-    config = common.plotly_config("carte")
+    config = charts.plotly_config("carte")
     assert config["locale"] == "fr" and config["locales"]["fr"]["format"]["decimal"] == ","
     assert config["modeBarButtons"] == [["toImage"]]
 
 
 def test_map_shapes_are_light_and_each_class_carries_only_its_own(demo_db):
-    shapes = blocks.light_shapes("departement")
+    shapes = maps.light_shapes("departement")
     assert len(shapes.bounds) == 101
     minx, miny, maxx, maxy = shapes.bounds["34"]  # Hérault: about 2.5°E–4.2°E, 43.2°N–43.9°N
     assert 2.3 < minx < maxx < 4.3 and 43.1 < miny < maxy < 44.0
     coordinates = re.findall(r"-?\d+\.\d+", shapes.text["34"])
     assert coordinates and all(len(c.split(".")[1]) <= 3 for c in coordinates)
     region = indicators.resolve(demo_db, "76", "region")
-    figure = blocks.map_block(demo_db, region, "epci", 2022).figure
+    figure = maps.map_block(demo_db, region, "epci", 2022).figure
     for trace in figure.data:
         assert [f["id"] for f in trace.geojson["features"]] == list(trace.locations)
 
@@ -318,7 +322,7 @@ def test_links_follow_what_the_visitor_sees(demo_db):
 
 def test_domains_block_shows_each_domain_with_its_naf_codes_and_hides_masked_ones(demo_db):
     lozere = indicators.resolve(demo_db, "48")
-    frame = common.compute("departement", "48", 2022, blocks.THEMES, None)
+    frame = common.compute("departement", "48", 2022, territory_view.THEMES, None)
     block = blocks.domains(frame, lozere)
     rows = frame[frame["indicator"] == "domain_employees"].set_index("category_label")
     table = block.table.set_index("Domaine d'activité")
@@ -339,7 +343,7 @@ def test_domains_block_shows_each_domain_with_its_naf_codes_and_hides_masked_one
 
 def test_comparison_block_sets_the_territory_beside_france_and_france_de_province(demo_db):
     herault = indicators.resolve(demo_db, "34")
-    frame = common.compute("departement", "34", 2022, blocks.THEMES, None)
+    frame = common.compute("departement", "34", 2022, territory_view.THEMES, None)
     block = blocks.comparison(frame, herault)
     table = block.table.set_index("Indicateur")
     assert list(table.columns) == [
@@ -386,23 +390,23 @@ def test_a_rank_reads_in_french_and_a_scope_of_one_ranks_nothing():
     herault = indicators.Territory("departement", "34", "Hérault", "76", "34", None, None, 1.2e6)
     occitanie = indicators.Territory("region", "76", "Occitanie", "76", None, None, None, 6e6)
     region = indicators.Territory("region", "76", "Occitanie", "76", None, None, None, 6e6)
-    assert blocks.rank_note(rank_row(1.0, 1), region, None) is None  # « 1er sur 1 régions »
+    assert key_figures.rank_note(rank_row(1.0, 1), region, None) is None  # « 1er sur 1 régions »
     assert (
-        blocks.rank_note(rank_row(3.0, 101), herault, occitanie)
+        key_figures.rank_note(rank_row(3.0, 101), herault, occitanie)
         == "rang : 3e sur 101 départements en France"
     )
     assert (
-        blocks.rank_note(rank_row(1.0, 13, "76", "Région 76"), herault, occitanie)
+        key_figures.rank_note(rank_row(1.0, 13, "76", "Région 76"), herault, occitanie)
         == "rang : 1er sur 13 en Occitanie"
     )
     commune = indicators.Territory("commune", "34002", "Adissan", "76", "34", None, None, 900.0)
-    note = blocks.rank_note(rank_row(24970.0, 34875), commune, None)
+    note = key_figures.rank_note(rank_row(24970.0, 34875), commune, None)
     assert note == "rang : 24\u202f970e sur 34\u202f875 communes en France"
 
 
 def test_an_index_chart_spans_at_least_ninety_to_one_hundred_and_ten():
-    assert blocks.index_range([[100.0, 100.8, 101.9]]) == [90.0, 110.0]
-    low, high = blocks.index_range([[100.0, 80.0, 130.0]])
+    assert series.index_range([[100.0, 100.8, 101.9]]) == [90.0, 110.0]
+    low, high = series.index_range([[100.0, 80.0, 130.0]])
     assert low < 80 and high > 130
 
 
@@ -426,8 +430,8 @@ def test_a_block_with_nothing_to_draw_says_so_in_one_sentence(demo_db):
         dict(y=year),
     )["code"][0]
     territory = indicators.resolve(demo_db, fewest, "commune")
-    frame = common.compute("commune", fewest, year, blocks.THEMES)
-    built = [step() for step in blocks.block_steps(demo_db, territory, frame, None)]
+    frame = common.compute("commune", fewest, year, territory_view.THEMES)
+    built = [step() for step in territory_view.block_steps(demo_db, territory, frame, None)]
     assert built
     for block in built:
         if block.empty:
@@ -460,7 +464,7 @@ def test_the_comparison_shows_private_share_fte_and_wage_per_fte(demo_db):
     territories, _ = comparison.parse_codes(demo_db, "34,31")
     year = demo_db.years()[-1]
     outputs = comparison.outputs(demo_db, territories, year, "name", True)
-    shown = html.unescape(json.dumps(outputs, ensure_ascii=False))
+    shown = unescape(json.dumps(outputs, ensure_ascii=False))
     herault = indicators.compute(demo_db, "departement", "34", year, themes=["key_figures"])
     whole = herault[herault["category"].isna()].set_index("indicator")["display"]
     for code, heading in (

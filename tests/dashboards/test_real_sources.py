@@ -17,7 +17,8 @@ from real_sources import (
 )
 
 from observatory import indicators
-from observatory.dashboards import blocks, common, comparison, portrait, regional
+from observatory.dashboards import comparison, portrait, regional
+from observatory.views import frames, key_figures, territory_view
 
 
 def outputs_text(widget) -> str:
@@ -57,9 +58,10 @@ def test_every_dashboard_works_with_one_real_source(one_source_warehouses, sourc
 def test_a_portrait_of_the_itdd_alone_shows_insee_share_and_source(one_source_warehouses):
     with dashboards_on(one_source_warehouses["insee"]) as wh:
         herault = indicators.resolve(wh, "34")
-        view = blocks.territory_view(wh, herault, 2014)
+        view = territory_view.territory_view(wh, herault, 2014)
         cards = {
-            title: (value, note) for title, value, note in blocks.key_figures(view.frame, herault)
+            title: (value, note)
+            for title, value, note in key_figures.key_figures(view.frame, herault)
         }
         value, note = cards["Part de l'ESS dans l'emploi salarié (chiffre publié par l'INSEE)"]
         assert value == "11,2\u202f%"
@@ -92,11 +94,11 @@ def sirene_and_cress(empty_warehouse_path, tmp_path_factory):
 def test_sirene_estimates_are_labelled_in_every_block(sirene_and_cress):
     wh = sirene_and_cress
     herault = indicators.resolve(wh, "34")
-    view = blocks.territory_view(wh, herault, 2023)
-    titles = [title for title, _, _ in blocks.key_figures(view.frame, herault)]
+    view = territory_view.territory_view(wh, herault, 2023)
+    titles = [title for title, _, _ in key_figures.key_figures(view.frame, herault)]
     assert "Postes salariés de l'ESS (estimation)" in titles
     assert "Part de l'ESS dans l'emploi salarié (estimation)" in titles
-    html = unescape(blocks.key_figures_html(view.frame, herault))
+    html = unescape(key_figures.key_figures_html(view.frame, herault))
     assert "estimation d'après le répertoire SIRENE (INSEE), stock de 2023" in html
     families = view.blocks[0]
     assert "Postes salariés (estimation)" in families.table.columns
@@ -108,7 +110,9 @@ def test_sirene_estimates_are_labelled_in_every_block(sirene_and_cress):
     trends = next(b for b in view.blocks if b.slug == "evolution")
     assert not trends.figure.layout.shapes  # no Clap / Flores break in SIRENE's series
     # SIRENE gives neither FTE nor wages: « n.d. » and why, never 0.
-    cards = {title: (value, note) for title, value, note in blocks.key_figures(view.frame, herault)}
+    cards = {
+        title: (value, note) for title, value, note in key_figures.key_figures(view.frame, herault)
+    }
     for title in (
         "Équivalents temps plein (ETP) de l'ESS",
         "Masse salariale brute de l'ESS",
@@ -144,7 +148,7 @@ def test_the_comparison_leaves_out_what_sirene_does_not_give(sirene_and_cress):
 def test_sirene_estimate_and_cress_figure_side_by_side(sirene_and_cress):
     wh = sirene_and_cress
     herault = indicators.resolve(wh, "34")
-    view = blocks.territory_view(wh, herault, 2023)
+    view = territory_view.territory_view(wh, herault, 2023)
     assert [b.slug for b in view.blocks][-1] == "chiffres-publies"
     published = view.blocks[-1]
     table = published.table.set_index("Chiffre publié")
@@ -155,9 +159,9 @@ def test_sirene_estimate_and_cress_figure_side_by_side(sirene_and_cress):
     names = [trace.name for trace in published.figure.data]
     assert names[0] == "Ensemble de l'ESS"
     assert names[1].startswith("Estimation d'après SIRENE")
-    cards = {title: value for title, value, _ in blocks.key_figures(view.frame, herault)}
+    cards = {title: value for title, value, _ in key_figures.key_figures(view.frame, herault)}
     assert cards["Établissements employeurs de l'ESS"] == "9"
     assert cards["Établissements employeurs de l'ESS (chiffre de la CRESS)"] == "9\u202f000"
     download = published.download.set_index("indicateur")
     assert download.loc["cress_employees", "valeur"] == 98_000
-    assert common.row(view.frame, "ess_employees")["value"] == 219  # SIRENE's own, unchanged
+    assert frames.row(view.frame, "ess_employees")["value"] == 219  # SIRENE's own, unchanged

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from observatory import indicators, open_warehouse
-from observatory.dashboards import blocks, common, portrait, view_store
+from observatory.dashboards import common, portrait, view_store
+from observatory.views import frames, maps
 
 
 def precompute(db, cache, levels, map_regions=()) -> None:
@@ -40,7 +41,7 @@ def kernel(warehouse_path, tmp_path, monkeypatch):
     """This process as a visitor's kernel would be: the demo warehouse, an empty cache folder."""
     monkeypatch.setenv("OBSERVATORY_DB", str(warehouse_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    caches = (common.warehouse, common.territory_index, common._compute, view_store.kernel_store)
+    caches = (common.warehouse, common.territory_index, view_store.kernel_store)
     for cached in caches:
         cached.cache_clear()
     yield common.warehouse()
@@ -87,7 +88,7 @@ def test_a_stored_view_is_shown_as_computed_without_computing(kernel, tmp_path, 
     updated(computed)  # papermill, the static site: computed as before
 
     monkeypatch.setenv("SERVER_SOFTWARE", "voila/0.5.13")  # a kernel serving a visitor
-    common._compute.cache_clear()
+    frames._FRAMES.clear()
 
     with monkeypatch.context() as patched:
         patched.setattr(indicators, "compute", refused)
@@ -122,18 +123,18 @@ def test_a_regions_map_by_epci_is_computed_ahead_of_its_first_visitor(
     precompute(kernel.path, tmp_path, (), ("76",))
     occitanie = indicators.resolve(kernel, "76", "region")
     year = indicators.resolve_year(kernel, None)
-    assert blocks.map_prefetch(kernel, occitanie, "epci", year) == []  # nothing left to compute
+    assert maps.map_prefetch(kernel, occitanie, "epci", year) == []  # nothing left to compute
 
     with monkeypatch.context() as patched:
         patched.setattr(indicators, "compute", refused)
-        table = blocks.map_table(kernel, occitanie, "epci", year)
-        block = blocks.map_block(kernel, occitanie, "epci", year)
+        table = maps.map_table(kernel, occitanie, "epci", year)
+        block = maps.map_block(kernel, occitanie, "epci", year)
     epcis = kernel.sql("SELECT code FROM territories WHERE level = 'epci' AND region_code = '76'")
     assert sorted(table["code"]) == sorted(epcis["code"]) and len(epcis) > 100
     assert len(block.table) == len(epcis)
     # Another région's map is not computed ahead when not asked for.
     auvergne = indicators.resolve(kernel, "84", "region")
-    assert blocks.map_prefetch(kernel, auvergne, "epci", year) != []
+    assert maps.map_prefetch(kernel, auvergne, "epci", year) != []
 
 
 def test_views_belong_to_one_build_of_the_warehouse(warehouse_path, tmp_path):

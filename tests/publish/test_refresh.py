@@ -26,8 +26,7 @@ import pytest
 from conftest import OBSERVATORY, ROOT, in_background
 
 from benchmarks.bench_ingest import generate
-from observatory import indicators, messages, open_warehouse
-from observatory.dashboards import blocks
+from observatory import indicators, open_warehouse
 from observatory.ingest.dropzone import scan_raw
 from observatory.publish import portrait
 from observatory.publish.refresh import (
@@ -38,6 +37,7 @@ from observatory.publish.refresh import (
     _Refresh,
     run_refresh,
 )
+from observatory.views import messages, territory_view
 
 
 def french_int(n) -> str:
@@ -210,7 +210,9 @@ def test_a_note_from_real_files_names_its_source_and_no_demo(base):
     pages = pdf_pages(base / "site" / "departement" / "34.pdf")
     assert 4 <= len(pages) <= 8
     with open_warehouse(base / "observatory.duckdb") as wh:
-        frame = indicators.compute(wh, "departement", "34", None, themes=list(blocks.THEMES))
+        frame = indicators.compute(
+            wh, "departement", "34", None, themes=list(territory_view.THEMES)
+        )
     source = frame["source"].iloc[0]  # the ESS figures' source, named at the foot of each page
     assert "démonstration" not in " ".join(frame["source"].dropna())
     for number, page in enumerate(pages, start=1):
@@ -513,7 +515,7 @@ def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(demo_run):
         text = " ".join(pages)
         with open_warehouse(db) as wh:
             place = indicators.resolve(wh, code, level)
-            frame = indicators.compute(wh, level, code, None, themes=list(blocks.THEMES))
+            frame = indicators.compute(wh, level, code, None, themes=list(territory_view.THEMES))
             parent = indicators.parent_of(wh, place)
         sentences = messages.key_messages(frame, place, parent, parent)
         assert len(sentences) >= 3

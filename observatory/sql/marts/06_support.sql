@@ -1,5 +1,5 @@
 -- Marts: support structures by territory, progress of the regional ESS plan, events by
--- département. Distances to structures are computed in geopandas (observatory/support.py).
+-- département. Distances to structures are computed in geopandas (observatory/support/distances.py).
 
 -- Structures open at the time of the computation, counted in every territory they lie in.
 CREATE OR REPLACE TABLE support_structures_by_territory AS

@@ -4,8 +4,9 @@ and the printable notes.
 Each territory's polygons are filled ``Scatter`` paths on equal axes (longitude, latitude
 stretched by the cosine of the map's middle latitude), with no base map, tile server or WebGL.
 Such a map draws from a page opened from disk (file://), prints, and goes into a PDF, where the
-MapLibre map of the dashboards (``blocks.share_map``) stays blank. The classes, colours and
-tooltips are those of the dashboards' map; masked territories are grey, with « s ».
+MapLibre map of the dashboards (``maps.share_map``) stays blank. The shapes, classes, colours
+(``maps.class_colours``) and tooltips are those of the dashboards' map; masked territories are
+grey, with « s », territories without a figure light grey, with « n.d. ».
 """
 
 from __future__ import annotations
@@ -18,18 +19,17 @@ import plotly.graph_objects as go
 import shapely
 
 from observatory import formatting
-from observatory.dashboards import blocks, common
+from observatory.views import blocks, maps
 
 
 def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
-    """The map of ``blocks.map_table``'s ``data`` (one row per territory of ``level``)."""
-    shapes = blocks.light_shapes(level)
-    data = data[data["code"].isin(list(shapes.text))]
-    if level == "region":
-        data = data[data["code"] >= "11"]  # metropolitan France only, as on the dashboards
+    """The map of ``maps.map_table``'s ``data`` (one row per territory of ``level``)."""
+    shapes = maps.light_shapes(level)
+    colours = maps.class_colours(data, "ess_share_employees")
+    data = data[data["code"].isin(maps.shown_codes(data, level))]
     geometries = {code: json.loads(shapes.text[code])["geometry"] for code in data["code"]}
     fig = go.Figure()
-    for classe, colour in class_colours(data).items():
+    for classe, colour in colours.items():
         xs: list = []
         ys: list = []
         for code in data.loc[data["classe"] == classe, "code"]:
@@ -57,9 +57,8 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
             mode="markers",
             marker=dict(size=12, opacity=0),
             showlegend=False,
-            customdata=data[["name", "share_display", "employees_display"]].to_numpy().tolist(),
-            hovertemplate="<b>%{customdata[0]}</b><br>Part de l'ESS : %{customdata[1]}<br>"
-            "Postes salariés de l'ESS : %{customdata[2]}<extra></extra>",
+            customdata=data[maps.SHARE_HOVER[0]].to_numpy().tolist(),
+            hovertemplate=maps.SHARE_HOVER[1],
         )
     )
     boxes = [shapes.bounds[code] for code in data["code"]]
@@ -90,21 +89,6 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
         ),
     )
     return fig
-
-
-def class_colours(data: pd.DataFrame) -> dict[str, str]:
-    """Colour of each class, from the lowest shares (light) to the highest (dark), then the
-    grey of masked territories: the dashboards' palette."""
-    visible = data[data["classe"] != blocks.SECRET_CLASS]
-    order = sorted(
-        visible["classe"].unique(),
-        key=lambda c: visible.loc[visible["classe"] == c, "ess_share_employees"].min(),
-    )
-    palette = common.CLASS_COLOURS[-len(order) :] if len(order) < 5 else common.CLASS_COLOURS
-    colours = dict(zip(order, palette))
-    if (data["classe"] == blocks.SECRET_CLASS).any():
-        colours[blocks.SECRET_CLASS] = common.SECRET_COLOUR
-    return colours
 
 
 def _rings(geometry: dict) -> list:

@@ -8,8 +8,8 @@ import json
 import pytest
 import shapely
 
-from observatory import flat_map, indicators
-from observatory.dashboards import blocks, common
+from observatory import indicators
+from observatory.views import charts, flat_map, maps
 
 pytestmark = pytest.mark.usefixtures("demo_db")  # the dashboards' warehouse (conftest)
 
@@ -28,14 +28,14 @@ def segments(trace) -> list[list[tuple[float, float]]]:
 
 def test_each_territory_is_drawn_in_its_class_colour_with_its_tooltip(demo_db):
     region = indicators.resolve(demo_db, "76", "region")
-    data = blocks.map_table(demo_db, region, "departement", 2022)
+    data = maps.map_table(demo_db, region, "departement", 2022)
     figure = flat_map.share_map(data, "departement", "Carte")
     *classes, points = figure.data
     assert sorted(points.ids) == sorted(data["code"]) and len(data) == 13
     lowest_first = data.groupby("classe")["ess_share_employees"].min().sort_values().index
-    expected = dict(zip(lowest_first, common.CLASS_COLOURS[-len(lowest_first) :]))
+    expected = dict(zip(lowest_first, charts.CLASS_COLOURS[-len(lowest_first) :]))
     assert {t.name: t.fillcolor for t in classes} == expected
-    shapes = blocks.light_shapes("departement")
+    shapes = maps.light_shapes("departement")
     for trace in classes:
         drawn = shapely.union_all([shapely.Polygon(r) for r in segments(trace)])
         for code in data.loc[data["classe"] == trace.name, "code"]:
@@ -53,7 +53,7 @@ def test_a_hole_stays_open(demo_db):
     """Pyrénées Cerdagne surrounds Llívia (Spain): its hole is wound against its outer ring, so
     that plotly's non-zero fill leaves it open."""
     departement = indicators.resolve(demo_db, "66")
-    data = blocks.map_table(demo_db, departement, "epci", 2022)
+    data = maps.map_table(demo_db, departement, "epci", 2022)
     *classes, _ = flat_map.share_map(data, "epci", "Carte").data
     orientations = [shapely.LinearRing(r).is_ccw for t in classes for r in segments(t)]
     assert orientations.count(False) == 1  # the one hole, clockwise
@@ -62,12 +62,12 @@ def test_a_hole_stays_open(demo_db):
 
 def test_masked_territories_are_grey_with_only_s(demo_db):
     departement = indicators.resolve(demo_db, "53")  # Mayenne: one EPCI masked in the demo
-    data = blocks.map_table(demo_db, departement, "epci", 2022)
+    data = maps.map_table(demo_db, departement, "epci", 2022)
     masked = data[data["secret"]]
     assert len(masked) == 1
     *classes, points = flat_map.share_map(data, "epci", "Carte").data
-    grey = next(t for t in classes if t.name == blocks.SECRET_CLASS)
-    assert grey.fillcolor == common.SECRET_COLOUR
+    grey = next(t for t in classes if t.name == maps.SECRET_CLASS)
+    assert grey.fillcolor == charts.SECRET_COLOUR
     assert len(segments(grey)) >= 1
     tooltips = dict(zip(points.ids, points.customdata))
     name = masked["name"].iloc[0]

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from observatory import formatting, indicators, settings
-from observatory.dashboards import common
-from observatory.dashboards.common import esc
+from observatory.views import frames
+from observatory.views.html import esc
 
 # Article and preposition of every département and région (« la » + « en »: la Lozère, en
 # Lozère; « le » + « dans »: le Gard, dans le Gard; « » + « à »: Paris, à Paris...).
@@ -246,7 +246,7 @@ def messages_html(sentences: list[str], demo: bool, heading: str = "h2") -> str:
 def _shown(frame: pd.DataFrame, indicator: str, category: str | None = None) -> pd.Series | None:
     """The row of a published figure, or ``None`` when it is masked, missing or unavailable
     (categories are unique across breakdowns: section « Q », A38 « QA », division « 86 »)."""
-    row = common.row(frame, indicator, category)
+    row = frames.row(frame, indicator, category)
     if row is None or row["secret"] or not row["available"] or pd.isna(row["value"]):
         return None
     return row

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from observatory import indicators, messages, secrecy, settings
-from observatory.dashboards import blocks, common
+from observatory import indicators, secrecy, settings
+from observatory.dashboards import common
 from observatory.dashboards import portrait as portrait_page
 from observatory.formatting import number, percent
+from observatory.views import messages, territory_view
 
 
 def territory(level: str, code: str, name: str) -> indicators.Territory:
@@ -21,7 +22,7 @@ def territory(level: str, code: str, name: str) -> indicators.Territory:
 
 
 def frame_of(wh, level: str, code: str) -> pd.DataFrame:
-    return indicators.compute(wh, level, code, None, themes=list(blocks.THEMES))
+    return indicators.compute(wh, level, code, None, themes=list(territory_view.THEMES))
 
 
 def said(wh, level: str, code: str) -> list[str]:
@@ -249,7 +250,7 @@ def test_nothing_masked_is_said_for_the_communes_of_lozere(wh):
     unmasked figures of their masked cells appears in a sentence."""
     checked = 0
     for code in wh.territories("commune", departement="48")["code"]:
-        frame = indicators.compute(wh, "commune", code, None, themes=list(blocks.THEMES))
+        frame = indicators.compute(wh, "commune", code, None, themes=list(territory_view.THEMES))
         if not frame.set_index("indicator").at["ess_share_employees", "secret"]:
             continue
         place = indicators.resolve(wh, code, "commune")
@@ -259,7 +260,7 @@ def test_nothing_masked_is_said_for_the_communes_of_lozere(wh):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", secrecy.SecrecyWarning)
             truth = indicators.compute(
-                wh, "commune", code, None, themes=list(blocks.THEMES), secrecy=False
+                wh, "commune", code, None, themes=list(territory_view.THEMES), secrecy=False
             )
         masked = frame["secret"].to_numpy() & truth["value"].notna().to_numpy()
         published = set(frame.loc[~frame["secret"], "display"])  # equal figures said elsewhere
@@ -316,7 +317,7 @@ def test_the_demo_label_goes_with_the_sentences(wh):
 def test_the_portrait_dashboard_shows_the_messages_above_its_key_figures(warehouse_path):
     mp = pytest.MonkeyPatch()
     mp.setenv("OBSERVATORY_DB", str(warehouse_path))
-    for cached in (common.warehouse, common.territory_index, common._compute):
+    for cached in (common.warehouse, common.territory_index):
         cached.cache_clear()
     try:
         wh = common.warehouse()
@@ -325,7 +326,7 @@ def test_the_portrait_dashboard_shows_the_messages_above_its_key_figures(warehou
         header = page.header.outputs[0]["data"]["text/html"]
     finally:
         common.warehouse().close()
-        for cached in (common.warehouse, common.territory_index, common._compute):
+        for cached in (common.warehouse, common.territory_index):
             cached.cache_clear()
         mp.undo()
     assert header.index("Dans l&#x27;Hérault, plus d&#x27;un salarié") < header.index(
