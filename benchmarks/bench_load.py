@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import statistics
 import struct
@@ -118,14 +119,21 @@ def _shows(states: dict, code: str) -> bool:
     return f"(département {code}), " in json.dumps(states, ensure_ascii=False)
 
 
-async def visit(base: str, path: str, sockets: list) -> Visit:
-    """Open a page like Voilà's front end and wait for its first chart."""
+async def visit(base: str, path: str, sockets: list, address: str = "192.0.2.1") -> Visit:
+    """Open a page like Voilà's front end and wait for its first chart. Each visitor comes
+    from its own ``address``, named by the reverse proxy in front of the server (``X-Real-IP``,
+    as docs/deploy.md's nginx sets it): the server allows a few websockets per address."""
     from tornado.httpclient import AsyncHTTPClient, HTTPRequest
     from tornado.websocket import websocket_connect
 
     started = time.monotonic()
+    proxy = {"X-Real-IP": address}
     response = await AsyncHTTPClient().fetch(
-        base + path, connect_timeout=3600, request_timeout=3600, raise_error=False
+        base + path,
+        connect_timeout=3600,
+        request_timeout=3600,
+        raise_error=False,
+        headers=proxy,
     )
     page, page_seconds = response.body.decode("utf-8"), time.monotonic() - started
     if response.code == 503 and BUSY in page:
@@ -139,6 +147,7 @@ async def visit(base: str, path: str, sockets: list) -> Visit:
             f"{base.replace('http', 'ws', 1)}/api/kernels/{kernel_id}/channels?session_id={session}",
             connect_timeout=3600,
             request_timeout=3600,
+            headers=proxy,
         ),
         max_message_size=256 * 2**20,
     )
@@ -163,17 +172,20 @@ async def visit(base: str, path: str, sockets: list) -> Visit:
             await socket.write_message(request)  # the request overtook the comm's opening
             continue
         data = msg.get("content", {}).get("data", {})
-        if msg.get("msg_type") == "comm_msg" and isinstance(data, dict):
+        # A widget created after the request for states (a page whose kernel started for it
+        # fills its widgets after the page is sent) comes with its state in its comm_open.
+        opened = msg.get("msg_type") == "comm_open"
+        if (msg.get("msg_type") == "comm_msg" and isinstance(data, dict)) or opened:
             charted = (
                 _has_chart(data.get("states", {}))
                 if data.get("method") == "update_states"
-                else data.get("method") == "update" and _has_chart({"": data})
+                else (opened or data.get("method") == "update") and _has_chart({"": data})
             )
             if charted:
                 code = path.rsplit("=", 1)[1]
                 error = (
                     None
-                    if data.get("method") == "update" or _shows(data["states"], code)
+                    if opened or data.get("method") == "update" or _shows(data["states"], code)
                     else "autre portrait"
                 )
                 return Visit(time.monotonic() - started, kernel_id, error, page_seconds)
@@ -187,7 +199,12 @@ async def _level(base: str, visitors: int, deadline: float) -> tuple[list[Visit]
     sockets: list = []
     tasks = [
         asyncio.ensure_future(
-            visit(base, "/voila/render/portrait.ipynb?territoire=" + CODES[i % len(CODES)], sockets)
+            visit(
+                base,
+                "/voila/render/portrait.ipynb?territoire=" + CODES[i % len(CODES)],
+                sockets,
+                f"192.0.2.{i + 1}",
+            )
         )
         for i in range(visitors)
     ]
@@ -222,7 +239,10 @@ def measure_level(db: Path, workdir: Path, visitors: int, deadline: float) -> di
     finally:
         server.stop()
     kernels = [memory[v.kernel_id] for v in visits if v.kernel_id in memory]
+    cap = re.search(r"Au plus (\d+) visiteurs", server.log.read_text(encoding="utf-8"))
     return {
+        "cap": int(cap.group(1)) if cap else None,
+        "load": os.getloadavg()[0],
         "visitors": visitors,
         "visits": visits,
         "kernels": kernels,
@@ -318,7 +338,8 @@ def run(workdir) -> str:
         failed = len(r["visits"]) - len(times) - len(busy)
         total = sum(m["pss"] for m in r["memory"].values())
         rows.append(
-            f"| {r['visitors']} | {fmt(statistics.median(times)) if times else '–'} s | "
+            f"| {r['visitors']} | {r['cap'] or '–'} | {fmt(r['load'])} | "
+            f"{fmt(statistics.median(times)) if times else '–'} s | "
             f"{fmt(_p95(times)) if times else '–'} s | {failed} | "
             f"{len(busy)}{f' (au plus {fmt2(max(busy))} s)' if busy else ''} | "
             f"{formatting.number(statistics.mean(k['pss'] for k in r['kernels'])) if r['kernels'] else '–'} Mo | "
@@ -344,16 +365,24 @@ def run(workdir) -> str:
         "| pages | processeur du noyau | processeur du serveur | RSS maximal | PSS maximal |\n"
         "| --- | ---: | ---: | ---: | ---: |\n" + page_rows + "\n\n"
         "Chaque visiteur ouvre un portrait de département au même instant, sur la boucle "
-        "locale, comme le fait la page de Voilà sans dessiner : chargement de la page (le "
+        "locale, avec sa propre adresse, que nomme le mandataire inverse (`X-Real-IP`, comme "
+        "le nginx de docs/deploy.md), comme le fait la page de Voilà sans dessiner : "
+        "chargement de la page (le "
         "carnet s'exécute dans un noyau), websocket du noyau, état des widgets, jusqu'au "
         "premier graphique. Serveur neuf pour chaque palier, réglages du `voila.json` du "
         "dépôt ; délai maximal par palier : "
         + ", ".join(f"{formatting.number(d)} s pour {v}" for v, d in LEVELS.items())
         + ". Mémoire en PSS (la part de chaque processus dans la mémoire partagée : les "
         "chiffres s'additionnent) et RSS. Chiffres provisoires : la machine est partagée.\n\n"
-        "| visiteurs | premier graphique, médiane | 95e centile | sessions en échec | "
+        "Plafond : visiteurs servis à la fois, calculé par le serveur d'après la mémoire "
+        "disponible à son démarrage ; charge : charge moyenne de la machine sur une minute à "
+        "la fin du palier.\n\n"
+        "| visiteurs | plafond | charge | premier graphique, médiane | 95e centile | "
+        "sessions en échec | "
         "page « trop de visiteurs » (plafond) | "
         "mémoire par noyau de visiteur (PSS moyen) | RSS maximal d'un noyau | "
         "mémoire totale du serveur (PSS) |\n"
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n" + "\n".join(rows) + "\n"
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        + "\n".join(rows)
+        + "\n"
     )

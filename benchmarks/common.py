@@ -113,8 +113,9 @@ class Server:
     log: Path
 
     @classmethod
-    def start(cls, db: Path, log: Path, timeout: float = 120) -> Server:
-        """Start the server and wait until it answers."""
+    def start(cls, db: Path, log: Path, timeout: float = 120, extra: tuple = ()) -> Server:
+        """Start the server (``extra``: more arguments of ``observatory serve``) and wait until
+        it answers."""
         from observatory import settings
 
         port = free_port()
@@ -128,6 +129,7 @@ class Server:
                 str(port),
                 "--db",
                 str(db),
+                *extra,
             ],
             cwd=settings.PROJECT_ROOT,
             stdout=log.open("w"),
@@ -170,6 +172,21 @@ class Server:
                         c.raddr and c.raddr.port == port for c in process.net_connections("tcp")
                     )
             if waiting >= kernels:
+                break
+            time.sleep(1)
+        return time.monotonic() - started
+
+    def wait_for_views(self, timeout: float = 900) -> float:
+        """Wait until the server's views process (the portrait views and the maps by EPCI
+        computed ahead of visitors, ``observatory.dashboards.views``) has ended; returns the
+        seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            running = False
+            for child in psutil.Process(self.process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    running |= "observatory.dashboards.views" in " ".join(child.cmdline())
+            if not running:
                 break
             time.sleep(1)
         return time.monotonic() - started

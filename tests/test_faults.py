@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -333,6 +336,36 @@ def test_a_corrupt_warehouse_gets_a_french_message_on_the_dashboards(
         page.close()
     assert "Les chiffres de l'observatoire sont momentanément indisponibles" in text
     assert "Error" not in text and "Traceback" not in text
+
+
+def test_a_corrupt_warehouse_message_is_in_the_page_the_server_sends(
+    empty_warehouse_path, tmp_path
+):
+    """The message is in the page's HTML itself, for every dashboard: filled later into the
+    page's widgets, it depended on the browser fetching their state, which failed once under
+    load (« Error displaying widget: model not found », in English, instead of the message)."""
+    db = tmp_path / "observatory.duckdb"
+    shutil.copy(empty_warehouse_path, db)
+    with serving(db, free_port()) as (_, base):
+        truncate(db)
+        for dashboard in ("portrait.ipynb?territoire=34", "vue-regionale.ipynb"):
+            with urllib.request.urlopen(f"{base}/voila/render/{dashboard}", timeout=300) as page:
+                outputs = cell_outputs(page.read().decode("utf-8"))
+            shown = " ".join(html.unescape(o.get("text/html", "")) for o in outputs)
+            assert "Les chiffres de l'observatoire sont momentanément indisponibles" in shown
+            assert not any(WIDGET in o for o in outputs), dashboard  # no widget to wait for
+
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def cell_outputs(page: str) -> list[dict]:
+    """The data of every cell output of a Voilà page (JSON objects embedded in its HTML)."""
+    decoder, outputs = json.JSONDecoder(), []
+    for found in re.finditer(r'\{"data": \{', page):
+        with contextlib.suppress(ValueError):
+            outputs.append(decoder.raw_decode(page, found.start())[0]["data"])
+    return outputs
 
 
 @pytest.mark.browser

@@ -54,11 +54,7 @@ LEVEL_ALIASES = {
 MAX_PARAM = 60
 # Seconds a preheated kernel waits for its visitor on one connection before asking again.
 REQUEST_RECHECK = 15
-UNAVAILABLE = (
-    "Les chiffres de l'observatoire sont momentanément indisponibles : l'entrepôt de "
-    "données est absent ou endommagé. Réessayez dans quelques minutes ; si le problème "
-    "persiste, prévenez l'équipe de l'observatoire."
-)
+UNAVAILABLE = launch.UNAVAILABLE
 
 # plotly.js's French locale (plotly.js lib/locales/fr.js, MIT), passed with each figure so that
 # it works offline with the plotly renderer bundled in Voilà.
@@ -666,11 +662,14 @@ def row(frame: pd.DataFrame, indicator: str, category: str | None = None) -> pd.
 # HTML
 
 
-STYLE = """<style>
+STYLE = (
+    """<style>
 .obs-page{max-width:1200px;font-family:Arial,sans-serif;color:#1a1a1a}
 .obs-demo-banner{background:#fff3cd;border:2px solid #8a6d00;color:#3d3000;padding:.6em 1em;
  font-weight:bold;margin-bottom:1em}
-.obs-message{background:#e8f1fb;border:2px solid #0072B2;color:#00325a;padding:.6em 1em;margin:.5em 0}
+"""
+    + launch.MESSAGE_CSS
+    + """
 .obs-key-figures{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}
 .obs-card{border:1px solid #575d6d;border-radius:6px;padding:.8em 1.2em;min-width:14em;flex:1}
 .obs-card-label{font-size:.95em}.obs-card-value{font-size:2em;font-weight:bold}
@@ -704,6 +703,7 @@ STYLE = """<style>
  .widget-inline-hbox .widget-label{width:auto;min-width:0}
 }
 </style>"""
+)
 
 
 def esc(value) -> str:

@@ -25,6 +25,15 @@ FAILED_PAGE = "Cette page n'a pas pu être calculée ; rechargez-la ou revenez d
 # range, a widget that does not exist); the traceback goes to the server's log only.
 REFUSED = "Cette action n'a pas pu être prise en compte ; la page reste telle qu'elle était."
 LOADING_HTML = "<p class='obs-alt' role='status'>Chargement de la page…</p>"
+UNAVAILABLE = (
+    "Les chiffres de l'observatoire sont momentanément indisponibles : l'entrepôt de "
+    "données est absent ou endommagé. Réessayez dans quelques minutes ; si le problème "
+    "persiste, prévenez l'équipe de l'observatoire."
+)
+MESSAGE_CSS = (
+    ".obs-message{background:#e8f1fb;border:2px solid #0072B2;color:#00325a;"
+    "padding:.6em 1em;margin:.5em 0}"
+)
 # An empty plotly figure: displayed hidden among the cell's outputs, it makes the browser
 # evaluate plotly.js early (see ``display_shown``).
 LOADER = {
@@ -51,8 +60,11 @@ def _build(dashboard: str, parameters: dict):
 def _show_later(dashboard: str, parameters: dict) -> None:
     """An empty page now, among the cell's outputs; the dashboard in it after the cell."""
     import ipywidgets
-    from IPython.display import display
+    from IPython.display import HTML, display
 
+    if not warehouse_readable():
+        display(HTML(f"<style>{MESSAGE_CSS}</style>{message_html(UNAVAILABLE)}"))
+        return
     display_plotly_loader()
     page = ipywidgets.VBox([ipywidgets.HTML(LOADING_HTML)])
     display(page)
@@ -74,6 +86,21 @@ def _fill_later(page, dashboard: str, parameters: dict) -> None:
         return
     page.children = (head, shown.page.widget)
     fill(shown.page)
+
+
+def warehouse_readable() -> bool:
+    """Whether the warehouse opens (0,2 s, DuckDB's import included). Checked before the page is
+    sent, so that a missing or damaged warehouse gets its French message in the page itself:
+    filled later into the page's widgets, the message depended on the browser fetching their
+    state, which under load once failed (« Error displaying widget: model not found »)."""
+    from observatory.warehouse import connection
+
+    try:
+        connection.Warehouse(threads=1).close()
+    except (connection.WarehouseMissingError, connection.duckdb.Error):
+        traceback.print_exc(file=sys.__stderr__)
+        return False
+    return True
 
 
 def display_shown(shown: Shown) -> None:

@@ -276,3 +276,41 @@ def test_the_search_box_offers_accented_names_typed_without_accents(voila_url, b
     )
     assert "Aucun territoire" not in page.inner_text("body")  # no false alert after « Ajouter »
     page.close()
+
+
+WRITE_AS_THE_WIDGET_MANAGER = """async text => {
+    const node = document.createElement('div');
+    document.querySelector('main, body').appendChild(node);
+    node.textContent = text;  // what @jupyter-widgets' renderer does in a widget's place
+    await new Promise(done => setTimeout(done, 0));
+    const shown = node.textContent;
+    node.remove();
+    return shown;
+}"""
+
+
+@pytest.mark.parametrize(
+    "english,french",
+    [
+        ("Loading widget...", "Chargement…"),
+        (
+            "Error displaying widget: model not found",
+            "Cette partie de la page n'a pas pu être affichée : rechargez la page.",
+        ),
+        (
+            "Error displaying widget",
+            "Cette partie de la page n'a pas pu être affichée : rechargez la page.",
+        ),
+    ],
+)
+def test_the_widget_managers_own_words_reach_the_visitor_in_french(
+    voila_url, browser, english, french
+):
+    """The widget manager writes « Loading widget... » in each widget's place until it is
+    drawn, and « Error displaying widget: model not found » when the browser did not get a
+    widget's state (seen once under load, issue 25): a visitor reads them in French."""
+    page = browser.new_page(locale="fr-FR")
+    page.goto(f"{voila_url}/voila/render/portrait.ipynb?territoire=48", timeout=TIMEOUT)
+    page.wait_for_selector(CHARTS, timeout=TIMEOUT)
+    assert page.evaluate(WRITE_AS_THE_WIDGET_MANAGER, english) == french
+    page.close()
