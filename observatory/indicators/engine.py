@@ -58,8 +58,9 @@ def compute_many(
 
     Each level's inputs are read once for all its territories instead of once per territory,
     the years one after the other (a département's commune block serves all its communes),
-    and the frame is assembled once. Demo warehouse, 2 cores at load 8-9: the 4 446 communes
-    of Occitanie for ``ess_share_employees`` took 36 s one ``compute`` each, 6 s at once.
+    and the frame is assembled once. Demo warehouse, ``observatory.table`` of the 4 446
+    communes of Occitanie (processor time, the machine being shared): ``ess_share_employees``
+    36,3 s one ``compute`` each, 1,4 s at once; 8 indicators of 8 themes, 65,4 s and 22,9 s.
     """
     themes = _themes(themes)
     years = [resolve_year(wh, year) for year in years]
