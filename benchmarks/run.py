@@ -49,7 +49,8 @@ def machine() -> str:
 
 def main(selected: list[str]) -> None:
     """Run the ``selected`` benchmarks (all by default). A partial run replaces only its own
-    sections of RESULTS.md and says so in the header; the others keep their date."""
+    sections of RESULTS.md and says so in the header; the others keep their date. RESULTS.md is
+    written after each benchmark, so that one that fails later loses nothing measured before."""
     sections = []
     with tempfile.TemporaryDirectory(prefix="observatory-bench-") as tmp:
         for name in selected or MODULES:
@@ -58,24 +59,33 @@ def main(selected: list[str]) -> None:
             workdir = Path(tmp) / name
             workdir.mkdir()
             sections.append(module.run(workdir))
+            write(sections, partial=bool(selected) or len(sections) < len(MODULES))
+    print(f"écrit : {RESULTS}", file=sys.stderr)
+
+
+def write(sections: list[str], partial: bool) -> None:
+    """RESULTS.md with ``sections``; a ``partial`` run keeps the other sections as they were."""
     now = datetime.now()
     stamp = f"{formatting.long_date(now)} à {now:%H:%M}"
     header = (
         f"Mesurés le {stamp} sur : {machine()}.\n"
         "Produit par `make bench` (`python -m benchmarks.run`) ; ne pas modifier à la main.\n"
     )
-    if selected and RESULTS.exists():
+    if partial and RESULTS.exists():
         previous = RESULTS.read_text(encoding="utf-8")
         head, *old = previous.split("\n## ")
         kept = {section.splitlines()[0]: "## " + section for section in old}
         for section in sections:
             kept[section.lstrip("# ").splitlines()[0]] = section.rstrip("\n") + "\n"
         titles = ", ".join(section.lstrip("# ").splitlines()[0] for section in sections)
+        line = f"Mis à jour le {stamp} (même machine) : {titles}.\n"
+        lines = head.split("\n", 2)[2].split("\nProduit par")[0].strip()
+        if not lines.endswith(line.strip()):
+            lines += "\n" + line.strip()
         header = (
-            head.split("\n", 2)[2].split("\nProduit par")[0].strip()
+            lines
             + "\n"
-            + f"Mis à jour le {stamp} (même machine) : {titles}.\n"
-            "Produit par `make bench` (`python -m benchmarks.run`) ; ne pas modifier à la main.\n"
+            + "Produit par `make bench` (`python -m benchmarks.run`) ; ne pas modifier à la main.\n"
         )
         sections = list(kept.values())
     RESULTS.write_text(
@@ -85,7 +95,6 @@ def main(selected: list[str]) -> None:
         + "\n".join(section.rstrip("\n") + "\n" for section in sections),
         encoding="utf-8",
     )
-    print(f"écrit : {RESULTS}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ text) in ``<site>.summaries/``, which the site shows as ``runs/``.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -31,7 +30,6 @@ import re
 import shutil
 import signal
 import socket
-import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -44,13 +42,13 @@ import duckdb
 
 from observatory import audit, fsutil, manifest, settings, site
 from observatory.ingest import ingest
+from observatory.ingest.dropzone import RawInput, scan_raw, staged
 from observatory.ingest.files import vintage_order
 from observatory.ingest.pipeline import LOAD_ORDER, READERS
 from observatory.warehouse import build
 from observatory.warehouse.sql import check_problems
 
 MANIFEST = manifest.MANIFEST
-IGNORED_FILES = {"README.md", MANIFEST}
 KEEP_VERSIONS = 2  # site versions kept: the current one and the one before
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 # What the public summary says of a run that did not succeed, whatever the reason.
@@ -130,19 +128,6 @@ class Paths:
     def workdir(self, run_id: str) -> Path:
         """Run folder of the new warehouse: beside the current one, for an atomic rename."""
         return self.db.with_name(f".{self.db.name}.refresh-{run_id}")
-
-
-@dataclass
-class RawInput:
-    """One raw file found in the drop zone."""
-
-    file: str  # relative to the raw folder
-    source: str
-    vintage: str
-    sha256: str
-    bytes: int
-    modified: str
-    new: bool = True
 
 
 @dataclass
@@ -379,7 +364,7 @@ class _Refresh:
     def _scan(self) -> None:
         self._hold_drop_zone()
         known = _read_manifest(self.paths.raw)
-        self.inputs = scan_raw(self.paths.raw, known)
+        self.inputs = scan_raw(self.paths.raw, known, self.workdir)
         self.record.inputs = [i.__dict__ for i in self.inputs]
         demo = self.options.demo if self.options.demo is not None else not self.inputs
         if demo and self.inputs and self.options.demo:
@@ -401,7 +386,7 @@ class _Refresh:
             self._load()
 
     def _load(self) -> None:
-        self.workdir.mkdir(parents=True)
+        self.workdir.mkdir(parents=True, exist_ok=True)  # the scan staged the raw files in it
         report = build.build(self.new_db, with_demo=self.record.demo)
         self.record.counts["ess_facts"] = report.rows.get("ess_facts", 0)
         if self.inputs:
@@ -413,7 +398,7 @@ class _Refresh:
             )
             for source, vintage in groups:  # one atomic load per folder, in loading order
                 files = [
-                    self.paths.raw / i.file
+                    staged(self.paths.raw, self.workdir, i)
                     for i in self.inputs
                     if (i.source, i.vintage) == (source, vintage)
                 ]
@@ -559,81 +544,6 @@ def check_warehouse(db_path: Path) -> list[str]:
             ).fetchall()
         ]
     return problems
-
-
-def scan_raw(raw: Path, known: dict[str, str] | None = None) -> list[RawInput]:
-    """Raw files in ``raw/<source>/<vintage>/``, oldest vintage first; ``new`` when their path
-    and checksum are not in ``known`` (the last manifest). A symbolic link in the drop zone, or
-    anything whose real path lies outside it, stops the scan unread."""
-    known = known or {}
-    inputs = []
-    if not raw.is_dir():
-        return inputs
-    for path in _drop_zone_files(raw):
-        relative = path.relative_to(raw)
-        if path.name in IGNORED_FILES:
-            continue
-        if len(relative.parts) != 3:
-            raise ValueError(
-                f"{path} : les fichiers bruts se rangent dans "
-                f"{raw}/<source>/<millésime>/ (sources : {', '.join(READERS)})"
-            )
-        source, vintage, _ = relative.parts
-        if source not in READERS:
-            raise ValueError(
-                f"{path} : dossier de source inconnu « {source} » (attendu : {', '.join(READERS)})"
-            )
-        digest, status = _sha256_unfollowed(path)
-        inputs.append(
-            RawInput(
-                str(relative),
-                source,
-                vintage,
-                digest,
-                status.st_size,
-                datetime.fromtimestamp(status.st_mtime).astimezone().isoformat(timespec="seconds"),
-                new=known.get(str(relative)) != digest,
-            )
-        )
-    return inputs
-
-
-def _drop_zone_files(raw: Path) -> list[Path]:
-    """The regular files under ``raw`` (hidden ones left out), walked without following links:
-    a link, to a file or a folder, is refused without reading its target, and so is anything
-    whose real path lies outside ``raw`` (``raw`` itself may be a link)."""
-    root = raw.resolve()
-    files = []
-    for folder, dirs, names in os.walk(raw):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in [*dirs, *(n for n in names if not n.startswith("."))]:
-            path = Path(folder, name)
-            if path.is_symlink():
-                raise ValueError(
-                    f"{path} : lien symbolique refusé dans le dépôt des fichiers bruts {raw} "
-                    "(copiez-y le fichier lui-même) ; sa cible n'a pas été lue"
-                )
-            if not path.resolve().is_relative_to(root):
-                raise ValueError(
-                    f"{path} : chemin hors du dépôt des fichiers bruts {raw}, refusé sans être lu"
-                )
-            if name not in dirs and path.is_file():
-                files.append(path)
-    return sorted(files)
-
-
-def _sha256_unfollowed(path: Path) -> tuple[str, os.stat_result]:
-    """SHA-256 and status of a regular file, opened without following a link that would have
-    replaced it since the scan (``O_NOFOLLOW``)."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    with os.fdopen(descriptor, "rb") as handle:
-        status = os.fstat(handle.fileno())
-        if not stat.S_ISREG(status.st_mode):
-            raise ValueError(f"{path} : pas un fichier ordinaire, refusé sans être lu")
-        digest = hashlib.sha256()
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest(), status
 
 
 def public_summary(record: dict) -> dict:

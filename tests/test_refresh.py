@@ -28,7 +28,15 @@ from conftest import OBSERVATORY, ROOT, in_background
 from benchmarks.bench_ingest import generate
 from observatory import indicators, messages, open_warehouse, portrait
 from observatory.dashboards import blocks
-from observatory.refresh import Options, Paths, RefreshStopped, _Refresh, scan_raw
+from observatory.refresh import (
+    Options,
+    Paths,
+    RefreshError,
+    RefreshStopped,
+    _Refresh,
+    run_refresh,
+    scan_raw,
+)
 
 
 def french_int(n) -> str:
@@ -673,6 +681,81 @@ def test_a_link_in_the_drop_zone_is_refused_and_nothing_of_it_reaches_the_site(h
     summary = json.loads((home / "site" / "runs" / f"{record['run_id']}.json").read_text())
     assert summary["outcome"] == "échec"
     assert summary["error"] == dict(step="fichiers bruts", message=FAILED)
+
+
+MARKER = "MARQUE-SECRETE-9c2e"
+
+
+@pytest.mark.parametrize("swapped", ["file", "folder"])
+def test_a_link_swapped_into_the_drop_zone_after_the_scan_is_never_read(tmp_path, swapped):
+    """Issue 22: between the scan (each file checksummed) and the loads, the list or its folder
+    is swapped for a link to a secret file outside the drop zone. The refresh loads what it
+    scanned, and the secret appears nowhere: warehouse, site, run records, logs, manifest."""
+    raw = tmp_path / "raw"
+    (raw / "insee" / "2014").mkdir(parents=True)
+    shutil.copy(
+        ROOT / "tests" / "data" / "real" / "insee" / "ITDD-DonneesDetaillees.xls",
+        raw / "insee" / "2014",
+    )
+    folder = raw / "essfrance" / "2024"
+    folder.mkdir(parents=True)
+    scanned = "siren;nom\n775672272;Coop A\n302456789;Mutuelle B\n"
+    (folder / "liste.csv").write_text(scanned)
+    secret = tmp_path / "secret"  # lines of a shadow file: today quoted in the records
+    secret.mkdir()
+    (secret / "liste.csv").write_text(
+        "".join(f"{user}:$6${MARKER}$x:19000:0:99999:7:::\n" for user in ("root", "daemon", "bin"))
+    )
+
+    def swap(step: str) -> None:
+        if step != "entrepôt":  # the files are scanned, their loading starts
+            return
+        if swapped == "file":
+            (folder / "liste.csv").rename(tmp_path / "liste-scannee.csv")
+            (folder / "liste.csv").symlink_to(secret / "liste.csv")
+        else:
+            folder.rename(tmp_path / "2024-scanne")
+            folder.symlink_to(secret)
+        assert MARKER in (folder / "liste.csv").read_text()  # the drop-zone path leads there
+
+    paths = Paths(tmp_path / "observatory.duckdb", tmp_path / "site", raw)
+    with contextlib.suppress(RefreshError):  # a refusal leaves its records: read them too
+        run_refresh(paths, Options(only=["departement:34"], workers=1), swap)
+    leaked = [
+        str(p.relative_to(tmp_path))
+        for p in tmp_path.rglob("*")
+        if p.is_file()
+        and not p.is_symlink()
+        and not p.is_relative_to(secret)
+        and MARKER.encode() in p.read_bytes()
+    ]
+    assert leaked == []
+    assert last_record(tmp_path)["outcome"] == "succès"  # what was scanned is loaded
+    shown = str(raw.resolve() / "essfrance" / "2024" / "liste.csv")
+    digest = hashlib.sha256(scanned.encode()).hexdigest()
+    with duckdb.connect(str(paths.db), read_only=True) as con:
+        assert con.execute(
+            "SELECT file, file_sha256, rows_read, rows_rejected FROM sources "
+            "WHERE source = 'essfrance'"
+        ).fetchall() == [(shown, digest, 2, 0)]
+        assert sorted(con.execute("SELECT siren FROM ess_france_sirens").fetchall()) == [
+            (302456789,),
+            (775672272,),
+        ]
+        tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        for needle in (MARKER, ".refresh-"):  # nor the secret, nor a staged file's path
+            holding = [
+                t
+                for t in tables
+                if con.execute(
+                    f'SELECT count(*) FROM "{t}" AS t WHERE strpos(CAST(t AS VARCHAR), ?) > 0',
+                    [needle],
+                ).fetchall()[0][0]
+            ]
+            assert holding == [], needle
+    entries = json.loads((raw / "manifest.json").read_text(encoding="utf-8"))["files"]
+    assert {e["file"]: e["sha256"] for e in entries}["essfrance/2024/liste.csv"] == digest
+    assert not list(tmp_path.glob(".observatory.duckdb.refresh-*"))  # staged files removed
 
 
 def descendants(pid: int) -> list[psutil.Process]:

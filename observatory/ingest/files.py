@@ -40,9 +40,19 @@ class IngestError(BuildError):
     """A file that cannot be loaded; nothing of it is loaded and the warehouse is unchanged."""
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A drop-zone file staged by the refresh (observatory.ingest.dropzone): its bytes are read
+    from ``read_from``, a private link or copy, and it is named ``path`` wherever a user reads."""
+
+    path: Path
+    read_from: Path
+
+
 @dataclass
 class RawFile:
-    """A raw file ready to read: kind (csv, excel, parquet), UTF-8 CSV path, header."""
+    """A raw file ready to read: kind (csv, excel, parquet), UTF-8 CSV path, header. ``path``
+    names the file in messages and tables; its bytes are read at ``readable``."""
 
     path: Path
     kind: str
@@ -55,10 +65,30 @@ class RawFile:
     workdir: Path | None = None  # where transcoded copies go
     unterminated: bool = False  # the file does not end with a line break
     last_line_cut: str | None = None  # why its last line looks cut off, when it does
+    staged: Path | None = None  # a staged drop-zone file: read here, never at ``path``
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def readable(self) -> Path:
+        """Where the file's bytes are read."""
+        return self.staged or self.path
+
+    @property
+    def recorded(self) -> str:
+        """The path the warehouse records: absolute with links resolved; a staged file's
+        drop-zone path as the refresh gives it (resolving it again would follow a link swapped
+        into the zone since)."""
+        return str(self.path if self.staged else self.path.resolve())
+
+    def named(self, text: str) -> str:
+        """A library's message about the file, naming it by ``path`` rather than by the staged
+        or transcoded copy it read."""
+        for copy in {self.staged, self.csv_path} - {None, self.path}:
+            text = text.replace(str(copy), str(self.path))
+        return text
 
     def read_csv_sql(self) -> str:
         """A DuckDB ``read_csv`` call reading every column as text: '' for an empty value, NULL
@@ -133,21 +163,31 @@ def vintage_order(folder: str) -> tuple:
     return tuple(int(n) for n in re.findall(r"\d+", folder)), folder
 
 
-def open_raw(path: Path, workdir: Path) -> RawFile:
-    """Inspect ``path`` and prepare it for reading; ``workdir`` holds temporary copies."""
-    if not path.is_file():
+def open_raw(path: Path | Staged, workdir: Path) -> RawFile:
+    """Inspect ``path`` (a file, or a staged drop-zone file) and prepare it for reading;
+    ``workdir`` holds temporary copies."""
+    if isinstance(path, Staged):
+        raw = _inspect(path.path, path.read_from, workdir)
+        raw.staged = path.read_from
+        return raw
+    return _inspect(path, path, workdir)
+
+
+def _inspect(path: Path, data: Path, workdir: Path) -> RawFile:
+    """The file named ``path``, whose bytes are at ``data``."""
+    if not data.is_file():
         raise IngestError(f"{path} : fichier introuvable")
-    if path.stat().st_size == 0:
+    if data.stat().st_size == 0:
         raise IngestError(f"{path.name} : fichier vide")
-    with path.open("rb") as handle:
+    with data.open("rb") as handle:
         head = handle.read(8)
     if head.startswith(b"PAR1"):
         return RawFile(path, "parquet")
     if head.startswith(b"\xd0\xcf\x11\xe0") or path.suffix.lower() in {".xls", ".xlsx"}:
         return RawFile(path, "excel")
     if head.startswith(b"PK"):
-        return _open_zip(path, workdir)
-    return _open_csv(path, path, workdir)
+        return _open_zip(path, data, workdir)
+    return _open_csv(path, data, workdir)
 
 
 def read_workbook(raw: RawFile) -> dict[str, list[list]]:
@@ -158,12 +198,12 @@ def read_workbook(raw: RawFile) -> dict[str, list[list]]:
     pandas would have read an empty cell. A damaged workbook, or a file that is not one, raises
     :class:`IngestError`.
     """
-    with raw.path.open("rb") as handle:
+    with raw.readable.open("rb") as handle:
         xls = handle.read(4) == b"\xd0\xcf\x11\xe0"
     try:
-        book = _xls_sheets(raw.path) if xls else _xlsx_sheets(raw.path)
+        book = _xls_sheets(raw.readable) if xls else _xlsx_sheets(raw.readable)
     except Exception as exc:  # xlrd and openpyxl raise many kinds of errors on a bad workbook
-        detail = str(exc).splitlines()[0] if str(exc) else "fichier endommagé"
+        detail = raw.named(str(exc).splitlines()[0]) if str(exc) else "fichier endommagé"
         raise IngestError(
             f"{raw.name} : classeur Excel illisible ({type(exc).__name__} : {detail})"
         ) from exc
@@ -271,9 +311,9 @@ def _openpyxl_rows(book) -> dict[str, list[list]]:
     return sheets
 
 
-def _open_zip(path: Path, workdir: Path) -> RawFile:
+def _open_zip(path: Path, data: Path, workdir: Path) -> RawFile:
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(data)
     except zipfile.BadZipFile as exc:
         raise IngestError(f"{path.name} : archive zip illisible ({exc})") from exc
     with archive:

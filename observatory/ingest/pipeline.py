@@ -25,6 +25,7 @@ from observatory.fsutil import sha256
 from observatory.ingest.files import (
     IngestError,
     RawFile,
+    Staged,
     open_raw,
     transcode_late_latin1,
     vintage_folder,
@@ -154,13 +155,14 @@ def _refuse_demo(target: Path) -> None:
 
 
 def ingest(
-    paths: list[Path],
+    paths: list[Path | Staged],
     source: str | None = None,
     vintage: int | None = None,
     db_path: Path | None = None,
     max_reject_rate: float = DEFAULT_MAX_REJECT_RATE,
 ) -> list[LoadReport]:
-    """Load ``paths`` into the warehouse at ``db_path`` in one atomic step."""
+    """Load ``paths`` into the warehouse at ``db_path`` in one atomic step (a refresh gives
+    the drop-zone files it staged)."""
     if source is not None and source not in READERS:
         raise IngestError(f"source inconnue « {source} » : {', '.join(READERS)}")
     target = Path(db_path or settings.db_path())
@@ -182,7 +184,7 @@ def ingest(
         for number, path in enumerate(paths):
             workdir = Path(tmp) / f"file-{number}"
             workdir.mkdir()
-            raw = open_raw(Path(path), workdir)
+            raw = open_raw(path if isinstance(path, Staged) else Path(path), workdir)
             name = source or detect_source(raw)
             units_first = (
                 0 if name != "sirene" or reader("sirene").layout(raw.header) == "units" else 1
@@ -203,13 +205,13 @@ def ingest(
         hasher = ThreadPoolExecutor(max_workers=2)
         stocks: dict[int, str] = {}
         try:
-            digests = [hasher.submit(sha256, raw.path) for *_, raw, _ in plan]
+            digests = [hasher.submit(sha256, raw.readable) for *_, raw, _ in plan]
             for (*_, raw, name), digest in zip(plan, digests):
                 reports.append(_load_one(con, raw, name, digest, vintage, max_reject_rate, stocks))
         finally:
             hasher.shutdown(cancel_futures=True)
         recompute_marts(con)
-        _note_missing_units(con, reports)
+        _note_missing_units(con, reports, [raw.recorded for *_, raw, _ in plan])
     return reports
 
 
@@ -238,16 +240,17 @@ def _stock_start(con, raw: RawFile, year: int, stocks: dict[int, str]) -> tuple[
     return True, " ; ".join(f"« {label} »" for label in sorted(stored)) or None
 
 
-def _note_missing_units(con, reports: list[LoadReport]) -> None:
+def _note_missing_units(con, reports: list[LoadReport], files: list[str]) -> None:
     """Notes for the establishment files whose establishments lack their unité légale (they
-    reach no figure), read from the marts just recomputed."""
+    reach no figure), read from the marts just recomputed; ``files``: each report's file as
+    the warehouse records it."""
     missing = dict(
         con.execute(
             "SELECT file, without_legal_unit FROM sirene_files WHERE without_legal_unit > 0"
         ).fetchall()
     )
-    for report in reports:
-        count = missing.get(str(report.file.resolve()))
+    for report, file in zip(reports, files):
+        count = missing.get(file)
         if count and not report.skipped:
             report.notes.append(missing_units_note(count))
 
@@ -263,7 +266,7 @@ def _load_one(
 ) -> LoadReport:
     module = reader(name)
     digest = hashing.result()
-    year = _vintage(raw.path.resolve(), vintage)
+    year = _vintage(Path(raw.recorded), vintage)
     if module.NEEDS_VINTAGE and year is None:
         raise IngestError(
             f"{raw.name} : millésime introuvable dans le nom du fichier ou du dossier ; "
@@ -276,7 +279,7 @@ def _load_one(
     if done:
         report.skipped = True
         return report
-    file = str(raw.path.resolve())
+    file = raw.recorded
     loaded_at = datetime.now(UTC)
     new_stock, replaced = False, None
     if name == "sirene" and module.layout(raw.header) == "establishments":
@@ -361,7 +364,8 @@ def _read(con, module: ModuleType, raw: RawFile) -> tuple[int, ...]:
             for part in text.splitlines()
             if part.strip() and not part.startswith(("Original Line", "Possible Solution"))
         ][:2]
-        raise IngestError(f"{raw.name} : fichier illisible ({' ; '.join(details)[:300]})") from exc
+        shown = raw.named(" ; ".join(details))[:300]
+        raise IngestError(f"{raw.name} : fichier illisible ({shown})") from exc
 
 
 def rejects_frame(db_path: Path | None = None, source: str | None = None) -> pd.DataFrame:

@@ -127,7 +127,7 @@ def load(con: duckdb.DuckDBPyConnection, raw: RawFile) -> Counts:
 
 def _relation(raw: RawFile) -> str:
     if raw.kind == "parquet":
-        return "read_parquet('" + str(raw.path).replace("'", "''") + "')"
+        return "read_parquet('" + str(raw.readable).replace("'", "''") + "')"
     if raw.kind == "csv":
         return raw.read_csv_sql()
     raise IngestError(f"{raw.name} : un fichier SIRENE doit être un CSV, un zip ou un Parquet")
