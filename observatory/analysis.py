@@ -47,15 +47,7 @@ def compare(wh: Warehouse, codes, year: int | None = None, display: bool = True)
     """
     year = indicators.resolve_year(wh, year)
     places = territories(wh, codes)
-    tidy = pd.concat(
-        [
-            indicators.compute(
-                wh, place.level, place.code, year, themes=("key_figures", "density", "trends")
-            )
-            for place in places
-        ],
-        ignore_index=True,
-    )
+    tidy = indicators.compute_many(wh, places, [year], themes=("key_figures", "density", "trends"))
     values = api.wide(tidy, list(COMPARED), demo=wh.is_demo())
     table = pd.DataFrame(index=pd.Index([p.label for p in places], name="Territoire"))
     for code, title in COMPARED.items():
@@ -127,9 +119,11 @@ def secrecy_share(
     """Share of the published cells masked by secrecy, for each territory of ``level``
     (inside ``region`` when given)."""
     listed = wh.territories(level, **({"region": region} if region else {}))
+    places = [indicators.resolve(wh, code, level) for code in listed["code"]]
+    frames = indicators.compute_many(wh, places, [year]).groupby("code", sort=False)
     rows = []
     for row in listed.itertuples():
-        frame = indicators.compute(wh, level, row.code, year)
+        frame = frames.get_group(row.code)
         counted = frame[frame["available"]]
         rows.append(
             dict(

@@ -108,14 +108,7 @@ def table(
     places = members(wh, level, within)
     chosen_years = _years(wh, years)
     themes = tuple(dict.fromkeys(engine.REGISTRY[code].theme for code in wanted))
-    tidy = pd.concat(
-        [
-            engine.compute(wh, place.level, place.code, year, themes=themes)
-            for place in places
-            for year in chosen_years
-        ],
-        ignore_index=True,
-    )
+    tidy = engine.compute_many(wh, places, chosen_years, themes=themes)
     return wide(tidy, wanted, demo=wh.is_demo())
 
 

@@ -122,6 +122,7 @@ def test_failing_build_leaves_the_previous_warehouse_intact(previous_warehouse, 
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.fault  # a real build killed with SIGKILL: make test, not test-fast
 def test_killed_build_leaves_the_previous_warehouse_intact(previous_warehouse):
     before = sha256(previous_warehouse)
     proc = subprocess.Popen(

@@ -413,3 +413,32 @@ def test_demo_private_share_and_average_wage_match_pandas(wh):
             ("ess_fte", "compared_ess_fte"),
         ):
             assert values(frame, own) == pytest.approx(expected[compared]), (code, own)
+
+
+@pytest.mark.parametrize(
+    ("level", "within", "years"),
+    [("commune", "departement:48", (2022, 2016)), ("departement", None, (2022,))],
+    ids=["communes-de-lozere", "departements-de-france"],
+)
+def test_many_territories_at_once_are_computed_as_one_by_one(wh, level, within, years):
+    """compute_many (observatory.table's one pass over a level, issue 24) gives, row by row, the
+    frame of one compute per territory and year: every theme, value, secret flag (primary and
+    secondary secrecy), « s » and column type."""
+    from observatory import api
+
+    places = api.members(wh, level, within)
+    batched = indicators.compute_many(wh, places, list(years))
+    one_by_one = pd.concat(
+        [indicators.compute(wh, p.level, p.code, year) for p in places for year in years],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(batched, one_by_one)
+    assert set(batched["code"]) == {p.code for p in places}
+    # Secondary secrecy is there to compare: establishment counts masked though they count 3
+    # or more (the count rule alone masks 1 or 2, and no dominance rule applies to counts).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SecrecyWarning)
+        raw = indicators.compute_many(wh, places, list(years), themes=["families"], secrecy=False)
+    shown = batched[batched["theme"] == "families"].reset_index(drop=True)
+    counts = (shown["indicator"] == "family_establishments") & (raw["value"] >= 3)
+    assert (shown.loc[counts, "display"] == "s").any()

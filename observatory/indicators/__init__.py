@@ -15,7 +15,8 @@ in the frame.
 
 The room: :mod:`.definitions` (what each indicator is, read from ``catalogue.toml``), :mod:`.years` (the years of the warehouse; territories are resolved by :mod:`observatory.territories`),
 :mod:`.static` (what never changes for one warehouse), :mod:`.portrait` and :mod:`.themes` (the
-figures of one territory and year), :mod:`.engine` (the entry points). Secrecy is applied by
+figures of one territory and year), :mod:`.batch` (the inputs of many territories read at once),
+:mod:`.engine` (the entry points). Secrecy is applied by
 :mod:`observatory.secrecy` before anything leaves this package.
 """
 
@@ -50,6 +51,7 @@ from observatory.indicators.definitions import (
 )
 from observatory.indicators.engine import (
     compute,
+    compute_many,
     indicator,
     store_commune_masks,
 )
@@ -98,6 +100,7 @@ __all__ = [
     "YearError",
     "catalogue",
     "compute",
+    "compute_many",
     "display",
     "facts_source",
     "guess_level",

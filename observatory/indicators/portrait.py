@@ -29,6 +29,7 @@ from observatory.secrecy.cells import _Block
 from observatory.territories import resolve
 
 if TYPE_CHECKING:
+    from observatory.indicators.batch import _Batch
     from observatory.warehouse import Warehouse
 
 
@@ -42,8 +43,11 @@ class _Portrait(_Themes):
         year: int,
         reference: Territory | None,
         start: int | None,
+        batch: _Batch | None = None,
     ):
+        """``batch``: the inputs of many territories read at once (``compute_many``)."""
         self.wh, self.t, self.year = wh, territory, year
+        self.batch = batch
         self.static = _static(wh)
         self.reference = reference
         # A year without ESS facts (only published figures, or none) has its fact themes n.d.
@@ -59,6 +63,8 @@ class _Portrait(_Themes):
     @cached_property
     def employment(self) -> dict[int, dict]:
         """Rows of ``employment_by_territory`` for the territory, by year."""
+        if self.batch is not None:
+            return self.batch.employment.get(self.t.code, {})
         return self.static.employment(self.wh.connection, self.t)
 
     @cached_property
@@ -158,32 +164,7 @@ class _Portrait(_Themes):
     # Assembly ----------------------------------------------------------------------------
 
     def frame(self, themes, secrecy_on: bool) -> pd.DataFrame:
-        for theme in themes:
-            if theme in FACT_THEMES and not self.has_facts:
-                self.not_loaded(theme)
-            else:
-                getattr(self, theme)()
-        rows = self.rows
-        meta = [REGISTRY[row["indicator"]] for row in rows]
-        columns = {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
-        columns.update(
-            theme=[m.theme for m in meta],
-            label=[m.label for m in meta],
-            level=self.t.level,
-            code=self.t.code,
-            name=self.t.name,
-            unit=[m.unit for m in meta],
-            source=[
-                row["source"] or self.static.source(m, row["year"]) for row, m in zip(rows, meta)
-            ],
-            display=[None] * len(rows),
-        )
-        frame = pd.DataFrame(columns, columns=COLUMNS).astype({"year": "int64"})
-        frame = secrecy.mask_output(frame, secrecy_on)
-        frame["display"] = [
-            secrecy.MARK if s else display(v, m.fmt, a)
-            for v, s, m, a in zip(frame["value"], frame["secret"], meta, frame["available"])
-        ]
+        frame = _assemble([self.columns(themes)], secrecy_on)
         frame.attrs = {
             "territory": self.t.label,
             "year": self.year,
@@ -195,3 +176,43 @@ class _Portrait(_Themes):
             },
         }
         return frame
+
+    def columns(self, themes) -> dict[str, list]:
+        """The rows of ``themes`` as columns of the tidy frame (``COLUMNS``), secrecy not yet
+        applied."""
+        for theme in themes:
+            if theme in FACT_THEMES and not self.has_facts:
+                self.not_loaded(theme)
+            else:
+                getattr(self, theme)()
+        rows = self.rows
+        meta = [REGISTRY[row["indicator"]] for row in rows]
+        columns = {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
+        n = len(rows)
+        columns.update(
+            theme=[m.theme for m in meta],
+            label=[m.label for m in meta],
+            level=[self.t.level] * n,
+            code=[self.t.code] * n,
+            name=[self.t.name] * n,
+            unit=[m.unit for m in meta],
+            source=[
+                row["source"] or self.static.source(m, row["year"]) for row, m in zip(rows, meta)
+            ],
+            display=[None] * n,
+        )
+        return columns
+
+
+def _assemble(parts: list[dict[str, list]], secrecy_on: bool) -> pd.DataFrame:
+    """The tidy frame of the columns of one portrait or more, secrecy applied, with what a
+    reader sees (``display``)."""
+    columns = {name: [v for part in parts for v in part.get(name, ())] for name in COLUMNS}
+    frame = pd.DataFrame(columns, columns=COLUMNS).astype({"year": "int64"})
+    frame = secrecy.mask_output(frame, secrecy_on)
+    meta = [REGISTRY[code] for code in frame["indicator"]]
+    frame["display"] = [
+        secrecy.MARK if s else display(v, m.fmt, a)
+        for v, s, m, a in zip(frame["value"], frame["secret"], meta, frame["available"])
+    ]
+    return frame

@@ -34,6 +34,30 @@ if TYPE_CHECKING:
     from observatory.warehouse import Warehouse
 
 
+# The columns of ``employment_by_territory`` a portrait reads, by year.
+EMPLOYMENT_COLUMNS = (
+    "ess_establishments",
+    "private_non_ess_establishments",
+    "public_establishments",
+    "ess_employees",
+    "private_non_ess_employees",
+    "public_employees",
+    "ess_fte",
+    "private_non_ess_fte",
+    "public_fte",
+    "ess_wages",
+    "private_non_ess_wages",
+    "public_wages",
+    "metro_ess_establishments",
+    "metro_ess_employees",
+    "metro_ess_top_employees",
+    "other_ess_top_employees",
+    "metro_total_employees",
+    "communes",
+    "communes_with_ess",
+)
+
+
 class _Static:
     """What never changes for one warehouse: years, series, sectors, labels."""
 
@@ -447,23 +471,59 @@ class _Static:
         key = (territory.level, territory.code)
         if key in self._employment:
             return self._employment[key]
-        rows = con.execute(
-            "SELECT year, ess_establishments, private_non_ess_establishments, "
-            "public_establishments, ess_employees, private_non_ess_employees, public_employees, "
-            "ess_fte, private_non_ess_fte, public_fte, ess_wages, private_non_ess_wages, "
-            "public_wages, metro_ess_establishments, metro_ess_employees, "
-            "metro_ess_top_employees, other_ess_top_employees, metro_total_employees, "
-            "communes, communes_with_ess "
-            "FROM employment_by_territory WHERE level = $level AND code = $code",
-            dict(level=territory.level, code=territory.code),
-        ).fetchnumpy()
-        by_year = {
-            int(year): {column: float(values[i]) for column, values in rows.items()}
-            for i, year in enumerate(rows["year"])
-        }
+        by_year = self.employment_of(con, territory.level, [territory.code]).get(territory.code, {})
         if territory.level in _NationalMasks.LEVELS:
             self._employment[key] = by_year
         return by_year
+
+    def employment_of(self, con, level: str, codes: list[str]) -> dict[str, dict[int, dict]]:
+        """Rows of ``employment_by_territory`` for the territories ``codes`` of a level, by code
+        and year, in one query (a code without rows is left out)."""
+        rows = con.execute(
+            f"SELECT code, year, {', '.join(EMPLOYMENT_COLUMNS)} FROM employment_by_territory "
+            "JOIN (SELECT unnest($codes) AS code) USING (code) WHERE level = $level",
+            dict(level=level, codes=codes),
+        ).fetchnumpy()
+        names = ("year", *EMPLOYMENT_COLUMNS)
+        values = zip(  # Python floats, NULL as NaN
+            *(
+                np.ma.filled(np.ma.asarray(rows[name], dtype=float), np.nan).tolist()
+                for name in names
+            )
+        )
+        found: dict[str, dict[int, dict]] = {}
+        for code, year, row in zip(rows["code"], rows["year"], values):
+            found.setdefault(str(code), {})[int(year)] = dict(zip(names, row))
+        return found
+
+    def sector_rows(
+        self, con, level: str, codes: list[str], year: int
+    ) -> dict[str, dict[str, np.ndarray]]:
+        """Salaried employment outside the ESS (communes: private and public, from
+        ``employment_totals``) or in all (other levels) by A88 division of the territories
+        ``codes`` of a level for a year, in one query: by code, ``i`` (division) and ``n``."""
+        if level == "commune":
+            query = (
+                "SELECT commune_code AS code, list_position($a88, a88_code) - 1 AS i, "
+                "(private_non_ess_employees + public_employees)::DOUBLE AS n "
+                "FROM employment_totals JOIN (SELECT unnest($codes) AS commune_code) "
+                "USING (commune_code) WHERE year = $year"
+            )
+            params = dict(a88=self.a88, codes=codes, year=year)
+        else:
+            query = (
+                "SELECT code, list_position($a88, a88_code) - 1 AS i, total_employees::DOUBLE AS n "
+                "FROM sector_employment_by_territory JOIN (SELECT unnest($codes) AS code) "
+                "USING (code) WHERE level = $level AND year = $year"
+            )
+            params = dict(a88=self.a88, codes=codes, level=level, year=year)
+        rows = con.execute(query, params).fetchnumpy()
+        code = np.asarray(rows["code"], dtype=str)
+        order = np.argsort(code, kind="stable")  # rows of one code keep their order
+        code, i, n = code[order], np.asarray(rows["i"])[order], np.asarray(rows["n"])[order]
+        starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if len(code) else []
+        ends = [*starts[1:], len(code)]
+        return {code[a]: dict(i=i[a:b], n=n[a:b]) for a, b in zip(starts, ends)}
 
     def province_employment(self, con) -> dict[int, dict]:
         """« France de province »'s rows of ``employment_by_territory``: France's less

@@ -127,28 +127,18 @@ class _Themes:
 
     def _sector_totals(self) -> np.ndarray:
         """Salaried employment of the territory by A88 division (ESS, private, public)."""
-        con, static = self.wh.connection, self.static
-        if self.t.level == "commune":
-            query = (
-                "SELECT list_position($a88, a88_code) - 1 AS i, "
-                "(private_non_ess_employees + public_employees)::DOUBLE AS n "
-                "FROM employment_totals WHERE year = $year AND commune_code = $code"
-            )
+        static = self.static
+        if self.t.level == "commune":  # the ESS from the block, the rest from the rows
             base = self.block.sectors_of(self.key_protected, "employees")["a88"].copy()
         else:
-            query = (
-                "SELECT list_position($a88, a88_code) - 1 AS i, total_employees::DOUBLE AS n "
-                "FROM sector_employment_by_territory "
-                "WHERE level = $level AND code = $code AND year = $year"
-            )
             base = np.zeros(len(static.a88))
-        rows = con.execute(
-            query,
-            dict(a88=static.a88, level=self.t.level, code=self.t.code, year=self.year)
-            if self.t.level != "commune"
-            else dict(a88=static.a88, code=self.t.code, year=self.year),
-        ).fetchnumpy()
-        np.add.at(base, rows["i"], rows["n"])
+        if self.batch is not None:
+            rows = self.batch.sector_rows(self.year).get(self.t.code)
+        else:
+            rows = static.sector_rows(self.wh.connection, self.t.level, [self.t.code], self.year)
+            rows = rows.get(self.t.code)
+        if rows is not None:
+            np.add.at(base, rows["i"], rows["n"])
         return base
 
     def _region_sectors(self) -> np.ndarray | None:

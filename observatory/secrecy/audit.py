@@ -93,6 +93,11 @@ def audit_site(
     _subtraction(published, findings)
     pages = sorted(published["page"].unique())
     workers = max(1, min(workers or os.cpu_count() or 1, len(pages)))
+    if workers == 1:  # one page (a refresh --only, a test): no process to start and import
+        result = _audit_pages(db_path, site_dir, published)
+        findings.checked += result.checked
+        findings.problems += result.problems
+        return findings
     chunks = [pages[i::workers] for i in range(workers)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         for result in pool.map(
