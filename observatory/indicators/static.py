@@ -496,35 +496,6 @@ class _Static:
             found.setdefault(str(code), {})[int(year)] = dict(zip(names, row))
         return found
 
-    def sector_rows(
-        self, con, level: str, codes: list[str], year: int
-    ) -> dict[str, dict[str, np.ndarray]]:
-        """Salaried employment outside the ESS (communes: private and public, from
-        ``employment_totals``) or in all (other levels) by A88 division of the territories
-        ``codes`` of a level for a year, in one query: by code, ``i`` (division) and ``n``."""
-        if level == "commune":
-            query = (
-                "SELECT commune_code AS code, list_position($a88, a88_code) - 1 AS i, "
-                "(private_non_ess_employees + public_employees)::DOUBLE AS n "
-                "FROM employment_totals JOIN (SELECT unnest($codes) AS commune_code) "
-                "USING (commune_code) WHERE year = $year"
-            )
-            params = dict(a88=self.a88, codes=codes, year=year)
-        else:
-            query = (
-                "SELECT code, list_position($a88, a88_code) - 1 AS i, total_employees::DOUBLE AS n "
-                "FROM sector_employment_by_territory JOIN (SELECT unnest($codes) AS code) "
-                "USING (code) WHERE level = $level AND year = $year"
-            )
-            params = dict(a88=self.a88, codes=codes, level=level, year=year)
-        rows = con.execute(query, params).fetchnumpy()
-        code = np.asarray(rows["code"], dtype=str)
-        order = np.argsort(code, kind="stable")  # rows of one code keep their order
-        code, i, n = code[order], np.asarray(rows["i"])[order], np.asarray(rows["n"])[order]
-        starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if len(code) else []
-        ends = [*starts[1:], len(code)]
-        return {code[a]: dict(i=i[a:b], n=n[a:b]) for a, b in zip(starts, ends)}
-
     def province_employment(self, con) -> dict[int, dict]:
         """« France de province »'s rows of ``employment_by_territory``: France's less
         Île-de-France's, by year."""

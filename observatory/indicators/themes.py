@@ -8,6 +8,7 @@ import pandas as pd
 
 from observatory import formatting, secrecy
 from observatory.families import FAMILY_CODES
+from observatory.indicators import batch
 from observatory.indicators.definitions import (
     DENOMINATORS,
     ESS_COLUMNS,
@@ -135,7 +136,9 @@ class _Themes:
         if self.batch is not None:
             rows = self.batch.sector_rows(self.year).get(self.t.code)
         else:
-            rows = static.sector_rows(self.wh.connection, self.t.level, [self.t.code], self.year)
+            rows = batch.sector_rows(
+                static, self.wh.connection, self.t.level, [self.t.code], self.year
+            )
             rows = rows.get(self.t.code)
         if rows is not None:
             np.add.at(base, rows["i"], rows["n"])

@@ -10,6 +10,7 @@ message, the warehouse is byte for byte unchanged, and the next visitors get the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import json
@@ -604,7 +605,11 @@ def test_kernels_talk_to_the_server_over_private_sockets_not_network_ports(serve
     port to another (« Address already in use ») and died, and the portrait's pool stayed one
     kernel short. Kernels now talk to the server over Unix sockets in its private folder (the one
     TCP port left is ipykernel's pipe for subprocesses' output, bound with retries)."""
-    kernels = [k for k in server_process(server).children() if "ipykernel" in " ".join(k.cmdline())]
+    kernels = []
+    for child in server_process(server).children():
+        with contextlib.suppress(psutil.Error):  # a kernel just stopped is a zombie until reaped
+            if "ipykernel" in " ".join(child.cmdline()):
+                kernels.append(child)
     assert kernels
     for kernel in kernels:
         connection = json.loads(
