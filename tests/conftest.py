@@ -21,6 +21,7 @@ import pytest
 
 from observatory import settings
 from observatory.cli import proxy_exemptions
+from observatory.publish.note import CHROMIUM_FLAGS
 from observatory.warehouse.build import build
 
 ROOT = settings.PROJECT_ROOT
@@ -403,15 +404,7 @@ def browser():
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=CHROMIUM_FLAGS,
         )
         yield browser
         browser.close()

@@ -32,7 +32,7 @@ PLOTLY_SRC = "../assets/plotly-basic.min.js"  # the note sits in a level's folde
 WIDTH = 680  # pixels: an A4 page's text (186 mm at 96 dpi) less a margin
 MAX_HEIGHT = 480  # pixels: a chart and its table share a page
 NOTE_BLOCKS = ("familles", "secteurs", "domaines", "evolution")  # after the map, in this order
-# The flags that work in a container (as in the browser tests).
+# The flags that work in a container (the browser tests launch Chromium with them too).
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
