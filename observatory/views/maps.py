@@ -24,7 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from observatory import formatting, fsutil, indicators, secrecy, settings
-from observatory.views import charts, frames, html, messages
+from observatory.views import charts, html, messages
 from observatory.views.blocks import SHARE_LABEL, Block, counted, finish
 
 # Map of the territories inside a territory: level → possible child levels.
@@ -246,7 +246,7 @@ MAP_COLUMNS = {
     "classe": str,
 }
 # What the maps' figures depend on besides the warehouse: the code computing them.
-MAP_CODE = ("indicators", "secrecy", "views/maps.py", "views/frames.py")
+MAP_CODE = ("indicators", "secrecy", "views/maps.py")
 MAP_CACHE_DAYS = 7  # maps of older warehouses are removed after this many days
 
 
@@ -294,22 +294,27 @@ def _write_map(data: pd.DataFrame, path: Path) -> None:
 
 
 def _map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd.DataFrame:
-    rows = []
-    for child in children(wh, territory, level):
-        frame = frames.compute(wh, child.level, child.code, year, ("key_figures",))
-        emp, share = frames.row(frame, "ess_employees"), frames.row(frame, "ess_share_employees")
-        rows.append(dict(code=child.code, name=child.name, employees=emp, share=share))
-    rows.sort(key=lambda r: r["code"])
+    places = children(wh, territory, level)
+    names = dict(sorted((place.code, place.name) for place in places))
+    tidy = indicators.compute_many(wh, places, [year], themes=("key_figures",))
+    first = tidy.drop_duplicates(["code", "indicator"])  # each indicator's first row, as a card
+
+    def column(indicator: str, field: str) -> list:
+        rows = first[first["indicator"] == indicator].set_index("code")[field]
+        return rows.reindex(list(names)).tolist()
+
     data = pd.DataFrame(
         {
-            "code": [r["code"] for r in rows],
-            "name": [r["name"] for r in rows],
-            "ess_employees": [r["employees"]["value"] for r in rows],
-            "ess_share_employees": [r["share"]["value"] for r in rows],
-            "secret": [bool(r["share"]["secret"]) for r in rows],
-            "employees_display": [r["employees"]["display"] for r in rows],
-            "share_display": [r["share"]["display"] for r in rows],
-            "source": frame["source"].iloc[0] if rows else "",
+            "code": list(names),
+            "name": list(names.values()),
+            "ess_employees": pd.array(column("ess_employees", "value"), dtype="float64"),
+            "ess_share_employees": pd.array(
+                column("ess_share_employees", "value"), dtype="float64"
+            ),
+            "secret": [bool(secret) for secret in column("ess_share_employees", "secret")],
+            "employees_display": column("ess_employees", "display"),
+            "share_display": column("ess_share_employees", "display"),
+            "source": tidy["source"].iloc[0] if len(tidy) else "",
         }
     )
     visible = ~data["secret"] & data["ess_share_employees"].notna()
@@ -464,15 +469,11 @@ def share_map(data: pd.DataFrame, level: str, title: str) -> go.Figure:
 
 
 def map_prefetch(wh, territory: indicators.Territory, level: str, year: int) -> list:
-    """One step per territory of the map computing its figures (kept in the cache), so that a
-    page can spread the work of a map between its answers to the browser; none when the
-    map's table is on disk already."""
+    """The step computing a map's table and keeping it on disk, for a page to run between
+    its answers to the browser; none when the table is on disk already."""
     if map_cache(wh, territory, level, year).is_file():
         return []
-    return [
-        partial(frames.compute, wh, child.level, child.code, year, ("key_figures",))
-        for child in children(wh, territory, level)
-    ]
+    return [partial(map_table, wh, territory, level, year)]
 
 
 def map_block(wh, territory: indicators.Territory, level: str, year: int, draw=share_map) -> Block:

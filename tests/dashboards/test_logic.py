@@ -223,6 +223,27 @@ def test_map_table_takes_figures_from_indicators(demo_db):
     ) == set(data["code"])
 
 
+@pytest.mark.parametrize(("level", "code"), [("departement", "48"), ("departement", "2A")])
+def test_the_map_of_epcis_shows_each_epcis_own_figures_and_masks(demo_db, level, code):
+    """The map's table is computed for all the EPCIs at once; each row is what the EPCI's own
+    portrait shows (figure, mask and words), computed one territory at a time."""
+    parent = indicators.resolve(demo_db, code, level)
+    data = maps._map_table(demo_db, parent, "epci", 2022).set_index("code")
+    assert len(data) >= 3
+    for epci in maps.children(demo_db, parent, "epci"):
+        alone = indicators.compute(demo_db, "epci", epci.code, 2022, themes=["key_figures"])
+        first = alone.drop_duplicates("indicator").set_index("indicator")
+        row = data.loc[epci.code]
+        assert row["name"] == epci.name
+        assert row["secret"] == bool(first.loc["ess_share_employees", "secret"])
+        assert row["share_display"] == first.loc["ess_share_employees", "display"]
+        assert row["employees_display"] == first.loc["ess_employees", "display"]
+        if not row["secret"]:
+            assert row["ess_share_employees"] == pytest.approx(
+                first.loc["ess_share_employees", "value"]
+            )
+
+
 def test_downloads_are_csv_and_xlsx_data_uris(demo_db):
     table = pd.DataFrame({"territoire": ["A", "B"], "valeur": [1.5, "s"]})
     links = html.downloads_html(exports.Table(table, "Essai"), "essai")
