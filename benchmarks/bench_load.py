@@ -36,6 +36,8 @@ from benchmarks.common import Server, pool_sizes
 from observatory import formatting
 
 LEVELS = {5: 180.0, 10: 240.0, 20: 360.0, 50: 360.0}  # visitors: hard deadline of the level (s)
+# 50 visitors again with the cap a server of about 8 GB derives: those above it get the busy page.
+IMPOSED_CAP = 20
 BUSY = "Trop de visiteurs en ce moment"  # the French page above the cap on visitors
 PAGES = 6  # preheated portraits opened one after the other to measure their processor time
 # Départements of several régions, so that visitors do not all ask for cached figures.
@@ -222,9 +224,13 @@ async def _level(base: str, visitors: int, deadline: float) -> tuple[list[Visit]
     return visits, sockets
 
 
-def measure_level(db: Path, workdir: Path, visitors: int, deadline: float) -> dict:
-    """One level on a fresh server: visits, then memory, then everything stopped."""
-    server = Server.start(db, workdir / f"voila-{visitors}.log")
+def measure_level(
+    db: Path, workdir: Path, visitors: int, deadline: float, cap: int | None = None
+) -> dict:
+    """One level on a fresh server (its cap imposed if ``cap``): visits, then memory, then
+    everything stopped."""
+    extra = [f"--DashboardServer.max_visitors={cap}"] if cap else []
+    server = Server.start(db, workdir / f"voila-{visitors}-{cap or 'auto'}.log", extra=extra)
     try:
         server.wait_until_ready(sum(pool_sizes().values()), timeout=600)
         idle = server.memory()
@@ -239,9 +245,10 @@ def measure_level(db: Path, workdir: Path, visitors: int, deadline: float) -> di
     finally:
         server.stop()
     kernels = [memory[v.kernel_id] for v in visits if v.kernel_id in memory]
-    cap = re.search(r"Au plus (\d+) visiteurs", server.log.read_text(encoding="utf-8"))
+    derived = re.search(r"Au plus (\d+) visiteurs", server.log.read_text(encoding="utf-8"))
     return {
-        "cap": int(cap.group(1)) if cap else None,
+        "cap": cap or (int(derived.group(1)) if derived else None),
+        "imposed": bool(cap),
         "load": os.getloadavg()[0],
         "visitors": visitors,
         "visits": visits,
@@ -329,6 +336,7 @@ def run(workdir) -> str:
     results = [
         measure_level(db, workdir, visitors, deadline) for visitors, deadline in LEVELS.items()
     ]
+    results.append(measure_level(db, workdir, 50, LEVELS[50], cap=IMPOSED_CAP))
     fmt = lambda s: formatting.number(s, 1)  # noqa: E731
     fmt2 = lambda s: formatting.number(s, 2)  # noqa: E731
     rows = []
@@ -338,7 +346,8 @@ def run(workdir) -> str:
         failed = len(r["visits"]) - len(times) - len(busy)
         total = sum(m["pss"] for m in r["memory"].values())
         rows.append(
-            f"| {r['visitors']} | {r['cap'] or '–'} | {fmt(r['load'])} | "
+            f"| {r['visitors']} | {r['cap'] or '–'}{' (imposé)' if r['imposed'] else ''} | "
+            f"{fmt(r['load'])} | "
             f"{fmt(statistics.median(times)) if times else '–'} s | "
             f"{fmt(_p95(times)) if times else '–'} s | {failed} | "
             f"{len(busy)}{f' (au plus {fmt2(max(busy))} s)' if busy else ''} | "
@@ -375,8 +384,11 @@ def run(workdir) -> str:
         + ". Mémoire en PSS (la part de chaque processus dans la mémoire partagée : les "
         "chiffres s'additionnent) et RSS. Chiffres provisoires : la machine est partagée.\n\n"
         "Plafond : visiteurs servis à la fois, calculé par le serveur d'après la mémoire "
-        "disponible à son démarrage ; charge : charge moyenne de la machine sur une minute à "
-        "la fin du palier.\n\n"
+        "disponible à son démarrage (`observatory serve` l'affiche ; réglable par "
+        "`--DashboardServer.max_visitors`), sauf au dernier palier où il est imposé à "
+        f"{IMPOSED_CAP}, le plafond d'un serveur d'environ 8 Go : les visiteurs au-delà "
+        "reçoivent la page française qui propose le portrait statique ; charge : charge "
+        "moyenne de la machine sur une minute à la fin du palier.\n\n"
         "| visiteurs | plafond | charge | premier graphique, médiane | 95e centile | "
         "sessions en échec | "
         "page « trop de visiteurs » (plafond) | "

@@ -37,6 +37,8 @@ def run(workdir: Path) -> str:
     )
     steps = {s["step"]: s["seconds"] for s in record["steps"]}
     per_page = [p["seconds"] for p in record["portraits"]]
+    pdfs = len(list((workdir / "site").resolve().rglob("*.pdf")))
+    load = os.getloadavg()[0]
     pages = len(per_page) or 119
     papermill = []
     for code in SAMPLE:
@@ -76,7 +78,9 @@ Actualisation complète ({outcome}) : **{
     } s**, pic de mémoire du processus principal
 {n(whole.peak_mb)} Mo ; {n(pages)} portraits (101 départements, 18 régions), {
         n(record["counts"].get("secret_cells_checked", 0))
-    } cellules masquées vérifiées par l'audit du secret.
+    } cellules masquées vérifiées par l'audit du secret ; {n(pdfs)} notes imprimables (PDF, une par
+portrait, imprimées par Chromium dans l'étape des portraits). Charge de la machine (moyenne sur une
+minute) à la fin : {n(load, 1)}.
 
 | étape | durée |
 | --- | --- |
