@@ -18,7 +18,10 @@ _HOMES = {
     "to_excel": "api",
     "Map": "api",
     "parse_territory": "territories",
-    "TerritoryError": "territories",
+    "ObservatoryError": "errors",
+    "TerritoryError": "errors",
+    "YearError": "errors",
+    "SecrecyWarning": "errors",
 }
 _NAMES = {"parse_territory": "parse"}
 _MODULES = ["analysis", "api", "indicators", "territories"]

@@ -26,6 +26,7 @@ import pandas as pd
 
 from observatory import exports, secrecy, territories
 from observatory import indicators as engine
+from observatory.errors import RawTableError, SecrecyWarning
 from observatory.families import FAMILY_CODES
 from observatory.size_classes import SIZE_CLASS_CODES
 from observatory.warehouse import Warehouse
@@ -55,14 +56,6 @@ RAW_REFUSED = (
 )
 RAW_LINE = "Données brutes, sans secret statistique : usage interne, ne pas diffuser."
 SECRET_LINE = "« s » : secret statistique (chiffre masqué selon les règles de l'INSEE)."
-
-
-class SecrecyWarning(UserWarning):
-    """A table without statistical secrecy written to a file (for internal work only)."""
-
-
-class RawTableError(ValueError):
-    """A raw view (not secrecy-checked) handed to an export meant for publication."""
 
 
 def table(

@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from observatory import formatting, settings
-from observatory.warehouse import WarehouseMissingError, open_warehouse
-from observatory.warehouse.build import BuildError
+from observatory.errors import BuildError, ObservatoryError
+from observatory.warehouse import open_warehouse
 from observatory.warehouse.build import build as build_warehouse
 
 app = typer.Typer(
@@ -86,7 +86,7 @@ def info(db: Path = DbOption) -> None:
                 "SELECT table_name, estimated_size FROM duckdb_tables() ORDER BY table_name"
             )
             demo = wh.is_demo()
-    except (WarehouseMissingError, duckdb.Error) as exc:
+    except (ObservatoryError, duckdb.Error) as exc:
         _fail(str(exc))
     out = Console(width=None if sys.stdout.isatty() else 160)  # no wrapping when piped
     out.print(f"Entrepôt : {db or settings.db_path()}", highlight=False)
@@ -133,7 +133,7 @@ def query(
     try:
         with open_warehouse(db) as wh:
             frame = wh.sql(sql)
-    except (WarehouseMissingError, duckdb.Error) as exc:
+    except (ObservatoryError, duckdb.Error) as exc:
         _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")
 
@@ -183,7 +183,7 @@ def sources(db: Path = DbOption) -> None:
     try:
         with open_warehouse(db) as wh:
             frame = wh.sources()
-    except (WarehouseMissingError, duckdb.Error) as exc:
+    except (ObservatoryError, duckdb.Error) as exc:
         _fail(str(exc).splitlines()[0])
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")
 
@@ -198,7 +198,7 @@ def rejects(
 
     try:
         frame = rejects_frame(db, source)
-    except (WarehouseMissingError, duckdb.Error) as exc:
+    except (ObservatoryError, duckdb.Error) as exc:
         _fail(str(exc).splitlines()[0])
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")
 
@@ -245,7 +245,7 @@ def serve(
         _fail(f"aucun entrepôt à {path} : lancez d'abord `observatory build`")
     try:
         open_warehouse(path).close()
-    except (WarehouseMissingError, duckdb.Error) as exc:
+    except (ObservatoryError, duckdb.Error) as exc:
         _fail(str(exc).splitlines()[0])
     url = f"http://{host}:{port}/voila/render/vue-regionale.ipynb"
     err.print(
@@ -348,7 +348,6 @@ def portrait(
     db: Path = DbOption,
 ) -> None:
     """Écrit le portrait complet d'un territoire (tous les indicateurs, secret statistique appliqué)."""
-    from observatory import indicators
     from observatory.publish import portrait as portraits
 
     try:
@@ -357,14 +356,7 @@ def portrait(
         with open_warehouse(db) as wh:
             frame = portraits.portrait(wh, territory, level, year, reference)
         portraits.write(frame, output)
-    except (
-        indicators.TerritoryError,
-        indicators.YearError,
-        portraits.OutputFormatError,
-        WarehouseMissingError,
-        duckdb.Error,
-        OSError,
-    ) as exc:
+    except (ObservatoryError, duckdb.Error, OSError) as exc:
         _fail(str(exc).splitlines()[0])
     if output is not None:
         err.print(f"Portrait écrit : {output}", highlight=False)
@@ -387,7 +379,7 @@ def accompagnement(
     try:
         with open_warehouse(db) as wh:
             frame = support.commune_distances(wh, region, structure_type, phase)
-    except (WarehouseMissingError, duckdb.Error, ValueError) as exc:
+    except (ObservatoryError, duckdb.Error, ValueError) as exc:
         _fail(str(exc).splitlines()[0])
     frame[["code", "name", "epci_code", "population", "distance_km", "structure_id"]].to_csv(
         sys.stdout, index=False, lineterminator="\n"

@@ -24,6 +24,7 @@ import difflib
 from typing import TYPE_CHECKING
 
 from observatory import search
+from observatory.errors import TerritoryError
 
 LEVELS = ("france", "region", "departement", "epci", "commune")
 
@@ -50,10 +51,6 @@ LEVEL_TITLES = {
 }
 # Codes padded with zeros when given as numbers or too short: 1 → « 01 », 1001 → « 01001 ».
 CODE_WIDTH = {"region": 2, "departement": 2, "commune": 5, "epci": 9}
-
-
-class TerritoryError(ValueError):
-    """An unknown, ambiguous or badly written territory or level (message in French)."""
 
 
 def level_name(level: str | None) -> str | None:

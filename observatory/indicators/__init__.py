@@ -20,6 +20,7 @@ figures of one territory and year), :mod:`.batch` (the inputs of many territorie
 :mod:`observatory.secrecy` before anything leaves this package.
 """
 
+from observatory.errors import YearError
 from observatory.indicators.definitions import (
     COLUMNS,
     CRESS_SOURCE,
@@ -45,7 +46,6 @@ from observatory.indicators.definitions import (
     URSSAF_SOURCE,
     Indicator,
     Territory,
-    YearError,
     catalogue,
     display,
 )

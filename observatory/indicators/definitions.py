@@ -145,10 +145,6 @@ LEVEL_LABELS = {
 PROVINCE_LABEL = "France de province (hors Île-de-France)"
 
 
-class YearError(ValueError):
-    """A year the warehouse does not hold (message in French, for users)."""
-
-
 def catalogue() -> pd.DataFrame:
     """Every indicator with its metadata (French label, definition, unit, source, format)."""
     return pd.DataFrame([vars(ind) for ind in REGISTRY.values()])

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from observatory import secrecy
+from observatory.errors import YearError
 from observatory.indicators.definitions import (
     COLUMNS,
     ESS_COLUMNS,
@@ -20,7 +21,6 @@ from observatory.indicators.definitions import (
     REGISTRY,
     UNKNOWN_MEASURE,
     Territory,
-    YearError,
     display,
 )
 from observatory.indicators.static import _static

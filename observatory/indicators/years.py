@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from observatory.errors import YearError
 from observatory.indicators.definitions import (
     REGISTRY,
     SIRENE_SOURCE,
-    YearError,
 )
 from observatory.indicators.static import _static
 

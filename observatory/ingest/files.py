@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from observatory.warehouse.build import BuildError
+from observatory.errors import IngestError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,10 +34,6 @@ NULL_TEXT = "\x01"
 DATA_SUFFIXES = (".csv", ".txt")
 # A folder of the drop zone ``<source>/<vintage>/``: its name starts with the year.
 VINTAGE_FOLDER = re.compile(r"(19|20)\d{2}(?!\d)")
-
-
-class IngestError(BuildError):
-    """A file that cannot be loaded; nothing of it is loaded and the warehouse is unchanged."""
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,14 @@ from datetime import datetime
 from pathlib import Path
 
 from observatory import fsutil
+from observatory.errors import ObservatoryError
 
 MANIFEST = "manifest.json"
 ZONE_LOCK = Path(".downloads") / ".lock"  # in the staging folder of observatory download
 DOWNLOAD, REFRESH = "téléchargement", "actualisation"
 
 
-class ZoneBusy(RuntimeError):
+class ZoneBusy(ObservatoryError, RuntimeError):
     """Another process holds the drop zone; ``holder`` is what it wrote of itself (« actualisation :
     pid 12 sur hôte, depuis le 01/03/2026 à 04:00:00 »), empty if it wrote nothing."""
 

@@ -25,6 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from observatory import domains, formatting, indicators, settings
+from observatory.errors import NoteError
 from observatory.views import blocks, charts, frames, html, key_figures, messages, territory_view
 from observatory.views.html import esc
 
@@ -43,10 +44,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 PRINT_TIMEOUT = 120_000  # ms, on a busy machine
-
-
-class NoteError(RuntimeError):
-    """A note that could not be printed (file and reason in the message, in French)."""
 
 
 def note_html(portrait) -> str:

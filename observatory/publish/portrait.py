@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from observatory import exports, indicators, secrecy, settings
+from observatory.errors import OutputFormatError
 from observatory.warehouse import Warehouse
 
 FORMATS = ("json", "csv", "xlsx")
@@ -44,10 +45,6 @@ HEADERS = {
     "note": "note",
     "source": "source",
 }
-
-
-class OutputFormatError(ValueError):
-    """An output file whose extension is not json, csv or xlsx."""
 
 
 def parse_reference(wh: Warehouse, text: str | None) -> indicators.Territory | None:

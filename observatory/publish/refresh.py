@@ -39,6 +39,7 @@ from pathlib import Path
 import duckdb
 
 from observatory import fsutil, settings
+from observatory.errors import RefreshError, RefreshLocked
 from observatory.ingest import ingest, manifest
 from observatory.ingest.dropzone import scan_raw, staged
 from observatory.ingest.files import vintage_order
@@ -50,18 +51,6 @@ from observatory.warehouse.sql import check_problems
 
 KEEP_VERSIONS = 2  # site versions kept: the current one and the one before
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-
-
-class RefreshError(RuntimeError):
-    """A refresh that stopped: ``step`` says where; the previous warehouse and site stay."""
-
-    def __init__(self, step: str, message: str):
-        super().__init__(message)
-        self.step = step
-
-
-class RefreshLocked(RuntimeError):
-    """Another refresh holds the lock."""
 
 
 class RefreshStopped(BaseException):

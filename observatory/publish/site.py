@@ -49,6 +49,7 @@ from pathlib import Path
 import psutil
 
 from observatory import formatting, indicators, settings
+from observatory.errors import SiteError
 from observatory.publish import note, portrait
 from observatory.views import frames, html
 from observatory.views.html import esc
@@ -65,10 +66,6 @@ CELL_TIMEOUT = 600
 ANSI_COLOURS = re.compile(r"\x1b\[[0-9;]*m")  # in kernel tracebacks
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PLOTLY_BASIC = Path(__file__).parents[1] / "assets" / "plotly-basic.min.js"
-
-
-class SiteError(RuntimeError):
-    """A portrait that could not be rendered (territory and reason in the message)."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from observatory import settings
+from observatory.errors import DownloadError
 
 SOURCES = ("sirene", "essfrance", "urssaf")
 SIRENE_FILES = ("StockUniteLegale", "StockEtablissement")
@@ -41,10 +42,6 @@ URSSAF_EXPORT = {
     "quote_all": "false",
     "use_labels": "false",
 }
-
-
-class DownloadError(RuntimeError):
-    """A download that cannot go on: one French sentence naming the file and the reason."""
 
 
 class Transient(Exception):

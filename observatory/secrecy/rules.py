@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from observatory.errors import SecrecyWarning
+
 MARK = "s"
 MIN_ESTABLISHMENTS = 3
 DOMINANCE = 0.85
@@ -29,10 +31,6 @@ OFF_WARNING = (
     "Secret statistique désactivé : ces chiffres ne doivent pas être publiés ni diffusés "
     "(usage interne uniquement)."
 )
-
-
-class SecrecyWarning(UserWarning):
-    """Raised as a warning whenever figures are produced with secrecy turned off."""
 
 
 def warn_if_disabled(secrecy: bool) -> None:

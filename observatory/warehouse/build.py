@@ -23,6 +23,7 @@ import duckdb
 
 from observatory import fsutil, settings
 from observatory.domains import DOMAINS, RULES
+from observatory.errors import BuildError
 from observatory.families import FAMILIES
 from observatory.sirene_codes import LEGAL_CATEGORIES, STAFF_BANDS
 from observatory.size_classes import SIZE_CLASSES
@@ -116,10 +117,6 @@ SOURCE_COLUMNS = (
     "rows_rejected",
     "synthetic",
 )
-
-
-class BuildError(RuntimeError):
-    """A build that could not complete; the previous warehouse is untouched."""
 
 
 @dataclass

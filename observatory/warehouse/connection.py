@@ -20,6 +20,13 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from observatory import formatting, settings
+from observatory.errors import (
+    ExternalAccessWarning,
+    WarehouseAccessError,
+    WarehouseCorruptError,
+    WarehouseInUseError,
+    WarehouseMissingError,
+)
 
 if TYPE_CHECKING:  # DuckDB's .df() imports pandas on first use
     import pandas as pd
@@ -51,39 +58,10 @@ NOT_SECRECY_CHECKED = (
 )
 
 
-class WarehouseMissingError(FileNotFoundError):
-    """No warehouse file at the configured path."""
-
-
-class WarehouseCorruptError(WarehouseMissingError):
-    """A warehouse file that cannot be read: truncated, overwritten, or not a DuckDB file."""
-
-    def __init__(self, path: Path, detail: str):
-        super().__init__(
-            f"l'entrepôt {path} est endommagé ou illisible ({detail}) : reconstruisez-le avec "
-            "`observatory build` (données réelles : `observatory build --no-demo`, puis "
-            "`observatory ingest` des fichiers bruts)"
-        )
-
-
 EXTERNAL_ACCESS_WARNING = (
     "Entrepôt ouvert avec l'accès aux fichiers et au réseau : réservé au travail de l'analyste, "
     "jamais pour un tableau de bord ni pour le site."
 )
-
-
-class ExternalAccessWarning(UserWarning):
-    """Raised as a warning whenever a warehouse is opened with external access on."""
-
-
-class WarehouseAccessError(duckdb.PermissionException):
-    """A query that reached for a file, the network, an extension or the configuration of a
-    locked-down warehouse (a ``duckdb.Error``, so every caller that handles DuckDB's errors
-    handles it)."""
-
-
-class WarehouseInUseError(duckdb.ConnectionException):
-    """The same file already open in this process with the other external access setting."""
 
 
 def _refused(exc: duckdb.Error) -> WarehouseAccessError | None:
