@@ -19,11 +19,14 @@ from rich.console import Console
 from rich.table import Table
 
 from observatory import formatting, settings
+from observatory.cli_words import FrenchCommand, FrenchGroup
 from observatory.errors import BuildError, ObservatoryError
 from observatory.warehouse import open_warehouse
 from observatory.warehouse.build import build as build_warehouse
 
 app = typer.Typer(
+    cls=FrenchGroup,
+    subcommand_metavar="COMMANDE [ARGUMENTS]...",
     help="Observatoire régional de l'ESS : entrepôt, indicateurs et tableaux de bord.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -42,7 +45,7 @@ DbOption = typer.Option(
 )
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def build(
     db: Path = DbOption,
     demo: bool = typer.Option(
@@ -66,7 +69,7 @@ def build(
     )
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def info(db: Path = DbOption) -> None:
     """Affiche les sources chargées, les années et le nombre de lignes des tables."""
     try:
@@ -125,7 +128,7 @@ def info(db: Path = DbOption) -> None:
     out.print(counts)
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def query(
     sql: str = typer.Argument(..., help="Requête SQL (lecture seule)."), db: Path = DbOption
 ) -> None:
@@ -138,7 +141,7 @@ def query(
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def ingest(
     paths: list[Path] = typer.Argument(
         ..., help="Fichiers à charger (CSV, zip, Parquet, xls, xlsx)."
@@ -177,7 +180,7 @@ def ingest(
             err.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def sources(db: Path = DbOption) -> None:
     """Liste les fichiers chargés (provenance) et leurs comptes en CSV sur la sortie standard."""
     try:
@@ -188,7 +191,7 @@ def sources(db: Path = DbOption) -> None:
     frame.to_csv(sys.stdout, index=False, lineterminator="\n")
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def rejects(
     source: str = typer.Option(None, "--source", help="Seulement les rejets de cette source."),
     db: Path = DbOption,
@@ -207,7 +210,9 @@ def rejects(
 VOILA_SETTING = re.compile(r"--[A-Za-z]+\.[A-Za-z_]+=.*")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    cls=FrenchCommand, context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
 def serve(
     ctx: typer.Context,
     port: int = typer.Option(settings.VOILA_PORT, help="Port d'écoute."),
@@ -321,7 +326,7 @@ def plotly_chunks() -> list[str]:
     return []
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def portrait(
     territory: str = typer.Argument(
         None,
@@ -362,7 +367,7 @@ def portrait(
         err.print(f"Portrait écrit : {output}", highlight=False)
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def accompagnement(
     region: str = typer.Option(settings.DEFAULT_REGION, "--region", help="Code de la région."),
     structure_type: str = typer.Option(
@@ -386,7 +391,7 @@ def accompagnement(
     )
 
 
-@app.command("download")
+@app.command("download", cls=FrenchCommand)
 def download_command(
     sources: list[str] = typer.Argument(
         None, help="Sources : sirene, essfrance, urssaf (défaut : les trois)."
@@ -431,7 +436,7 @@ def download_command(
 EXIT_LOCKED = 3
 
 
-@app.command()
+@app.command(cls=FrenchCommand)
 def refresh(
     db: Path = DbOption,
     site: Path = typer.Option(

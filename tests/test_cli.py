@@ -123,3 +123,19 @@ def test_query_reaches_no_file_network_extension_or_setting(warehouse_path, tmp_
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f"Erreur : {message}"), result.stderr
     assert not out.exists()
+
+
+ENGLISH_HELP = ("Show this message", "Commands", "[default:", "[required]", "No such command")
+
+
+def test_the_help_and_an_unknown_command_speak_french():
+    """The help's own words were typer's English (« Show this message and exit. », « Commands »,
+    « [default: demo] »); an analyst reads them in French."""
+    results = run_clis(["--help"], ["build", "--help"], ["refresh", "--help"], ["bâtir"])
+    for result in results[:3]:
+        assert result.returncode == 0, result.stderr
+        assert [words for words in ENGLISH_HELP if words in result.stdout] == []
+        assert "Affiche cette aide." in result.stdout
+    assert "Commandes" in results[0].stdout and "[défaut : demo]" in results[1].stdout
+    assert results[3].returncode == 2
+    assert "Commande inconnue : bâtir." in results[3].stderr
