@@ -369,15 +369,6 @@ def cell_outputs(page: str) -> list[dict]:
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    reason="open bug, not reproduced (issue 25): in CI's full suite on 2026-12-06, the page "
-    "reloaded after the server's restart connected to its new kernel and never drew. The log's "
-    "« No such comm » is not the cause: every page logs it (ipykernel 7.4's shell thread looks "
-    "up the comm of the browser's request_states before the comm_open just ahead is handled; "
-    "the request is answered). Suspected: the suite's memory, held by visitors' kernels that "
-    "outlived their pages (fixed since). A failure now prints the page's state",
-    strict=False,
-)
 def test_killed_server_and_kernel_recover_by_restart_and_reload(warehouse_path, browser):
     """SIGKILL of the Voilà server: the open page stays as it was (frozen), its kernels end by
     themselves, ``observatory serve`` exits non-zero; started again, a reload serves the page.
