@@ -206,6 +206,38 @@ def test_every_file_of_a_portrait_carries_its_context_and_the_demo_label(
     page.close()
 
 
+# Counts the canvases encoded to an image, from the page's first script on.
+COUNT_ENCODED = """
+window.__encoded = 0;
+const encode = HTMLCanvasElement.prototype.toDataURL;
+HTMLCanvasElement.prototype.toDataURL = function () {
+  window.__encoded += 1;
+  return encode.apply(this, arguments);
+};
+"""
+
+
+def test_charts_are_drawn_once_with_no_snapshot_that_no_one_keeps(voila_url, browser):
+    """jupyterlab-plotly's renderer drew every chart a second time off-screen and encoded it
+    to a PNG kept in the output, for notebooks saved to disk: on a change of territory, 0,6 s
+    of the browser's time after the first chart (more on a phone). No page keeps it; the
+    camera button's PNG (tested above) does not need it."""
+    page = browser.new_page(viewport={"width": 390, "height": 900}, locale="fr-FR")
+    page.add_init_script(COUNT_ENCODED)
+    page.goto(f"{voila_url}/voila/render/portrait.ipynb?territoire=34", timeout=TIMEOUT)
+    page.wait_for_function(f"document.querySelectorAll('{CHARTS}').length >= 6", timeout=TIMEOUT)
+    page.locator(".obs-territory input").fill("Aude (département 11)")
+    page.wait_for_function(
+        "() => document.querySelector('h2.obs-title').innerText.startsWith('Aude')",
+        timeout=TIMEOUT,
+    )
+    page.wait_for_timeout(3_000)  # the snapshots came once each chart was drawn
+    drawn = page.evaluate(f"document.querySelectorAll('{CHARTS}').length")
+    assert drawn >= 6
+    assert page.evaluate("window.__encoded") == 0
+    page.close()
+
+
 def test_a_static_portrait_fits_a_phone(warehouse_path, browser, tmp_path):
     site.render_site(
         warehouse_path, tmp_path, [site.Page("departement", "48", "Lozère")], workers=1
