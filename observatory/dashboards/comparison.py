@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from observatory import indicators, search, settings
 from observatory.dashboards import common
-from observatory.views import blocks, charts, frames, html, maps
+from observatory.views import blocks, charts, frames, html, maps, series
 from observatory.views.html import esc
 
 PARAMETERS = ("territoires", "annee")
@@ -65,15 +65,7 @@ def default_territories(wh) -> list[indicators.Territory]:
 # Published figures compared when the year has no figures of the observatory's own (a
 # warehouse of published figures alone): the ESS as INSEE, the CRESS or Urssaf publish it.
 PUBLISHED_COLUMNS = [
-    (code, indicators.REGISTRY[code].label, code)
-    for code in (
-        "insee_ess_share_employees",
-        "cress_ess_share_employees",
-        "cress_employees",
-        "urssaf_average_employees",
-        "cress_establishments",
-        "urssaf_establishments",
-    )
+    (code, indicators.REGISTRY[code].label, code) for code in series.PUBLISHED_COUNTS
 ]
 NOTHING = (
     "Ni l'observatoire ni les chiffres publiés chargés ne donnent de chiffre de l'ESS pour ces "

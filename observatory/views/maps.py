@@ -298,22 +298,19 @@ def _map_table(wh, territory: indicators.Territory, level: str, year: int) -> pd
     names = dict(sorted((place.code, place.name) for place in places))
     tidy = indicators.compute_many(wh, places, [year], themes=("key_figures",))
     first = tidy.drop_duplicates(["code", "indicator"])  # each indicator's first row, as a card
-
-    def column(indicator: str, field: str) -> list:
-        rows = first[first["indicator"] == indicator].set_index("code")[field]
-        return rows.reindex(list(names)).tolist()
-
+    employees, share = (
+        first[first["indicator"] == indicator].set_index("code").reindex(list(names))
+        for indicator in ("ess_employees", "ess_share_employees")
+    )
     data = pd.DataFrame(
         {
             "code": list(names),
             "name": list(names.values()),
-            "ess_employees": pd.array(column("ess_employees", "value"), dtype="float64"),
-            "ess_share_employees": pd.array(
-                column("ess_share_employees", "value"), dtype="float64"
-            ),
-            "secret": [bool(secret) for secret in column("ess_share_employees", "secret")],
-            "employees_display": column("ess_employees", "display"),
-            "share_display": column("ess_share_employees", "display"),
+            "ess_employees": employees["value"].astype("float64").to_numpy(),
+            "ess_share_employees": share["value"].astype("float64").to_numpy(),
+            "secret": share["secret"].fillna(False).astype(bool).to_numpy(),
+            "employees_display": employees["display"].to_numpy(),
+            "share_display": share["display"].to_numpy(),
             "source": tidy["source"].iloc[0] if len(tidy) else "",
         }
     )

@@ -12,18 +12,17 @@ from observatory.views import charts, frames, html
 from observatory.views.blocks import ESTIMATE, SHARE_LABEL, Block, estimated
 from observatory.views.html import esc
 
-# Published figures in cards and chart, most telling first.
-HEADLINES = (
+# Published shares and counts, most telling first (what the comparison sets side by side).
+PUBLISHED_COUNTS = (
     "insee_ess_share_employees",
     "cress_ess_share_employees",
     "cress_employees",
     "urssaf_average_employees",
     "cress_establishments",
     "urssaf_establishments",
-    "urssaf_wage_bill",
-    "cress_gross_wages",
-    "cress_fte",
 )
+# Published figures in cards and chart, most telling first.
+HEADLINES = (*PUBLISHED_COUNTS, "urssaf_wage_bill", "cress_gross_wages", "cress_fte")
 # The family breakdown of an observatory indicator a published family figure is set beside.
 FAMILY_COUNTERPARTS = {
     "ess_establishments": "family_establishments",

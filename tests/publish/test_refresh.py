@@ -65,9 +65,9 @@ def env_for(home: Path) -> dict:
     }
 
 
-def start_refresh(home: Path, *args: str) -> subprocess.Popen:
+def start_refresh(home: Path, *args: str, workers: int = 1) -> subprocess.Popen:
     return subprocess.Popen(
-        [*OBSERVATORY, "refresh", "--workers", "1", *args],
+        [*OBSERVATORY, "refresh", "--workers", str(workers), *args],
         cwd=ROOT,
         env=env_for(home),
         stdout=subprocess.PIPE,
@@ -780,21 +780,8 @@ def kernels(processes: list[psutil.Process]) -> list[psutil.Process]:
 def rendering(home: Path, workers: int = 2):
     """A refresh of three portraits on ``workers`` workers, yielded (with its workers and their
     kernels) once every kernel has started; whatever the test leaves alive is killed after."""
-    proc = subprocess.Popen(
-        [
-            *OBSERVATORY,
-            "refresh",
-            "--workers",
-            str(workers),
-            "--only",
-            "departement:34,departement:48,departement:11",
-        ],
-        cwd=ROOT,
-        env=env_for(home),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    proc = start_refresh(
+        home, "--only", "departement:34,departement:48,departement:11", workers=workers
     )
     started = []
     try:
