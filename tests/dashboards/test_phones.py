@@ -141,19 +141,53 @@ OPEN_FOLDS = """a => {
 }"""
 
 
+# Resolves once the page has not changed for a second (plotly's relayouts, blocks arriving).
+QUIET = """() => new Promise(resolve => {
+    let timer;
+    const observer = new MutationObserver(wait);
+    function wait() {
+        clearTimeout(timer);
+        timer = setTimeout(() => { observer.disconnect(); resolve(true); }, 1000);
+    }
+    observer.observe(document.body, {subtree: true, childList: true, attributes: true});
+    wait();
+})"""
+PENDING = "[role=status]"  # a block still computing (common.PENDING_HTML)
+CLICK_WAIT = 60_000  # ms before a click that started no download is made again
+
+
+def complete(page) -> None:
+    """Waits until every block of the page is drawn and the page has stopped moving."""
+    page.wait_for_function(f"!document.querySelector('{PENDING}')", timeout=TIMEOUT)
+    page.evaluate(QUIET)
+
+
 def downloaded(page, link):
     """The file behind ``link``, its folds opened first (a block filled after the test opened
-    every fold arrives folded)."""
+    every fold arrives folded). A click is a press and a release: when the page moves between
+    them (a chart laid out again on a busy machine), the browser clicks nothing, and the
+    visitor clicks again; so does this, once, and then fails naming the link."""
     link.evaluate(OPEN_FOLDS)
-    with page.expect_download(timeout=TIMEOUT) as info:
-        link.click(timeout=TIMEOUT)
-    return info.value
+    for attempt in (1, 2):
+        try:
+            with page.expect_download(timeout=CLICK_WAIT * attempt) as info:
+                link.click(timeout=TIMEOUT)
+            return info.value
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise AssertionError(
+                    f"no download after two clicks on {link.evaluate('a => a.outerHTML')[:300]}"
+                    f" (visible: {link.is_visible()}, blocks computing: "
+                    f"{page.locator(PENDING).count()})"
+                ) from None
+            page.evaluate(QUIET)
 
 
 def test_every_file_of_a_portrait_carries_its_context_and_the_demo_label(
     voila_url, browser, tmp_path
 ):
     page = open_page(browser, f"{voila_url}/voila/render/portrait.ipynb?territoire=34", 390, 6)
+    complete(page)
     csv_links, xlsx_links = page.locator("a.obs-csv"), page.locator("a.obs-xlsx")
     assert csv_links.count() >= 4 and csv_links.count() == xlsx_links.count()
     for i in range(csv_links.count()):
