@@ -50,13 +50,11 @@ def built_once(tmp_path_factory, name: str):
 
 
 @pytest.fixture(scope="session")
-def warehouse_path(tmp_path_factory, request) -> Path:
+def warehouse_path(tmp_path_factory) -> Path:
     """A demo warehouse built once for the whole session (a real DuckDB file), shared by the
     workers of ``make test-fast``."""
     with built_once(tmp_path_factory, "warehouse") as (path, first):
         if first:
-            if any("second_build" in item.fixturenames for item in request.session.items):
-                request.getfixturevalue("second_build")  # the two builds share two cores
             build(path)
     return path
 
@@ -77,21 +75,6 @@ def demo_db(warehouse_path):
     for cached in caches:
         cached.cache_clear()
     mp.undo()
-
-
-@pytest.fixture(scope="session")
-def second_build(tmp_path_factory, empty_warehouse_path):
-    """``observatory build`` (demo data) run as a user would, over a good warehouse (the empty
-    one) beside the scratch file of a dead build, started in the background alongside the
-    session's build; ``second_build()`` waits for it and gives (target, CompletedProcess).
-    tests/test_build.py compares the two."""
-    folder = tmp_path_factory.mktemp("second-build")
-    target = folder / "observatory.duckdb"
-    shutil.copy(empty_warehouse_path, target)
-    (folder / f".{target.name}.building-999999999").write_bytes(b"x")
-    logs = tmp_path_factory.mktemp("second-build-logs")
-    with in_background(["build", "--db", str(target)], logs, timeout=900) as wait:
-        yield lambda: (target, wait())
 
 
 @pytest.fixture(scope="session")

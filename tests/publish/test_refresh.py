@@ -483,6 +483,21 @@ def reader_snapshot(db: Path) -> list:
     return [list(map(float, r)) for r in rows]
 
 
+def test_the_demo_refresh_builds_the_figures_of_the_sessions_build(demo_run, wh):
+    """A build is deterministic: the refresh's (a process of its own, through the command
+    line) gives the figures of the session's build (in the test process), to the last digit."""
+    home, done = demo_run()
+    assert done.returncode == 0, done.stderr
+    query = (
+        "SELECT * FROM key_figures WHERE level IN ('departement', 'region') "
+        "ORDER BY level, code, year"
+    )
+    with duckdb.connect(str(home / "observatory.duckdb"), read_only=True) as con:
+        rebuilt = con.execute(query).df()
+    assert len(rebuilt) > 100
+    pd.testing.assert_frame_equal(rebuilt, wh.sql(query))
+
+
 def test_demo_refresh_publishes_portraits_with_the_warehouse_figures(demo_run):
     """The refresh ran beside the tests above (started by ``base``), alone if they were not run."""
     tmp_path, done = demo_run()
