@@ -141,15 +141,18 @@ OPEN_FOLDS = """a => {
 }"""
 
 
-# Resolves once the page has not changed for a second (plotly's relayouts, blocks arriving).
+# Resolves once the page has not changed for a second (plotly's relayouts, blocks arriving),
+# or after 20 s whatever it does.
 QUIET = """() => new Promise(resolve => {
     let timer;
     const observer = new MutationObserver(wait);
+    const done = () => { observer.disconnect(); resolve(true); };
     function wait() {
         clearTimeout(timer);
-        timer = setTimeout(() => { observer.disconnect(); resolve(true); }, 1000);
+        timer = setTimeout(done, 1000);
     }
     observer.observe(document.body, {subtree: true, childList: true, attributes: true});
+    setTimeout(done, 20000);
     wait();
 })"""
 PENDING = "[role=status]"  # a block still computing (common.PENDING_HTML)
