@@ -379,6 +379,18 @@ def voila_url(warehouse_path):
         yield url
 
 
+@pytest.fixture(autouse=True)
+def pages_closed_after_each_test(request):
+    """Every page a browser test leaves open (a failing one stops before closing its own) is
+    closed after it: the session's one Chromium otherwise kept them, drawing and reconnecting
+    to servers long gone, beside the pages of every later test."""
+    yield
+    if "browser" in request.fixturenames:
+        for context in request.getfixturevalue("browser").contexts:
+            with contextlib.suppress(Exception):  # closed meanwhile, or the browser gone
+                context.close()
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One headless Debian Chromium for the session (Playwright's sync API allows one at a time)."""
