@@ -311,11 +311,12 @@ def page_state(page, console: list[str]) -> str:
 def page_explained(page):
     """When the block fails, its message says what the page shows, the kernel its address names
     and the end of its console (the server's log is added by ``serving``): a page that never
-    draws says whether it waits for its kernel, shows an error or was refused."""
+    draws says whether it waits for its kernel, shows an error or was refused. Yields the
+    page's console, as it grows."""
     console: list[str] = []
     page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
     try:
-        yield page
+        yield console
     except Exception as error:
         raise explained(error, "what the page showed", page_state(page, console)) from error
 
@@ -413,9 +414,9 @@ def test_killed_server_and_kernel_recover_by_restart_and_reload(warehouse_path, 
         kernel.wait(timeout=30)
         # Another visitor arrives meanwhile, and the visitor reloads: both kernels start together.
         other = open_portrait(browser, base, "31", wait=False)
-        with page_explained(other):
+        with page_explained(other) as console:
             page.reload(timeout=TIMEOUT, wait_until="commit")
-            drawn_or_reloaded_once(other)
+            drawn_or_reloaded_once(other, console)
             assert other.inner_text("h2.obs-title").startswith("Haute-Garonne")
         page.wait_for_selector("h2.obs-title", timeout=TIMEOUT)
         assert page.inner_text("h2.obs-title").startswith("Hérault")
@@ -431,13 +432,12 @@ def test_killed_server_and_kernel_recover_by_restart_and_reload(warehouse_path, 
 RELOAD_AFTER = 90_000  # ms a blank page is waited for before its visitor reloads it
 
 
-def drawn_or_reloaded_once(page) -> None:
+def drawn_or_reloaded_once(page, console: list[str]) -> None:
     """Waits for the portrait's title; a page still without it after ``RELOAD_AFTER`` is
-    reloaded once, as its visitor would, with a warning quoting what it showed. An open bug,
-    seen only on a loaded CI machine: a page whose kernel started as another visitor's kernel
-    was killed waited for ever (the warning is there to catch it in the act)."""
-    console: list[str] = []
-    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    reloaded once, as its visitor would, with a warning quoting what it showed (``console``:
+    its console, from ``page_explained``). An open bug, seen only on a loaded CI machine: a
+    page whose kernel started as another visitor's kernel was killed waited for ever (the
+    warning is there to catch it in the act)."""
     try:
         page.wait_for_selector("h2.obs-title", timeout=RELOAD_AFTER)
         return
