@@ -264,20 +264,33 @@ def _recovered(wh, pages: dict, parents: dict) -> list:
     for a88 in sectors["a88_code"].unique():
         if a88 != SPLIT:
             divisions.setdefault(documented_domain(a88), []).append(a88)
+    levels = [sectors[level].unique() for level in ("a21_code", "a38_code", "a88_code")]
+    nested = [  # a section is the sum of its A38, an A38 the sum of its divisions
+        (code, group[lower].unique())
+        for upper, lower in (("a21_code", "a38_code"), ("a38_code", "a88_code"))
+        for code, group in sectors.groupby(upper)
+    ]
+    by_indicator: dict[tuple, list] = {}  # (page, indicator) → its cells, in the pages' order
+    for key in known:
+        by_indicator.setdefault(key[:2], []).append(key)
     relations = []
     for page in pages:
         for measure in ("establishments", "employees", "fte", "gross_wages"):
             total = (page, f"ess_{measure}", "")
             family, sector = f"family_{measure}", f"sector_{measure}"
-            relations.append([total, *[k for k in known if k[:2] == (page, family)]])
-            relations.append([total, *[k for k in known if k[:2] == (page, f"size_{measure}")]])
+            relations.append([total, *by_indicator.get((page, family), [])])
+            relations.append([total, *by_indicator.get((page, f"size_{measure}"), [])])
             domain = f"domain_{measure}"
-            relations.append([total, *[k for k in known if k[:2] == (page, domain)]])
+            relations.append([total, *by_indicator.get((page, domain), [])])
             for name, parts in divisions.items():
                 cells = [(page, sector, c) for c in parts]
                 if name == "autres":  # with « non classés » and the whole division 94
                     cells += [(page, domain, "non_classes"), (page, sector, SPLIT)]
                 relations.append([(page, domain, name), *cells])
+            for codes in levels:
+                relations.append([total, *[(page, sector, c) for c in codes]])
+            for code, parts in nested:
+                relations.append([(page, sector, code), *[(page, sector, c) for c in parts]])
             relations.append(  # what the comparison shows: France = province + Île-de-France
                 [
                     (page, f"compared_ess_{measure}", "FR"),
@@ -302,9 +315,9 @@ def _recovered(wh, pages: dict, parents: dict) -> list:
                 (page, "ess_gross_wages", ""),
             ]
         )
-        for key in [k for k in known if k[:2] == (page, "domain_share_employees")]:
+        for key in by_indicator.get((page, "domain_share_employees"), []):
             relations.append([key, (page, "domain_employees", key[2]), (page, "ess_employees", "")])
-        for key in [k for k in known if k[:2] == (page, "compared_average_wage_fte")]:
+        for key in by_indicator.get((page, "compared_average_wage_fte"), []):
             relations.append(
                 [
                     key,
@@ -312,26 +325,13 @@ def _recovered(wh, pages: dict, parents: dict) -> list:
                     (page, "compared_ess_gross_wages", key[2]),
                 ]
             )
-        for key in [k for k in known if k[:2] == (page, "compared_ess_share_employees")]:
+        for key in by_indicator.get((page, "compared_ess_share_employees"), []):
             relations.append([key, (page, "compared_ess_employees", key[2])])
-            for level in ("a21_code", "a38_code", "a88_code"):
-                relations.append(
-                    [
-                        total,
-                        *[
-                            (page, sector, c)
-                            for c in sectors[level].unique()
-                            if (page, sector, c) in known
-                        ],
-                    ]
-                )
-            for upper, lower in (("a21_code", "a38_code"), ("a38_code", "a88_code")):
-                for code, group in sectors.groupby(upper):
-                    relations.append(
-                        [(page, sector, code), *[(page, sector, c) for c in group[lower].unique()]]
-                    )
+    by_page: dict[tuple, list] = {}
+    for key in known:
+        by_page.setdefault(key[0], []).append(key)
     for parent, children in parents.items():
-        for page, indicator, category in [k for k in known if k[0] == parent]:
+        for page, indicator, category in by_page.get(parent, []):
             if (
                 indicator.startswith(("ess_", "family_", "sector_", "size_", "domain_"))
                 and indicator.split("_")[-1] in ("establishments", "employees", "fte", "wages")
