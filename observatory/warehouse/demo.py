@@ -208,15 +208,25 @@ def _draw_establishments(
 
 def _rake_sizes(est: pd.DataFrame, dep: pd.DataFrame) -> None:
     """Scale sizes so base-year totals match département and national family targets."""
-    base = est["start_year"] == BASE_YEAR
+    base = (est["start_year"] == BASE_YEAR).to_numpy()
     dep_target = dep.set_index("departement_code")["ess"]
     fam_target = pd.Series({f: p["employees"] for f, p in FAMILY_PROFILE.items()})
     fam_target *= dep_target.sum() / fam_target.sum()
+    # Integer codes once: mapping the string columns at each of the 30 rounds was most of it.
+    dep_codes, dep_names = pd.factorize(est["departement_code"], sort=True)
+    fam_codes, fam_names = pd.factorize(est["family_code"], sort=True)
+    dep_target = dep_target.reindex(dep_names).to_numpy()
+    fam_target = fam_target.reindex(fam_names).to_numpy()
+    size = est["size"].to_numpy().copy()
     for _ in range(30):
-        by_dep = est.loc[base].groupby("departement_code")["size"].sum()
-        est["size"] *= est["departement_code"].map(dep_target / by_dep)
-        by_fam = est.loc[base].groupby("family_code")["size"].sum()
-        est["size"] *= est["family_code"].map(fam_target / by_fam)
+        size *= (dep_target / _sums(size[base], dep_codes[base], len(dep_names)))[dep_codes]
+        size *= (fam_target / _sums(size[base], fam_codes[base], len(fam_names)))[fam_codes]
+    est["size"] = size
+
+
+def _sums(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
+    """Sum of ``values`` by integer code (pandas' compensated sum; NaN for a code absent)."""
+    return pd.Series(values).groupby(codes).sum().reindex(range(n)).to_numpy()
 
 
 def _ess_facts(est: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -290,8 +300,7 @@ def _employment_totals(
         "public": _division_profile(PUBLIC_BY_A88, divisions, 0),
     }
     sizes = {"private": PRIVATE_AVG_ESTABLISHMENT_SIZE, "public": PUBLIC_AVG_ESTABLISHMENT_SIZE}
-    parts = []
-    codes = communes["code"].tolist()
+    parts: dict[str, list[np.ndarray]] = {}  # column → one array per year, joined at the end
     for year in YEARS:
         t = year - BASE_YEAR
         level = np.rint(base * (1 + growth) ** t).astype(np.int64)
@@ -309,16 +318,18 @@ def _employment_totals(
             frame[f"{prefix}_wages"] = np.rint(fte * wage).astype(np.int64)
         keep = (frame["private_non_ess_employees"] + frame["public_employees"]) > 0
         rows, cols = np.nonzero(keep)
-        part = pd.DataFrame(
-            {
-                "commune_code": pd.Categorical.from_codes(rows, codes),
-                "year": year,
-                "a88_code": pd.Categorical.from_codes(cols, divisions),
-                **{name: values[rows, cols] for name, values in frame.items()},
-            }
-        )
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+        columns = {
+            "commune_code": rows,
+            "year": np.full(len(rows), year, np.int64),
+            "a88_code": cols,
+            **{name: values[rows, cols] for name, values in frame.items()},
+        }
+        for name, values in columns.items():
+            parts.setdefault(name, []).append(values)
+    joined = {name: np.concatenate(arrays) for name, arrays in parts.items()}
+    joined["commune_code"] = pd.Categorical.from_codes(joined["commune_code"], communes["code"])
+    joined["a88_code"] = pd.Categorical.from_codes(joined["a88_code"], divisions)
+    return pd.DataFrame(joined)
 
 
 def generate(communes: pd.DataFrame, naf: pd.DataFrame, seed: int = SEED) -> DemoData:
