@@ -294,6 +294,7 @@ def test_a_failed_refresh_keeps_the_previous_warehouse_and_site(home):
     assert record["error"]["message"] not in public
 
 
+@pytest.mark.fault  # the machine lacks Chromium
 def test_a_refresh_without_chromium_says_so_and_keeps_the_previous_warehouse_and_site(
     home, monkeypatch
 ):
@@ -704,6 +705,7 @@ def test_a_link_in_the_drop_zone_is_refused_and_nothing_of_it_reaches_the_site(h
 MARKER = "MARQUE-SECRETE-9c2e"
 
 
+@pytest.mark.fault  # the drop zone is changed under the running refresh
 @pytest.mark.parametrize("swapped", ["file", "folder"])
 def test_a_link_swapped_into_the_drop_zone_after_the_scan_is_never_read(tmp_path, swapped):
     """Issue 22: between the scan (each file checksummed) and the loads, the list or its folder
