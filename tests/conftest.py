@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import hypothesis
 import psutil
 import pytest
 
@@ -30,6 +31,10 @@ OBSERVATORY = [sys.executable, "-m", "observatory.cli"]
 # The tests' own clients (websocket-client, Chromium) talk to servers on loopback: never through
 # a proxy the machine may be configured with.
 os.environ.update(proxy_exemptions("127.0.0.1"))
+
+# The daily loop's Hypothesis profile (make test-fast: --hypothesis-profile=daily): the fuzz
+# tests draw 40 % of the examples of the full suite (test_fuzz.examples).
+hypothesis.settings.register_profile("daily", max_examples=40)
 
 
 @contextlib.contextmanager
@@ -364,26 +369,27 @@ def pytest_collection_modifyitems(config, items):
     notebooks' runs, a server) are made once; every test of the session's Voilà server
     (``voila_url``) runs on one worker, which alone starts that server, and so does every load
     test (many visitors, each with a server of its own), so that no two of them run at once.
-    Without xdist, nothing changes.
-
-    xdist hands the groups out in the order of their first test (``--no-loadscope-reorder``):
-    the groups holding slow tests (browser, load, fault) go first, then the heaviest files, so
-    that the other worker is not left idle at the end while one of them runs."""
-    groups = {}
+    Without xdist, nothing changes."""
     for item in items:
-        mark = item.get_closest_marker("xdist_group")
-        if mark is None:
+        if item.get_closest_marker("xdist_group") is None:
             shared = "voila_url" in item.fixturenames or item.get_closest_marker("load")
             name = "voila" if shared else item.nodeid.split("::")[0]
-            mark = pytest.mark.xdist_group(name)
-            item.add_marker(mark)
-        groups[item] = mark.args[0]
-    if getattr(config.option, "loadgroup", False):  # set on xdist's workers, which collect
-        slow = {groups[item] for item in items if any(map(item.get_closest_marker, SLOW))}
-        rank = {name: i for i, name in enumerate(HEAVY)}
-        items.sort(  # stable: each group's order kept
-            key=lambda item: (groups[item] not in slow, rank.get(groups[item], len(HEAVY)))
-        )
+            item.add_marker(pytest.mark.xdist_group(name))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which sends the tests in this order
+def pytest_collection_finish(session):
+    """xdist hands the groups out in the order of their first test (``--no-loadscope-reorder``):
+    the groups holding slow tests (browser, load, fault) go first, then the heaviest files, so
+    that the other worker is not left idle at the end while one of them runs. Sorted here, once
+    the tests that ``-m`` leaves out are gone."""
+    if not getattr(session.config.option, "loadgroup", False):  # set on xdist's workers
+        return
+    items = session.items
+    group = {item: item.get_closest_marker("xdist_group").args[0] for item in items}
+    slow = {group[item] for item in items if any(map(item.get_closest_marker, SLOW))}
+    rank = {name: i for i, name in enumerate(HEAVY)}
+    items.sort(key=lambda item: (group[item] not in slow, rank.get(group[item], len(HEAVY))))
 
 
 def pytest_configure(config):

@@ -34,6 +34,14 @@ FUZZ = dict(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+
+
+def examples(full: int) -> int:
+    """``full`` examples in the full suite (Hypothesis's default profile draws 100), fewer in
+    proportion under the daily loop's profile (``make test-fast``, tests/conftest.py)."""
+    return max(1, full * settings().max_examples // 100)
+
+
 # Readers whose « rows read » are the file's records (Urssaf counts one row per measure).
 RECORD_READERS = {"sirene", "essfrance", "cress", "structures", "plan"}
 CHECKS = re.compile(r"\d+ contrôle\(s\) de cohérence en échec : ")
@@ -115,7 +123,7 @@ def csv_records(data: bytes) -> int:
 # Properties
 
 
-@settings(max_examples=50, **FUZZ)
+@settings(max_examples=examples(50), **FUZZ)
 @given(
     data=st.binary(max_size=3000), suffix=st.sampled_from(SUFFIXES), source=st.sampled_from(SOURCES)
 )
@@ -132,7 +140,7 @@ def utf8_outcomes(empty_warehouse_path):
     }
 
 
-@settings(max_examples=25, **FUZZ)
+@settings(max_examples=examples(25), **FUZZ)
 @given(name=st.sampled_from(TEXT_SEEDS), encoding=st.sampled_from(ENCODINGS))
 def test_real_files_in_any_encoding_are_refused_or_loaded_cleanly(
     empty_warehouse_path, utf8_outcomes, name, encoding
@@ -149,7 +157,7 @@ def test_the_seeds_load_as_they_are(utf8_outcomes):
     assert utf8_outcomes["etablissements"] == (149, 149, 0)
 
 
-@settings(max_examples=120, **FUZZ)
+@settings(max_examples=examples(120), **FUZZ)
 @given(case=mutated(SEEDS), source=st.sampled_from([None, None, *SOURCES]))
 def test_mutated_real_files_are_refused_or_loaded_cleanly(empty_warehouse_path, case, source):
     load_or_refuse(empty_warehouse_path, *case, source)
