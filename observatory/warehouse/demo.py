@@ -319,17 +319,19 @@ def _employment_totals(
         keep = (frame["private_non_ess_employees"] + frame["public_employees"]) > 0
         rows, cols = np.nonzero(keep)
         columns = {
-            "commune_code": rows,
+            "commune_code": rows.astype(np.int32),  # the categories' codes, as pandas keeps them
             "year": np.full(len(rows), year, np.int64),
-            "a88_code": cols,
+            "a88_code": cols.astype(np.int8),
             **{name: values[rows, cols] for name, values in frame.items()},
         }
         for name, values in columns.items():
             parts.setdefault(name, []).append(values)
-    joined = {name: np.concatenate(arrays) for name, arrays in parts.items()}
+    # One column at a time, each year's pieces freed once joined; the frame takes the joined
+    # arrays as they are (no copy): the peak is one copy of the table and one column.
+    joined = {name: np.concatenate(parts.pop(name)) for name in list(parts)}
     joined["commune_code"] = pd.Categorical.from_codes(joined["commune_code"], communes["code"])
     joined["a88_code"] = pd.Categorical.from_codes(joined["a88_code"], divisions)
-    return pd.DataFrame(joined)
+    return pd.DataFrame(joined, copy=False)
 
 
 def generate(communes: pd.DataFrame, naf: pd.DataFrame, seed: int = SEED) -> DemoData:
