@@ -10,7 +10,6 @@ message, the warehouse is byte for byte unchanged, and the next visitors get the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import json
@@ -605,23 +604,24 @@ def test_kernels_talk_to_the_server_over_private_sockets_not_network_ports(serve
     port to another (« Address already in use ») and died, and the portrait's pool stayed one
     kernel short. Kernels now talk to the server over Unix sockets in its private folder (the one
     TCP port left is ipykernel's pipe for subprocesses' output, bound with retries)."""
-    kernels = []
+    checked = 0
     for child in server_process(server).children():
-        with contextlib.suppress(psutil.Error):  # a kernel just stopped is a zombie until reaped
-            if "ipykernel" in " ".join(child.cmdline()):
-                kernels.append(child)
-    assert kernels
-    for kernel in kernels:
-        connection = json.loads(
-            Path(kernel.cmdline()[kernel.cmdline().index("-f") + 1]).read_text()
-        )
+        try:  # read at once: the server may stop a kernel meanwhile (its page gone, its age)
+            command = child.cmdline()
+            if "ipykernel" not in " ".join(command):
+                continue
+            connection = json.loads(Path(command[command.index("-f") + 1]).read_text())
+            bound = {c.laddr for c in child.net_connections("unix") if c.laddr}
+            listening = [c for c in child.net_connections("inet") if c.status == psutil.CONN_LISTEN]
+        except (psutil.Error, FileNotFoundError):  # stopped, or a zombie until reaped
+            continue
         assert connection["transport"] == "ipc", connection
         folder = Path(connection["ip"]).parent
         assert folder.stat().st_mode & 0o077 == 0, folder  # private to the server's user
-        bound = {c.laddr for c in kernel.net_connections("unix") if c.laddr}
         assert {f"{connection['ip']}-{connection[f'{name}_port']}" for name in CHANNELS} <= bound
-        listening = [c for c in kernel.net_connections("inet") if c.status == psutil.CONN_LISTEN]
-        assert len(listening) <= 1, (kernel.pid, listening)
+        assert len(listening) <= 1, (child.pid, listening)
+        checked += 1
+    assert checked
 
 
 CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
