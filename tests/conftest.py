@@ -335,11 +335,16 @@ def _children(proc: subprocess.Popen) -> list[psutil.Process]:
         return []
 
 
-def _is_kernel(process: psutil.Process) -> bool:
+def command_line(process: psutil.Process) -> str:
+    """A process's command line, empty once it is gone (a kernel the server stopped meanwhile)."""
     try:
-        return any(".json" in part and "kernel-" in part for part in process.cmdline())
+        return " ".join(process.cmdline())
     except psutil.Error:
-        return False
+        return ""
+
+
+def _is_kernel(process: psutil.Process) -> bool:
+    return any(".json" in part and "kernel-" in part for part in command_line(process).split())
 
 
 def _connected_to(process: psutil.Process, port: int) -> bool:

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 import websocket
-from conftest import dashboard_server, log_tail, preheated_kernels
+from conftest import command_line, dashboard_server, log_tail, preheated_kernels
 
 from observatory.dashboards import common
 from observatory.dashboards.common import CHARTS
@@ -192,7 +192,7 @@ def test_above_the_cap_visitors_get_the_static_portrait_at_once(warehouse_path, 
         served = {re.search(r'"kernelId": "([0-9a-f-]{36})"', body).group(1)
                   for status, body, _ in answers if status == 200}  # fmt: skip
         deadline = time.monotonic() + 180
-        while any(kernel in " ".join(k.cmdline()) for k in server.kernels() for kernel in served):
+        while any(kernel in command_line(k) for k in server.kernels() for kernel in served):
             assert time.monotonic() < deadline, log_tail(server.log)
             time.sleep(2)
         assert "sa page ne s'y est pas connectée dans les 20 s" in server.log.read_text()
@@ -226,7 +226,7 @@ def test_a_kernel_kept_busy_with_messages_stops_at_its_age_limit(warehouse_path)
         )
         try:
             started = time.monotonic()
-            while any(kernel in " ".join(k.cmdline()) for k in server.kernels()):
+            while any(kernel in command_line(k) for k in server.kernels()):
                 assert time.monotonic() - started < 90, log_tail(server.log)
                 message = {
                     "header": {"msg_id": uuid.uuid4().hex, "msg_type": "comm_msg",
@@ -312,7 +312,7 @@ def test_a_preheated_kernel_serves_a_stored_view_with_little_processor_and_memor
         status, body, _ = fetch(server.url + PORTRAIT)
         assert status == 200
         kernel_id = re.search(r'"kernelId": "([0-9a-f-]{36})"', body).group(1)
-        kernel = next(k for k in server.kernels() if kernel_id in " ".join(k.cmdline()))
+        kernel = next(k for k in server.kernels() if kernel_id in command_line(k))
         assert kernel.pid in before  # a preheated kernel
         # No browser asks for the widgets' state: the later blocks start after STATE_WAIT.
         time.sleep(common.STATE_WAIT + 5)
