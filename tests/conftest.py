@@ -344,7 +344,10 @@ def command_line(process: psutil.Process) -> str:
 
 
 def _is_kernel(process: psutil.Process) -> bool:
-    return any(".json" in part and "kernel-" in part for part in command_line(process).split())
+    try:
+        return any(".json" in part and "kernel-" in part for part in process.cmdline())
+    except psutil.Error:
+        return False
 
 
 def _connected_to(process: psutil.Process, port: int) -> bool:

@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import BROWSER_TIMEOUT as TIMEOUT
-from conftest import ROOT, free_port, log_tail, run_cli, run_clis, start_serve
+from conftest import ROOT, command_line, free_port, log_tail, run_cli, run_clis, start_serve
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 pytestmark = pytest.mark.fault
@@ -452,7 +452,4 @@ def drawn_or_reloaded_once(page, console: list[str]) -> None:
 
 def is_kernel(process: psutil.Process) -> bool:
     """An ipykernel process (a finished child, such as the views' process, may be a zombie)."""
-    try:
-        return "ipykernel" in " ".join(process.cmdline())
-    except (psutil.ZombieProcess, psutil.NoSuchProcess):
-        return False
+    return "ipykernel" in command_line(process)

@@ -271,8 +271,10 @@ def _recovered(wh, pages: dict, parents: dict) -> list:
         for code, group in sectors.groupby(upper)
     ]
     by_indicator: dict[tuple, list] = {}  # (page, indicator) → its cells, in the pages' order
+    by_page: dict[tuple, list] = {}  # page → its cells
     for key in known:
         by_indicator.setdefault(key[:2], []).append(key)
+        by_page.setdefault(key[0], []).append(key)
     relations = []
     for page in pages:
         for measure in ("establishments", "employees", "fte", "gross_wages"):
@@ -327,9 +329,6 @@ def _recovered(wh, pages: dict, parents: dict) -> list:
             )
         for key in by_indicator.get((page, "compared_ess_share_employees"), []):
             relations.append([key, (page, "compared_ess_employees", key[2])])
-    by_page: dict[tuple, list] = {}
-    for key in known:
-        by_page.setdefault(key[0], []).append(key)
     for parent, children in parents.items():
         for page, indicator, category in by_page.get(parent, []):
             if (

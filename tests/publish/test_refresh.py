@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 import psutil
 import pytest
-from conftest import OBSERVATORY, ROOT, in_background
+from conftest import OBSERVATORY, ROOT, command_line, in_background
 
 from benchmarks.bench_ingest import generate
 from observatory import indicators, open_warehouse
@@ -785,12 +785,7 @@ def descendants(pid: int) -> list[psutil.Process]:
 
 
 def kernels(processes: list[psutil.Process]) -> list[psutil.Process]:
-    found = []
-    for process in processes:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            if "ipykernel_launcher" in " ".join(process.cmdline()):
-                found.append(process)
-    return found
+    return [process for process in processes if "ipykernel_launcher" in command_line(process)]
 
 
 @contextlib.contextmanager
